@@ -1,0 +1,68 @@
+// `notice-relay <command>` (DESIGN.md §8): argv → the command → exit code.
+import { parseArgs } from 'node:util';
+import { describeConfigError } from '../../shared/config/load';
+import { ConfigError } from '../../shared/errors';
+import { banner, startLocal } from '../local/start';
+
+const USAGE = `Usage: notice-relay <command> [options]
+
+Commands:
+  start                       run the whole pipeline on this machine (what npm start runs)
+  help                        show this text
+`;
+
+type Output = { out: (text: string) => void; err: (text: string) => void };
+
+const start = async (output: Output): Promise<number> => {
+  // The SDK warns once per process that future releases need Node 22; the README says so instead.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const runtime = await startLocal(process.env);
+  output.out(banner(runtime));
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        output.err(`${signal} again: exiting at once.`);
+        process.exit(1);
+      }
+      stopping = true;
+      output.out(`\n${signal}: stopping…`);
+      runtime
+        .stop()
+        .catch((error: unknown) => output.err(`while stopping: ${(error as Error).message}`))
+        .finally(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  output.out('Stopped.');
+  return 0;
+};
+
+/** Runs one command; answers the process exit code. */
+export const run = async (argv: string[], output: Output = { out: (t) => console.log(t), err: (t) => console.error(t) }): Promise<number> => {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        parseArgs({ args: rest, options: {}, strict: true });
+        return await start(output);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        output.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        output.err(`Unknown command: ${command}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      output.err(describeConfigError(error));
+      return 1;
+    }
+    output.err(`notice-relay ${command}: ${(error as Error).message}`);
+    return 1;
+  }
+};

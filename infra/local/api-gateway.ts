@@ -1,0 +1,155 @@
+// HTTP request → API Gateway REST proxy event → the intake handler → HTTP response: what API Gateway
+// does in front of the intake Lambda, on one machine.
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LOOPBACK, type Running } from './emulators';
+
+/** API Gateway refuses larger payloads itself, before the Lambda sees them. */
+const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
+/** API Gateway's integration timeout. */
+const GATEWAY_TIMEOUT_MS = 29_000;
+
+type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+const gatewayError = (response: ServerResponse, statusCode: number, message: string) => {
+  response.writeHead(statusCode, { 'content-type': 'application/json' });
+  response.end(JSON.stringify({ message }));
+};
+
+/** Reads the body, or answers 413 as API Gateway does when it is over 10 MB. */
+const readBody = (request: IncomingMessage): Promise<Buffer | undefined> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > GATEWAY_MAX_BYTES) {
+        request.removeAllListeners('data');
+        request.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+
+const safeDecodeUri = (path: string): string => {
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
+};
+
+/** The proxy event API Gateway builds for a `{proxy+}` resource (REST API, payload format 1.0). */
+export const toProxyEvent = (request: IncomingMessage, body: Buffer, stage = 'local'): APIGatewayProxyEvent => {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i] as string;
+    const value = request.rawHeaders[i + 1] as string;
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    (multiQuery[name] ??= []).push(value);
+  }
+  const hasQuery = Object.keys(query).length > 0;
+  const path = safeDecodeUri(url.pathname);
+  const method = (request.method ?? 'GET').toUpperCase();
+  return {
+    resource: '/{proxy+}',
+    path,
+    httpMethod: method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: { proxy: path.replace(/^\//, '') },
+    stageVariables: null,
+    body: body.length > 0 ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      domainName: request.headers.host ?? 'localhost',
+      domainPrefix: 'localhost',
+      extendedRequestId: randomUUID(),
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: request.socket.remoteAddress ?? LOOPBACK,
+        user: null,
+        userAgent: request.headers['user-agent'] ?? null,
+        userArn: null,
+      },
+      path: `/${stage}${path}`,
+      protocol: `HTTP/${request.httpVersion}`,
+      requestId: randomUUID(),
+      requestTime: new Date().toUTCString(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: '/{proxy+}',
+      stage,
+    },
+  };
+};
+
+/** Serves `handler` on `port` (0 picks a free one). */
+export const startApiGateway = async (handler: ProxyHandler, options: { port?: number; host?: string } = {}): Promise<Running> => {
+  const server: Server = createServer(async (request, response) => {
+    try {
+      const body = await readBody(request);
+      if (!body) return gatewayError(response, 413, 'Request Too Long');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), GATEWAY_TIMEOUT_MS)));
+      const result = await Promise.race([handler(toProxyEvent(request, body)), timeout]);
+      clearTimeout(timer);
+      if (!result) return gatewayError(response, 504, 'Endpoint request timed out');
+      const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
+      const headers: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+      for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name] = values.map(String);
+      response.writeHead(result.statusCode, { ...headers, 'content-length': String(payload.length) });
+      response.end(payload);
+    } catch {
+      // What API Gateway answers when the Lambda itself fails.
+      if (!response.headersSent) gatewayError(response, 502, 'Internal server error');
+      else response.destroy();
+    }
+  });
+  const host = options.host ?? LOOPBACK;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host === '0.0.0.0' ? LOOPBACK : host}:${port}`,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+};

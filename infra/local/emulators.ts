@@ -1,0 +1,87 @@
+// The embedded AWS stand-ins of the local runtime (DESIGN.md §6), each on 127.0.0.1. A port of 0 means
+// "any free port"; every function answers with where the emulator listens and how to stop it.
+import sesServer from 'aws-ses-v2-local';
+import dynalite from 'dynalite';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Running {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export const LOOPBACK = '127.0.0.1';
+
+const closeServer = (server: Server) =>
+  new Promise<void>((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections?.();
+  });
+
+const listen = (server: Server, port: number) =>
+  new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+
+/** A port nobody listens on right now (for a server that cannot be told to pick one itself). */
+export const freePort = async (): Promise<number> => {
+  const probe = createServer();
+  const port = await listen(probe, 0);
+  await closeServer(probe);
+  return port;
+};
+
+/**
+ * DynamoDB (dynalite). With `dataDir` it persists to LevelDB there, so that a restart, or a SIGKILL,
+ * loses no accepted notice; without it, memory only.
+ */
+export const startDynamo = async (options: { port?: number; dataDir?: string } = {}): Promise<Running> => {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listen(server, options.port ?? 0);
+  return { url: `http://${LOOPBACK}:${port}`, port, stop: () => closeServer(server) };
+};
+
+/** SQS (fauxqs), in memory: it holds only doorbells, which the sweep rings again after a restart. */
+export const startSqs = async (options: { port?: number } = {}): Promise<Running> => {
+  // fauxqs is an ES module; startFauxqs would listen on every interface, so listen on loopback ourselves.
+  const { buildApp } = await import('fauxqs');
+  const app = buildApp({ logger: false });
+  const url = await app.listen({ port: options.port ?? 0, host: LOOPBACK });
+  return { url, port: Number(new URL(url).port), stop: () => app.close() };
+};
+
+/**
+ * SES (aws-ses-v2-local), forwarding what it accepts to the SMTP sink so the mail viewer shows it.
+ * aws-ses-v2-local reads SMTP_TRANSPORT from the environment when it forwards.
+ */
+export const startSes = async (options: { port?: number; forwardTo?: { host: string; port: number } } = {}): Promise<Running> => {
+  if (options.forwardTo) {
+    process.env.SMTP_TRANSPORT = JSON.stringify({ host: options.forwardTo.host, port: options.forwardTo.port, secure: false, ignoreTLS: true });
+  }
+  const server = await sesServer({ host: LOOPBACK, port: options.port ?? 0 });
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://${LOOPBACK}:${port}`, port, stop: () => closeServer(server) };
+};
+
+export interface MailSink extends Running {
+  smtpPort: number;
+  webUrl: string;
+}
+
+/** The SMTP sink with its web viewer (maildev): the default relay of config/local.json. */
+export const startMailSink = async (options: { smtpPort?: number; webPort?: number } = {}): Promise<MailSink> => {
+  const smtpPort = options.smtpPort || (await freePort());
+  const webPort = options.webPort || (await freePort());
+  const { MailDev } = await import('maildev');
+  const maildev = new MailDev({ smtp: smtpPort, ip: LOOPBACK, web: webPort, webIp: LOOPBACK, silent: true });
+  await maildev.start();
+  const webUrl = `http://${LOOPBACK}:${webPort}`;
+  return { url: webUrl, port: webPort, smtpPort, webUrl, stop: () => maildev.stop() };
+};

@@ -1,0 +1,145 @@
+// `npm start`: the whole pipeline on one machine (DESIGN.md §6). The same handlers as on AWS, driven by
+// a local API gateway, against embedded emulators, with no AWS account.
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { join, resolve } from 'node:path';
+import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
+import { loadConfig } from '../../shared/config/load';
+import type { Config } from '../../shared/config/schema';
+import { senderTimings } from '../../shared/config/timing';
+import { createDeps, type Deps, type Env } from '../../shared/deps';
+import { createTableInput } from '../../shared/store/table';
+import { startApiGateway } from './api-gateway';
+import { freePort, type MailSink, type Running, startDynamo, startMailSink, startSes, startSqs } from './emulators';
+
+export const TABLE_NAME = 'notice-relay';
+export const QUEUE_NAME = 'notice-relay-doorbells';
+export const DEAD_LETTER_QUEUE_NAME = 'notice-relay-doorbells-dlq';
+/** Receives after which SQS moves a doorbell to the dead-letter queue (the notice itself stays in the store). */
+export const MAX_RECEIVE_COUNT = 5;
+
+export interface LocalRuntime {
+  apiUrl: string;
+  mailViewerUrl: string;
+  config: Config;
+  deps: Deps;
+  endpoints: { dynamodb: string; sqs: string; ses: string; smtpSink: { host: string; port: number } };
+  queueUrl: string;
+  stop(): Promise<void>;
+}
+
+const portFrom = (env: Env, name: string): number | undefined => {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, not ${value}`);
+  return port;
+};
+
+/** Creates the table and the queues on the emulators, or finds them there after a restart. */
+export const provision = async (endpoints: { dynamodb: string; sqs: string }, config: Config): Promise<{ queueUrl: string }> => {
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region: 'us-east-1', credentials });
+  const sqs = new SQSClient({ endpoint: endpoints.sqs, region: 'us-east-1', credentials });
+  try {
+    await dynamodb.send(new CreateTableCommand(createTableInput(TABLE_NAME)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: DEAD_LETTER_QUEUE_NAME, Attributes: { MessageRetentionPeriod: '1209600' } }));
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: QUEUE_NAME,
+      Attributes: {
+        VisibilityTimeout: String(senderTimings(config.sender).visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
+      },
+    }),
+  );
+  dynamodb.destroy();
+  sqs.destroy();
+  return { queueUrl: queue.QueueUrl as string };
+};
+
+/**
+ * Starts everything. Ports come from the environment when set (PORT for the API, default 3000;
+ * NOTICE_RELAY_{DYNAMODB,SQS,SES}_PORT, NOTICE_RELAY_SINK_{SMTP,WEB}_PORT), else free ones are picked.
+ */
+export const startLocal = async (env: Env): Promise<LocalRuntime> => {
+  const started: Running[] = [];
+  const stopAll = async () => {
+    for (const running of started.reverse()) await running.stop().catch(() => undefined);
+  };
+  try {
+    const dataDir = resolve(env.NOTICE_RELAY_DATA || '.data');
+    const configPath = env.NOTICE_RELAY_CONFIG || 'config/local.json';
+    const sinkSmtpPort = portFrom(env, 'NOTICE_RELAY_SINK_SMTP_PORT') || (await freePort());
+    // The configuration may name the sink's port as ${NOTICE_RELAY_SINK_SMTP_PORT}; it is refused before anything starts.
+    const config = loadConfig(configPath, { ...env, NOTICE_RELAY_SINK_SMTP_PORT: String(sinkSmtpPort) });
+
+    const sink: MailSink = await startMailSink({ smtpPort: sinkSmtpPort, webPort: portFrom(env, 'NOTICE_RELAY_SINK_WEB_PORT') });
+    started.push(sink);
+    const dynamo = await startDynamo({ port: portFrom(env, 'NOTICE_RELAY_DYNAMODB_PORT'), dataDir: join(dataDir, 'dynamodb') });
+    started.push(dynamo);
+    const sqs = await startSqs({ port: portFrom(env, 'NOTICE_RELAY_SQS_PORT') });
+    started.push(sqs);
+    const ses = await startSes({ port: portFrom(env, 'NOTICE_RELAY_SES_PORT'), forwardTo: { host: '127.0.0.1', port: sink.smtpPort } });
+    started.push(ses);
+
+    const { queueUrl } = await provision({ dynamodb: dynamo.url, sqs: sqs.url }, config);
+    const deps = createDeps(
+      {
+        ...env,
+        AWS_REGION: 'us-east-1',
+        NOTICE_RELAY_TABLE: TABLE_NAME,
+        NOTICE_RELAY_QUEUE_URL: queueUrl,
+        NOTICE_RELAY_DYNAMODB_ENDPOINT: dynamo.url,
+        NOTICE_RELAY_SQS_ENDPOINT: sqs.url,
+        NOTICE_RELAY_SES_ENDPOINT: ses.url,
+      },
+      'local',
+      { config },
+    );
+    started.push({ url: '', port: 0, stop: async () => deps.close() });
+
+    const api = await startApiGateway(makeIntakeHandler(deps), { port: portFrom(env, 'PORT') ?? 3000, host: env.HOST || '127.0.0.1' });
+    started.push(api);
+
+    return {
+      apiUrl: api.url,
+      mailViewerUrl: sink.webUrl,
+      config,
+      deps,
+      endpoints: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, smtpSink: { host: '127.0.0.1', port: sink.smtpPort } },
+      queueUrl,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+};
+
+/** What `npm start` prints once everything listens. */
+export const banner = (runtime: LocalRuntime): string => {
+  const institution = runtime.config.institutions.find((inst) => inst.apiKeys?.length) ?? runtime.config.institutions[0];
+  const key = institution?.apiKeys?.[0] ?? '<an API key of config>';
+  return [
+    '',
+    'Notice Relay is running on this machine.',
+    '',
+    `  API            ${runtime.apiUrl}/v1   (OpenAPI: ${runtime.apiUrl}/v1/openapi.json)`,
+    `  API key        ${key}   (institution "${institution?.id}")`,
+    `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
+    '',
+    'Send a notice:',
+    '',
+    `  curl -sS -X POST ${runtime.apiUrl}/v1/notices \\`,
+    `    -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+    `    -d '{"to":"patron@example.org","subject":"Your hold is ready","text":"Pick it up at the front desk by Friday.","type":"hold-pickup"}'`,
+    '',
+    'Ctrl-C stops it; accepted notices are kept in NOTICE_RELAY_DATA (default .data/) across restarts.',
+    '',
+  ].join('\n');
+};

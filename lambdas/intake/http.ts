@@ -1,0 +1,143 @@
+// HTTP edges of the intake: reading an API Gateway proxy event, and the one map from domain errors
+// to statuses. Known errors are exposed with their code; anything else is a 500 with a fixed message.
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import {
+  errorCode,
+  type ErrorDetail,
+  MalformedJsonError,
+  NoticeRelayError,
+  TooLargeError,
+  UnsupportedMediaTypeError,
+  type ConflictError,
+  type RateLimitedError,
+  type UnavailableError,
+  type ValidationError,
+} from '../../shared/errors';
+import type { Log } from '../../shared/log';
+import { MAX_REQUEST_BYTES } from '../../shared/notice/validate';
+
+/** A path that exists but not for this method. */
+export class MethodNotAllowedError extends NoticeRelayError {
+  public constructor(public readonly allow: string[]) {
+    super(`This path accepts ${allow.join(', ')}.`);
+    this.name = 'MethodNotAllowedError';
+  }
+}
+
+/** A header, whatever the case the client sent it in. */
+export const header = (event: APIGatewayProxyEvent, name: string): string | undefined => {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+};
+
+/** The API key from `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+export const apiKeyOf = (event: APIGatewayProxyEvent): string | undefined => {
+  const authorization = header(event, 'authorization');
+  const bearer = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
+  return bearer ?? header(event, 'x-api-key')?.trim() ?? undefined;
+};
+
+/**
+ * The body as JSON, after the checks that come before validation: size (413), media type (415),
+ * syntax (400).
+ */
+export const jsonBody = (event: APIGatewayProxyEvent): unknown => {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > MAX_REQUEST_BYTES) {
+    throw new TooLargeError(`A request is at most ${MAX_REQUEST_BYTES} bytes (6 MB); this one is ${bytes.length}. Send smaller batches.`, 'request_too_large');
+  }
+  const contentType = header(event, 'content-type');
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(mediaType ?? '')) {
+    throw new UnsupportedMediaTypeError(`Send the body as JSON with "Content-Type: application/json"${contentType ? `, not ${contentType.slice(0, 100)}` : ''}.`);
+  }
+  const charset = /;\s*charset="?([^";]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new UnsupportedMediaTypeError(`JSON bodies must be UTF-8, not ${charset.slice(0, 40)}.`);
+  }
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') throw new MalformedJsonError('The body is empty; send a notice as JSON.');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MalformedJsonError(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+  }
+};
+
+const BASE_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult => ({
+  statusCode,
+  headers: { ...BASE_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+/** An AWS server fault or throttling, or a network failure reaching the service: worth a retry. */
+const isDependencyFailure = (error: unknown): boolean => {
+  if (!error || typeof error !== 'object') return false;
+  const { $fault, code, name } = error as { $fault?: unknown; code?: unknown; name?: unknown };
+  return (
+    $fault === 'server' ||
+    /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|TimeoutError/.test(String(name)) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'].includes(String(code))
+  );
+};
+
+const errorBody = (code: string, message: string, details: ErrorDetail[] = []) => ({ error: { code, message, details } });
+
+/** The answer for a thrown error: its status and code when it is one of ours, else a generic 500. */
+export const errorResponse = (error: unknown, log: Log, requestId: string | undefined): APIGatewayProxyResult => {
+  const name = error instanceof NoticeRelayError ? error.name : undefined;
+  switch (name) {
+    case 'ValidationError': {
+      const e = error as ValidationError;
+      return json(400, errorBody(e.code, e.message, e.details));
+    }
+    case 'MalformedJsonError':
+      return json(400, errorBody('invalid_json', (error as Error).message));
+    case 'UnauthorizedError':
+      return json(401, errorBody('unauthorized', (error as Error).message), { 'www-authenticate': 'Bearer' });
+    case 'NotFoundError':
+      return json(404, errorBody('not_found', (error as Error).message));
+    case 'MethodNotAllowedError': {
+      const e = error as MethodNotAllowedError;
+      return json(405, errorBody('method_not_allowed', e.message), { allow: e.allow.join(', ') });
+    }
+    case 'ConflictError': {
+      const e = error as ConflictError;
+      return json(409, errorBody(e.code, e.message));
+    }
+    case 'TooLargeError': {
+      const e = error as TooLargeError;
+      return json(413, errorBody(e.code, e.message, e.details));
+    }
+    case 'UnsupportedMediaTypeError':
+      return json(415, errorBody('unsupported_media_type', (error as Error).message));
+    case 'RateLimitedError': {
+      const e = error as RateLimitedError;
+      return json(429, errorBody('rate_limited', e.message), { 'retry-after': String(e.retryAfterSeconds) });
+    }
+    case 'NotImplementedError':
+      return json(501, errorBody('not_implemented', (error as Error).message));
+    case 'UnavailableError': {
+      const e = error as UnavailableError;
+      log.warn('request failed: a dependency is unavailable', { requestId, code: errorCode(e.cause) });
+      return json(503, errorBody('unavailable', e.message), { 'retry-after': String(e.retryAfterSeconds) });
+    }
+    default:
+      if (isDependencyFailure(error)) {
+        log.warn('request failed: a dependency is unavailable', { requestId, code: errorCode(error) });
+        return json(503, errorBody('unavailable', 'The store or the queue did not answer. Retry the request.'), { 'retry-after': '5' });
+      }
+      log.error('request failed', { requestId, code: errorCode(error) });
+      return json(500, errorBody('internal_error', 'An internal error occurred. Retry later; if it persists, tell the relay operator the request id.'));
+  }
+};

@@ -1,0 +1,155 @@
+// API Gateway proxy event → intake, notices, health (shared) → JSON response
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { z } from 'zod';
+import type { KeyRing } from '../../shared/auth';
+import { formatPath } from '../../shared/config/load';
+import type { InstitutionConfig } from '../../shared/config/schema';
+import { NotFoundError, ValidationError } from '../../shared/errors';
+import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
+import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
+import { NOTICE_STATUSES } from '../../shared/notice/model';
+import type { TransportDesk } from '../../shared/transport/desk';
+import openapi from './openapi.json';
+import { apiKeyOf, errorResponse, header, json, jsonBody, MethodNotAllowedError } from './http';
+
+export type IntakeHandlerDeps = IntakeDeps &
+  ManageDeps &
+  HealthDeps & {
+    keyRing: KeyRing;
+    desk: TransportDesk;
+  };
+
+type Route = (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent, params: string[]) => Promise<APIGatewayProxyResult>;
+
+const authenticated = (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent): InstitutionConfig => deps.keyRing.authenticate(apiKeyOf(event));
+
+const listQuery = z.strictObject({
+  status: z
+    .string()
+    .transform((value) => value.split(',').map((s) => s.trim()))
+    .pipe(z.array(z.enum(NOTICE_STATUSES, { message: `must be one or more of ${NOTICE_STATUSES.join(', ')}, comma-separated` })))
+    .optional(),
+  type: z.string().min(1).max(64).optional(),
+  externalId: z.string().min(1).max(200).optional(),
+  since: z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' })
+    .transform((value) => new Date(value).toISOString())
+    .optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a whole number from 1 to 200' })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { message: 'must be a whole number from 1 to 200' }).max(200, { message: 'must be a whole number from 1 to 200' }))
+    .optional(),
+  cursor: z.string().min(1).max(2000).optional(),
+});
+
+const parseListQuery = (event: APIGatewayProxyEvent) => {
+  const result = listQuery.safeParse(event.queryStringParameters ?? {});
+  if (!result.success) {
+    throw new ValidationError(
+      'The query string is invalid.',
+      result.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ path: key, message: 'is not a filter of GET /v1/notices (status, type, externalId, since, limit, cursor)' }))
+          : [{ path: formatPath(issue.path.slice(0, 1)), message: issue.message }],
+      ),
+      'invalid_query',
+    );
+  }
+  return { ...result.data, limit: result.data.limit ?? 50 };
+};
+
+const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
+  {
+    pattern: /^\/v1\/health$/,
+    methods: {
+      GET: async (deps) => {
+        const result = await health(deps);
+        return json(result.ok ? 200 : 503, { status: result.ok ? 'ok' : 'unavailable', store: result.store, queue: result.queue });
+      },
+    },
+  },
+  {
+    pattern: /^\/v1\/openapi\.json$/,
+    methods: { GET: async () => json(200, openapi, { 'cache-control': 'public, max-age=300' }) },
+  },
+  {
+    pattern: /^\/v1\/notices$/,
+    methods: {
+      POST: async (deps, event) => {
+        const institution = authenticated(deps, event);
+        const body = jsonBody(event);
+        const result = await acceptNotices(deps, institution, body, header(event, 'idempotency-key'));
+        const replayHeader: Record<string, string> = result.replayed ? { 'idempotent-replayed': 'true' } : {};
+        const first = result.notices[0] as { id: string; status: string };
+        return result.batch
+          ? json(202, { notices: result.notices }, replayHeader)
+          : json(202, first, { ...replayHeader, location: `/v1/notices/${first.id}` });
+      },
+      GET: async (deps, event) => {
+        const institution = authenticated(deps, event);
+        return json(200, await listNotices(deps, institution, parseListQuery(event)));
+      },
+    },
+  },
+  {
+    pattern: /^\/v1\/notices\/([^/]+)$/,
+    methods: {
+      GET: async (deps, event, [id]) => json(200, await getNotice(deps, authenticated(deps, event), id as string)),
+      DELETE: async (deps, event, [id]) => json(200, await cancelNotice(deps, authenticated(deps, event), id as string)),
+    },
+  },
+  {
+    pattern: /^\/v1\/transport$/,
+    methods: { GET: async (deps, event) => json(200, await deps.desk.status(authenticated(deps, event))) },
+  },
+  {
+    pattern: /^\/v1\/transport\/test$/,
+    methods: {
+      POST: async (deps, event) => {
+        const institution = authenticated(deps, event);
+        const body = event.body ? jsonBody(event) : {};
+        return json(200, await deps.desk.test(institution, body));
+      },
+    },
+  },
+];
+
+/** A path segment decoded; one that is not valid percent-encoding stays as it is (and matches no notice). */
+const safeDecode = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+
+/** The path of the request without a trailing slash. */
+const pathOf = (event: APIGatewayProxyEvent): string => (event.path.length > 1 ? event.path.replace(/\/+$/, '') : event.path);
+
+/**
+ * Makes the intake handler from its dependencies.
+ * @example
+ * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
+ */
+export const makeIntakeHandler =
+  (deps: IntakeHandlerDeps) =>
+  async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext?.requestId;
+    const withRequestId = (result: APIGatewayProxyResult): APIGatewayProxyResult =>
+      requestId ? { ...result, headers: { ...result.headers, 'x-request-id': requestId } } : result;
+    try {
+      const path = pathOf(event);
+      for (const route of routes) {
+        const match = route.pattern.exec(path);
+        if (!match) continue;
+        const method = route.methods[event.httpMethod.toUpperCase()];
+        if (!method) throw new MethodNotAllowedError(Object.keys(route.methods));
+        return withRequestId(await method(deps, event, match.slice(1).map(safeDecode)));
+      }
+      throw new NotFoundError(`There is no ${event.httpMethod} ${path.slice(0, 200)}; see GET /v1/openapi.json.`);
+    } catch (error) {
+      return withRequestId(errorResponse(error, deps.log, requestId));
+    }
+  };

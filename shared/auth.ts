@@ -1,0 +1,34 @@
+// API keys (DESIGN.md §4): each belongs to one institution; only digests are compared, in constant time.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { InstitutionConfig } from './config/schema';
+import { UnauthorizedError } from './errors';
+
+/** The SHA-256 digest of an API key, in hex: what an AWS deployment stores instead of the key. */
+export const hashApiKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
+
+/** Finds the institution an API key belongs to. */
+export class KeyRing {
+  private readonly entries: Array<{ digest: Buffer; institution: InstitutionConfig }>;
+
+  public constructor(institutions: readonly InstitutionConfig[]) {
+    this.entries = institutions.flatMap((institution) =>
+      [...(institution.apiKeys ?? []).map(hashApiKey), ...(institution.apiKeyHashes ?? [])].map((hex) => ({ digest: Buffer.from(hex, 'hex'), institution })),
+    );
+  }
+
+  /**
+   * The institution whose key this is.
+   * Every stored digest is compared, match or not, so the time taken says nothing about the key.
+   * @throws UnauthorizedError when the key is missing or unknown.
+   */
+  public authenticate(presented: string | undefined): InstitutionConfig {
+    if (!presented) throw new UnauthorizedError();
+    const digest = createHash('sha256').update(presented, 'utf8').digest();
+    let found: InstitutionConfig | undefined;
+    for (const entry of this.entries) {
+      if (timingSafeEqual(entry.digest, digest) && !found) found = entry.institution;
+    }
+    if (!found) throw new UnauthorizedError('The API key is not valid.');
+    return found;
+  }
+}

@@ -1,0 +1,87 @@
+// Reads, expands and validates a configuration file; a bad file is refused with every problem by JSON path.
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { ConfigError, type ErrorDetail } from '../errors';
+import { type Config, configSchema } from './schema';
+
+/** Formats a path the way a person reads it in the file: `institutions[1].transport.servers[0].port`. */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') || '(root)';
+
+/** zod issues as `{path, message}` details, one per problem. */
+export const issuesToDetails = (issues: ReadonlyArray<z.core.$ZodIssue>, prefix: ReadonlyArray<PropertyKey> = []): ErrorDetail[] =>
+  issues.flatMap((issue) => {
+    // A union reports why each branch failed; the branch whose problems lie deepest is the one meant.
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const branches = issue.errors.map((branch) => issuesToDetails(branch, [...prefix, ...issue.path]));
+      const depth = (details: ErrorDetail[]) => Math.max(...details.map((d) => d.path.length));
+      return branches.reduce((best, next) => (depth(next) > depth(best) ? next : best));
+    }
+    return [{ path: formatPath([...prefix, ...issue.path]), message: issue.message }];
+  });
+
+const PLACEHOLDER = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
+const WHOLE_PLACEHOLDER = /^\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}$/;
+
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` in string values with variables from `vars`.
+ * A value that is exactly one placeholder becomes a number when the variable holds one, so
+ * `"port": "${SMTP_PORT}"` works. Unset variables without a default are reported by path.
+ */
+export const expandVariables = (value: unknown, vars: Readonly<Record<string, string | undefined>>, path: PropertyKey[] = [], missing: ErrorDetail[] = []): unknown => {
+  if (typeof value === 'string') {
+    const lookup = (name: string, fallback: string | undefined): string => {
+      const found = vars[name] ?? fallback;
+      if (found === undefined) missing.push({ path: formatPath(path), message: `uses \${${name}}, which is not set` });
+      return found ?? '';
+    };
+    const whole = WHOLE_PLACEHOLDER.exec(value);
+    if (whole) {
+      const expanded = lookup(whole[1] as string, whole[2]);
+      return /^-?\d+(\.\d+)?$/.test(expanded) ? Number(expanded) : expanded;
+    }
+    return value.replace(PLACEHOLDER, (_match, name: string, fallback: string | undefined) => lookup(name, fallback));
+  }
+  if (Array.isArray(value)) return value.map((item, index) => expandVariables(item, vars, [...path, index], missing));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandVariables(item, vars, [...path, key], missing)]));
+  }
+  return value;
+};
+
+/** Validates an already parsed configuration object. */
+export const parseConfig = (raw: unknown, vars: Readonly<Record<string, string | undefined>> = {}, source = 'configuration'): Config => {
+  const missing: ErrorDetail[] = [];
+  const expanded = expandVariables(raw, vars, [], missing);
+  const result = configSchema.safeParse(expanded);
+  const details = [...missing, ...(result.success ? [] : issuesToDetails(result.error.issues))];
+  if (details.length > 0 || !result.success) {
+    throw new ConfigError(`${source} is not valid (${details.length} problem${details.length === 1 ? '' : 's'})`, details);
+  }
+  return result.data;
+};
+
+/**
+ * Loads the configuration file at `path`.
+ * @example
+ * const config = loadConfig('config/local.json', process.env);
+ */
+export const loadConfig = (path: string, vars: Readonly<Record<string, string | undefined>> = {}): Config => {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`, [], { cause: error });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${path} is not valid JSON`, [{ path: '(root)', message: (error as Error).message }], { cause: error });
+  }
+  return parseConfig(raw, vars, path);
+};
+
+/** The lines a person reads when a file is refused. */
+export const describeConfigError = (error: ConfigError): string =>
+  [error.message + (error.details.length ? ':' : ''), ...error.details.map((d) => `  ${d.path}: ${d.message}`)].join('\n');

@@ -1,0 +1,192 @@
+// The configuration file's shape (DESIGN.md §5), its defaults and its cross-field rules.
+// Every object is strict: a misspelt key ("allowNonsecure") is an error, not a silently ignored option.
+import addressparser from 'nodemailer/lib/addressparser';
+import { z } from 'zod';
+
+const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----/;
+
+/** An RFC 5321 mailbox as a plain address (`user@example.org`). */
+export const emailAddress = z.email({ message: 'must be an email address like name@example.org' }).max(254);
+
+/** `Name <address>` or a bare address; parsed so the rest of the code never re-parses it. */
+const mailbox = z.string().transform((value, ctx) => {
+  if (/[\r\n]/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain a line break' });
+    return z.NEVER;
+  }
+  const parsed = addressparser(value);
+  const only = parsed.length === 1 ? parsed[0] : undefined;
+  if (!only || !('address' in only) || !only.address || !emailAddress.safeParse(only.address).success) {
+    ctx.addIssue({ code: 'custom', message: 'must be one mailbox, like "Library Name <notices@library.example.org>"' });
+    return z.NEVER;
+  }
+  return { name: only.name || undefined, address: only.address.toLowerCase(), text: value };
+});
+
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.:[\]-]+$/, { message: 'must be a host name or an IP address' });
+
+const domainName = z
+  .string()
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, { message: 'must be a domain name like bounce.library.example.org' })
+  .transform((value) => value.toLowerCase());
+
+const perMinute = z.number().int().positive().max(100_000).optional();
+const perDay = z.number().int().positive().max(10_000_000).optional();
+
+const passwordAuth = z.strictObject({
+  user: z.string().min(1),
+  /** Absent on AWS: the password then comes from the institution's secret. */
+  pass: z.string().min(1).optional(),
+});
+
+const oauth2Auth = z.strictObject({
+  type: z.literal('oauth2'),
+  /** Picks the token endpoint and scope; `accessUrl` overrides the endpoint. */
+  provider: z.enum(['google', 'microsoft', 'custom']).default('google'),
+  user: z.string().min(1),
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1).optional(),
+  /** Google and Microsoft 365 delegated access; absent for Microsoft's client-credentials grant. */
+  refreshToken: z.string().min(1).optional(),
+  /** Microsoft 365: the tenant whose token endpoint is used (`organizations` when absent). */
+  tenantId: z.string().min(1).optional(),
+  accessUrl: z.url().optional(),
+  scope: z.string().min(1).optional(),
+});
+
+const smtpServer = z.strictObject({
+  host: hostname,
+  port: z.number().int().min(1).max(65535),
+  tls: z.enum(['implicit', 'starttls', 'none']).default('starttls'),
+  allowNonSecure: z.boolean().default(false),
+  /** PEM of a private certificate authority that signed the relay's certificate. */
+  ca: z.string().regex(PEM, { message: 'must be a PEM certificate (-----BEGIN CERTIFICATE-----…)' }).optional(),
+  auth: z.union([oauth2Auth, passwordAuth]).optional(),
+});
+
+const smtpTransport = z.strictObject({
+  kind: z.literal('smtp'),
+  servers: z.array(smtpServer).min(1, { message: 'needs at least one server' }).max(2, { message: 'takes a primary and at most one backup server' }),
+  dkim: z
+    .strictObject({
+      selector: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, { message: 'must be a DNS label like notices' }),
+      /** Absent on AWS: the key then comes from the institution's secret. */
+      privateKey: z.string().regex(PEM, { message: 'must be a PEM private key' }).optional(),
+    })
+    .optional(),
+  maxPerMinute: perMinute,
+  maxPerDay: perDay,
+});
+
+const sesTransport = z.strictObject({
+  kind: z.literal('ses'),
+  /** The custom MAIL FROM domain; `bounce.<From domain>` when absent. */
+  mailFromDomain: domainName.optional(),
+  configurationSet: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  maxPerMinute: perMinute,
+  maxPerDay: perDay,
+});
+
+const institution = z.strictObject({
+  id: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, { message: 'must be 1–40 lower-case letters, digits and inner hyphens' }),
+  name: z.string().min(1).max(200).optional(),
+  /** Plain keys, for `npm start`; on AWS use apiKeyHashes. */
+  apiKeys: z.array(z.string().min(16, { message: 'must be at least 16 characters' }).max(256)).optional(),
+  /** SHA-256 of each key, in hex: what the AWS deployment keeps. */
+  apiKeyHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 digest in lower-case hex' })).optional(),
+  from: mailbox,
+  bounceTo: emailAddress,
+  testTo: emailAddress.optional(),
+  transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
+}).superRefine((inst, ctx) => {
+  if (!inst.apiKeys?.length && !inst.apiKeyHashes?.length) {
+    ctx.addIssue({ code: 'custom', path: ['apiKeys'], message: 'needs at least one key in apiKeys or apiKeyHashes' });
+  }
+  const fromDomain = domainOf(inst.from.address);
+  if (inst.transport.kind === 'ses' && inst.transport.mailFromDomain && !inst.transport.mailFromDomain.endsWith(`.${fromDomain}`)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['transport', 'mailFromDomain'],
+      message: `must be a subdomain of the From domain ${fromDomain}, or SPF will not align for DMARC`,
+    });
+  }
+});
+
+const delayRange = z
+  .tuple([z.number().int().min(0), z.number().int().min(0)])
+  .refine(([min, max]) => min <= max, { message: 'must be [min, max] with min ≤ max' });
+
+export const configSchema = z
+  .strictObject({
+    institutions: z.array(institution).min(1, { message: 'needs at least one institution' }),
+    retry: z
+      .strictObject({
+        shortRangeSeconds: z.number().int().min(0).default(3600),
+        shortDelaySeconds: delayRange.default([180, 540]),
+        longDelaySeconds: delayRange.default([3600, 5400]),
+        maxAgeSeconds: z.number().int().positive().default(360_000),
+      })
+      .prefault({}),
+    intake: z.strictObject({ spreadSeconds: z.number().int().min(0).max(900).default(60) }).prefault({}),
+    sweep: z.strictObject({ intervalSeconds: z.number().int().positive().max(3600).default(60) }).prefault({}),
+    sender: z
+      .strictObject({
+        attemptTimeoutSeconds: z.number().positive().max(600).default(60),
+        leaseSeconds: z.number().positive().max(3600).default(90),
+        batchSize: z.number().int().min(1).max(10).default(10),
+        concurrency: z.number().int().min(1).max(1000).default(4),
+      })
+      .superRefine((sender, ctx) => {
+        if (sender.leaseSeconds <= sender.attemptTimeoutSeconds) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['leaseSeconds'],
+            message: `must be longer than sender.attemptTimeoutSeconds (${sender.attemptTimeoutSeconds}) so a retry never overlaps a send in flight`,
+          });
+        }
+      })
+      .prefault({}),
+    retention: z.strictObject({ days: z.number().int().min(1).max(3650).default(30) }).prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const seenIds = new Map<string, number>();
+    const keyOwners = new Map<string, string>();
+    config.institutions.forEach((inst, index) => {
+      const firstIndex = seenIds.get(inst.id);
+      if (firstIndex !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['institutions', index, 'id'], message: `repeats the id of institutions[${firstIndex}]` });
+      }
+      seenIds.set(inst.id, index);
+      inst.apiKeys?.forEach((key, keyIndex) => {
+        const owner = keyOwners.get(key);
+        if (owner !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['institutions', index, 'apiKeys', keyIndex], message: `is also a key of ${owner}: a key belongs to one institution` });
+        }
+        keyOwners.set(key, inst.id);
+      });
+    });
+  });
+
+/** The configuration as the file gives it (before defaults). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The configuration with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+export type InstitutionConfig = Config['institutions'][number];
+export type TransportConfig = InstitutionConfig['transport'];
+export type SmtpTransportConfig = Extract<TransportConfig, { kind: 'smtp' }>;
+export type SesTransportConfig = Extract<TransportConfig, { kind: 'ses' }>;
+export type SmtpServerConfig = SmtpTransportConfig['servers'][number];
+export type RetryConfig = Config['retry'];
+export type SenderConfig = Config['sender'];
+
+/** The domain part of an address, lower-cased. */
+export const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/** The custom MAIL FROM domain of an SES institution (`bounce.<From domain>` unless configured). */
+export const mailFromDomainOf = (inst: InstitutionConfig): string | undefined =>
+  inst.transport.kind === 'ses' ? (inst.transport.mailFromDomain ?? `bounce.${domainOf(inst.from.address)}`) : undefined;

@@ -1,0 +1,23 @@
+// Timeouts derived from the `sender` settings, shared by the CDK stack and the local runtime so that
+// both keep the same order: attempt deadline < lease < function timeout < visibility timeout.
+import type { SenderConfig } from './schema';
+
+/** Time the sender needs besides its attempts: reading the batch, recording outcomes, ringing doorbells. */
+const SENDER_OVERHEAD_SECONDS = 30;
+/** Lambda's longest timeout. */
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+export interface SenderTimings {
+  /** The sender function's timeout: a whole batch of attempts that all run to their deadline. */
+  functionTimeoutSeconds: number;
+  /**
+   * The queue's visibility timeout: six times the function timeout, as AWS advises for a queue that
+   * feeds Lambda, so that a throttled batch is not redelivered while it still runs.
+   */
+  visibilityTimeoutSeconds: number;
+}
+
+export const senderTimings = (sender: SenderConfig): SenderTimings => {
+  const functionTimeoutSeconds = Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.ceil(sender.batchSize * (sender.attemptTimeoutSeconds + 5) + SENDER_OVERHEAD_SECONDS));
+  return { functionTimeoutSeconds, visibilityTimeoutSeconds: Math.min(43_200, 6 * functionTimeoutSeconds) };
+};

@@ -1,0 +1,116 @@
+// The composition root: the only module that reads the environment and builds SDK clients. On Lambda
+// the handlers call it at start-up; the local runtime calls it with the emulators' endpoints.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { randomBytes } from 'node:crypto';
+import { KeyRing } from './auth';
+import { type Clock, type Random, systemClock } from './clock';
+import { loadConfig } from './config/load';
+import type { Config } from './config/schema';
+import { NotImplementedError } from './errors';
+import { type IdSource, ulidSource } from './ids';
+import type { LifecycleSettings } from './lifecycle/transitions';
+import type { Log } from './log';
+import type { DoorbellQueue } from './queue/doorbell';
+import { SqsDoorbell } from './queue/sqs-doorbell';
+import { DynamoNoticeStore } from './store/dynamo-notice-store';
+import type { NoticeStore } from './store/notice-store';
+import type { TransportDesk } from './transport/desk';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface Deps {
+  config: Config;
+  settings: LifecycleSettings;
+  store: NoticeStore;
+  queue: DoorbellQueue;
+  clock: Clock;
+  random: Random;
+  newId: IdSource;
+  log: Log;
+  keyRing: KeyRing;
+  desk: TransportDesk;
+  sleep: (ms: number) => Promise<void>;
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
+  /** Closes the SDK clients' connections (the local runtime's shutdown). */
+  close(): void;
+}
+
+/** A required environment variable; start-up fails at once, by name, when it is missing. */
+export const requireEnv = (env: Env, name: string): string => {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
+  return value;
+};
+
+/** The lifecycle's settings from the configuration. */
+export const lifecycleSettings = (config: Config): LifecycleSettings => ({
+  retry: config.retry,
+  leaseSeconds: config.sender.leaseSeconds,
+  retentionDays: config.retention.days,
+  spreadSeconds: config.intake.spreadSeconds,
+});
+
+/** Client options for an emulator endpoint (any credentials do), or none on AWS. */
+const endpointOptions = (endpoint: string | undefined) =>
+  endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {};
+
+/** Uniform in [0, 1) from the crypto source: jitter need not be unpredictable, but this costs nothing. */
+const cryptoRandom: Random = () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
+
+/** Powertools' Logger behind the domain's Log: structured JSON lines, one per event. */
+export const powertoolsLog = (logger: Logger): Log => ({
+  debug: (message, attributes) => (attributes ? logger.debug(message, attributes) : logger.debug(message)),
+  info: (message, attributes) => (attributes ? logger.info(message, attributes) : logger.info(message)),
+  warn: (message, attributes) => (attributes ? logger.warn(message, attributes) : logger.warn(message)),
+  error: (message, attributes) => (attributes ? logger.error(message, attributes) : logger.error(message)),
+});
+
+export interface DepsOverrides {
+  config?: Config;
+  log?: Log;
+  clock?: Clock;
+}
+
+/**
+ * Builds everything a handler needs from the environment:
+ * NOTICE_RELAY_CONFIG (path of the configuration file), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL,
+ * and for emulators NOTICE_RELAY_DYNAMODB_ENDPOINT and NOTICE_RELAY_SQS_ENDPOINT.
+ * @example
+ * export const handler = makeIntakeHandler(createDeps(process.env, 'intake'));
+ */
+export const createDeps = (env: Env, service: string, overrides: DepsOverrides = {}): Deps => {
+  const config = overrides.config ?? loadConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'), env);
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const requestHandler = { connectionTimeout: 3000, requestTimeout: 15_000 };
+  const dynamodb = new DynamoDBClient({ region, requestHandler, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) });
+  const sqs = new SQSClient({ region, requestHandler, ...endpointOptions(env.NOTICE_RELAY_SQS_ENDPOINT) });
+  const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } }));
+  return {
+    config,
+    settings: lifecycleSettings(config),
+    store: new DynamoNoticeStore({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE'), random: cryptoRandom }),
+    queue: new SqsDoorbell({ client: sqs, queueUrl: requireEnv(env, 'NOTICE_RELAY_QUEUE_URL') }),
+    clock,
+    random: cryptoRandom,
+    newId: ulidSource(clock),
+    log,
+    keyRing: new KeyRing(config.institutions),
+    desk: {
+      status: async () => {
+        throw new NotImplementedError('Transport status is not available yet.');
+      },
+      test: async () => {
+        throw new NotImplementedError('The transport test is not available yet.');
+      },
+    },
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    clients: { dynamodb, sqs },
+    close: () => {
+      dynamodb.destroy();
+      sqs.destroy();
+    },
+  };
+};

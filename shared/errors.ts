@@ -1,0 +1,176 @@
+// The domain's error classes. Adapters translate them (lambdas/intake/http.ts maps them to HTTP
+// statuses); `name` is a string literal so it survives minified bundles.
+
+/** One problem with an input, located by its JSON path (`notices[3].to`). */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** Base of every error the domain raises on purpose. */
+export class NoticeRelayError extends Error {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NoticeRelayError';
+  }
+}
+
+/** The request or a file is malformed; `details` lists every problem found, not only the first. */
+export class ValidationError extends NoticeRelayError {
+  public readonly code: string;
+  public readonly details: ErrorDetail[];
+
+  public constructor(message: string, details: ErrorDetail[] = [], code = 'validation_failed', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ValidationError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** The body is not JSON at all (as opposed to JSON of the wrong shape). */
+export class MalformedJsonError extends NoticeRelayError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MalformedJsonError';
+  }
+}
+
+export class UnsupportedMediaTypeError extends NoticeRelayError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+
+/** A size limit was exceeded; `code` says which (`request_too_large`, `notice_too_large`, `batch_too_large`). */
+export class TooLargeError extends NoticeRelayError {
+  public readonly code: string;
+  public readonly details: ErrorDetail[];
+
+  public constructor(message: string, code: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TooLargeError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export class UnauthorizedError extends NoticeRelayError {
+  public constructor(message = 'A valid API key is required: send "Authorization: Bearer <key>" or "x-api-key: <key>".', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+export class NotFoundError extends NoticeRelayError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** The request contradicts the current state (a sent notice cannot be cancelled, a reused Idempotency-Key). */
+export class ConflictError extends NoticeRelayError {
+  public readonly code: string;
+
+  public constructor(message: string, code = 'conflict', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConflictError';
+    this.code = code;
+  }
+}
+
+/** The caller is over a rate; `retryAfterSeconds` tells it when to come back. */
+export class RateLimitedError extends NoticeRelayError {
+  public readonly retryAfterSeconds: number;
+
+  public constructor(message: string, retryAfterSeconds: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RateLimitedError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A dependency (store, queue) did not answer; the request changed nothing the caller can see and may be retried. */
+export class UnavailableError extends NoticeRelayError {
+  public readonly retryAfterSeconds: number;
+
+  public constructor(message: string, retryAfterSeconds = 5, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnavailableError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** An endpoint that this deployment does not offer. */
+export class NotImplementedError extends NoticeRelayError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NotImplementedError';
+  }
+}
+
+/** The notice changed after it was read (another sender, the sweep or a DELETE acted first). */
+export class StaleNoticeError extends NoticeRelayError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StaleNoticeError';
+  }
+}
+
+/** The configuration file is unusable; `details` lists every problem by JSON path. */
+export class ConfigError extends NoticeRelayError {
+  public readonly details: ErrorDetail[];
+
+  public constructor(message: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+    this.details = details;
+  }
+}
+
+/** A short, log-safe code for any thrown value: the error's `code` or `name`, never its message. */
+export const errorCode = (error: unknown): string => {
+  if (error && typeof error === 'object') {
+    const { code, name } = error as { code?: unknown; name?: unknown };
+    if (typeof code === 'string' && code.length > 0) return code;
+    if (typeof name === 'string' && name.length > 0) return name;
+  }
+  return 'UnknownError';
+};
+
+/** How a failed attempt counts (DESIGN.md §3): try again later, or never. */
+export type Verdict = 'transient' | 'permanent';
+
+/** Facts about a failed send, for the history and the classifier's callers; never a patron address. */
+export interface DeliveryFacts {
+  transport: 'smtp' | 'ses';
+  /** `host:port` of the relay that answered or was tried last, or `ses`. */
+  server?: string;
+  /** Nodemailer's error code (`ECONNECTION`, `ETIMEDOUT`, `EAUTH`…), an SES error name, or ours. */
+  code: string;
+  /** SMTP reply code (RFC 5321 §4.2). */
+  responseCode?: number;
+  /** RFC 3463 enhanced status code, e.g. `5.1.1`. */
+  enhancedStatus?: string;
+  /** The SMTP command that drew the reply (`RCPT TO`, `DATA`…). */
+  command?: string;
+  /** The relay refused our credentials: shown at once in the transport's status. */
+  authFailure?: boolean;
+  /** The relay or provider asked us to slow down or wait for a quota to reset. */
+  throttled?: boolean;
+}
+
+/** A send that did not succeed, classified once by shared/transport/classify.ts. */
+export class DeliveryError extends NoticeRelayError {
+  public readonly verdict: Verdict;
+  public readonly facts: DeliveryFacts;
+
+  public constructor(message: string, verdict: Verdict, facts: DeliveryFacts, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DeliveryError';
+    this.verdict = verdict;
+    this.facts = facts;
+  }
+}

@@ -1,0 +1,75 @@
+// GET /v1/notices/{id}, GET /v1/notices and DELETE /v1/notices/{id}, for the institution that owns them.
+import type { Clock } from '../clock';
+import type { InstitutionConfig } from '../config/schema';
+import { NotFoundError, StaleNoticeError } from '../errors';
+import { isNoticeId } from '../ids';
+import { cancel, type LifecycleSettings } from '../lifecycle/transitions';
+import type { Notice } from '../notice/model';
+import { type NoticeDetail, type NoticeSummary, toDetail, toSummary } from '../notice/view';
+import type { ListQuery, NoticeStore } from '../store/notice-store';
+
+export interface ManageDeps {
+  store: NoticeStore;
+  clock: Clock;
+  settings: LifecycleSettings;
+}
+
+/** A notice of this institution; another institution's notice does not exist, as far as the caller can tell. */
+const findOwned = async (store: NoticeStore, institution: InstitutionConfig, id: string): Promise<Notice> => {
+  const notice = isNoticeId(id) ? await store.getNotice(id) : undefined;
+  if (!notice || notice.institutionId !== institution.id) throw new NotFoundError(`No notice ${id} exists for this API key.`);
+  return notice;
+};
+
+export const getNotice = async (deps: ManageDeps, institution: InstitutionConfig, id: string): Promise<NoticeDetail> =>
+  toDetail(await findOwned(deps.store, institution, id));
+
+export const listNotices = async (deps: ManageDeps, institution: InstitutionConfig, query: ListQuery): Promise<{ notices: NoticeSummary[]; cursor: string | null }> => {
+  const page = await deps.store.listNotices(institution.id, query);
+  return { notices: page.notices.map(toSummary), cursor: page.cursor ?? null };
+};
+
+const CANCEL_TRIES = 3;
+
+/**
+ * Cancels a notice not yet sent. Cancelling a cancelled notice answers the same; a notice being
+ * sent or already sent is a ConflictError.
+ */
+export const cancelNotice = async (deps: ManageDeps, institution: InstitutionConfig, id: string): Promise<NoticeDetail> => {
+  for (let attempt = 1; ; attempt++) {
+    const notice = await findOwned(deps.store, institution, id);
+    const transition = cancel(notice, deps.clock.now(), deps.settings);
+    if (!transition) return toDetail(notice);
+    try {
+      return toDetail(await deps.store.apply(transition));
+    } catch (error) {
+      // A sender or the sweep moved the notice meanwhile: decide again on what it is now.
+      if (!(error instanceof StaleNoticeError) || attempt >= CANCEL_TRIES) throw error;
+    }
+  }
+};
+
+export interface HealthDeps {
+  store: Pick<NoticeStore, 'ping'>;
+  queue: { ping(): Promise<void> };
+}
+
+const PING_TIMEOUT_MS = 3000;
+
+const check = async (ping: () => Promise<void>): Promise<'ok' | 'unavailable'> => {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([ping(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), PING_TIMEOUT_MS)))]);
+    return 'ok';
+  } catch {
+    return 'unavailable';
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** Whether the store and the queue answer. */
+export const health = async (deps: HealthDeps): Promise<{ ok: boolean; store: string; queue: string }> => {
+  const [store, queue] = await Promise.all([check(() => deps.store.ping()), check(() => deps.queue.ping())]);
+  return { ok: store === 'ok' && queue === 'ok', store, queue };
+};

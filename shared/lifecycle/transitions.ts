@@ -1,0 +1,444 @@
+// The one place that decides a notice's transitions (DESIGN.md §2). Each function reads a notice and
+// returns a Plan: the change to make (a compare-and-set on the notice's version), the doorbell to ring,
+// and whether a return-to-sender report is owed. The store applies plans; it decides nothing.
+//
+// queued ─▶ sending ─▶ sent ─▶ (delivered | bounced | complained)
+//    ▲         ├─▶ retrying ─▶ sending …         transient failure
+//    │         ├─▶ failed                        permanent failure          (report)
+//    │         └─▶ (lease expires) ─▶ due again
+// queued/retrying ─▶ cancelled                    DELETE before it is sent
+// queued/retrying/sending ─▶ discarded            giveUpAt reached             (report)
+import { addSeconds, type Random, secondsUntil } from '../clock';
+import { ConflictError, type DeliveryError } from '../errors';
+import type { IdSource, NoticeId } from '../ids';
+import type { HistoryEntry, NewNotice, Notice, NoticeInput, NoticeStatus, ReturnToSenderReport } from '../notice/model';
+import { PENDING_STATUSES } from '../notice/model';
+import { firstAttemptTime, giveUpTime, nextAttempt, type RetryPolicy } from '../retry/policy';
+
+/** SQS cannot delay a message longer than this; later attempts wait in the store for the sweep. */
+export const SQS_MAX_DELAY_SECONDS = 900;
+/** How long before a far-off attempt the sweep rings its doorbell (with the rest as the delay). */
+export const RING_AHEAD_SECONDS = 600;
+/** Longest history message kept: a server reply is evidence, not a transcript. */
+const MAX_HISTORY_MESSAGE = 300;
+
+export interface LifecycleSettings {
+  retry: RetryPolicy;
+  leaseSeconds: number;
+  retentionDays: number;
+  spreadSeconds: number;
+}
+
+/** What the lifecycle needs besides the notice and the time: settings, jitter, and ids for reports. */
+export interface LifecycleContext {
+  settings: LifecycleSettings;
+  random: Random;
+  newId: IdSource;
+}
+
+/** A compare-and-set on one notice: applied only if its version is still `expectVersion`. */
+export interface Transition {
+  id: NoticeId;
+  expectVersion: number;
+  set: Partial<Omit<Notice, 'id' | 'version' | 'attempts' | 'attemptCount'>>;
+  remove: Array<keyof Notice>;
+  /** Appended to the history, in order. */
+  append?: HistoryEntry[];
+  /** The transition records the outcome of an attempt. */
+  countAttempt?: boolean;
+}
+
+export interface Doorbell {
+  id: NoticeId;
+  delaySeconds: number;
+}
+
+export interface Plan {
+  transition: Transition;
+  ring?: Doorbell;
+  /** The notice became failed or discarded and owes a report (created by createReport). */
+  reportOwed?: boolean;
+}
+
+const FINAL_STATUSES: ReadonlySet<NoticeStatus> = new Set(['sent', 'delivered', 'bounced', 'complained', 'failed', 'discarded', 'cancelled']);
+export const isFinal = (status: NoticeStatus): boolean => FINAL_STATUSES.has(status);
+
+const iso = (date: Date): string => date.toISOString();
+const at = (value: string): Date => new Date(value);
+const earlier = (a: Date, b: Date): Date => (a < b ? a : b);
+
+/** After this long past its due time, a rung notice's doorbell is presumed lost and the sweep rings again. */
+export const doorbellGraceSeconds = (settings: Pick<LifecycleSettings, 'leaseSeconds'>): number => 2 * settings.leaseSeconds;
+
+const retainUntil = (now: Date, settings: LifecycleSettings): string => iso(addSeconds(now, settings.retentionDays * 86_400));
+/** A notice is final by its give-up time plus a lease; a day later its content is no longer needed. */
+const contentRetention = (giveUpAt: Date): string => iso(addSeconds(giveUpAt, 86_400));
+
+const shorten = (text: string | undefined): string | undefined =>
+  text === undefined ? undefined : text.length > MAX_HISTORY_MESSAGE ? `${text.slice(0, MAX_HISTORY_MESSAGE - 1)}…` : text;
+
+/**
+ * Where an attempt due at `due` waits: SQS holds it (a doorbell with a delay) when it is due within
+ * 15 minutes, else the store does until the sweep rings it. Either way the sweep looks again at
+ * `sweepAt`, which is never later than `giveUpAt`.
+ */
+export const scheduleAttempt = (due: Date, now: Date, giveUpAt: Date, settings: Pick<LifecycleSettings, 'leaseSeconds'>): { sweepAt: Date; ringDelaySeconds?: number } => {
+  const delay = secondsUntil(due, now);
+  if (delay <= SQS_MAX_DELAY_SECONDS) {
+    return { sweepAt: earlier(addSeconds(due, doorbellGraceSeconds(settings)), giveUpAt), ringDelaySeconds: delay };
+  }
+  return { sweepAt: earlier(addSeconds(due, -RING_AHEAD_SECONDS), giveUpAt) };
+};
+
+const pendingStatus = (notice: Pick<Notice, 'attemptCount'>): NoticeStatus => (notice.attemptCount > 0 ? 'retrying' : 'queued');
+
+const withRing = (transition: Transition, id: NoticeId, delaySeconds: number | undefined): Plan =>
+  delaySeconds === undefined ? { transition } : { transition, ring: { id, delaySeconds } };
+
+/** The first time a notice counts its age from: its `sendAt`, or when it was accepted. */
+const dueFrom = (notice: Pick<Notice, 'createdAt' | 'sendAt'>): Date =>
+  notice.sendAt && notice.sendAt > notice.createdAt ? at(notice.sendAt) : at(notice.createdAt);
+
+/**
+ * A notice as accepted: `queued`, its first attempt jittered, its give-up time fixed.
+ * @example
+ * const { record, ring } = newNotice(input, { id, institutionId, now, random, settings });
+ */
+export const newNotice = (
+  input: NoticeInput,
+  ctx: { id: NoticeId; institutionId: string; now: Date; random: Random; settings: LifecycleSettings },
+): { record: NewNotice; ring?: Doorbell } => {
+  const { id, now, settings } = ctx;
+  const sendAt = input.sendAt ? at(input.sendAt) : undefined;
+  const expiresAt = input.expiresAt ? at(input.expiresAt) : undefined;
+  const giveUpAt = giveUpTime({ createdAt: now, sendAt, expiresAt }, settings.retry.maxAgeSeconds);
+  let first = firstAttemptTime(now, settings.spreadSeconds, ctx.random, sendAt);
+  if (first >= giveUpAt) first = new Date(Math.max(now.getTime(), giveUpAt.getTime() - 1000));
+  const schedule = scheduleAttempt(first, now, giveUpAt, settings);
+  const notice: Notice = {
+    id,
+    institutionId: ctx.institutionId,
+    version: 1,
+    kind: 'notice',
+    status: 'queued',
+    to: input.to,
+    subject: input.subject,
+    type: input.type,
+    externalId: input.externalId,
+    createdAt: iso(now),
+    updatedAt: iso(now),
+    sendAt: input.sendAt,
+    expiresAt: input.expiresAt,
+    giveUpAt: iso(giveUpAt),
+    nextAttemptAt: iso(first),
+    attemptCount: 0,
+    attempts: [],
+    events: [],
+    sweepAt: iso(schedule.sweepAt),
+  };
+  const content = {
+    to: input.to,
+    cc: input.cc,
+    replyTo: input.replyTo,
+    subject: input.subject,
+    text: input.text,
+    html: input.html,
+    attachments: input.attachments,
+  };
+  return { record: { notice: dropUndefined(notice), content: dropUndefined(content), retainContentUntil: contentRetention(giveUpAt) }, ring: schedule.ringDelaySeconds === undefined ? undefined : { id, delaySeconds: schedule.ringDelaySeconds } };
+};
+
+/** What the sender does with a doorbell. */
+export type DoorbellDecision =
+  | { action: 'send' }
+  | { action: 'skip'; reason: 'final' | 'leased' | 'report-pending' }
+  | { action: 'wait'; until: Date }
+  | { action: 'give-up' };
+
+/** Decides what a doorbell for `notice` means at `now`: SQS delivers at least once, and sometimes early. */
+export const onDoorbell = (notice: Notice, now: Date): DoorbellDecision => {
+  if (notice.reportPending || isFinal(notice.status)) return { action: 'skip', reason: notice.reportPending ? 'report-pending' : 'final' };
+  if (notice.status === 'sending' && notice.leaseExpiresAt && at(notice.leaseExpiresAt) > now) return { action: 'skip', reason: 'leased' };
+  if (now >= at(notice.giveUpAt)) return { action: 'give-up' };
+  // SQS delays are whole seconds; a doorbell up to a second early is on time.
+  if (notice.nextAttemptAt && at(notice.nextAttemptAt).getTime() > now.getTime() + 1000) return { action: 'wait', until: at(notice.nextAttemptAt) };
+  return { action: 'send' };
+};
+
+/** Rings again a doorbell that came early, or leaves a far-off notice to the sweep. */
+export const waitFor = (notice: Notice, until: Date, now: Date): Doorbell | undefined => {
+  const delaySeconds = secondsUntil(until, now);
+  return delaySeconds <= SQS_MAX_DELAY_SECONDS ? { id: notice.id, delaySeconds } : undefined;
+};
+
+/**
+ * Takes the `sending` lease. While it lasts no other sender touches the notice; if this sender dies,
+ * the lease expires at `leaseExpiresAt` and the sweep makes the notice due again.
+ */
+export const takeLease = (notice: Notice, now: Date, token: string, settings: Pick<LifecycleSettings, 'leaseSeconds'>): Transition => {
+  const leaseExpiresAt = addSeconds(now, settings.leaseSeconds);
+  return {
+    id: notice.id,
+    expectVersion: notice.version,
+    set: { status: 'sending', leaseExpiresAt: iso(leaseExpiresAt), leaseToken: token, updatedAt: iso(now), sweepAt: iso(leaseExpiresAt) },
+    remove: ['nextAttemptAt'],
+    // Taking over a lapsed lease: the previous sender's attempt has no recorded outcome.
+    append: notice.status === 'sending' ? [leaseExpiredEntry(notice, now, 'sending')] : undefined,
+  };
+};
+
+const leaseExpiredEntry = (notice: Notice, now: Date, status: NoticeStatus): HistoryEntry => ({
+  at: iso(now),
+  outcome: 'lease-expired',
+  status,
+  message: `the sender that took this notice at ${notice.updatedAt} recorded no outcome before its lease expired`,
+});
+
+/** The outcome of one attempt, as the transport reported it. */
+export type AttemptResult =
+  | { ok: true; transport: 'smtp' | 'ses'; server: string; messageId: string; response?: string; startedAt: Date }
+  | { ok: false; error: DeliveryError; startedAt: Date };
+
+const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): HistoryEntry =>
+  dropUndefined(
+    result.ok
+      ? { at: iso(now), startedAt: iso(result.startedAt), outcome: 'sent' as const, status, transport: result.transport, server: result.server, message: shorten(result.response) }
+      : {
+          at: iso(now),
+          startedAt: iso(result.startedAt),
+          outcome: result.error.verdict,
+          status,
+          transport: result.error.facts.transport,
+          server: result.error.facts.server,
+          responseCode: result.error.facts.responseCode,
+          enhancedStatus: result.error.facts.enhancedStatus,
+          code: result.error.facts.code,
+          message: shorten(result.error.message),
+        },
+  );
+
+const clearLease: Array<keyof Notice> = ['leaseExpiresAt', 'leaseToken'];
+
+/**
+ * Records an attempt of a leased notice: `sent`; `retrying` at the policy's next time, or waiting
+ * for its give-up time when no attempt fits before it; `failed` on a permanent refusal.
+ */
+export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: LifecycleContext): Plan => {
+  const { settings } = ctx;
+  const base = { id: notice.id, expectVersion: notice.version, countAttempt: true };
+  if (result.ok) {
+    return {
+      transition: {
+        ...base,
+        set: { status: 'sent', sentAt: iso(now), messageId: result.messageId, updatedAt: iso(now), retainUntil: retainUntil(now, settings) },
+        remove: [...clearLease, 'sweepAt', 'nextAttemptAt'],
+        append: [attemptEntry(result, 'sent', now)],
+      },
+    };
+  }
+  if (result.error.verdict === 'permanent') {
+    return finish(notice, 'failed', now, ctx, [attemptEntry(result, 'failed', now)], true);
+  }
+  const giveUpAt = at(notice.giveUpAt);
+  if (now >= giveUpAt) {
+    return finish(notice, 'discarded', now, ctx, [attemptEntry(result, 'discarded', now), discardEntry(notice, now, settings)], true);
+  }
+  const next = nextAttempt({ dueFrom: dueFrom(notice), giveUpAt }, now, settings.retry, ctx.random);
+  const append = [attemptEntry(result, 'retrying', now)];
+  if (next.kind === 'give-up') {
+    // No attempt fits before giveUpAt: the notice waits for it, and the sweep discards it then.
+    return { transition: { ...base, set: { status: 'retrying', updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...clearLease, 'nextAttemptAt'], append } };
+  }
+  const schedule = scheduleAttempt(next.at, now, giveUpAt, settings);
+  return withRing(
+    { ...base, set: { status: 'retrying', nextAttemptAt: iso(next.at), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt) }, remove: clearLease, append },
+    notice.id,
+    schedule.ringDelaySeconds,
+  );
+};
+
+/**
+ * Puts a leased notice back to wait until `until` without counting an attempt: a transport's rate
+ * limit or quota held it back.
+ */
+export const defer = (notice: Notice, until: Date, now: Date, settings: LifecycleSettings, reason: string): Plan => {
+  const status = pendingStatus(notice);
+  const append = [{ at: iso(now), outcome: 'deferred' as const, status, message: reason }];
+  const base = { id: notice.id, expectVersion: notice.version, append };
+  if (until >= at(notice.giveUpAt)) {
+    return { transition: { ...base, set: { status, updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...clearLease, 'nextAttemptAt'] } };
+  }
+  const schedule = scheduleAttempt(until, now, at(notice.giveUpAt), settings);
+  return withRing(
+    { ...base, set: { status, nextAttemptAt: iso(until), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt) }, remove: clearLease },
+    notice.id,
+    schedule.ringDelaySeconds,
+  );
+};
+
+/**
+ * Ends a notice as failed or discarded. A notice (not a report) then owes one return-to-sender report,
+ * whose id is fixed here: the compare-and-set lets only one actor end the notice, so only one id exists.
+ */
+const finish = (notice: Notice, status: 'failed' | 'discarded', now: Date, ctx: LifecycleContext, append: HistoryEntry[], countAttempt = false): Plan => {
+  const reportOwed = notice.kind === 'notice';
+  return {
+    transition: {
+      id: notice.id,
+      expectVersion: notice.version,
+      countAttempt,
+      append,
+      set: {
+        status,
+        updatedAt: iso(now),
+        retainUntil: retainUntil(now, ctx.settings),
+        // While the report is owed the notice stays in the sweep's index, so a crash cannot lose it.
+        ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
+      },
+      remove: [...clearLease, 'nextAttemptAt', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))],
+    },
+    reportOwed,
+  };
+};
+
+const discardEntry = (notice: Notice, now: Date, settings: LifecycleSettings): HistoryEntry => {
+  const expired = notice.expiresAt !== undefined && notice.expiresAt <= notice.giveUpAt;
+  return {
+    at: iso(now),
+    outcome: 'discarded',
+    status: 'discarded',
+    message: expired
+      ? `expired at ${notice.expiresAt} before it could be delivered`
+      : `not delivered within ${formatDuration(settings.retry.maxAgeSeconds)} of becoming due`,
+  };
+};
+
+const formatDuration = (seconds: number): string =>
+  seconds % 3600 === 0 ? `${seconds / 3600} hours` : seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} seconds`;
+
+/** Gives a notice up at its `giveUpAt`: `discarded`, with the reason in its history. */
+export const discard = (notice: Notice, now: Date, ctx: LifecycleContext): Plan => finish(notice, 'discarded', now, ctx, [discardEntry(notice, now, ctx.settings)]);
+
+/** What the sweep does with a notice it found due. */
+export type SweepAction = { kind: 'none' } | { kind: 'plan'; plan: Plan } | { kind: 'create-report' };
+
+/**
+ * Decides what the sweep does with a notice whose `sweepAt` has come. Every branch sets a later
+ * `sweepAt` or none, so the sweep never acts twice on the same notice for the same reason.
+ */
+export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): SweepAction => {
+  if (!notice.sweepAt || at(notice.sweepAt) > now) return { kind: 'none' };
+  if (notice.reportPending) return { kind: 'create-report' };
+  const { settings } = ctx;
+  const base = { id: notice.id, expectVersion: notice.version, remove: [] };
+  const giveUpAt = at(notice.giveUpAt);
+  if (PENDING_STATUSES.has(notice.status)) {
+    if (now >= giveUpAt) return { kind: 'plan', plan: discard(notice, now, ctx) };
+    if (!notice.nextAttemptAt) return { kind: 'plan', plan: { transition: { ...base, set: { sweepAt: notice.giveUpAt } } } };
+    const due = new Date(Math.max(at(notice.nextAttemptAt).getTime(), now.getTime()));
+    const schedule = scheduleAttempt(due, now, giveUpAt, settings);
+    return { kind: 'plan', plan: withRing({ ...base, set: { sweepAt: iso(schedule.sweepAt) } }, notice.id, schedule.ringDelaySeconds) };
+  }
+  if (notice.status === 'sending') {
+    if (notice.leaseExpiresAt && at(notice.leaseExpiresAt) > now) return { kind: 'plan', plan: { transition: { ...base, set: { sweepAt: notice.leaseExpiresAt } } } };
+    return { kind: 'plan', plan: releaseLease(notice, now, ctx) };
+  }
+  return { kind: 'plan', plan: { transition: { ...base, set: {}, remove: ['sweepAt'] } } };
+};
+
+/** An expired lease: the sender died or lost the store mid-attempt. The notice is due again at once. */
+const releaseLease = (notice: Notice, now: Date, ctx: LifecycleContext): Plan => {
+  if (now >= at(notice.giveUpAt)) {
+    return finish(notice, 'discarded', now, ctx, [leaseExpiredEntry(notice, now, 'discarded'), discardEntry(notice, now, ctx.settings)]);
+  }
+  const status = pendingStatus(notice);
+  const schedule = scheduleAttempt(now, now, at(notice.giveUpAt), ctx.settings);
+  return withRing(
+    {
+      id: notice.id,
+      expectVersion: notice.version,
+      set: { status, nextAttemptAt: iso(now), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt) },
+      remove: clearLease,
+      append: [leaseExpiredEntry(notice, now, status)],
+    },
+    notice.id,
+    schedule.ringDelaySeconds,
+  );
+};
+
+/** Cancels a notice not yet sent (DELETE). `undefined` means it is already cancelled: nothing to do. */
+export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings): Transition | undefined => {
+  if (notice.status === 'cancelled') return undefined;
+  if (!PENDING_STATUSES.has(notice.status)) {
+    throw new ConflictError(
+      notice.status === 'sending' ? 'The notice is being sent right now and can no longer be cancelled.' : `The notice is already ${notice.status} and can no longer be cancelled.`,
+      'not_cancellable',
+    );
+  }
+  return {
+    id: notice.id,
+    expectVersion: notice.version,
+    set: { status: 'cancelled', updatedAt: iso(now), retainUntil: retainUntil(now, settings) },
+    remove: ['nextAttemptAt', 'sweepAt'],
+    append: [{ at: iso(now), outcome: 'cancelled', status: 'cancelled', message: 'cancelled by the ILS before it was sent' }],
+  };
+};
+
+/**
+ * The return-to-sender report owed by a failed or discarded notice: a notice of kind `report` to the
+ * institution's `bounceTo`, sent like any other but never reported on itself.
+ */
+export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { bounceTo: string; now: Date; settings: LifecycleSettings }): { record: NewNotice; ring: Doorbell } => {
+  const { now, settings } = ctx;
+  const id = original.reportId;
+  const outcome = original.status === 'failed' ? 'failed' : original.status === 'bounced' ? 'bounced' : 'discarded';
+  const last = [...original.attempts].reverse().find((entry) => entry.outcome !== 'deferred');
+  const report: ReturnToSenderReport = dropUndefined({
+    noticeId: original.id,
+    outcome,
+    recipient: original.to,
+    subject: original.subject,
+    type: original.type,
+    externalId: original.externalId,
+    createdAt: original.createdAt,
+    attempts: original.attempts,
+    reason: last?.message ?? outcome,
+  });
+  const subject = `Undelivered notice: ${original.subject}`.slice(0, 998);
+  const giveUpAt = addSeconds(now, settings.retry.maxAgeSeconds);
+  const schedule = scheduleAttempt(now, now, giveUpAt, settings);
+  const notice: Notice = {
+    id,
+    institutionId: original.institutionId,
+    version: 1,
+    kind: 'report',
+    reportFor: original.id,
+    status: 'queued',
+    to: ctx.bounceTo,
+    subject,
+    type: 'return-to-sender',
+    externalId: original.externalId,
+    createdAt: iso(now),
+    updatedAt: iso(now),
+    giveUpAt: iso(giveUpAt),
+    nextAttemptAt: iso(now),
+    attemptCount: 0,
+    attempts: [],
+    events: [],
+    sweepAt: iso(schedule.sweepAt),
+  };
+  return {
+    record: { notice: dropUndefined(notice), content: { to: ctx.bounceTo, subject, report }, retainContentUntil: contentRetention(giveUpAt) },
+    ring: { id, delaySeconds: 0 },
+  };
+};
+
+/** The report exists: the original leaves the sweep's index. */
+export const reportCreated = (original: Notice): Transition => ({
+  id: original.id,
+  expectVersion: original.version,
+  set: {},
+  remove: ['reportPending', 'sweepAt'],
+});
+
+const dropUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -1,0 +1,158 @@
+// Validation of what the ILS submits (DESIGN.md §4): one notice or a batch, checked whole, every
+// problem reported with its path (`notices[3].to`). Nothing here touches the store.
+import { z } from 'zod';
+import { formatPath, issuesToDetails } from '../config/load';
+import { emailAddress } from '../config/schema';
+import { type ErrorDetail, TooLargeError, ValidationError } from '../errors';
+import type { NoticeInput } from './model';
+
+export const MAX_BATCH_NOTICES = 500;
+export const MAX_NOTICE_BYTES = 256 * 1024;
+export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+
+const LINE_BREAK = /[\r\n]/;
+// C0 controls other than TAB, and DEL: never meaningful in a header, and a way to confuse parsers.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** A string that will become (part of) a mail header: CR or LF would let it inject headers of its own. */
+const headerText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .superRefine((value, ctx) => {
+      if (LINE_BREAK.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain CR or LF: rejected as header injection' });
+      else if (CONTROL.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
+    });
+
+const address = headerText(254).pipe(emailAddress);
+
+const isoTimestamp = headerText(40)
+  .pipe(z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z' }))
+  .transform((value) => new Date(value).toISOString());
+
+const attachment = z.strictObject({
+  filename: headerText(255)
+    .min(1)
+    .refine((name) => !/[/\\]/.test(name), { message: 'must be a file name without a path' }),
+  contentType: headerText(127).regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, { message: 'must be a MIME type like application/pdf' }),
+  contentBase64: z
+    .string()
+    .min(1)
+    .refine((data) => data.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(data), { message: 'must be base64 without line breaks' }),
+});
+
+const noticeSchema = z
+  .strictObject({
+    to: address,
+    subject: headerText(998).min(1, { message: 'must not be empty' }),
+    text: z.string().min(1).optional(),
+    html: z.string().min(1).optional(),
+    replyTo: address.optional(),
+    cc: z
+      .union([address.transform((one) => [one]), z.array(address).max(10, { message: 'takes at most 10 addresses' })])
+      .optional(),
+    type: headerText(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, { message: 'must be a word like overdue or hold-pickup' })
+      .optional(),
+    externalId: headerText(200).min(1).optional(),
+    sendAt: isoTimestamp.optional(),
+    expiresAt: isoTimestamp.optional(),
+    attachments: z.array(attachment).max(20, { message: 'takes at most 20 attachments' }).optional(),
+  })
+  .superRefine((notice, ctx) => {
+    if (notice.text === undefined && notice.html === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['text'], message: 'a notice needs text, html or both' });
+    }
+    if (notice.sendAt && notice.expiresAt && notice.expiresAt <= notice.sendAt) {
+      ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be later than sendAt' });
+    }
+  });
+
+/** zod issues as details: one per unknown key so the path names it, and "is required" for a missing field. */
+const toDetails = (issues: ReadonlyArray<z.core.$ZodIssue>, prefix: PropertyKey[]): ErrorDetail[] =>
+  issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path: formatPath([...prefix, ...issue.path, key]),
+        message: key === 'from' ? "is set by the institution's configuration: a notice cannot choose its sender" : 'is not a field of a notice',
+      }));
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) {
+      return [{ path: formatPath([...prefix, ...issue.path]), message: 'is required' }];
+    }
+    return issuesToDetails([issue], prefix);
+  });
+
+/** A submission: the notices and whether they came as a batch (which shapes the answer). */
+export interface Submission {
+  notices: NoticeInput[];
+  batch: boolean;
+}
+
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+
+/**
+ * Validates a parsed request body: a notice, or `{"notices": […]}` of up to 500.
+ * `now` rejects an `expiresAt` already in the past.
+ * @throws TooLargeError for a batch over 500 or a notice over 256 KiB, ValidationError otherwise.
+ * @example
+ * const { notices, batch } = validateSubmission(JSON.parse(body), clock.now());
+ */
+export const validateSubmission = (body: unknown, now: Date): Submission => {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError('The body must be a JSON object: one notice, or {"notices": [...]}.', [{ path: '(root)', message: 'must be a JSON object' }]);
+  }
+  const batch = 'notices' in body;
+  const prefix = (index: number): PropertyKey[] => (batch ? ['notices', index] : []);
+  let items: unknown[];
+  if (batch) {
+    const { notices, ...rest } = body as { notices: unknown };
+    const extra = Object.keys(rest);
+    if (extra.length > 0) {
+      throw new ValidationError('A batch is {"notices": [...]} and nothing else.', extra.map((key) => ({ path: key, message: 'is not a field of a batch' })));
+    }
+    if (!Array.isArray(notices) || notices.length === 0) {
+      throw new ValidationError('"notices" must be a non-empty array.', [{ path: 'notices', message: 'must be a non-empty array of notices' }]);
+    }
+    if (notices.length > MAX_BATCH_NOTICES) {
+      throw new TooLargeError(`A batch holds at most ${MAX_BATCH_NOTICES} notices; this one has ${notices.length}. Split it.`, 'batch_too_large', [
+        { path: 'notices', message: `has ${notices.length} notices; the limit is ${MAX_BATCH_NOTICES}` },
+      ]);
+    }
+    items = notices;
+  } else {
+    items = [body];
+  }
+
+  const oversized = items.flatMap((item, index) => {
+    const bytes = jsonBytes(item);
+    return bytes > MAX_NOTICE_BYTES ? [{ path: formatPath(prefix(index)), message: `is ${bytes} bytes; a notice is at most ${MAX_NOTICE_BYTES} bytes (256 KiB)` }] : [];
+  });
+  if (oversized.length > 0) {
+    throw new TooLargeError('A notice is at most 256 KiB, attachments included; nothing was accepted.', 'notice_too_large', oversized);
+  }
+
+  const details: ErrorDetail[] = [];
+  const notices: NoticeInput[] = [];
+  items.forEach((item, index) => {
+    const result = noticeSchema.safeParse(item, { reportInput: true });
+    if (!result.success) {
+      details.push(...toDetails(result.error.issues, prefix(index)));
+      return;
+    }
+    const notice = result.data;
+    if (notice.expiresAt && new Date(notice.expiresAt) <= now) {
+      details.push({ path: formatPath([...prefix(index), 'expiresAt']), message: 'is already in the past' });
+      return;
+    }
+    notices.push(stripUndefined(notice));
+  });
+  if (details.length > 0) {
+    const count = batch ? new Set(details.map((d) => /^notices\[(\d+)\]/.exec(d.path)?.[1])).size : 1;
+    throw new ValidationError(batch ? `${count} of ${items.length} notices are invalid; nothing was accepted.` : 'The notice is invalid; nothing was accepted.', details);
+  }
+  return { notices, batch };
+};
+
+const stripUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -1,0 +1,422 @@
+// NoticeStore on DynamoDB. One table, items keyed by `pk`:
+//   notice#<id>   the state: small, rewritten on every transition (a write unit per KB written)
+//   content#<id>  what is mailed: written once, never rewritten
+//   idem#<institution>#<sha256 of key>   an Idempotency-Key and the ids it produced
+// Indexes (see table.ts) are KEYS_ONLY, so a status change costs no index write unless it moves the
+// notice in or out of the sweep's sparse `due` index.
+import { ConditionalCheckFailedException, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { chunk, inParallel } from '../batching';
+import type { Random } from '../clock';
+import { StaleNoticeError, UnavailableError, ValidationError } from '../errors';
+import type { NoticeId } from '../ids';
+import type { Transition } from '../lifecycle/transitions';
+import type { NewNotice, Notice, NoticeContent } from '../notice/model';
+import type { IdempotencyClaim, IdempotencyRequest, ListPage, ListQuery, NoticeStore } from './notice-store';
+import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
+
+export interface DynamoNoticeStoreOptions {
+  /** Built once in shared/deps.ts; dynalite's in integration tests. */
+  client: DynamoDBClient;
+  tableName: string;
+  /** How long an Idempotency-Key is remembered. */
+  idempotencySeconds?: number;
+  /** How long a request holds its Idempotency-Key before a retry may take it over (> the intake's timeout). */
+  idempotencyLeaseSeconds?: number;
+  /** Jitter for the backoff between retries of unprocessed batch items; none when absent. */
+  random?: Random;
+}
+
+const BATCH_WRITE_MAX = 25;
+const BATCH_GET_MAX = 100;
+const PARALLEL_REQUESTS = 4;
+const MAX_BATCH_TRIES = 8;
+/** Keys examined at most for one page of a filtered list, so one request stays bounded. */
+const MAX_EXAMINED_PER_PAGE = 1000;
+
+const noticeKey = (id: NoticeId) => `notice#${id}`;
+const contentKey = (id: NoticeId) => `content#${id}`;
+const idFromKey = (pk: string) => pk.slice(pk.indexOf('#') + 1);
+const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
+
+/** The due-index shard of a notice: spread by the random tail of its id. */
+export const dueShardOf = (id: NoticeId): string => String(id.charCodeAt(id.length - 1) % DUE_SHARDS);
+
+/** Attributes that exist only for the indexes and TTL; not part of the domain's Notice. */
+const DERIVED = new Set([PARTITION_KEY, 'instKey', 'instSort', 'extKey', 'dueShard', 'dueAt', TTL_ATTRIBUTE]);
+
+/** The sort key of the listing indexes: newest first is descending order of creation, then id. */
+const sortKeyOf = (notice: Pick<Notice, 'createdAt' | 'id'>) => `${notice.createdAt}#${notice.id}`;
+const idOfSortKey = (sortKey: string) => sortKey.slice(sortKey.lastIndexOf('#') + 1);
+
+const toStateItem = (notice: Notice): Record<string, unknown> => ({
+  ...notice,
+  [PARTITION_KEY]: noticeKey(notice.id),
+  [INDEXES.byInstitution.partitionKey]: notice.institutionId,
+  [INDEXES.byInstitution.sortKey]: sortKeyOf(notice),
+  ...(notice.externalId ? { [INDEXES.byExternalId.partitionKey]: `${notice.institutionId}#${notice.externalId}` } : {}),
+  ...(notice.sweepAt ? { [INDEXES.due.partitionKey]: dueShardOf(notice.id), [INDEXES.due.sortKey]: epochSeconds(notice.sweepAt) } : {}),
+  ...(notice.retainUntil ? { [TTL_ATTRIBUTE]: epochSeconds(notice.retainUntil) } : {}),
+});
+
+const fromStateItem = (item: Record<string, unknown>): Notice =>
+  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as Notice;
+
+const fromContentItem = (item: Record<string, unknown>): NoticeContent =>
+  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as NoticeContent;
+
+const toContentItem = (record: NewNotice): Record<string, unknown> => ({
+  ...record.content,
+  [PARTITION_KEY]: contentKey(record.notice.id),
+  [TTL_ATTRIBUTE]: epochSeconds(record.retainContentUntil),
+});
+
+/** Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
+const backoff = (attempt: number, random: Random) => new Promise((resolve) => setTimeout(resolve, random() * Math.min(2000, 25 * 2 ** attempt)));
+
+const encodeCursor = (sortKey: string) => Buffer.from(JSON.stringify({ s: sortKey })).toString('base64url');
+const decodeCursor = (cursor: string): string => {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown };
+    if (typeof parsed.s === 'string' && /^\d{4}-\d\d-\d\dT[\d:.]+Z#[0-9A-Z]{26}$/.test(parsed.s)) return parsed.s;
+  } catch {
+    // falls through to the error below
+  }
+  throw new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }], 'invalid_cursor');
+};
+
+interface IdempotencyItem {
+  requestHash: string;
+  ids: NoticeId[];
+  batch: boolean;
+  state: 'in-progress' | 'complete';
+  leaseUntil: number;
+  expireAt: number;
+}
+
+export class DynamoNoticeStore implements NoticeStore {
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly idempotencySeconds: number;
+  private readonly idempotencyLeaseSeconds: number;
+  private readonly random: Random;
+
+  public constructor(private readonly options: DynamoNoticeStoreOptions) {
+    this.documents = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.idempotencySeconds = options.idempotencySeconds ?? 86_400;
+    this.idempotencyLeaseSeconds = options.idempotencyLeaseSeconds ?? 60;
+    this.random = options.random ?? (() => 0.5);
+  }
+
+  private get table() {
+    return this.options.tableName;
+  }
+
+  public async createNotices(records: NewNotice[]): Promise<void> {
+    const items = records.flatMap((record) => [toStateItem(record.notice), toContentItem(record)]);
+    await this.batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
+  }
+
+  public async deleteNotices(ids: NoticeId[]): Promise<void> {
+    const keys = ids.flatMap((id) => [noticeKey(id), contentKey(id)]);
+    await this.batchWrite(keys.map((pk) => ({ DeleteRequest: { Key: { [PARTITION_KEY]: pk } } })));
+  }
+
+  /** BatchWriteItem in chunks of 25, retrying what DynamoDB leaves unprocessed (it does under throttling). */
+  private async batchWrite(requests: Array<Record<string, unknown>>): Promise<void> {
+    await inParallel(chunk(requests, BATCH_WRITE_MAX), PARALLEL_REQUESTS, async (batch) => {
+      let pending = batch;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= MAX_BATCH_TRIES) throw new UnavailableError(`the store left ${pending.length} writes unprocessed after ${MAX_BATCH_TRIES} tries`);
+        if (attempt > 0) await backoff(attempt, this.random);
+        const output = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending as never } }));
+        pending = (output.UnprocessedItems?.[this.table] ?? []) as Array<Record<string, unknown>>;
+      }
+    });
+  }
+
+  /** BatchGetItem (consistent) in chunks of 100 keys, retrying unprocessed keys. */
+  private async batchGet(keys: string[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    const unique = [...new Set(keys)];
+    await inParallel(chunk(unique, BATCH_GET_MAX), PARALLEL_REQUESTS, async (batch) => {
+      let pending: Array<Record<string, unknown>> = batch.map((pk) => ({ [PARTITION_KEY]: pk }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= MAX_BATCH_TRIES) throw new UnavailableError(`the store left ${pending.length} reads unprocessed after ${MAX_BATCH_TRIES} tries`);
+        if (attempt > 0) await backoff(attempt, this.random);
+        const output = await this.documents.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        for (const item of output.Responses?.[this.table] ?? []) found.set(item[PARTITION_KEY] as string, item);
+        pending = (output.UnprocessedKeys?.[this.table]?.Keys ?? []) as Array<Record<string, unknown>>;
+      }
+    });
+    return found;
+  }
+
+  public async existingIds(ids: NoticeId[]): Promise<Set<NoticeId>> {
+    const found = await this.batchGet(ids.map(noticeKey));
+    return new Set([...found.keys()].map(idFromKey));
+  }
+
+  public async getNotice(id: NoticeId): Promise<Notice | undefined> {
+    const output = await this.documents.send(new GetCommand({ TableName: this.table, Key: { [PARTITION_KEY]: noticeKey(id) }, ConsistentRead: true }));
+    return output.Item ? fromStateItem(output.Item) : undefined;
+  }
+
+  public async getNotices(ids: NoticeId[]): Promise<Map<NoticeId, Notice>> {
+    const found = await this.batchGet(ids.map(noticeKey));
+    return new Map([...found.values()].map((item) => [idFromKey(item[PARTITION_KEY] as string), fromStateItem(item)]));
+  }
+
+  public async getForDelivery(ids: NoticeId[]): Promise<Map<NoticeId, { notice: Notice; content?: NoticeContent }>> {
+    const found = await this.batchGet(ids.flatMap((id) => [noticeKey(id), contentKey(id)]));
+    const result = new Map<NoticeId, { notice: Notice; content?: NoticeContent }>();
+    for (const id of ids) {
+      const state = found.get(noticeKey(id));
+      if (!state) continue;
+      const content = found.get(contentKey(id));
+      result.set(id, { notice: fromStateItem(state), content: content ? fromContentItem(content) : undefined });
+    }
+    return result;
+  }
+
+  public async listNotices(institutionId: string, query: ListQuery): Promise<ListPage> {
+    const byExternalId = query.externalId !== undefined;
+    const index = byExternalId ? INDEXES.byExternalId : INDEXES.byInstitution;
+    const partition = byExternalId ? `${institutionId}#${query.externalId}` : institutionId;
+    const filtered = query.status !== undefined || query.type !== undefined;
+    const matches = (notice: Notice) =>
+      notice.institutionId === institutionId && (!query.status || query.status.includes(notice.status)) && (query.type === undefined || notice.type === query.type);
+
+    let startSortKey = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const notices: Notice[] = [];
+    let examined = 0;
+    for (;;) {
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: byExternalId ? 'byExternalId' : 'byInstitution',
+          KeyConditionExpression: query.since ? '#pk = :pk AND #sk >= :since' : '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': index.partitionKey, ...(query.since ? { '#sk': index.sortKey } : {}) },
+          ExpressionAttributeValues: { ':pk': partition, ...(query.since ? { ':since': query.since } : {}) },
+          ScanIndexForward: false,
+          Limit: filtered ? Math.min(BATCH_GET_MAX, MAX_EXAMINED_PER_PAGE - examined) : query.limit - notices.length,
+          ExclusiveStartKey: startSortKey
+            ? { [PARTITION_KEY]: noticeKey(idOfSortKey(startSortKey)), [index.partitionKey]: partition, [index.sortKey]: startSortKey }
+            : undefined,
+        }),
+      );
+      const keys = (page.Items ?? []).map((item) => item[index.sortKey] as string);
+      const states = await this.batchGet(keys.map((sortKey) => noticeKey(idOfSortKey(sortKey))));
+      for (const [position, sortKey] of keys.entries()) {
+        examined++;
+        startSortKey = sortKey;
+        const state = states.get(noticeKey(idOfSortKey(sortKey)));
+        if (state && matches(fromStateItem(state))) notices.push(fromStateItem(state));
+        if (notices.length === query.limit) {
+          const more = position < keys.length - 1 || page.LastEvaluatedKey !== undefined;
+          return { notices, cursor: more ? encodeCursor(sortKey) : undefined };
+        }
+      }
+      if (!page.LastEvaluatedKey) return { notices };
+      if (examined >= MAX_EXAMINED_PER_PAGE) return { notices, cursor: encodeCursor(startSortKey as string) };
+    }
+  }
+
+  public async apply(transition: Transition): Promise<Notice> {
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, unknown> = { ':expect': transition.expectVersion, ':one': 1 };
+    const sets: string[] = ['#version = #version + :one'];
+    const removes: string[] = [];
+    let n = 0;
+    const setAttribute = (attribute: string, value: unknown) => {
+      const name = `#s${n}`;
+      const placeholder = `:s${n++}`;
+      names[name] = attribute;
+      values[placeholder] = value;
+      sets.push(`${name} = ${placeholder}`);
+    };
+    const removeAttribute = (attribute: string) => {
+      const name = `#r${n++}`;
+      names[name] = attribute;
+      removes.push(name);
+    };
+    for (const [attribute, value] of Object.entries(transition.set)) {
+      if (value === undefined) continue;
+      setAttribute(attribute, value);
+      if (attribute === 'sweepAt') {
+        setAttribute(INDEXES.due.partitionKey, dueShardOf(transition.id));
+        setAttribute(INDEXES.due.sortKey, epochSeconds(value as string));
+      }
+      if (attribute === 'retainUntil') setAttribute(TTL_ATTRIBUTE, epochSeconds(value as string));
+    }
+    for (const attribute of transition.remove) {
+      removeAttribute(attribute);
+      if (attribute === 'sweepAt') {
+        removeAttribute(INDEXES.due.partitionKey);
+        removeAttribute(INDEXES.due.sortKey);
+      }
+    }
+    if (transition.append?.length) {
+      names['#attempts'] = 'attempts';
+      values[':append'] = transition.append;
+      values[':empty'] = [];
+      sets.push('#attempts = list_append(if_not_exists(#attempts, :empty), :append)');
+    }
+    if (transition.countAttempt) {
+      names['#attemptCount'] = 'attemptCount';
+      sets.push('#attemptCount = #attemptCount + :one');
+    }
+    try {
+      const output = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { [PARTITION_KEY]: noticeKey(transition.id) },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: '#version = :expect',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return fromStateItem(output.Attributes as Record<string, unknown>);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new StaleNoticeError(`notice ${transition.id} changed since version ${transition.expectVersion} was read`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  public async createReport(record: NewNotice): Promise<boolean> {
+    // The content first: a report state never exists without the content it sends.
+    await this.documents.send(new PutCommand({ TableName: this.table, Item: toContentItem(record) }));
+    try {
+      await this.documents.send(
+        new PutCommand({ TableName: this.table, Item: toStateItem(record.notice), ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  public async findDue(now: Date, limit: number): Promise<NoticeId[]> {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const perShard = await Promise.all(
+      Array.from({ length: DUE_SHARDS }, async (_, shard) => {
+        const ids: NoticeId[] = [];
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page: QueryCommandOutput = await this.documents.send(
+            new QueryCommand({
+              TableName: this.table,
+              IndexName: 'due',
+              KeyConditionExpression: '#shard = :shard AND #due <= :now',
+              ExpressionAttributeNames: { '#shard': INDEXES.due.partitionKey, '#due': INDEXES.due.sortKey },
+              ExpressionAttributeValues: { ':shard': String(shard), ':now': nowSeconds },
+              Limit: limit - ids.length,
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of page.Items ?? []) ids.push(idFromKey(item[PARTITION_KEY] as string));
+          startKey = page.LastEvaluatedKey;
+        } while (startKey && ids.length < limit);
+        return ids;
+      }),
+    );
+    return perShard.flat();
+  }
+
+  private idempotencyKey(request: Pick<IdempotencyRequest, 'institutionId' | 'key'>) {
+    return `idem#${request.institutionId}#${createHash('sha256').update(request.key).digest('hex')}`;
+  }
+
+  public async claimIdempotencyKey(request: IdempotencyRequest): Promise<IdempotencyClaim> {
+    const nowMs = request.now.getTime();
+    const Key = { [PARTITION_KEY]: this.idempotencyKey(request) };
+    const item: IdempotencyItem = {
+      requestHash: request.requestHash,
+      ids: request.ids,
+      batch: request.batch,
+      state: 'in-progress',
+      leaseUntil: nowMs + this.idempotencyLeaseSeconds * 1000,
+      expireAt: Math.floor(nowMs / 1000) + this.idempotencySeconds,
+    };
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...Key, ...item },
+          // A record past its expiry may linger until DynamoDB's TTL removes it; it no longer counts.
+          ConditionExpression: 'attribute_not_exists(#pk) OR #expireAt < :nowSeconds',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#expireAt': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':nowSeconds': Math.floor(nowMs / 1000) },
+        }),
+      );
+      return { kind: 'proceed', ids: request.ids, takeover: false };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const existing = (await this.documents.send(new GetCommand({ TableName: this.table, Key, ConsistentRead: true }))).Item as IdempotencyItem | undefined;
+    if (!existing) return this.claimIdempotencyKey(request);
+    if (existing.requestHash !== request.requestHash) return { kind: 'mismatch' };
+    if (existing.state === 'complete') return { kind: 'replay', ids: existing.ids, batch: existing.batch };
+    if (existing.leaseUntil > nowMs) return { kind: 'in-progress' };
+    // The request that held the key died or gave up: take it over, with the ids it chose.
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key,
+          UpdateExpression: 'SET leaseUntil = :lease',
+          ConditionExpression: 'leaseUntil = :seen AND #state = :inProgress',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':lease': nowMs + this.idempotencyLeaseSeconds * 1000, ':seen': existing.leaseUntil, ':inProgress': 'in-progress' },
+        }),
+      );
+      return { kind: 'proceed', ids: existing.ids, takeover: true };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { kind: 'in-progress' };
+      throw error;
+    }
+  }
+
+  public async completeIdempotencyKey(request: IdempotencyRequest): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { [PARTITION_KEY]: this.idempotencyKey(request) },
+        UpdateExpression: 'SET #state = :complete',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':complete': 'complete' },
+      }),
+    );
+  }
+
+  public async releaseIdempotencyKey(request: IdempotencyRequest): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { [PARTITION_KEY]: this.idempotencyKey(request) },
+        UpdateExpression: 'SET leaseUntil = :zero',
+        ConditionExpression: '#state = :inProgress',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':zero': 0, ':inProgress': 'in-progress' },
+      }),
+    );
+  }
+
+  public async ping(): Promise<void> {
+    await this.options.client.send(new DescribeTableCommand({ TableName: this.table }));
+  }
+}

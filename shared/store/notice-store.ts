@@ -1,0 +1,72 @@
+// The store's contract: the source of truth for notices (DESIGN.md §1). Implemented on DynamoDB by
+// dynamo-notice-store.ts; the domain depends only on this.
+import type { NoticeId } from '../ids';
+import type { Transition } from '../lifecycle/transitions';
+import type { NewNotice, Notice, NoticeContent, NoticeStatus } from '../notice/model';
+
+export interface ListQuery {
+  status?: NoticeStatus[];
+  type?: string;
+  externalId?: string;
+  /** ISO 8601: only notices created at or after it. */
+  since?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface ListPage {
+  notices: Notice[];
+  /** Pass back to get the next page; absent on the last one. */
+  cursor?: string;
+}
+
+/** What an Idempotency-Key claim found. */
+export type IdempotencyClaim =
+  /** The key is new (or its earlier holder died): write these ids. */
+  | { kind: 'proceed'; ids: NoticeId[]; takeover: boolean }
+  /** The same request completed before: answer as then. */
+  | { kind: 'replay'; ids: NoticeId[]; batch: boolean }
+  /** The same request is being processed right now. */
+  | { kind: 'in-progress' }
+  /** The key was used with another body. */
+  | { kind: 'mismatch' };
+
+export interface IdempotencyRequest {
+  institutionId: string;
+  key: string;
+  requestHash: string;
+  ids: NoticeId[];
+  batch: boolean;
+  now: Date;
+}
+
+export interface NoticeStore {
+  /** Writes new notices (state and content) in batches. Throws UnavailableError if some could not be written. */
+  createNotices(records: NewNotice[]): Promise<void>;
+  /** Removes notices that were written for a request that then failed (best effort). */
+  deleteNotices(ids: NoticeId[]): Promise<void>;
+  /** Which of these ids exist. */
+  existingIds(ids: NoticeId[]): Promise<Set<NoticeId>>;
+  /** A notice's state, read consistently. */
+  getNotice(id: NoticeId): Promise<Notice | undefined>;
+  /** The states of several notices, read consistently. */
+  getNotices(ids: NoticeId[]): Promise<Map<NoticeId, Notice>>;
+  /** State and content of several notices, for sending. */
+  getForDelivery(ids: NoticeId[]): Promise<Map<NoticeId, { notice: Notice; content?: NoticeContent }>>;
+  /** An institution's notices, newest first. */
+  listNotices(institutionId: string, query: ListQuery): Promise<ListPage>;
+  /** Applies a transition if the notice still has the expected version; throws StaleNoticeError if not. */
+  apply(transition: Transition): Promise<Notice>;
+  /** Creates a return-to-sender report unless a report with its id exists; true when this call created it. */
+  createReport(record: NewNotice): Promise<boolean>;
+  /** Ids of notices whose `sweepAt` has come, read from the sparse due index (never a scan). */
+  findDue(now: Date, limit: number): Promise<NoticeId[]>;
+  /** Claims an Idempotency-Key for a request. */
+  claimIdempotencyKey(request: IdempotencyRequest): Promise<IdempotencyClaim>;
+  /** Marks the request done: later requests with the key replay it. */
+  completeIdempotencyKey(request: IdempotencyRequest): Promise<void>;
+  /** Lets a retry of a failed request take the key over at once. */
+  releaseIdempotencyKey(request: IdempotencyRequest): Promise<void>;
+  /** Answers when the store is reachable. */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,63 @@
+// `notice-relay start` as a child process, the way `npm start` runs it, for tests that stop it hard.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface LocalProcess {
+  child: ChildProcess;
+  apiUrl: string;
+  mailViewerUrl: string;
+  output(): string;
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>;
+}
+
+/** Starts `notice-relay start` and waits for its banner. */
+export const startLocalProcess = async (env: Record<string, string>, timeoutMs = 60_000): Promise<LocalProcess> => {
+  const child = spawn(process.execPath, [join(ROOT, 'infra/cli/notice-relay.cjs'), 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    const check = () => {
+      if (/Mail viewer\s+\S+/.test(text)) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    child.stdout?.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  if (!ready) {
+    child.kill('SIGKILL');
+    throw new Error(`notice-relay start did not come up:\n${text}`);
+  }
+  return {
+    child,
+    apiUrl: /API\s+(http:\/\/\S+)\/v1/.exec(text)?.[1] as string,
+    mailViewerUrl: /Mail viewer\s+(\S+)/.exec(text)?.[1] as string,
+    output: () => text,
+    exited,
+  };
+};
+
+/** Runs `notice-relay <args>` to completion. */
+export const runCli = (args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'infra/cli/notice-relay.cjs'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });

@@ -1,0 +1,58 @@
+// Checks answers against the OpenAPI document the API serves: each status must be documented for its
+// operation and each body must match the documented schema.
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import document from '../../lambdas/intake/openapi.json';
+
+type Json = Record<string, unknown>;
+
+const openapi = document as unknown as { paths: Record<string, Record<string, Json>>; components: { responses: Record<string, Json> } };
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema({ ...document, $id: 'openapi' });
+
+const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+
+/** Every operation of the document, as `METHOD /path`. */
+export const documentedOperations = (): string[] =>
+  Object.entries(openapi.paths).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((key) => ['get', 'post', 'put', 'delete', 'patch'].includes(key))
+      .map((method) => `${method.toUpperCase()} ${path}`),
+  );
+
+/** The path template of the document that a concrete path falls under. */
+export const templateOf = (path: string): string => {
+  for (const template of Object.keys(openapi.paths)) {
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    if (pattern.test(path)) return template;
+  }
+  throw new Error(`no path of the OpenAPI document matches ${path}`);
+};
+
+/**
+ * Asserts that an answer is what the document says for `METHOD path`: a documented status, and a
+ * body that validates against its schema. Answers `METHOD /template status` for coverage.
+ */
+export const checkAgainstOpenApi = (method: string, path: string, status: number, body: unknown): string => {
+  const template = templateOf(path);
+  const operation = openapi.paths[template]?.[method.toLowerCase()];
+  if (!operation) throw new Error(`${method} ${template} is not in the OpenAPI document`);
+  const responses = operation.responses as Record<string, Json>;
+  let response = responses[String(status)];
+  if (!response) throw new Error(`${method} ${template} answered ${status}, which the OpenAPI document does not list`);
+  let responsePointer = pointer('paths', template, method.toLowerCase(), 'responses', String(status));
+  if (typeof response.$ref === 'string') {
+    responsePointer = response.$ref.slice(2);
+    const name = response.$ref.split('/').pop() as string;
+    response = openapi.components.responses[name] as Json;
+  }
+  if ((response.content as Json | undefined)?.['application/json']) {
+    const validate = ajv.compile({ $ref: `openapi#/${responsePointer}/content/${pointer('application/json')}/schema` });
+    if (!validate(body)) {
+      throw new Error(`${method} ${template} ${status}: the body does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
+    }
+  }
+  return `${method} ${template}`;
+};

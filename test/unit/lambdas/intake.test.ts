@@ -1,0 +1,366 @@
+import { ConditionalCheckFailedException, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createHash } from 'node:crypto';
+import 'aws-sdk-client-mock-jest';
+import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
+import { canonicalJson } from '../../../shared/intake/accept-notices';
+import { aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
+import { testIntakeDeps } from '../../support/deps';
+
+const documents = mockClient(DynamoDBDocumentClient);
+const dynamodb = mockClient(DynamoDBClient);
+const sqs = mockClient(SQSClient);
+
+const NOW = new Date('2030-01-01T00:00:00Z');
+const handler = makeIntakeHandler(testIntakeDeps({ clock: { now: () => NOW }, random: () => 0.5 }));
+const body = (result: { body: string }) => JSON.parse(result.body);
+
+/** Nothing reached the store or the queue. */
+const expectNothingStoredOrQueued = () => {
+  expect(documents).not.toHaveReceivedCommand(BatchWriteCommand);
+  expect(documents).not.toHaveReceivedCommand(PutCommand);
+  expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
+};
+
+beforeEach(() => {
+  documents.reset();
+  dynamodb.reset();
+  sqs.reset();
+  documents.on(BatchWriteCommand).resolves({});
+  sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+});
+
+describe('Handler: intake, POST /v1/notices', () => {
+  it('stores a notice, rings its doorbell and answers 202 with its id', async () => {
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    const { id, status } = body(result);
+    expect(status).toBe('queued');
+    expect(result.headers?.location).toBe(`/v1/notices/${id}`);
+    const written = documents.commandCalls(BatchWriteCommand)[0]?.args[0].input.RequestItems?.notices?.map((r) => r.PutRequest?.Item);
+    expect(written).toEqual([
+      expect.objectContaining({ pk: `notice#${id}`, status: 'queued', institutionId: 'demo', instKey: 'demo', extKey: 'demo#loan-81234', dueShard: expect.any(String), dueAt: expect.any(Number) }),
+      expect.objectContaining({ pk: `content#${id}`, text: aNoticeInput().text, expireAt: expect.any(Number) }),
+    ]);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [{ Id: '0', MessageBody: JSON.stringify({ id }), DelaySeconds: 30 }] });
+  });
+
+  it('writes a batch in BatchWriteItem requests of 25 and rings in SendMessageBatch requests of 10', async () => {
+    // Prepare
+    const notices = Array.from({ length: 30 }, (_, i) => aNoticeInput({ externalId: `loan-${i}` }));
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: { notices } }));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(body(result).notices).toHaveLength(30);
+    expect(documents).toHaveReceivedCommandTimes(BatchWriteCommand, 3);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 3);
+  });
+
+  it('retries the writes DynamoDB leaves unprocessed', async () => {
+    // Prepare
+    documents.on(BatchWriteCommand).callsFakeOnce((input) => ({ UnprocessedItems: { notices: input.RequestItems.notices.slice(1) } })).resolves({});
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(documents).toHaveReceivedCommandTimes(BatchWriteCommand, 2);
+    expect(documents.commandCalls(BatchWriteCommand)[1]?.args[0].input.RequestItems?.notices).toHaveLength(1);
+  });
+
+  it('answers 503 and rings nothing when the store fails, and removes what it wrote', async () => {
+    // Prepare
+    documents.on(BatchWriteCommand).rejectsOnce(Object.assign(new Error('down'), { name: 'InternalServerError', $fault: 'server' })).resolves({});
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(body(result).error.code).toBe('unavailable');
+    expect(result.headers?.['retry-after']).toBe('5');
+    expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
+    expect(documents.commandCalls(BatchWriteCommand)[1]?.args[0].input.RequestItems?.notices?.[0]).toHaveProperty('DeleteRequest');
+  });
+
+  it('answers 202 even when the doorbell cannot be rung: the notice is stored and the sweep rings it', async () => {
+    // Prepare
+    sqs.on(SendMessageBatchCommand).rejects(new Error('queue down'));
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
+    // Assess
+    expect(result.statusCode).toBe(202);
+  });
+
+  it.each([
+    ['no key', { key: null as string | null }, 401, 'unauthorized'],
+    ['an unknown key', { key: 'not-a-key-of-anyone' }, 401, 'unauthorized'],
+    ['a body that is not JSON', { rawBody: '{"to": "patron@example.org",' }, 400, 'invalid_json'],
+    ['an empty body', { rawBody: '' }, 400, 'invalid_json'],
+    ['a form instead of JSON', { rawBody: 'to=patron@example.org', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported_media_type'],
+    ['no content type', { rawBody: JSON.stringify(aNoticeInput()), headers: { 'Content-Type': '' } }, 415, 'unsupported_media_type'],
+    ['JSON in Latin-1', { rawBody: JSON.stringify(aNoticeInput()), headers: { 'Content-Type': 'application/json; charset=iso-8859-1' } }, 415, 'unsupported_media_type'],
+    ['an invalid address', { body: aNoticeInput({ to: 'patron-at-example.org' }) }, 400, 'validation_failed'],
+    ['CR/LF in the subject', { body: aNoticeInput({ subject: 'Overdue\r\nBcc: everyone@example.org' }) }, 400, 'validation_failed'],
+    ['CR/LF in an attachment name', { body: aNoticeInput({ attachments: [{ filename: 'a\n.pdf', contentType: 'application/pdf', contentBase64: 'JVBERg==' }] }) }, 400, 'validation_failed'],
+    ['no subject', { body: { to: 'patron@example.org', text: 'x' } }, 400, 'validation_failed'],
+    ['no text and no html', { body: { to: 'patron@example.org', subject: 'x' } }, 400, 'validation_failed'],
+    ['an unknown field', { body: { ...aNoticeInput(), priority: 'high' } }, 400, 'validation_failed'],
+    ['a sendAt that is not ISO 8601', { body: aNoticeInput({ sendAt: '03/01/2030' }) }, 400, 'validation_failed'],
+    ['an expiresAt before sendAt', { body: aNoticeInput({ sendAt: '2030-02-01T00:00:00Z', expiresAt: '2030-01-15T00:00:00Z' }) }, 400, 'validation_failed'],
+    ['a notice over 256 KiB', { body: aNoticeInput({ text: 'x'.repeat(262_144) }) }, 413, 'notice_too_large'],
+    ['a batch over 500 notices', { body: { notices: Array.from({ length: 501 }, () => aNoticeInput()) } }, 413, 'batch_too_large'],
+    ['a request over 6 MB', { rawBody: JSON.stringify({ notices: Array.from({ length: 26 }, () => aNoticeInput({ text: 'x'.repeat(250_000) })) }) }, 413, 'request_too_large'],
+    ['a batch with one bad notice among good ones', { body: { notices: [aNoticeInput(), aNoticeInput({ to: 'bad' }), aNoticeInput()] } }, 400, 'validation_failed'],
+    ['a malformed Idempotency-Key', { body: aNoticeInput(), headers: { 'Idempotency-Key': 'has spaces in it' } }, 400, 'invalid_idempotency_key'],
+  ])('refuses %s, storing and queuing nothing', async (_, options, status, code) => {
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', ...options }));
+    // Assess
+    expect(result.statusCode).toBe(status);
+    expect(body(result).error.code).toBe(code);
+    expect(body(result).error.message).toEqual(expect.any(String));
+    expectNothingStoredOrQueued();
+  });
+
+  it('names every bad notice of a batch by its path', async () => {
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: { notices: [aNoticeInput(), aNoticeInput({ to: 'bad' }), aNoticeInput({ subject: 'a\nb' })] } }));
+    // Assess
+    expect(body(result).error).toEqual({
+      code: 'validation_failed',
+      message: '2 of 3 notices are invalid; nothing was accepted.',
+      details: [
+        { path: 'notices[1].to', message: 'must be an email address like name@example.org' },
+        { path: 'notices[2].subject', message: 'must not contain CR or LF: rejected as header injection' },
+      ],
+    });
+  });
+
+  it('accepts the key as x-api-key too', async () => {
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput(), key: null, headers: { 'x-api-key': BRANCH_KEY } }));
+    expect(result.statusCode).toBe(202);
+  });
+});
+
+describe('Handler: intake, Idempotency-Key', () => {
+  const conditionFailed = () => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+
+  it('answers a repeated request with the ids of the first, writing nothing', async () => {
+    // Prepare
+    documents.on(PutCommand).rejects(conditionFailed());
+    documents.on(GetCommand).callsFake(async (input) => ({
+      Item: { pk: input.Key.pk, state: 'complete', requestHash: hashOf(aNoticeInput()), ids: ['01JB0000000000000000000001'], batch: false, leaseUntil: 0, expireAt: 0 },
+    }));
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput(), headers: { 'Idempotency-Key': 'night-2030-01-01' } }));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(body(result)).toEqual({ id: '01JB0000000000000000000001', status: 'queued' });
+    expect(result.headers?.['idempotent-replayed']).toBe('true');
+    expect(documents).not.toHaveReceivedCommand(BatchWriteCommand);
+    expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
+  });
+
+  it('answers 409 when the key was used with another body', async () => {
+    // Prepare
+    documents.on(PutCommand).rejects(conditionFailed());
+    documents.on(GetCommand).resolves({ Item: { state: 'complete', requestHash: 'another', ids: ['x'], batch: false, leaseUntil: 0 } });
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput(), headers: { 'Idempotency-Key': 'night-2030-01-01' } }));
+    // Assess
+    expect(result.statusCode).toBe(409);
+    expect(body(result).error.code).toBe('idempotency_key_reused');
+    expect(documents).not.toHaveReceivedCommand(BatchWriteCommand);
+  });
+
+  it('claims a new key, stores, then marks the key complete', async () => {
+    // Prepare
+    documents.on(PutCommand).resolves({});
+    documents.on(UpdateCommand).resolves({});
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput(), headers: { 'Idempotency-Key': 'night-2030-01-01' } }));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(documents.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({ state: 'in-progress', ids: [body(result).id] });
+    expect(documents).toHaveReceivedCommandWith(UpdateCommand, { ExpressionAttributeValues: { ':complete': 'complete' } });
+  });
+});
+
+describe('Handler: intake, reading and cancelling', () => {
+  const stored = (overrides: Record<string, unknown> = {}) => ({
+    pk: 'notice#01JB0000000000000000000001',
+    id: '01JB0000000000000000000001',
+    institutionId: 'demo',
+    version: 3,
+    kind: 'notice',
+    status: 'queued',
+    to: 'patron@example.org',
+    subject: 'Overdue',
+    createdAt: '2030-01-01T00:00:00.000Z',
+    updatedAt: '2030-01-01T00:00:00.000Z',
+    giveUpAt: '2030-01-05T04:00:00.000Z',
+    nextAttemptAt: '2030-01-01T00:00:30.000Z',
+    attemptCount: 0,
+    attempts: [],
+    events: [],
+    sweepAt: '2030-01-01T00:03:30.000Z',
+    leaseToken: 'secret-ish',
+    ...overrides,
+  });
+
+  it('answers a notice with nulls for what is unset, and no internal field', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: stored() });
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices/01JB0000000000000000000001' }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toEqual({
+      id: '01JB0000000000000000000001',
+      kind: 'notice',
+      status: 'queued',
+      to: 'patron@example.org',
+      subject: 'Overdue',
+      type: null,
+      externalId: null,
+      createdAt: '2030-01-01T00:00:00.000Z',
+      updatedAt: '2030-01-01T00:00:00.000Z',
+      sendAt: null,
+      nextAttemptAt: '2030-01-01T00:00:30.000Z',
+      sentAt: null,
+      messageId: null,
+      expiresAt: null,
+      giveUpAt: '2030-01-05T04:00:00.000Z',
+      attemptCount: 0,
+      returnToSender: null,
+      reportFor: null,
+      attempts: [],
+      events: [],
+    });
+  });
+
+  it.each([
+    ['GET', '/v1/notices/01JB0000000000000000000001'],
+    ['DELETE', '/v1/notices/01JB0000000000000000000001'],
+  ])("answers 404 to %s of another institution's notice", async (method, path) => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: stored({ institutionId: 'branch' }) });
+    // Act
+    const result = await handler(apiEvent({ method, path, key: DEMO_KEY }));
+    // Assess
+    expect(result.statusCode).toBe(404);
+    expect(body(result).error.code).toBe('not_found');
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('answers 404 to an id this service never issues, without asking the store', async () => {
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices/..%2F..%2Fetc' }));
+    expect(result.statusCode).toBe(404);
+    expect(documents).not.toHaveReceivedCommand(GetCommand);
+  });
+
+  it('cancels a queued notice with a compare-and-set on its version', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: stored() });
+    documents.on(UpdateCommand).resolves({ Attributes: stored({ status: 'cancelled', version: 4 }) });
+    // Act
+    const result = await handler(apiEvent({ method: 'DELETE', path: '/v1/notices/01JB0000000000000000000001' }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(body(result).status).toBe('cancelled');
+    expect(documents).toHaveReceivedCommandWith(UpdateCommand, { ConditionExpression: '#version = :expect', ExpressionAttributeValues: expect.objectContaining({ ':expect': 3 }) });
+  });
+
+  it('answers 409 to cancelling a notice already sent', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: stored({ status: 'sent' }) });
+    // Act
+    const result = await handler(apiEvent({ method: 'DELETE', path: '/v1/notices/01JB0000000000000000000001' }));
+    // Assess
+    expect(result.statusCode).toBe(409);
+    expect(body(result).error.code).toBe('not_cancellable');
+  });
+
+  it("lists only the caller's notices, newest first", async () => {
+    // Prepare
+    documents.on(QueryCommand).resolves({ Items: [{ pk: 'notice#01JB0000000000000000000001', instKey: 'demo', instSort: '2030-01-01T00:00:00.000Z#01JB0000000000000000000001' }] });
+    documents.on(BatchGetCommand).resolves({ Responses: { notices: [stored()] } });
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', query: { limit: '10' } }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toEqual({ notices: [expect.objectContaining({ id: '01JB0000000000000000000001' })], cursor: null });
+    expect(documents).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'byInstitution', ScanIndexForward: false, ExpressionAttributeValues: { ':pk': 'demo' } });
+  });
+
+  it.each([
+    [{ status: 'lost' }, 'status'],
+    [{ limit: '0' }, 'limit'],
+    [{ limit: 'ten' }, 'limit'],
+    [{ since: 'yesterday' }, 'since'],
+    [{ cursor: 'not-a-cursor' }, 'cursor'],
+    [{ sort: 'asc' }, 'sort'],
+  ])('refuses the list query %p', async (query, path) => {
+    // Prepare
+    documents.on(QueryCommand).resolves({ Items: [] });
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', query }));
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(body(result).error.details[0].path).toBe(path);
+  });
+});
+
+describe('Handler: intake, service endpoints', () => {
+  it('answers health 200 when the store and the queue answer, without a key', async () => {
+    // Prepare
+    dynamodb.on(DescribeTableCommand).resolves({});
+    sqs.on(GetQueueAttributesCommand).resolves({});
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/health', key: null }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toEqual({ status: 'ok', store: 'ok', queue: 'ok' });
+  });
+
+  it('answers health 503 when the store does not answer', async () => {
+    // Prepare
+    dynamodb.on(DescribeTableCommand).rejects(new Error('down'));
+    sqs.on(GetQueueAttributesCommand).resolves({});
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/health', key: null }));
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(body(result)).toEqual({ status: 'unavailable', store: 'unavailable', queue: 'ok' });
+  });
+
+  it('serves its OpenAPI document without a key', async () => {
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/openapi.json', key: null }));
+    expect(result.statusCode).toBe(200);
+    expect(body(result).openapi).toBe('3.1.0');
+  });
+
+  it('answers 404 to an unknown path and 405 to an unknown method', async () => {
+    expect((await handler(apiEvent({ method: 'GET', path: '/v2/notices' }))).statusCode).toBe(404);
+    const wrongMethod = await handler(apiEvent({ method: 'PUT', path: '/v1/notices' }));
+    expect(wrongMethod.statusCode).toBe(405);
+    expect(wrongMethod.headers?.allow).toBe('POST, GET');
+  });
+
+  it('answers a 500 without the error text when something unexpected fails', async () => {
+    // Prepare
+    documents.on(GetCommand).rejects(new Error('secret internals: patron@example.org'));
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices/01JB0000000000000000000001' }));
+    // Assess
+    expect(result.statusCode).toBe(500);
+    expect(result.body).not.toContain('patron@example.org');
+    expect(body(result).error.code).toBe('internal_error');
+  });
+});
+
+const hashOf = (value: unknown) => createHash('sha256').update(canonicalJson(value)).digest('hex');

@@ -1,0 +1,26 @@
+import { hashApiKey, KeyRing } from '../../../shared/auth';
+import { UnauthorizedError } from '../../../shared/errors';
+import { aConfig, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
+
+describe('Class: KeyRing', () => {
+  const config = aConfig();
+  config.institutions.push({ ...(config.institutions[1] as (typeof config.institutions)[number]), id: 'hashed', apiKeys: undefined, apiKeyHashes: [hashApiKey('a-key-stored-only-as-a-hash')] });
+  const ring = new KeyRing(config.institutions);
+
+  it('finds the institution a key belongs to', () => {
+    expect(ring.authenticate(DEMO_KEY).id).toBe('demo');
+    expect(ring.authenticate(BRANCH_KEY).id).toBe('branch');
+  });
+
+  it('accepts a key configured only by its SHA-256 digest', () => {
+    expect(ring.authenticate('a-key-stored-only-as-a-hash').id).toBe('hashed');
+  });
+
+  it.each([undefined, '', 'wrong-key-0123456789', `${DEMO_KEY} `, DEMO_KEY.toUpperCase()])('refuses %p', (key) => {
+    expect(() => ring.authenticate(key)).toThrow(UnauthorizedError);
+  });
+
+  it('hashes a key as lower-case hex SHA-256', () => {
+    expect(hashApiKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});

@@ -1,0 +1,124 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeConfigError, expandVariables, loadConfig, parseConfig } from '../../../../shared/config/load';
+import { ConfigError } from '../../../../shared/errors';
+import { aConfigInput } from '../../../support/factories';
+
+const problemsOf = (run: () => unknown): string[] => {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.details.map((d) => `${d.path}: ${d.message}`);
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('Function: loadConfig', () => {
+  it('loads the committed examples', () => {
+    // Act
+    const local = loadConfig('config/local.json', { NOTICE_RELAY_SINK_SMTP_PORT: '2525' });
+    const example = loadConfig('config/example.json');
+    // Assess
+    expect(local.institutions.map((i) => i.id)).toEqual(['demo', 'branch']);
+    expect(local.institutions[0]?.transport).toMatchObject({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: 2525, tls: 'none' }] });
+    expect(example.institutions[1]?.transport).toMatchObject({ kind: 'smtp', maxPerMinute: 30, maxPerDay: 10000 });
+  });
+
+  it('fills the defaults of DESIGN.md §3 and §5', () => {
+    // Act
+    const config = parseConfig(aConfigInput());
+    // Assess
+    expect(config.retry).toEqual({ shortRangeSeconds: 3600, shortDelaySeconds: [180, 540], longDelaySeconds: [3600, 5400], maxAgeSeconds: 360000 });
+    expect(config.intake).toEqual({ spreadSeconds: 60 });
+    expect(config.sweep).toEqual({ intervalSeconds: 60 });
+    expect(config.sender).toEqual({ attemptTimeoutSeconds: 60, leaseSeconds: 90, batchSize: 10, concurrency: 4 });
+    expect(config.retention).toEqual({ days: 30 });
+    expect(config.institutions[0]?.from).toEqual({ name: 'Demo Public Library', address: 'notices@library.example.org', text: 'Demo Public Library <notices@library.example.org>' });
+  });
+
+  it('lists every problem of a bad file by its JSON path', () => {
+    // Prepare
+    const input = aConfigInput({ sender: { attemptTimeoutSeconds: 60, leaseSeconds: 30 } }) as { institutions: Array<Record<string, unknown>> };
+    input.institutions[0] = {
+      ...input.institutions[0],
+      id: 'Demo Library',
+      bounceTo: 'not an address',
+      transport: { kind: 'smtp', servers: [{ host: 'mail.example.org', port: 70000, tls: 'sometimes', allowNonsecure: true }] },
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(input));
+    // Act
+    const problems = problemsOf(() => loadConfig(join(dir, 'bad.json')));
+    // Assess
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'institutions[0].id: must be 1–40 lower-case letters, digits and inner hyphens',
+        'institutions[0].bounceTo: must be an email address like name@example.org',
+        expect.stringMatching(/^institutions\[0\]\.transport\.servers\[0\]\.port: /),
+        expect.stringMatching(/^institutions\[0\]\.transport\.servers\[0\]\.tls: /),
+        'institutions[0].transport.servers[0]: Unrecognized key: "allowNonsecure"',
+        expect.stringMatching(/^sender\.leaseSeconds: must be longer than sender\.attemptTimeoutSeconds/),
+      ]),
+    );
+    expect(problems).toHaveLength(6);
+  });
+
+  it('refuses what DESIGN.md forbids across fields', () => {
+    // Prepare
+    const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
+    input.institutions[1] = { ...input.institutions[1], id: 'demo', apiKeys: (input.institutions[0] as { apiKeys: string[] }).apiKeys };
+    input.institutions.push({ id: 'third', from: 'x@third.example.org', bounceTo: 'y@third.example.org', transport: { kind: 'ses', mailFromDomain: 'bounce.elsewhere.example.com' } });
+    // Act
+    const problems = problemsOf(() => parseConfig(input));
+    // Assess
+    expect(problems).toEqual([
+      'institutions[2].apiKeys: needs at least one key in apiKeys or apiKeyHashes',
+      'institutions[2].transport.mailFromDomain: must be a subdomain of the From domain third.example.org, or SPF will not align for DMARC',
+      'institutions[1].id: repeats the id of institutions[0]',
+      'institutions[1].apiKeys[0]: is also a key of demo: a key belongs to one institution',
+    ]);
+  });
+
+  it('says where a file is not JSON', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    writeFileSync(join(dir, 'broken.json'), '{"institutions": [}');
+    // Act
+    const run = () => loadConfig(join(dir, 'broken.json'));
+    // Assess
+    expect(run).toThrow(ConfigError);
+    expect(problemsOf(run)[0]).toMatch(/^\(root\): .*JSON/);
+  });
+
+  it('says a missing file is missing', () => {
+    expect(() => loadConfig('/nonexistent/config.json')).toThrow('cannot read /nonexistent/config.json: ENOENT');
+  });
+
+  it('formats a refusal as one line per problem', () => {
+    // Prepare
+    const error = new ConfigError('config.json is not valid (2 problems)', [
+      { path: 'a', message: 'is wrong' },
+      { path: 'b[0]', message: 'is missing' },
+    ]);
+    // Act / Assess
+    expect(describeConfigError(error)).toBe('config.json is not valid (2 problems):\n  a: is wrong\n  b[0]: is missing');
+  });
+});
+
+describe('Function: expandVariables', () => {
+  it('replaces ${NAME} and ${NAME:-default}, and makes a whole-number placeholder a number', () => {
+    // Act
+    const expanded = expandVariables({ host: '${HOST:-localhost}', port: '${PORT}', url: 'http://${HOST:-x}:${PORT}/' }, { PORT: '2525' });
+    // Assess
+    expect(expanded).toEqual({ host: 'localhost', port: 2525, url: 'http://x:2525/' });
+  });
+
+  it('reports an unset variable by path', () => {
+    // Act
+    const problems = problemsOf(() => parseConfig({ ...aConfigInput(), retention: { days: '${DAYS}' } }, {}));
+    // Assess
+    expect(problems).toContain('retention.days: uses ${DAYS}, which is not set');
+  });
+});

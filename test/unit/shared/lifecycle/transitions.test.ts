@@ -1,0 +1,242 @@
+import { ConflictError, DeliveryError } from '../../../../shared/errors';
+import {
+  afterAttempt,
+  cancel,
+  type LifecycleContext,
+  newNotice,
+  newReport,
+  onDoorbell,
+  sweepAction,
+  takeLease,
+} from '../../../../shared/lifecycle/transitions';
+import { aNotice, aNoticeInput, settingsOf } from '../../../support/factories';
+
+const at = (iso: string) => new Date(iso);
+const settings = settingsOf();
+const ctx = (random = () => 0): LifecycleContext => ({ settings, random, newId: () => '01JBREPORT0000000000000000' });
+const transient = new DeliveryError('451 4.3.0 try again later', 'transient', { transport: 'smtp', server: 'mail.example.org:587', code: 'EENVELOPE', responseCode: 451, enhancedStatus: '4.3.0' });
+const permanent = new DeliveryError('550 5.1.1 no such user', 'permanent', { transport: 'smtp', server: 'mail.example.org:587', code: 'EENVELOPE', responseCode: 550, enhancedStatus: '5.1.1' });
+const leased = (overrides = {}) => aNotice({ status: 'sending', version: 2, leaseToken: 't', leaseExpiresAt: '2030-01-01T00:02:00.000Z', nextAttemptAt: undefined, ...overrides });
+
+describe('Function: newNotice', () => {
+  it('queues the notice with a jittered first attempt and rings its doorbell with that delay', () => {
+    // Act
+    const { record, ring } = newNotice(aNoticeInput(), { id: 'N1', institutionId: 'demo', now: at('2030-01-01T00:00:00Z'), random: () => 0.5, settings });
+    // Assess
+    expect(record.notice).toMatchObject({ id: 'N1', status: 'queued', version: 1, kind: 'notice', nextAttemptAt: '2030-01-01T00:00:30.000Z', giveUpAt: '2030-01-05T04:00:00.000Z', attemptCount: 0 });
+    // The sweep looks again two leases after the doorbell should have rung: a lost doorbell is found.
+    expect(record.notice.sweepAt).toBe('2030-01-01T00:03:30.000Z');
+    expect(ring).toEqual({ id: 'N1', delaySeconds: 30 });
+    expect(record.content).toEqual({ to: 'patron@example.org', subject: 'Overdue: The Hobbit', text: aNoticeInput().text });
+    expect(record.retainContentUntil).toBe('2030-01-06T04:00:00.000Z');
+  });
+
+  it('leaves a notice scheduled beyond 15 minutes to the sweep', () => {
+    // Act
+    const { record, ring } = newNotice(aNoticeInput({ sendAt: '2030-01-02T08:00:00.000Z' }), { id: 'N1', institutionId: 'demo', now: at('2030-01-01T00:00:00Z'), random: () => 0, settings });
+    // Assess
+    expect(ring).toBeUndefined();
+    expect(record.notice.sweepAt).toBe('2030-01-02T07:50:00.000Z');
+    expect(record.notice.giveUpAt).toBe('2030-01-06T12:00:00.000Z');
+  });
+
+  it('never plans the first attempt after the notice expires', () => {
+    // Act
+    const { record } = newNotice(aNoticeInput({ expiresAt: '2030-01-01T00:00:10.000Z' }), { id: 'N1', institutionId: 'demo', now: at('2030-01-01T00:00:00Z'), random: () => 0.999, settings });
+    // Assess
+    expect(record.notice.nextAttemptAt).toBe('2030-01-01T00:00:09.000Z');
+    expect(record.notice.giveUpAt).toBe('2030-01-01T00:00:10.000Z');
+  });
+});
+
+describe('Function: onDoorbell', () => {
+  it.each([
+    ['sends a due notice', aNotice(), '2030-01-01T00:00:30Z', { action: 'send' }],
+    ['accepts a doorbell up to a second early', aNotice(), '2030-01-01T00:00:29Z', { action: 'send' }],
+    ['waits for a notice rung early', aNotice(), '2030-01-01T00:00:10Z', { action: 'wait', until: at('2030-01-01T00:00:30Z') }],
+    ['skips a notice another sender holds', leased(), '2030-01-01T00:01:00Z', { action: 'skip', reason: 'leased' }],
+    ['sends a notice whose lease has expired', leased(), '2030-01-01T00:02:01Z', { action: 'send' }],
+    ['skips a sent notice (a duplicate doorbell)', aNotice({ status: 'sent' }), '2030-01-01T00:01:00Z', { action: 'skip', reason: 'final' }],
+    ['skips a cancelled notice', aNotice({ status: 'cancelled' }), '2030-01-01T00:01:00Z', { action: 'skip', reason: 'final' }],
+    ['gives up at giveUpAt', aNotice({ status: 'retrying' }), '2030-01-05T04:00:00Z', { action: 'give-up' }],
+  ])('%s', (_, notice, now, decision) => {
+    expect(onDoorbell(notice, at(now))).toEqual(decision);
+  });
+});
+
+describe('Function: takeLease', () => {
+  it('leases the notice until leaseSeconds from now, and keeps it in the sweep until then', () => {
+    // Act
+    const transition = takeLease(aNotice(), at('2030-01-01T00:00:30Z'), 'token-1', settings);
+    // Assess
+    expect(transition).toEqual({
+      id: aNotice().id,
+      expectVersion: 1,
+      set: { status: 'sending', leaseExpiresAt: '2030-01-01T00:02:00.000Z', leaseToken: 'token-1', updatedAt: '2030-01-01T00:00:30.000Z', sweepAt: '2030-01-01T00:02:00.000Z' },
+      remove: ['nextAttemptAt'],
+      append: undefined,
+    });
+  });
+
+  it('records that a lapsed lease left no outcome when it takes the notice over', () => {
+    expect(takeLease(leased(), at('2030-01-01T00:03:00Z'), 't2', settings).append).toEqual([expect.objectContaining({ outcome: 'lease-expired', status: 'sending' })]);
+  });
+});
+
+describe('Function: afterAttempt', () => {
+  const startedAt = at('2030-01-01T00:00:30Z');
+  const now = at('2030-01-01T00:00:31Z');
+
+  it('marks a delivered notice sent and takes it out of the sweep', () => {
+    // Act
+    const plan = afterAttempt(leased(), { ok: true, transport: 'smtp', server: 'mail.example.org:587', messageId: '<N1@library.example.org>', response: '250 2.0.0 OK queued', startedAt }, now, ctx());
+    // Assess
+    expect(plan.transition).toMatchObject({
+      expectVersion: 2,
+      countAttempt: true,
+      set: { status: 'sent', sentAt: '2030-01-01T00:00:31.000Z', messageId: '<N1@library.example.org>', retainUntil: '2030-01-31T00:00:31.000Z' },
+      remove: expect.arrayContaining(['leaseToken', 'leaseExpiresAt', 'sweepAt', 'nextAttemptAt']),
+      append: [{ at: '2030-01-01T00:00:31.000Z', startedAt: '2030-01-01T00:00:30.000Z', outcome: 'sent', status: 'sent', transport: 'smtp', server: 'mail.example.org:587', message: '250 2.0.0 OK queued' }],
+    });
+    expect(plan.ring).toBeUndefined();
+  });
+
+  it('retries a transient failure 3–9 minutes later, through a delayed doorbell', () => {
+    // Act
+    const plan = afterAttempt(leased(), { ok: false, error: transient, startedAt }, now, ctx(() => 0));
+    // Assess
+    expect(plan.transition.set).toMatchObject({ status: 'retrying', nextAttemptAt: '2030-01-01T00:03:31.000Z' });
+    expect(plan.transition.append?.[0]).toMatchObject({ outcome: 'transient', status: 'retrying', responseCode: 451, enhancedStatus: '4.3.0', code: 'EENVELOPE', server: 'mail.example.org:587' });
+    expect(plan.ring).toEqual({ id: aNotice().id, delaySeconds: 180 });
+  });
+
+  it('keeps a retry more than 15 minutes away in the store for the sweep', () => {
+    // Act: two hours old, so the long range applies
+    const plan = afterAttempt(leased(), { ok: false, error: transient, startedAt }, at('2030-01-01T02:00:00Z'), ctx(() => 0));
+    // Assess
+    expect(plan.transition.set).toMatchObject({ status: 'retrying', nextAttemptAt: '2030-01-01T03:00:00.000Z', sweepAt: '2030-01-01T02:50:00.000Z' });
+    expect(plan.ring).toBeUndefined();
+  });
+
+  it('waits for giveUpAt when no retry fits before it', () => {
+    // Act
+    const plan = afterAttempt(leased(), { ok: false, error: transient, startedAt }, at('2030-01-05T03:30:00Z'), ctx());
+    // Assess
+    expect(plan.transition.set).toMatchObject({ status: 'retrying', sweepAt: '2030-01-05T04:00:00.000Z' });
+    expect(plan.transition.remove).toContain('nextAttemptAt');
+    expect(plan.ring).toBeUndefined();
+  });
+
+  it('fails a permanent refusal at once and owes one report', () => {
+    // Act
+    const plan = afterAttempt(leased(), { ok: false, error: permanent, startedAt }, now, ctx());
+    // Assess
+    expect(plan.reportOwed).toBe(true);
+    expect(plan.transition.set).toMatchObject({ status: 'failed', reportPending: true, reportId: '01JBREPORT0000000000000000' });
+    expect(plan.transition.append?.[0]).toMatchObject({ outcome: 'permanent', status: 'failed', responseCode: 550 });
+    expect(plan.ring).toBeUndefined();
+  });
+
+  it('never reports on a report that fails', () => {
+    // Act
+    const plan = afterAttempt(leased({ kind: 'report', reportFor: 'N0' }), { ok: false, error: permanent, startedAt }, now, ctx());
+    // Assess
+    expect(plan.reportOwed).toBe(false);
+    expect(plan.transition.set).not.toHaveProperty('reportPending');
+    expect(plan.transition.remove).toContain('sweepAt');
+  });
+
+  it('discards a notice whose attempt fails after its give-up time', () => {
+    // Act
+    const plan = afterAttempt(leased(), { ok: false, error: transient, startedAt }, at('2030-01-05T04:00:05Z'), ctx());
+    // Assess
+    expect(plan.transition.set).toMatchObject({ status: 'discarded', reportPending: true });
+    expect(plan.transition.append?.map((entry) => entry.outcome)).toEqual(['transient', 'discarded']);
+  });
+});
+
+describe('Function: sweepAction', () => {
+  it('does nothing before sweepAt', () => {
+    expect(sweepAction(aNotice(), at('2030-01-01T00:03:00Z'), ctx())).toEqual({ kind: 'none' });
+  });
+
+  it('rings a notice whose doorbell was lost, and looks again later', () => {
+    // Act
+    const action = sweepAction(aNotice(), at('2030-01-01T00:04:00Z'), ctx());
+    // Assess
+    expect(action).toEqual({ kind: 'plan', plan: { transition: { id: aNotice().id, expectVersion: 1, remove: [], set: { sweepAt: '2030-01-01T00:07:00.000Z' } }, ring: { id: aNotice().id, delaySeconds: 0 } } });
+  });
+
+  it('rings a far-off notice ten minutes ahead, with the rest as delay', () => {
+    // Prepare
+    const notice = aNotice({ nextAttemptAt: '2030-01-02T08:00:00.000Z', sweepAt: '2030-01-02T07:50:00.000Z' });
+    // Act
+    const action = sweepAction(notice, at('2030-01-02T07:50:30Z'), ctx());
+    // Assess
+    expect(action).toMatchObject({ kind: 'plan', plan: { ring: { delaySeconds: 570 }, transition: { set: { sweepAt: '2030-01-02T08:03:00.000Z' } } } });
+  });
+
+  it('discards a pending notice at giveUpAt, owing a report', () => {
+    // Act
+    const action = sweepAction(aNotice({ status: 'retrying', sweepAt: '2030-01-05T04:00:00.000Z' }), at('2030-01-05T04:00:30Z'), ctx());
+    // Assess
+    expect(action).toMatchObject({ kind: 'plan', plan: { reportOwed: true, transition: { set: { status: 'discarded', reportPending: true } } } });
+  });
+
+  it('releases an expired lease: the notice is due again at once', () => {
+    // Act
+    const action = sweepAction(leased({ sweepAt: '2030-01-01T00:02:00.000Z', attemptCount: 1 }), at('2030-01-01T00:02:10Z'), ctx());
+    // Assess
+    expect(action).toMatchObject({
+      kind: 'plan',
+      plan: { ring: { delaySeconds: 0 }, transition: { set: { status: 'retrying', nextAttemptAt: '2030-01-01T00:02:10.000Z' }, append: [{ outcome: 'lease-expired', status: 'retrying' }] } },
+    });
+  });
+
+  it('creates the report a failed notice still owes', () => {
+    expect(sweepAction(aNotice({ status: 'failed', reportPending: true, reportId: 'R1', sweepAt: '2030-01-01T00:05:00.000Z' }), at('2030-01-01T00:06:00Z'), ctx())).toEqual({ kind: 'create-report' });
+  });
+
+  it('takes a final notice with a stale sweepAt out of the index', () => {
+    expect(sweepAction(aNotice({ status: 'sent' }), at('2030-01-01T00:06:00Z'), ctx())).toMatchObject({ kind: 'plan', plan: { transition: { set: {}, remove: ['sweepAt'] } } });
+  });
+});
+
+describe('Function: cancel', () => {
+  const now = at('2030-01-01T00:00:10Z');
+
+  it.each(['queued', 'retrying'] as const)('cancels a %s notice', (status) => {
+    expect(cancel(aNotice({ status }), now, settings)).toMatchObject({ set: { status: 'cancelled' }, remove: ['nextAttemptAt', 'sweepAt'] });
+  });
+
+  it('answers nothing to do for a cancelled notice', () => {
+    expect(cancel(aNotice({ status: 'cancelled' }), now, settings)).toBeUndefined();
+  });
+
+  it.each(['sending', 'sent', 'failed', 'discarded', 'delivered'] as const)('refuses to cancel a %s notice', (status) => {
+    expect(() => cancel(aNotice({ status }), now, settings)).toThrow(ConflictError);
+  });
+});
+
+describe('Function: newReport', () => {
+  it('addresses a report notice to bounceTo, naming the patron, the notice and every attempt', () => {
+    // Prepare
+    const failed = { ...aNotice({ status: 'failed', attemptCount: 1, attempts: [{ at: '2030-01-01T00:00:31.000Z', outcome: 'permanent', status: 'failed', responseCode: 550, message: '550 5.1.1 no such user' }] }), reportId: 'R1' };
+    // Act
+    const { record, ring } = newReport(failed, { bounceTo: 'circulation@library.example.org', now: at('2030-01-01T00:01:00Z'), settings });
+    // Assess
+    expect(record.notice).toMatchObject({ id: 'R1', kind: 'report', reportFor: failed.id, to: 'circulation@library.example.org', status: 'queued', type: 'return-to-sender', subject: 'Undelivered notice: Overdue: The Hobbit' });
+    expect(record.content.report).toEqual({
+      noticeId: failed.id,
+      outcome: 'failed',
+      recipient: 'patron@example.org',
+      subject: 'Overdue: The Hobbit',
+      type: 'overdue',
+      externalId: 'loan-81234',
+      createdAt: failed.createdAt,
+      attempts: failed.attempts,
+      reason: '550 5.1.1 no such user',
+    });
+    expect(ring).toEqual({ id: 'R1', delaySeconds: 0 });
+  });
+});

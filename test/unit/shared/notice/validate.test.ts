@@ -1,0 +1,105 @@
+import { TooLargeError, ValidationError } from '../../../../shared/errors';
+import { MAX_BATCH_NOTICES, validateSubmission } from '../../../../shared/notice/validate';
+import { aNoticeInput } from '../../../support/factories';
+
+const NOW = new Date('2030-01-01T00:00:00Z');
+
+const detailsOf = (body: unknown): Array<{ path: string; message: string }> => {
+  try {
+    validateSubmission(body, NOW);
+  } catch (error) {
+    if (error instanceof ValidationError || error instanceof TooLargeError) return error.details;
+    throw error;
+  }
+  throw new Error('expected the submission to be refused');
+};
+
+describe('Function: validateSubmission', () => {
+  it('accepts one notice and normalises it', () => {
+    // Act
+    const result = validateSubmission({ ...aNoticeInput(), cc: 'parent@example.org', sendAt: '2030-01-02T09:00:00+02:00' }, NOW);
+    // Assess
+    expect(result.batch).toBe(false);
+    expect(result.notices).toEqual([{ ...aNoticeInput(), cc: ['parent@example.org'], sendAt: '2030-01-02T07:00:00.000Z' }]);
+  });
+
+  it('accepts a batch in order', () => {
+    // Act
+    const result = validateSubmission({ notices: [aNoticeInput({ externalId: 'a' }), aNoticeInput({ externalId: 'b', text: undefined, html: '<p>x</p>' })] }, NOW);
+    // Assess
+    expect(result.batch).toBe(true);
+    expect(result.notices.map((n) => n.externalId)).toEqual(['a', 'b']);
+  });
+
+  it.each([
+    ['to', { to: 'not-an-address' }, 'must be an email address like name@example.org'],
+    ['to', { to: 'patron@example.org\r\nBcc: all@example.org' }, 'must not contain CR or LF: rejected as header injection'],
+    ['subject', { subject: 'Overdue\nBcc: all@example.org' }, 'must not contain CR or LF: rejected as header injection'],
+    ['subject', { subject: '' }, 'must not be empty'],
+    ['subject', { subject: 'Bell\u0007' }, 'must not contain control characters'],
+    ['replyTo', { replyTo: 'desk@example.org\nX-Evil: 1' }, 'must not contain CR or LF: rejected as header injection'],
+    ['cc[1]', { cc: ['a@example.org', 'b@example.org\r\n'] }, 'must not contain CR or LF: rejected as header injection'],
+    ['type', { type: 'overdue\r\nX: y' }, 'must not contain CR or LF: rejected as header injection'],
+    ['externalId', { externalId: 'loan\n1' }, 'must not contain CR or LF: rejected as header injection'],
+    ['attachments[0].filename', { attachments: [{ filename: 'a.pdf\r\nContent-Type: text/html', contentType: 'application/pdf', contentBase64: 'JVBERg==' }] }, 'must not contain CR or LF: rejected as header injection'],
+    ['attachments[0].contentType', { attachments: [{ filename: 'a.pdf', contentType: 'application/pdf\nX: y', contentBase64: 'JVBERg==' }] }, 'must not contain CR or LF: rejected as header injection'],
+    ['attachments[0].filename', { attachments: [{ filename: '../etc/passwd', contentType: 'text/plain', contentBase64: 'JVBERg==' }] }, 'must be a file name without a path'],
+    ['attachments[0].contentBase64', { attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', contentBase64: 'not base64!' }] }, 'must be base64 without line breaks'],
+    ['text', { text: undefined, html: undefined }, 'a notice needs text, html or both'],
+    ['sendAt', { sendAt: 'tomorrow' }, 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z'],
+    ['sendAt', { sendAt: '2030-01-02T09:00:00' }, 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z'],
+    ['expiresAt', { sendAt: '2030-01-03T00:00:00Z', expiresAt: '2030-01-02T00:00:00Z' }, 'must be later than sendAt'],
+    ['expiresAt', { expiresAt: '2029-12-31T00:00:00Z' }, 'is already in the past'],
+    ['from', { from: 'someone@elsewhere.example.com' } as object, "is set by the institution's configuration: a notice cannot choose its sender"],
+    ['bcc', { bcc: ['x@example.org'] } as object, 'is not a field of a notice'],
+  ])('refuses a notice whose %s is wrong', (path, override, message) => {
+    // Act
+    const details = detailsOf({ ...aNoticeInput(), ...override });
+    // Assess
+    expect(details).toContainEqual({ path, message });
+  });
+
+  it('reports a missing field as required', () => {
+    expect(detailsOf({ text: 'x' })).toEqual([
+      { path: 'to', message: 'is required' },
+      { path: 'subject', message: 'is required' },
+    ]);
+  });
+
+  it('refuses a whole batch for one bad notice, naming it by index', () => {
+    // Prepare
+    const notices = [aNoticeInput(), aNoticeInput(), aNoticeInput(), aNoticeInput({ to: 'nobody' })];
+    // Act
+    const run = () => validateSubmission({ notices }, NOW);
+    // Assess
+    expect(run).toThrow('1 of 4 notices are invalid; nothing was accepted.');
+    expect(detailsOf({ notices })).toEqual([{ path: 'notices[3].to', message: 'must be an email address like name@example.org' }]);
+  });
+
+  it('refuses a batch over 500 notices as too large', () => {
+    // Prepare
+    const notices = Array.from({ length: MAX_BATCH_NOTICES + 1 }, () => aNoticeInput());
+    // Act / Assess
+    expect(() => validateSubmission({ notices }, NOW)).toThrow(expect.objectContaining({ name: 'TooLargeError', code: 'batch_too_large' }));
+  });
+
+  it('refuses a notice over 256 KiB, naming it', () => {
+    // Prepare
+    const big = aNoticeInput({ text: 'x'.repeat(256 * 1024) });
+    // Act
+    const run = () => validateSubmission({ notices: [aNoticeInput(), big] }, NOW);
+    // Assess
+    expect(run).toThrow(expect.objectContaining({ name: 'TooLargeError', code: 'notice_too_large' }));
+    expect(detailsOf({ notices: [aNoticeInput(), big] })).toEqual([{ path: 'notices[1]', message: expect.stringMatching(/^is \d+ bytes; a notice is at most 262144 bytes/) }]);
+  });
+
+  it.each([
+    ['an array', []],
+    ['a string', 'hello'],
+    ['null', null],
+    ['an empty batch', { notices: [] }],
+    ['a batch with other keys', { notices: [aNoticeInput()], dryRun: true }],
+  ])('refuses %s as the body', (_, body) => {
+    expect(() => validateSubmission(body, NOW)).toThrow(ValidationError);
+  });
+});
