@@ -1,0 +1,225 @@
+// The intake handler behind the local API gateway, with the real SDK clients against dynalite and
+// fauxqs: what an ILS sees over HTTP, and what lands in the store and the queue.
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { startApiGateway } from '../../infra/local/api-gateway';
+import type { Running } from '../../infra/local/emulators';
+import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
+import { aConfig, aNoticeInput, BRANCH_KEY, DEMO_KEY } from '../support/factories';
+import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
+import { testIntakeDeps } from '../support/deps';
+import { checkAgainstOpenApi, documentedOperations } from '../support/openapi';
+
+let table: TestTable;
+let queue: TestQueue;
+let api: Running;
+const exercised = new Set<string>();
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON as the API answers it
+}
+
+/** Calls the API and checks the answer against the OpenAPI document. */
+const call = async (method: string, path: string, options: { body?: unknown; raw?: string; key?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> => {
+  const headers: Record<string, string> = { ...(options.key === null ? {} : { authorization: `Bearer ${options.key ?? DEMO_KEY}` }), ...options.headers };
+  if (options.body !== undefined || options.raw !== undefined) headers['content-type'] ??= 'application/json';
+  const response = await fetch(`${api.url}${path}`, { method, headers, body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)) });
+  const text = await response.text();
+  const body = text ? JSON.parse(text) : undefined;
+  if (response.status !== 413 || body?.error) exercised.add(checkAgainstOpenApi(method, new URL(`${api.url}${path}`).pathname, response.status, body));
+  return { status: response.status, headers: response.headers, body };
+};
+
+/** Notice state items in the table. */
+const storedNotices = async () => {
+  const documents = DynamoDBDocumentClient.from(table.client);
+  const items = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(new ScanCommand({ TableName: table.tableName, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []).filter((item) => String(item.pk).startsWith('notice#')));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+};
+
+beforeAll(async () => {
+  [table, queue] = await Promise.all([startTestTable(), startTestQueue()]);
+  // No intake jitter here, so that a doorbell is visible at once.
+  const config = aConfig({ intake: { spreadSeconds: 0 } });
+  const deps = testIntakeDeps({ config, dynamodb: table.client, sqs: queue.client, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random });
+  api = await startApiGateway(makeIntakeHandler(deps), { port: 0 });
+}, 30_000);
+
+afterAll(async () => {
+  await api?.stop();
+  await Promise.all([table?.stop(), queue?.stop()]);
+});
+
+describe('Intake API over HTTP', () => {
+  it('stores a notice, rings one doorbell carrying only its id, and shows it', async () => {
+    // Act
+    const accepted = await call('POST', '/v1/notices', { body: aNoticeInput({ externalId: 'loan-1' }) });
+    const shown = await call('GET', `/v1/notices/${accepted.body.id}`);
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.get('location')).toBe(`/v1/notices/${accepted.body.id}`);
+    expect(shown.body).toMatchObject({ id: accepted.body.id, status: 'queued', to: 'patron@example.org', externalId: 'loan-1', attempts: [] });
+    const messages = await queue.receive(5);
+    expect(messages.map((m) => JSON.parse(m.Body as string))).toEqual([{ id: accepted.body.id }]);
+  });
+
+  it('accepts a batch of 500: every notice stored, every doorbell rung', async () => {
+    // Prepare
+    await queue.purge();
+    const before = (await storedNotices()).length;
+    const notices = Array.from({ length: 500 }, (_, i) => aNoticeInput({ externalId: `batch-${i}` }));
+    // Act
+    const accepted = await call('POST', '/v1/notices', { body: { notices }, headers: { 'idempotency-key': 'batch-500' } });
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(accepted.body.notices).toHaveLength(500);
+    expect((await storedNotices()).length - before).toBe(500);
+    const attributes = await queue.client.send(new GetQueueAttributesCommand({ QueueUrl: queue.queueUrl, AttributeNames: ['All'] }));
+    const { ApproximateNumberOfMessages = '0', ApproximateNumberOfMessagesDelayed = '0', ApproximateNumberOfMessagesNotVisible = '0' } = attributes.Attributes ?? {};
+    expect(Number(ApproximateNumberOfMessages) + Number(ApproximateNumberOfMessagesDelayed) + Number(ApproximateNumberOfMessagesNotVisible)).toBe(500);
+  }, 60_000);
+
+  describe('refusals store and queue nothing', () => {
+    it.each([
+      ['no key', { body: aNoticeInput(), key: null }, 401, 'unauthorized'],
+      ['a bad key', { body: aNoticeInput(), key: 'guess-guess-guess-guess' }, 401, 'unauthorized'],
+      ['an invalid address', { body: aNoticeInput({ to: 'patron(at)example.org' }) }, 400, 'validation_failed'],
+      ['CR/LF in a header field', { body: aNoticeInput({ subject: 'Overdue\r\nBcc: all@example.org' }) }, 400, 'validation_failed'],
+      ['CR/LF in replyTo', { body: aNoticeInput({ replyTo: 'desk@example.org\nBcc: all@example.org' }) }, 400, 'validation_failed'],
+      ['a missing subject', { body: { to: 'patron@example.org', text: 'x' } }, 400, 'validation_failed'],
+      ['a missing body', { body: { to: 'patron@example.org', subject: 'x' } }, 400, 'validation_failed'],
+      ['an unknown field', { body: { ...aNoticeInput(), bcc: 'x@example.org' } }, 400, 'validation_failed'],
+      ['a sendAt that is not ISO 8601', { body: aNoticeInput({ sendAt: 'next Tuesday' }) }, 400, 'validation_failed'],
+      ['an expiresAt before sendAt', { body: aNoticeInput({ sendAt: '2031-01-02T00:00:00Z', expiresAt: '2031-01-01T00:00:00Z' }) }, 400, 'validation_failed'],
+      ['a notice over 256 KiB', { body: aNoticeInput({ html: `<p>${'x'.repeat(262_144)}</p>` }) }, 413, 'notice_too_large'],
+      ['a batch over 500', { body: { notices: Array.from({ length: 501 }, () => aNoticeInput()) } }, 413, 'batch_too_large'],
+      ['a request over 6 MB', { body: { notices: Array.from({ length: 26 }, () => aNoticeInput({ text: 'y'.repeat(250_000) })) } }, 413, 'request_too_large'],
+      ['a body that is not JSON', { raw: '<notice/>' }, 400, 'invalid_json'],
+      ['a wrong content type', { raw: JSON.stringify(aNoticeInput()), headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type'],
+      ['a batch with one bad notice', { body: { notices: [aNoticeInput(), aNoticeInput({ cc: ['ok@example.org', 'bad'] })] } }, 400, 'validation_failed'],
+    ])('refuses %s', async (_, options, status, code) => {
+      // Prepare
+      await queue.purge();
+      const before = (await storedNotices()).length;
+      // Act
+      const answer = await call('POST', '/v1/notices', options);
+      // Assess
+      expect(answer.status).toBe(status);
+      expect(answer.body.error.code).toBe(code);
+      expect((await storedNotices()).length).toBe(before);
+      expect(await queue.receive()).toEqual([]);
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('gives concurrent duplicates of a batch the same ids and stores it once', async () => {
+      // Prepare
+      await queue.purge();
+      const before = (await storedNotices()).length;
+      const body = { notices: Array.from({ length: 50 }, (_, i) => aNoticeInput({ externalId: `dup-${i}` })) };
+      // Act
+      const answers = await Promise.all(Array.from({ length: 6 }, () => call('POST', '/v1/notices', { body, headers: { 'idempotency-key': 'night-42' } })));
+      // Assess
+      expect(answers.map((a) => a.status)).toEqual(Array(6).fill(202));
+      const idLists = answers.map((a) => a.body.notices.map((n: { id: string }) => n.id).join());
+      expect(new Set(idLists).size).toBe(1);
+      expect((await storedNotices()).length - before).toBe(50);
+      expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(5);
+    });
+
+    it('answers 409 to the same key with another body, and stores nothing', async () => {
+      // Prepare
+      await call('POST', '/v1/notices', { body: aNoticeInput({ externalId: 'k1' }), headers: { 'idempotency-key': 'key-reuse' } });
+      const before = (await storedNotices()).length;
+      // Act
+      const answer = await call('POST', '/v1/notices', { body: aNoticeInput({ externalId: 'k2' }), headers: { 'idempotency-key': 'key-reuse' } });
+      // Assess
+      expect(answer.status).toBe(409);
+      expect(answer.body.error.code).toBe('idempotency_key_reused');
+      expect((await storedNotices()).length).toBe(before);
+    });
+
+    it('treats the same body with its keys in another order as the same request', async () => {
+      // Prepare
+      const first = await call('POST', '/v1/notices', { raw: '{"to":"patron@example.org","subject":"Fine due","text":"£2.50"}', headers: { 'idempotency-key': 'reordered' } });
+      // Act
+      const second = await call('POST', '/v1/notices', { raw: '{"text":"£2.50","subject":"Fine due","to":"patron@example.org"}', headers: { 'idempotency-key': 'reordered' } });
+      // Assess
+      expect(second.status).toBe(202);
+      expect(second.body.id).toBe(first.body.id);
+    });
+  });
+
+  describe('reading, listing and cancelling', () => {
+    it("answers 404 for another institution's notice: read, list and delete", async () => {
+      // Prepare
+      const { body } = await call('POST', '/v1/notices', { body: aNoticeInput({ externalId: 'branch-only' }), key: BRANCH_KEY });
+      // Act
+      const read = await call('GET', `/v1/notices/${body.id}`);
+      const cancel = await call('DELETE', `/v1/notices/${body.id}`);
+      const listed = await call('GET', '/v1/notices?externalId=branch-only');
+      // Assess
+      expect(read.status).toBe(404);
+      expect(cancel.status).toBe(404);
+      expect(listed.body.notices).toEqual([]);
+      expect((await call('GET', `/v1/notices/${body.id}`, { key: BRANCH_KEY })).body.status).toBe('queued');
+    });
+
+    it('cancels a queued notice, answers the same when asked again, and lists it as cancelled', async () => {
+      // Prepare
+      const { body } = await call('POST', '/v1/notices', { body: aNoticeInput({ externalId: 'returned-item' }) });
+      // Act
+      const first = await call('DELETE', `/v1/notices/${body.id}`);
+      const again = await call('DELETE', `/v1/notices/${body.id}`);
+      const listed = await call('GET', '/v1/notices?status=cancelled&externalId=returned-item');
+      // Assess
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ status: 'cancelled', nextAttemptAt: null, attempts: [expect.objectContaining({ outcome: 'cancelled' })] });
+      expect(again.status).toBe(200);
+      expect(listed.body.notices.map((n: { id: string }) => n.id)).toEqual([body.id]);
+    });
+
+    it('pages through every notice newest first with the cursor', async () => {
+      // Prepare
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await call('POST', '/v1/notices', { body: aNoticeInput({ type: 'paging-test' }) })).body.id);
+      // Act
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Answer = await call('GET', `/v1/notices?type=paging-test&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        seen.push(...page.body.notices.map((n: { id: string }) => n.id));
+        cursor = page.body.cursor;
+      } while (cursor);
+      // Assess
+      expect(seen).toEqual([...ids].reverse());
+    });
+
+    it('answers 400 to a cursor it did not issue', async () => {
+      const answer = await call('GET', '/v1/notices?cursor=eyJzIjoiZXZpbCJ9');
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('invalid_cursor');
+    });
+  });
+
+  it('answers health and its OpenAPI document without a key', async () => {
+    expect((await call('GET', '/v1/health', { key: null })).body).toEqual({ status: 'ok', store: 'ok', queue: 'ok' });
+    expect((await call('GET', '/v1/openapi.json', { key: null })).status).toBe(200);
+  });
+
+  it('answers every operation of the OpenAPI document as documented', async () => {
+    // Act: the transport operations (the rest were exercised above)
+    await call('GET', '/v1/transport');
+    await call('POST', '/v1/transport/test', { body: {} });
+    // Assess
+    expect([...exercised].sort()).toEqual(documentedOperations().sort());
+  });
+});

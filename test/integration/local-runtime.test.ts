@@ -1,0 +1,63 @@
+// `npm start` as a user runs it: a child process with its own data directory, stopped politely or killed.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { aNoticeInput } from '../support/factories';
+import { runCli, startLocalProcess } from '../support/local-runtime';
+
+const KEY = 'local-only-demo-key';
+
+const post = (apiUrl: string, body: unknown) =>
+  fetch(`${apiUrl}/v1/notices`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('Local runtime (notice-relay start)', () => {
+  it('keeps every accepted notice across a SIGKILL and a restart', async () => {
+    // Prepare
+    const dataDir = mkdtempSync(join(tmpdir(), 'notice-relay-data-'));
+    // A far sendAt keeps the notices queued, so the test sees exactly what was accepted.
+    const scheduled = { sendAt: '2099-01-01T00:00:00Z' };
+    const first = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir });
+    const ids: string[] = [];
+    // Act
+    const batch = await post(first.apiUrl, { notices: Array.from({ length: 40 }, (_, i) => aNoticeInput({ externalId: `kill-${i}`, ...scheduled })) });
+    expect(batch.status).toBe(202);
+    ids.push(...((await batch.json()) as { notices: Array<{ id: string }> }).notices.map((n) => n.id));
+    const one = await post(first.apiUrl, aNoticeInput({ externalId: 'kill-one', ...scheduled }));
+    expect(one.status).toBe(202);
+    ids.push(((await one.json()) as { id: string }).id);
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+    const second = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir });
+    const found = await Promise.all(
+      ids.map(async (id) => (await fetch(`${second.apiUrl}/v1/notices/${id}`, { headers: { authorization: `Bearer ${KEY}` } })).json() as Promise<{ id: string; status: string }>),
+    );
+    second.child.kill('SIGTERM');
+    // Assess
+    expect(found.map((n) => n.id)).toEqual(ids);
+    expect(new Set(found.map((n) => n.status))).toEqual(new Set(['queued']));
+    expect(await second.exited).toBe(0);
+    expect(second.output()).toContain('Stopped.');
+  }, 120_000);
+
+  it('refuses a bad configuration before starting anything, listing every problem by path', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'notice-relay-config-'));
+    const path = join(dir, 'bad.json');
+    writeFileSync(path, JSON.stringify({ institutions: [{ id: 'x', from: 'nobody', bounceTo: 'x@example.org', apiKeys: ['short'], transport: { kind: 'smtp', servers: [] } }], sender: { leaseSeconds: 5 } }));
+    // Act
+    const result = await runCli(['start'], { NOTICE_RELAY_CONFIG: path, NOTICE_RELAY_DATA: join(dir, 'data') });
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${path} is not valid (4 problems):`);
+    expect(result.stderr).toContain('  institutions[0].apiKeys[0]: must be at least 16 characters');
+    expect(result.stderr).toContain('  institutions[0].from: must be one mailbox');
+    expect(result.stderr).toContain('  institutions[0].transport.servers: needs at least one server');
+    expect(result.stderr).toContain('  sender.leaseSeconds: must be longer than sender.attemptTimeoutSeconds (60)');
+  }, 60_000);
+
+  it('explains its commands', async () => {
+    const result = await runCli(['help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('start');
+  }, 60_000);
+});

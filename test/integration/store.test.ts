@@ -1,0 +1,190 @@
+// DynamoNoticeStore with the real SDK against dynalite: keys, indexes, compare-and-set, idempotency.
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { StaleNoticeError } from '../../shared/errors';
+import { newNotice, takeLease } from '../../shared/lifecycle/transitions';
+import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
+import { aNoticeInput, settingsOf } from '../support/factories';
+import { startTestTable, type TestTable } from '../support/emulators';
+
+const settings = settingsOf();
+let table: TestTable;
+let store: DynamoNoticeStore;
+let sequence = 0;
+
+/** Ids that sort by creation, like ULIDs: a fixed prefix and a counter. */
+const nextId = () => `01JB${String(sequence++).padStart(22, '0')}`;
+
+const make = (overrides: Parameters<typeof aNoticeInput>[0] = {}, institutionId = 'demo', now = new Date('2030-01-01T00:00:00Z')) =>
+  newNotice(aNoticeInput(overrides), { id: nextId(), institutionId, now, random: () => 0, settings }).record;
+
+beforeAll(async () => {
+  table = await startTestTable();
+  store = new DynamoNoticeStore({ client: table.client, tableName: table.tableName });
+});
+
+afterAll(async () => {
+  await table.stop();
+});
+
+describe('Class: DynamoNoticeStore', () => {
+  it('stores state and content as two items and reads them back', async () => {
+    // Prepare
+    const record = make({ attachments: [{ filename: 'fine.pdf', contentType: 'application/pdf', contentBase64: 'JVBERi0xLjQK' }] });
+    // Act
+    await store.createNotices([record]);
+    const delivery = await store.getForDelivery([record.notice.id]);
+    // Assess
+    expect(await store.getNotice(record.notice.id)).toEqual(record.notice);
+    expect(delivery.get(record.notice.id)).toEqual({ notice: record.notice, content: record.content });
+  });
+
+  it('writes a batch of 500 notices (1,000 items) in one call', async () => {
+    // Prepare
+    const records = Array.from({ length: 500 }, (_, i) => make({ externalId: `bulk-${i}` }, 'bulk'));
+    // Act
+    await store.createNotices(records);
+    // Assess
+    const found = await store.existingIds(records.map((r) => r.notice.id));
+    expect(found.size).toBe(500);
+  });
+
+  it('applies a transition only on the version it was planned from', async () => {
+    // Prepare
+    const record = make();
+    await store.createNotices([record]);
+    const transition = takeLease(record.notice, new Date('2030-01-01T00:00:30Z'), 'token', settings);
+    // Act
+    const leased = await store.apply(transition);
+    const second = store.apply(transition);
+    // Assess
+    expect(leased).toMatchObject({ status: 'sending', version: 2, leaseToken: 'token' });
+    expect(leased.nextAttemptAt).toBeUndefined();
+    await expect(second).rejects.toThrow(StaleNoticeError);
+  });
+
+  it('appends history and counts attempts', async () => {
+    // Prepare
+    const record = make();
+    await store.createNotices([record]);
+    // Act
+    const after = await store.apply({
+      id: record.notice.id,
+      expectVersion: 1,
+      set: { status: 'retrying' },
+      remove: [],
+      append: [{ at: '2030-01-01T00:01:00.000Z', outcome: 'transient', status: 'retrying', responseCode: 451 }],
+      countAttempt: true,
+    });
+    // Assess
+    expect(after.attempts).toEqual([{ at: '2030-01-01T00:01:00.000Z', outcome: 'transient', status: 'retrying', responseCode: 451 }]);
+    expect(after.attemptCount).toBe(1);
+  });
+
+  it('finds due notices from the sparse index only, and forgets them once sweepAt is removed', async () => {
+    // Prepare: a fresh table so that only these notices exist
+    const own = await startTestTable();
+    const ownStore = new DynamoNoticeStore({ client: own.client, tableName: own.tableName });
+    const due = Array.from({ length: 8 }, () => make());
+    const later = make({ sendAt: '2030-02-01T00:00:00Z' });
+    await ownStore.createNotices([...due, later]);
+    // Act
+    const found = await ownStore.findDue(new Date('2030-01-01T01:00:00Z'), 100);
+    await ownStore.apply({ id: due[0]!.notice.id, expectVersion: 1, set: { status: 'cancelled' }, remove: ['sweepAt'] });
+    const afterRemoval = await ownStore.findDue(new Date('2030-01-01T01:00:00Z'), 100);
+    // Assess
+    expect(found.sort()).toEqual(due.map((r) => r.notice.id).sort());
+    expect(afterRemoval).toHaveLength(7);
+    const items = (await DynamoDBDocumentClient.from(own.client).send(new ScanCommand({ TableName: own.tableName }))).Items ?? [];
+    expect(items.find((item) => item.id === due[0]!.notice.id)).not.toHaveProperty('dueAt');
+    await own.stop();
+  });
+
+  it('lists newest first, filters, and pages with an opaque cursor', async () => {
+    // Prepare
+    const institution = 'lister';
+    const records = Array.from({ length: 7 }, (_, i) => make({ type: i % 2 ? 'overdue' : 'hold-pickup', externalId: `loan-${i}` }, institution, new Date(Date.UTC(2030, 0, 1, 0, i))));
+    await store.createNotices(records);
+    // Act
+    const first = await store.listNotices(institution, { limit: 3 });
+    const second = await store.listNotices(institution, { limit: 3, cursor: first.cursor });
+    const third = await store.listNotices(institution, { limit: 3, cursor: second.cursor });
+    const overdue = await store.listNotices(institution, { limit: 10, type: 'overdue' });
+    const byExternalId = await store.listNotices(institution, { limit: 10, externalId: 'loan-4' });
+    const since = await store.listNotices(institution, { limit: 10, since: '2030-01-01T00:05:00.000Z' });
+    // Assess
+    const newestFirst = [...records].reverse().map((r) => r.notice.id);
+    expect([...first.notices, ...second.notices, ...third.notices].map((n) => n.id)).toEqual(newestFirst);
+    expect(third.cursor).toBeUndefined();
+    expect(overdue.notices.map((n) => n.externalId)).toEqual(['loan-5', 'loan-3', 'loan-1']);
+    expect(byExternalId.notices.map((n) => n.externalId)).toEqual(['loan-4']);
+    expect(since.notices.map((n) => n.externalId)).toEqual(['loan-6', 'loan-5']);
+    expect((await store.listNotices('nobody', { limit: 10 })).notices).toEqual([]);
+  });
+
+  it('creates a report once, however many times it is asked', async () => {
+    // Prepare
+    const report = make();
+    // Act
+    const results = await Promise.all([store.createReport(report), store.createReport(report), store.createReport(report)]);
+    // Assess
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  describe('Idempotency-Key', () => {
+    const request = (overrides: Partial<Parameters<DynamoNoticeStore['claimIdempotencyKey']>[0]> = {}) => ({
+      institutionId: 'demo',
+      key: 'night-of-2030-01-01',
+      requestHash: 'hash-a',
+      ids: ['A1', 'A2'],
+      batch: true,
+      now: new Date('2030-01-01T00:00:00Z'),
+      ...overrides,
+    });
+
+    it('lets exactly one of many concurrent claims proceed', async () => {
+      // Act
+      const claims = await Promise.all(Array.from({ length: 5 }, (_, i) => store.claimIdempotencyKey(request({ key: 'concurrent', ids: [`X${i}`] }))));
+      // Assess
+      expect(claims.filter((c) => c.kind === 'proceed')).toHaveLength(1);
+      expect(claims.filter((c) => c.kind === 'in-progress')).toHaveLength(4);
+    });
+
+    it('replays a completed claim and refuses another body', async () => {
+      // Prepare
+      await store.claimIdempotencyKey(request({ key: 'done' }));
+      await store.completeIdempotencyKey(request({ key: 'done' }));
+      // Act
+      const replay = await store.claimIdempotencyKey(request({ key: 'done', ids: ['B1'] }));
+      const mismatch = await store.claimIdempotencyKey(request({ key: 'done', requestHash: 'hash-b' }));
+      // Assess
+      expect(replay).toEqual({ kind: 'replay', ids: ['A1', 'A2'], batch: true });
+      expect(mismatch).toEqual({ kind: 'mismatch' });
+    });
+
+    it('hands the key and its ids to a retry once the first request is released or its lease lapses', async () => {
+      // Prepare
+      await store.claimIdempotencyKey(request({ key: 'crashed' }));
+      await store.claimIdempotencyKey(request({ key: 'released' }));
+      await store.releaseIdempotencyKey(request({ key: 'released' }));
+      // Act
+      const tooSoon = await store.claimIdempotencyKey(request({ key: 'crashed', ids: ['C1'], now: new Date('2030-01-01T00:00:30Z') }));
+      const afterLapse = await store.claimIdempotencyKey(request({ key: 'crashed', ids: ['C1'], now: new Date('2030-01-01T00:01:01Z') }));
+      const afterRelease = await store.claimIdempotencyKey(request({ key: 'released', ids: ['C1'] }));
+      // Assess
+      expect(tooSoon).toEqual({ kind: 'in-progress' });
+      expect(afterLapse).toEqual({ kind: 'proceed', ids: ['A1', 'A2'], takeover: true });
+      expect(afterRelease).toEqual({ kind: 'proceed', ids: ['A1', 'A2'], takeover: true });
+    });
+
+    it('forgets a key after 24 hours', async () => {
+      // Prepare
+      await store.claimIdempotencyKey(request({ key: 'old' }));
+      await store.completeIdempotencyKey(request({ key: 'old' }));
+      // Act
+      const claim = await store.claimIdempotencyKey(request({ key: 'old', requestHash: 'hash-b', ids: ['D1'], now: new Date('2030-01-02T00:00:01Z') }));
+      // Assess
+      expect(claim).toEqual({ kind: 'proceed', ids: ['D1'], takeover: false });
+    });
+  });
+});
