@@ -1,0 +1,77 @@
+// MIME composition: a notice becomes one RFC 5322 message, built once per attempt so that the primary
+// relay, the backup and SES all receive the same bytes. Nodemailer's composer does the encoding.
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type Mail from 'nodemailer/lib/mailer';
+import { domainOf, type InstitutionConfig } from '../config/schema';
+import type { Notice, NoticeContent } from '../notice/model';
+import { composeReturnToSender } from './return-to-sender';
+
+/** A composed message and how to route it. */
+export interface OutgoingMessage {
+  noticeId: string;
+  /** The Message-ID header, `<notice id@From domain>`: the same for every attempt of a notice. */
+  messageId: string;
+  /** The From header as configured: what SES is given as the source. */
+  from: string;
+  /** SMTP envelope: MAIL FROM (where relays send bounces) and RCPT TO. */
+  envelope: { from: string; to: string[] };
+  raw: Buffer;
+}
+
+export interface ComposeOptions {
+  now: Date;
+  /** Fixes MIME boundaries, for byte-exact tests. */
+  baseBoundary?: string;
+}
+
+/** The Message-ID of a notice: on the institution's own domain, stable across retries. */
+export const messageIdOf = (noticeId: string, institution: InstitutionConfig): string => `<${noticeId}@${domainOf(institution.from.address)}>`;
+
+export const buildMail = (options: Mail.Options & { baseBoundary?: string }): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    new MailComposer(options).compile().build((error, message) => (error ? reject(error) : resolve(message)));
+  });
+
+/**
+ * Composes a notice (or, for a notice of kind `report`, its return-to-sender report).
+ * @example
+ * const message = await composeMessage(notice, content, institution, { now: clock.now() });
+ */
+export const composeMessage = async (notice: Notice, content: NoticeContent, institution: InstitutionConfig, options: ComposeOptions): Promise<OutgoingMessage> => {
+  if (content.report) return composeReturnToSender(notice, content.report, institution, options);
+  const messageId = messageIdOf(notice.id, institution);
+  const raw = await buildMail({
+    from: { name: institution.from.name ?? '', address: institution.from.address },
+    to: content.to,
+    cc: content.cc,
+    replyTo: content.replyTo,
+    subject: content.subject,
+    text: content.text,
+    html: content.html,
+    attachments: content.attachments?.map((attachment) => ({
+      filename: attachment.filename,
+      contentType: attachment.contentType,
+      content: attachment.contentBase64,
+      encoding: 'base64',
+    })),
+    messageId,
+    date: options.now,
+    headers: {
+      // RFC 3834: an automatic message; out-of-office responders do not answer it.
+      'Auto-Submitted': 'auto-generated',
+      'X-Notice-Id': notice.id,
+    },
+    baseBoundary: options.baseBoundary,
+    // Content comes from outside: it may never make the composer read a file or fetch a URL.
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return {
+    noticeId: notice.id,
+    messageId,
+    from: institution.from.text,
+    // Bounces that relays send later go to the circulation desk, like the report of a failed send.
+    envelope: { from: institution.bounceTo, to: [content.to, ...(content.cc ?? [])] },
+    raw,
+  };
+};

@@ -1,0 +1,122 @@
+import { simpleParser } from 'mailparser';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { composeMessage } from '../../../../shared/mime/compose';
+import type { NoticeContent } from '../../../../shared/notice/model';
+import { aConfig, aNotice } from '../../../support/factories';
+
+const institution = aConfig().institutions[0]!;
+const NOW = new Date('2030-01-01T09:00:00Z');
+const fixture = (name: string) => readFileSync(join(__dirname, '../../../support/fixtures', name), 'utf8');
+
+const content = (overrides: Partial<NoticeContent> = {}): NoticeContent => ({
+  to: 'patron@example.org',
+  subject: 'Overdue: Les Misérables',
+  text: 'Les Misérables was due on 3 March.',
+  html: '<p><i>Les Misérables</i> was due on 3 March.</p>',
+  ...overrides,
+});
+
+describe('Function: composeMessage', () => {
+  it('composes a notice byte for byte: text and html alternatives, on the institution domain', async () => {
+    // Act
+    const message = await composeMessage(aNotice({ id: '01JB0000000000000000000001' }), content(), institution, { now: NOW, baseBoundary: 'test' });
+    // Assess
+    expect(message.raw.toString()).toBe(fixture('notice.eml'));
+    expect(message.envelope).toEqual({ from: 'circulation@library.example.org', to: ['patron@example.org'] });
+    expect(message.messageId).toBe('<01JB0000000000000000000001@library.example.org>');
+    expect(message.from).toBe('Demo Public Library <notices@library.example.org>');
+  });
+
+  it('carries every field of the notice, as a mail reader parses them', async () => {
+    // Prepare
+    const attachments = [{ filename: 'fines.pdf', contentType: 'application/pdf', contentBase64: Buffer.from('%PDF-1.4 fines').toString('base64') }];
+    // Act
+    const message = await composeMessage(aNotice(), content({ cc: ['parent@example.org'], replyTo: 'desk@library.example.org', attachments }), institution, { now: NOW });
+    const parsed = await simpleParser(message.raw);
+    // Assess
+    expect(parsed.from?.value).toEqual([{ name: 'Demo Public Library', address: 'notices@library.example.org' }]);
+    expect(parsed.to).toMatchObject({ value: [{ address: 'patron@example.org' }] });
+    expect(parsed.cc).toMatchObject({ value: [{ address: 'parent@example.org' }] });
+    expect(parsed.replyTo).toMatchObject({ value: [{ address: 'desk@library.example.org' }] });
+    expect(parsed.subject).toBe('Overdue: Les Misérables');
+    expect(parsed.text?.trim()).toBe('Les Misérables was due on 3 March.');
+    expect(parsed.html).toBe('<p><i>Les Misérables</i> was due on 3 March.</p>');
+    expect(parsed.date).toEqual(NOW);
+    expect(parsed.attachments.map((a) => [a.filename, a.contentType, a.content.toString()])).toEqual([['fines.pdf', 'application/pdf', '%PDF-1.4 fines']]);
+    expect(message.envelope.to).toEqual(['patron@example.org', 'parent@example.org']);
+  });
+
+  it.each([
+    ['subject', { subject: 'Overdue\r\nBcc: everyone@example.org' }],
+    ['reply-to', { replyTo: 'desk@library.example.org\r\nBcc: everyone@example.org' }],
+    ['attachment name', { attachments: [{ filename: 'a.pdf\r\nBcc: everyone@example.org', contentType: 'application/pdf', contentBase64: 'JVBERg==' }] }],
+  ])('never lets a line break in the %s become a header, even past validation', async (_, override) => {
+    // Act
+    const message = await composeMessage(aNotice(), content(override as Partial<NoticeContent>), institution, { now: NOW });
+    const parsed = await simpleParser(message.raw);
+    // Assess
+    expect(parsed.headers.has('bcc')).toBe(false);
+    expect(parsed.bcc).toBeUndefined();
+    expect(message.raw.toString()).not.toMatch(/^Bcc:/im);
+  });
+
+  it('never reads a file or a URL named by the content', async () => {
+    // Act
+    const message = await composeMessage(aNotice(), content({ html: '<img src="file:///etc/passwd">', attachments: [{ filename: 'x', contentType: 'text/plain', contentBase64: 'eA==' }] }), institution, { now: NOW });
+    // Assess
+    expect(message.raw.toString()).not.toContain('root:');
+  });
+});
+
+describe('Function: composeMessage for a return-to-sender report', () => {
+  const report = aNotice({ id: '01JB0000000000000000000009', kind: 'report', reportFor: '01JB0000000000000000000001', to: 'circulation@library.example.org', subject: 'Undelivered notice: Overdue: The Hobbit', type: 'return-to-sender' });
+  const reportContent: NoticeContent = {
+    to: 'circulation@library.example.org',
+    subject: 'Undelivered notice: Overdue: The Hobbit',
+    report: {
+      noticeId: '01JB0000000000000000000001',
+      outcome: 'failed',
+      recipient: 'patron@example.org',
+      subject: 'Overdue: The Hobbit',
+      type: 'overdue',
+      externalId: 'loan-81234',
+      createdAt: '2030-01-01T00:00:00.000Z',
+      attempts: [
+        { at: '2030-01-01T00:00:31.000Z', startedAt: '2030-01-01T00:00:30.000Z', outcome: 'transient', status: 'retrying', transport: 'smtp', server: 'mail.example.org:587', responseCode: 451, enhancedStatus: '4.7.1', code: 'EENVELOPE', message: '451 4.7.1 Greylisted' },
+        { at: '2030-01-01T00:05:01.000Z', startedAt: '2030-01-01T00:05:00.000Z', outcome: 'permanent', status: 'failed', transport: 'smtp', server: 'mail.example.org:587', responseCode: 550, enhancedStatus: '5.1.1', code: 'EENVELOPE', message: '550 5.1.1 <patron@example.org>: User unknown' },
+      ],
+      reason: '550 5.1.1 <patron@example.org>: User unknown',
+    },
+  };
+
+  it('composes an RFC 3464 multipart/report byte for byte', async () => {
+    // Act
+    const message = await composeMessage(report, reportContent, institution, { now: NOW, baseBoundary: 'test' });
+    // Assess
+    expect(message.raw.toString()).toBe(fixture('return-to-sender.eml'));
+    expect(message.envelope).toEqual({ from: 'notices@library.example.org', to: ['circulation@library.example.org'] });
+  });
+
+  it('names the patron, the notice, every attempt and the last reply', async () => {
+    // Act
+    const parsed = await simpleParser((await composeMessage(report, reportContent, institution, { now: NOW })).raw);
+    // Assess
+    expect(parsed.headers.get('content-type')).toMatchObject({ value: 'multipart/report', params: { 'report-type': 'delivery-status' } });
+    expect(parsed.text).toContain('Patron address:  patron@example.org');
+    expect(parsed.text).toContain('External id:     loan-81234');
+    expect(parsed.text).toContain('Attempts (2):');
+    expect(parsed.text).toContain('451 4.7.1 Greylisted');
+    expect(parsed.text).toContain('Last reply:      550 5.1.1 <patron@example.org>: User unknown');
+  });
+
+  it('reports a notice given up after retries as expired (5.4.7)', async () => {
+    // Prepare
+    const discarded = { ...reportContent, report: { ...reportContent.report!, outcome: 'discarded' as const, attempts: reportContent.report!.attempts.slice(0, 1) } };
+    // Act
+    const raw = (await composeMessage(report, discarded, institution, { now: NOW })).raw.toString();
+    // Assess
+    expect(raw).toContain('Status: 5.4.7');
+    expect(raw).toContain('Diagnostic-Code: smtp; 451 4.7.1 Greylisted');
+  });
+});
