@@ -1,0 +1,139 @@
+// The one place that decides what a failed send means (DESIGN.md §3): try again later ("transient"),
+// or never ("permanent"). It reads Nodemailer's fields (code, responseCode, command) and SES error
+// names, never the wording of a message.
+//
+// | signal                                                        | verdict                               |
+// |---------------------------------------------------------------|---------------------------------------|
+// | the server did not answer: ECONNECTION, ETIMEDOUT, ESOCKET,    | transient; the backup server is tried |
+// |   EDNS, ETLS, a 421 greeting                                   |   in the same attempt                 |
+// | SMTP 4xx (RFC 5321 §4.2.1), attempt deadline                   | transient                             |
+// | quota and throttling: 421 4.3.2, 4.7.x, 452, 550 5.4.5 (Gmail), | transient, throttled                  |
+// |   554 5.2.0 (Microsoft 365); SES Throttling                    |                                       |
+// | authentication refused: EAUTH, 535, EOAUTH2                    | transient, shown in transport status  |
+// | SMTP 5xx to MAIL FROM, EHLO or AUTH (our configuration)        | transient                             |
+// | SMTP 5xx to RCPT TO or DATA; SES MessageRejected, bad address  | permanent                             |
+// | anything else                                                  | transient (bounded by giveUpAt)       |
+import { type DeliveryFacts, DeliveryError } from '../errors';
+
+/** What Nodemailer puts on an error (lib/errors.js, lib/smtp-connection). */
+interface NodemailerFailure {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  message?: string;
+}
+
+/** RFC 3463 enhanced status code at the start of a reply's text: `550 5.1.1 …` → `5.1.1`. */
+export const enhancedStatusOf = (reply: string | undefined): string | undefined => /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(reply ?? '')?.[1];
+
+/** Codes Node gives a socket whose TLS peer could not be verified. */
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+]);
+
+/** The codes of an error and its causes; Nodemailer keeps a socket's own code as `originalCode`. */
+const causeCodes = (error: unknown): string[] => {
+  const codes: string[] = [];
+  for (let current = error as { code?: unknown; originalCode?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; current = current.cause as typeof current, depth++) {
+    for (const code of [current.code, current.originalCode]) if (typeof code === 'string') codes.push(code);
+  }
+  return codes;
+};
+
+/**
+ * TLS could not be made with a server that answered: it offers no STARTTLS, the handshake failed, or its
+ * certificate does not verify. Only here may `allowNonSecure` fall back to plain SMTP.
+ */
+export const isTlsUnavailable = (error: unknown): boolean => {
+  const failure = error as NodemailerFailure;
+  if (failure?.code === 'ETLS') return true;
+  const codes = causeCodes(error);
+  if (codes.some((code) => CERTIFICATE_CODES.has(code) || code.startsWith('ERR_SSL_') || code === 'EPROTO')) return true;
+  // Implicit TLS to a server that speaks plain SMTP: the handshake reads a greeting instead of a record.
+  return failure?.code === 'ESOCKET' && /wrong version number|packet length too long|unknown protocol/i.test(failure.message ?? '');
+};
+
+/** The server did not take part in an SMTP transaction at all, so the backup server may be tried. */
+export const isConnectionFailure = (error: unknown): boolean => {
+  const failure = error as NodemailerFailure;
+  if (isTlsUnavailable(error)) return true;
+  const beforeTransaction = failure?.command === undefined || ['CONN', 'EHLO', 'HELO', 'STARTTLS'].includes(failure.command);
+  return beforeTransaction && ['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(failure?.code ?? '');
+};
+
+const isThrottling = (responseCode: number | undefined, enhanced: string | undefined): boolean =>
+  (responseCode === 421 && enhanced === '4.3.2') ||
+  (enhanced?.startsWith('4.7.') ?? false) ||
+  responseCode === 452 ||
+  enhanced === '5.4.5' ||
+  (responseCode === 554 && enhanced === '5.2.0');
+
+/**
+ * Classifies a failed SMTP send to `server`.
+ * @example
+ * catch (error) { throw classifySmtpFailure(error, 'mail.example.org:587'); }
+ */
+export const classifySmtpFailure = (error: unknown, server: string): DeliveryError => {
+  if (error instanceof DeliveryError) return error;
+  const failure = (error ?? {}) as NodemailerFailure;
+  const responseCode = typeof failure.responseCode === 'number' ? failure.responseCode : undefined;
+  const enhancedStatus = enhancedStatusOf(failure.response);
+  const command = failure.command;
+  const facts = (code: string, extra: Partial<DeliveryFacts> = {}): DeliveryFacts => ({ transport: 'smtp', server, code, responseCode, enhancedStatus, command, ...extra });
+  const message = failure.response ?? failure.message ?? String(error);
+  const transient = (code: string, extra?: Partial<DeliveryFacts>, text = message) => new DeliveryError(text, 'transient', facts(code, extra), { cause: error });
+
+  if (failure.code === 'EABORT') return transient('ETIMEDOUT', {}, `the attempt's deadline passed before ${server} finished`);
+  if (isTlsUnavailable(error)) return transient('ETLS', {}, `TLS could not be made with ${server}: ${failure.message ?? message}`);
+  if (['EAUTH', 'ENOAUTH', 'EOAUTH2'].includes(failure.code ?? '') || responseCode === 535 || responseCode === 534) {
+    return transient(failure.code ?? 'EAUTH', { authFailure: true });
+  }
+  if (responseCode === undefined) return transient(failure.code ?? 'EUNKNOWN');
+  if (isThrottling(responseCode, enhancedStatus)) return transient(failure.code ?? 'ETHROTTLED', { throttled: true });
+  if (responseCode >= 400 && responseCode < 500) return transient(failure.code ?? 'EENVELOPE');
+  // A 5xx to the recipient or the content is about this notice; to anything before, about our setup.
+  const aboutThisNotice = command === undefined || /^(RCPT TO|DATA)/i.test(command) || command === 'DATA' || failure.code === 'EMESSAGE';
+  if (responseCode >= 500 && aboutThisNotice) return new DeliveryError(message, 'permanent', facts(failure.code ?? 'EENVELOPE'), { cause: error });
+  return transient(failure.code ?? 'EPROTOCOL');
+};
+
+/** SES error names that mean "later" (Amazon SES API reference, SendRawEmail errors). */
+const SES_TRANSIENT = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'LimitExceededException',
+  'AccountSendingPausedException',
+  'ConfigurationSetSendingPausedException',
+  'ConfigurationSetDoesNotExistException',
+  'MailFromDomainNotVerifiedException',
+  'ServiceUnavailable',
+  'InternalFailure',
+  'TimeoutError',
+  'AbortError',
+]);
+const SES_THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'LimitExceededException']);
+const SES_PERMANENT = new Set(['MessageRejected', 'InvalidParameterValue']);
+
+/** Classifies a failed SES send. */
+export const classifySesFailure = (error: unknown): DeliveryError => {
+  if (error instanceof DeliveryError) return error;
+  const failure = (error ?? {}) as { name?: string; message?: string; $fault?: string };
+  const name = failure.name ?? 'UnknownError';
+  const message = `${name}: ${failure.message ?? ''}`.trim();
+  const facts: DeliveryFacts = { transport: 'ses', server: 'ses', code: name, ...(SES_THROTTLING.has(name) ? { throttled: true } : {}) };
+  if (SES_PERMANENT.has(name) && failure.$fault !== 'server') return new DeliveryError(message, 'permanent', facts, { cause: error });
+  if (SES_TRANSIENT.has(name) || failure.$fault === 'server') return new DeliveryError(message, 'transient', facts, { cause: error });
+  return new DeliveryError(message, 'transient', facts, { cause: error });
+};

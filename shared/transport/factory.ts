@@ -1,0 +1,100 @@
+// Opens the transport an institution's configuration describes, with its secrets, for one sender
+// batch (or one Test Server run). A session keeps one transport per institution, so connections are
+// reused within the batch and closed at its end.
+import type { SESClient } from '@aws-sdk/client-ses';
+import type { Clock } from '../clock';
+import { domainOf, type InstitutionConfig } from '../config/schema';
+import { ConfigError, DeliveryError, errorCode } from '../errors';
+import type { InstitutionSecrets, SecretSource } from '../secrets';
+import { SesTransport } from './ses-transport';
+import { type SmtpAuth, type SmtpServer, SmtpTransport, serverName } from './smtp-transport';
+import type { Transport } from './transport';
+
+export interface TransportDeps {
+  clock: Clock;
+  secrets: SecretSource;
+  /** The SES client; absent where no institution sends through SES. */
+  ses?: SESClient;
+  /** Seconds to wait for an SMTP connection and greeting. */
+  connectSeconds?: number;
+}
+
+const missingCredential = (institution: InstitutionConfig, server: string, what: string) =>
+  new DeliveryError(`no ${what} for ${server}: set it in the configuration or in the secret of institution ${institution.id}`, 'transient', {
+    transport: 'smtp',
+    server,
+    code: 'ENOAUTH',
+    authFailure: true,
+  });
+
+/** Opens the transport of one institution. */
+export const openTransport = async (institution: InstitutionConfig, deps: TransportDeps): Promise<Transport> => {
+  const transport = institution.transport;
+  if (transport.kind === 'ses') {
+    if (!deps.ses) throw new DeliveryError('SES is not available to this sender', 'transient', { transport: 'ses', server: 'ses', code: 'ECONFIG' });
+    return new SesTransport({ client: deps.ses, configurationSet: transport.configurationSet, clock: deps.clock });
+  }
+  let secrets: InstitutionSecrets;
+  try {
+    secrets = await deps.secrets.forInstitution(institution.id);
+  } catch (error) {
+    throw new DeliveryError(`the secret of institution ${institution.id} could not be read (${errorCode(error)}): ${error instanceof ConfigError ? error.message : 'see the sender log'}`, 'transient', {
+      transport: 'smtp',
+      code: 'ESECRET',
+      authFailure: true,
+    }, { cause: error });
+  }
+  const servers: SmtpServer[] = transport.servers.map((config, index) => {
+    const auth = config.auth;
+    if (!auth) return { config };
+    const name = serverName(config);
+    if ('type' in auth) {
+      return {
+        config,
+        auth: async (): Promise<SmtpAuth> => {
+          throw missingCredential(institution, name, 'OAuth2 token provider');
+        },
+      };
+    }
+    const pass = auth.pass ?? secrets.servers?.[index]?.pass;
+    return {
+      config,
+      auth: async (): Promise<SmtpAuth> => {
+        if (!pass) throw missingCredential(institution, name, 'password');
+        return { user: auth.user, pass };
+      },
+    };
+  });
+  const dkimKey = transport.dkim ? (transport.dkim.privateKey ?? secrets.dkimPrivateKey) : undefined;
+  return new SmtpTransport({
+    servers,
+    clientName: domainOf(institution.from.address),
+    clock: deps.clock,
+    connectSeconds: deps.connectSeconds,
+    dkim: transport.dkim && dkimKey ? { domainName: domainOf(institution.from.address), keySelector: transport.dkim.selector, privateKey: dkimKey } : undefined,
+  });
+};
+
+/** The transports of one batch: opened on first use, closed together. */
+export class TransportSession {
+  private readonly transports = new Map<string, Promise<Transport>>();
+
+  public constructor(private readonly deps: TransportDeps) {}
+
+  public for(institution: InstitutionConfig): Promise<Transport> {
+    let transport = this.transports.get(institution.id);
+    if (!transport) {
+      transport = openTransport(institution, this.deps);
+      this.transports.set(institution.id, transport);
+      // A failed open is not kept: the next notice tries again.
+      transport.catch(() => this.transports.delete(institution.id));
+    }
+    return transport;
+  }
+
+  public async close(): Promise<void> {
+    const open = [...this.transports.values()];
+    this.transports.clear();
+    await Promise.all(open.map((transport) => transport.then((t) => t.close(), () => undefined)));
+  }
+}

@@ -1,0 +1,149 @@
+// Transport over the institution's SMTP relays (DESIGN.md §5): the primary, then the backup when the
+// primary does not answer, within one attempt and one deadline. Connections are pooled for the life
+// of the transport (one sender batch), so a batch reuses them.
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
+import type { Clock } from '../clock';
+import type { SmtpServerConfig } from '../config/schema';
+import { DeliveryError } from '../errors';
+import type { OutgoingMessage } from '../mime/compose';
+import { classifySmtpFailure, isConnectionFailure, isTlsUnavailable } from './classify';
+import type { SendOptions, SendReceipt, Transport } from './transport';
+
+/** Credentials for a server's `auth`, resolved from the configuration or the institution's secret. */
+export type SmtpAuth = { user: string; pass: string } | { type: 'OAuth2'; user: string; accessToken: string };
+
+export interface SmtpServer {
+  config: SmtpServerConfig;
+  /** Supplies the server's credentials when it needs them (a fresh OAuth2 token, for one). */
+  auth?: () => Promise<SmtpAuth>;
+}
+
+export interface SmtpTransportOptions {
+  servers: SmtpServer[];
+  /** The EHLO name: the institution's domain, as a relay expects a fully qualified name. */
+  clientName: string;
+  /** DKIM signing of every message (RFC 6376), when the institution has a key. */
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
+  /** Seconds to wait for a TCP connection and for the greeting. */
+  connectSeconds?: number;
+  clock: Clock;
+}
+
+type Pool = Transporter<SMTPPool.SentMessageInfo>;
+
+export const serverName = (config: Pick<SmtpServerConfig, 'host' | 'port'>): string => `${config.host}:${config.port}`;
+
+export class SmtpTransport implements Transport {
+  public readonly kind = 'smtp' as const;
+  private readonly pools = new Map<string, Pool>();
+
+  public constructor(private readonly options: SmtpTransportOptions) {}
+
+  /** A pooled connection to `server`, with TLS as configured, or plain when `plain` (the fallback). */
+  private async pool(server: SmtpServer, plain: boolean): Promise<Pool> {
+    const key = `${serverName(server.config)}|${plain ? 'plain' : 'tls'}`;
+    const existing = this.pools.get(key);
+    if (existing) return existing;
+    const { config } = server;
+    const connectMs = (this.options.connectSeconds ?? 10) * 1000;
+    const auth = server.auth ? await server.auth() : undefined;
+    const pool = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 1,
+      maxMessages: 100,
+      host: config.host,
+      port: config.port,
+      name: this.options.clientName,
+      secure: !plain && config.tls === 'implicit',
+      requireTLS: !plain && config.tls === 'starttls',
+      ignoreTLS: plain || config.tls === 'none',
+      // Certificates are verified; a private CA is trusted only when configured.
+      tls: { rejectUnauthorized: true, servername: config.host, minVersion: 'TLSv1.2', ...(config.ca ? { ca: config.ca } : {}) },
+      auth,
+      connectionTimeout: connectMs,
+      greetingTimeout: connectMs,
+      dkim: this.options.dkim,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    });
+    this.pools.set(key, pool);
+    return pool;
+  }
+
+  /** Drops a server's pools, so that its next use connects afresh (after a failure or a deadline). */
+  private forget(server: SmtpServer): void {
+    for (const plain of [false, true]) {
+      const key = `${serverName(server.config)}|${plain ? 'plain' : 'tls'}`;
+      this.pools.get(key)?.close();
+      this.pools.delete(key);
+    }
+  }
+
+  private async sendOnce(server: SmtpServer, message: OutgoingMessage, plain: boolean, deadline: Date): Promise<SendReceipt> {
+    const pool = await this.pool(server, plain);
+    const remaining = deadline.getTime() - this.options.clock.now().getTime();
+    if (remaining <= 0) throw Object.assign(new Error('deadline passed'), { code: 'EABORT' });
+    const info = await pool.sendMail({ envelope: message.envelope, raw: message.raw, signal: AbortSignal.timeout(remaining) });
+    // With one recipient refused and a cc accepted, the notice itself was not delivered.
+    const refused = ((info.rejectedErrors ?? []) as Array<{ recipient?: string }>).find((rejection) => rejection.recipient === message.envelope.to[0]);
+    if (refused || info.accepted.length === 0) throw refused ?? Object.assign(new Error('every recipient was refused'), { code: 'EENVELOPE' });
+    return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response: info.response };
+  }
+
+  /** One server: TLS as configured, then plain if TLS cannot be made and the server allows it. */
+  private async sendVia(server: SmtpServer, message: OutgoingMessage, options: SendOptions): Promise<SendReceipt> {
+    const name = serverName(server.config);
+    try {
+      const receipt = await this.sendOnce(server, message, false, options.deadline);
+      options.tries?.push({ server: name, ok: true, reply: receipt.response });
+      return receipt;
+    } catch (error) {
+      if (needsNewConnection(error)) this.forget(server);
+      if (!(server.config.allowNonSecure && server.config.tls !== 'none' && isTlsUnavailable(error))) {
+        options.tries?.push({ server: name, ok: false, reply: describe(error) });
+        throw error;
+      }
+      options.tries?.push({ server: `${name} (TLS)`, ok: false, reply: describe(error) });
+    }
+    try {
+      const receipt = await this.sendOnce(server, message, true, options.deadline);
+      options.tries?.push({ server: `${name} (plain)`, ok: true, reply: receipt.response });
+      return receipt;
+    } catch (error) {
+      if (needsNewConnection(error)) this.forget(server);
+      options.tries?.push({ server: `${name} (plain)`, ok: false, reply: describe(error) });
+      throw error;
+    }
+  }
+
+  public async send(message: OutgoingMessage, options: SendOptions): Promise<SendReceipt> {
+    let lastError: DeliveryError | undefined;
+    for (const server of this.options.servers) {
+      if (lastError && this.options.clock.now() >= options.deadline) break;
+      try {
+        return await this.sendVia(server, message, options);
+      } catch (error) {
+        lastError = classifySmtpFailure(error, serverName(server.config));
+        // A server that answered gave its verdict; only one that did not lets the backup try.
+        if (!isConnectionFailure(error)) throw lastError;
+      }
+    }
+    throw lastError ?? new DeliveryError('no SMTP server is configured', 'transient', { transport: 'smtp', code: 'ECONFIG' });
+  }
+
+  public async close(): Promise<void> {
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
+}
+
+/** After these the pooled connection is unusable; after a refused recipient it is fine (the pool resets it). */
+const needsNewConnection = (error: unknown): boolean =>
+  isConnectionFailure(error) || ['EABORT', 'ETIMEDOUT', 'ESOCKET', 'ECONNECTION', 'EPROTOCOL'].includes((error as { code?: string })?.code ?? '');
+
+/** An error as one line for the Test Server: the server's reply when there is one. */
+const describe = (error: unknown): string => {
+  const failure = error as { response?: string; message?: string; code?: string };
+  return (failure.response ?? failure.message ?? String(error)).replace(/\s+/g, ' ').trim();
+};

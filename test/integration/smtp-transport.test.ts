@@ -1,0 +1,234 @@
+// SmtpTransport against real SMTP servers on 127.0.0.1: TLS modes with a private CA, the non-secure
+// fallback, the backup server, authentication, reply classification and the attempt deadline.
+import { freePort } from '../../infra/local/emulators';
+import type { SmtpServerConfig } from '../../shared/config/schema';
+import { DeliveryError } from '../../shared/errors';
+import type { OutgoingMessage } from '../../shared/mime/compose';
+import { buildMail } from '../../shared/mime/compose';
+import { type SmtpServer, SmtpTransport } from '../../shared/transport/smtp-transport';
+import type { ServerTry } from '../../shared/transport/transport';
+import { makePrivateCa, type PrivateCa } from '../support/tls';
+import { type Relay, startRelay, startSilentServer } from '../support/smtp-relay';
+
+const clock = { now: () => new Date() };
+let ca: PrivateCa;
+let otherCa: PrivateCa;
+const relays: Relay[] = [];
+
+const message = async (to = 'patron@example.org'): Promise<OutgoingMessage> => ({
+  noticeId: 'N1',
+  messageId: '<N1@library.example.org>',
+  from: 'Library <notices@library.example.org>',
+  envelope: { from: 'circulation@library.example.org', to: [to] },
+  raw: await buildMail({ from: 'notices@library.example.org', to, subject: 'Overdue', text: 'Please return it.', messageId: '<N1@library.example.org>' }),
+});
+
+const server = (port: number, config: Partial<SmtpServerConfig> = {}, auth?: SmtpServer['auth']): SmtpServer => ({
+  config: { host: '127.0.0.1', port, tls: 'none', allowNonSecure: false, ...config } as SmtpServerConfig,
+  auth,
+});
+
+const transport = (...servers: SmtpServer[]) => new SmtpTransport({ servers, clientName: 'library.example.org', clock, connectSeconds: 1 });
+
+const relay = async (...args: Parameters<typeof startRelay>) => {
+  const started = await startRelay(...args);
+  relays.push(started);
+  return started;
+};
+
+const sendAndCatch = async (smtp: SmtpTransport, deadlineMs = 5000, tries?: ServerTry[]) => {
+  try {
+    return await smtp.send(await message(), { deadline: new Date(Date.now() + deadlineMs), tries });
+  } catch (error) {
+    if (error instanceof DeliveryError) return error;
+    throw error;
+  } finally {
+    await smtp.close();
+  }
+};
+
+beforeAll(async () => {
+  ca = makePrivateCa();
+  otherCa = makePrivateCa('Somebody Else CA');
+});
+
+afterAll(async () => {
+  await Promise.all(relays.map((r) => r.stop()));
+});
+
+describe('Class: SmtpTransport', () => {
+  it('delivers to a plain relay, with the envelope it was given', async () => {
+    // Prepare
+    const plain = await relay();
+    // Act
+    const receipt = await sendAndCatch(transport(server(plain.port)));
+    // Assess
+    expect(receipt).toMatchObject({ transport: 'smtp', server: `127.0.0.1:${plain.port}`, messageId: '<N1@library.example.org>', response: expect.stringMatching(/^250 /) });
+    expect(plain.received[0]?.envelope).toEqual({ from: 'circulation@library.example.org', to: ['patron@example.org'] });
+  });
+
+  it('reuses one connection for the messages of a batch', async () => {
+    // Prepare
+    const plain = await relay();
+    const smtp = transport(server(plain.port));
+    // Act
+    for (let i = 0; i < 3; i++) await smtp.send(await message(`p${i}@example.org`), { deadline: new Date(Date.now() + 5000) });
+    await smtp.close();
+    // Assess
+    expect(plain.received).toHaveLength(3);
+    expect(plain.connections).toBe(1);
+  });
+
+  it.each([
+    [451, '4.3.0 Mailbox busy, try later', 'transient', false],
+    [421, '4.3.2 System not accepting network messages', 'transient', true],
+    [452, '4.5.3 Too many recipients', 'transient', true],
+    [550, '5.4.5 Daily user sending quota exceeded', 'transient', true],
+    [554, '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException', 'transient', true],
+    [550, '5.1.1 The email account that you tried to reach does not exist', 'permanent', false],
+    [553, '5.1.3 Invalid recipient address syntax', 'permanent', false],
+  ])('classifies %i %s at RCPT TO as %s', async (code, text, verdict, throttled) => {
+    // Prepare
+    const refusing = await relay({ onRcptTo: () => ({ code, message: text }) });
+    // Act
+    const error = await sendAndCatch(transport(server(refusing.port)));
+    // Assess
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect(error).toMatchObject({ verdict, facts: { responseCode: code, enhancedStatus: text.split(' ')[0], server: `127.0.0.1:${refusing.port}` } });
+    expect(Boolean((error as DeliveryError).facts.throttled)).toBe(throttled);
+  });
+
+  it('classifies a 5xx after DATA (rejected content) as permanent', async () => {
+    const refusing = await relay({ onData: () => ({ code: 554, message: '5.6.0 Message content rejected' }) });
+    expect(await sendAndCatch(transport(server(refusing.port)))).toMatchObject({ verdict: 'permanent', facts: { responseCode: 554 } });
+  });
+
+  it('logs in, and shows a refused login as an authentication failure, transient', async () => {
+    // Prepare
+    const guarded = await relay({ auth: { user: 'relay', pass: 'right' } });
+    // Act
+    const good = await sendAndCatch(transport(server(guarded.port, {}, async () => ({ user: 'relay', pass: 'right' }))));
+    const bad = await sendAndCatch(transport(server(guarded.port, {}, async () => ({ user: 'relay', pass: 'wrong' }))));
+    // Assess
+    expect(good).toMatchObject({ transport: 'smtp' });
+    expect(guarded.received[0]?.user).toBe('relay');
+    expect(bad).toMatchObject({ verdict: 'transient', facts: { code: 'EAUTH', authFailure: true, responseCode: 535 } });
+  });
+
+  it('tries the backup in the same attempt when the primary refuses connections', async () => {
+    // Prepare
+    const closedPort = await freePort();
+    const backup = await relay();
+    const tries: ServerTry[] = [];
+    // Act
+    const receipt = await sendAndCatch(transport(server(closedPort), server(backup.port)), 5000, tries);
+    // Assess
+    expect(receipt).toMatchObject({ server: `127.0.0.1:${backup.port}` });
+    expect(tries.map((t) => [t.server, t.ok])).toEqual([
+      [`127.0.0.1:${closedPort}`, false],
+      [`127.0.0.1:${backup.port}`, true],
+    ]);
+  });
+
+  it('tries the backup when the primary accepts the connection but never greets', async () => {
+    // Prepare
+    const silent = await startSilentServer();
+    const backup = await relay();
+    // Act
+    const receipt = await sendAndCatch(transport(server(silent.port), server(backup.port)));
+    await silent.stop();
+    // Assess
+    expect(receipt).toMatchObject({ server: `127.0.0.1:${backup.port}` });
+  });
+
+  it('does not try the backup when the primary answered with a refusal', async () => {
+    // Prepare
+    const refusing = await relay({ onRcptTo: () => ({ code: 451, message: '4.7.1 Greylisted' }) });
+    const backup = await relay();
+    // Act
+    const error = await sendAndCatch(transport(server(refusing.port), server(backup.port)));
+    // Assess
+    expect(error).toMatchObject({ verdict: 'transient', facts: { responseCode: 451 } });
+    expect(backup.connections).toBe(0);
+  });
+
+  it('gives up at the deadline when a relay stalls, well before the lease would end', async () => {
+    // Prepare
+    const slow = await relay({ dataDelayMs: 5000 });
+    const started = Date.now();
+    // Act
+    const error = await sendAndCatch(transport(server(slow.port)), 1000);
+    // Assess
+    expect(error).toMatchObject({ verdict: 'transient', facts: { code: 'ETIMEDOUT' } });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  describe('TLS', () => {
+    it('never sends to a relay without STARTTLS when STARTTLS is required', async () => {
+      // Prepare
+      const noTls = await relay({ starttls: false });
+      // Act
+      const error = await sendAndCatch(transport(server(noTls.port, { tls: 'starttls' })));
+      // Assess
+      expect(error).toMatchObject({ verdict: 'transient', facts: { code: 'ETLS' } });
+      expect(noTls.received).toHaveLength(0);
+    });
+
+    it('falls back to plain with allowNonSecure when the relay offers no STARTTLS', async () => {
+      // Prepare
+      const noTls = await relay({ starttls: false });
+      const tries: ServerTry[] = [];
+      // Act
+      const receipt = await sendAndCatch(transport(server(noTls.port, { tls: 'starttls', allowNonSecure: true })), 5000, tries);
+      // Assess
+      expect(receipt).toMatchObject({ transport: 'smtp' });
+      expect(noTls.received[0]?.secure).toBe(false);
+      expect(tries.map((t) => t.server)).toEqual([`127.0.0.1:${noTls.port} (TLS)`, `127.0.0.1:${noTls.port} (plain)`]);
+    });
+
+    it('delivers over STARTTLS to a relay whose certificate a private CA signed, given that CA', async () => {
+      // Prepare
+      const starttls = await relay({ tls: ca.issueServerCertificate() });
+      // Act
+      const receipt = await sendAndCatch(transport(server(starttls.port, { tls: 'starttls', ca: ca.cert })));
+      // Assess
+      expect(receipt).toMatchObject({ transport: 'smtp' });
+      expect(starttls.received[0]?.secure).toBe(true);
+    });
+
+    it('never sends over STARTTLS when the certificate does not verify', async () => {
+      // Prepare
+      const starttls = await relay({ tls: ca.issueServerCertificate() });
+      // Act
+      const withoutCa = await sendAndCatch(transport(server(starttls.port, { tls: 'starttls' })));
+      const wrongCa = await sendAndCatch(transport(server(starttls.port, { tls: 'starttls', ca: otherCa.cert })));
+      // Assess
+      expect(withoutCa).toMatchObject({ verdict: 'transient', facts: { code: 'ETLS' } });
+      expect(wrongCa).toMatchObject({ verdict: 'transient', facts: { code: 'ETLS' } });
+      expect(starttls.received).toHaveLength(0);
+    });
+
+    it('delivers over implicit TLS given the private CA, and never without it', async () => {
+      // Prepare
+      const implicit = await relay({ secure: true, tls: ca.issueServerCertificate() });
+      // Act
+      const withoutCa = await sendAndCatch(transport(server(implicit.port, { tls: 'implicit' })));
+      const receipt = await sendAndCatch(transport(server(implicit.port, { tls: 'implicit', ca: ca.cert })));
+      // Assess
+      expect(withoutCa).toMatchObject({ verdict: 'transient', facts: { code: 'ETLS' } });
+      expect(receipt).toMatchObject({ transport: 'smtp' });
+      expect(implicit.received).toHaveLength(1);
+      expect(implicit.received[0]?.secure).toBe(true);
+    });
+
+    it('never falls back to plain when TLS was made but the relay refused the message', async () => {
+      // Prepare
+      const starttls = await relay({ tls: ca.issueServerCertificate(), onRcptTo: () => ({ code: 550, message: '5.1.1 No such user' }) });
+      // Act
+      const error = await sendAndCatch(transport(server(starttls.port, { tls: 'starttls', ca: ca.cert, allowNonSecure: true })));
+      // Assess
+      expect(error).toMatchObject({ verdict: 'permanent' });
+      expect(starttls.connections).toBe(1);
+    });
+  });
+});

@@ -1,0 +1,135 @@
+// Real SMTP servers for tests (smtp-server on 127.0.0.1): plain, STARTTLS or implicit TLS, with or
+// without authentication, answering RCPT TO and DATA as a test scripts them, and keeping what they receive.
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+
+export interface Received {
+  at: Date;
+  envelope: { from: string; to: string[] };
+  /** The connection was TLS (implicit or after STARTTLS). */
+  secure: boolean;
+  user?: string;
+  raw: Buffer;
+  parsed: ParsedMail;
+}
+
+/** A scripted reply: `undefined` accepts. */
+export type Reply = { code: number; message: string } | undefined;
+
+export interface RelayOptions {
+  /** Implicit TLS (port 465 style). */
+  secure?: boolean;
+  /** The certificate the relay presents (for STARTTLS or implicit TLS). */
+  tls?: { cert: string; key: string };
+  /** Offer STARTTLS (default: when not implicit). */
+  starttls?: boolean;
+  /** Require this login. */
+  auth?: { user: string; pass: string };
+  /** Decides the reply to each RCPT TO; the default accepts. */
+  onRcptTo?: (address: string, attempt: number) => Reply;
+  /** Decides the reply after DATA; the default accepts. */
+  onData?: (message: Buffer, attempt: number) => Reply;
+  /** Delay before answering DATA, in milliseconds (a slow relay). */
+  dataDelayMs?: number;
+  port?: number;
+}
+
+export interface Relay {
+  host: string;
+  port: number;
+  received: Received[];
+  /** RCPT TO commands seen, accepted or not, by address. */
+  rcptAttempts: Map<string, number>;
+  /** RCPT TO times by address, for the gaps between retries. */
+  rcptTimes: Map<string, Date[]>;
+  connections: number;
+  stop(): Promise<void>;
+}
+
+const errorWith = (reply: NonNullable<Reply>) => Object.assign(new Error(reply.message), { responseCode: reply.code });
+
+export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => {
+  const received: Received[] = [];
+  const rcptAttempts = new Map<string, number>();
+  const rcptTimes = new Map<string, Date[]>();
+  let dataAttempts = 0;
+  const relay: Relay = { host: '127.0.0.1', port: 0, received, rcptAttempts, rcptTimes, connections: 0, stop: async () => undefined };
+  const serverOptions: SMTPServerOptions = {
+    secure: options.secure ?? false,
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+    // A relay "without STARTTLS" must refuse the command, not merely leave it unadvertised.
+    hideSTARTTLS: options.secure ? true : options.starttls === false,
+    authOptional: !options.auth,
+    allowInsecureAuth: true,
+    disabledCommands: [...(options.auth ? [] : ['AUTH']), ...(options.starttls === false ? ['STARTTLS'] : [])],
+    logger: false,
+    onConnect: (_session, callback) => {
+      relay.connections++;
+      callback();
+    },
+    onAuth: (auth, _session, callback) => {
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) return callback(null, { user: auth.username });
+      return callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+    },
+    onRcptTo: (address, _session, callback) => {
+      const attempt = (rcptAttempts.get(address.address) ?? 0) + 1;
+      rcptAttempts.set(address.address, attempt);
+      rcptTimes.set(address.address, [...(rcptTimes.get(address.address) ?? []), new Date()]);
+      const reply = options.onRcptTo?.(address.address, attempt);
+      callback(reply ? errorWith(reply) : undefined);
+    },
+    onData: (stream, session: SMTPServerSession, callback) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', async () => {
+        const raw = Buffer.concat(chunks);
+        const reply = options.onData?.(raw, ++dataAttempts);
+        if (options.dataDelayMs) await new Promise((resolve) => setTimeout(resolve, options.dataDelayMs));
+        if (reply) return callback(errorWith(reply));
+        received.push({
+          at: new Date(),
+          envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address) },
+          secure: session.secure,
+          user: typeof session.user === 'string' ? session.user : undefined,
+          raw,
+          parsed: await simpleParser(raw),
+        });
+        callback(null, `2.0.0 Ok: queued as ${received.length}`);
+      });
+    },
+  };
+  const server = new SMTPServer(serverOptions);
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.server.once('error', reject);
+  });
+  relay.port = (server.server.address() as AddressInfo).port;
+  relay.stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return relay;
+};
+
+/** A TCP server that accepts connections and never says a word: a hung relay. */
+export const startSilentServer = async (): Promise<{ port: number; connections: number; stop(): Promise<void> }> => {
+  const sockets = new Set<Socket>();
+  const state = { port: 0, connections: 0, stop: async () => undefined as void };
+  const server: Server = createServer((socket) => {
+    state.connections++;
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  state.port = (server.address() as AddressInfo).port;
+  state.stop = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
+  return state;
+};
+
+/** Messages the relay received for an address, by Message-ID: more than one per id is a duplicate. */
+export const receivedFor = (relay: Relay, address: string): Received[] => relay.received.filter((r) => r.envelope.to.includes(address));

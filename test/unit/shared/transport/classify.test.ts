@@ -1,0 +1,108 @@
+import { DeliveryError } from '../../../../shared/errors';
+import { classifySesFailure, classifySmtpFailure, enhancedStatusOf, isConnectionFailure, isTlsUnavailable } from '../../../../shared/transport/classify';
+
+const SERVER = 'mail.example.org:587';
+const nodemailerError = (fields: Record<string, unknown>) => Object.assign(new Error(String(fields.message ?? fields.response ?? 'error')), fields);
+
+describe('Function: classifySmtpFailure', () => {
+  it.each([
+    // [what, Nodemailer's error fields, verdict, extra facts]
+    ['connection refused', { code: 'ESOCKET', originalCode: 'ECONNREFUSED', command: 'CONN' }, 'transient', { code: 'ESOCKET' }],
+    ['connection timeout', { code: 'ETIMEDOUT', command: 'CONN' }, 'transient', { code: 'ETIMEDOUT' }],
+    ['DNS failure', { code: 'EDNS', command: 'CONN' }, 'transient', { code: 'EDNS' }],
+    ['a 421 greeting', { code: 'ECONNECTION', response: '421 4.3.2 Service not available', responseCode: 421, command: 'CONN' }, 'transient', { throttled: true }],
+    ['no STARTTLS', { code: 'ETLS', command: 'CONN' }, 'transient', { code: 'ETLS' }],
+    ['an untrusted certificate', { code: 'ESOCKET', originalCode: 'SELF_SIGNED_CERT_IN_CHAIN', command: 'CONN' }, 'transient', { code: 'ETLS' }],
+    ['the attempt deadline', { code: 'EABORT' }, 'transient', { code: 'ETIMEDOUT' }],
+    ['535 bad credentials', { code: 'EAUTH', response: '535 5.7.8 Authentication credentials invalid', responseCode: 535, command: 'AUTH PLAIN' }, 'transient', { authFailure: true }],
+    ['a refused OAuth2 grant', { code: 'EOAUTH2' }, 'transient', { authFailure: true }],
+    ['451 greylisting', { code: 'EENVELOPE', response: '451 4.7.1 Greylisted', responseCode: 451, command: 'RCPT TO' }, 'transient', { throttled: true, enhancedStatus: '4.7.1' }],
+    ['450 mailbox busy', { code: 'EENVELOPE', response: '450 4.2.1 Mailbox busy', responseCode: 450, command: 'RCPT TO' }, 'transient', { enhancedStatus: '4.2.1' }],
+    ['452 too many recipients', { code: 'EENVELOPE', response: '452 4.5.3 Too many recipients', responseCode: 452, command: 'RCPT TO' }, 'transient', { throttled: true }],
+    ["Gmail's daily limit", { code: 'EENVELOPE', response: '550 5.4.5 Daily user sending limit exceeded', responseCode: 550, command: 'RCPT TO' }, 'transient', { throttled: true }],
+    ["Microsoft 365's quota", { code: 'EMESSAGE', response: '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException', responseCode: 554, command: 'DATA' }, 'transient', { throttled: true }],
+    ['503 out of sequence at MAIL FROM', { code: 'EENVELOPE', response: '553 5.7.1 Sender address rejected: not owned by user', responseCode: 553, command: 'MAIL FROM' }, 'transient', {}],
+    ['550 unknown user', { code: 'EENVELOPE', response: '550 5.1.1 User unknown', responseCode: 550, command: 'RCPT TO' }, 'permanent', { enhancedStatus: '5.1.1' }],
+    ['554 rejected content', { code: 'EMESSAGE', response: '554 5.6.0 Message rejected', responseCode: 554, command: 'DATA' }, 'permanent', {}],
+    ['an unknown error', { code: 'EWHATEVER' }, 'transient', { code: 'EWHATEVER' }],
+  ])('classifies %s', (_, fields, verdict, facts) => {
+    // Act
+    const error = classifySmtpFailure(nodemailerError(fields), SERVER);
+    // Assess
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect(error.verdict).toBe(verdict);
+    expect(error.facts).toMatchObject({ transport: 'smtp', server: SERVER, ...facts });
+  });
+
+  it('keeps the server reply as the message and the original error as the cause', () => {
+    // Prepare
+    const original = nodemailerError({ code: 'EENVELOPE', response: '550 5.1.1 User unknown', responseCode: 550, command: 'RCPT TO' });
+    // Act
+    const error = classifySmtpFailure(original, SERVER);
+    // Assess
+    expect(error.message).toBe('550 5.1.1 User unknown');
+    expect(error.cause).toBe(original);
+  });
+});
+
+describe('Function: isConnectionFailure', () => {
+  it.each([
+    [{ code: 'ESOCKET', command: 'CONN' }, true],
+    [{ code: 'ETIMEDOUT', command: 'CONN' }, true],
+    [{ code: 'ETLS', command: 'CONN' }, true],
+    [{ code: 'ECONNECTION', response: '421 Too busy', responseCode: 421, command: 'CONN' }, true],
+    [{ code: 'ETIMEDOUT', command: 'DATA' }, false],
+    [{ code: 'EENVELOPE', responseCode: 451, command: 'RCPT TO' }, false],
+    [{ code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN' }, false],
+  ])('answers whether %p lets the backup server try', (fields, expected) => {
+    expect(isConnectionFailure(nodemailerError(fields))).toBe(expected);
+  });
+});
+
+describe('Function: isTlsUnavailable', () => {
+  it.each([
+    [{ code: 'ETLS' }, true],
+    [{ code: 'ESOCKET', originalCode: 'ERR_TLS_CERT_ALTNAME_INVALID' }, true],
+    [{ code: 'ESOCKET', originalCode: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, true],
+    [{ code: 'ESOCKET', message: 'C0:…:SSL routines:ssl3_get_record:wrong version number' }, true],
+    [{ code: 'ESOCKET', originalCode: 'ECONNREFUSED' }, false],
+    [{ code: 'EENVELOPE', responseCode: 550 }, false],
+  ])('answers whether %p means TLS cannot be made', (fields, expected) => {
+    expect(isTlsUnavailable(nodemailerError(fields))).toBe(expected);
+  });
+});
+
+describe('Function: enhancedStatusOf', () => {
+  it('reads the RFC 3463 code at the start of a reply', () => {
+    expect(enhancedStatusOf('550 5.1.1 <a@b>: User unknown')).toBe('5.1.1');
+    expect(enhancedStatusOf('250-2.0.0 OK')).toBe('2.0.0');
+    expect(enhancedStatusOf('550 User unknown 5.1.1')).toBeUndefined();
+    expect(enhancedStatusOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('Function: classifySesFailure', () => {
+  const sesError = (name: string, fault: 'client' | 'server' = 'client') => Object.assign(new Error(`${name} happened`), { name, $fault: fault });
+
+  it.each([
+    ['Throttling', 'transient', true],
+    ['TooManyRequestsException', 'transient', true],
+    ['LimitExceededException', 'transient', true],
+    ['AccountSendingPausedException', 'transient', false],
+    ['MailFromDomainNotVerifiedException', 'transient', false],
+    ['ConfigurationSetDoesNotExistException', 'transient', false],
+    ['MessageRejected', 'permanent', false],
+    ['InvalidParameterValue', 'permanent', false],
+    ['SomethingNew', 'transient', false],
+  ])('classifies %s as %s', (name, verdict, throttled) => {
+    // Act
+    const error = classifySesFailure(sesError(name));
+    // Assess
+    expect(error).toMatchObject({ verdict, facts: { transport: 'ses', server: 'ses', code: name } });
+    expect(Boolean(error.facts.throttled)).toBe(throttled);
+  });
+
+  it('treats a server fault as transient whatever its name', () => {
+    expect(classifySesFailure(sesError('MessageRejected', 'server')).verdict).toBe('transient');
+  });
+});
