@@ -1,22 +1,27 @@
 // The composition root: the only module that reads the environment and builds SDK clients. On Lambda
 // the handlers call it at start-up; the local runtime calls it with the emulators' endpoints.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { randomBytes } from 'node:crypto';
 import { KeyRing } from './auth';
 import { type Clock, type Random, systemClock } from './clock';
 import { loadConfig } from './config/load';
-import type { Config } from './config/schema';
+import type { Config, InstitutionConfig } from './config/schema';
 import { NotImplementedError } from './errors';
 import { type IdSource, ulidSource } from './ids';
 import type { LifecycleSettings } from './lifecycle/transitions';
 import type { Log } from './log';
 import type { DoorbellQueue } from './queue/doorbell';
 import { SqsDoorbell } from './queue/sqs-doorbell';
+import { noSecrets, type SecretSource } from './secrets';
+import { SecretsManagerSource } from './secrets-manager';
 import { DynamoNoticeStore } from './store/dynamo-notice-store';
 import type { NoticeStore } from './store/notice-store';
 import type { TransportDesk } from './transport/desk';
+import type { TransportDeps } from './transport/factory';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,8 +36,11 @@ export interface Deps {
   log: Log;
   keyRing: KeyRing;
   desk: TransportDesk;
+  institutions: ReadonlyMap<string, InstitutionConfig>;
+  transports: TransportDeps;
+  attemptTimeoutSeconds: number;
   sleep: (ms: number) => Promise<void>;
-  clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient; ses: SESClient };
   /** Closes the SDK clients' connections (the local runtime's shutdown). */
   close(): void;
 }
@@ -71,12 +79,15 @@ export interface DepsOverrides {
   config?: Config;
   log?: Log;
   clock?: Clock;
+  random?: Random;
+  secrets?: SecretSource;
 }
 
 /**
  * Builds everything a handler needs from the environment:
  * NOTICE_RELAY_CONFIG (path of the configuration file), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL,
- * and for emulators NOTICE_RELAY_DYNAMODB_ENDPOINT and NOTICE_RELAY_SQS_ENDPOINT.
+ * NOTICE_RELAY_SECRET_ARNS (on AWS: a JSON object of secret ARNs by institution id), and for emulators
+ * NOTICE_RELAY_DYNAMODB_ENDPOINT, NOTICE_RELAY_SQS_ENDPOINT and NOTICE_RELAY_SES_ENDPOINT.
  * @example
  * export const handler = makeIntakeHandler(createDeps(process.env, 'intake'));
  */
@@ -86,7 +97,11 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
   const requestHandler = { connectionTimeout: 3000, requestTimeout: 15_000 };
   const dynamodb = new DynamoDBClient({ region, requestHandler, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) });
   const sqs = new SQSClient({ region, requestHandler, ...endpointOptions(env.NOTICE_RELAY_SQS_ENDPOINT) });
+  const ses = new SESClient({ region, requestHandler, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) });
   const clock = overrides.clock ?? systemClock;
+  const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
+  const secrets =
+    overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: new SecretsManagerClient({ region, requestHandler }), secretIds: secretArns, clock }) : noSecrets);
   const log = overrides.log ?? powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } }));
   return {
     config,
@@ -94,7 +109,7 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
     store: new DynamoNoticeStore({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE'), random: cryptoRandom }),
     queue: new SqsDoorbell({ client: sqs, queueUrl: requireEnv(env, 'NOTICE_RELAY_QUEUE_URL') }),
     clock,
-    random: cryptoRandom,
+    random: overrides.random ?? cryptoRandom,
     newId: ulidSource(clock),
     log,
     keyRing: new KeyRing(config.institutions),
@@ -106,11 +121,16 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
         throw new NotImplementedError('The transport test is not available yet.');
       },
     },
+    institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
+    // A relay that accepts the connection but never greets must leave time for the backup.
+    transports: { clock, secrets, ses, connectSeconds: Math.min(10, config.sender.attemptTimeoutSeconds / 3) },
+    attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    clients: { dynamodb, sqs },
+    clients: { dynamodb, sqs, ses },
     close: () => {
       dynamodb.destroy();
       sqs.destroy();
+      ses.destroy();
     },
   };
 };

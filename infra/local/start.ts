@@ -4,13 +4,20 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { join, resolve } from 'node:path';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
+import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
+import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
 import { loadConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
 import { senderTimings } from '../../shared/config/timing';
 import { createDeps, type Deps, type Env } from '../../shared/deps';
 import { createTableInput } from '../../shared/store/table';
+import { errorCode } from '../../shared/errors';
 import { startApiGateway } from './api-gateway';
 import { freePort, type MailSink, type Running, startDynamo, startMailSink, startSes, startSqs } from './emulators';
+import { deleteExpired } from './expirer';
+import { reindexDueNotices } from './reindex';
+import { startSchedule } from './schedule';
+import { type SqsPoller, startSqsPoller } from './sqs-poller';
 
 export const TABLE_NAME = 'notice-relay';
 export const QUEUE_NAME = 'notice-relay-doorbells';
@@ -25,8 +32,11 @@ export interface LocalRuntime {
   deps: Deps;
   endpoints: { dynamodb: string; sqs: string; ses: string; smtpSink: { host: string; port: number } };
   queueUrl: string;
+  poller: SqsPoller;
   stop(): Promise<void>;
 }
+
+const EXPIRY_INTERVAL_SECONDS = 3600;
 
 const portFrom = (env: Env, name: string): number | undefined => {
   const value = env[name];
@@ -37,7 +47,7 @@ const portFrom = (env: Env, name: string): number | undefined => {
 };
 
 /** Creates the table and the queues on the emulators, or finds them there after a restart. */
-export const provision = async (endpoints: { dynamodb: string; sqs: string }, config: Config): Promise<{ queueUrl: string }> => {
+export const provision = async (endpoints: { dynamodb: string; sqs: string }, config: Config): Promise<{ queueUrl: string; queueArn: string }> => {
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region: 'us-east-1', credentials });
   const sqs = new SQSClient({ endpoint: endpoints.sqs, region: 'us-east-1', credentials });
@@ -57,9 +67,10 @@ export const provision = async (endpoints: { dynamodb: string; sqs: string }, co
       },
     }),
   );
+  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn as string;
   dynamodb.destroy();
   sqs.destroy();
-  return { queueUrl: queue.QueueUrl as string };
+  return { queueUrl: queue.QueueUrl as string, queueArn };
 };
 
 /**
@@ -87,7 +98,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     const ses = await startSes({ port: portFrom(env, 'NOTICE_RELAY_SES_PORT'), forwardTo: { host: '127.0.0.1', port: sink.smtpPort } });
     started.push(ses);
 
-    const { queueUrl } = await provision({ dynamodb: dynamo.url, sqs: sqs.url }, config);
+    const { queueUrl, queueArn } = await provision({ dynamodb: dynamo.url, sqs: sqs.url }, config);
     const deps = createDeps(
       {
         ...env,
@@ -102,6 +113,27 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       { config },
     );
     started.push({ url: '', port: 0, stop: async () => deps.close() });
+    const reindexed = await reindexDueNotices(deps.clients.dynamodb, TABLE_NAME);
+    if (reindexed) deps.log.info('due index repaired after restart', { notices: reindexed });
+
+    const reportError = (what: string) => (error: unknown) => deps.log.error(what, { code: errorCode(error) });
+    const timings = senderTimings(config.sender);
+    const poller = startSqsPoller({
+      client: deps.clients.sqs,
+      queueUrl,
+      queueArn,
+      handler: makeSenderHandler(deps),
+      batchSize: config.sender.batchSize,
+      concurrency: config.sender.concurrency,
+      functionTimeoutSeconds: timings.functionTimeoutSeconds,
+      visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
+      onError: reportError('sender invocation failed'),
+    });
+    started.push({ url: '', port: 0, stop: () => poller.stop() });
+    const sweeper = startSchedule(makeSweepHandler(deps), config.sweep.intervalSeconds, reportError('sweep failed'));
+    started.push({ url: '', port: 0, stop: () => sweeper.stop() });
+    const expirer = startSchedule(() => deleteExpired(deps.clients.dynamodb, TABLE_NAME, new Date()), EXPIRY_INTERVAL_SECONDS, reportError('expiry failed'));
+    started.push({ url: '', port: 0, stop: () => expirer.stop() });
 
     const api = await startApiGateway(makeIntakeHandler(deps), { port: portFrom(env, 'PORT') ?? 3000, host: env.HOST || '127.0.0.1' });
     started.push(api);
@@ -113,6 +145,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       deps,
       endpoints: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, smtpSink: { host: '127.0.0.1', port: sink.smtpPort } },
       queueUrl,
+      poller,
       stop: stopAll,
     };
   } catch (error) {

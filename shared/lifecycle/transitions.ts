@@ -69,6 +69,12 @@ const earlier = (a: Date, b: Date): Date => (a < b ? a : b);
 
 /** After this long past its due time, a rung notice's doorbell is presumed lost and the sweep rings again. */
 export const doorbellGraceSeconds = (settings: Pick<LifecycleSettings, 'leaseSeconds'>): number => 2 * settings.leaseSeconds;
+/**
+ * A doorbell that seems lost may only be waiting behind a backlog (a night's batch against a relay
+ * limited to 30 a minute): each ring the sweep adds without an attempt in between doubles the wait
+ * before the next, up to this many doublings, so a backlog is not flooded with duplicate doorbells.
+ */
+const MAX_RING_DOUBLINGS = 6;
 
 const retainUntil = (now: Date, settings: LifecycleSettings): string => iso(addSeconds(now, settings.retentionDays * 86_400));
 /** A notice is final by its give-up time plus a lease; a day later its content is no longer needed. */
@@ -82,10 +88,17 @@ const shorten = (text: string | undefined): string | undefined =>
  * 15 minutes, else the store does until the sweep rings it. Either way the sweep looks again at
  * `sweepAt`, which is never later than `giveUpAt`.
  */
-export const scheduleAttempt = (due: Date, now: Date, giveUpAt: Date, settings: Pick<LifecycleSettings, 'leaseSeconds'>): { sweepAt: Date; ringDelaySeconds?: number } => {
+export const scheduleAttempt = (
+  due: Date,
+  now: Date,
+  giveUpAt: Date,
+  settings: Pick<LifecycleSettings, 'leaseSeconds'>,
+  sweepRings = 0,
+): { sweepAt: Date; ringDelaySeconds?: number } => {
   const delay = secondsUntil(due, now);
   if (delay <= SQS_MAX_DELAY_SECONDS) {
-    return { sweepAt: earlier(addSeconds(due, doorbellGraceSeconds(settings)), giveUpAt), ringDelaySeconds: delay };
+    const grace = doorbellGraceSeconds(settings) * 2 ** Math.min(sweepRings, MAX_RING_DOUBLINGS);
+    return { sweepAt: earlier(addSeconds(due, grace), giveUpAt), ringDelaySeconds: delay };
   }
   return { sweepAt: earlier(addSeconds(due, -RING_AHEAD_SECONDS), giveUpAt) };
 };
@@ -181,7 +194,7 @@ export const takeLease = (notice: Notice, now: Date, token: string, settings: Pi
     id: notice.id,
     expectVersion: notice.version,
     set: { status: 'sending', leaseExpiresAt: iso(leaseExpiresAt), leaseToken: token, updatedAt: iso(now), sweepAt: iso(leaseExpiresAt) },
-    remove: ['nextAttemptAt'],
+    remove: ['nextAttemptAt', 'sweepRings'],
     // Taking over a lapsed lease: the previous sender's attempt has no recorded outcome.
     append: notice.status === 'sending' ? [leaseExpiredEntry(notice, now, 'sending')] : undefined,
   };
@@ -336,8 +349,10 @@ export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): S
     if (now >= giveUpAt) return { kind: 'plan', plan: discard(notice, now, ctx) };
     if (!notice.nextAttemptAt) return { kind: 'plan', plan: { transition: { ...base, set: { sweepAt: notice.giveUpAt } } } };
     const due = new Date(Math.max(at(notice.nextAttemptAt).getTime(), now.getTime()));
-    const schedule = scheduleAttempt(due, now, giveUpAt, settings);
-    return { kind: 'plan', plan: withRing({ ...base, set: { sweepAt: iso(schedule.sweepAt) } }, notice.id, schedule.ringDelaySeconds) };
+    const rings = notice.sweepRings ?? 0;
+    const schedule = scheduleAttempt(due, now, giveUpAt, settings, rings);
+    const set = schedule.ringDelaySeconds === undefined ? { sweepAt: iso(schedule.sweepAt) } : { sweepAt: iso(schedule.sweepAt), sweepRings: rings + 1 };
+    return { kind: 'plan', plan: withRing({ ...base, set }, notice.id, schedule.ringDelaySeconds) };
   }
   if (notice.status === 'sending') {
     if (notice.leaseExpiresAt && at(notice.leaseExpiresAt) > now) return { kind: 'plan', plan: { transition: { ...base, set: { sweepAt: notice.leaseExpiresAt } } } };

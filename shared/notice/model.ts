@@ -138,6 +138,8 @@ export interface Notice {
   messageId?: string;
   /** When the sweep must next look at the notice; absent once nothing can be due. */
   sweepAt?: string;
+  /** Doorbells the sweep rang since the last attempt began (each doubles the wait for the next). */
+  sweepRings?: number;
   /** A failed or discarded notice whose report is not yet created. */
   reportPending?: boolean;
   /** When the record may be deleted (retention); set once the notice is final. */

@@ -7,12 +7,13 @@ import type { Running } from '../../infra/local/emulators';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { aConfig, aNoticeInput, BRANCH_KEY, DEMO_KEY } from '../support/factories';
 import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
-import { testIntakeDeps } from '../support/deps';
+import { testDeps } from '../support/deps';
 import { checkAgainstOpenApi, documentedOperations } from '../support/openapi';
 
 let table: TestTable;
 let queue: TestQueue;
 let api: Running;
+let closeDeps = () => undefined as void;
 const exercised = new Set<string>();
 
 interface Answer {
@@ -49,12 +50,14 @@ beforeAll(async () => {
   [table, queue] = await Promise.all([startTestTable(), startTestQueue()]);
   // No intake jitter here, so that a doorbell is visible at once.
   const config = aConfig({ intake: { spreadSeconds: 0 } });
-  const deps = testIntakeDeps({ config, dynamodb: table.client, sqs: queue.client, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random });
+  const deps = testDeps({ config, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random });
+  closeDeps = () => deps.close();
   api = await startApiGateway(makeIntakeHandler(deps), { port: 0 });
 }, 30_000);
 
 afterAll(async () => {
   await api?.stop();
+  closeDeps();
   await Promise.all([table?.stop(), queue?.stop()]);
 });
 

@@ -1,17 +1,11 @@
-// Handler dependencies for tests: the real store and queue adapters over whatever SDK clients the test
-// gives them (mocked in unit tests, emulators in integration tests), a fixed clock and random source.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import type { IntakeHandlerDeps } from '../../lambdas/intake/intake-handler';
-import { KeyRing } from '../../shared/auth';
+// Dependencies for tests, from the real composition root (shared/deps.ts): the SDK clients it builds
+// are mocked in unit tests (aws-sdk-client-mock patches every instance) and aimed at the emulators in
+// integration tests. The clock, random source and log are the test's.
 import type { Clock, Random } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
-import { lifecycleSettings } from '../../shared/deps';
-import { NotImplementedError } from '../../shared/errors';
-import { ulidSource } from '../../shared/ids';
+import { createDeps, type Deps } from '../../shared/deps';
 import { type Log, silentLog } from '../../shared/log';
-import { SqsDoorbell } from '../../shared/queue/sqs-doorbell';
-import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
+import type { SecretSource } from '../../shared/secrets';
 import { aConfig } from './factories';
 
 export interface TestDepsOptions {
@@ -19,32 +13,23 @@ export interface TestDepsOptions {
   clock?: Clock;
   random?: Random;
   log?: Log;
-  dynamodb?: DynamoDBClient;
-  sqs?: SQSClient;
+  secrets?: SecretSource;
+  /** Emulator endpoints; without them the clients aim at AWS (and unit tests mock them). */
+  endpoints?: { dynamodb?: string; sqs?: string; ses?: string };
   tableName?: string;
   queueUrl?: string;
 }
 
-export const testIntakeDeps = (options: TestDepsOptions = {}): IntakeHandlerDeps => {
-  const config = options.config ?? aConfig();
-  const clock = options.clock ?? { now: () => new Date() };
-  return {
-    store: new DynamoNoticeStore({ client: options.dynamodb ?? new DynamoDBClient({ region: 'us-east-1' }), tableName: options.tableName ?? 'notices' }),
-    queue: new SqsDoorbell({ client: options.sqs ?? new SQSClient({ region: 'us-east-1' }), queueUrl: options.queueUrl ?? 'https://sqs.us-east-1.amazonaws.com/000000000000/doorbells' }),
-    clock,
-    random: options.random ?? (() => 0.5),
-    newId: ulidSource(clock),
-    log: options.log ?? silentLog,
-    settings: lifecycleSettings(config),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    keyRing: new KeyRing(config.institutions),
-    desk: {
-      status: async () => {
-        throw new NotImplementedError('Transport status is not available yet.');
-      },
-      test: async () => {
-        throw new NotImplementedError('The transport test is not available yet.');
-      },
+export const testDeps = (options: TestDepsOptions = {}): Deps =>
+  createDeps(
+    {
+      AWS_REGION: 'us-east-1',
+      NOTICE_RELAY_TABLE: options.tableName ?? 'notices',
+      NOTICE_RELAY_QUEUE_URL: options.queueUrl ?? 'https://sqs.us-east-1.amazonaws.com/000000000000/doorbells',
+      NOTICE_RELAY_DYNAMODB_ENDPOINT: options.endpoints?.dynamodb,
+      NOTICE_RELAY_SQS_ENDPOINT: options.endpoints?.sqs,
+      NOTICE_RELAY_SES_ENDPOINT: options.endpoints?.ses,
     },
-  };
-};
+    'test',
+    { config: options.config ?? aConfig(), clock: options.clock, random: options.random ?? (() => 0.5), log: options.log ?? silentLog, secrets: options.secrets },
+  );

@@ -7,14 +7,14 @@ import 'aws-sdk-client-mock-jest';
 import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
 import { canonicalJson } from '../../../shared/intake/accept-notices';
 import { aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
-import { testIntakeDeps } from '../../support/deps';
+import { testDeps } from '../../support/deps';
 
 const documents = mockClient(DynamoDBDocumentClient);
 const dynamodb = mockClient(DynamoDBClient);
 const sqs = mockClient(SQSClient);
 
 const NOW = new Date('2030-01-01T00:00:00Z');
-const handler = makeIntakeHandler(testIntakeDeps({ clock: { now: () => NOW }, random: () => 0.5 }));
+const handler = makeIntakeHandler(testDeps({ clock: { now: () => NOW }, random: () => 0.5 }));
 const body = (result: { body: string }) => JSON.parse(result.body);
 
 /** Nothing reached the store or the queue. */

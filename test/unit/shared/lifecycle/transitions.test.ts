@@ -73,7 +73,7 @@ describe('Function: takeLease', () => {
       id: aNotice().id,
       expectVersion: 1,
       set: { status: 'sending', leaseExpiresAt: '2030-01-01T00:02:00.000Z', leaseToken: 'token-1', updatedAt: '2030-01-01T00:00:30.000Z', sweepAt: '2030-01-01T00:02:00.000Z' },
-      remove: ['nextAttemptAt'],
+      remove: ['nextAttemptAt', 'sweepRings'],
       append: undefined,
     });
   });
@@ -164,7 +164,16 @@ describe('Function: sweepAction', () => {
     // Act
     const action = sweepAction(aNotice(), at('2030-01-01T00:04:00Z'), ctx());
     // Assess
-    expect(action).toEqual({ kind: 'plan', plan: { transition: { id: aNotice().id, expectVersion: 1, remove: [], set: { sweepAt: '2030-01-01T00:07:00.000Z' } }, ring: { id: aNotice().id, delaySeconds: 0 } } });
+    expect(action).toEqual({ kind: 'plan', plan: { transition: { id: aNotice().id, expectVersion: 1, remove: [], set: { sweepAt: '2030-01-01T00:07:00.000Z', sweepRings: 1 } }, ring: { id: aNotice().id, delaySeconds: 0 } } });
+  });
+
+  it('waits twice as long after each ring that brought no attempt, so a backlog is not flooded', () => {
+    // Act
+    const third = sweepAction(aNotice({ sweepRings: 2 }), at('2030-01-01T00:04:00Z'), ctx());
+    const capped = sweepAction(aNotice({ sweepRings: 40 }), at('2030-01-01T00:04:00Z'), ctx());
+    // Assess: the grace of 180 s, times 4; then at most times 64
+    expect(third).toMatchObject({ plan: { transition: { set: { sweepAt: '2030-01-01T00:16:00.000Z', sweepRings: 3 } } } });
+    expect(capped).toMatchObject({ plan: { transition: { set: { sweepAt: '2030-01-01T03:16:00.000Z', sweepRings: 41 } } } });
   });
 
   it('rings a far-off notice ten minutes ahead, with the rest as delay', () => {

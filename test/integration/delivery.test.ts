@@ -1,0 +1,315 @@
+// Delivery end to end: intake → store → doorbell → sender → real SMTP relays on 127.0.0.1, with
+// retries, the sweep and return-to-sender, hosted as `npm start` hosts them, in seconds not hours.
+import { freePort, startSes } from '../../infra/local/emulators';
+import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
+import type { Notice } from '../../shared/notice/model';
+import { aNoticeInput, BRANCH_KEY, sqsEvent } from '../support/factories';
+import { FAST, fastConfig, type Pipeline, startPipeline } from '../support/pipeline';
+import { receivedFor, type Relay, startRelay } from '../support/smtp-relay';
+import { makePrivateCa } from '../support/tls';
+
+const PATRON = 'patron@example.org';
+const BOUNCE_TO = 'circulation@library.example.org';
+const smtp = (port: number, extra: Record<string, unknown> = {}) => ({ kind: 'smtp' as const, servers: [{ host: '127.0.0.1', port, tls: 'none' as const, ...extra }] });
+const seconds = (from: string | Date, to: string | Date) => (new Date(to).getTime() - new Date(from).getTime()) / 1000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let pipeline: Pipeline | undefined;
+const relays: Relay[] = [];
+const relay = async (...args: Parameters<typeof startRelay>) => {
+  const started = await startRelay(...args);
+  relays.push(started);
+  return started;
+};
+
+afterEach(async () => {
+  await pipeline?.stop();
+  pipeline = undefined;
+  await Promise.all(relays.splice(0).map((r) => r.stop()));
+});
+
+describe('Delivery through an SMTP relay', () => {
+  it('delivers the notice as submitted: From, subject, text and html, on the institution domain', async () => {
+    // Prepare
+    const mail = await relay();
+    pipeline = await startPipeline(fastConfig(smtp(mail.port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput({ text: 'Please return The Hobbit.', html: '<p>Please return <b>The Hobbit</b>.</p>', replyTo: 'desk@library.example.org' }));
+    const sent = await pipeline.waitForStatus(body.id, ['sent']);
+    // Assess
+    expect(mail.received).toHaveLength(1);
+    const [message] = mail.received;
+    expect(message?.envelope).toEqual({ from: BOUNCE_TO, to: [PATRON] });
+    expect(message?.parsed.from?.text).toBe('"Demo Public Library" <notices@library.example.org>');
+    expect(message?.parsed.subject).toBe('Overdue: The Hobbit');
+    expect(message?.parsed.text?.trim()).toBe('Please return The Hobbit.');
+    expect(message?.parsed.html).toBe('<p>Please return <b>The Hobbit</b>.</p>');
+    expect(message?.parsed.replyTo?.text).toBe('desk@library.example.org');
+    expect(message?.parsed.messageId).toBe(`<${body.id}@library.example.org>`);
+    expect(message?.parsed.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(sent).toMatchObject({ status: 'sent', messageId: `<${body.id}@library.example.org>`, attemptCount: 1 });
+    expect(sent.attempts).toEqual([expect.objectContaining({ outcome: 'sent', transport: 'smtp', server: `127.0.0.1:${mail.port}`, message: expect.stringMatching(/^250 /) })]);
+  });
+
+  it('retries after 451 twice, with gaps inside the configured range, and delivers once', async () => {
+    // Prepare
+    const greylisting = await relay({ onRcptTo: (_address, attempt) => (attempt <= 2 ? { code: 451, message: '4.7.1 Greylisted, try again later' } : undefined) });
+    pipeline = await startPipeline(fastConfig(smtp(greylisting.port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const sent = await pipeline.waitForStatus(body.id, ['sent']);
+    // Assess
+    expect(receivedFor(greylisting, PATRON)).toHaveLength(1);
+    expect(sent.attempts.map((a) => [a.outcome, a.responseCode])).toEqual([
+      ['transient', 451],
+      ['transient', 451],
+      ['sent', undefined],
+    ]);
+    const [min, max] = FAST.retry?.shortDelaySeconds as [number, number];
+    const times = greylisting.rcptTimes.get(PATRON) as Date[];
+    const gaps = times.slice(1).map((time, i) => seconds(times[i] as Date, time));
+    console.log(`451 retry gaps (configured ${min}–${max} s): ${gaps.map((g) => g.toFixed(2)).join(', ')} s`);
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThanOrEqual(min - 0.05);
+      // SQS delays are whole seconds and the poller takes what became visible: allow a second and a half.
+      expect(gap).toBeLessThanOrEqual(max + 1.5);
+    }
+  }, 30_000);
+
+  it('fails a notice refused with 550 at once, sends one return-to-sender report, and never retries', async () => {
+    // Prepare
+    const refusing = await relay({ onRcptTo: (address) => (address === PATRON ? { code: 550, message: '5.1.1 <patron@example.org>: Recipient address rejected: User unknown' } : undefined) });
+    pipeline = await startPipeline(fastConfig(smtp(refusing.port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput({ externalId: 'loan-550' }));
+    const failed = await pipeline.waitForStatus(body.id, ['failed']);
+    const report = await pipeline.waitFor(async () => {
+      const original = await pipeline!.notice(body.id);
+      if (!original.reportId) return undefined;
+      const found = await pipeline!.notice(original.reportId);
+      return found.status === 'sent' ? found : undefined;
+    });
+    await sleep(4000);
+    // Assess
+    expect(refusing.rcptAttempts.get(PATRON)).toBe(1);
+    expect(failed.attempts).toEqual([expect.objectContaining({ outcome: 'permanent', responseCode: 550, enhancedStatus: '5.1.1' })]);
+    expect(report).toMatchObject({ kind: 'report', reportFor: body.id, to: BOUNCE_TO, type: 'return-to-sender' });
+    const reports = receivedFor(refusing, BOUNCE_TO);
+    expect(reports).toHaveLength(1);
+    const dsn = reports[0]!;
+    expect(dsn.raw.toString()).toMatch(/Content-Type: multipart\/report; report-type=delivery-status/);
+    expect(dsn.raw.toString()).toMatch(/Final-Recipient: rfc822; patron@example\.org\r\nAction: failed\r\nStatus: 5\.1\.1/);
+    expect(dsn.parsed.text).toContain('Patron address:  patron@example.org');
+    expect(dsn.parsed.text).toContain('Subject:         Overdue: The Hobbit');
+    expect(dsn.parsed.text).toContain('Type:            overdue');
+    expect(dsn.parsed.text).toContain('External id:     loan-550');
+    expect(dsn.parsed.text).toContain('User unknown');
+    expect((await pipeline.notice(body.id)).reportPending).toBeUndefined();
+  }, 30_000);
+
+  it('retries while the relay is down, discards at the give-up time, reports once, and never tries after', async () => {
+    // Prepare: nothing listens on the relay's port yet
+    const port = await freePort();
+    pipeline = await startPipeline(fastConfig(smtp(port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const discarded = await pipeline.waitForStatus(body.id, ['discarded'], 30_000);
+    const mail = await relay({ port });
+    const report = await pipeline.waitFor(async () => {
+      const found = await pipeline!.notice(discarded.reportId as string);
+      return found.status === 'sent' ? found : undefined;
+    }, 20_000, 'the report to be sent');
+    await sleep(3000);
+    // Assess
+    const attempts = discarded.attempts.filter((a) => a.outcome === 'transient');
+    expect(attempts.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(attempts.map((a) => a.code))).toEqual(new Set(['ESOCKET']));
+    const discardEntry = discarded.attempts.find((a) => a.outcome === 'discarded') as Notice['attempts'][number];
+    const lateBy = seconds(discarded.giveUpAt, discardEntry.at);
+    console.log(`relay down: ${attempts.length} attempts, discarded ${lateBy.toFixed(2)} s after giveUpAt`);
+    expect(lateBy).toBeGreaterThanOrEqual(0);
+    expect(lateBy).toBeLessThanOrEqual(FAST.sweep!.intervalSeconds! + 1.5);
+    expect(attempts.every((a) => a.at <= discarded.giveUpAt)).toBe(true);
+    // On schedule: after a failure at age < shortRangeSeconds the next try comes 1–2 s later, else 3–4 s.
+    const retry = FAST.retry!;
+    for (let i = 1; i < attempts.length; i++) {
+      const failedAt = attempts[i - 1]!.at;
+      const [min, max] = seconds(discarded.createdAt, failedAt) < retry.shortRangeSeconds! ? retry.shortDelaySeconds! : retry.longDelaySeconds!;
+      const gap = seconds(failedAt, attempts[i]!.startedAt as string);
+      expect(gap).toBeGreaterThanOrEqual(min - 0.05);
+      expect(gap).toBeLessThanOrEqual(max + 1.5);
+    }
+    expect(receivedFor(mail, PATRON)).toHaveLength(0);
+    expect(mail.rcptAttempts.get(PATRON)).toBeUndefined();
+    expect(receivedFor(mail, BOUNCE_TO)).toHaveLength(1);
+    expect(receivedFor(mail, BOUNCE_TO)[0]?.parsed.text).toContain('could not be delivered before its give-up time');
+    expect(report.reportFor).toBe(body.id);
+  }, 60_000);
+
+  it('never sends a notice cancelled before its doorbell rings', async () => {
+    // Prepare: the first attempt is 3–4 s away
+    const mail = await relay();
+    pipeline = await startPipeline(fastConfig(smtp(mail.port), { intake: { spreadSeconds: 4 } }));
+    const { body } = await pipeline.submit(aNoticeInput({ sendAt: new Date(Date.now() + 3000).toISOString() }));
+    // Act
+    const cancelled = await pipeline.api('DELETE', `/v1/notices/${body.id}`);
+    await sleep(9000);
+    // Assess
+    expect(cancelled).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    expect((await pipeline.notice(body.id)).status).toBe('cancelled');
+    expect(mail.connections).toBe(0);
+  }, 30_000);
+
+  it('sends a scheduled notice no earlier than its sendAt', async () => {
+    // Prepare
+    const mail = await relay();
+    pipeline = await startPipeline(fastConfig(smtp(mail.port)));
+    const sendAt = new Date(Date.now() + 3000);
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput({ sendAt: sendAt.toISOString() }));
+    const sent = await pipeline.waitForStatus(body.id, ['sent'], 15_000);
+    // Assess
+    expect(new Date(sent.sentAt as string).getTime()).toBeGreaterThanOrEqual(sendAt.getTime());
+    expect(mail.received[0]!.at.getTime()).toBeGreaterThanOrEqual(sendAt.getTime());
+  }, 30_000);
+
+  it('discards a notice at its expiresAt, before maxAge', async () => {
+    // Prepare
+    const port = await freePort();
+    pipeline = await startPipeline(fastConfig(smtp(port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput({ expiresAt: new Date(Date.now() + 4000).toISOString() }));
+    const discarded = await pipeline.waitForStatus(body.id, ['discarded'], 20_000);
+    // Assess
+    expect(discarded.giveUpAt).toBe(discarded.expiresAt);
+    expect(discarded.attempts.at(-1)?.message).toMatch(/^expired at /);
+  }, 30_000);
+
+  it('sends through the backup in the same attempt when the primary refuses connections', async () => {
+    // Prepare
+    const closed = await freePort();
+    const backup = await relay();
+    pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: closed, tls: 'none' }, { host: '127.0.0.1', port: backup.port, tls: 'none' }] }));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const sent = await pipeline.waitForStatus(body.id, ['sent']);
+    // Assess
+    expect(sent.attemptCount).toBe(1);
+    expect(sent.attempts).toEqual([expect.objectContaining({ outcome: 'sent', server: `127.0.0.1:${backup.port}` })]);
+    expect(backup.received).toHaveLength(1);
+  });
+
+  it('never sends to a relay without STARTTLS when it is required; sends with allowNonSecure', async () => {
+    // Prepare
+    const plainOnly = await relay({ starttls: false });
+    const config = fastConfig(smtp(plainOnly.port, { tls: 'starttls' }));
+    config.institutions[1] = { ...config.institutions[1]!, transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: plainOnly.port, tls: 'starttls', allowNonSecure: true }] } };
+    pipeline = await startPipeline(config);
+    // Act
+    const strict = await pipeline.submit(aNoticeInput({ to: 'strict@example.org' }));
+    const lenient = await pipeline.submit(aNoticeInput({ to: 'lenient@example.org' }), BRANCH_KEY);
+    await pipeline.waitForStatus(lenient.body.id, ['sent']);
+    const retrying = await pipeline.waitFor(async () => {
+      const found = await pipeline!.notice(strict.body.id);
+      return found.attemptCount >= 2 ? found : undefined;
+    });
+    // Assess
+    expect(receivedFor(plainOnly, 'strict@example.org')).toHaveLength(0);
+    expect(retrying.attempts.every((a) => a.code === 'ETLS')).toBe(true);
+    expect(receivedFor(plainOnly, 'lenient@example.org')).toHaveLength(1);
+    expect(receivedFor(plainOnly, 'lenient@example.org')[0]?.secure).toBe(false);
+  }, 30_000);
+
+  it('sends a doorbell delivered twice at once only once', async () => {
+    // Prepare: scheduled far ahead, so no doorbell is rung; then made due, and its doorbell delivered by hand
+    const mail = await relay({ dataDelayMs: 300 });
+    pipeline = await startPipeline(fastConfig(smtp(mail.port)));
+    const { body } = await pipeline.submit(aNoticeInput({ sendAt: '2099-01-01T00:00:00Z' }));
+    await pipeline.deps.store.apply({ id: body.id, expectVersion: 1, set: { nextAttemptAt: new Date().toISOString() }, remove: [] });
+    const sender = makeSenderHandler(pipeline.deps);
+    const event = sqsEvent([JSON.stringify({ id: body.id })]);
+    // Act
+    const responses = await Promise.all([sender(event), sender(event), sender(event)]);
+    // Assess
+    expect(responses.map((r) => r.batchItemFailures)).toEqual([[], [], []]);
+    expect(mail.received).toHaveLength(1);
+    expect((await pipeline.notice(body.id)).attemptCount).toBe(1);
+  });
+
+  it('delivers a batch of 500, each notice exactly once', async () => {
+    // Prepare
+    const mail = await relay();
+    pipeline = await startPipeline(fastConfig(smtp(mail.port), { sender: { ...FAST.sender, concurrency: 4 } }));
+    const notices = Array.from({ length: 500 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org`, externalId: `bulk-${i}` }));
+    const started = Date.now();
+    // Act
+    const { status, body } = await pipeline.submit({ notices });
+    await pipeline.waitFor(async () => mail.received.length >= 500 || undefined, 120_000, '500 messages at the relay');
+    const elapsed = (Date.now() - started) / 1000;
+    await sleep(2000);
+    // Assess
+    expect(status).toBe(202);
+    const messageIds = mail.received.map((r) => r.parsed.messageId);
+    expect(new Set(messageIds).size).toBe(500);
+    expect(messageIds).toHaveLength(500);
+    const states = await pipeline.deps.store.getNotices(body.notices.map((n: { id: string }) => n.id));
+    expect([...states.values()].every((n) => n.status === 'sent' && n.attemptCount === 1)).toBe(true);
+    console.log(`batch of 500: delivered in ${elapsed.toFixed(1)} s, ${(500 / elapsed).toFixed(0)} notices/s (npx jest test/integration/delivery.test.ts -t "batch of 500")`);
+  }, 180_000);
+
+  it('delivers over STARTTLS and implicit TLS to relays with a private CA when given it, and never without', async () => {
+    // Prepare
+    const ca = makePrivateCa();
+    const starttls = await relay({ tls: ca.issueServerCertificate() });
+    const implicit = await relay({ secure: true, tls: ca.issueServerCertificate() });
+    const config = fastConfig(smtp(starttls.port, { tls: 'starttls', ca: ca.cert }));
+    const variants = [
+      ['implicit-ca', { host: '127.0.0.1', port: implicit.port, tls: 'implicit' as const, ca: ca.cert, allowNonSecure: false }],
+      ['starttls-no-ca', { host: '127.0.0.1', port: starttls.port, tls: 'starttls' as const, allowNonSecure: false }],
+      ['implicit-no-ca', { host: '127.0.0.1', port: implicit.port, tls: 'implicit' as const, allowNonSecure: false }],
+    ] as const;
+    for (const [id, server] of variants) {
+      config.institutions.push({ ...config.institutions[0]!, id, apiKeys: [`${id}-key-0123456789`], transport: { kind: 'smtp', servers: [server] } });
+    }
+    pipeline = await startPipeline(config);
+    // Act
+    const submitted = { demo: await pipeline.submit(aNoticeInput({ to: 'starttls@example.org' })) } as Record<string, { body: { id: string } }>;
+    for (const [id] of variants) submitted[id] = await pipeline.submit(aNoticeInput({ to: `${id}@example.org` }), `${id}-key-0123456789`);
+    await pipeline.waitForStatus(submitted.demo!.body.id, ['sent']);
+    await pipeline.waitForStatus(submitted['implicit-ca']!.body.id, ['sent']);
+    const refused = await Promise.all(
+      ['starttls-no-ca', 'implicit-no-ca'].map((id) => pipeline!.waitFor(async () => {
+        const found = await pipeline!.notice(submitted[id]!.body.id);
+        return found.attemptCount >= 2 ? found : undefined;
+      })),
+    );
+    // Assess
+    expect(receivedFor(starttls, 'starttls@example.org').map((r) => r.secure)).toEqual([true]);
+    expect(receivedFor(implicit, 'implicit-ca@example.org').map((r) => r.secure)).toEqual([true]);
+    expect(receivedFor(starttls, 'starttls-no-ca@example.org')).toHaveLength(0);
+    expect(receivedFor(implicit, 'implicit-no-ca@example.org')).toHaveLength(0);
+    for (const notice of refused) expect(notice.attempts.every((a) => a.code === 'ETLS' && /certificate/i.test(a.message ?? ''))).toBe(true);
+  }, 30_000);
+});
+
+describe('Delivery through SES', () => {
+  it('sends through the SES emulator and records the SES message id', async () => {
+    // Prepare
+    const mail = await relay();
+    const ses = await startSes({ forwardTo: { host: '127.0.0.1', port: mail.port } });
+    pipeline = await startPipeline(fastConfig(smtp(mail.port)), { sesEndpoint: ses.url });
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput({ to: 'ses-patron@example.org', subject: 'Fine due' }), BRANCH_KEY);
+    const sent = await pipeline.waitForStatus(body.id, ['sent']);
+    // The emulator forwards to the sink after it answers; let that finish before the sink stops.
+    await pipeline.waitFor(async () => mail.received.length > 0 || undefined);
+    const store = (await (await fetch(`${ses.url}/store`)).json()) as { emails: Array<{ messageId: string; subject: string; destination: { to: string[] } }> };
+    await ses.stop();
+    // Assess
+    const email = store.emails.find((e) => e.messageId === sent.messageId);
+    expect(sent.messageId).toMatch(/^ses-/);
+    expect(sent.attempts).toEqual([expect.objectContaining({ outcome: 'sent', transport: 'ses', server: 'ses' })]);
+    expect(email).toMatchObject({ subject: 'Fine due', destination: { to: ['ses-patron@example.org'] } });
+  });
+});
+

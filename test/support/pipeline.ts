@@ -1,0 +1,121 @@
+// The whole pipeline in the test process, hosted as `npm start` hosts it: the intake handler, the SQS
+// poller driving the sender handler, and the sweep on a timer, with the real SDK clients against
+// dynalite and fauxqs. Timings are seconds, so retries and give-ups happen within a test.
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { startSchedule } from '../../infra/local/schedule';
+import { startSqsPoller } from '../../infra/local/sqs-poller';
+import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
+import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
+import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
+import type { ConfigInput } from '../../shared/config/schema';
+import { senderTimings } from '../../shared/config/timing';
+import type { Deps } from '../../shared/deps';
+import type { Log } from '../../shared/log';
+import type { Notice } from '../../shared/notice/model';
+import { aConfig, aConfigInput, apiEvent, DEMO_KEY } from './factories';
+import { testDeps } from './deps';
+import { startTestQueue, startTestTable, type TestQueue, type TestTable } from './emulators';
+
+/** Timings in seconds: retries after 1–2 s, then 3–4 s; a notice is given up after 12 s. */
+export const FAST: Partial<ConfigInput> = {
+  retry: { shortRangeSeconds: 4, shortDelaySeconds: [1, 2], longDelaySeconds: [3, 4], maxAgeSeconds: 12 },
+  intake: { spreadSeconds: 0 },
+  sweep: { intervalSeconds: 1 },
+  sender: { attemptTimeoutSeconds: 2, leaseSeconds: 3, batchSize: 10, concurrency: 2 },
+};
+
+/** A configuration with FAST timings whose `demo` institution sends through `transport`. */
+export const fastConfig = (transport: ConfigInput['institutions'][number]['transport'], overrides: Partial<ConfigInput> = {}) => {
+  const input = aConfigInput({ ...FAST, ...overrides });
+  input.institutions[0] = { ...input.institutions[0]!, transport };
+  return aConfig(input);
+};
+
+/** Records log lines, for tests that read what a person would see. */
+export const recordingLog = (): Log & { lines: Array<{ level: string; message: string; attributes?: Record<string, unknown> }> } => {
+  const lines: Array<{ level: string; message: string; attributes?: Record<string, unknown> }> = [];
+  const at = (level: string) => (message: string, attributes?: Record<string, unknown>) => void lines.push({ level, message, attributes });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+};
+
+export interface Pipeline {
+  deps: Deps;
+  table: TestTable;
+  queue: TestQueue;
+  /** POST /v1/notices through the intake handler. */
+  submit(body: unknown, key?: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Any request through the intake handler. */
+  api(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  notice(id: string): Promise<Notice>;
+  /** Polls until `probe` answers something, or fails after `timeoutMs`. */
+  waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
+  /** Polls until the notice is in one of `statuses`. */
+  waitForStatus(id: string, statuses: string[], timeoutMs?: number): Promise<Notice>;
+  stop(): Promise<void>;
+}
+
+export const startPipeline = async (config: ReturnType<typeof aConfig>, options: { sesEndpoint?: string; log?: Log } = {}): Promise<Pipeline> => {
+  const [table, queue] = await Promise.all([startTestTable(), startTestQueue()]);
+  const deps = testDeps({
+    config,
+    random: Math.random,
+    log: options.log,
+    endpoints: { dynamodb: table.url, sqs: queue.url, ses: options.sesEndpoint },
+    tableName: table.tableName,
+    queueUrl: queue.queueUrl,
+  });
+  const timings = senderTimings(config.sender);
+  const poller = startSqsPoller({
+    client: deps.clients.sqs,
+    queueUrl: queue.queueUrl,
+    handler: makeSenderHandler(deps),
+    batchSize: config.sender.batchSize,
+    concurrency: config.sender.concurrency,
+    functionTimeoutSeconds: timings.functionTimeoutSeconds,
+    visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
+  });
+  const sweeper = startSchedule(makeSweepHandler(deps), config.sweep.intervalSeconds);
+  const intake = makeIntakeHandler(deps);
+  const waitFor = async <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'the condition'): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const api = async (method: string, path: string, body?: unknown, key = DEMO_KEY) => {
+    const result: APIGatewayProxyResult = await intake(apiEvent({ method, path, body, key }));
+    return { status: result.statusCode, body: JSON.parse(result.body) };
+  };
+  const notice = async (id: string) => {
+    const found = await deps.store.getNotice(id);
+    if (!found) throw new Error(`notice ${id} is not stored`);
+    return found;
+  };
+  return {
+    deps,
+    table,
+    queue,
+    submit: (body, key = DEMO_KEY) => api('POST', '/v1/notices', body, key),
+    api,
+    notice,
+    waitFor,
+    waitForStatus: (id, statuses, timeoutMs) =>
+      waitFor(
+        async () => {
+          const found = await notice(id);
+          return statuses.includes(found.status) ? found : undefined;
+        },
+        timeoutMs,
+        `notice ${id} to be ${statuses.join(' or ')}`,
+      ),
+    stop: async () => {
+      await sweeper.stop();
+      await poller.stop();
+      deps.close();
+      await Promise.all([table.stop(), queue.stop()]);
+    },
+  };
+};

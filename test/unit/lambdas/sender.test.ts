@@ -1,0 +1,146 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { makeSenderHandler } from '../../../lambdas/sender/sender-handler';
+import type { Notice } from '../../../shared/notice/model';
+import { aNotice, sqsEvent } from '../../support/factories';
+import { recordingLog } from '../../support/pipeline';
+import { testDeps } from '../../support/deps';
+
+const documents = mockClient(DynamoDBDocumentClient);
+const ses = mockClient(SESClient);
+const sqs = mockClient(SQSClient);
+
+const NOW = new Date('2030-01-01T00:01:00Z');
+const ids = ['01JB0000000000000000000001', '01JB0000000000000000000002', '01JB0000000000000000000003'];
+// Branch sends through SES, whose client is mocked: no network in unit tests.
+const stored = (id: string, overrides: Partial<Notice> = {}) => ({ pk: `notice#${id}`, ...aNotice({ id, institutionId: 'branch', ...overrides }) });
+const content = (id: string) => ({ pk: `content#${id}`, to: 'patron@example.org', subject: 'Overdue', text: 'Please return it.' });
+const doorbell = (id: string) => JSON.stringify({ id });
+const leased = (input: { Key: { pk: string } }, overrides: Partial<Notice> = {}) => ({ Attributes: stored(input.Key.pk.slice(7), { status: 'sending', version: 2, leaseToken: 't', ...overrides }) });
+
+let log: ReturnType<typeof recordingLog>;
+let handler: ReturnType<typeof makeSenderHandler>;
+
+beforeEach(() => {
+  documents.reset();
+  ses.reset();
+  sqs.reset();
+  log = recordingLog();
+  handler = makeSenderHandler(testDeps({ clock: { now: () => NOW }, log, random: () => 0 }));
+  documents.on(BatchGetCommand).resolves({ Responses: { notices: ids.flatMap((id) => [stored(id), content(id)]) } });
+  documents.on(UpdateCommand).callsFake((input) => (input.ExpressionAttributeValues[':s0'] === 'sending' ? leased(input) : leased(input, { status: input.ExpressionAttributeValues[':s0'], version: 3 })));
+  ses.on(SendRawEmailCommand).resolves({ MessageId: 'ses-1' });
+  sqs.on(SendMessageBatchCommand).resolves({});
+});
+
+describe('Handler: sender', () => {
+  it('reads the batch in one request, then leases, sends and records each notice', async () => {
+    // Act
+    const response = await handler(sqsEvent(ids.map(doorbell)));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(documents).toHaveReceivedCommandTimes(BatchGetCommand, 1);
+    expect(ses).toHaveReceivedCommandTimes(SendRawEmailCommand, 3);
+    expect(ses).toHaveReceivedCommandWith(SendRawEmailCommand, { Source: 'Branch Library <notices@branch.example.edu>', Destinations: ['patron@example.org'], Tags: [{ Name: 'notice-id', Value: ids[0] }] });
+    // Lease and record: two conditional writes per notice, each on the version read before.
+    expect(documents).toHaveReceivedCommandTimes(UpdateCommand, 6);
+    expect(log.lines.filter((l) => l.message === 'notice sent')).toHaveLength(3);
+  });
+
+  it('sends nothing for a notice another sender leased first', async () => {
+    // Prepare
+    documents.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'changed', $metadata: {} }));
+    // Act
+    const response = await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+  });
+
+  it('skips a doorbell for a notice already sent', async () => {
+    // Prepare
+    documents.on(BatchGetCommand).resolves({ Responses: { notices: [stored(ids[0]!, { status: 'sent' }), content(ids[0]!)] } });
+    // Act
+    const response = await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+  });
+
+  it('rings again, with the rest as delay, a doorbell that came early', async () => {
+    // Prepare
+    documents.on(BatchGetCommand).resolves({ Responses: { notices: [stored(ids[0]!, { nextAttemptAt: '2030-01-01T00:05:00.000Z' }), content(ids[0]!)] } });
+    // Act
+    await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [expect.objectContaining({ MessageBody: doorbell(ids[0]!), DelaySeconds: 240 })] });
+  });
+
+  it('drops a message that is not a doorbell instead of retrying it forever', async () => {
+    const response = await handler(sqsEvent(['{"hello":"world"}', 'not json']));
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(log.lines.filter((l) => l.message === 'message that is not a doorbell dropped')).toHaveLength(2);
+  });
+
+  it('hands back only the doorbell whose outcome could not be recorded', async () => {
+    // Prepare: the store fails when recording the second notice's outcome
+    documents.on(UpdateCommand).callsFake((input) => {
+      if (input.Key.pk === `notice#${ids[1]}` && input.ExpressionAttributeValues[':s0'] !== 'sending') throw Object.assign(new Error('store down'), { name: 'InternalServerError', $fault: 'server' });
+      return input.ExpressionAttributeValues[':s0'] === 'sending' ? leased(input) : leased(input, { status: 'sent', version: 3 });
+    });
+    const event = sqsEvent(ids.map(doorbell));
+    // Act
+    const response = await handler(event);
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.messageId }]);
+    expect(log.lines.find((l) => l.message === 'delivery not recorded')?.attributes).toEqual({ noticeId: ids[1], code: 'InternalServerError' });
+  });
+
+  it('hands doorbells back rather than start an attempt it has no time to finish', async () => {
+    // Prepare
+    const context = { getRemainingTimeInMillis: () => 5_000 } as Context;
+    const event = sqsEvent(ids.map(doorbell));
+    // Act
+    const run = handler(event, context);
+    // Assess: every record failed, so Powertools fails the whole batch for SQS to deliver again
+    await expect(run).rejects.toThrow();
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+  });
+
+  it('records a permanent refusal and creates the report once', async () => {
+    // Prepare
+    ses.on(SendRawEmailCommand).rejects(Object.assign(new Error('Email address is not verified.'), { name: 'MessageRejected', $fault: 'client' }));
+    documents.on(UpdateCommand).callsFake((input) => {
+      const status = input.ExpressionAttributeValues[':s0'];
+      if (status === 'sending') return leased(input);
+      if (status === 'failed') return leased(input, { status: 'failed', version: 3, reportPending: true, reportId: '01JBREPORT0000000000000000' });
+      return leased(input, { status: 'failed', version: 4 });
+    });
+    documents.on(PutCommand).resolves({});
+    // Act
+    const response = await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(documents).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ pk: 'notice#01JBREPORT0000000000000000', kind: 'report', to: 'it@branch.example.edu' }), ConditionExpression: 'attribute_not_exists(#pk)' });
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [expect.objectContaining({ MessageBody: doorbell('01JBREPORT0000000000000000') })] });
+    expect(log.lines.find((l) => l.message === 'notice not sent')?.attributes).toMatchObject({ noticeId: ids[0], code: 'MessageRejected', verdict: 'permanent' });
+  });
+
+  it('never logs a patron address or a message body', async () => {
+    // Prepare
+    ses.on(SendRawEmailCommand).rejects(Object.assign(new Error('Illegal address: patron@example.org'), { name: 'InvalidParameterValue' }));
+    // Act
+    await handler(sqsEvent(ids.map(doorbell)));
+    // Assess
+    const logged = JSON.stringify(log.lines);
+    expect(logged).not.toContain('patron@example.org');
+    expect(logged).not.toContain('Please return it.');
+  });
+});
