@@ -10,30 +10,22 @@ import { KeyRing } from './auth';
 import { type Clock, type Random, systemClock } from './clock';
 import { loadConfig } from './config/load';
 import type { Config, InstitutionConfig } from './config/schema';
+import type { CoreDeps } from './core-deps';
 import { NotImplementedError } from './errors';
-import { type IdSource, ulidSource } from './ids';
+import { ulidSource } from './ids';
 import type { LifecycleSettings } from './lifecycle/transitions';
 import type { Log } from './log';
-import type { DoorbellQueue } from './queue/doorbell';
 import { SqsDoorbell } from './queue/sqs-doorbell';
 import { noSecrets, type SecretSource } from './secrets';
 import { SecretsManagerSource } from './secrets-manager';
 import { DynamoNoticeStore } from './store/dynamo-notice-store';
-import type { NoticeStore } from './store/notice-store';
 import type { TransportDesk } from './transport/desk';
 import type { TransportDeps } from './transport/factory';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export interface Deps {
+export interface Deps extends CoreDeps {
   config: Config;
-  settings: LifecycleSettings;
-  store: NoticeStore;
-  queue: DoorbellQueue;
-  clock: Clock;
-  random: Random;
-  newId: IdSource;
-  log: Log;
   keyRing: KeyRing;
   desk: TransportDesk;
   institutions: ReadonlyMap<string, InstitutionConfig>;

@@ -4,29 +4,25 @@
 // notice the sweep may need is written again as it is, which writes its index entries again.
 // (DynamoDB itself keeps its indexes; this is for the emulator only.)
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { INDEXES, PARTITION_KEY } from '../../shared/store/table';
+import { scanPages } from './scan';
 
 /** Rewrites every notice that carries due-index keys; answers how many. */
 export const reindexDueNotices = async (client: DynamoDBClient, tableName: string): Promise<number> => {
   const documents = DynamoDBDocumentClient.from(client);
   let rewritten = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await documents.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: 'attribute_exists(#due) AND begins_with(#pk, :notice)',
-        ExpressionAttributeNames: { '#due': INDEXES.due.sortKey, '#pk': PARTITION_KEY },
-        ExpressionAttributeValues: { ':notice': 'notice#' },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      await documents.send(new PutCommand({ TableName: tableName, Item: item }));
+  const input = {
+    TableName: tableName,
+    FilterExpression: 'attribute_exists(#due) AND begins_with(#pk, :notice)',
+    ExpressionAttributeNames: { '#due': INDEXES.due.sortKey, '#pk': PARTITION_KEY },
+    ExpressionAttributeValues: { ':notice': 'notice#' },
+  };
+  await scanPages(documents, input, async (items) => {
+    for (const Item of items) {
+      await documents.send(new PutCommand({ TableName: tableName, Item }));
       rewritten++;
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  });
   return rewritten;
 };

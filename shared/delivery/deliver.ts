@@ -1,38 +1,27 @@
 // Delivery of the notices one SQS batch rings for: read them all at once, then for each one
 // lease → compose → send → record, and ring what must be tried again at the end.
-import type { Clock, Random } from '../clock';
 import { addSeconds } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
+import type { CoreDeps } from '../core-deps';
 import { DeliveryError, errorCode, StaleNoticeError } from '../errors';
-import type { IdSource, NoticeId } from '../ids';
+import type { NoticeId } from '../ids';
 import {
   afterAttempt,
   type AttemptResult,
   discard,
   type Doorbell,
   type LifecycleContext,
-  type LifecycleSettings,
   onDoorbell,
   type Plan,
   takeLease,
   waitFor,
 } from '../lifecycle/transitions';
-import type { Log } from '../log';
 import { composeMessage } from '../mime/compose';
 import type { Notice, NoticeContent } from '../notice/model';
-import type { DoorbellQueue } from '../queue/doorbell';
-import type { NoticeStore } from '../store/notice-store';
 import { type TransportDeps, TransportSession } from '../transport/factory';
 import { createReport } from './report';
 
-export interface DeliveryDeps {
-  store: NoticeStore;
-  queue: DoorbellQueue;
-  clock: Clock;
-  random: Random;
-  newId: IdSource;
-  log: Log;
-  settings: LifecycleSettings;
+export interface DeliveryDeps extends CoreDeps {
   institutions: ReadonlyMap<string, InstitutionConfig>;
   transports: TransportDeps;
   /** The hard deadline of one attempt (DESIGN.md §3). */

@@ -2,25 +2,16 @@
 // the answer is given only once it holds every notice, so a 202 never lies; a doorbell that cannot be
 // rung is rung later by the sweep.
 import { createHash } from 'node:crypto';
-import type { Clock, Random } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { ConflictError, errorCode, UnavailableError, ValidationError } from '../errors';
-import type { IdSource, NoticeId } from '../ids';
-import { type Doorbell, type LifecycleSettings, newNotice } from '../lifecycle/transitions';
-import type { Log } from '../log';
+import type { CoreDeps } from '../core-deps';
+import type { NoticeId } from '../ids';
+import { type Doorbell, newNotice } from '../lifecycle/transitions';
 import type { NewNotice } from '../notice/model';
 import { validateSubmission } from '../notice/validate';
-import type { DoorbellQueue } from '../queue/doorbell';
-import type { IdempotencyRequest, NoticeStore } from '../store/notice-store';
+import type { IdempotencyRequest } from '../store/notice-store';
 
-export interface IntakeDeps {
-  store: NoticeStore;
-  queue: DoorbellQueue;
-  clock: Clock;
-  random: Random;
-  newId: IdSource;
-  log: Log;
-  settings: LifecycleSettings;
+export interface IntakeDeps extends CoreDeps {
   sleep: (ms: number) => Promise<void>;
 }
 

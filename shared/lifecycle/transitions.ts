@@ -112,6 +112,27 @@ const withRing = (transition: Transition, id: NoticeId, delaySeconds: number | u
 const dueFrom = (notice: Pick<Notice, 'createdAt' | 'sendAt'>): Date =>
   notice.sendAt && notice.sendAt > notice.createdAt ? at(notice.sendAt) : at(notice.createdAt);
 
+type QueuedFields = Pick<Notice, 'id' | 'institutionId' | 'kind' | 'to' | 'subject' | 'type' | 'externalId' | 'reportFor' | 'sendAt' | 'expiresAt'>;
+
+/** A new `queued` notice whose first attempt is at `first`, and the doorbell that attempt needs now, if any. */
+const queued = (fields: QueuedFields, times: { now: Date; first: Date; giveUpAt: Date }, settings: LifecycleSettings): { notice: Notice; ring?: Doorbell } => {
+  const schedule = scheduleAttempt(times.first, times.now, times.giveUpAt, settings);
+  const notice: Notice = {
+    ...fields,
+    version: 1,
+    status: 'queued',
+    createdAt: iso(times.now),
+    updatedAt: iso(times.now),
+    giveUpAt: iso(times.giveUpAt),
+    nextAttemptAt: iso(times.first),
+    attemptCount: 0,
+    attempts: [],
+    events: [],
+    sweepAt: iso(schedule.sweepAt),
+  };
+  return { notice: dropUndefined(notice), ring: schedule.ringDelaySeconds === undefined ? undefined : { id: fields.id, delaySeconds: schedule.ringDelaySeconds } };
+};
+
 /**
  * A notice as accepted: `queued`, its first attempt jittered, its give-up time fixed.
  * @example
@@ -127,28 +148,11 @@ export const newNotice = (
   const giveUpAt = giveUpTime({ createdAt: now, sendAt, expiresAt }, settings.retry.maxAgeSeconds);
   let first = firstAttemptTime(now, settings.spreadSeconds, ctx.random, sendAt);
   if (first >= giveUpAt) first = new Date(Math.max(now.getTime(), giveUpAt.getTime() - 1000));
-  const schedule = scheduleAttempt(first, now, giveUpAt, settings);
-  const notice: Notice = {
-    id,
-    institutionId: ctx.institutionId,
-    version: 1,
-    kind: 'notice',
-    status: 'queued',
-    to: input.to,
-    subject: input.subject,
-    type: input.type,
-    externalId: input.externalId,
-    createdAt: iso(now),
-    updatedAt: iso(now),
-    sendAt: input.sendAt,
-    expiresAt: input.expiresAt,
-    giveUpAt: iso(giveUpAt),
-    nextAttemptAt: iso(first),
-    attemptCount: 0,
-    attempts: [],
-    events: [],
-    sweepAt: iso(schedule.sweepAt),
-  };
+  const { notice, ring } = queued(
+    { id, institutionId: ctx.institutionId, kind: 'notice', to: input.to, subject: input.subject, type: input.type, externalId: input.externalId, sendAt: input.sendAt, expiresAt: input.expiresAt },
+    { now, first, giveUpAt },
+    settings,
+  );
   const content = {
     to: input.to,
     cc: input.cc,
@@ -158,7 +162,7 @@ export const newNotice = (
     html: input.html,
     attachments: input.attachments,
   };
-  return { record: { notice: dropUndefined(notice), content: dropUndefined(content), retainContentUntil: contentRetention(giveUpAt) }, ring: schedule.ringDelaySeconds === undefined ? undefined : { id, delaySeconds: schedule.ringDelaySeconds } };
+  return { record: { notice, content: dropUndefined(content), retainContentUntil: contentRetention(giveUpAt) }, ring };
 };
 
 /** What the sender does with a doorbell. */
@@ -421,31 +425,12 @@ export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { boun
   });
   const subject = `Undelivered notice: ${original.subject}`.slice(0, 998);
   const giveUpAt = addSeconds(now, settings.retry.maxAgeSeconds);
-  const schedule = scheduleAttempt(now, now, giveUpAt, settings);
-  const notice: Notice = {
-    id,
-    institutionId: original.institutionId,
-    version: 1,
-    kind: 'report',
-    reportFor: original.id,
-    status: 'queued',
-    to: ctx.bounceTo,
-    subject,
-    type: 'return-to-sender',
-    externalId: original.externalId,
-    createdAt: iso(now),
-    updatedAt: iso(now),
-    giveUpAt: iso(giveUpAt),
-    nextAttemptAt: iso(now),
-    attemptCount: 0,
-    attempts: [],
-    events: [],
-    sweepAt: iso(schedule.sweepAt),
-  };
-  return {
-    record: { notice: dropUndefined(notice), content: { to: ctx.bounceTo, subject, report }, retainContentUntil: contentRetention(giveUpAt) },
-    ring: { id, delaySeconds: 0 },
-  };
+  const { notice, ring } = queued(
+    { id, institutionId: original.institutionId, kind: 'report', reportFor: original.id, to: ctx.bounceTo, subject, type: 'return-to-sender', externalId: original.externalId },
+    { now, first: now, giveUpAt },
+    settings,
+  );
+  return { record: { notice, content: { to: ctx.bounceTo, subject, report }, retainContentUntil: contentRetention(giveUpAt) }, ring: ring as Doorbell };
 };
 
 /** The report exists: the original leaves the sweep's index. */

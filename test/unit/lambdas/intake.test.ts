@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import 'aws-sdk-client-mock-jest';
 import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
 import { canonicalJson } from '../../../shared/intake/accept-notices';
-import { aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
+import type { Notice } from '../../../shared/notice/model';
+import { aNotice, aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
 import { testDeps } from '../../support/deps';
 
 const documents = mockClient(DynamoDBDocumentClient);
@@ -191,25 +192,9 @@ describe('Handler: intake, Idempotency-Key', () => {
 });
 
 describe('Handler: intake, reading and cancelling', () => {
-  const stored = (overrides: Record<string, unknown> = {}) => ({
+  const stored = (overrides: Partial<Notice> = {}) => ({
     pk: 'notice#01JB0000000000000000000001',
-    id: '01JB0000000000000000000001',
-    institutionId: 'demo',
-    version: 3,
-    kind: 'notice',
-    status: 'queued',
-    to: 'patron@example.org',
-    subject: 'Overdue',
-    createdAt: '2030-01-01T00:00:00.000Z',
-    updatedAt: '2030-01-01T00:00:00.000Z',
-    giveUpAt: '2030-01-05T04:00:00.000Z',
-    nextAttemptAt: '2030-01-01T00:00:30.000Z',
-    attemptCount: 0,
-    attempts: [],
-    events: [],
-    sweepAt: '2030-01-01T00:03:30.000Z',
-    leaseToken: 'secret-ish',
-    ...overrides,
+    ...aNotice({ id: '01JB0000000000000000000001', version: 3, subject: 'Overdue', type: undefined, externalId: undefined, leaseToken: 'internal', ...overrides }),
   });
 
   it('answers a notice with nulls for what is unset, and no internal field', async () => {

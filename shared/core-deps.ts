@@ -1,0 +1,18 @@
+// What every use case of the domain is given: the store, the queue, time, randomness, ids, a log and
+// the lifecycle's settings. Each use case adds what only it needs.
+import type { Clock, Random } from './clock';
+import type { IdSource } from './ids';
+import type { LifecycleSettings } from './lifecycle/transitions';
+import type { Log } from './log';
+import type { DoorbellQueue } from './queue/doorbell';
+import type { NoticeStore } from './store/notice-store';
+
+export interface CoreDeps {
+  store: NoticeStore;
+  queue: DoorbellQueue;
+  clock: Clock;
+  random: Random;
+  newId: IdSource;
+  log: Log;
+  settings: LifecycleSettings;
+}
