@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { randomBytes } from 'node:crypto';
 import { KeyRing } from './auth';
 import { type Clock, type Random, systemClock } from './clock';
-import { loadConfig } from './config/load';
+import { readRuntimeConfig } from './config/runtime';
 import type { Config, InstitutionConfig } from './config/schema';
 import type { CoreDeps } from './core-deps';
 import { NotImplementedError } from './errors';
@@ -24,17 +24,23 @@ import type { TransportDeps } from './transport/factory';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export interface Deps extends CoreDeps {
+/** What every handler needs: the store, the queue, the configuration and the domain's inputs. */
+export interface BaseDeps extends CoreDeps {
   config: Config;
+  institutions: ReadonlyMap<string, InstitutionConfig>;
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
+  /** Closes the SDK clients' connections (the local runtime's shutdown). */
+  close(): void;
+}
+
+/** What the handlers that send mail need besides (the intake's Test Server, the sender). */
+export interface Deps extends BaseDeps {
   keyRing: KeyRing;
   desk: TransportDesk;
-  institutions: ReadonlyMap<string, InstitutionConfig>;
   transports: TransportDeps;
   attemptTimeoutSeconds: number;
   sleep: (ms: number) => Promise<void>;
-  clients: { dynamodb: DynamoDBClient; sqs: SQSClient; ses: SESClient };
-  /** Closes the SDK clients' connections (the local runtime's shutdown). */
-  close(): void;
+  clients: BaseDeps['clients'] & { ses: SESClient };
 }
 
 /** A required environment variable; start-up fails at once, by name, when it is missing. */
@@ -75,26 +81,23 @@ export interface DepsOverrides {
   secrets?: SecretSource;
 }
 
+const REQUEST_HANDLER = { connectionTimeout: 3000, requestTimeout: 15_000 };
+
 /**
- * Builds everything a handler needs from the environment:
- * NOTICE_RELAY_CONFIG (path of the configuration file), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL,
- * NOTICE_RELAY_SECRET_ARNS (on AWS: a JSON object of secret ARNs by institution id), and for emulators
- * NOTICE_RELAY_DYNAMODB_ENDPOINT, NOTICE_RELAY_SQS_ENDPOINT and NOTICE_RELAY_SES_ENDPOINT.
+ * Builds what every handler needs from the environment: NOTICE_RELAY_CONFIG (path of the validated
+ * configuration the deployment wrote), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL, and for emulators
+ * NOTICE_RELAY_DYNAMODB_ENDPOINT and NOTICE_RELAY_SQS_ENDPOINT. The sweep and the feedback need no more,
+ * so their bundles carry no SES, Secrets Manager or SMTP code.
  * @example
- * export const handler = makeIntakeHandler(createDeps(process.env, 'intake'));
+ * export const handler = makeSweepHandler(createBaseDeps(process.env, 'sweep'));
  */
-export const createDeps = (env: Env, service: string, overrides: DepsOverrides = {}): Deps => {
-  const config = overrides.config ?? loadConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'), env);
+export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}): BaseDeps => {
+  // On Lambda, the configuration the deployment validated; npm start and tests pass theirs in.
+  const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
   const region = env.AWS_REGION ?? 'us-east-1';
-  const requestHandler = { connectionTimeout: 3000, requestTimeout: 15_000 };
-  const dynamodb = new DynamoDBClient({ region, requestHandler, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) });
-  const sqs = new SQSClient({ region, requestHandler, ...endpointOptions(env.NOTICE_RELAY_SQS_ENDPOINT) });
-  const ses = new SESClient({ region, requestHandler, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) });
+  const dynamodb = new DynamoDBClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) });
+  const sqs = new SQSClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SQS_ENDPOINT) });
   const clock = overrides.clock ?? systemClock;
-  const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
-  const secrets =
-    overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: new SecretsManagerClient({ region, requestHandler }), secretIds: secretArns, clock }) : noSecrets);
-  const log = overrides.log ?? powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } }));
   return {
     config,
     settings: lifecycleSettings(config),
@@ -103,7 +106,33 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
     clock,
     random: overrides.random ?? cryptoRandom,
     newId: ulidSource(clock),
-    log,
+    log: overrides.log ?? powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } })),
+    institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
+    clients: { dynamodb, sqs },
+    close: () => {
+      dynamodb.destroy();
+      sqs.destroy();
+    },
+  };
+};
+
+/**
+ * Builds everything the handlers that send mail need: the base, and SES, the institutions' secrets
+ * (NOTICE_RELAY_SECRET_ARNS on AWS: a JSON object of secret ARNs by institution id) and, for the
+ * emulator, NOTICE_RELAY_SES_ENDPOINT.
+ * @example
+ * export const handler = makeSenderHandler(createDeps(process.env, 'sender'));
+ */
+export const createDeps = (env: Env, service: string, overrides: DepsOverrides = {}): Deps => {
+  const base = createBaseDeps(env, service, overrides);
+  const { config, clock } = base;
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const ses = new SESClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) });
+  const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
+  const secrets =
+    overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: new SecretsManagerClient({ region, requestHandler: REQUEST_HANDLER }), secretIds: secretArns, clock }) : noSecrets);
+  return {
+    ...base,
     keyRing: new KeyRing(config.institutions),
     desk: {
       status: async () => {
@@ -113,15 +142,13 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
         throw new NotImplementedError('The transport test is not available yet.');
       },
     },
-    institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
     // A relay that accepts the connection but never greets must leave time for the backup.
     transports: { clock, secrets, ses, connectSeconds: Math.min(10, config.sender.attemptTimeoutSeconds / 3) },
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    clients: { dynamodb, sqs, ses },
+    clients: { ...base.clients, ses },
     close: () => {
-      dynamodb.destroy();
-      sqs.destroy();
+      base.close();
       ses.destroy();
     },
   };

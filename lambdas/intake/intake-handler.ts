@@ -1,6 +1,6 @@
 // API Gateway proxy event → intake, notices, health (shared) → JSON response
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KeyRing } from '../../shared/auth';
 import { formatPath } from '../../shared/config/load';
 import type { InstitutionConfig } from '../../shared/config/schema';

@@ -1,6 +1,6 @@
 // Reads, expands and validates a configuration file; a bad file is refused with every problem by JSON path.
 import { readFileSync } from 'node:fs';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError, type ErrorDetail } from '../errors';
 import { type Config, configSchema } from './schema';
 

@@ -1,7 +1,8 @@
 // The configuration file's shape (DESIGN.md §5), its defaults and its cross-field rules.
 // Every object is strict: a misspelt key ("allowNonsecure") is an error, not a silently ignored option.
 import addressparser from 'nodemailer/lib/addressparser';
-import { z } from 'zod';
+import * as z from 'zod';
+import { domainOf } from './domains';
 
 const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----/;
 
@@ -184,9 +185,3 @@ export type SmtpServerConfig = SmtpTransportConfig['servers'][number];
 export type RetryConfig = Config['retry'];
 export type SenderConfig = Config['sender'];
 
-/** The domain part of an address, lower-cased. */
-export const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-
-/** The custom MAIL FROM domain of an SES institution (`bounce.<From domain>` unless configured). */
-export const mailFromDomainOf = (inst: InstitutionConfig): string | undefined =>
-  inst.transport.kind === 'ses' ? (inst.transport.mailFromDomain ?? `bounce.${domainOf(inst.from.address)}`) : undefined;

@@ -10,16 +10,14 @@ import {
   type AttemptResult,
   discard,
   type Doorbell,
-  type LifecycleContext,
   onDoorbell,
-  type Plan,
   takeLease,
   waitFor,
 } from '../lifecycle/transitions';
 import { composeMessage } from '../mime/compose';
 import type { Notice, NoticeContent } from '../notice/model';
 import { type TransportDeps, TransportSession } from '../transport/factory';
-import { createReport } from './report';
+import { applyPlan, lifecycleContext } from './plan';
 
 export interface DeliveryDeps extends CoreDeps {
   institutions: ReadonlyMap<string, InstitutionConfig>;
@@ -30,25 +28,6 @@ export interface DeliveryDeps extends CoreDeps {
 
 /** What became of one doorbell. */
 export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'waiting' | 'skipped' | 'unknown';
-
-export const lifecycleContext = (deps: Pick<DeliveryDeps, 'settings' | 'random' | 'newId'>): LifecycleContext => ({ settings: deps.settings, random: deps.random, newId: deps.newId });
-
-/**
- * Applies a plan: the transition (a compare-and-set), the doorbell it rings, the report it owes.
- * Returns the notice as stored, or undefined when another actor changed it first.
- */
-export const applyPlan = async (deps: Pick<DeliveryDeps, 'store' | 'clock' | 'settings' | 'institutions' | 'log'>, plan: Plan, doorbells: Doorbell[]): Promise<Notice | undefined> => {
-  let updated: Notice;
-  try {
-    updated = await deps.store.apply(plan.transition);
-  } catch (error) {
-    if (error instanceof StaleNoticeError) return undefined;
-    throw error;
-  }
-  if (plan.ring) doorbells.push(plan.ring);
-  if (plan.reportOwed) await createReport(deps, updated, doorbells);
-  return updated;
-};
 
 /** One SQS batch of doorbells. */
 export class DeliveryBatch {

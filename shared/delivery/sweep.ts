@@ -3,10 +3,14 @@
 // give-up time, or finishes its report. Every change is a compare-and-set, so overlapping sweeps are safe.
 import type { Doorbell } from '../lifecycle/transitions';
 import { sweepAction } from '../lifecycle/transitions';
-import { applyPlan, type DeliveryDeps, lifecycleContext } from './deliver';
+import type { CoreDeps } from '../core-deps';
+import type { InstitutionConfig } from '../config/schema';
+import { applyPlan, lifecycleContext } from './plan';
 import { createReport } from './report';
 
-export type SweepDeps = Pick<DeliveryDeps, 'store' | 'queue' | 'clock' | 'random' | 'newId' | 'log' | 'settings' | 'institutions'>;
+export interface SweepDeps extends CoreDeps {
+  institutions: ReadonlyMap<string, InstitutionConfig>;
+}
 
 export interface SweepResult {
   /** Notices read (from the index, then by key). */

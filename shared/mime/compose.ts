@@ -2,7 +2,8 @@
 // relay, the backup and SES all receive the same bytes. Nodemailer's composer does the encoding.
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
-import { domainOf, type InstitutionConfig } from '../config/schema';
+import type { InstitutionConfig } from '../config/schema';
+import { domainOf } from '../config/domains';
 import type { Notice, NoticeContent } from '../notice/model';
 import { composeReturnToSender } from './return-to-sender';
 

@@ -2,7 +2,8 @@
 // institution's bounceTo, which a person reads (part 1), software parses (part 2, the delivery status),
 // and which carries the headers of the notice it reports (part 3).
 import MimeNode from 'nodemailer/lib/mime-node';
-import { domainOf, type InstitutionConfig } from '../config/schema';
+import type { InstitutionConfig } from '../config/schema';
+import { domainOf } from '../config/domains';
 import type { HistoryEntry, Notice, ReturnToSenderReport } from '../notice/model';
 import type { ComposeOptions, OutgoingMessage } from './compose';
 

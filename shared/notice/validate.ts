@@ -1,6 +1,6 @@
 // Validation of what the ILS submits (DESIGN.md §4): one notice or a batch, checked whole, every
 // problem reported with its path (`notices[3].to`). Nothing here touches the store.
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatPath, issuesToDetails } from '../config/load';
 import { emailAddress } from '../config/schema';
 import { type ErrorDetail, TooLargeError, ValidationError } from '../errors';

@@ -3,7 +3,8 @@
 // reused within the batch and closed at its end.
 import type { SESClient } from '@aws-sdk/client-ses';
 import type { Clock } from '../clock';
-import { domainOf, type InstitutionConfig } from '../config/schema';
+import type { InstitutionConfig } from '../config/schema';
+import { domainOf } from '../config/domains';
 import { ConfigError, DeliveryError, errorCode } from '../errors';
 import type { InstitutionSecrets, SecretSource } from '../secrets';
 import { SesTransport } from './ses-transport';

@@ -4,7 +4,7 @@ import { SendRawEmailCommand, type SESClient } from '@aws-sdk/client-ses';
 import type { Clock } from '../clock';
 import type { OutgoingMessage } from '../mime/compose';
 import { classifySesFailure } from './classify';
-import type { SendOptions, SendReceipt, Transport } from './transport';
+import { NOTICE_ID_TAG, type SendOptions, type SendReceipt, type Transport } from './transport';
 
 export interface SesTransportOptions {
   client: SESClient;
@@ -13,8 +13,6 @@ export interface SesTransportOptions {
   clock: Clock;
 }
 
-/** The tag that ties SES's events back to the notice (SES passes message tags into every event). */
-export const NOTICE_ID_TAG = 'notice-id';
 
 export class SesTransport implements Transport {
   public readonly kind = 'ses' as const;

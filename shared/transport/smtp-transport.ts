@@ -1,8 +1,8 @@
 // Transport over the institution's SMTP relays (DESIGN.md §5): the primary, then the backup when the
 // primary does not answer, within one attempt and one deadline. Connections are pooled for the life
 // of the transport (one sender batch), so a batch reuses them.
-import nodemailer, { type Transporter } from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool';
+import Mailer from 'nodemailer/lib/mailer';
+import SMTPPool from 'nodemailer/lib/smtp-pool';
 import type { Clock } from '../clock';
 import type { SmtpServerConfig } from '../config/schema';
 import { DeliveryError } from '../errors';
@@ -30,7 +30,7 @@ export interface SmtpTransportOptions {
   clock: Clock;
 }
 
-type Pool = Transporter<SMTPPool.SentMessageInfo>;
+type Pool = Mailer<SMTPPool.SentMessageInfo>;
 
 export const serverName = (config: Pick<SmtpServerConfig, 'host' | 'port'>): string => `${config.host}:${config.port}`;
 
@@ -48,7 +48,7 @@ export class SmtpTransport implements Transport {
     const { config } = server;
     const connectMs = (this.options.connectSeconds ?? 10) * 1000;
     const auth = server.auth ? await server.auth() : undefined;
-    const pool = nodemailer.createTransport({
+    const options: SMTPPool.Options = {
       pool: true,
       maxConnections: 1,
       maxMessages: 100,
@@ -66,7 +66,9 @@ export class SmtpTransport implements Transport {
       dkim: this.options.dkim,
       disableFileAccess: true,
       disableUrlAccess: true,
-    });
+    };
+    // What nodemailer.createTransport builds for a pool, without loading every other transport it offers.
+    const pool: Pool = new Mailer(new SMTPPool(options), options);
     this.pools.set(key, pool);
     return pool;
   }

@@ -1,6 +1,9 @@
 // A transport sends one composed message: a name and one send(), as Nodemailer's transports are.
 import type { OutgoingMessage } from '../mime/compose';
 
+/** The SES message tag that ties SES's events back to the notice (SES passes tags into every event). */
+export const NOTICE_ID_TAG = 'notice-id';
+
 /** What the transport reports when a message is accepted. */
 export interface SendReceipt {
   transport: 'smtp' | 'ses';

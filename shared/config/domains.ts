@@ -1,0 +1,10 @@
+// Domains of an institution's configuration, without the schema (and its validator) behind them: the
+// functions that only send read these.
+import type { InstitutionConfig } from './schema';
+
+/** The domain part of an address, lower-cased. */
+export const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/** The custom MAIL FROM domain of an SES institution (`bounce.<From domain>` unless configured). */
+export const mailFromDomainOf = (inst: InstitutionConfig): string | undefined =>
+  inst.transport.kind === 'ses' ? (inst.transport.mailFromDomain ?? `bounce.${domainOf(inst.from.address)}`) : undefined;

@@ -1,0 +1,25 @@
+// Applying what the lifecycle decided: the transition (a compare-and-set), the doorbell it rings and
+// the report it owes. Shared by the sender, the sweep and the feedback, without the transports.
+import { StaleNoticeError } from '../errors';
+import type { Doorbell, LifecycleContext, Plan } from '../lifecycle/transitions';
+import type { Notice } from '../notice/model';
+import { createReport, type ReportDeps } from './report';
+
+export const lifecycleContext = (deps: Pick<LifecycleContext, 'random' | 'newId' | 'settings'>): LifecycleContext => ({ settings: deps.settings, random: deps.random, newId: deps.newId });
+
+/**
+ * Applies a plan. Returns the notice as stored, or undefined when another actor changed it first.
+ * Doorbells to ring are added to `doorbells`, for the caller to ring in one batch.
+ */
+export const applyPlan = async (deps: ReportDeps, plan: Plan, doorbells: Doorbell[]): Promise<Notice | undefined> => {
+  let updated: Notice;
+  try {
+    updated = await deps.store.apply(plan.transition);
+  } catch (error) {
+    if (error instanceof StaleNoticeError) return undefined;
+    throw error;
+  }
+  if (plan.ring) doorbells.push(plan.ring);
+  if (plan.reportOwed) await createReport(deps, updated, doorbells);
+  return updated;
+};
