@@ -11,7 +11,7 @@
 import { addSeconds, type Random, secondsUntil } from '../clock';
 import { ConflictError, type DeliveryError } from '../errors';
 import type { IdSource, NoticeId } from '../ids';
-import type { HistoryEntry, NewNotice, Notice, NoticeInput, NoticeStatus, ReturnToSenderReport } from '../notice/model';
+import type { FeedbackEvent, HistoryEntry, NewNotice, Notice, NoticeInput, NoticeStatus, ReturnToSenderReport } from '../notice/model';
 import { PENDING_STATUSES } from '../notice/model';
 import { firstAttemptTime, giveUpTime, nextAttempt, type RetryPolicy } from '../retry/policy';
 
@@ -44,6 +44,8 @@ export interface Transition {
   remove: Array<keyof Notice>;
   /** Appended to the history, in order. */
   append?: HistoryEntry[];
+  /** Appended to the SES feedback events. */
+  appendEvents?: FeedbackEvent[];
   /** The transition records the outcome of an attempt. */
   countAttempt?: boolean;
 }
@@ -400,6 +402,47 @@ export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings): 
     set: { status: 'cancelled', updatedAt: iso(now), retainUntil: retainUntil(now, settings) },
     remove: ['nextAttemptAt', 'sweepAt'],
     append: [{ at: iso(now), outcome: 'cancelled', status: 'cancelled', message: 'cancelled by the ILS before it was sent' }],
+  };
+};
+
+/** What an SES event means for a notice: the event to record and, maybe, the status it reaches. */
+export interface Feedback {
+  event: FeedbackEvent;
+  becomes?: 'delivered' | 'bounced' | 'complained';
+  /** The receiving side's enhanced status code (a bounce's `status`). */
+  enhancedStatus?: string;
+}
+
+/** From which statuses SES feedback may move a notice: a bounce can follow a delivery, never the reverse. */
+const FEEDBACK_FROM: Record<NonNullable<Feedback['becomes']>, ReadonlySet<NoticeStatus>> = {
+  delivered: new Set(['sent']),
+  bounced: new Set(['sent', 'delivered']),
+  complained: new Set(['sent', 'delivered']),
+};
+
+/**
+ * Records SES feedback on a sent notice. `undefined` when the event was recorded before (EventBridge
+ * delivers at least once). A hard bounce of a notice owes one return-to-sender report.
+ */
+export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: LifecycleContext): Plan | undefined => {
+  const { event } = feedback;
+  if (notice.events.some((seen) => seen.type === event.type && seen.at === event.at)) return undefined;
+  const becomes = feedback.becomes && FEEDBACK_FROM[feedback.becomes].has(notice.status) ? feedback.becomes : undefined;
+  const reportOwed = becomes === 'bounced' && notice.kind === 'notice' && !notice.reportId;
+  return {
+    transition: {
+      id: notice.id,
+      expectVersion: notice.version,
+      set: {
+        updatedAt: iso(now),
+        ...(becomes ? { status: becomes } : {}),
+        ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
+      },
+      remove: [],
+      appendEvents: [event],
+      append: becomes ? [dropUndefined({ at: event.at, outcome: becomes, status: becomes, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, message: shorten(event.detail) })] : undefined,
+    },
+    reportOwed,
   };
 };
 

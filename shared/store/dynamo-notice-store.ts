@@ -271,6 +271,12 @@ export class DynamoNoticeStore implements NoticeStore {
       values[':empty'] = [];
       sets.push('#attempts = list_append(if_not_exists(#attempts, :empty), :append)');
     }
+    if (transition.appendEvents?.length) {
+      names['#events'] = 'events';
+      values[':appendEvents'] = transition.appendEvents;
+      values[':empty'] = [];
+      sets.push('#events = list_append(if_not_exists(#events, :empty), :appendEvents)');
+    }
     if (transition.countAttempt) {
       names['#attemptCount'] = 'attemptCount';
       sets.push('#attemptCount = #attemptCount + :one');

@@ -1,0 +1,88 @@
+// SES feedback (DESIGN.md §1): delivery, bounce, complaint and reject events, which SES publishes through
+// the configuration set to EventBridge, recorded on the notice they concern. The notice is found by the
+// `notice-id` message tag the SES transport sets on every message.
+import { StaleNoticeError } from '../errors';
+import { type Doorbell, type Feedback, onFeedback } from '../lifecycle/transitions';
+import { NOTICE_ID_TAG } from '../transport/transport';
+import { applyPlan, lifecycleContext } from './plan';
+import type { SweepDeps } from './sweep';
+
+/** The part of an SES event record this service reads (Amazon SES Developer Guide, "Contents of event data"). */
+export interface SesEventRecord {
+  eventType: string;
+  mail: { messageId: string; timestamp: string; tags?: Record<string, string[]> };
+  delivery?: { timestamp: string; smtpResponse?: string; reportingMTA?: string };
+  bounce?: {
+    timestamp: string;
+    bounceType: 'Permanent' | 'Transient' | 'Undetermined';
+    bounceSubType?: string;
+    bouncedRecipients?: Array<{ emailAddress: string; status?: string; diagnosticCode?: string }>;
+  };
+  complaint?: { timestamp: string; complaintFeedbackType?: string };
+  reject?: { reason?: string };
+  deliveryDelay?: { timestamp: string; delayType?: string };
+}
+
+/**
+ * What an SES event means, or undefined for events this service does not track (send, open, click…).
+ * A permanent bounce or a reject ends the notice as `bounced`; a transient or undetermined bounce is
+ * recorded only (SES has given up on it, but the address may work another day).
+ */
+export const feedbackOf = (record: SesEventRecord): Feedback | undefined => {
+  switch (record.eventType) {
+    case 'Delivery':
+      return { event: { at: record.delivery?.timestamp ?? record.mail.timestamp, type: 'delivery', detail: record.delivery?.smtpResponse }, becomes: 'delivered' };
+    case 'Bounce': {
+      const bounce = record.bounce;
+      const recipient = bounce?.bouncedRecipients?.[0];
+      const detail = [`${bounce?.bounceType ?? 'Undetermined'}/${bounce?.bounceSubType ?? 'General'}`, recipient?.diagnosticCode].filter(Boolean).join(': ');
+      const event = { at: bounce?.timestamp ?? record.mail.timestamp, type: 'bounce' as const, detail };
+      return bounce?.bounceType === 'Permanent' ? { event, becomes: 'bounced', enhancedStatus: recipient?.status } : { event };
+    }
+    case 'Complaint':
+      return { event: { at: record.complaint?.timestamp ?? record.mail.timestamp, type: 'complaint', detail: record.complaint?.complaintFeedbackType }, becomes: 'complained' };
+    case 'Reject':
+      return { event: { at: record.mail.timestamp, type: 'reject', detail: record.reject?.reason }, becomes: 'bounced' };
+    case 'DeliveryDelay':
+      return { event: { at: record.deliveryDelay?.timestamp ?? record.mail.timestamp, type: 'deliveryDelay', detail: record.deliveryDelay?.delayType } };
+    default:
+      return undefined;
+  }
+};
+
+const RECORD_TRIES = 3;
+
+/** The feedback needs what the sweep needs: the store, the queue and the institutions. */
+export type FeedbackDeps = SweepDeps;
+
+/**
+ * Records one SES event on its notice.
+ * @example
+ * await recordFeedback(deps, eventBridgeEvent.detail);
+ */
+export const recordFeedback = async (deps: FeedbackDeps, record: SesEventRecord): Promise<'recorded' | 'duplicate' | 'ignored' | 'unknown'> => {
+  const feedback = feedbackOf(record);
+  if (!feedback) return 'ignored';
+  const noticeId = record.mail.tags?.[NOTICE_ID_TAG]?.[0];
+  if (!noticeId) {
+    deps.log.info('SES event for a message without a notice id', { sesMessageId: record.mail.messageId, eventType: record.eventType });
+    return 'unknown';
+  }
+  for (let attempt = 1; ; attempt++) {
+    const notice = await deps.store.getNotice(noticeId);
+    if (!notice) {
+      deps.log.info('SES event for a notice that does not exist', { noticeId, eventType: record.eventType });
+      return 'unknown';
+    }
+    const plan = onFeedback(notice, feedback, deps.clock.now(), lifecycleContext(deps));
+    if (!plan) return 'duplicate';
+    const doorbells: Doorbell[] = [];
+    const updated = await applyPlan(deps, plan, doorbells);
+    if (updated) {
+      if (doorbells.length) await deps.queue.ring(doorbells);
+      deps.log.info('SES feedback recorded', { noticeId, eventType: record.eventType, status: updated.status });
+      return 'recorded';
+    }
+    if (attempt >= RECORD_TRIES) throw new StaleNoticeError(`notice ${noticeId} kept changing while its feedback was recorded`);
+  }
+};

@@ -1,0 +1,129 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeFeedbackHandler } from '../../../lambdas/feedback/feedback-handler';
+import type { SesEventRecord } from '../../../shared/delivery/feedback';
+import type { Notice } from '../../../shared/notice/model';
+import { aNotice } from '../../support/factories';
+import { testDeps } from '../../support/deps';
+
+const documents = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const NOW = new Date('2030-01-01T11:00:00Z');
+const handler = makeFeedbackHandler(testDeps({ clock: { now: () => NOW } }));
+const ID = '01JB0000000000000000000001';
+
+/** An SES event as EventBridge delivers it (samples in the format of the SES Developer Guide). */
+const sesEvent = (name: string) => JSON.parse(readFileSync(join(__dirname, '../../support/fixtures/ses-events', `${name}.json`), 'utf8')) as EventBridgeEvent<string, SesEventRecord>;
+
+const sent = (overrides: Partial<Notice> = {}) => ({ pk: `notice#${ID}`, ...aNotice({ id: ID, status: 'sent', version: 4, messageId: 'ses-id', sentAt: '2030-01-01T09:00:00.000Z', ...overrides }) });
+
+/** The first UpdateCommand the handler sent (the feedback's transition), with its values by attribute name. */
+const feedbackUpdate = () => {
+  const input = documents.commandCalls(UpdateCommand)[0]?.args[0].input;
+  if (!input) return undefined;
+  const set = Object.fromEntries(
+    Object.entries(input.ExpressionAttributeNames ?? {})
+      .filter(([placeholder]) => placeholder.startsWith('#s'))
+      .map(([placeholder, name]) => [name, input.ExpressionAttributeValues?.[`:${placeholder.slice(1)}`]]),
+  );
+  return { set, events: input.ExpressionAttributeValues?.[':appendEvents'], history: input.ExpressionAttributeValues?.[':append'], input };
+};
+
+beforeEach(() => {
+  documents.reset();
+  sqs.reset();
+  documents.on(GetCommand).resolves({ Item: sent() });
+  documents.on(UpdateCommand).callsFake((input) => ({ Attributes: { ...sent(), status: input.ExpressionAttributeValues[':s1'] ?? 'sent', reportPending: true, reportId: '01JBREPORT0000000000000000' } }));
+  documents.on(PutCommand).resolves({});
+  sqs.on(SendMessageBatchCommand).resolves({});
+});
+
+describe('Handler: feedback', () => {
+  it('marks a sent notice delivered and records the event', async () => {
+    // Act
+    const result = await handler(sesEvent('delivery'));
+    // Assess
+    expect(result).toEqual({ outcome: 'recorded' });
+    expect(documents).toHaveReceivedCommandWith(GetCommand, { Key: { pk: `notice#${ID}` } });
+    expect(feedbackUpdate()?.set).toMatchObject({ status: 'delivered' });
+    expect(feedbackUpdate()?.events).toEqual([{ at: '2030-01-01T09:00:02.125Z', type: 'delivery', detail: '250 2.6.0 Message received' }]);
+    expect(feedbackUpdate()?.input.ExpressionAttributeValues?.[':expect']).toBe(4);
+  });
+
+  it('marks a hard bounce bounced and sends the return-to-sender report', async () => {
+    // Act
+    await handler(sesEvent('bounce-permanent'));
+    // Assess
+    const update = feedbackUpdate();
+    expect(update?.set).toMatchObject({ status: 'bounced', reportPending: true });
+    expect(update?.events).toEqual([{ at: '2030-01-01T09:00:03.669Z', type: 'bounce', detail: 'Permanent/General: smtp; 550 5.1.1 user unknown' }]);
+    expect(update?.history).toEqual([
+      { at: '2030-01-01T09:00:03.669Z', outcome: 'bounced', status: 'bounced', transport: 'ses', server: 'ses', enhancedStatus: '5.1.1', message: 'Permanent/General: smtp; 550 5.1.1 user unknown' },
+    ]);
+    expect(update?.input.Key).toEqual({ pk: `notice#${ID}` });
+    expect(documents).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ kind: 'report', reportFor: ID, to: 'circulation@library.example.org', type: 'return-to-sender' }) });
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [expect.objectContaining({ MessageBody: '{"id":"01JBREPORT0000000000000000"}' })] });
+  });
+
+  it('records a soft bounce without ending the notice', async () => {
+    // Act
+    await handler(sesEvent('bounce-transient'));
+    // Assess
+    expect(feedbackUpdate()?.set).not.toHaveProperty('status');
+    expect(feedbackUpdate()?.events).toEqual([{ at: '2030-01-01T09:00:03.669Z', type: 'bounce', detail: 'Transient/MailboxFull: smtp; 452 4.2.2 mailbox full' }]);
+    expect(documents).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('marks a complaint complained, without a report', async () => {
+    await handler(sesEvent('complaint'));
+    expect(feedbackUpdate()?.set).toMatchObject({ status: 'complained' });
+    expect(documents).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('treats a rejected message as bounced', async () => {
+    await handler(sesEvent('reject'));
+    expect(feedbackUpdate()?.set).toMatchObject({ status: 'bounced' });
+  });
+
+  it('records a delivery delay as an event only', async () => {
+    await handler(sesEvent('delivery-delay'));
+    expect(feedbackUpdate()?.set).not.toHaveProperty('status');
+    expect(feedbackUpdate()?.events).toEqual([{ at: '2030-01-01T09:30:00.000Z', type: 'deliveryDelay', detail: 'TransientCommunicationFailure' }]);
+  });
+
+  it('records an event delivered twice once', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: sent({ events: [{ at: '2030-01-01T09:00:02.125Z', type: 'delivery', detail: '250 2.6.0 Message received' }] }) });
+    // Act
+    const result = await handler(sesEvent('delivery'));
+    // Assess
+    expect(result).toEqual({ outcome: 'duplicate' });
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('never moves a bounced notice back to delivered when the delivery event arrives late', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: sent({ status: 'bounced' }) });
+    // Act
+    await handler(sesEvent('delivery'));
+    // Assess
+    expect(feedbackUpdate()?.set).not.toHaveProperty('status');
+    expect(feedbackUpdate()?.events).toHaveLength(1);
+  });
+
+  it('ignores events for messages that are not notices', async () => {
+    // Prepare
+    const event = sesEvent('delivery');
+    delete event.detail.mail.tags?.['notice-id'];
+    // Act
+    const result = await handler(event);
+    // Assess
+    expect(result).toEqual({ outcome: 'unknown' });
+    expect(documents).not.toHaveReceivedCommand(GetCommand);
+  });
+});
