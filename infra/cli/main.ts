@@ -3,11 +3,18 @@ import { parseArgs } from 'node:util';
 import { describeConfigError } from '../../shared/config/load';
 import { ConfigError } from '../../shared/errors';
 import { banner, startLocal } from '../local/start';
+import { dnsCheckCommand, dnsRecordsCommand } from './dns';
 
 const USAGE = `Usage: notice-relay <command> [options]
 
 Commands:
   start                       run the whole pipeline on this machine (what npm start runs)
+  dns-records --config F [--dkim-tokens a,b,c]
+                              the records for every sending domain, as zone lines
+                              (the SES region for the MAIL FROM MX comes from AWS_REGION, default us-east-1)
+  dns-check --config F [--resolver HOST:PORT]
+                              looks each record up: ✔ or ✘ with what was found and the record to publish;
+                              exit 0 when all are right, 1 otherwise (also takes --dkim-tokens)
   help                        show this text
 `;
 
@@ -47,6 +54,10 @@ export const run = async (argv: string[], output: Output = { out: (t) => console
       case 'start':
         parseArgs({ args: rest, options: {}, strict: true });
         return await start(output);
+      case 'dns-records':
+        return await dnsRecordsCommand(rest, output);
+      case 'dns-check':
+        return await dnsCheckCommand(rest, output);
       case undefined:
       case 'help':
       case '--help':
