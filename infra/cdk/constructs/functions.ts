@@ -1,0 +1,92 @@
+// The four Lambda functions, bundled with esbuild (only what each handler imports), on the latest
+// Node.js runtime Lambda offers, for arm64. Each carries the runtime configuration file in its bundle.
+import { type Duration, Validations } from 'aws-cdk-lib';
+import type { IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The repository root, from which handler entries and the lock file are found. */
+export const PROJECT_ROOT = join(__dirname, '..', '..', '..');
+
+export type HandlerName = 'intake' | 'sender' | 'sweep' | 'feedback';
+
+export interface FunctionsProps {
+  /** The configuration the functions read at run time (no secrets in it). */
+  runtimeConfigJson: string;
+  environment: Record<string, string>;
+  timeouts: Record<HandlerName, Duration>;
+  /** With static egress: the VPC and subnets whose NAT addresses the relays see. */
+  network?: { vpc: IVpc; subnets: SubnetSelection; handlers: HandlerName[] };
+}
+
+const MEMORY_MB: Record<HandlerName, number> = { intake: 512, sender: 512, sweep: 256, feedback: 256 };
+
+export class NoticeRelayFunctions extends Construct {
+  public readonly functions: Record<HandlerName, NodejsFunction>;
+  public readonly logGroups: Record<HandlerName, LogGroup>;
+
+  public constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    // The runtime configuration travels inside each bundle, as /var/task/config.json.
+    const configFile = join(mkdtempSync(join(tmpdir(), 'notice-relay-config-')), 'config.json');
+    writeFileSync(configFile, props.runtimeConfigJson);
+    const make = (name: HandlerName): [NodejsFunction, LogGroup] => {
+      const logGroup = new LogGroup(this, `${name}Logs`, { retention: RetentionDays.ONE_MONTH });
+      const inVpc = props.network?.handlers.includes(name);
+      // A role of its own per function, allowed to write its own log group and nothing else to start with.
+      const role = new Role(this, `${name}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `Notice Relay ${name} function` });
+      logGroup.grantWrite(role);
+      if (inVpc) {
+        role.addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+          reason: 'A function in a VPC needs the network-interface actions of this AWS managed policy, which Lambda itself uses.',
+        });
+      }
+      const fn = new NodejsFunction(this, name, {
+        entry: join(PROJECT_ROOT, 'lambdas', name, 'handler.ts'),
+        handler: 'handler',
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        runtime: Runtime.NODEJS_24_X,
+        architecture: Architecture.ARM_64,
+        memorySize: MEMORY_MB[name],
+        timeout: props.timeouts[name],
+        role,
+        logGroup,
+        environment: { ...props.environment, NOTICE_RELAY_CONFIG: '/var/task/config.json', POWERTOOLS_SERVICE_NAME: 'notice-relay', POWERTOOLS_LOG_LEVEL: 'INFO' },
+        description: `Notice Relay ${name}`,
+        ...(inVpc && props.network ? { vpc: props.network.vpc, vpcSubnets: props.network.subnets } : {}),
+        bundling: {
+          minify: true,
+          sourceMap: false,
+          target: 'node24',
+          format: OutputFormat.CJS,
+          // The SDK is bundled too, so the versions tested are the versions run.
+          externalModules: [],
+          metafile: true,
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_inputDir: string, outputDir: string) => [`cp "${configFile}" "${outputDir}/config.json"`],
+          },
+        },
+      });
+      return [fn, logGroup];
+    };
+    const built = { intake: make('intake'), sender: make('sender'), sweep: make('sweep'), feedback: make('feedback') };
+    this.functions = { intake: built.intake[0], sender: built.sender[0], sweep: built.sweep[0], feedback: built.feedback[0] };
+    this.logGroups = { intake: built.intake[1], sender: built.sender[1], sweep: built.sweep[1], feedback: built.feedback[1] };
+  }
+
+  /** Grants exactly `actions` on `resources` to the named functions. */
+  public allow(names: HandlerName[], actions: string[], resources: string[], conditions?: Record<string, Record<string, string[]>>): void {
+    for (const name of names) this.functions[name].addToRolePolicy(new PolicyStatement({ actions, resources, conditions }));
+  }
+}

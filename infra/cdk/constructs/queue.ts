@@ -1,0 +1,49 @@
+// The doorbell queue, its dead-letter queue, and the alarms that tell IT when notices pile up.
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { SenderTimings } from '../../../shared/config/timing';
+
+/** Receives before a doorbell moves to the dead-letter queue; the notice itself stays in the store. */
+export const MAX_RECEIVE_COUNT = 5;
+
+export class DoorbellQueue extends Construct {
+  public readonly queue: Queue;
+  public readonly deadLetterQueue: Queue;
+  public readonly alarms: Alarm[];
+
+  public constructor(scope: Construct, id: string, props: { timings: SenderTimings }) {
+    super(scope, id);
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.queue = new Queue(this, 'Queue', {
+      visibilityTimeout: Duration.seconds(props.timings.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(4),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    this.alarms = [
+      new Alarm(this, 'DeadLetters', {
+        alarmDescription: 'Doorbells reached the dead-letter queue: the sender could not record outcomes (store unreachable?). The notices are safe in the table and the sweep rings them again.',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'Backlog', {
+        alarmDescription: 'The oldest doorbell has waited over an hour: the sender is failing or throttled.',
+        metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5) }),
+        threshold: 3600,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+  }
+}

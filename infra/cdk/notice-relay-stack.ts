@@ -1,0 +1,186 @@
+// The one stack an institution deploys (DESIGN.md §1, §7): store, queue, functions, API, SES, secrets,
+// optional static egress, alarms, and the outputs IT reads: the API URL and the DNS records to publish.
+import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { SubnetType } from 'aws-cdk-lib/aws-ec2';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import type { Config, InstitutionConfig } from '../../shared/config/schema';
+import { domainOf } from '../../shared/config/domains';
+import { senderTimings } from '../../shared/config/timing';
+import { type DnsRecord, dnsRecordsFor, outputLine } from '../../shared/dns/records';
+import { INDEXES } from '../../shared/store/table';
+import { NoticeApi } from './constructs/api';
+import { StaticEgress } from './constructs/egress';
+import { type HandlerName, NoticeRelayFunctions } from './constructs/functions';
+import { MailIdentities } from './constructs/mail';
+import { DoorbellQueue } from './constructs/queue';
+import { SecretsForInstitutions } from './constructs/secrets';
+import { NoticeTable } from './constructs/store';
+
+export interface NoticeRelayStackProps extends StackProps {
+  config: Config;
+  /** The configuration the functions load at run time. */
+  runtimeConfigJson: string;
+  /** Run the functions that reach SMTP relays behind NAT gateways with Elastic IPs. */
+  staticEgress?: boolean;
+  /** Where alarms are mailed; none when absent (the topic is still there to subscribe to). */
+  alarmEmail?: string;
+  /** API throttling: steady requests per second and burst. */
+  apiRateLimit?: number;
+  apiBurstLimit?: number;
+}
+
+/** The log line (shared/delivery/deliver.ts) an alarm matches when a relay refuses our credentials. */
+export const AUTH_FAILURE_MESSAGE = 'transport authentication failed';
+
+/** A CloudFormation output id from a domain: `library.example.org` → `LibraryExampleOrg`. */
+const idOf = (text: string): string =>
+  text
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+
+export class NoticeRelayStack extends Stack {
+  public constructor(scope: Construct, id: string, props: NoticeRelayStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const timings = senderTimings(config.sender);
+
+    const store = new NoticeTable(this, 'Store');
+    const doorbells = new DoorbellQueue(this, 'Doorbells', { timings });
+    const secrets = new SecretsForInstitutions(this, 'Secrets', { institutions: config.institutions, namePrefix: `notice-relay/${this.stackName}` });
+    const mail = new MailIdentities(this, 'Mail', { institutions: config.institutions, defaultConfigurationSetName: `notice-relay-${this.stackName}`.toLowerCase() });
+    const egress = props.staticEgress ? new StaticEgress(this, 'Egress') : undefined;
+
+    const functions = new NoticeRelayFunctions(this, 'Functions', {
+      runtimeConfigJson: props.runtimeConfigJson,
+      environment: {
+        NOTICE_RELAY_TABLE: store.table.tableName,
+        NOTICE_RELAY_QUEUE_URL: doorbells.queue.queueUrl,
+        NOTICE_RELAY_SECRET_ARNS: this.toJsonString(Object.fromEntries([...secrets.secrets].map(([institution, secret]) => [institution, secret.secretArn]))),
+      },
+      timeouts: {
+        intake: Duration.seconds(30),
+        sender: Duration.seconds(timings.functionTimeoutSeconds),
+        sweep: Duration.minutes(2),
+        feedback: Duration.seconds(30),
+      },
+      // The intake sends the Test Server's email, the sender everything else: both reach the relays.
+      network: egress ? { vpc: egress.vpc, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, handlers: ['intake', 'sender'] } : undefined,
+    });
+
+    // Least privilege, function by function. No function may Scan: the sweep reads the due index.
+    const table = store.table.tableArn;
+    const indexes = Object.keys(INDEXES).map((name) => `${table}/index/${name}`);
+    const can = (names: HandlerName[], actions: string[], resources: string[]) => functions.allow(names, actions, resources);
+    can(['intake'], ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DescribeTable'], [table]);
+    can(['intake'], ['dynamodb:Query'], indexes.filter((arn) => !arn.endsWith('/due')));
+    can(['sender'], ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
+    can(['sweep'], ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
+    can(['sweep'], ['dynamodb:Query'], indexes.filter((arn) => arn.endsWith('/due')));
+    can(['feedback'], ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
+    can(['intake', 'sender', 'sweep', 'feedback'], ['sqs:SendMessage'], [doorbells.queue.queueArn]);
+    can(['intake'], ['sqs:GetQueueAttributes'], [doorbells.queue.queueArn]);
+    if (secrets.secrets.size) can(['intake', 'sender'], ['secretsmanager:GetSecretValue'], [...secrets.secrets.values()].map((secret) => secret.secretArn));
+    if (mail.sendingArns.length) {
+      functions.allow(['intake', 'sender'], ['ses:SendRawEmail'], mail.sendingArns, { StringEquals: { 'ses:FromAddress': mail.fromAddresses } });
+    }
+
+    // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html: partial batch responses
+    // need ReportBatchItemFailures; maxConcurrency bounds how many senders reach the relays at once.
+    functions.functions.sender.addEventSource(
+      new SqsEventSource(doorbells.queue, { batchSize: config.sender.batchSize, reportBatchItemFailures: true, maxConcurrency: Math.max(2, config.sender.concurrency) }),
+    );
+    // EventBridge schedules in whole minutes; a shorter sweep.intervalSeconds is for npm start.
+    new Rule(this, 'SweepSchedule', {
+      description: 'Runs the Notice Relay sweep',
+      schedule: Schedule.rate(Duration.minutes(Math.max(1, Math.ceil(config.sweep.intervalSeconds / 60)))),
+      targets: [new LambdaFunction(functions.functions.sweep, { retryAttempts: 0 })],
+    });
+    mail.routeEventsTo(functions.functions.feedback);
+
+    const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
+
+    this.alarms(functions, doorbells, props.alarmEmail);
+    this.outputs(config, api, mail, secrets, egress);
+  }
+
+  private alarms(functions: NoticeRelayFunctions, doorbells: DoorbellQueue, alarmEmail: string | undefined): void {
+    const topic = new Topic(this, 'Alarms', { displayName: 'Notice Relay alarms', enforceSSL: true });
+    if (alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
+    const alarms = [...doorbells.alarms];
+    for (const name of ['intake', 'sender'] as const) {
+      const filter = new MetricFilter(this, `AuthFailures-${name}`, {
+        logGroup: functions.logGroups[name],
+        metricNamespace: 'NoticeRelay',
+        metricName: 'TransportAuthenticationFailures',
+        filterPattern: FilterPattern.stringValue('$.message', '=', AUTH_FAILURE_MESSAGE),
+        metricValue: '1',
+      });
+      alarms.push(
+        new Alarm(this, `AuthFailureAlarm-${name}`, {
+          alarmDescription: 'A relay refused the SMTP login (535) or an OAuth2 grant: see GET /v1/transport; notices wait in retry until the credentials are fixed.',
+          metric: filter.metric({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 0,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    alarms.push(
+      new Alarm(this, 'SenderErrors', {
+        alarmDescription: 'The sender function failed (not a failed send: an invocation error).',
+        metric: functions.functions.sender.metricErrors({ period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(topic));
+    new CfnOutput(this, 'AlarmTopicArn', { value: topic.topicArn, description: 'Subscribe IT to these alarms (SNS topic)' });
+  }
+
+  private outputs(config: Config, api: NoticeApi, mail: MailIdentities, secrets: SecretsForInstitutions, egress: StaticEgress | undefined): void {
+    new CfnOutput(this, 'ApiUrl', { value: `${api.api.url}v1`, description: 'Point the ILS at this URL (POST /notices, GET /notices/{id}…)' });
+    const output = (id: string, record: DnsRecord) => new CfnOutput(this, id, { value: outputLine(record), description: record.description });
+    const published = new Set<string>();
+    for (const sending of mail.domains) {
+      const institution = sending.institutions[0] as InstitutionConfig;
+      const records = dnsRecordsFor(institution, { region: this.region, dkimCnames: sending.identity.dkimRecords });
+      const domainId = idOf(sending.domain);
+      records.filter((r) => r.purpose === 'dkim').forEach((record, index) => output(`Dkim${index + 1}${domainId}`, record));
+      output(`MailFromMx${domainId}`, records.find((r) => r.purpose === 'mail-from-mx') as DnsRecord);
+      output(`MailFromSpf${domainId}`, records.find((r) => r.purpose === 'mail-from-spf') as DnsRecord);
+      output(`Dmarc${domainId}`, records.find((r) => r.purpose === 'dmarc') as DnsRecord);
+      new CfnOutput(this, `DkimTokens${domainId}`, {
+        value: Fn.join(',', sending.identity.dkimRecords.map((record) => Fn.select(0, Fn.split('.', record.name)))),
+        description: `the Easy DKIM tokens of ${sending.domain}, for notice-relay dns-check --dkim-tokens`,
+      });
+      published.add(sending.domain);
+    }
+    for (const institution of config.institutions) {
+      const domain = domainOf(institution.from.address);
+      const institutionId = idOf(institution.id);
+      if (institution.transport.kind === 'smtp') {
+        const records = dnsRecordsFor(institution, { region: this.region });
+        const dkim = records.find((r) => r.purpose === 'dkim');
+        if (dkim) output(`DkimTxt${institutionId}`, { ...dkim, description: `${dkim.description}; run notice-relay dns-records with the key in the secret to get p=` });
+        if (!published.has(domain)) output(`Dmarc${idOf(domain)}`, records.find((r) => r.purpose === 'dmarc') as DnsRecord);
+        published.add(domain);
+      }
+      const secret = secrets.secrets.get(institution.id);
+      if (secret) new CfnOutput(this, `Secret${institutionId}`, { value: secret.secretArn, description: `fill in the SMTP credentials and DKIM key of ${institution.id} here` });
+    }
+    if (egress) new CfnOutput(this, 'EgressIps', { value: egress.addresses.join(', '), description: 'allow these addresses on the institution SMTP relays firewall' });
+  }
+}

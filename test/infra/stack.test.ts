@@ -1,0 +1,212 @@
+// The AWS stack, synthesized offline from config/example.json: resources, wiring, least privilege,
+// the outputs IT copies into DNS, and the cdk-nag (AwsSolutions) result.
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../../infra/cdk/app';
+import { loadDeployableConfig } from '../../infra/cdk/deployable-config';
+import { loadConfig } from '../../shared/config/load';
+import { senderTimings } from '../../shared/config/timing';
+import { ConfigError } from '../../shared/errors';
+import { createTableInput } from '../../shared/store/table';
+
+const outdir = () => mkdtempSync(join(tmpdir(), 'cdk-out-'));
+const example = loadConfig('config/example.json');
+
+/** Every IAM policy statement of the template. */
+const statements = (template: Template): Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> =>
+  Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: [] } } }).Properties.PolicyDocument.Statement);
+const actionsOf = (statement: { Action: string | string[] }) => [statement.Action].flat();
+
+describe('Stack: NoticeRelay from config/example.json', () => {
+  const built = buildApp({ configPath: 'config/example.json', outdir: outdir(), env: {} });
+  const template = Template.fromStack(built.stack);
+
+  it('passes cdk-nag (AwsSolutions) with every acknowledgement justified', () => {
+    // Act
+    const synth = () => built.app.synth();
+    // Assess
+    expect(synth).not.toThrow();
+    const reasons = built.stack.node
+      .findAll()
+      .flatMap((node) => node.node.metadata.filter((entry) => /acknowledge/i.test(entry.type)))
+      .flatMap((entry) => Object.values(entry.data as Record<string, string>));
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const reason of reasons) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  it('is checked by cdk-nag for real: an unacknowledged finding fails the synth', () => {
+    // Prepare: a stack with one plain violation (a queue without a dead-letter queue or TLS-only policy)
+    const app = new App({ outdir: outdir() });
+    const stack = new Stack(app, 'Control');
+    new Queue(stack, 'Bare');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // Act
+    let failure: unknown;
+    try {
+      app.synth();
+    } catch (error) {
+      failure = error;
+    }
+    // Assess
+    expect(failure).toMatchObject({ name: 'ValidationFailed' });
+  });
+
+  it('runs four functions on Node.js 24 for arm64, each with its configuration in the bundle', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Environment: { Variables: expect.objectContaining({ NOTICE_RELAY_CONFIG: '/var/task/config.json' }) } });
+    }
+  });
+
+  it('stores notices in an on-demand table with recovery, retention and the sparse due index', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expireAt', Enabled: true },
+      // The very indexes the local runtime creates on dynalite: one definition, no drift.
+      GlobalSecondaryIndexes: createTableInput('notices').GlobalSecondaryIndexes,
+      AttributeDefinitions: createTableInput('notices').AttributeDefinitions,
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([{ IndexName: 'due', KeySchema: [{ AttributeName: 'dueShard', KeyType: 'HASH' }, { AttributeName: 'dueAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } }]),
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+
+  it('wires the queue to the sender with a dead-letter queue, partial batch responses and bounded concurrency', () => {
+    const timings = senderTimings(example.sender);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: timings.visibilityTimeoutSeconds,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: example.sender.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: example.sender.concurrency },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'Notice Relay sender', Timeout: timings.functionTimeoutSeconds });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 0, MetricName: 'ApproximateNumberOfMessagesVisible' });
+  });
+
+  it('runs the sweep every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('sweep'), 'Arn'] } })] });
+  });
+
+  it('sets up SES with Easy DKIM, a MAIL FROM that rejects rather than falls back, and events to EventBridge', () => {
+    template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'library.example.org',
+      MailFromAttributes: { MailFromDomain: 'bounce.library.example.org', BehaviorOnMxFailure: 'REJECT_MESSAGE' },
+      ConfigurationSetAttributes: { ConfigurationSetName: Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      EventDestination: { Enabled: true, MatchingEventTypes: ['delivery', 'bounce', 'complaint', 'reject', 'deliveryDelay'], EventBridgeDestination: { EventBusArn: Match.anyValue() } },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ses'], 'detail-type': ['Email Delivered', 'Email Bounced', 'Email Complaint Received', 'Email Rejected', 'Email Delivery Delayed'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('feedback'), 'Arn'] } })],
+    });
+  });
+
+  it('gives the API throttling, access logs, error-only execution logs without bodies, and JSON refusals', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: 'ERROR', DataTraceEnabled: false })],
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      ResponseTemplates: { 'application/json': JSON.stringify({ error: { code: 'rate_limited', message: 'Too many requests for this API; retry after a short wait.', details: [] } }) },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'REQUEST_TOO_LARGE' });
+  });
+
+  it('creates an empty secret, with the fields to fill, for the institution that needs one', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'notice-relay/NoticeRelay/branch',
+      SecretString: JSON.stringify({ servers: [{ pass: '' }, null], dkimPrivateKey: '' }, null, 2),
+    });
+  });
+
+  it('grants each function only what it uses: no Scan anywhere, no wildcard SES permission', () => {
+    const all = statements(template);
+    expect(all.flatMap(actionsOf)).not.toContain('dynamodb:Scan');
+    const ses = all.filter((statement) => actionsOf(statement).some((action) => action.startsWith('ses:')));
+    expect(ses.length).toBeGreaterThan(0);
+    for (const statement of ses) {
+      expect(actionsOf(statement)).toEqual(['ses:SendRawEmail']);
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"|identity\/\*|:\*"/);
+      expect(JSON.stringify(statement.Resource)).toContain('identity/library.example.org');
+      expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': ['notices@library.example.org'] } });
+    }
+    expect(all.flatMap(actionsOf).filter((action) => action.endsWith(':*'))).toEqual([]);
+  });
+
+  it('outputs the API URL and each DNS record as a DNS administrator pastes it', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.MailFromSpfLibraryExampleOrg?.Value).toBe('bounce.library.example.org TXT "v=spf1 include:amazonses.com ~all"');
+    expect(outputs.DmarcLibraryExampleOrg?.Value).toBe('_dmarc.library.example.org TXT "v=DMARC1; p=none; rua=mailto:it@library.example.org"');
+    expect(outputs.DmarcBranchExampleEdu?.Value).toBe('_dmarc.branch.example.edu TXT "v=DMARC1; p=none; rua=mailto:it@branch.example.edu"');
+    expect(outputs.MailFromMxLibraryExampleOrg?.Value).toEqual({ 'Fn::Join': ['', ['bounce.library.example.org MX 10 feedback-smtp.', { Ref: 'AWS::Region' }, '.amazonses.com']] });
+    for (const n of [1, 2, 3]) {
+      expect(outputs[`Dkim${n}LibraryExampleOrg`]?.Value).toEqual({
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.any(String), `DkimDNSTokenName${n}`] }, ' CNAME ', { 'Fn::GetAtt': [expect.any(String), `DkimDNSTokenValue${n}`] }]],
+      });
+    }
+    expect(outputs.DkimTxtBranch?.Value).toBe('notices._domainkey.branch.example.edu TXT "v=DKIM1; k=rsa; p=<the public key of the DKIM private key>"');
+    expect(outputs.SecretBranch?.Value).toEqual({ Ref: expect.stringMatching(/^SecretsSecretbranch/) });
+    expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('/v1');
+    expect(Object.keys(outputs).filter((key) => key.startsWith('ApiEndpoint'))).toEqual([]);
+    expect(outputs.EgressIps).toBeUndefined();
+  });
+
+  it('alarms on dead letters, backlogs, sender errors and refused relay logins', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.message = "transport authentication failed" }' });
+  });
+});
+
+describe('Stack: NoticeRelay with static egress', () => {
+  const built = buildApp({ configPath: 'config/example.json', staticEgress: true, outdir: outdir(), env: {} });
+  const template = Template.fromStack(built.stack);
+
+  it('sends from the Elastic IPs it outputs, through NAT gateways, and passes cdk-nag', () => {
+    template.resourceCountIs('AWS::EC2::EIP', 2);
+    template.resourceCountIs('AWS::EC2::NatGateway', 2);
+    template.hasResourceProperties('AWS::EC2::NatGateway', { AllocationId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EgressIp'), 'AllocationId'] } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'Notice Relay sender', VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }) });
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(JSON.stringify(outputs.EgressIps?.Value)).toMatch(/EgressIp1.*EgressIp2/);
+    expect(() => built.app.synth()).not.toThrow();
+  });
+});
+
+describe('Function: loadDeployableConfig', () => {
+  it('refuses a configuration that holds secrets, naming each', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    const local = JSON.parse(readFileSync('config/local.json', 'utf8'));
+    local.institutions[0].transport.servers[0].auth = { user: 'relay', pass: 'secret-password' };
+    writeFileSync(join(dir, 'secrets.json'), JSON.stringify(local));
+    // Act
+    const run = () => loadDeployableConfig(join(dir, 'secrets.json'), { NOTICE_RELAY_SINK_SMTP_PORT: '25' });
+    // Assess
+    expect(run).toThrow(ConfigError);
+    try {
+      run();
+    } catch (error) {
+      expect((error as ConfigError).details.map((d) => d.path)).toEqual(['institutions[0].apiKeys', 'institutions[0].transport.servers[0].auth.pass', 'institutions[1].apiKeys']);
+    }
+  });
+
+  it('gives the functions the validated configuration, with its variables expanded', () => {
+    const { runtimeJson, config } = loadDeployableConfig('config/example.json', {});
+    expect(JSON.parse(runtimeJson)).toEqual(config);
+  });
+});
