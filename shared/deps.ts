@@ -11,7 +11,6 @@ import { type Clock, type Random, systemClock } from './clock';
 import { readRuntimeConfig } from './config/runtime';
 import type { Config, InstitutionConfig } from './config/schema';
 import type { CoreDeps } from './core-deps';
-import { NotImplementedError } from './errors';
 import { ulidSource } from './ids';
 import type { LifecycleSettings } from './lifecycle/transitions';
 import type { Log } from './log';
@@ -19,8 +18,12 @@ import { SqsDoorbell } from './queue/sqs-doorbell';
 import { noSecrets, type SecretSource } from './secrets';
 import { SecretsManagerSource } from './secrets-manager';
 import { DynamoNoticeStore } from './store/dynamo-notice-store';
-import type { TransportDesk } from './transport/desk';
+import { type DeskDeps, makeDesk, type TransportDesk } from './transport/desk';
 import type { TransportDeps } from './transport/factory';
+import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
+import type { RateGate } from './transport/rate-gate';
+import type { TransportRecords } from './transport/records';
+import { DynamoTransportState } from './store/dynamo-transport-state';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -38,6 +41,8 @@ export interface Deps extends BaseDeps {
   keyRing: KeyRing;
   desk: TransportDesk;
   transports: TransportDeps;
+  rates: RateGate;
+  transportRecords: TransportRecords;
   attemptTimeoutSeconds: number;
   sleep: (ms: number) => Promise<void>;
   clients: BaseDeps['clients'] & { ses: SESClient };
@@ -83,6 +88,31 @@ export interface DepsOverrides {
 
 const REQUEST_HANDLER = { connectionTimeout: 3000, requestTimeout: 15_000 };
 
+const transportDeps = (config: Config, clock: Clock, secrets: SecretSource, ses: SESClient): TransportDeps => ({
+  clock,
+  secrets,
+  ses,
+  tokens: new OAuth2Tokens({ fetch: globalThis.fetch as FetchLike, clock }),
+  // A relay that accepts the connection but never greets must leave time for the backup.
+  connectSeconds: Math.min(10, config.sender.attemptTimeoutSeconds / 3),
+});
+
+/**
+ * What `notice-relay send-test` needs: the Test Server alone, with the configuration's own secrets and no
+ * store, so IT can try a relay from any machine. SES is reached with the machine's AWS credentials.
+ */
+export const createDeskDeps = (env: Env, config: Config, log: Log): DeskDeps & { close(): void } => {
+  const ses = new SESClient({ region: env.AWS_REGION ?? 'us-east-1', requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) });
+  return {
+    transports: transportDeps(config, systemClock, noSecrets, ses),
+    clock: systemClock,
+    newId: ulidSource(systemClock),
+    log,
+    attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
+    close: () => ses.destroy(),
+  };
+};
+
 /**
  * Builds what every handler needs from the environment: NOTICE_RELAY_CONFIG (path of the validated
  * configuration the deployment wrote), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL, and for emulators
@@ -126,24 +156,20 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
 export const createDeps = (env: Env, service: string, overrides: DepsOverrides = {}): Deps => {
   const base = createBaseDeps(env, service, overrides);
   const { config, clock } = base;
+  const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
   const region = env.AWS_REGION ?? 'us-east-1';
   const ses = new SESClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) });
   const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
   const secrets =
     overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: new SecretsManagerClient({ region, requestHandler: REQUEST_HANDLER }), secretIds: secretArns, clock }) : noSecrets);
+  const transports = transportDeps(config, clock, secrets, ses);
   return {
     ...base,
     keyRing: new KeyRing(config.institutions),
-    desk: {
-      status: async () => {
-        throw new NotImplementedError('Transport status is not available yet.');
-      },
-      test: async () => {
-        throw new NotImplementedError('The transport test is not available yet.');
-      },
-    },
-    // A relay that accepts the connection but never greets must leave time for the backup.
-    transports: { clock, secrets, ses, connectSeconds: Math.min(10, config.sender.attemptTimeoutSeconds / 3) },
+    desk: makeDesk({ transports, records: transportState, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds }),
+    transports,
+    rates: transportState,
+    transportRecords: transportState,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     clients: { ...base.clients, ses },

@@ -160,6 +160,8 @@ export interface DeliveryFacts {
   authFailure?: boolean;
   /** The relay or provider asked us to slow down or wait for a quota to reset. */
   throttled?: boolean;
+  /** A sending quota ran out (Gmail's 550 5.4.5, Microsoft 365's 554 5.2.0): it resets later. */
+  quota?: boolean;
 }
 
 /** A send that did not succeed, classified once by shared/transport/classify.ts. */

@@ -11,3 +11,6 @@ export interface Log {
 }
 
 export const silentLog: Log = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** The message of the log line an alarm matches when a relay refuses the credentials (see infra/cdk). */
+export const AUTH_FAILURE_LOG = 'transport authentication failed';

@@ -15,6 +15,7 @@ import type { Config, InstitutionConfig } from '../../shared/config/schema';
 import { domainOf } from '../../shared/config/domains';
 import { senderTimings } from '../../shared/config/timing';
 import { type DnsRecord, dnsRecordsFor, outputLine } from '../../shared/dns/records';
+import { AUTH_FAILURE_LOG } from '../../shared/log';
 import { INDEXES } from '../../shared/store/table';
 import { NoticeApi } from './constructs/api';
 import { StaticEgress } from './constructs/egress';
@@ -37,8 +38,6 @@ export interface NoticeRelayStackProps extends StackProps {
   apiBurstLimit?: number;
 }
 
-/** The log line (shared/delivery/deliver.ts) an alarm matches when a relay refuses our credentials. */
-export const AUTH_FAILURE_MESSAGE = 'transport authentication failed';
 
 /** A CloudFormation output id from a domain: `library.example.org` → `LibraryExampleOrg`. */
 const idOf = (text: string): string =>
@@ -122,7 +121,7 @@ export class NoticeRelayStack extends Stack {
         logGroup: functions.logGroups[name],
         metricNamespace: 'NoticeRelay',
         metricName: 'TransportAuthenticationFailures',
-        filterPattern: FilterPattern.stringValue('$.message', '=', AUTH_FAILURE_MESSAGE),
+        filterPattern: FilterPattern.stringValue('$.message', '=', AUTH_FAILURE_LOG),
         metricValue: '1',
       });
       alarms.push(

@@ -4,6 +4,7 @@ import { describeConfigError } from '../../shared/config/load';
 import { ConfigError } from '../../shared/errors';
 import { banner, startLocal } from '../local/start';
 import { dnsCheckCommand, dnsRecordsCommand } from './dns';
+import { sendTestCommand } from './send-test';
 
 const USAGE = `Usage: notice-relay <command> [options]
 
@@ -15,6 +16,9 @@ Commands:
   dns-check --config F [--resolver HOST:PORT]
                               looks each record up: ✔ or ✘ with what was found and the record to publish;
                               exit 0 when all are right, 1 otherwise (also takes --dkim-tokens)
+  send-test --config F --institution ID [--to ADDR]
+                              send a test email now through each of the institution's servers in turn
+                              (what POST /v1/transport/test does); exit 0 when one took it, 1 otherwise
   help                        show this text
 `;
 
@@ -58,6 +62,8 @@ export const run = async (argv: string[], output: Output = { out: (t) => console
         return await dnsRecordsCommand(rest, output);
       case 'dns-check':
         return await dnsCheckCommand(rest, output);
+      case 'send-test':
+        return await sendTestCommand(rest, output);
       case undefined:
       case 'help':
       case '--help':

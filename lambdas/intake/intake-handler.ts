@@ -2,8 +2,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
 import type { KeyRing } from '../../shared/auth';
-import { formatPath } from '../../shared/config/load';
-import type { InstitutionConfig } from '../../shared/config/schema';
+import { formatPath, issuesToDetails } from '../../shared/config/load';
+import { emailAddress, type InstitutionConfig } from '../../shared/config/schema';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
 import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
@@ -43,6 +43,8 @@ const listQuery = z.strictObject({
     .optional(),
   cursor: z.string().min(1).max(2000).optional(),
 });
+
+const transportTestBody = z.strictObject({ to: emailAddress.optional() });
 
 const parseListQuery = (event: APIGatewayProxyEvent) => {
   const result = listQuery.safeParse(event.queryStringParameters ?? {});
@@ -109,8 +111,11 @@ const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
     methods: {
       POST: async (deps, event) => {
         const institution = authenticated(deps, event);
-        const body = event.body ? jsonBody(event) : {};
-        return json(200, await deps.desk.test(institution, body));
+        const body = transportTestBody.safeParse(event.body ? jsonBody(event) : {});
+        if (!body.success) {
+          throw new ValidationError('The body of a transport test is {} or {"to": "address"}.', issuesToDetails(body.error.issues), 'validation_failed');
+        }
+        return json(200, await deps.desk.test(institution, body.data.to));
       },
     },
   },

@@ -8,31 +8,42 @@ import type { NoticeId } from '../ids';
 import {
   afterAttempt,
   type AttemptResult,
+  defer,
   discard,
   type Doorbell,
   onDoorbell,
   takeLease,
   waitFor,
 } from '../lifecycle/transitions';
+import { AUTH_FAILURE_LOG } from '../log';
 import { composeMessage } from '../mime/compose';
 import type { Notice, NoticeContent } from '../notice/model';
 import { type TransportDeps, TransportSession } from '../transport/factory';
+import { pauseFor, type RateGate } from '../transport/rate-gate';
+import type { TransportRecord, TransportRecords } from '../transport/records';
 import { applyPlan, lifecycleContext } from './plan';
 
 export interface DeliveryDeps extends CoreDeps {
   institutions: ReadonlyMap<string, InstitutionConfig>;
   transports: TransportDeps;
+  rates: RateGate;
+  transportRecords: TransportRecords;
   /** The hard deadline of one attempt (DESIGN.md §3). */
   attemptTimeoutSeconds: number;
 }
 
 /** What became of one doorbell. */
-export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'waiting' | 'skipped' | 'unknown';
+export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'deferred' | 'waiting' | 'skipped' | 'unknown';
+
+/** A slot or pause this close to now counts as now: SQS delays and clocks are whole seconds. */
+const SLOT_TOLERANCE_MS = 1000;
 
 /** One SQS batch of doorbells. */
 export class DeliveryBatch {
   private readonly doorbells: Doorbell[] = [];
   private readonly session: TransportSession;
+  /** Each institution's transport record, read once per batch: its pause, its last authentication failure. */
+  private readonly records = new Map<string, Promise<TransportRecord>>();
 
   private constructor(
     private readonly deps: DeliveryDeps,
@@ -92,6 +103,14 @@ export class DeliveryBatch {
       throw error;
     }
 
+    const institution = deps.institutions.get(notice.institutionId);
+    const held = institution ? await this.holdBack(notice, institution) : undefined;
+    if (held) {
+      const deferred = await applyPlan(deps, defer(notice, held.at, deps.clock.now(), deps.settings, held.reason, held.reserved), this.doorbells);
+      if (deferred) deps.log.info('notice held back', { noticeId: notice.id, until: held.at.toISOString() });
+      return 'deferred';
+    }
+
     const startedAt = deps.clock.now();
     const result = await this.send(notice, content, startedAt);
     const plan = afterAttempt(notice, result, deps.clock.now(), lifecycleContext(deps));
@@ -102,15 +121,74 @@ export class DeliveryBatch {
       deps.log.error('attempt outcome not recorded: the lease was lost', { noticeId: notice.id, sent: result.ok });
       return 'skipped';
     }
+    if (institution) await this.noteTransport(institution, result);
     if (result.ok) {
       deps.log.info('notice sent', { noticeId: notice.id, server: result.server, attempt: recorded.attemptCount });
     } else {
       const { facts, verdict } = result.error;
       const attributes = { noticeId: notice.id, institution: notice.institutionId, server: facts.server, code: facts.code, responseCode: facts.responseCode, verdict, status: recorded.status };
-      if (facts.authFailure) deps.log.error('transport authentication failed', attributes);
+      if (facts.authFailure) deps.log.error(AUTH_FAILURE_LOG, attributes);
       else deps.log.warn('notice not sent', attributes);
     }
     return recorded.status === 'sent' ? 'sent' : recorded.status === 'failed' ? 'failed' : recorded.status === 'discarded' ? 'discarded' : 'retrying';
+  }
+
+  private record(institutionId: string): Promise<TransportRecord> {
+    let record = this.records.get(institutionId);
+    if (!record) {
+      record = this.deps.transportRecords.get(institutionId);
+      this.records.set(institutionId, record);
+      record.catch(() => this.records.delete(institutionId));
+    }
+    return record;
+  }
+
+  /**
+   * When the notice must wait instead of being sent now: a pause a relay asked for, or the next slot
+   * of the transport's rate limit (reserved for the notice). Undefined: send now.
+   */
+  private async holdBack(notice: Notice, institution: InstitutionConfig): Promise<{ at: Date; reason: string; reserved: boolean } | undefined> {
+    const now = this.deps.clock.now();
+    const soon = now.getTime() + SLOT_TOLERANCE_MS;
+    const record = await this.record(institution.id);
+    if (record.pausedUntil && new Date(record.pausedUntil).getTime() > soon) {
+      return { at: new Date(record.pausedUntil), reason: `the relay asked to wait: ${record.pauseReason ?? 'throttled'}`, reserved: false };
+    }
+    const { maxPerMinute, maxPerDay } = institution.transport;
+    if (!maxPerMinute && !maxPerDay) return undefined;
+    // A notice coming back to the slot it was given sends without taking another.
+    if (notice.reservedSlotAt && new Date(notice.reservedSlotAt).getTime() <= soon) return undefined;
+    const slot = await this.deps.rates.reserve(institution.id, { maxPerMinute, maxPerDay }, now);
+    return slot.at.getTime() > soon ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true } : undefined;
+  }
+
+  /** What an attempt tells about the transport: a pause to honour, credentials that broke or work again. */
+  private async noteTransport(institution: InstitutionConfig, result: AttemptResult): Promise<void> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    try {
+      if (!result.ok) {
+        const { facts } = result.error;
+        const pauseMs = pauseFor(facts, deps.settings.retry);
+        if (pauseMs) {
+          await deps.rates.pause(institution.id, new Date(now.getTime() + pauseMs), `${facts.responseCode ?? facts.code} from ${facts.server ?? facts.transport}`);
+          this.records.delete(institution.id);
+        }
+        if (facts.authFailure) {
+          await deps.transportRecords.recordAuthFailure(institution.id, { at: now.toISOString(), server: facts.server ?? facts.transport, code: facts.code, message: result.error.message.slice(0, 300) });
+          this.records.delete(institution.id);
+        }
+        return;
+      }
+      const record = await this.record(institution.id);
+      if (record.lastAuthFailure && !record.authRecoveredAt) {
+        await deps.transportRecords.recordAuthRecovered(institution.id, now);
+        this.records.set(institution.id, Promise.resolve({ ...record, authRecoveredAt: now.toISOString() }));
+      }
+    } catch (error) {
+      // The notice's outcome is recorded; the transport's record is for IT, and a later attempt updates it.
+      deps.log.warn('transport record not updated', { institution: institution.id, code: errorCode(error) });
+    }
   }
 
   /** One attempt: compose once, send within the deadline, and turn any failure into a classified result. */

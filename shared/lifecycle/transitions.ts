@@ -237,6 +237,8 @@ const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): H
   );
 
 const clearLease: Array<keyof Notice> = ['leaseExpiresAt', 'leaseToken'];
+/** What an attempt uses up: its lease, and the rate-limit slot it was given. */
+const spent: Array<keyof Notice> = [...clearLease, 'reservedSlotAt'];
 
 /**
  * Records an attempt of a leased notice: `sent`; `retrying` at the policy's next time, or waiting
@@ -250,7 +252,7 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
       transition: {
         ...base,
         set: { status: 'sent', sentAt: iso(now), messageId: result.messageId, updatedAt: iso(now), retainUntil: retainUntil(now, settings) },
-        remove: [...clearLease, 'sweepAt', 'nextAttemptAt'],
+        remove: [...spent, 'sweepAt', 'nextAttemptAt'],
         append: [attemptEntry(result, 'sent', now)],
       },
     };
@@ -266,11 +268,11 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
   const append = [attemptEntry(result, 'retrying', now)];
   if (next.kind === 'give-up') {
     // No attempt fits before giveUpAt: the notice waits for it, and the sweep discards it then.
-    return { transition: { ...base, set: { status: 'retrying', updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...clearLease, 'nextAttemptAt'], append } };
+    return { transition: { ...base, set: { status: 'retrying', updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...spent, 'nextAttemptAt'], append } };
   }
   const schedule = scheduleAttempt(next.at, now, giveUpAt, settings);
   return withRing(
-    { ...base, set: { status: 'retrying', nextAttemptAt: iso(next.at), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt) }, remove: clearLease, append },
+    { ...base, set: { status: 'retrying', nextAttemptAt: iso(next.at), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt) }, remove: spent, append },
     notice.id,
     schedule.ringDelaySeconds,
   );
@@ -278,18 +280,22 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
 
 /**
  * Puts a leased notice back to wait until `until` without counting an attempt: a transport's rate
- * limit or quota held it back.
+ * limit or a relay's pause held it back. With `reserved`, `until` is a send slot kept for it.
  */
-export const defer = (notice: Notice, until: Date, now: Date, settings: LifecycleSettings, reason: string): Plan => {
+export const defer = (notice: Notice, until: Date, now: Date, settings: LifecycleSettings, reason: string, reserved = false): Plan => {
   const status = pendingStatus(notice);
   const append = [{ at: iso(now), outcome: 'deferred' as const, status, message: reason }];
   const base = { id: notice.id, expectVersion: notice.version, append };
   if (until >= at(notice.giveUpAt)) {
-    return { transition: { ...base, set: { status, updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...clearLease, 'nextAttemptAt'] } };
+    return { transition: { ...base, set: { status, updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...spent, 'nextAttemptAt'] } };
   }
   const schedule = scheduleAttempt(until, now, at(notice.giveUpAt), settings);
   return withRing(
-    { ...base, set: { status, nextAttemptAt: iso(until), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt) }, remove: clearLease },
+    {
+      ...base,
+      set: { status, nextAttemptAt: iso(until), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt), ...(reserved ? { reservedSlotAt: iso(until) } : {}) },
+      remove: reserved ? clearLease : spent,
+    },
     notice.id,
     schedule.ringDelaySeconds,
   );
@@ -314,7 +320,7 @@ const finish = (notice: Notice, status: 'failed' | 'discarded', now: Date, ctx: 
         // While the report is owed the notice stays in the sweep's index, so a crash cannot lose it.
         ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
       },
-      remove: [...clearLease, 'nextAttemptAt', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))],
+      remove: [...spent, 'nextAttemptAt', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))],
     },
     reportOwed,
   };
@@ -379,7 +385,7 @@ const releaseLease = (notice: Notice, now: Date, ctx: LifecycleContext): Plan =>
       id: notice.id,
       expectVersion: notice.version,
       set: { status, nextAttemptAt: iso(now), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt) },
-      remove: clearLease,
+      remove: spent,
       append: [leaseExpiredEntry(notice, now, status)],
     },
     notice.id,

@@ -140,6 +140,8 @@ export interface Notice {
   sweepAt?: string;
   /** Doorbells the sweep rang since the last attempt began (each doubles the wait for the next). */
   sweepRings?: number;
+  /** A send slot the transport's rate limit reserved for this notice; it is sent then without another. */
+  reservedSlotAt?: string;
   /** A failed or discarded notice whose report is not yet created. */
   reportPending?: boolean;
   /** When the record may be deleted (retention); set once the notice is final. */

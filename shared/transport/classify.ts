@@ -79,6 +79,9 @@ const isThrottling = (responseCode: number | undefined, enhanced: string | undef
   enhanced === '5.4.5' ||
   (responseCode === 554 && enhanced === '5.2.0');
 
+/** A daily sending quota, not a momentary rate: Gmail's 5.4.5, Microsoft 365's 554 5.2.0. */
+const isQuota = (responseCode: number | undefined, enhanced: string | undefined): boolean => enhanced === '5.4.5' || (responseCode === 554 && enhanced === '5.2.0');
+
 /**
  * Classifies a failed SMTP send to `server`.
  * @example
@@ -100,7 +103,7 @@ export const classifySmtpFailure = (error: unknown, server: string): DeliveryErr
     return transient(failure.code ?? 'EAUTH', { authFailure: true });
   }
   if (responseCode === undefined) return transient(failure.code ?? 'EUNKNOWN');
-  if (isThrottling(responseCode, enhancedStatus)) return transient(failure.code ?? 'ETHROTTLED', { throttled: true });
+  if (isThrottling(responseCode, enhancedStatus)) return transient(failure.code ?? 'ETHROTTLED', { throttled: true, ...(isQuota(responseCode, enhancedStatus) ? { quota: true } : {}) });
   if (responseCode >= 400 && responseCode < 500) return transient(failure.code ?? 'EENVELOPE');
   // A 5xx to the recipient or the content is about this notice; to anything before, about our setup.
   const aboutThisNotice = command === undefined || /^(RCPT TO|DATA)/i.test(command) || command === 'DATA' || failure.code === 'EMESSAGE';

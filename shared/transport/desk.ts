@@ -1,23 +1,154 @@
-// The transport desk: GET /v1/transport (configuration and last test, never a secret) and the
-// "Test Server" of POST /v1/transport/test.
+// The transport desk (DESIGN.md §4): GET /v1/transport (the configuration, the last test, the last
+// refused login; never a secret) and the Test Server of POST /v1/transport/test and `notice-relay
+// send-test`, which sends a test email now through each configured server in turn.
+import { addSeconds, type Clock } from '../clock';
+import { domainOf } from '../config/domains';
 import type { InstitutionConfig } from '../config/schema';
+import { DeliveryError, errorCode } from '../errors';
+import type { IdSource } from '../ids';
+import type { Log } from '../log';
+import { buildMail, type OutgoingMessage } from '../mime/compose';
+import { openTransport, type TransportDeps } from './factory';
+import type { TransportRecord, TransportRecords, TransportTestResult } from './records';
+import type { ServerTry } from './transport';
 
-export interface ServerTestResult {
-  server: string;
-  ok: boolean;
-  reply: string;
-}
-
-export interface TransportTestResult {
-  ok: boolean;
-  server: string | null;
-  reply: string;
-  servers: ServerTestResult[];
-  testedAt: string;
-  to: string;
-}
+export type { ServerTestResult, TransportTestResult } from './records';
 
 export interface TransportDesk {
-  status(institution: InstitutionConfig): Promise<unknown>;
-  test(institution: InstitutionConfig, body: unknown): Promise<TransportTestResult>;
+  status(institution: InstitutionConfig): Promise<TransportStatus>;
+  test(institution: InstitutionConfig, to?: string): Promise<TransportTestResult>;
 }
+
+/** GET /v1/transport: what IT needs to see, and nothing secret. */
+export interface TransportStatus {
+  kind: 'smtp' | 'ses';
+  from: string;
+  servers?: Array<{ host: string; port: number; tls: string; allowNonSecure: boolean; privateCa: boolean; auth: 'none' | 'password' | 'oauth2'; user?: string; oauth2Provider?: string }>;
+  dkim?: { selector: string; domain: string } | null;
+  mailFromDomain?: string;
+  configurationSet?: string | null;
+  maxPerMinute: number | null;
+  maxPerDay: number | null;
+  lastTestedAt: string | null;
+  lastTestResult: TransportTestResult | null;
+  lastAuthFailure: (NonNullable<TransportRecord['lastAuthFailure']> & { recoveredAt: string | null }) | null;
+  pausedUntil: string | null;
+  pauseReason: string | null;
+}
+
+export interface DeskDeps {
+  transports: TransportDeps;
+  /** Where results are kept; absent for `notice-relay send-test` run on its own. */
+  records?: TransportRecords;
+  clock: Clock;
+  newId: IdSource;
+  log: Log;
+  attemptTimeoutSeconds: number;
+}
+
+/** The configuration as GET /v1/transport shows it. */
+export const describeTransport = (institution: InstitutionConfig, record: TransportRecord): TransportStatus => {
+  const transport = institution.transport;
+  const common = {
+    from: institution.from.text,
+    maxPerMinute: transport.maxPerMinute ?? null,
+    maxPerDay: transport.maxPerDay ?? null,
+    lastTestedAt: record.lastTestedAt ?? null,
+    lastTestResult: record.lastTestResult ?? null,
+    lastAuthFailure: record.lastAuthFailure ? { ...record.lastAuthFailure, recoveredAt: record.authRecoveredAt ?? null } : null,
+    pausedUntil: record.pausedUntil ?? null,
+    pauseReason: record.pauseReason ?? null,
+  };
+  if (transport.kind === 'ses') {
+    return { kind: 'ses', mailFromDomain: transport.mailFromDomain ?? `bounce.${domainOf(institution.from.address)}`, configurationSet: transport.configurationSet ?? null, ...common };
+  }
+  return {
+    kind: 'smtp',
+    servers: transport.servers.map((server) => ({
+      host: server.host,
+      port: server.port,
+      tls: server.tls,
+      allowNonSecure: server.allowNonSecure,
+      privateCa: server.ca !== undefined,
+      auth: !server.auth ? 'none' : 'type' in server.auth ? 'oauth2' : 'password',
+      ...(server.auth ? { user: server.auth.user } : {}),
+      ...(server.auth && 'type' in server.auth ? { oauth2Provider: server.auth.provider } : {}),
+    })),
+    dkim: transport.dkim ? { selector: transport.dkim.selector, domain: domainOf(institution.from.address) } : null,
+    ...common,
+  };
+};
+
+/** The test email: plain text that says what it proves. */
+const testMessage = async (institution: InstitutionConfig, to: string, via: string, id: string, now: Date): Promise<OutgoingMessage> => {
+  const messageId = `<test-${id}@${domainOf(institution.from.address)}>`;
+  const raw = await buildMail({
+    from: { name: institution.from.name ?? '', address: institution.from.address },
+    to,
+    subject: `Notice Relay test: ${institution.name ?? institution.id} through ${via}`,
+    text: [
+      `This is a test email from Notice Relay for ${institution.name ?? institution.id}.`,
+      '',
+      `It was sent at ${now.toISOString()} through ${via}, as notices are.`,
+      'If it reached this mailbox, and not its spam folder, notices sent this way arrive too.',
+      '',
+    ].join('\n'),
+    messageId,
+    date: now,
+    headers: { 'Auto-Submitted': 'auto-generated' },
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return { noticeId: `test-${id}`, messageId, from: institution.from.text, envelope: { from: institution.bounceTo, to: [to] }, raw };
+};
+
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+export const makeDesk = (deps: DeskDeps): TransportDesk => {
+  /** One server (or SES) on its own, so the result says which answered and what. */
+  const tryOne = async (institution: InstitutionConfig, to: string, serverIndex: number | undefined, via: string, tries: ServerTry[]) => {
+    const now = deps.clock.now();
+    let transport;
+    try {
+      transport = await openTransport(institution, deps.transports, serverIndex);
+      await transport.send(await testMessage(institution, to, via, deps.newId(), now), { deadline: addSeconds(now, deps.attemptTimeoutSeconds), tries });
+    } catch (error) {
+      const failure = error instanceof DeliveryError ? error : undefined;
+      // A failure before any server was tried (a missing secret, a refused OAuth2 grant) is this server's too.
+      if (!tries.some((attempt) => attempt.server.startsWith(via))) tries.push({ server: via, ok: false, reply: oneLine(failure?.message ?? errorCode(error)) });
+      if (failure?.facts.authFailure && deps.records) {
+        await deps.records.recordAuthFailure(institution.id, { at: now.toISOString(), server: failure.facts.server ?? via, code: failure.facts.code, message: failure.message.slice(0, 300) });
+      }
+    } finally {
+      await transport?.close();
+    }
+  };
+
+  return {
+    status: async (institution) => describeTransport(institution, deps.records ? await deps.records.get(institution.id) : {}),
+
+    test: async (institution, to) => {
+      const recipient = to ?? institution.testTo ?? institution.bounceTo;
+      const tries: ServerTry[] = [];
+      const transport = institution.transport;
+      if (transport.kind === 'ses') {
+        await tryOne(institution, recipient, undefined, 'ses', tries);
+      } else {
+        for (const [index, server] of transport.servers.entries()) await tryOne(institution, recipient, index, `${server.host}:${server.port}`, tries);
+      }
+      const accepted = tries.find((attempt) => attempt.ok);
+      const last = tries.at(-1);
+      const result: TransportTestResult = {
+        ok: accepted !== undefined,
+        server: accepted ? accepted.server.replace(/ \((TLS|plain)\)$/, '') : null,
+        reply: (accepted ?? last)?.reply ?? 'no server was tried',
+        servers: tries,
+        testedAt: deps.clock.now().toISOString(),
+        to: recipient,
+      };
+      if (deps.records) await deps.records.recordTest(institution.id, result);
+      deps.log.info('transport tested', { institution: institution.id, ok: result.ok, servers: tries.map((t) => `${t.server}:${t.ok ? 'ok' : 'failed'}`) });
+      return result;
+    },
+  };
+};

@@ -7,6 +7,7 @@ import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import { ConfigError, DeliveryError, errorCode } from '../errors';
 import type { InstitutionSecrets, SecretSource } from '../secrets';
+import type { OAuth2Tokens } from './oauth2';
 import { SesTransport } from './ses-transport';
 import { type SmtpAuth, type SmtpServer, SmtpTransport, serverName } from './smtp-transport';
 import type { Transport } from './transport';
@@ -14,6 +15,8 @@ import type { Transport } from './transport';
 export interface TransportDeps {
   clock: Clock;
   secrets: SecretSource;
+  /** OAuth2 tokens, kept for the whole process (not per batch). */
+  tokens: OAuth2Tokens;
   /** The SES client; absent where no institution sends through SES. */
   ses?: SESClient;
   /** Seconds to wait for an SMTP connection and greeting. */
@@ -28,8 +31,8 @@ const missingCredential = (institution: InstitutionConfig, server: string, what:
     authFailure: true,
   });
 
-/** Opens the transport of one institution. */
-export const openTransport = async (institution: InstitutionConfig, deps: TransportDeps): Promise<Transport> => {
+/** Opens the transport of one institution; with `serverIndex`, that SMTP server alone (the Test Server). */
+export const openTransport = async (institution: InstitutionConfig, deps: TransportDeps, serverIndex?: number): Promise<Transport> => {
   const transport = institution.transport;
   if (transport.kind === 'ses') {
     if (!deps.ses) throw new DeliveryError('SES is not available to this sender', 'transient', { transport: 'ses', server: 'ses', code: 'ECONFIG' });
@@ -50,11 +53,19 @@ export const openTransport = async (institution: InstitutionConfig, deps: Transp
     if (!auth) return { config };
     const name = serverName(config);
     if ('type' in auth) {
+      const key = `${institution.id}/${index}`;
+      const settings = {
+        ...auth,
+        clientSecret: auth.clientSecret ?? secrets.servers?.[index]?.clientSecret,
+        refreshToken: auth.refreshToken ?? secrets.servers?.[index]?.refreshToken,
+      };
       return {
         config,
         auth: async (): Promise<SmtpAuth> => {
-          throw missingCredential(institution, name, 'OAuth2 token provider');
+          if (!settings.clientSecret && !settings.refreshToken) throw missingCredential(institution, name, 'OAuth2 client secret or refresh token');
+          return { type: 'OAuth2', user: auth.user, accessToken: await deps.tokens.accessToken(key, name, settings) };
         },
+        authRejected: () => deps.tokens.invalidate(key),
       };
     }
     const pass = auth.pass ?? secrets.servers?.[index]?.pass;
@@ -68,7 +79,7 @@ export const openTransport = async (institution: InstitutionConfig, deps: Transp
   });
   const dkimKey = transport.dkim ? (transport.dkim.privateKey ?? secrets.dkimPrivateKey) : undefined;
   return new SmtpTransport({
-    servers,
+    servers: serverIndex === undefined ? servers : servers.slice(serverIndex, serverIndex + 1),
     clientName: domainOf(institution.from.address),
     clock: deps.clock,
     connectSeconds: deps.connectSeconds,

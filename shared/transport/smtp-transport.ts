@@ -17,6 +17,8 @@ export interface SmtpServer {
   config: SmtpServerConfig;
   /** Supplies the server's credentials when it needs them (a fresh OAuth2 token, for one). */
   auth?: () => Promise<SmtpAuth>;
+  /** Told when the server refused the credentials (an OAuth2 token is then fetched anew). */
+  authRejected?: () => void;
 }
 
 export interface SmtpTransportOptions {
@@ -101,6 +103,10 @@ export class SmtpTransport implements Transport {
       options.tries?.push({ server: name, ok: true, reply: receipt.response });
       return receipt;
     } catch (error) {
+      if (isAuthFailure(error)) {
+        server.authRejected?.();
+        this.forget(server);
+      }
       if (needsNewConnection(error)) this.forget(server);
       if (!(server.config.allowNonSecure && server.config.tls !== 'none' && isTlsUnavailable(error))) {
         options.tries?.push({ server: name, ok: false, reply: describe(error) });
@@ -139,6 +145,8 @@ export class SmtpTransport implements Transport {
     this.pools.clear();
   }
 }
+
+const isAuthFailure = (error: unknown): boolean => (error as { code?: string })?.code === 'EAUTH';
 
 /** After these the pooled connection is unusable; after a refused recipient it is fine (the pool resets it). */
 const needsNewConnection = (error: unknown): boolean =>

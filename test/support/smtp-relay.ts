@@ -27,6 +27,8 @@ export interface RelayOptions {
   starttls?: boolean;
   /** Require this login. */
   auth?: { user: string; pass: string };
+  /** Require XOAUTH2 for this user, with a token the set holds (the test's token endpoint fills it). */
+  oauth2?: { user: string; validTokens: Set<string> };
   /** Decides the reply to each RCPT TO; the default accepts. */
   onRcptTo?: (address: string, attempt: number) => Reply;
   /** Decides the reply after DATA; the default accepts. */
@@ -45,6 +47,8 @@ export interface Relay {
   /** RCPT TO times by address, for the gaps between retries. */
   rcptTimes: Map<string, Date[]>;
   connections: number;
+  /** XOAUTH2 tokens presented, in order. */
+  oauthAttempts: string[];
   stop(): Promise<void>;
 }
 
@@ -55,21 +59,28 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
   const rcptAttempts = new Map<string, number>();
   const rcptTimes = new Map<string, Date[]>();
   let dataAttempts = 0;
-  const relay: Relay = { host: '127.0.0.1', port: 0, received, rcptAttempts, rcptTimes, connections: 0, stop: async () => undefined };
+  const relay: Relay = { host: '127.0.0.1', port: 0, received, rcptAttempts, rcptTimes, connections: 0, oauthAttempts: [], stop: async () => undefined };
   const serverOptions: SMTPServerOptions = {
     secure: options.secure ?? false,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     // A relay "without STARTTLS" must refuse the command, not merely leave it unadvertised.
     hideSTARTTLS: options.secure ? true : options.starttls === false,
-    authOptional: !options.auth,
+    authOptional: !options.auth && !options.oauth2,
     allowInsecureAuth: true,
-    disabledCommands: [...(options.auth ? [] : ['AUTH']), ...(options.starttls === false ? ['STARTTLS'] : [])],
+    authMethods: options.oauth2 ? ['XOAUTH2'] : ['PLAIN', 'LOGIN'],
+    disabledCommands: [...(options.auth || options.oauth2 ? [] : ['AUTH']), ...(options.starttls === false ? ['STARTTLS'] : [])],
     logger: false,
     onConnect: (_session, callback) => {
       relay.connections++;
       callback();
     },
     onAuth: (auth, _session, callback) => {
+      if (options.oauth2 && auth.method === 'XOAUTH2') {
+        relay.oauthAttempts.push(auth.accessToken ?? '');
+        if (auth.username === options.oauth2.user && options.oauth2.validTokens.has(auth.accessToken ?? '')) return callback(null, { user: auth.username });
+        // RFC 7628 §3.2.2: the server's error is a JSON challenge, then 535.
+        return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' } });
+      }
       if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) return callback(null, { user: auth.username });
       return callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
     },

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -33,6 +33,8 @@ beforeEach(() => {
   log = recordingLog();
   handler = makeSenderHandler(testDeps({ clock: { now: () => NOW }, log, random: () => 0 }));
   documents.on(BatchGetCommand).resolves({ Responses: { notices: ids.flatMap((id) => [stored(id), content(id)]) } });
+  // The institution's transport record (pause, last refused login): none yet.
+  documents.on(GetCommand).resolves({});
   documents.on(UpdateCommand).callsFake((input) => (input.ExpressionAttributeValues[':s0'] === 'sending' ? leased(input) : leased(input, { status: input.ExpressionAttributeValues[':s0'], version: 3 })));
   ses.on(SendRawEmailCommand).resolves({ MessageId: 'ses-1' });
   sqs.on(SendMessageBatchCommand).resolves({});
@@ -143,4 +145,24 @@ describe('Handler: sender', () => {
     expect(logged).not.toContain('patron@example.org');
     expect(logged).not.toContain('Please return it.');
   });
+
+  it("reads the institution's transport record once per batch", async () => {
+    await handler(sqsEvent(ids.map(doorbell)));
+    expect(documents).toHaveReceivedCommandTimes(GetCommand, 1);
+    expect(documents).toHaveReceivedCommandWith(GetCommand, { Key: { pk: 'transport#branch' } });
+  });
+
+  it('holds notices back while a relay asked to wait, without counting an attempt', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', pausedUntil: NOW.getTime() + 600_000, pauseReason: '421 from ses' } });
+    // Act
+    const response = await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+    const deferral = documents.commandCalls(UpdateCommand)[1]?.args[0].input;
+    expect(deferral?.ExpressionAttributeValues).toMatchObject({ ':append': [expect.objectContaining({ outcome: 'deferred', message: 'the relay asked to wait: 421 from ses' })] });
+    expect(deferral?.UpdateExpression).not.toContain('attemptCount');
+  });
 });
+

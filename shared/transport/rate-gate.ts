@@ -1,0 +1,85 @@
+// Rate limits of an institution's transport (DESIGN.md §3): `maxPerMinute` and `maxPerDay`, honoured by
+// every sender at once, and pauses a relay asks for with its throttling and quota replies. The limits are
+// decided here; the state lives in the store (dynamo-rate-gate.ts), shared by all senders.
+//
+// Sends are spaced evenly: each takes the next free slot, `60 s / maxPerMinute` (and a margin) after the
+// one before, so no 60-second window holds more than maxPerMinute. A notice whose slot is later keeps it
+// (the reservation is recorded on the notice) and comes back then, without counting a failed attempt.
+
+/** Limits of one transport. */
+export interface RateLimits {
+  maxPerMinute?: number;
+  maxPerDay?: number;
+}
+
+/** What the store keeps for one institution. */
+export interface RateState {
+  /** The earliest time the next slot may be taken (epoch ms). */
+  nextSlotAt: number;
+  /** UTC day (YYYY-MM-DD) that `dayCount` counts slots of. */
+  day?: string;
+  dayCount: number;
+  /** No sends before this (epoch ms): a relay asked to slow down or its quota ran out. */
+  pausedUntil?: number;
+  pauseReason?: string;
+}
+
+/** A slot, or the time to come back. */
+export interface Slot {
+  at: Date;
+  /** Why the slot is later than asked, for the notice's history. */
+  reason?: string;
+}
+
+export interface RateGate {
+  /** Takes the next slot for the institution (now or later); throws only if the store fails. */
+  reserve(institutionId: string, limits: RateLimits, now: Date): Promise<Slot>;
+  /** Makes every sender wait until `until` (a later pause wins). */
+  pause(institutionId: string, until: Date, reason: string): Promise<void>;
+}
+
+/**
+ * The spacing of sends for `maxPerMinute`, with 2 % to spare: the relay sees a message a little after
+ * the slot begins, and transfer times vary, so slots exactly 60/N s apart could put N+1 in a minute.
+ */
+export const slotSpacingMs = (maxPerMinute: number): number => Math.ceil((60_000 / maxPerMinute) * 1.02);
+
+const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const nextUtcMidnight = (ms: number): number => {
+  const date = new Date(ms);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1);
+};
+
+/**
+ * The slot a reservation takes from `state` at `now`, and the state after it. Pure.
+ * @example
+ * const { slot, next } = nextSlot(state, { maxPerMinute: 30 }, now);
+ */
+export const nextSlot = (state: RateState, limits: RateLimits, now: Date): { slot: Slot; next: RateState } => {
+  let at = Math.max(now.getTime(), state.nextSlotAt, state.pausedUntil ?? 0);
+  let reason = state.pausedUntil && state.pausedUntil > now.getTime() ? `the relay asked to wait: ${state.pauseReason ?? 'throttled'}` : undefined;
+  if (limits.maxPerMinute && at > now.getTime() && !reason) reason = `held back by maxPerMinute (${limits.maxPerMinute})`;
+  let day = utcDay(at);
+  let count = state.day === day ? state.dayCount : 0;
+  if (limits.maxPerDay && count >= limits.maxPerDay) {
+    // Slots only move forward, so `state.day` is the last day with any: the next day has room.
+    at = nextUtcMidnight(at);
+    day = utcDay(at);
+    count = 0;
+    reason = `held back by maxPerDay (${limits.maxPerDay}) until ${new Date(at).toISOString()}`;
+  }
+  const next: RateState = {
+    ...state,
+    nextSlotAt: limits.maxPerMinute ? at + slotSpacingMs(limits.maxPerMinute) : state.nextSlotAt,
+    day,
+    dayCount: count + 1,
+  };
+  return { slot: { at: new Date(at), reason }, next };
+};
+
+/**
+ * How long a relay's reply pauses the whole institution, in ms: a quota until it may have reset (the long
+ * retry delay, an hour by default), throttling for the short one (3 minutes by default).
+ */
+export const pauseFor = (facts: { throttled?: boolean; quota?: boolean }, retry: { shortDelaySeconds: readonly [number, number]; longDelaySeconds: readonly [number, number] }): number | undefined =>
+  facts.quota ? retry.longDelaySeconds[0] * 1000 : facts.throttled ? retry.shortDelaySeconds[0] * 1000 : undefined;

@@ -1,0 +1,245 @@
+// Sending through Google Workspace, Microsoft 365 and campus relays: XOAUTH2 with a token endpoint,
+// DKIM signing verified by mailauth, rate limits shared by concurrent senders, relay throttling, and the
+// Test Server. Every server here is real and on 127.0.0.1.
+import { dkimVerify } from 'mailauth/lib/dkim/verify';
+import { generateKeyPairSync } from 'node:crypto';
+import { freePort } from '../../infra/local/emulators';
+import { startSqsPoller } from '../../infra/local/sqs-poller';
+import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
+import { senderTimings } from '../../shared/config/timing';
+import { dkimPublicKeyOf, dkimTxtValue } from '../../shared/dns/records';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { aConfigInput, aNoticeInput } from '../support/factories';
+import { runCli } from '../support/local-runtime';
+import { testDeps } from '../support/deps';
+import { FAST, fastConfig, type Pipeline, recordingLog, startPipeline } from '../support/pipeline';
+import { type Relay, startRelay } from '../support/smtp-relay';
+import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint';
+
+const CLIENT = { clientId: 'notice-relay-client', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value' };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let pipeline: Pipeline | undefined;
+const stoppable: Array<{ stop(): Promise<void> }> = [];
+const track = <T extends { stop(): Promise<void> }>(item: T): T => {
+  stoppable.push(item);
+  return item;
+};
+
+afterEach(async () => {
+  await pipeline?.stop();
+  pipeline = undefined;
+  await Promise.all(stoppable.splice(0).map((item) => item.stop()));
+});
+
+const oauthServer = (relay: Relay, tokens: TokenEndpoint, auth: Record<string, unknown> = {}) => ({
+  kind: 'smtp' as const,
+  servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' as const, auth: { type: 'oauth2' as const, provider: 'google' as const, user: 'notices@library.example.org', ...CLIENT, accessUrl: tokens.url, ...auth } }],
+});
+
+describe('OAuth2 (XOAUTH2)', () => {
+  it('fetches a token once for many messages, and again only after it expires', async () => {
+    // Prepare: tokens live 65 s and are renewed 60 s early, so each is good for 5 s
+    const valid = new Set<string>();
+    const tokens = track(await startTokenEndpoint({ ...CLIENT, expiresIn: 65, issued: valid }));
+    const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: valid } }));
+    pipeline = await startPipeline(fastConfig(oauthServer(relay, tokens)));
+    // Act
+    const first = await pipeline.submit({ notices: [aNoticeInput({ to: 'a@example.org' }), aNoticeInput({ to: 'b@example.org' }), aNoticeInput({ to: 'c@example.org' })] });
+    await pipeline.waitFor(async () => relay.received.length >= 3 || undefined);
+    const afterFirst = tokens.requests.length;
+    await sleep(6000);
+    await pipeline.submit(aNoticeInput({ to: 'd@example.org' }));
+    await pipeline.waitFor(async () => relay.received.length >= 4 || undefined);
+    // Assess
+    expect(first.status).toBe(202);
+    expect(afterFirst).toBe(1);
+    expect(tokens.requests).toHaveLength(2);
+    expect(tokens.requests[0]).toEqual({ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, grant_type: 'refresh_token', refresh_token: CLIENT.refreshToken });
+    expect(relay.received.map((r) => r.user)).toEqual(Array(4).fill('notices@library.example.org'));
+  }, 40_000);
+
+  it('uses the client-credentials grant of Microsoft 365 with the SMTP scope', async () => {
+    // Prepare
+    const valid = new Set<string>();
+    const tokens = track(await startTokenEndpoint({ ...CLIENT, refreshToken: undefined, expiresIn: 3600, issued: valid }));
+    const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: valid } }));
+    pipeline = await startPipeline(fastConfig(oauthServer(relay, tokens, { provider: 'microsoft', tenantId: 'library-tenant', refreshToken: undefined })));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    await pipeline.waitForStatus(body.id, ['sent']);
+    // Assess
+    expect(tokens.requests).toEqual([{ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, grant_type: 'client_credentials', scope: 'https://outlook.office365.com/.default' }]);
+  });
+
+  it('shows a refused grant at once: a transient error naming the server, an ERROR line, and GET /v1/transport', async () => {
+    // Prepare
+    const valid = new Set<string>();
+    const tokens = track(await startTokenEndpoint({ ...CLIENT, expiresIn: 3600, issued: valid }));
+    tokens.revoke();
+    const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: valid } }));
+    const log = recordingLog();
+    pipeline = await startPipeline(fastConfig(oauthServer(relay, tokens)), { log });
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const retrying = await pipeline.waitFor(async () => {
+      const found = await pipeline!.notice(body.id);
+      return found.attemptCount >= 1 ? found : undefined;
+    });
+    const transport = await pipeline.api('GET', '/v1/transport');
+    // Assess
+    expect(retrying.status).toBe('retrying');
+    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EOAUTH2', server: `127.0.0.1:${relay.port}` });
+    expect(retrying.attempts[0]?.message).toMatch(/^OAuth2 for 127\.0\.0\.1:\d+: the token endpoint refused the grant \(HTTP 400, invalid_grant: Token has been expired or revoked\.\)/);
+    expect(log.lines.find((line) => line.level === 'error' && line.message === 'transport authentication failed')?.attributes).toMatchObject({ code: 'EOAUTH2', institution: 'demo' });
+    expect(transport.body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EOAUTH2', recoveredAt: null });
+    expect(JSON.stringify(transport.body)).not.toContain(CLIENT.clientSecret);
+    expect(JSON.stringify(transport.body)).not.toContain(CLIENT.refreshToken);
+    expect(relay.received).toHaveLength(0);
+  });
+
+  it('fetches a new token when the relay refuses the one it holds', async () => {
+    // Prepare: the relay forgets the first token it was given
+    const valid = new Set<string>();
+    const tokens = track(await startTokenEndpoint({ ...CLIENT, expiresIn: 3600, issued: valid }));
+    const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: valid } }));
+    pipeline = await startPipeline(fastConfig(oauthServer(relay, tokens)));
+    const { body } = await pipeline.submit(aNoticeInput({ to: 'first@example.org' }));
+    await pipeline.waitForStatus(body.id, ['sent']);
+    valid.clear();
+    // Act
+    const second = await pipeline.submit(aNoticeInput({ to: 'second@example.org' }));
+    const sent = await pipeline.waitForStatus(second.body.id, ['sent']);
+    // Assess
+    expect(sent.attempts.map((a) => [a.outcome, a.code])).toEqual([
+      ['transient', 'EAUTH'],
+      ['sent', undefined],
+    ]);
+    expect(tokens.requests).toHaveLength(2);
+    expect((await pipeline.api('GET', '/v1/transport')).body.lastAuthFailure).toMatchObject({ code: 'EAUTH', recoveredAt: expect.any(String) });
+  }, 30_000);
+});
+
+describe('DKIM through any relay', () => {
+  it('signs relayed mail on the From domain, so mailauth verifies it: pass, d= the From domain', async () => {
+    // Prepare
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const relay = track(await startRelay());
+    pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }], dkim: { selector: 'notices', privateKey: pem } }));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    await pipeline.waitForStatus(body.id, ['sent']);
+    const txt = dkimTxtValue(dkimPublicKeyOf(pem));
+    const lookups: string[] = [];
+    const result = await dkimVerify(relay.received[0]!.raw, {
+      resolver: async (name: string, type: string) => {
+        lookups.push(`${type} ${name}`);
+        if (type === 'TXT' && name === 'notices._domainkey.library.example.org') return [[txt]];
+        throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+      },
+    });
+    // Assess
+    expect(lookups).toContain('TXT notices._domainkey.library.example.org');
+    expect(result.results[0]).toMatchObject({ signingDomain: 'library.example.org', selector: 'notices', status: { result: 'pass' } });
+  });
+});
+
+describe('Rate limits', () => {
+  it('never exceeds maxPerMinute in any 60 s window across two concurrent senders, and loses no notice', async () => {
+    // Prepare: 40 a minute, 50 notices, the pipeline's poller and a second sender of its own
+    const relay = track(await startRelay());
+    const config = fastConfig(
+      { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }], maxPerMinute: 40 },
+      { retry: { ...FAST.retry!, maxAgeSeconds: 600 }, sender: { ...FAST.sender, concurrency: 2 } },
+    );
+    pipeline = await startPipeline(config);
+    const secondDeps = testDeps({ config, random: Math.random, endpoints: { dynamodb: pipeline.table.url, sqs: pipeline.queue.url }, tableName: pipeline.table.tableName, queueUrl: pipeline.queue.queueUrl });
+    const timings = senderTimings(config.sender);
+    const second = startSqsPoller({ client: secondDeps.clients.sqs, queueUrl: pipeline.queue.queueUrl, handler: makeSenderHandler(secondDeps), batchSize: 10, concurrency: 2, functionTimeoutSeconds: timings.functionTimeoutSeconds, visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds });
+    track({ stop: async () => (await second.stop(), secondDeps.close()) });
+    // Act
+    const { body } = await pipeline.submit({ notices: Array.from({ length: 50 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org` })) });
+    await pipeline.waitFor(async () => relay.received.length >= 50 || undefined, 120_000, '50 messages at the relay');
+    await sleep(3000);
+    // Assess
+    const times = relay.received.map((r) => r.at.getTime()).sort((a, b) => a - b);
+    const busiest = Math.max(...times.map((start) => times.filter((t) => t >= start && t < start + 60_000).length));
+    console.log(`maxPerMinute 40, two senders: the busiest 60 s window at the relay held ${busiest} messages; ${second.stats().invocations} batches ran in the second sender`);
+    expect(busiest).toBeLessThanOrEqual(40);
+    expect(new Set(relay.received.map((r) => r.parsed.messageId)).size).toBe(50);
+    expect(relay.received).toHaveLength(50);
+    const states = await pipeline.deps.store.getNotices(body.notices.map((n: { id: string }) => n.id));
+    expect([...states.values()].every((n) => n.status === 'sent' && n.attemptCount === 1)).toBe(true);
+    expect([...states.values()].filter((n) => n.attempts.some((a) => a.outcome === 'deferred')).length).toBeGreaterThan(0);
+    expect(second.stats().invocations).toBeGreaterThan(0);
+  }, 150_000);
+
+  it("pauses the institution when the relay answers 421 4.3.2, and shows the pause", async () => {
+    // Prepare
+    const relay = track(await startRelay({ onRcptTo: (_address, attempt) => (attempt === 1 ? { code: 421, message: '4.3.2 Too many connections, slow down' } : undefined) }));
+    pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }, { retry: { ...FAST.retry!, shortDelaySeconds: [3, 3] } }));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    await pipeline.waitFor(async () => ((await pipeline!.notice(body.id)).attemptCount >= 1 ? true : undefined));
+    const transport = await pipeline.api('GET', '/v1/transport');
+    const sent = await pipeline.waitForStatus(body.id, ['sent']);
+    // Assess
+    expect(transport.body).toMatchObject({ pausedUntil: expect.any(String), pauseReason: `421 from 127.0.0.1:${relay.port}` });
+    expect(sent.attempts[0]).toMatchObject({ outcome: 'transient', responseCode: 421, enhancedStatus: '4.3.2' });
+  }, 30_000);
+});
+
+describe('Test Server', () => {
+  it('sends through each server in turn, records the result, and GET /v1/transport shows it without a secret', async () => {
+    // Prepare: a working primary with a login, a backup that refuses connections
+    const primary = track(await startRelay({ auth: { user: 'relay', pass: 'relay-password-value' } }));
+    const closed = await freePort();
+    pipeline = await startPipeline(
+      fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: primary.port, tls: 'none', auth: { user: 'relay', pass: 'relay-password-value' } }, { host: '127.0.0.1', port: closed, tls: 'none' }] }),
+    );
+    // Act
+    const tested = await pipeline.api('POST', '/v1/transport/test', { to: 'it@library.example.org' });
+    const status = await pipeline.api('GET', '/v1/transport');
+    // Assess
+    expect(tested.status).toBe(200);
+    expect(tested.body).toMatchObject({ ok: true, server: `127.0.0.1:${primary.port}`, reply: expect.stringMatching(/^250 /), to: 'it@library.example.org' });
+    expect(tested.body.servers).toEqual([
+      { server: `127.0.0.1:${primary.port}`, ok: true, reply: expect.stringMatching(/^250 /) },
+      { server: `127.0.0.1:${closed}`, ok: false, reply: expect.stringMatching(/ECONNREFUSED/) },
+    ]);
+    expect(primary.received[0]?.parsed.subject).toBe(`Notice Relay test: Demo Public Library through 127.0.0.1:${primary.port}`);
+    expect(status.body).toMatchObject({ kind: 'smtp', lastTestedAt: tested.body.testedAt, lastTestResult: tested.body, servers: [{ auth: 'password', user: 'relay', privateCa: false }, { auth: 'none' }] });
+    expect(JSON.stringify(status.body)).not.toContain('relay-password-value');
+  });
+
+  it('reports a failing relay, and the test goes to testTo when no address is given', async () => {
+    // Prepare
+    const refusing = track(await startRelay({ onRcptTo: () => ({ code: 550, message: '5.7.1 Relaying denied' }) }));
+    pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: refusing.port, tls: 'none' }] }));
+    // Act
+    const tested = await pipeline.api('POST', '/v1/transport/test');
+    // Assess
+    expect(tested.body).toMatchObject({ ok: false, server: null, reply: expect.stringContaining('Relaying denied'), to: 'it@library.example.org' });
+    expect((await pipeline.api('GET', '/v1/transport')).body.lastTestResult.ok).toBe(false);
+  });
+
+  it('runs from the command line too: notice-relay send-test', async () => {
+    // Prepare
+    const relay = track(await startRelay());
+    const dir = mkdtempSync(join(tmpdir(), 'send-test-'));
+    const config = aConfigInput();
+    config.institutions[0] = { ...config.institutions[0]!, transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] } };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    // Act
+    const result = await runCli(['send-test', '--config', join(dir, 'config.json'), '--institution', 'demo', '--to', 'desk@library.example.org']);
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`✔ 127.0.0.1:${relay.port} — 250 `);
+    expect(result.stdout).toContain(`OK: 127.0.0.1:${relay.port} took the message.`);
+    expect(relay.received[0]?.envelope.to).toEqual(['desk@library.example.org']);
+  }, 60_000);
+});
+

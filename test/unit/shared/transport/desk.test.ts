@@ -1,0 +1,43 @@
+import { parseConfig } from '../../../../shared/config/load';
+import { describeTransport } from '../../../../shared/transport/desk';
+import { aConfigInput } from '../../../support/factories';
+
+describe('Function: describeTransport', () => {
+  it('shows how each server is reached and never a password, token or key', () => {
+    // Prepare
+    const input = aConfigInput();
+    input.institutions[0] = {
+      ...input.institutions[0]!,
+      transport: {
+        kind: 'smtp',
+        maxPerMinute: 30,
+        servers: [
+          { host: 'smtp.office365.com', port: 587, tls: 'starttls', auth: { type: 'oauth2', provider: 'microsoft', user: 'notices@library.example.org', clientId: 'app-id', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value' } },
+          { host: 'relay.library.example.org', port: 25, tls: 'starttls', allowNonSecure: true, ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', auth: { user: 'relay', pass: 'password-value' } },
+        ],
+        dkim: { selector: 'notices', privateKey: '-----BEGIN PRIVATE KEY-----\nsecret-key-value\n-----END PRIVATE KEY-----' },
+      },
+    };
+    const institution = parseConfig(input).institutions[0]!;
+    // Act
+    const status = describeTransport(institution, { lastAuthFailure: { at: '2030-01-01T00:00:00.000Z', server: 'smtp.office365.com:587', code: 'EAUTH', message: '535 5.7.3 Authentication unsuccessful' } });
+    // Assess
+    expect(status).toEqual({
+      kind: 'smtp',
+      from: 'Demo Public Library <notices@library.example.org>',
+      servers: [
+        { host: 'smtp.office365.com', port: 587, tls: 'starttls', allowNonSecure: false, privateCa: false, auth: 'oauth2', user: 'notices@library.example.org', oauth2Provider: 'microsoft' },
+        { host: 'relay.library.example.org', port: 25, tls: 'starttls', allowNonSecure: true, privateCa: true, auth: 'password', user: 'relay' },
+      ],
+      dkim: { selector: 'notices', domain: 'library.example.org' },
+      maxPerMinute: 30,
+      maxPerDay: null,
+      lastTestedAt: null,
+      lastTestResult: null,
+      lastAuthFailure: { at: '2030-01-01T00:00:00.000Z', server: 'smtp.office365.com:587', code: 'EAUTH', message: '535 5.7.3 Authentication unsuccessful', recoveredAt: null },
+      pausedUntil: null,
+      pauseReason: null,
+    });
+    expect(JSON.stringify(status)).not.toMatch(/secret-value|token-value|password-value|secret-key-value|MIIB/);
+  });
+});

@@ -1,0 +1,64 @@
+import { nextSlot, pauseFor, type RateState, slotSpacingMs } from '../../../../shared/transport/rate-gate';
+
+const at = (iso: string) => new Date(iso);
+const fresh: RateState = { nextSlotAt: 0, dayCount: 0 };
+
+describe('Function: nextSlot', () => {
+  it('gives the first slot now and spaces the next 60 s / maxPerMinute later, with 2 % to spare', () => {
+    // Act
+    const { slot, next } = nextSlot(fresh, { maxPerMinute: 30 }, at('2030-01-01T00:00:00Z'));
+    // Assess
+    expect(slot).toEqual({ at: at('2030-01-01T00:00:00Z'), reason: undefined });
+    expect(next).toEqual({ nextSlotAt: at('2030-01-01T00:00:02.040Z').getTime(), day: '2030-01-01', dayCount: 1 });
+  });
+
+  it('keeps any 60 s window within maxPerMinute however many ask at once', () => {
+    // Prepare
+    let state = fresh;
+    const now = at('2030-01-01T00:00:00Z');
+    const slots: number[] = [];
+    // Act: 100 notices ask at the same instant
+    for (let i = 0; i < 100; i++) {
+      const taken = nextSlot(state, { maxPerMinute: 30 }, now);
+      slots.push(taken.slot.at.getTime());
+      state = taken.next;
+    }
+    // Assess
+    const busiest = Math.max(...slots.map((start) => slots.filter((t) => t >= start && t < start + 60_000).length));
+    expect(busiest).toBeLessThanOrEqual(30);
+    expect(slots[99]! - slots[0]!).toBe(99 * slotSpacingMs(30));
+  });
+
+  it('says why a slot is later than asked', () => {
+    const { slot } = nextSlot({ nextSlotAt: at('2030-01-01T00:01:00Z').getTime(), dayCount: 1, day: '2030-01-01' }, { maxPerMinute: 30 }, at('2030-01-01T00:00:00Z'));
+    expect(slot).toEqual({ at: at('2030-01-01T00:01:00Z'), reason: 'held back by maxPerMinute (30)' });
+  });
+
+  it('moves to the next UTC day once maxPerDay slots are taken', () => {
+    // Act
+    const { slot, next } = nextSlot({ nextSlotAt: 0, day: '2030-01-01', dayCount: 10_000 }, { maxPerDay: 10_000 }, at('2030-01-01T15:00:00Z'));
+    // Assess
+    expect(slot.at).toEqual(at('2030-01-02T00:00:00Z'));
+    expect(slot.reason).toBe('held back by maxPerDay (10000) until 2030-01-02T00:00:00.000Z');
+    expect(next).toMatchObject({ day: '2030-01-02', dayCount: 1 });
+  });
+
+  it('starts counting afresh on a new day', () => {
+    expect(nextSlot({ nextSlotAt: 0, day: '2029-12-31', dayCount: 10_000 }, { maxPerDay: 10_000 }, at('2030-01-01T00:00:01Z')).next).toMatchObject({ day: '2030-01-01', dayCount: 1 });
+  });
+
+  it('waits out a pause a relay asked for', () => {
+    const paused = { ...fresh, pausedUntil: at('2030-01-01T01:00:00Z').getTime(), pauseReason: '554 from mail.example.org:587' };
+    expect(nextSlot(paused, { maxPerMinute: 30 }, at('2030-01-01T00:30:00Z')).slot).toEqual({ at: at('2030-01-01T01:00:00Z'), reason: 'the relay asked to wait: 554 from mail.example.org:587' });
+  });
+});
+
+describe('Function: pauseFor', () => {
+  const retry = { shortDelaySeconds: [180, 540] as const, longDelaySeconds: [3600, 5400] as const };
+
+  it('pauses for the long retry delay on a quota, the short one on throttling, not at all otherwise', () => {
+    expect(pauseFor({ throttled: true, quota: true }, retry)).toBe(3_600_000);
+    expect(pauseFor({ throttled: true }, retry)).toBe(180_000);
+    expect(pauseFor({}, retry)).toBeUndefined();
+  });
+});
