@@ -30,13 +30,18 @@ export interface DeliveryDeps extends CoreDeps {
   transportRecords: TransportRecords;
   /** The hard deadline of one attempt (DESIGN.md §3). */
   attemptTimeoutSeconds: number;
+  /** Waits out a slot less than a second away rather than sending before it. */
+  sleep: (ms: number) => Promise<void>;
 }
 
 /** What became of one doorbell. */
 export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'deferred' | 'waiting' | 'skipped' | 'unknown';
 
-/** A slot or pause this close to now counts as now: SQS delays and clocks are whole seconds. */
-const SLOT_TOLERANCE_MS = 1000;
+/**
+ * A slot or pause at most this close is waited for in the sender rather than through the queue (SQS
+ * delays are whole seconds); a notice is never sent before its slot, so the spacing holds at the relay.
+ */
+const SLOT_WAIT_MS = 1000;
 
 /** One SQS batch of doorbells. */
 export class DeliveryBatch {
@@ -105,7 +110,11 @@ export class DeliveryBatch {
 
     const institution = deps.institutions.get(notice.institutionId);
     const held = institution ? await this.holdBack(notice, institution) : undefined;
-    if (held) {
+    const wait = held ? held.at.getTime() - deps.clock.now().getTime() : 0;
+    // The wait and the attempt must both fit in the lease, or a retry could overlap the send.
+    if (held && wait <= Math.min(SLOT_WAIT_MS, ((deps.settings.leaseSeconds - deps.attemptTimeoutSeconds) * 1000) / 2)) {
+      await deps.sleep(Math.max(0, wait));
+    } else if (held) {
       const deferred = await applyPlan(deps, defer(notice, held.at, deps.clock.now(), deps.settings, held.reason, held.reserved), this.doorbells);
       if (deferred) deps.log.info('notice held back', { noticeId: notice.id, until: held.at.toISOString() });
       return 'deferred';
@@ -148,18 +157,21 @@ export class DeliveryBatch {
    * of the transport's rate limit (reserved for the notice). Undefined: send now.
    */
   private async holdBack(notice: Notice, institution: InstitutionConfig): Promise<{ at: Date; reason: string; reserved: boolean } | undefined> {
-    const now = this.deps.clock.now();
-    const soon = now.getTime() + SLOT_TOLERANCE_MS;
+    const now = this.deps.clock.now().getTime();
     const record = await this.record(institution.id);
-    if (record.pausedUntil && new Date(record.pausedUntil).getTime() > soon) {
-      return { at: new Date(record.pausedUntil), reason: `the relay asked to wait: ${record.pauseReason ?? 'throttled'}`, reserved: false };
+    const pausedUntil = record.pausedUntil ? new Date(record.pausedUntil) : undefined;
+    if (pausedUntil && pausedUntil.getTime() > now) {
+      return { at: pausedUntil, reason: `the relay asked to wait: ${record.pauseReason ?? 'throttled'}`, reserved: false };
     }
     const { maxPerMinute, maxPerDay } = institution.transport;
     if (!maxPerMinute && !maxPerDay) return undefined;
-    // A notice coming back to the slot it was given sends without taking another.
-    if (notice.reservedSlotAt && new Date(notice.reservedSlotAt).getTime() <= soon) return undefined;
-    const slot = await this.deps.rates.reserve(institution.id, { maxPerMinute, maxPerDay }, now);
-    return slot.at.getTime() > soon ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true } : undefined;
+    // A notice coming back to the slot it was given sends in it without taking another.
+    if (notice.reservedSlotAt) {
+      const reserved = new Date(notice.reservedSlotAt);
+      if (reserved.getTime() <= now + SLOT_WAIT_MS) return reserved.getTime() > now ? { at: reserved, reason: 'its slot', reserved: true } : undefined;
+    }
+    const slot = await this.deps.rates.reserve(institution.id, { maxPerMinute, maxPerDay }, new Date(now));
+    return slot.at.getTime() > now ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true } : undefined;
   }
 
   /** What an attempt tells about the transport: a pause to honour, credentials that broke or work again. */

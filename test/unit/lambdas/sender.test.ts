@@ -164,5 +164,17 @@ describe('Handler: sender', () => {
     expect(deferral?.ExpressionAttributeValues).toMatchObject({ ':append': [expect.objectContaining({ outcome: 'deferred', message: 'the relay asked to wait: 421 from ses' })] });
     expect(deferral?.UpdateExpression).not.toContain('attemptCount');
   });
-});
 
+  it('waits out a pause that ends within a second, and sends after it, never before', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', pausedUntil: NOW.getTime() + 400, pauseReason: '421 from ses' } });
+    const events: string[] = [];
+    const sleep = jest.fn(async (ms: number) => void events.push(`slept ${ms}`));
+    ses.on(SendRawEmailCommand).callsFake(() => (events.push('sent'), { MessageId: 'ses-1' }));
+    const waiting = makeSenderHandler({ ...testDeps({ clock: { now: () => NOW }, log, random: () => 0 }), sleep });
+    // Act
+    await waiting(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(events).toEqual(['slept 400', 'sent']);
+  });
+});
