@@ -21,6 +21,8 @@ export interface TransportDeps {
   ses?: SESClient;
   /** Seconds to wait for an SMTP connection and greeting. */
   connectSeconds?: number;
+  /** Wraps every transport opened (fault injection in the reliability tests). */
+  decorate?: (transport: Transport, institution: InstitutionConfig) => Transport;
 }
 
 const missingCredential = (institution: InstitutionConfig, server: string, what: string) =>
@@ -33,6 +35,11 @@ const missingCredential = (institution: InstitutionConfig, server: string, what:
 
 /** Opens the transport of one institution; with `serverIndex`, that SMTP server alone (the Test Server). */
 export const openTransport = async (institution: InstitutionConfig, deps: TransportDeps, serverIndex?: number): Promise<Transport> => {
+  const transport = await openPlainTransport(institution, deps, serverIndex);
+  return deps.decorate ? deps.decorate(transport, institution) : transport;
+};
+
+const openPlainTransport = async (institution: InstitutionConfig, deps: TransportDeps, serverIndex?: number): Promise<Transport> => {
   const transport = institution.transport;
   if (transport.kind === 'ses') {
     if (!deps.ses) throw new DeliveryError('SES is not available to this sender', 'transient', { transport: 'ses', server: 'ses', code: 'ECONFIG' });

@@ -54,7 +54,14 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export const startPipeline = async (config: ReturnType<typeof aConfig>, options: { sesEndpoint?: string; log?: Log } = {}): Promise<Pipeline> => {
+export interface PipelineOptions {
+  sesEndpoint?: string;
+  log?: Log;
+  /** What the sender and the sweep use instead of the dependencies the intake uses (fault injection). */
+  deliveryDeps?: (deps: Deps) => Deps;
+}
+
+export const startPipeline = async (config: ReturnType<typeof aConfig>, options: PipelineOptions = {}): Promise<Pipeline> => {
   const [table, queue] = await Promise.all([startTestTable(), startTestQueue()]);
   const deps = testDeps({
     config,
@@ -65,16 +72,17 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
     queueUrl: queue.queueUrl,
   });
   const timings = senderTimings(config.sender);
+  const delivery = options.deliveryDeps ? options.deliveryDeps(deps) : deps;
   const poller = startSqsPoller({
     client: deps.clients.sqs,
     queueUrl: queue.queueUrl,
-    handler: makeSenderHandler(deps),
+    handler: makeSenderHandler(delivery),
     batchSize: config.sender.batchSize,
     concurrency: config.sender.concurrency,
     functionTimeoutSeconds: timings.functionTimeoutSeconds,
     visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
   });
-  const sweeper = startSchedule(makeSweepHandler(deps), config.sweep.intervalSeconds);
+  const sweeper = startSchedule(makeSweepHandler(delivery), config.sweep.intervalSeconds);
   const intake = makeIntakeHandler(deps);
   const waitFor = async <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'the condition'): Promise<T> => {
     const deadline = Date.now() + timeoutMs;

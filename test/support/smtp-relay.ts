@@ -15,8 +15,8 @@ export interface Received {
   parsed: ParsedMail;
 }
 
-/** A scripted reply: `undefined` accepts. */
-export type Reply = { code: number; message: string } | undefined;
+/** A scripted reply: `undefined` accepts; `drop` closes the connection without a word. */
+export type Reply = { code: number; message: string } | 'drop' | undefined;
 
 export interface RelayOptions {
   /** Implicit TLS (port 465 style). */
@@ -35,6 +35,8 @@ export interface RelayOptions {
   onData?: (message: Buffer, attempt: number) => Reply;
   /** Delay before answering DATA, in milliseconds (a slow relay). */
   dataDelayMs?: number;
+  /** Keep only the Message-ID and headers' text of what arrives, not a full parse (for thousands of messages). */
+  light?: boolean;
   port?: number;
 }
 
@@ -52,7 +54,19 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
-const errorWith = (reply: NonNullable<Reply>) => Object.assign(new Error(reply.message), { responseCode: reply.code });
+const errorWith = (reply: { code: number; message: string }) => Object.assign(new Error(reply.message), { responseCode: reply.code });
+
+/** The few headers a light relay keeps, parsed by hand. */
+const lightParse = (raw: Buffer): ParsedMail => {
+  const head = raw.toString('utf8', 0, Math.min(raw.length, 8192)).split(/\r?\n\r?\n/)[0] ?? '';
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head)?.[1]?.trim();
+  const headers = new Map<string, string>();
+  for (const name of ['x-notice-report-for', 'x-notice-id']) {
+    const value = field(name);
+    if (value) headers.set(name, value);
+  }
+  return { messageId: field('message-id'), subject: field('subject'), headers } as unknown as ParsedMail;
+};
 
 export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => {
   const received: Received[] = [];
@@ -84,11 +98,17 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
       if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) return callback(null, { user: auth.username });
       return callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
     },
-    onRcptTo: (address, _session, callback) => {
+    onRcptTo: (address, session, callback) => {
       const attempt = (rcptAttempts.get(address.address) ?? 0) + 1;
       rcptAttempts.set(address.address, attempt);
       rcptTimes.set(address.address, [...(rcptTimes.get(address.address) ?? []), new Date()]);
       const reply = options.onRcptTo?.(address.address, attempt);
+      if (reply === 'drop') {
+        // The connection of this session goes away mid-conversation, as when a relay crashes.
+        const connection = [...(server as unknown as { connections: Set<{ session: SMTPServerSession; _socket: Socket }> }).connections].find((c) => c.session.id === session.id);
+        connection?._socket.destroy();
+        return;
+      }
       callback(reply ? errorWith(reply) : undefined);
     },
     onData: (stream, session: SMTPServerSession, callback) => {
@@ -98,14 +118,14 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
         const raw = Buffer.concat(chunks);
         const reply = options.onData?.(raw, ++dataAttempts);
         if (options.dataDelayMs) await new Promise((resolve) => setTimeout(resolve, options.dataDelayMs));
-        if (reply) return callback(errorWith(reply));
+        if (reply && reply !== 'drop') return callback(errorWith(reply));
         received.push({
           at: new Date(),
           envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address) },
           secure: session.secure,
           user: typeof session.user === 'string' ? session.user : undefined,
           raw,
-          parsed: await simpleParser(raw),
+          parsed: options.light ? lightParse(raw) : await simpleParser(raw),
         });
         callback(null, `2.0.0 Ok: queued as ${received.length}`);
       });

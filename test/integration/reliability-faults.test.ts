@@ -1,0 +1,83 @@
+// Faults injected at every store, queue and transport call of the sender and the sweep (throw, throw
+// after the effect, timeout, throttling, lost doorbells). Whatever happens, every accepted notice ends
+// sent, failed with one report, discarded with one report, or cancelled; and none is sent twice except
+// after a send whose outcome could not be recorded.
+import type { Notice } from '../../shared/notice/model';
+import { aNoticeInput } from '../support/factories';
+import { FaultInjector, seeded } from '../support/faults';
+import { FAST, fastConfig, type Pipeline, startPipeline } from '../support/pipeline';
+import { type Relay, startRelay } from '../support/smtp-relay';
+
+const FINAL = new Set(['sent', 'failed', 'discarded', 'cancelled']);
+const BOUNCE_TO = 'circulation@library.example.org';
+
+let pipeline: Pipeline | undefined;
+let relay: Relay | undefined;
+
+afterEach(async () => {
+  await pipeline?.stop();
+  await relay?.stop();
+});
+
+describe('Reliability: faults in the sender and the sweep', () => {
+  it('ends every notice sent, failed or discarded with one report, or cancelled, and sends none twice without cause', async () => {
+    // Prepare: a relay that refuses one address for good and greylists another for ever
+    relay = await startRelay({
+      onRcptTo: (address) =>
+        address === 'unknown@example.org' ? { code: 550, message: '5.1.1 User unknown' } : address === 'greylist@example.org' ? { code: 451, message: '4.2.0 Try again later' } : undefined,
+    });
+    const faults = new FaultInjector(0.25, seeded(424242));
+    const config = fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }, { retry: { ...FAST.retry!, maxAgeSeconds: 20 } });
+    pipeline = await startPipeline(config, { deliveryDeps: (deps) => faults.deps(deps) });
+    const inputs = [
+      ...Array.from({ length: 40 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org`, externalId: `ok-${i}` })),
+      ...Array.from({ length: 5 }, (_, i) => aNoticeInput({ to: 'unknown@example.org', externalId: `bad-${i}` })),
+      ...Array.from({ length: 4 }, (_, i) => aNoticeInput({ to: 'greylist@example.org', externalId: `late-${i}` })),
+    ];
+    const toCancel = Array.from({ length: 6 }, (_, i) => aNoticeInput({ to: `returned${i}@example.org`, externalId: `cancel-${i}`, sendAt: new Date(Date.now() + 4000).toISOString() }));
+    // Act: eight seconds of faults, then none until every notice is final
+    const accepted = await pipeline.submit({ notices: [...inputs, ...toCancel] });
+    const ids: string[] = accepted.body.notices.map((n: { id: string }) => n.id);
+    const cancelIds = ids.slice(inputs.length);
+    for (const id of cancelIds) expect((await pipeline.api('DELETE', `/v1/notices/${id}`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    faults.enabled = false;
+    const finals = await pipeline.waitFor(
+      async () => {
+        const states = await pipeline!.deps.store.getNotices(ids);
+        const all = [...states.values()];
+        const settled = all.length === ids.length && all.every((n) => FINAL.has(n.status) && !n.reportPending);
+        if (!settled) return undefined;
+        const reports = await pipeline!.deps.store.getNotices(all.flatMap((n) => (n.reportId ? [n.reportId] : [])));
+        return [...reports.values()].every((r) => FINAL.has(r.status)) ? { all, reports: [...reports.values()] } : undefined;
+      },
+      60_000,
+      'every notice and report to be final',
+    );
+    // Assess
+    const byId = new Map(finals.all.map((n) => [n.id, n] as [string, Notice]));
+    const status = (id: string) => byId.get(id)?.status;
+    expect(ids.slice(0, 40).map(status)).toEqual(Array(40).fill('sent'));
+    expect(ids.slice(40, 45).map(status)).toEqual(Array(5).fill('failed'));
+    expect(ids.slice(45, 49).map(status)).toEqual(Array(4).fill('discarded'));
+    expect(cancelIds.map(status)).toEqual(Array(6).fill('cancelled'));
+
+    // One report for each failed or discarded notice, delivered (a second copy is judged below, as for any notice).
+    const owed = finals.all.filter((n) => n.status === 'failed' || n.status === 'discarded');
+    expect(finals.reports.map((r) => r.reportFor).sort()).toEqual(owed.map((n) => n.id).sort());
+    expect(finals.reports.every((report) => report.status === 'sent')).toBe(true);
+    const reportsAtRelay = new Set(relay.received.filter((r) => r.envelope.to.includes(BOUNCE_TO)).map((r) => r.parsed.headers.get('x-notice-report-for')));
+    expect([...reportsAtRelay].sort()).toEqual(owed.map((n) => n.id).sort());
+
+    // Sent notices reached the relay; a second copy only where a send's outcome was lost.
+    const copies = new Map<string, number>();
+    for (const message of relay.received) copies.set(message.parsed.messageId as string, (copies.get(message.parsed.messageId as string) ?? 0) + 1);
+    const duplicated = [...copies].filter(([, count]) => count > 1).map(([messageId]) => messageId.slice(1, 27));
+    for (const id of ids.slice(0, 40)) expect(copies.get(`<${id}@library.example.org>`)).toBeGreaterThanOrEqual(1);
+    for (const id of duplicated) expect(faults.recordLost.has(id)).toBe(true);
+    for (const id of cancelIds) expect(copies.has(`<${id}@library.example.org>`)).toBe(false);
+    const injected = [...faults.injected.values()].reduce((a, b) => a + b, 0);
+    console.log(`fault injection: ${injected} faults (${JSON.stringify(Object.fromEntries(faults.injected))}); ${duplicated.length} duplicate(s), all after a lost record (${faults.recordLost.size} such sends)`);
+    expect(injected).toBeGreaterThan(20);
+  }, 120_000);
+});

@@ -1,0 +1,164 @@
+// Property-based fuzz of the HTTP API (fast-check): random and hostile requests — bodies, headers,
+// methods, paths — always get a 2xx or 4xx JSON answer, never a 5xx; a refused request stores and
+// queues nothing; and no header field of an accepted notice can add a header to the message on the wire.
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as fc from 'fast-check';
+import { simpleParser } from 'mailparser';
+import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
+import { composeMessage } from '../../../shared/mime/compose';
+import type { Notice, NoticeContent } from '../../../shared/notice/model';
+import { aConfig, aNotice, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
+import { testDeps } from '../../support/deps';
+
+const documents = mockClient(DynamoDBDocumentClient);
+const dynamodb = mockClient(DynamoDBClient);
+const sqs = mockClient(SQSClient);
+const ses = mockClient(SESClient);
+
+const config = aConfig();
+const handler = makeIntakeHandler(testDeps({ config, random: () => 0.5 }));
+const KNOWN_ID = '01JB0000000000000000000001';
+const WRITES = [BatchWriteCommand, PutCommand, UpdateCommand, DeleteCommand] as const;
+
+/** Headers a composed notice may carry; anything else would have come from a field of the request. */
+const ALLOWED_HEADERS = new Set(['from', 'to', 'cc', 'reply-to', 'subject', 'message-id', 'date', 'mime-version', 'content-type', 'content-transfer-encoding', 'auto-submitted', 'x-notice-id']);
+
+beforeAll(() => {
+  documents.on(GetCommand).resolves({ Item: { pk: `notice#${KNOWN_ID}`, ...aNotice({ id: KNOWN_ID }) } });
+  documents.on(BatchGetCommand).resolves({ Responses: {} });
+  documents.on(QueryCommand).resolves({ Items: [] });
+  documents.on(BatchWriteCommand).resolves({});
+  documents.on(PutCommand).resolves({});
+  documents.on(UpdateCommand).callsFake((input) => ({ Attributes: { pk: input.Key.pk, ...aNotice({ id: KNOWN_ID, status: 'cancelled', version: 2 }) } }));
+  dynamodb.on(DescribeTableCommand).resolves({});
+  sqs.on(SendMessageBatchCommand).resolves({});
+  sqs.on(GetQueueAttributesCommand).resolves({});
+  ses.on(SendRawEmailCommand).resolves({ MessageId: 'ses-1' });
+});
+
+// Strings an attacker or a broken ILS sends: line breaks, control and zero-width characters, quotes,
+// encoded-word lookalikes, very long runs, and ordinary text.
+const hostile = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom('\r\nBcc: all@example.org', 'x\nX-Injected: 1', '=?utf-8?q?=0D=0ABcc:_a@b?=', '\u0000', '\u2028', '\u200b', '"quoted" <a@b>', 'a@b.c\r\n', ' '.repeat(999), 'Ω≈ç√∫', '<script>', ''),
+  fc.string({ minLength: 990, maxLength: 1100 }),
+);
+const address = fc.oneof(fc.constantFrom('patron@example.org', 'a.b+c@library.example.edu', 'x@y', '@example.org', 'patron@example.org\r\nBcc: x@y.z'), fc.emailAddress(), hostile);
+const timestamp = fc.oneof(fc.constantFrom('2031-01-01T00:00:00Z', '2031-01-01T00:00:00', 'tomorrow', '2030-13-45T99:99:99Z', '2020-01-01T00:00:00Z'), hostile);
+
+/** Notice-shaped objects with any field valid, hostile or missing, and sometimes an extra field. */
+const noticeLike = fc.record(
+  {
+    to: address,
+    subject: fc.oneof(fc.constantFrom('Overdue: The Hobbit', 'Fine due'), hostile),
+    text: fc.oneof(fc.string({ maxLength: 200 }), hostile),
+    html: fc.oneof(fc.constantFrom('<p>Due Friday</p>'), hostile),
+    replyTo: address,
+    cc: fc.oneof(address, fc.array(address, { maxLength: 12 })),
+    type: fc.oneof(fc.constantFrom('overdue', 'hold-pickup'), hostile),
+    externalId: fc.oneof(fc.constantFrom('loan-1'), hostile),
+    sendAt: timestamp,
+    expiresAt: timestamp,
+    attachments: fc.array(fc.record({ filename: hostile, contentType: fc.oneof(fc.constantFrom('application/pdf'), hostile), contentBase64: fc.oneof(fc.base64String(), hostile) }, { requiredKeys: [] }), { maxLength: 3 }),
+    from: fc.constant('evil@elsewhere.example.com'),
+    extra: fc.anything(),
+  },
+  { requiredKeys: [] },
+);
+
+/** Valid notices whose header fields carry hostile but legal text, to reach the composer. */
+const legalHeaderText = fc
+  .oneof(
+    fc.string({ minLength: 1, maxLength: 200 }),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 }),
+    fc.constantFrom('Due\u2028Bcc: all@example.org', '=?utf-8?q?=0D=0ABcc:_a@b?=', 'Überfällig: Der Hobbit', '返却期限', 'a'.repeat(998)),
+  )
+  // eslint-disable-next-line no-control-regex -- the characters validation refuses
+  .filter((s) => !/[\r\n\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s));
+
+const acceptable = fc.record({
+  to: fc.constantFrom('patron@example.org', 'a.b+c@library.example.edu'),
+  subject: legalHeaderText,
+  text: fc.string({ minLength: 1, maxLength: 200 }),
+  type: fc.constantFrom('overdue', 'fine'),
+  externalId: legalHeaderText.filter((s) => s.length <= 200),
+  replyTo: fc.constantFrom('desk@library.example.org'),
+});
+
+const body = fc.oneof(
+  { weight: 3, arbitrary: noticeLike },
+  { weight: 2, arbitrary: acceptable },
+  { weight: 2, arbitrary: fc.record({ notices: fc.array(fc.oneof(noticeLike, acceptable), { maxLength: 5 }) }) },
+  { weight: 1, arbitrary: fc.jsonValue() },
+  { weight: 1, arbitrary: fc.anything() },
+);
+
+const request = fc.record({
+  method: fc.oneof({ weight: 8, arbitrary: fc.constant('POST') }, { weight: 2, arbitrary: fc.constantFrom('GET', 'DELETE', 'PUT', 'PATCH', 'OPTIONS') }),
+  path: fc.oneof(
+    { weight: 8, arbitrary: fc.constant('/v1/notices') },
+    { weight: 2, arbitrary: fc.constantFrom('/v1/notices/', `/v1/notices/${KNOWN_ID}`, '/v1/notices/../../etc/passwd', '/v1/health', '/v1/openapi.json', '/v1/transport', '/v1/notices/%E0%A4%A') },
+    { weight: 1, arbitrary: fc.webPath() },
+  ),
+  key: fc.oneof({ weight: 6, arbitrary: fc.constant(DEMO_KEY) }, { weight: 1, arbitrary: fc.constantFrom(BRANCH_KEY, 'wrong-key-wrong-key', null, `${DEMO_KEY}\r\n`) }),
+  contentType: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8') },
+    { weight: 1, arbitrary: fc.constantFrom('application/json; charset=latin1', 'text/plain', 'application/problem+json', '', 'application/json\r\nX-Injected: 1') },
+  ),
+  idempotencyKey: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: hostile }),
+  query: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.dictionary(fc.constantFrom('status', 'limit', 'cursor', 'since', 'type', 'externalId', 'evil'), hostile, { maxKeys: 3 }) }),
+  raw: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.oneof(fc.string(), fc.constantFrom('{', '[]', 'null', '{"to":')) }),
+  body,
+});
+
+describe('Reliability: fuzz of the HTTP API', () => {
+  it('answers every request with a 2xx or 4xx JSON body, stores nothing it refuses, and lets no field add a header', async () => {
+    const statuses = new Map<number, number>();
+    let composed = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        // Prepare
+        documents.resetHistory();
+        sqs.resetHistory();
+        const event = apiEvent({
+          method: r.method,
+          path: r.path,
+          key: r.key,
+          query: r.query,
+          rawBody: r.raw ?? JSON.stringify(r.body) ?? '',
+          headers: { 'Content-Type': r.contentType, ...(r.idempotencyKey === undefined ? {} : { 'Idempotency-Key': r.idempotencyKey }) },
+        });
+        // Act
+        const result = await handler(event);
+        // Assess
+        statuses.set(result.statusCode, (statuses.get(result.statusCode) ?? 0) + 1);
+        expect(result.statusCode).toBeLessThan(500);
+        const answer = JSON.parse(result.body) as { error?: { code: unknown; message: unknown; details: unknown } };
+        if (result.statusCode >= 400) {
+          expect(answer.error).toEqual({ code: expect.any(String), message: expect.any(String), details: expect.any(Array) });
+          for (const command of WRITES) expect(documents.commandCalls(command as typeof PutCommand)).toHaveLength(0);
+          expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+        }
+        // What was accepted goes on the wire with only the headers a notice has.
+        const written = documents.commandCalls(BatchWriteCommand).flatMap((call) => Object.values(call.args[0].input.RequestItems ?? {}).flat().map((w) => w.PutRequest?.Item));
+        const states = written.filter((item) => String(item?.pk).startsWith('notice#')) as unknown as Notice[];
+        const contents = written.filter((item) => String(item?.pk).startsWith('content#')) as unknown as NoticeContent[];
+        for (const [index, content] of contents.slice(0, 2).entries()) {
+          const message = await composeMessage(states[index] as Notice, content, config.institutions[0]!, { now: new Date('2031-01-01T00:00:00Z') });
+          const parsed = await simpleParser(message.raw);
+          expect([...parsed.headers.keys()].filter((name) => !ALLOWED_HEADERS.has(name))).toEqual([]);
+          expect(parsed.to).toMatchObject({ value: [{ address: content.to }] });
+          composed++;
+        }
+      }),
+      { numRuns: 3000, seed: 20301, endOnFailure: true },
+    );
+    console.log(`API fuzz: 3000 requests, answers by status ${JSON.stringify(Object.fromEntries([...statuses].sort()))}, ${composed} accepted notices composed and parsed`);
+    expect(statuses.get(202) ?? 0).toBeGreaterThan(100);
+  }, 120_000);
+});
