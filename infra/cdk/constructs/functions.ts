@@ -71,6 +71,8 @@ export class NoticeRelayFunctions extends Construct {
           // The SDK is bundled too, so the versions tested are the versions run.
           externalModules: [],
           metafile: true,
+          // The packages' ES module builds first: esbuild drops what a handler never imports from them.
+          mainFields: ['module', 'main'],
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],

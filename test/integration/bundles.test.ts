@@ -1,0 +1,111 @@
+// The four Lambda bundles exactly as `cdk synth` builds them (esbuild, minified, ES module builds of the
+// packages first), each run in a Node process of its own as Lambda runs it: loaded with the function's
+// environment, handed its event, against dynalite, fauxqs and an SMTP relay on 127.0.0.1. What the other
+// tests prove of the TypeScript source is then also true of what is deployed.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { APIGatewayProxyResult, SQSEvent } from 'aws-lambda';
+import { bundleSizes, type BundleSize } from '../../infra/cdk/bundle-sizes';
+import { apiEvent, aNoticeInput, sqsRecord } from '../support/factories';
+import { fastConfig } from '../support/pipeline';
+import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
+import { receivedFor, startRelay, type Relay } from '../support/smtp-relay';
+
+jest.setTimeout(120_000);
+
+/** Loads `bundle` in a fresh Node process with `env` alone, calls its handler with `event`, and answers what it returned. */
+const invoke = (bundle: string, env: Record<string, string>, event: unknown): Promise<any> => // eslint-disable-line @typescript-eslint/no-explicit-any
+  new Promise((resolve, reject) => {
+    const script = `
+      const { handler } = require(${JSON.stringify(bundle)});
+      const context = { awsRequestId: 'bundle-test', functionName: 'bundle-test', getRemainingTimeInMillis: () => 60000 };
+      let input = '';
+      process.stdin.on('data', (chunk) => (input += chunk)).on('end', async () => {
+        const result = await handler(JSON.parse(input), context);
+        process.stdout.write('\\nRESULT ' + JSON.stringify(result ?? null) + '\\n');
+      });`;
+    const child = spawn(process.execPath, ['-e', script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('exit', (code) => {
+      const line = stdout.split('\n').find((text) => text.startsWith('RESULT '));
+      if (code !== 0 || !line) return reject(new Error(`the bundle ${bundle} exited with ${code}: ${stderr.slice(-2000)}`));
+      resolve(JSON.parse(line.slice('RESULT '.length)));
+    });
+    child.stdin.end(JSON.stringify(event));
+  });
+
+describe('Bundles: the synthesized Lambda code against the emulators', () => {
+  let bundles: Map<string, BundleSize>;
+  let table: TestTable;
+  let queue: TestQueue;
+  let relay: Relay;
+  let env: Record<string, string>;
+  let configDir: string;
+
+  beforeAll(async () => {
+    bundles = new Map(bundleSizes().map((bundle) => [bundle.handler, bundle]));
+    [table, queue, relay] = await Promise.all([startTestTable(), startTestQueue(), startRelay()]);
+    configDir = mkdtempSync(join(tmpdir(), 'notice-relay-bundle-config-'));
+    // What the CDK app writes beside each bundle, here for a relay on loopback.
+    writeFileSync(join(configDir, 'config.json'), JSON.stringify(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] })));
+    env = {
+      PATH: process.env.PATH ?? '',
+      NOTICE_RELAY_CONFIG: join(configDir, 'config.json'),
+      NOTICE_RELAY_TABLE: table.tableName,
+      NOTICE_RELAY_QUEUE_URL: queue.queueUrl,
+      NOTICE_RELAY_DYNAMODB_ENDPOINT: table.url,
+      NOTICE_RELAY_SQS_ENDPOINT: queue.url,
+      AWS_REGION: 'us-east-1',
+      POWERTOOLS_SERVICE_NAME: 'notice-relay',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+  });
+
+  afterAll(async () => {
+    await Promise.all([table?.stop(), queue?.stop(), relay?.stop()]);
+    const assembly = dirname(dirname([...(bundles?.values() ?? [])][0]?.path ?? ''));
+    if (assembly.includes('notice-relay-bundles-')) rmSync(assembly, { recursive: true, force: true });
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  });
+
+  const run = (handler: string, event: unknown) => invoke(bundles.get(handler)?.path as string, env, event);
+
+  it('takes a notice in, sends it, sweeps, and records SES feedback', async () => {
+    // Act: the intake bundle accepts a notice and rings its doorbell
+    const accepted: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput({ to: 'bundled@example.org' }) }));
+    const id = (JSON.parse(accepted.body) as { id: string }).id;
+    const doorbells = await queue.receive(5);
+    // Act: the sender bundle gets the doorbell as the event source mapping hands it over
+    const event: SQSEvent = { Records: doorbells.map((message) => ({ ...sqsRecord(message.Body as string, message.MessageId), receiptHandle: message.ReceiptHandle as string })) };
+    const batch = await run('sender', event);
+    const sweep = await run('sweep', { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), detail: {} });
+    const feedback = JSON.parse(readFileSync(join(__dirname, '../support/fixtures/ses-events/delivery.json'), 'utf8'));
+    feedback.detail.mail.tags['notice-id'] = [id];
+    const recorded = await run('feedback', feedback);
+    const read: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'GET', path: `/v1/notices/${id}` }));
+    // Assess
+    expect(accepted.statusCode).toBe(202);
+    expect(doorbells.map((message) => JSON.parse(message.Body as string))).toEqual([expect.objectContaining({ id })]);
+    expect(batch).toEqual({ batchItemFailures: [] });
+    expect(receivedFor(relay, 'bundled@example.org')).toHaveLength(1);
+    expect(sweep).toBeDefined();
+    expect(recorded).toEqual({ outcome: 'recorded' });
+    expect(read.statusCode).toBe(200);
+    expect(JSON.parse(read.body)).toMatchObject({ id, status: 'delivered', attempts: expect.arrayContaining([expect.objectContaining({ outcome: 'sent' }), expect.objectContaining({ outcome: 'delivered' })]) });
+  });
+
+  it('serves the OpenAPI document and refuses a bad request as the source does', async () => {
+    // Act
+    const document: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'GET', path: '/v1/openapi.json', key: null }));
+    const refused: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'POST', path: '/v1/notices', body: { to: 'not an address' } }));
+    // Assess
+    expect(JSON.parse(document.body)).toMatchObject({ openapi: expect.stringMatching(/^3\.1/) });
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: expect.any(String) } });
+  });
+});
