@@ -2,7 +2,8 @@
 // what the Lambda functions read is the validated result, its ${VARIABLES} expanded on the deploying machine.
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ErrorDetail } from '../../shared/errors';
-import { expandVariables, formatPath, parseConfig } from '../../shared/config/load';
+import { expandVariables, parseConfig } from '../../shared/config/load';
+import { formatPath } from '../../shared/validation';
 import type { Config } from '../../shared/config/schema';
 
 /** Where a secret may not be on AWS, and where it goes instead. */

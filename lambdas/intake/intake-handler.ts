@@ -2,13 +2,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
 import type { KeyRing } from '../../shared/auth';
-import { formatPath, issuesToDetails } from '../../shared/config/load';
-import { emailAddress, type InstitutionConfig } from '../../shared/config/schema';
+import type { InstitutionConfig } from '../../shared/config/schema';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
 import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
 import { NOTICE_STATUSES } from '../../shared/notice/model';
 import type { TransportDesk } from '../../shared/transport/desk';
+import { emailAddress, formatPath, issuesToDetails } from '../../shared/validation';
 import openapi from './openapi.json';
 import { apiKeyOf, errorResponse, header, json, jsonBody, MethodNotAllowedError } from './http';
 

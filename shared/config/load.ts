@@ -1,24 +1,8 @@
 // Reads, expands and validates a configuration file; a bad file is refused with every problem by JSON path.
 import { readFileSync } from 'node:fs';
-import type * as z from 'zod';
 import { ConfigError, type ErrorDetail } from '../errors';
+import { formatPath, issuesToDetails } from '../validation';
 import { type Config, configSchema } from './schema';
-
-/** Formats a path the way a person reads it in the file: `institutions[1].transport.servers[0].port`. */
-export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') || '(root)';
-
-/** zod issues as `{path, message}` details, one per problem. */
-export const issuesToDetails = (issues: ReadonlyArray<z.core.$ZodIssue>, prefix: ReadonlyArray<PropertyKey> = []): ErrorDetail[] =>
-  issues.flatMap((issue) => {
-    // A union reports why each branch failed; the branch whose problems lie deepest is the one meant.
-    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      const branches = issue.errors.map((branch) => issuesToDetails(branch, [...prefix, ...issue.path]));
-      const depth = (details: ErrorDetail[]) => Math.max(...details.map((d) => d.path.length));
-      return branches.reduce((best, next) => (depth(next) > depth(best) ? next : best));
-    }
-    return [{ path: formatPath([...prefix, ...issue.path]), message: issue.message }];
-  });
 
 const PLACEHOLDER = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_PLACEHOLDER = /^\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}$/;

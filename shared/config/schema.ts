@@ -2,12 +2,10 @@
 // Every object is strict: a misspelt key ("allowNonsecure") is an error, not a silently ignored option.
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
+import { emailAddress } from '../validation';
 import { domainOf } from './domains';
 
 const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----/;
-
-/** An RFC 5321 mailbox as a plain address (`user@example.org`). */
-export const emailAddress = z.email({ message: 'must be an email address like name@example.org' }).max(254);
 
 /** `Name <address>` or a bare address; parsed so the rest of the code never re-parses it. */
 const mailbox = z.string().transform((value, ctx) => {

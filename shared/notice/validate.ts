@@ -1,9 +1,8 @@
 // Validation of what the ILS submits (DESIGN.md §4): one notice or a batch, checked whole, every
 // problem reported with its path (`notices[3].to`). Nothing here touches the store.
 import * as z from 'zod';
-import { formatPath, issuesToDetails } from '../config/load';
-import { emailAddress } from '../config/schema';
 import { type ErrorDetail, TooLargeError, ValidationError } from '../errors';
+import { emailAddress, formatPath, issuesToDetails } from '../validation';
 import type { NoticeInput } from './model';
 
 export const MAX_BATCH_NOTICES = 500;
