@@ -5,6 +5,8 @@ import dynalite from 'dynalite';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 export interface Running {
   url: string;
@@ -39,13 +41,43 @@ export const freePort = async (): Promise<number> => {
 
 /**
  * DynamoDB (dynalite). With `dataDir` it persists to LevelDB there, so that a restart, or a SIGKILL,
- * loses no accepted notice; without it, memory only.
+ * loses no accepted notice; without it, memory only. With `thread`, it runs on a worker thread, so a
+ * second core does the store's work (npm start); without, in this thread (tests, which start many).
  */
-export const startDynamo = async (options: { port?: number; dataDir?: string } = {}): Promise<Running> => {
+export const startDynamo = async (options: { port?: number; dataDir?: string; thread?: boolean } = {}): Promise<Running> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynaliteOptions = { path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+  if (options.thread) return startDynamoThread(dynaliteOptions, options.port ?? 0);
+  const server = dynalite(dynaliteOptions);
   const port = await listen(server, options.port ?? 0);
   return { url: `http://${LOOPBACK}:${port}`, port, stop: () => closeServer(server) };
+};
+
+const startDynamoThread = async (dynaliteOptions: object, requestedPort: number): Promise<Running> => {
+  const worker = new Worker(join(__dirname, 'dynalite-thread.cjs'), { workerData: { options: dynaliteOptions, port: requestedPort, host: LOOPBACK } });
+  const answer = (predicate: (message: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const onMessage = (message: Record<string, unknown>) => {
+        if (!predicate(message) && !message.error) return;
+        worker.off('message', onMessage);
+        worker.off('error', reject);
+        if (message.error) reject(new Error(`dynalite: ${String(message.error)}`));
+        else resolve(message);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+  const { port } = (await answer((message) => typeof message.port === 'number')) as { port: number };
+  return {
+    url: `http://${LOOPBACK}:${port}`,
+    port,
+    stop: async () => {
+      const stopped = answer((message) => message.stopped === true);
+      worker.postMessage('stop');
+      await stopped;
+      await worker.terminate();
+    },
+  };
 };
 
 /** SQS (fauxqs), in memory: it holds only doorbells, which the sweep rings again after a restart. */
