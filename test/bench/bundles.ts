@@ -1,0 +1,171 @@
+// bundleBytes and coldInitRatio: each Lambda bundle as `cdk synth` builds it (minified by esbuild), and
+// the time Node takes to load it (the handler's module initialisation: what a cold start adds to
+// starting the runtime) divided by the time Node takes to start with nothing to load.
+import { buildSync } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { BundleSize } from '../../infra/cdk/bundle-sizes';
+import { BUNDLES_MARK } from './synth-bundles';
+import { progress } from './workload';
+
+export interface Bundle {
+  handler: string;
+  bytes: number;
+  /** Median ms of `node -e "require(bundle)"`. */
+  initMs: number;
+  /** Median ms of only reading and compiling the bundle (vm.Script), without running it. */
+  compileMs: number;
+  coldInitRatio: number;
+  /** The packages that weigh most in the bundle (esbuild's metafile), bytes in the output. */
+  largestInputs: Array<{ name: string; bytes: number }>;
+}
+
+export interface Bundles {
+  bundles: Bundle[];
+  /** Median ms of `node -e ""`. */
+  bareNodeMs: number;
+  /** The floor under every handler: a bundle of only the DynamoDB and SQS clients, built and timed alike. */
+  sdkOnly: { bytes: number; initMs: number; ratio: number };
+  runs: number;
+  synthMs: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+/** Wall time of one `node -e <code>` with exactly `env` (nothing inherited, so no loader of tsx's). */
+const timeNode = (code: string, env: Record<string, string>): number => {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, ['-e', code], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`bench: node -e ${code} failed: ${result.stderr.toString().slice(0, 500)}`);
+  return ms;
+};
+
+/** What each handler reads from its environment when Lambda loads it (see shared/deps.ts). */
+const handlerEnv = (bundlePath: string): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  NOTICE_RELAY_CONFIG: join(dirname(bundlePath), 'config.json'),
+  NOTICE_RELAY_TABLE: 't',
+  NOTICE_RELAY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/q',
+  NOTICE_RELAY_SECRET_ARNS: '{}',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'x',
+  AWS_SECRET_ACCESS_KEY: 'x',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+
+/** bundleSizes() in a child process (see synth-bundles.ts). */
+const synthesize = (): BundleSize[] => {
+  const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), join(__dirname, 'synth-bundles.ts')], {
+    cwd: join(__dirname, '..', '..'),
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = result.stdout
+    .toString()
+    .split('\n')
+    .find((text) => text.startsWith(BUNDLES_MARK));
+  if (result.status !== 0 || !line) throw new Error(`bench: cdk synth failed (${result.status}): ${result.stderr.toString().slice(-2000)}`);
+  return JSON.parse(line.slice(BUNDLES_MARK.length)) as BundleSize[];
+};
+
+/** What every handler loads before any code of ours: the SDK clients, bundled as the CDK app bundles. */
+const SDK_ONLY_ENTRY = `
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+export const clients = [DynamoDBDocumentClient.from(new DynamoDBClient({})), new SQSClient({})];
+`;
+
+const buildSdkOnly = (): string => {
+  const outfile = join(mkdtempSync(join(tmpdir(), 'notice-relay-sdk-only-')), 'index.js');
+  // The options of infra/cdk/constructs/functions.ts.
+  buildSync({
+    stdin: { contents: SDK_ONLY_ENTRY, resolveDir: join(__dirname, '..', '..'), loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    mainFields: ['module', 'main'],
+    minify: true,
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
+};
+
+/** Output bytes by package (or by top folder of ours), from the index.meta.json esbuild writes beside the bundle. */
+const largestInputs = (bundlePath: string, top = 6): Array<{ name: string; bytes: number }> => {
+  const metaPath = join(dirname(bundlePath), 'index.meta.json');
+  if (!existsSync(metaPath)) return [];
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> };
+  const bytes = new Map<string, number>();
+  for (const output of Object.values(meta.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input.split('/')[0] ?? input;
+      bytes.set(name, (bytes.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...bytes]
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, top)
+    .map(([name, size]) => ({ name, bytes: size }));
+};
+
+export const measureBundles = (runs: number): Bundles => {
+  progress('bundles: cdk synth (esbuild, minified)');
+  const synthStarted = performance.now();
+  const sizes = synthesize();
+  const synthMs = performance.now() - synthStarted;
+  try {
+    progress(`bundles: cold init, ${runs} runs each, alternating with bare node`);
+    const bareEnv = { PATH: process.env.PATH ?? '' };
+    const sdkOnlyPath = buildSdkOnly();
+    const sdkOnlyBytes = statSync(sdkOnlyPath).size;
+    const sdkOnly: number[] = [];
+    const bare: number[] = [];
+    const loaded = new Map<string, number[]>(sizes.map((size) => [size.handler, []]));
+    const compiled = new Map<string, number[]>(sizes.map((size) => [size.handler, []]));
+    // Each round runs bare node before each bundle, so drift in the machine's load touches both alike.
+    for (let run = 0; run < runs; run++) {
+      for (const size of sizes) {
+        bare.push(timeNode('', bareEnv));
+        loaded.get(size.handler)?.push(timeNode(`require(${JSON.stringify(size.path)})`, handlerEnv(size.path)));
+        // What reading and compiling the bytes costs alone; the rest of initMs is running the module's top level.
+        compiled.get(size.handler)?.push(timeNode(`new (require('node:vm').Script)(require('node:fs').readFileSync(${JSON.stringify(size.path)}, 'utf8'))`, bareEnv));
+      }
+      sdkOnly.push(timeNode(`require(${JSON.stringify(sdkOnlyPath)})`, handlerEnv(sdkOnlyPath)));
+    }
+    const bareNodeMs = median(bare);
+    const sdkOnlyMs = median(sdkOnly);
+    rmSync(dirname(sdkOnlyPath), { recursive: true, force: true });
+    return {
+      bundles: sizes.map((size) => {
+        const initMs = median(loaded.get(size.handler) ?? []);
+        return {
+          handler: size.handler,
+          bytes: size.bytes,
+          initMs,
+          compileMs: median(compiled.get(size.handler) ?? []),
+          coldInitRatio: initMs / bareNodeMs,
+          largestInputs: largestInputs(size.path),
+        };
+      }),
+      bareNodeMs,
+      sdkOnly: { bytes: sdkOnlyBytes, initMs: sdkOnlyMs, ratio: sdkOnlyMs / bareNodeMs },
+      runs,
+      synthMs,
+    };
+  } finally {
+    // bundleSizes synthesizes into a temporary cdk.out of its own: .../cdk.out/asset.<hash>/index.js
+    const assembly = dirname(dirname(sizes[0]?.path ?? ''));
+    if (sizes.length && assembly.includes('notice-relay-bundles-')) rmSync(assembly, { recursive: true, force: true });
+  }
+};

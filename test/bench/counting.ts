@@ -1,0 +1,209 @@
+// SDK middleware that counts what the handlers ask of AWS, on the real clients against the emulators:
+// requests per service and command, and for DynamoDB the capacity each request consumed (asked for with
+// ReturnConsumedCapacity), the items it returned, and an estimate of the index writes it caused.
+import type { InitializeHandlerArguments, InitializeHandlerOutput, MiddlewareStack } from '@smithy/types';
+import { INDEXES } from '../../shared/store/table';
+
+export type Service = 'DynamoDB' | 'SQS' | 'SES';
+
+export interface Counts {
+  /** Requests by `Service.Command`, e.g. `DynamoDB.BatchWriteItem`. */
+  requests: Record<string, number>;
+  /** Milliseconds spent waiting for the answers, by `Service.Command` (summed over concurrent requests). */
+  waitMs: Record<string, number>;
+  /** Read request units DynamoDB reported (table and, for a Query on an index, the index). */
+  readUnits: number;
+  /** Write request units DynamoDB reported for the table itself. */
+  writeUnits: number;
+  /**
+   * Write request units of the global secondary indexes, estimated here: dynalite reports the table's
+   * capacity only. Every index is KEYS_ONLY, so an entry is well under 1 KB: one unit per entry written.
+   */
+  indexWriteUnits: number;
+  /** Read units added because DynamoDB bills a Query at least 0.5 unit even when it returns nothing. */
+  queryFloorUnits: number;
+  /** Items returned by Query/Scan (`Items`), BatchGetItem (`Responses`) and GetItem (`Item`). */
+  itemsRead: number;
+  /** Query/Scan `ScannedCount`: what DynamoDB looked at before a filter. */
+  scannedCount: number;
+  /** SQS messages deleted (DeleteMessage, DeleteMessageBatch entries that succeeded). */
+  messagesDeleted: number;
+}
+
+const emptyCounts = (): Counts => ({
+  requests: {},
+  waitMs: {},
+  readUnits: 0,
+  writeUnits: 0,
+  indexWriteUnits: 0,
+  queryFloorUnits: 0,
+  itemsRead: 0,
+  scannedCount: 0,
+  messagesDeleted: 0,
+});
+
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+
+type Loose = Record<string, unknown>;
+
+/** `ConsumedCapacity` is one object, or one per table for the Batch* commands. */
+const capacityOf = (consumed: unknown): number => {
+  if (!consumed) return 0;
+  const list = Array.isArray(consumed) ? consumed : [consumed];
+  return list.reduce((sum: number, entry) => sum + (Number((entry as Loose).CapacityUnits) || 0), 0);
+};
+
+/**
+ * Index entries a new item writes: one per index whose keys it carries (a GSI holds only items that
+ * have both its keys). instKey/instSort always, extKey when the notice has an externalId, dueShard/dueAt
+ * when it has a sweepAt. Items of other tables (the naive baseline's) carry none of these keys.
+ */
+const indexEntriesOf = (item: unknown): number => {
+  if (!item || typeof item !== 'object') return 0;
+  return Object.values(INDEXES).filter((index) => index.partitionKey in item && index.sortKey in item).length;
+};
+
+/** The attribute names an update expression's SET and REMOVE clauses touch, with `#name` placeholders resolved. */
+const touchedBy = (input: Loose): { set: Set<string>; remove: Set<string> } => {
+  const expression = String(input.UpdateExpression ?? '');
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const resolve = (token: string) => names[token] ?? token;
+  const set = new Set<string>();
+  const remove = new Set<string>();
+  // Clauses are `SET a = b, c = d REMOVE e, f`; list_append(...) has commas too, so take only what
+  // stands left of each `=` in SET and every name in REMOVE.
+  for (const clause of expression.split(/\b(?=SET\b|REMOVE\b|ADD\b|DELETE\b)/)) {
+    const body = clause.replace(/^(SET|REMOVE|ADD|DELETE)\s+/, '');
+    if (clause.startsWith('SET')) {
+      for (const match of body.matchAll(/(#?[\w]+)\s*=/g)) set.add(resolve(match[1] as string));
+    } else if (clause.startsWith('REMOVE')) {
+      for (const token of body.split(',')) remove.add(resolve(token.trim()));
+    }
+  }
+  return { set, remove };
+};
+
+/**
+ * Index writes of an UpdateItem: one that SETs an index's sort key moves the item's entry (a delete and
+ * a put: 2, or 1 when the item had none; 2 is counted, to be conservative); one that REMOVEs it deletes
+ * the entry (1). Updates that touch no index key write no index (KEYS_ONLY projections).
+ */
+const indexWritesOfUpdate = (input: Loose): number => {
+  const { set, remove } = touchedBy(input);
+  let units = 0;
+  for (const index of Object.values(INDEXES)) {
+    if (set.has(index.sortKey) || set.has(index.partitionKey)) units += 2;
+    else if (remove.has(index.sortKey) || remove.has(index.partitionKey)) units += 1;
+  }
+  return units;
+};
+
+const indexWritesOfBatch = (input: Loose): number => {
+  let units = 0;
+  for (const requests of Object.values((input.RequestItems ?? {}) as Record<string, Loose[]>)) {
+    // A DeleteRequest's index deletes depend on the item deleted, which the request does not show; the
+    // happy path deletes nothing, so none are counted.
+    for (const request of requests) units += indexEntriesOf((request.PutRequest as Loose | undefined)?.Item);
+  }
+  return units;
+};
+
+const itemsReadBy = (command: string, output: Loose): number => {
+  if (command === 'GetItem') return output.Item ? 1 : 0;
+  if (command === 'BatchGetItem') return Object.values((output.Responses ?? {}) as Record<string, unknown[]>).reduce((sum, items) => sum + items.length, 0);
+  return Array.isArray(output.Items) ? output.Items.length : 0;
+};
+
+/** Counts the requests of the clients it instruments, until frozen. */
+export class RequestCounter {
+  private counts = emptyCounts();
+  private frozen = false;
+  private freezeAfterDeleted?: { messages: number; resolve: () => void };
+
+  /** Starts again from zero (and counting). */
+  public reset(): void {
+    this.counts = emptyCounts();
+    this.frozen = false;
+  }
+
+  /** Stops counting: what the handlers do after the measured work (idle polls, the checks) is not counted. */
+  public freeze(): void {
+    this.frozen = true;
+  }
+
+  /**
+   * Resolves, and freezes the counts, the moment `messages` SQS messages have been deleted: the last
+   * step of the last notice's happy path, as Lambda's event source mapping ends it.
+   */
+  public frozenAfterDeleted(messages: number): Promise<void> {
+    return new Promise((resolve) => (this.freezeAfterDeleted = { messages, resolve }));
+  }
+
+  /** Requests made outside the SDK clients (API Gateway). */
+  public add(name: string, count = 1): void {
+    if (!this.frozen) this.counts.requests[name] = (this.counts.requests[name] ?? 0) + count;
+  }
+
+  public snapshot(): Counts {
+    return { ...this.counts, requests: { ...this.counts.requests }, waitMs: { ...this.counts.waitMs } };
+  }
+
+  /**
+   * Adds the counting middleware to a real SDK client (DynamoDBClient, SQSClient, SESClient). With
+   * `capacity: false` it leaves the requests as they are (no ReturnConsumedCapacity) and only counts
+   * and times them: for the throughput run, which must measure the pipeline unchanged.
+   */
+  public instrument<Input extends object, Output extends object>(client: { middlewareStack: MiddlewareStack<Input, Output> }, service: Service, options: { capacity?: boolean } = {}): void {
+    client.middlewareStack.add(
+      (next, context) =>
+        async (args: InitializeHandlerArguments<Input>): Promise<InitializeHandlerOutput<Output>> => {
+          if (this.frozen) return next(args);
+          const command = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
+          const name = `${service}.${command}`;
+          this.add(name);
+          const dynamoData = options.capacity !== false && service === 'DynamoDB' && (READS.has(command) || WRITES.has(command));
+          const input = (dynamoData ? { ...args.input, ReturnConsumedCapacity: 'TOTAL' } : args.input) as Loose;
+          const started = performance.now();
+          const result = await next({ ...args, input: input as Input });
+          if (this.frozen) return result;
+          this.counts.waitMs[name] = (this.counts.waitMs[name] ?? 0) + (performance.now() - started);
+          const output = result.output as Loose;
+          if (dynamoData) {
+            const units = capacityOf(output.ConsumedCapacity);
+            if (READS.has(command)) {
+              this.counts.readUnits += units;
+              if ((command === 'Query' || command === 'Scan') && units === 0) this.counts.queryFloorUnits += 0.5;
+              this.counts.itemsRead += itemsReadBy(command, output);
+              this.counts.scannedCount += Number(output.ScannedCount ?? 0);
+            } else {
+              this.counts.writeUnits += units;
+              if (command === 'PutItem') this.counts.indexWriteUnits += indexEntriesOf(input.Item);
+              if (command === 'BatchWriteItem') this.counts.indexWriteUnits += indexWritesOfBatch(input);
+              if (command === 'UpdateItem') this.counts.indexWriteUnits += indexWritesOfUpdate(input);
+            }
+          }
+          if (service === 'SQS' && command === 'DeleteMessageBatch') {
+            this.counts.messagesDeleted += ((input.Entries as unknown[] | undefined)?.length ?? 0) - ((output.Failed as unknown[] | undefined)?.length ?? 0);
+          }
+          if (service === 'SQS' && command === 'DeleteMessage') this.counts.messagesDeleted += 1;
+          if (this.freezeAfterDeleted && this.counts.messagesDeleted >= this.freezeAfterDeleted.messages) {
+            this.frozen = true;
+            this.freezeAfterDeleted.resolve();
+            this.freezeAfterDeleted = undefined;
+          }
+          return result;
+        },
+      { step: 'initialize', name: 'benchCount' },
+    );
+  }
+}
+
+/** All requests counted, AWS-wide. */
+export const totalRequests = (counts: Counts): number => Object.values(counts.requests).reduce((sum, n) => sum + n, 0);
+
+/** Requests of one service (the prefix of `Service.Command`). */
+export const requestsOf = (counts: Counts, service: string): number =>
+  Object.entries(counts.requests)
+    .filter(([name]) => name.startsWith(`${service}.`))
+    .reduce((sum, [, n]) => sum + n, 0);

@@ -1,0 +1,119 @@
+// The baseline of requestsPerNotice and awsCostPer1000: the naive one-request-per-step design, written
+// here only to be measured, doing the same work against the same emulators and the same relay.
+//   · one DynamoDB item per notice holding everything (body and state), no index;
+//   · intake: one HTTP request per notice → PutItem + SendMessage;
+//   · sender (batch size 1): ReceiveMessage → GetItem → UpdateItem `sending` → send → UpdateItem `sent`
+//     → DeleteMessage. An UpdateItem is billed on the whole item (the larger of before and after), so
+//     each status change costs one write unit per KB of the notice.
+// It keeps no history, no retries and no logs: everything it leaves out would only cost it more.
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import { startSqsPoller } from '../../infra/local/sqs-poller';
+import { RequestCounter } from './counting';
+import { captureStdout, InvocationMeter } from './invocations';
+import { API_GATEWAY_REQUEST, type Emulators, type HappyPath, MEMORY_MB } from './requests';
+import { benchNotices, createQueue, INSTITUTION, type NoticeBody, waitUntil } from './workload';
+
+const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+const TABLE = 'naive-notices';
+const HAPPY_PATH_TIMEOUT_MS = 180_000;
+
+export const measureNaive = async (emulators: Emulators, count: number): Promise<HappyPath> => {
+  const dynamodb = new DynamoDBClient({ endpoint: emulators.dynamodb, region: 'us-east-1', credentials });
+  const sqs = new SQSClient({ endpoint: emulators.sqs, region: 'us-east-1', credentials });
+  await dynamodb.send(
+    new CreateTableCommand({ TableName: TABLE, BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }] }),
+  );
+  const { queueUrl, queueArn } = await createQueue(emulators.sqs, 'naive-doorbells', 120);
+  const documents = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const relay = nodemailer.createTransport({ host: emulators.smtp.host, port: emulators.smtp.port, ignoreTLS: true });
+
+  const counter = new RequestCounter();
+  counter.instrument(dynamodb, 'DynamoDB');
+  counter.instrument(sqs, 'SQS');
+  const meter = new InvocationMeter();
+
+  const intake = meter.wrap('intake', async (notice: NoticeBody) => {
+    const id = randomUUID();
+    const now = new Date().toISOString();
+    await documents.send(new PutCommand({ TableName: TABLE, Item: { id, status: 'queued', createdAt: now, updatedAt: now, ...notice } }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: id }));
+    return id;
+  });
+
+  const sender = meter.wrap('sender', async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    for (const record of event.Records) {
+      const id = record.body;
+      const { Item: item } = await documents.send(new GetCommand({ TableName: TABLE, Key: { id }, ConsistentRead: true }));
+      if (!item || item.status !== 'queued') continue;
+      await documents.send(
+        new UpdateCommand({ TableName: TABLE, Key: { id }, UpdateExpression: 'SET #status = :sending, updatedAt = :now', ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':sending': 'sending', ':now': new Date().toISOString() } }),
+      );
+      const info = await relay.sendMail({ from: INSTITUTION.from, to: item.to as string, subject: item.subject as string, text: item.text as string, html: item.html as string });
+      await documents.send(
+        new UpdateCommand({
+          TableName: TABLE,
+          Key: { id },
+          UpdateExpression: 'SET #status = :sent, updatedAt = :now, messageId = :messageId',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':sent': 'sent', ':now': new Date().toISOString(), ':messageId': info.messageId },
+        }),
+      );
+    }
+    return { batchItemFailures: [] };
+  });
+
+  const stdout = captureStdout();
+  // Filled in as the run goes; read once it is over.
+  const measured = { logBytes: 0, elapsedMs: 0, ids: [] as string[] };
+  const started = performance.now();
+  try {
+    // One HTTP request, so one intake invocation, per notice.
+    for (const notice of benchNotices(count)) {
+      measured.ids.push(await intake(notice));
+      counter.add(API_GATEWAY_REQUEST);
+    }
+    const allDeleted = counter.frozenAfterDeleted(count);
+    let finished = false;
+    void allDeleted.then(() => (finished = true));
+    // The event source mapping with batch size 1: ReceiveMessage of one message, then a delete of one
+    // (DeleteMessageBatch with one entry, billed as one request like DeleteMessage).
+    const poller = startSqsPoller({ client: sqs, queueUrl, queueArn, handler: sender, batchSize: 1, concurrency: 1, functionTimeoutSeconds: 60, visibilityTimeoutSeconds: 120 });
+    try {
+      await waitUntil(() => finished, HAPPY_PATH_TIMEOUT_MS, `${count} naive doorbells handled`);
+    } finally {
+      meter.freeze();
+      measured.elapsedMs = performance.now() - started;
+      measured.logBytes = stdout.bytes();
+      await poller.stop();
+    }
+  } finally {
+    stdout.restore();
+  }
+
+  const unsent = [];
+  for (const id of measured.ids) {
+    const { Item } = await documents.send(new GetCommand({ TableName: TABLE, Key: { id } }));
+    if (Item?.status !== 'sent') unsent.push(id);
+  }
+  relay.close();
+  dynamodb.destroy();
+  sqs.destroy();
+  if (unsent.length) throw new Error(`bench: the naive design left ${unsent.length} of ${count} notices unsent`);
+
+  const use = meter.snapshot();
+  return {
+    notices: count,
+    counts: counter.snapshot(),
+    functions: {
+      intake: { ...(use.intake ?? { invocations: 0, billedMs: 0 }), memoryMb: MEMORY_MB.intake },
+      sender: { ...(use.sender ?? { invocations: 0, billedMs: 0 }), memoryMb: MEMORY_MB.sender },
+    },
+    logBytes: measured.logBytes,
+    elapsedMs: measured.elapsedMs,
+  };
+};

@@ -1,0 +1,134 @@
+// requestsPerNotice, ours: the happy path of `count` notices (one intake request of a batch → doorbells →
+// sender → recorded `sent`) through the real handlers, with the real SDK clients against dynalite and
+// fauxqs, and every AWS request counted by middleware on those clients. The sender is driven the way
+// Lambda's event source mapping drives it (infra/local/sqs-poller.ts), whose ReceiveMessage and
+// DeleteMessageBatch calls AWS bills too, so the poller is given the counted SQS client.
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startSqsPoller } from '../../infra/local/sqs-poller';
+import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
+import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
+import { senderTimings } from '../../shared/config/timing';
+import { createDeps, type Deps } from '../../shared/deps';
+import { createTableInput } from '../../shared/store/table';
+import { apiEvent } from '../support/factories';
+import { type Counts, RequestCounter } from './counting';
+import { captureStdout, type FunctionUse, InvocationMeter } from './invocations';
+import { BENCH_KEY, benchConfig, benchNotices, createQueue, waitUntil } from './workload';
+
+/** What one design's happy path asked of AWS, for `notices` notices delivered. */
+export interface HappyPath {
+  notices: number;
+  counts: Counts;
+  /** Lambda functions by name (`intake`, `sender`) and memory. */
+  functions: Record<string, FunctionUse & { memoryMb: number }>;
+  /** Bytes the handlers logged (CloudWatch Logs ingestion). */
+  logBytes: number;
+  elapsedMs: number;
+}
+
+export interface Emulators {
+  dynamodb: string;
+  sqs: string;
+  smtp: { host: string; port: number };
+}
+
+/** Memory of each function as deployed (infra/cdk/constructs/functions.ts MEMORY_MB). */
+export const MEMORY_MB = { intake: 512, sender: 512, sweep: 256 } as const;
+
+const HAPPY_PATH_TIMEOUT_MS = 180_000;
+
+/** One API Gateway request per HTTP request: API Gateway bills each. */
+export const API_GATEWAY_REQUEST = 'APIGateway.Request';
+
+export const measureOurs = async (emulators: Emulators, count: number): Promise<HappyPath> => {
+  const tableName = 'bench-notices';
+  const setup = new DynamoDBClient({ endpoint: emulators.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  await setup.send(new CreateTableCommand(createTableInput(tableName)));
+  setup.destroy();
+  // One sender at a time, so that each invocation's duration is its own and not its neighbours' too
+  // (a Lambda sandbox runs one invocation at a time); the request count does not depend on it.
+  const config = benchConfig(emulators.smtp, { batchSize: 10, concurrency: 1 });
+  const timings = senderTimings(config.sender);
+  const { queueUrl, queueArn } = await createQueue(emulators.sqs, 'bench-doorbells', timings.visibilityTimeoutSeconds);
+
+  // Logs at the level the stack deploys (POWERTOOLS_LOG_LEVEL=INFO), so their bytes are what AWS ingests.
+  const savedLevel = process.env.POWERTOOLS_LOG_LEVEL;
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  const env = {
+    AWS_REGION: 'us-east-1',
+    NOTICE_RELAY_TABLE: tableName,
+    NOTICE_RELAY_QUEUE_URL: queueUrl,
+    NOTICE_RELAY_DYNAMODB_ENDPOINT: emulators.dynamodb,
+    NOTICE_RELAY_SQS_ENDPOINT: emulators.sqs,
+    // SES is not used by an SMTP institution; its client is counted all the same (0 requests).
+    NOTICE_RELAY_SES_ENDPOINT: 'http://127.0.0.1:9',
+  };
+  // Two functions, two sets of clients, as on AWS.
+  const intakeDeps: Deps = createDeps(env, 'intake', { config });
+  const senderDeps: Deps = createDeps(env, 'sender', { config });
+  process.env.POWERTOOLS_LOG_LEVEL = savedLevel;
+
+  const counter = new RequestCounter();
+  for (const deps of [intakeDeps, senderDeps]) {
+    counter.instrument(deps.clients.dynamodb, 'DynamoDB');
+    counter.instrument(deps.clients.sqs, 'SQS');
+    counter.instrument(deps.clients.ses, 'SES');
+  }
+  const meter = new InvocationMeter();
+  const intake = meter.wrap('intake', makeIntakeHandler(intakeDeps));
+  const sender = meter.wrap('sender', makeSenderHandler(senderDeps));
+
+  const stdout = captureStdout();
+  // Filled in as the run goes; read once it is over.
+  const measured = { logBytes: 0, elapsedMs: 0, ids: [] as string[] };
+  const started = performance.now();
+  try {
+    const response = await intake(apiEvent({ method: 'POST', path: '/v1/notices', body: { notices: benchNotices(count) }, key: BENCH_KEY }));
+    counter.add(API_GATEWAY_REQUEST);
+    if (response.statusCode !== 202) throw new Error(`bench: the intake answered ${response.statusCode}: ${response.body}`);
+    measured.ids = (JSON.parse(response.body) as { notices: Array<{ id: string }> }).notices.map((notice) => notice.id);
+
+    const allDeleted = counter.frozenAfterDeleted(count);
+    const poller = startSqsPoller({
+      client: senderDeps.clients.sqs,
+      queueUrl,
+      queueArn,
+      handler: sender,
+      batchSize: config.sender.batchSize,
+      concurrency: config.sender.concurrency,
+      functionTimeoutSeconds: timings.functionTimeoutSeconds,
+      visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
+    });
+    let finished = false;
+    void allDeleted.then(() => (finished = true));
+    try {
+      await waitUntil(() => finished, HAPPY_PATH_TIMEOUT_MS, `${count} doorbells handled`);
+    } finally {
+      meter.freeze();
+      measured.elapsedMs = performance.now() - started;
+      measured.logBytes = stdout.bytes();
+      await poller.stop();
+    }
+  } finally {
+    stdout.restore();
+  }
+
+  // The counts are frozen: these reads check the outcome and are not counted.
+  const stored = await senderDeps.store.getNotices(measured.ids);
+  const notSent = measured.ids.filter((id) => stored.get(id)?.status !== 'sent');
+  intakeDeps.close();
+  senderDeps.close();
+  if (notSent.length) throw new Error(`bench: ${notSent.length} of ${count} notices are not sent`);
+
+  const use = meter.snapshot();
+  return {
+    notices: count,
+    counts: counter.snapshot(),
+    functions: {
+      intake: { ...(use.intake ?? { invocations: 0, billedMs: 0 }), memoryMb: MEMORY_MB.intake },
+      sender: { ...(use.sender ?? { invocations: 0, billedMs: 0 }), memoryMb: MEMORY_MB.sender },
+    },
+    logBytes: measured.logBytes,
+    elapsedMs: measured.elapsedMs,
+  };
+};

@@ -1,0 +1,234 @@
+// `npm run bench` (DESIGN.md §10): every figure against a baseline measured in the same run, printed as a
+// table and written to bench/results.json. Never part of `npm test`: figures are not assertions.
+//
+//   requestsPerNotice     requests.ts / naive.ts   AWS requests per delivered notice, vs the naive design
+//   awsCostPer1000        cost.ts                  dollars per 1,000 notices besides SES, vs the naive design
+//   localThroughputRatio  throughput.ts            npm start's pipeline vs nodemailer's own pool, same sink
+//   sweepScaling          sweep-scaling.ts         items a sweep reads, 100,000 kept vs 1,000 kept
+//   bundleBytes           bundles.ts               each minified Lambda bundle vs 1 MB
+//   coldInitRatio         bundles.ts               loading each bundle vs starting bare node
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { startDynamo } from '../../infra/local/emulators';
+import { startTestQueue } from '../support/emulators';
+import { measureBundles } from './bundles';
+import { costPer1000, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, requestUnits } from './cost';
+import { totalRequests } from './counting';
+import { measureNaive } from './naive';
+import { type HappyPath, measureOurs } from './requests';
+import { startCountingSink } from './sink';
+import { measureSweepScaling } from './sweep-scaling';
+import { measureThroughput, type ThroughputRun, WARM_UP } from './throughput';
+import { progress } from './workload';
+
+const HAPPY_PATH_NOTICES = 500;
+const THROUGHPUT_NOTICES = 2000;
+const THROUGHPUT_BATCH = 500;
+const THROUGHPUT_CONCURRENCIES = [4, 8];
+const COLD_INIT_RUNS = 12;
+/** Lambda's deployment limits are in MB of 2^20 bytes; the goal is read the same way. */
+const ONE_MB = 1024 * 1024;
+
+interface Figure {
+  figure: string;
+  ours: number;
+  baseline: number;
+  /** ours ÷ baseline. */
+  ratio: number;
+  unit: string;
+  baselineIs: string;
+  goal: string;
+  met: boolean;
+}
+
+const round = (value: number, digits = 4) => Number(value.toPrecision(digits));
+
+const perNotice = (run: HappyPath) =>
+  Object.fromEntries(
+    Object.entries(run.counts.requests)
+      .sort(([, a], [, b]) => b - a)
+      .map(([name, n]) => [name, round(n / run.notices)]),
+  );
+
+const describeRequests = (run: HappyPath) =>
+  Object.entries(perNotice(run))
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+
+const money = (dollars: number) => `$${dollars.toFixed(5)}`;
+
+const cell = (figure: Figure, value: number) => {
+  if (figure.unit === '$') return money(value);
+  if (figure.unit === 'bytes') return `${(value / 1024).toFixed(0)} KiB`;
+  if (figure.unit === 'ms') return `${value.toFixed(1)} ms`;
+  if (figure.unit === 'notices/s') return `${value.toFixed(1)}/s`;
+  return String(round(value));
+};
+
+const printTable = (figures: Figure[]) => {
+  const rows = [
+    ['figure', 'ours', 'baseline', 'ratio', 'goal', 'met'],
+    ...figures.map((f) => [f.figure, cell(f, f.ours), `${cell(f, f.baseline)} (${f.baselineIs})`, f.ratio.toFixed(3), f.goal, f.met ? 'met' : 'MISSED']),
+  ];
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] as string).length))) ?? [];
+  const line = (row: string[]) => row.map((text, column) => text.padEnd(widths[column] ?? 0)).join(' | ').trimEnd();
+  console.log(line(rows[0] as string[]));
+  console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
+  for (const row of rows.slice(1)) console.log(line(row));
+};
+
+const main = async () => {
+  const startedAt = new Date();
+  const started = performance.now();
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+  // 1. requestsPerNotice and awsCostPer1000: ours and the naive design, same emulators, same sink.
+  progress('starting dynalite, fauxqs and the SMTP sink');
+  const sink = await startCountingSink();
+  let ours: HappyPath;
+  let naive: HappyPath;
+  let sweep: Awaited<ReturnType<typeof measureSweepScaling>>;
+  const throughput: ThroughputRun[] = [];
+  try {
+    const dynamo = await startDynamo();
+    const queue = await startTestQueue('bench-setup');
+    let dynamoStopped = false;
+    try {
+      const emulators = { dynamodb: dynamo.url, sqs: queue.url, smtp: { host: sink.host, port: sink.port } };
+      progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices (one intake batch → sender → recorded)`);
+      ours = await measureOurs(emulators, HAPPY_PATH_NOTICES);
+      progress(`requests: the naive design, ${HAPPY_PATH_NOTICES} notices`);
+      naive = await measureNaive(emulators, HAPPY_PATH_NOTICES);
+      await dynamo.stop();
+      dynamoStopped = true;
+      // 2. sweepScaling, on a dynalite of its own.
+      progress('sweep: 10 due notices among 1,000 kept');
+      sweep = await measureSweepScaling(queue.url);
+    } finally {
+      if (!dynamoStopped) await dynamo.stop();
+      await queue.stop();
+    }
+    // 3. localThroughputRatio, with nothing else running.
+    for (const concurrency of THROUGHPUT_CONCURRENCIES) throughput.push(await measureThroughput(sink, { notices: THROUGHPUT_NOTICES, batchSize: THROUGHPUT_BATCH, concurrency }));
+  } finally {
+    await sink.stop();
+  }
+  const bestThroughput = throughput.reduce((best, run) => (run.ratio > best.ratio ? run : best));
+
+  // 4. bundleBytes and coldInitRatio.
+  const bundles = measureBundles(COLD_INIT_RUNS);
+  const largest = bundles.bundles.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const slowest = bundles.bundles.reduce((a, b) => (b.coldInitRatio > a.coldInitRatio ? b : a));
+
+  const oursCost = costPer1000(ours);
+  const naiveCost = costPer1000(naive);
+  const oursRequests = totalRequests(ours.counts) / ours.notices;
+  const naiveRequests = totalRequests(naive.counts) / naive.notices;
+
+  const figures: Figure[] = [
+    { figure: 'requestsPerNotice', ours: oursRequests, baseline: naiveRequests, ratio: oursRequests / naiveRequests, unit: '', baselineIs: 'naive', goal: 'ours ≤ 3.5', met: oursRequests <= 3.5 },
+    { figure: 'awsCostPer1000', ours: oursCost.total, baseline: naiveCost.total, ratio: oursCost.total / naiveCost.total, unit: '$', baselineIs: 'naive', goal: 'ours ≤ $0.01', met: oursCost.total <= 0.01 },
+    {
+      figure: 'localThroughputRatio',
+      ours: bestThroughput.pipeline.perSecond,
+      baseline: bestThroughput.raw.perSecond,
+      ratio: bestThroughput.ratio,
+      unit: 'notices/s',
+      baselineIs: `nodemailer pool ×${bestThroughput.concurrency}`,
+      goal: 'ratio ≥ 0.5',
+      met: bestThroughput.ratio >= 0.5,
+    },
+    { figure: 'sweepScaling', ours: sweep.large.itemsRead, baseline: sweep.small.itemsRead, ratio: sweep.ratio, unit: 'items', baselineIs: '1,000 kept', goal: 'ratio ≤ 1.1', met: sweep.ratio <= 1.1 },
+    ...bundles.bundles.map((bundle) => ({
+      figure: `bundleBytes.${bundle.handler}`,
+      ours: bundle.bytes,
+      baseline: ONE_MB,
+      ratio: bundle.bytes / ONE_MB,
+      unit: 'bytes',
+      baselineIs: '1 MB',
+      goal: '≤ 1 MB',
+      met: bundle.bytes <= ONE_MB,
+    })),
+    ...bundles.bundles.map((bundle) => ({
+      figure: `coldInitRatio.${bundle.handler}`,
+      ours: bundle.initMs,
+      baseline: bundles.bareNodeMs,
+      ratio: bundle.coldInitRatio,
+      unit: 'ms',
+      baselineIs: 'bare node',
+      goal: 'ratio ≤ 2',
+      met: bundle.coldInitRatio <= 2,
+    })),
+  ];
+
+  const oursUnits = requestUnits(ours.counts);
+  const naiveUnits = requestUnits(naive.counts);
+  const sentRate = (run: ThroughputRun) => (run.pipeline.notices * 1000) / (run.pipeline.ms - run.pipeline.firstMessageMs);
+  // The sender's own DynamoDB requests (the intake's are BatchWriteItem) against the time its lanes had.
+  const senderDynamoShare = (run: ThroughputRun) => {
+    const waits = run.pipeline.requests.waitMs;
+    const sender = ['DynamoDB.UpdateItem', 'DynamoDB.BatchGetItem', 'DynamoDB.GetItem'].reduce((sum, name) => sum + (waits[name] ?? 0), 0);
+    return sender / (run.pipeline.ms * run.concurrency);
+  };
+  const notes = [
+    `requests: counted by middleware on the handlers' real SDK clients (DynamoDB, SQS, SES) against dynalite and fauxqs, including the event source mapping's ReceiveMessage/DeleteMessageBatch (the poller is given the counted SQS client), plus 1 API Gateway request per HTTP request; counting stops at the ${HAPPY_PATH_NOTICES}th doorbell deleted, so idle polls after it are not counted.`,
+    `requests per notice, ours: ${describeRequests(ours)}.`,
+    `requests per notice, naive: ${describeRequests(naive)}.`,
+    `DynamoDB units per notice, ours: ${round(ours.counts.writeUnits / ours.notices)} WRU table (reported) + ${round(ours.counts.indexWriteUnits / ours.notices)} WRU indexes (ESTIMATED) + ${round(oursUnits.read / ours.notices)} RRU; naive: ${round(naiveUnits.write / naive.notices)} WRU + ${round(naiveUnits.read / naive.notices)} RRU (no index).`,
+    'index write units are ESTIMATED here (dynalite reports table capacity only): indexes are KEYS_ONLY, 1 unit per entry; a put writes one entry per index whose keys it carries (instKey always, extKey with an externalId, dueShard/dueAt with a sweepAt); an UpdateItem that SETs the due keys moves the entry (2), one that REMOVEs them deletes it (1). A Query that reports 0 units is billed 0.5.',
+    `cost per 1,000, ours: ${Object.entries(oursCost)
+      .map(([name, dollars]) => `${name} ${money(dollars)}`)
+      .join(', ')}.`,
+    `cost per 1,000, naive: ${Object.entries(naiveCost)
+      .map(([name, dollars]) => `${name} ${money(dollars)}`)
+      .join(', ')}.`,
+    `cost: prices us-east-1 on-demand (DynamoDB $${PRICES.dynamoWriteRequestUnit * 1e6}/M WRU, $${PRICES.dynamoReadRequestUnit * 1e6}/M RRU; SQS $${PRICES.sqsRequest * 1e6}/M; Lambda arm64 $${PRICES.lambdaGbSecondArm64}/GB-s, $${PRICES.lambdaRequest * 1e6}/M; API Gateway REST $${PRICES.apiGatewayRestRequest * 1e6}/M; Logs $${PRICES.logsIngestionPerGb}/GB), no free tier, SES's $0.10 left out. Lambda durations are each invocation's wall time here (one at a time, against the emulators, rounded up to 1 ms) × memory (intake 512 MB: ${ours.functions.intake?.invocations} invocation(s) ${ours.functions.intake?.billedMs} ms; sender 512 MB: ${ours.functions.sender?.invocations} invocations ${ours.functions.sender?.billedMs} ms; naive sender ${naive.functions.sender?.invocations} invocations ${naive.functions.sender?.billedMs} ms). Logs: the Powertools lines written at INFO (${ours.logBytes} bytes for ${ours.notices} notices) + an estimated ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation; the naive design logs nothing of its own. Not per notice, so left out: the sweep's schedule (one invocation a minute whatever the volume), cold-start init, idle polls of the event source mapping.`,
+    `throughput: ${THROUGHPUT_NOTICES} notices POSTed as ${THROUGHPUT_NOTICES / THROUGHPUT_BATCH} batches of ${THROUGHPUT_BATCH} to startLocal's API, timed from the first POST to the last message at a counting SMTP sink; baseline nodemailer's pool with as many connections sending the same messages to the same sink; ${WARM_UP} warm-up messages each, not timed. Figure at sender concurrency ${bestThroughput.concurrency} (the better of ${THROUGHPUT_CONCURRENCIES.join(' and ')}).`,
+    ...throughput.map(
+      (run) =>
+        `throughput at concurrency ${run.concurrency}: pipeline ${run.pipeline.perSecond.toFixed(1)}/s (intake of all ${run.pipeline.notices} ${run.pipeline.intakeMs.toFixed(0)} ms, first message at ${run.pipeline.firstMessageMs.toFixed(0)} ms, sending ${sentRate(run).toFixed(1)}/s, ${run.pipeline.invocations} sender invocations, ${run.pipeline.connections} SMTP connections; process CPU ${run.pipeline.load.cpuShare.toFixed(2)} cores, event loop ${(run.pipeline.load.eventLoopUtilization * 100).toFixed(0)}% busy; waiting for UpdateItem/BatchGetItem/GetItem answers took ${(senderDynamoShare(run) * 100).toFixed(0)}% of the sender lanes' time) vs raw ${run.raw.perSecond.toFixed(1)}/s (CPU ${run.raw.load.cpuShare.toFixed(2)}, event loop ${(run.raw.load.eventLoopUtilization * 100).toFixed(0)}%): ratio ${run.ratio.toFixed(3)}.`,
+    ),
+    `sweep: ${sweep.small.due} due notices among ${sweep.small.kept} kept read ${sweep.small.itemsRead} items (Query + BatchGetItem; ScannedCount ${sweep.small.scannedCount}, ${sweep.small.readUnits} RRU, ${sweep.small.ms.toFixed(0)} ms); among ${sweep.large.kept} kept, ${sweep.large.itemsRead} items (ScannedCount ${sweep.large.scannedCount}, ${sweep.large.readUnits} RRU, ${sweep.large.ms.toFixed(0)} ms). Filling took ${(sweep.fillMs / 1000).toFixed(0)} s.`,
+    `bundles: from a cdk synth of config/example.json (esbuild, minified; ${(bundles.synthMs / 1000).toFixed(0)} s); largest ${largest.handler} ${largest.bytes} bytes = ${(largest.bytes / ONE_MB).toFixed(3)} MB (1 MB = ${ONE_MB} bytes), of which ${largest.largestInputs.map((input) => `${input.name} ${(input.bytes / 1024).toFixed(0)} KiB`).join(', ')}.`,
+    `cold init: median of ${bundles.runs} runs of node -e "require(bundle)" with the handler's environment vs node -e "" (median ${bundles.bareNodeMs.toFixed(1)} ms), alternating; worst ${slowest.handler} ${slowest.coldInitRatio.toFixed(2)}×. The floor under every handler: a bundle of only the DynamoDB and SQS clients (${(bundles.sdkOnly.bytes / 1024).toFixed(0)} KiB, built alike) loads in ${bundles.sdkOnly.initMs.toFixed(1)} ms, ${bundles.sdkOnly.ratio.toFixed(2)}× bare node. Node's start plus reading and compiling the bundle without running it (vm.Script): ${bundles.bundles.map((bundle) => `${bundle.handler} ${bundle.compileMs.toFixed(0)} ms`).join(', ')}; the rest of each load is running the modules' top level (building the SDK clients, schemas and configuration) and compiling what that calls.`,
+  ];
+
+  const durationSeconds = (performance.now() - started) / 1000;
+  console.log('');
+  printTable(figures);
+  console.log('');
+  for (const note of notes) console.log(`- ${note}`);
+  console.log(`\n${figures.filter((f) => f.met).length} of ${figures.length} goals met; bench took ${durationSeconds.toFixed(0)} s.`);
+
+  const results = {
+    date: startedAt.toISOString(),
+    machine: { cpuModel: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, memoryGiB: round(totalmem() / 1024 ** 3, 3), node: process.version, platform: `${platform()} ${release()}` },
+    durationSeconds: round(durationSeconds),
+    figures: Object.fromEntries(figures.map(({ figure, ...rest }) => [figure, { ...rest, ours: round(rest.ours, 6), baseline: round(rest.baseline, 6), ratio: round(rest.ratio) }])),
+    summary: {
+      largestBundle: { handler: largest.handler, bytes: largest.bytes, ofOneMb: round(largest.bytes / ONE_MB) },
+      worstColdInit: { handler: slowest.handler, ratio: round(slowest.coldInitRatio) },
+    },
+    details: {
+      requests: {
+        ours: { perNotice: perNotice(ours), ...ours, counts: { ...ours.counts, waitMs: undefined } },
+        naive: { perNotice: perNotice(naive), ...naive, counts: { ...naive.counts, waitMs: undefined } },
+      },
+      cost: { prices: PRICES, platformLogBytesPerInvocation: PLATFORM_LOG_BYTES_PER_INVOCATION, ours: oursCost, naive: naiveCost },
+      throughput,
+      sweep,
+      bundles,
+    },
+    notes,
+  };
+  const dir = join(__dirname, '..', '..', 'bench');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`Written to bench/results.json.`);
+};
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

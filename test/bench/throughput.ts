@@ -1,0 +1,159 @@
+// localThroughputRatio: notices a second through `npm start`'s whole pipeline (the real local runtime,
+// started in this process with startLocal: HTTP intake → dynalite → fauxqs → SQS poller → sender →
+// SMTP) divided by what nodemailer's own pooled transport sends of the same messages to the same sink
+// with as many connections, measured one after the other in this run.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import nodemailer from 'nodemailer';
+import { startLocal } from '../../infra/local/start';
+import { type Counts, RequestCounter } from './counting';
+import { captureStdout } from './invocations';
+import type { CountingSink } from './sink';
+import { BENCH_KEY, benchConfigInput, benchNotices, INSTITUTION, progress, waitUntil } from './workload';
+
+const SEND_TIMEOUT_MS = 240_000;
+/** Messages sent before the clock starts, by both, so that neither is timed while still compiling code. */
+export const WARM_UP = 100;
+
+/** Where the time of a run went: the CPU this process used, and how busy its event loop was. */
+export interface Load {
+  /** User + system CPU of this process over the run, as a share of its wall time (2 cores: up to 2). */
+  cpuShare: number;
+  /** Share of the run the event loop spent running code (1: the one JavaScript thread was saturated). */
+  eventLoopUtilization: number;
+}
+
+export interface RawRun {
+  notices: number;
+  ms: number;
+  perSecond: number;
+  connections: number;
+  load: Load;
+}
+
+export interface PipelineRun extends RawRun {
+  /** From the first POST to the last 202. */
+  intakeMs: number;
+  /** From the first POST to the first message at the sink. */
+  firstMessageMs: number;
+  /** Sender invocations and the messages they were handed. */
+  invocations: number;
+  /** AWS requests the runtime made while sending, and the time spent waiting for their answers. */
+  requests: Counts;
+}
+
+export interface ThroughputRun {
+  concurrency: number;
+  pipeline: PipelineRun;
+  raw: RawRun;
+  ratio: number;
+}
+
+const loadMeter = () => {
+  const cpu = process.cpuUsage();
+  const elu = performance.eventLoopUtilization();
+  const started = performance.now();
+  return (): Load => {
+    const used = process.cpuUsage(cpu);
+    const wall = performance.now() - started;
+    return { cpuShare: (used.user + used.system) / 1000 / wall, eventLoopUtilization: performance.eventLoopUtilization(elu).utilization };
+  };
+};
+
+/** The same messages the pipeline composes from the notices, through one nodemailer pool. */
+export const measureRaw = async (sink: CountingSink, count: number, concurrency: number): Promise<RawRun> => {
+  const transport = nodemailer.createTransport({ pool: true, maxConnections: concurrency, host: sink.host, port: sink.port, ignoreTLS: true });
+  const send = (notices: ReturnType<typeof benchNotices>) =>
+    Promise.all(notices.map((notice) => transport.sendMail({ from: INSTITUTION.from, to: notice.to, subject: notice.subject, text: notice.text, html: notice.html })));
+  try {
+    await send(benchNotices(WARM_UP, 100_000));
+    sink.reset();
+    const load = loadMeter();
+    const started = performance.now();
+    await send(benchNotices(count));
+    await waitUntil(() => sink.count() >= count, SEND_TIMEOUT_MS, `${count} raw messages at the sink`);
+    const ms = sink.lastAt() - started;
+    return { notices: count, ms, perSecond: (count * 1000) / ms, connections: sink.connections(), load: load() };
+  } finally {
+    transport.close();
+  }
+};
+
+const post = async (apiUrl: string, notices: unknown[]) => {
+  const response = await fetch(`${apiUrl}/v1/notices`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ notices }),
+  });
+  const text = await response.text();
+  if (response.status !== 202) throw new Error(`bench: POST /v1/notices answered ${response.status}: ${text.slice(0, 300)}`);
+};
+
+/** `count` notices in batches of `batchSize` through startLocal's API, until the sink has them all. */
+export const measurePipeline = async (sink: CountingSink, count: number, batchSize: number, concurrency: number): Promise<PipelineRun> => {
+  const dir = mkdtempSync(join(tmpdir(), 'notice-relay-bench-'));
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(benchConfigInput(sink, { batchSize: 10, concurrency })));
+  // Powertools reads the level from process.env when the runtime builds its logger.
+  const savedLevel = process.env.POWERTOOLS_LOG_LEVEL;
+  process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
+  // maildev announces its web viewer on stdout, which is the bench's table.
+  const quiet = captureStdout();
+  const runtime = await startLocal({ ...process.env, PORT: '0', NOTICE_RELAY_CONFIG: configPath, NOTICE_RELAY_DATA: join(dir, 'data') })
+    .catch((error: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    })
+    .finally(() => {
+      quiet.restore();
+      process.env.POWERTOOLS_LOG_LEVEL = savedLevel;
+    });
+  try {
+    await post(runtime.apiUrl, benchNotices(WARM_UP, 100_000));
+    await waitUntil(() => sink.count() >= WARM_UP, SEND_TIMEOUT_MS, 'the warm-up notices at the sink');
+    // Counts and times the runtime's own requests (unchanged: no ReturnConsumedCapacity asked).
+    const counter = new RequestCounter();
+    counter.instrument(runtime.deps.clients.dynamodb, 'DynamoDB', { capacity: false });
+    counter.instrument(runtime.deps.clients.sqs, 'SQS', { capacity: false });
+    const before = runtime.poller.stats();
+    sink.reset();
+
+    const load = loadMeter();
+    const started = performance.now();
+    const notices = benchNotices(count);
+    for (let i = 0; i < count; i += batchSize) await post(runtime.apiUrl, notices.slice(i, i + batchSize));
+    const intakeMs = performance.now() - started;
+    await waitUntil(() => sink.count() >= count, SEND_TIMEOUT_MS, `${count} notices at the sink`);
+    const ms = sink.lastAt() - started;
+    const measured = load();
+    counter.freeze();
+    const after = runtime.poller.stats();
+    return {
+      notices: count,
+      ms,
+      perSecond: (count * 1000) / ms,
+      connections: sink.connections(),
+      load: measured,
+      intakeMs,
+      firstMessageMs: sink.firstAt() - started,
+      invocations: after.invocations - before.invocations,
+      requests: counter.snapshot(),
+    };
+  } finally {
+    await runtime.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+/** One concurrency: the raw pool first, then the pipeline, against the same sink. */
+export const measureThroughput = async (sink: CountingSink, options: { notices: number; batchSize: number; concurrency: number }): Promise<ThroughputRun> => {
+  progress(`throughput: raw nodemailer pool, ${options.concurrency} connections`);
+  const raw = await measureRaw(sink, options.notices, options.concurrency);
+  sink.reset();
+  progress(`throughput: npm start pipeline, sender concurrency ${options.concurrency}`);
+  const pipeline = await measurePipeline(sink, options.notices, options.batchSize, options.concurrency);
+  sink.reset();
+  return { concurrency: options.concurrency, raw, pipeline, ratio: pipeline.perSecond / raw.perSecond };
+};
