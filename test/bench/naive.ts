@@ -15,7 +15,7 @@ import nodemailer from 'nodemailer';
 import { startSqsPoller } from '../../infra/local/sqs-poller';
 import { RequestCounter } from './counting';
 import { captureStdout, InvocationMeter } from './invocations';
-import { API_GATEWAY_REQUEST, type Emulators, type HappyPath, MEMORY_MB } from './requests';
+import { API_GATEWAY_REQUEST, type Emulators, type HappyPath, happyPath } from './requests';
 import { benchNotices, createQueue, INSTITUTION, type NoticeBody, waitUntil } from './workload';
 
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
@@ -105,15 +105,5 @@ export const measureNaive = async (emulators: Emulators, count: number): Promise
   sqs.destroy();
   if (unsent.length) throw new Error(`bench: the naive design left ${unsent.length} of ${count} notices unsent`);
 
-  const use = meter.snapshot();
-  return {
-    notices: count,
-    counts: counter.snapshot(),
-    functions: {
-      intake: { ...(use.intake ?? { invocations: 0, billedMs: 0 }), memoryMb: MEMORY_MB.intake },
-      sender: { ...(use.sender ?? { invocations: 0, billedMs: 0 }), memoryMb: MEMORY_MB.sender },
-    },
-    logBytes: measured.logBytes,
-    elapsedMs: measured.elapsedMs,
-  };
+  return happyPath(count, counter, meter, measured);
 };
