@@ -2,6 +2,7 @@
 // "any free port"; every function answers with where the emulator listens and how to stop it.
 import sesServer from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -67,14 +68,22 @@ const startDynamoThread = async (dynaliteOptions: object, requestedPort: number)
       worker.on('message', onMessage);
       worker.once('error', reject);
     });
-  const { port } = (await answer((message) => typeof message.port === 'number')) as { port: number };
+  const exited = once(worker, 'exit');
+  let port: number;
+  try {
+    ({ port } = (await answer((message) => typeof message.port === 'number')) as { port: number });
+  } catch (error) {
+    // A port in use, say: the thread must not keep the process alive after start-up fails.
+    await worker.terminate();
+    throw error;
+  }
   return {
     url: `http://${LOOPBACK}:${port}`,
     port,
     stop: async () => {
-      const stopped = answer((message) => message.stopped === true);
       worker.postMessage('stop');
-      await stopped;
+      // A thread that already died has nothing left to close.
+      await Promise.race([answer((message) => message.stopped === true), exited]);
       await worker.terminate();
     },
   };
