@@ -1,12 +1,11 @@
 // `notice-relay dns-records` and `dns-check` as IT runs them: the real CLI, looking records up in a
 // real DNS server on 127.0.0.1 (dns2) that answers from a zone each test publishes.
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dns2 from 'dns2';
 import { dkimPublicKeyOf, dnsRecordsFor, zoneLine } from '../../shared/dns/records';
-import { aConfig, aConfigInput, BRANCH_KEY, DEMO_KEY } from '../support/factories';
+import { aConfig, aConfigInput, aDkimPrivateKey, aRelayingInstitutionInput, aSesInstitutionInput } from '../support/factories';
 import { runCli } from '../support/local-runtime';
 
 jest.setTimeout(30_000);
@@ -21,27 +20,11 @@ type Zone = Record<string, Answer[]>;
 
 const REGION = 'eu-west-1';
 const TOKENS = ['tok1', 'tok2', 'tok3'];
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+const privateKey = aDkimPrivateKey();
+const otherKey = aDkimPrivateKey();
 
 const configInput = aConfigInput({
-  institutions: [
-    {
-      id: 'demo',
-      apiKeys: [DEMO_KEY],
-      from: 'Demo Public Library <notices@library.example.org>',
-      bounceTo: 'circulation@library.example.org',
-      testTo: 'it@library.example.org',
-      transport: { kind: 'ses', mailFromDomain: 'mail.library.example.org' },
-    },
-    {
-      id: 'branch',
-      apiKeys: [BRANCH_KEY],
-      from: 'Branch Library <notices@branch.example.edu>',
-      bounceTo: 'it@branch.example.edu',
-      transport: { kind: 'smtp', servers: [{ host: 'mail.branch.example.edu', port: 587 }], dkim: { selector: 'notices', privateKey } },
-    },
-  ],
+  institutions: [aSesInstitutionInput({ transport: { kind: 'ses', mailFromDomain: 'mail.library.example.org' } }), aRelayingInstitutionInput({ selector: 'notices', privateKey })],
 });
 const [demo, branch] = aConfig(configInput).institutions;
 const expected = [...dnsRecordsFor(demo!, { region: REGION, dkimTokens: TOKENS }), ...dnsRecordsFor(branch!, { region: REGION })];

@@ -1,5 +1,6 @@
 // Test data with overrides: a configuration, notices, and the AWS events the handlers receive.
 import type { APIGatewayProxyEvent, SQSEvent, SQSRecord } from 'aws-lambda';
+import { generateKeyPairSync } from 'node:crypto';
 import { parseConfig } from '../../shared/config/load';
 import type { Config, ConfigInput } from '../../shared/config/schema';
 import type { LifecycleSettings } from '../../shared/lifecycle/transitions';
@@ -32,6 +33,25 @@ export const aConfigInput = (overrides: Partial<ConfigInput> = {}): ConfigInput 
 });
 
 export const aConfig = (overrides: Partial<ConfigInput> = {}): Config => parseConfig(aConfigInput(overrides));
+
+type InstitutionInput = ConfigInput['institutions'][number];
+
+/** The demo institution sending through SES from a MAIL FROM domain of its own (the DNS records' tests). */
+export const aSesInstitutionInput = (overrides: Partial<InstitutionInput> = {}): InstitutionInput => ({
+  ...(aConfigInput().institutions[0] as InstitutionInput),
+  transport: { kind: 'ses', mailFromDomain: 'bounce.library.example.org' },
+  ...overrides,
+});
+
+/** The branch institution relaying through its campus server, DKIM-signing when `dkim` is given. */
+export const aRelayingInstitutionInput = (dkim?: { selector: string; privateKey?: string }): InstitutionInput => ({
+  ...(aConfigInput().institutions[1] as InstitutionInput),
+  transport: { kind: 'smtp', servers: [{ host: 'mail.branch.example.edu', port: 587 }], ...(dkim ? { dkim } : {}) },
+});
+
+/** A new 2048-bit RSA private key in PKCS #8 PEM, as a DKIM signing key is configured. */
+export const aDkimPrivateKey = (): string =>
+  generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
 
 export const settingsOf = (config: Config = aConfig()): LifecycleSettings => lifecycleSettings(config);
 

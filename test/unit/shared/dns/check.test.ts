@@ -1,9 +1,8 @@
 // dns-check's judgements, against a resolver that answers from an in-memory zone: no network.
-import { generateKeyPairSync } from 'node:crypto';
 import type { ConfigInput } from '../../../../shared/config/schema';
 import { checkDns, type DnsCheckResult, type DnsResolver, isProblem } from '../../../../shared/dns/check';
 import { dkimPublicKeyOf, zoneLine } from '../../../../shared/dns/records';
-import { aConfig, BRANCH_KEY, DEMO_KEY } from '../../../support/factories';
+import { aConfig, aDkimPrivateKey, aRelayingInstitutionInput, aSesInstitutionInput } from '../../../support/factories';
 
 type InstitutionInput = ConfigInput['institutions'][number];
 
@@ -37,26 +36,13 @@ const fakeResolver = (zone: Zone): DnsResolver & { asked: string[] } => {
   };
 };
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+const privateKey = aDkimPrivateKey();
+const otherKey = aDkimPrivateKey();
 
-const sesInstitution: InstitutionInput = {
-  id: 'demo',
-  apiKeys: [DEMO_KEY],
-  from: 'Demo Public Library <notices@library.example.org>',
-  bounceTo: 'circulation@library.example.org',
-  testTo: 'it@library.example.org',
-  transport: { kind: 'ses', mailFromDomain: 'bounce.library.example.org' },
-};
+const sesInstitution = aSesInstitutionInput();
 
 /** `null`: an institution that relays without signing. */
-const smtpInstitution = (dkim: { selector: string; privateKey?: string } | null = { selector: 'notices', privateKey }): InstitutionInput => ({
-  id: 'branch',
-  apiKeys: [BRANCH_KEY],
-  from: 'Branch Library <notices@branch.example.edu>',
-  bounceTo: 'it@branch.example.edu',
-  transport: { kind: 'smtp', servers: [{ host: 'mail.branch.example.edu', port: 587 }], ...(dkim ? { dkim } : {}) },
-});
+const smtpInstitution = (dkim: { selector: string; privateKey?: string } | null = { selector: 'notices', privateKey }): InstitutionInput => aRelayingInstitutionInput(dkim ?? undefined);
 
 const TOKENS = { 'library.example.org': ['tok1', 'tok2', 'tok3'] };
 const REGION = 'us-east-1';

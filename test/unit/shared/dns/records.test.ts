@@ -2,24 +2,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { ConfigInput, InstitutionConfig } from '../../../../shared/config/schema';
 import { dmarcStartingRecord, dnsRecordsFor, outputLine, zoneLine } from '../../../../shared/dns/records';
-import { aConfig, DEMO_KEY } from '../../../support/factories';
+import { aConfig, aSesInstitutionInput } from '../../../support/factories';
 
 type InstitutionInput = ConfigInput['institutions'][number];
 
-const institution = (overrides: Partial<InstitutionInput> = {}): InstitutionConfig =>
-  aConfig({
-    institutions: [
-      {
-        id: 'demo',
-        apiKeys: [DEMO_KEY],
-        from: 'Demo Public Library <notices@library.example.org>',
-        bounceTo: 'circulation@library.example.org',
-        testTo: 'it@library.example.org',
-        transport: { kind: 'ses', mailFromDomain: 'bounce.library.example.org' },
-        ...overrides,
-      },
-    ],
-  }).institutions[0] as InstitutionConfig;
+const institution = (overrides: Partial<InstitutionInput> = {}): InstitutionConfig => aConfig({ institutions: [aSesInstitutionInput(overrides)] }).institutions[0] as InstitutionConfig;
 
 /** The character-strings of a zone line's TXT data, unquoted. */
 const quotedStrings = (line: string): string[] => [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) => (match[1] as string).replace(/\\(.)/g, '$1'));
