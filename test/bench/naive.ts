@@ -12,15 +12,13 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import { startSqsPoller } from '../../infra/local/sqs-poller';
 import { RequestCounter } from './counting';
 import { captureStdout, InvocationMeter } from './invocations';
-import { API_GATEWAY_REQUEST, type Emulators, type HappyPath, happyPath } from './requests';
-import { benchNotices, createQueue, INSTITUTION, type NoticeBody, waitUntil } from './workload';
+import { API_GATEWAY_REQUEST, type Emulators, type HappyPath, happyPath, sendUntilAllDeleted } from './requests';
+import { benchNotices, createQueue, INSTITUTION, type NoticeBody } from './workload';
 
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const TABLE = 'naive-notices';
-const HAPPY_PATH_TIMEOUT_MS = 180_000;
 
 export const measureNaive = async (emulators: Emulators, count: number): Promise<HappyPath> => {
   const dynamodb = new DynamoDBClient({ endpoint: emulators.dynamodb, region: 'us-east-1', credentials });
@@ -77,20 +75,18 @@ export const measureNaive = async (emulators: Emulators, count: number): Promise
       measured.ids.push(await intake(notice));
       counter.add(API_GATEWAY_REQUEST);
     }
-    const allDeleted = counter.frozenAfterDeleted(count);
-    let finished = false;
-    void allDeleted.then(() => (finished = true));
     // The event source mapping with batch size 1: ReceiveMessage of one message, then a delete of one
     // (DeleteMessageBatch with one entry, billed as one request like DeleteMessage).
-    const poller = startSqsPoller({ client: sqs, queueUrl, queueArn, handler: sender, batchSize: 1, concurrency: 1, functionTimeoutSeconds: 60, visibilityTimeoutSeconds: 120 });
-    try {
-      await waitUntil(() => finished, HAPPY_PATH_TIMEOUT_MS, `${count} naive doorbells handled`);
-    } finally {
-      meter.freeze();
-      measured.elapsedMs = performance.now() - started;
-      measured.logBytes = stdout.bytes();
-      await poller.stop();
-    }
+    await sendUntilAllDeleted({ counter, meter, stdout, started, measured }, count, `${count} naive doorbells handled`, {
+      client: sqs,
+      queueUrl,
+      queueArn,
+      handler: sender,
+      batchSize: 1,
+      concurrency: 1,
+      functionTimeoutSeconds: 60,
+      visibilityTimeoutSeconds: 120,
+    });
   } finally {
     stdout.restore();
   }

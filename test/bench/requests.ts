@@ -4,7 +4,7 @@
 // Lambda's event source mapping drives it (infra/local/sqs-poller.ts), whose ReceiveMessage and
 // DeleteMessageBatch calls AWS bills too, so the poller is given the counted SQS client.
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startSqsPoller } from '../../infra/local/sqs-poller';
+import { type SqsPollerOptions, startSqsPoller } from '../../infra/local/sqs-poller';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { senderTimings } from '../../shared/config/timing';
@@ -36,6 +36,35 @@ export interface Emulators {
 export const MEMORY_MB = { intake: 512, sender: 512, sweep: 256 } as const;
 
 const HAPPY_PATH_TIMEOUT_MS = 180_000;
+
+/** One design's run as it goes: what is counted, and the figures filled in when it is over. */
+export interface HappyPathRun {
+  counter: RequestCounter;
+  meter: InvocationMeter;
+  stdout: { bytes(): number };
+  /** performance.now() when the run started. */
+  started: number;
+  measured: { logBytes: number; elapsedMs: number };
+}
+
+/**
+ * Drives the sender as the event source mapping does until the `count`th doorbell is deleted, and
+ * freezes the counts and the meter then, so that idle polls after it are not counted.
+ */
+export const sendUntilAllDeleted = async (run: HappyPathRun, count: number, what: string, poller: SqsPollerOptions): Promise<void> => {
+  const allDeleted = run.counter.frozenAfterDeleted(count);
+  let finished = false;
+  void allDeleted.then(() => (finished = true));
+  const polling = startSqsPoller(poller);
+  try {
+    await waitUntil(() => finished, HAPPY_PATH_TIMEOUT_MS, what);
+  } finally {
+    run.meter.freeze();
+    run.measured.elapsedMs = performance.now() - run.started;
+    run.measured.logBytes = run.stdout.bytes();
+    await polling.stop();
+  }
+};
 
 /** One design's figures once its run is over (ours and the naive design alike). */
 export const happyPath = (notices: number, counter: RequestCounter, meter: InvocationMeter, measured: { logBytes: number; elapsedMs: number }): HappyPath => {
@@ -103,8 +132,7 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
     if (response.statusCode !== 202) throw new Error(`bench: the intake answered ${response.statusCode}: ${response.body}`);
     measured.ids = (JSON.parse(response.body) as { notices: Array<{ id: string }> }).notices.map((notice) => notice.id);
 
-    const allDeleted = counter.frozenAfterDeleted(count);
-    const poller = startSqsPoller({
+    await sendUntilAllDeleted({ counter, meter, stdout, started, measured }, count, `${count} doorbells handled`, {
       client: senderDeps.clients.sqs,
       queueUrl,
       queueArn,
@@ -114,16 +142,6 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
       functionTimeoutSeconds: timings.functionTimeoutSeconds,
       visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
     });
-    let finished = false;
-    void allDeleted.then(() => (finished = true));
-    try {
-      await waitUntil(() => finished, HAPPY_PATH_TIMEOUT_MS, `${count} doorbells handled`);
-    } finally {
-      meter.freeze();
-      measured.elapsedMs = performance.now() - started;
-      measured.logBytes = stdout.bytes();
-      await poller.stop();
-    }
   } finally {
     stdout.restore();
   }
