@@ -88,6 +88,16 @@ export interface DepsOverrides {
 
 const REQUEST_HANDLER = { connectionTimeout: 3000, requestTimeout: 15_000 };
 
+/**
+ * The SDK's logger middleware runs every request's input and output through a sensitive-data filter for
+ * a logger these clients never get (the default one discards all): CPU on every store and queue call of
+ * the sender's hot path, for nothing. The handlers log through Powertools, by notice id.
+ */
+export const withoutSdkLogging = <T extends { middlewareStack: { remove(name: string): boolean } }>(client: T): T => {
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+};
+
 const transportDeps = (config: Config, clock: Clock, secrets: SecretSource, ses: SESClient): TransportDeps => ({
   clock,
   secrets,
@@ -102,7 +112,7 @@ const transportDeps = (config: Config, clock: Clock, secrets: SecretSource, ses:
  * store, so IT can try a relay from any machine. SES is reached with the machine's AWS credentials.
  */
 export const createDeskDeps = (env: Env, config: Config, log: Log): DeskDeps & { close(): void } => {
-  const ses = new SESClient({ region: env.AWS_REGION ?? 'us-east-1', requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) });
+  const ses = withoutSdkLogging(new SESClient({ region: env.AWS_REGION ?? 'us-east-1', requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) }));
   return {
     transports: transportDeps(config, systemClock, noSecrets, ses),
     clock: systemClock,
@@ -125,8 +135,8 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
   // On Lambda, the configuration the deployment validated; npm start and tests pass theirs in.
   const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
   const region = env.AWS_REGION ?? 'us-east-1';
-  const dynamodb = new DynamoDBClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) });
-  const sqs = new SQSClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SQS_ENDPOINT) });
+  const dynamodb = withoutSdkLogging(new DynamoDBClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) }));
+  const sqs = withoutSdkLogging(new SQSClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SQS_ENDPOINT) }));
   const clock = overrides.clock ?? systemClock;
   return {
     config,
@@ -158,10 +168,10 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
   const { config, clock } = base;
   const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
   const region = env.AWS_REGION ?? 'us-east-1';
-  const ses = new SESClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) });
+  const ses = withoutSdkLogging(new SESClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) }));
   const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
   const secrets =
-    overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: new SecretsManagerClient({ region, requestHandler: REQUEST_HANDLER }), secretIds: secretArns, clock }) : noSecrets);
+    overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: withoutSdkLogging(new SecretsManagerClient({ region, requestHandler: REQUEST_HANDLER })), secretIds: secretArns, clock }) : noSecrets);
   const transports = transportDeps(config, clock, secrets, ses);
   return {
     ...base,
