@@ -3,13 +3,14 @@
 // SMTP) divided by what nodemailer's own pooled transport sends of the same messages to the same sink
 // with as many connections, measured one after the other in this run.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
-import { startLocal } from '../../infra/local/start';
+import { startLocal, TABLE_NAME } from '../../infra/local/start';
 import { type Counts, RequestCounter } from './counting';
 import { captureStdout } from './invocations';
+import { measureSdkFloor, type SdkFloor } from './sdk-floor';
 import type { CountingSink } from './sink';
 import { BENCH_KEY, benchConfigInput, benchNotices, INSTITUTION, progress, waitUntil } from './workload';
 
@@ -42,6 +43,26 @@ export interface PipelineRun extends RawRun {
   invocations: number;
   /** AWS requests the runtime made while sending, and the time spent waiting for their answers. */
   requests: Counts;
+  /** What one UpdateItem costs the runtime's thread, measured after the run on the notices it delivered. */
+  sdkFloor: SdkFloor;
+}
+
+/**
+ * The most the pipeline could send on one thread if it did nothing but what the raw pool does plus its
+ * AWS requests per notice: 1000 ms ÷ (raw's busy ms per message + requests per notice × ms per request).
+ */
+export interface Ceiling {
+  requestsPerNotice: number;
+  rawBusyMsPerNotice: number;
+  sdkBusyMsPerRequest: number;
+  perSecond: number;
+  /** perSecond ÷ the raw pool's notices a second: the best localThroughputRatio any such pipeline gets here. */
+  ratio: number;
+  /** CPU the whole process (every thread: the handlers, dynalite, fauxqs, the sink) used per notice. */
+  cpuMsPerNotice: number;
+  /** Notices a second if that CPU were spread perfectly over every core of the machine, and ÷ raw. */
+  allCoresPerSecond: number;
+  allCoresRatio: number;
 }
 
 export interface ThroughputRun {
@@ -49,6 +70,7 @@ export interface ThroughputRun {
   pipeline: PipelineRun;
   raw: RawRun;
   ratio: number;
+  ceiling: Ceiling;
 }
 
 const loadMeter = () => {
@@ -81,7 +103,7 @@ export const measureRaw = async (sink: CountingSink, count: number, concurrency:
   }
 };
 
-const post = async (apiUrl: string, notices: unknown[]) => {
+const post = async (apiUrl: string, notices: unknown[]): Promise<string[]> => {
   const response = await fetch(`${apiUrl}/v1/notices`, {
     method: 'POST',
     headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' },
@@ -89,6 +111,7 @@ const post = async (apiUrl: string, notices: unknown[]) => {
   });
   const text = await response.text();
   if (response.status !== 202) throw new Error(`bench: POST /v1/notices answered ${response.status}: ${text.slice(0, 300)}`);
+  return (JSON.parse(text) as { notices: Array<{ id: string }> }).notices.map((notice) => notice.id);
 };
 
 /** `count` notices in batches of `batchSize` through startLocal's API, until the sink has them all. */
@@ -123,13 +146,15 @@ export const measurePipeline = async (sink: CountingSink, count: number, batchSi
     const load = loadMeter();
     const started = performance.now();
     const notices = benchNotices(count);
-    for (let i = 0; i < count; i += batchSize) await post(runtime.apiUrl, notices.slice(i, i + batchSize));
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += batchSize) ids.push(...(await post(runtime.apiUrl, notices.slice(i, i + batchSize))));
     const intakeMs = performance.now() - started;
     await waitUntil(() => sink.count() >= count, SEND_TIMEOUT_MS, `${count} notices at the sink`);
     const ms = sink.lastAt() - started;
     const measured = load();
     counter.freeze();
     const after = runtime.poller.stats();
+    const sdkFloor = await measureSdkFloor(runtime.deps.clients.dynamodb, TABLE_NAME, ids, concurrency);
     return {
       notices: count,
       ms,
@@ -140,6 +165,7 @@ export const measurePipeline = async (sink: CountingSink, count: number, batchSi
       firstMessageMs: sink.firstAt() - started,
       invocations: after.invocations - before.invocations,
       requests: counter.snapshot(),
+      sdkFloor,
     };
   } finally {
     await runtime.stop();
@@ -155,5 +181,23 @@ export const measureThroughput = async (sink: CountingSink, options: { notices: 
   progress(`throughput: npm start pipeline, sender concurrency ${options.concurrency}`);
   const pipeline = await measurePipeline(sink, options.notices, options.batchSize, options.concurrency);
   sink.reset();
-  return { concurrency: options.concurrency, raw, pipeline, ratio: pipeline.perSecond / raw.perSecond };
+  return { concurrency: options.concurrency, raw, pipeline, ratio: pipeline.perSecond / raw.perSecond, ceiling: ceilingOf(raw, pipeline) };
+};
+
+const ceilingOf = (raw: RawRun, pipeline: PipelineRun): Ceiling => {
+  const requestsPerNotice = Object.values(pipeline.requests.requests).reduce((sum, n) => sum + n, 0) / pipeline.notices;
+  const rawBusyMsPerNotice = (raw.ms * raw.load.eventLoopUtilization) / raw.notices;
+  const perSecond = 1000 / (rawBusyMsPerNotice + requestsPerNotice * pipeline.sdkFloor.busyMsPerRequest);
+  const cpuMsPerNotice = (pipeline.load.cpuShare * pipeline.ms) / pipeline.notices;
+  const allCoresPerSecond = (1000 * availableParallelism()) / cpuMsPerNotice;
+  return {
+    requestsPerNotice,
+    rawBusyMsPerNotice,
+    sdkBusyMsPerRequest: pipeline.sdkFloor.busyMsPerRequest,
+    perSecond,
+    ratio: perSecond / raw.perSecond,
+    cpuMsPerNotice,
+    allCoresPerSecond,
+    allCoresRatio: allCoresPerSecond / raw.perSecond,
+  };
 };
