@@ -105,6 +105,8 @@ export const classifySmtpFailure = (error: unknown, server: string): DeliveryErr
   if (responseCode === undefined) return transient(failure.code ?? 'EUNKNOWN');
   if (isThrottling(responseCode, enhancedStatus)) return transient(failure.code ?? 'ETHROTTLED', { throttled: true, ...(isQuota(responseCode, enhancedStatus) ? { quota: true } : {}) });
   if (responseCode >= 400 && responseCode < 500) return transient(failure.code ?? 'EENVELOPE');
+  // 503 "bad sequence of commands" is the conversation going wrong, not a verdict on the notice.
+  if (responseCode === 503) return transient(failure.code ?? 'EPROTOCOL');
   // A 5xx to the recipient or the content is about this notice; to anything before, about our setup.
   const aboutThisNotice = command === undefined || /^(RCPT TO|DATA)/i.test(command) || command === 'DATA' || failure.code === 'EMESSAGE';
   if (responseCode >= 500 && aboutThisNotice) return new DeliveryError(message, 'permanent', facts(failure.code ?? 'EENVELOPE'), { cause: error });
