@@ -42,6 +42,8 @@ export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'de
  * delays are whole seconds); a notice is never sent before its slot, so the spacing holds at the relay.
  */
 const SLOT_WAIT_MS = 1000;
+/** Compare-and-set tries to record an outcome while other writers only append to the notice. */
+const RECORD_TRIES = 4;
 
 /** One SQS batch of doorbells. */
 export class DeliveryBatch {
@@ -122,11 +124,10 @@ export class DeliveryBatch {
 
     const startedAt = deps.clock.now();
     const result = await this.send(notice, content, startedAt);
-    const plan = afterAttempt(notice, result, deps.clock.now(), lifecycleContext(deps));
-    const recorded = await applyPlan(deps, plan, this.doorbells);
+    const recorded = await this.recordOutcome(notice, result);
     if (!recorded) {
-      // Only a lease that expired under us lets another actor change the notice; the deadline
-      // is shorter than the lease, so this means the process was paused past it.
+      // Only a lease that expired under us lets another actor take the notice; the deadline is
+      // shorter than the lease, so this means the process was paused past it.
       deps.log.error('attempt outcome not recorded: the lease was lost', { noticeId: notice.id, sent: result.ok });
       return 'skipped';
     }
@@ -140,6 +141,24 @@ export class DeliveryBatch {
       else deps.log.warn('notice not sent', attributes);
     }
     return recorded.status === 'sent' ? 'sent' : recorded.status === 'failed' ? 'failed' : recorded.status === 'discarded' ? 'discarded' : 'retrying';
+  }
+
+  /**
+   * Records the attempt's outcome on the notice it leased. SES feedback may append an event while the
+   * notice is being sent, which moves its version on; while the lease is still ours, the outcome is
+   * planned again on the notice as it now is. Giving up here would leave it `sending` until the lease
+   * expired, and the sweep would then have it sent a second time.
+   */
+  private async recordOutcome(leased: Notice, result: AttemptResult): Promise<Notice | undefined> {
+    const { deps } = this;
+    let notice = leased;
+    for (let tries = 1; ; tries++) {
+      const recorded = await applyPlan(deps, afterAttempt(notice, result, deps.clock.now(), lifecycleContext(deps)), this.doorbells);
+      if (recorded || tries >= RECORD_TRIES) return recorded;
+      const current = await deps.store.getNotice(notice.id);
+      if (!current || current.status !== 'sending' || current.leaseToken !== leased.leaseToken) return undefined;
+      notice = current;
+    }
   }
 
   private record(institutionId: string): Promise<TransportRecord> {

@@ -2,7 +2,10 @@
 // retries, the sweep and return-to-sender, hosted as `npm start` hosts them, in seconds not hours.
 import { freePort, startSes } from '../../infra/local/emulators';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
+import { recordFeedback } from '../../shared/delivery/feedback';
+import type { Deps } from '../../shared/deps';
 import type { Notice } from '../../shared/notice/model';
+import { NOTICE_ID_TAG } from '../../shared/transport/transport';
 import { aNoticeInput, BRANCH_KEY, sqsEvent } from '../support/factories';
 import { FAST, fastConfig, type Pipeline, startPipeline } from '../support/pipeline';
 import { receivedFor, type Relay, startRelay } from '../support/smtp-relay';
@@ -234,6 +237,31 @@ describe('Delivery through an SMTP relay', () => {
     expect(responses.map((r) => r.batchItemFailures)).toEqual([[], [], []]);
     expect(mail.received).toHaveLength(1);
     expect((await pipeline.notice(body.id)).attemptCount).toBe(1);
+  });
+
+  it('records the outcome when feedback lands on the notice mid-send, and sends it once', async () => {
+    // Prepare: the relay records an event on the notice while it holds the message, as SES feedback can
+    let feedback: Promise<unknown> | undefined;
+    const mail = await relay({
+      dataDelayMs: 500,
+      onData: (raw) => {
+        const id = /^Message-ID: <([0-9A-Z]{26})@/im.exec(raw.toString('latin1'))?.[1] as string;
+        const record = { eventType: 'DeliveryDelay', mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), tags: { [NOTICE_ID_TAG]: [id] } } };
+        feedback = recordFeedback(pipeline?.deps as Deps, record);
+        return undefined;
+      },
+    });
+    pipeline = await startPipeline(fastConfig(smtp(mail.port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const sent = await pipeline.waitForStatus(body.id, ['sent']);
+    // Assess: both writes kept, one email, one attempt
+    await expect(feedback).resolves.toBe('recorded');
+    expect(sent.events).toEqual([expect.objectContaining({ type: 'deliveryDelay' })]);
+    expect(sent.attempts).toEqual([expect.objectContaining({ outcome: 'sent' })]);
+    expect(sent.attemptCount).toBe(1);
+    await sleep(1500); // a sweep or two: nothing is left `sending` for one to release
+    expect(mail.received).toHaveLength(1);
   });
 
   it('delivers a batch of 500, each notice exactly once', async () => {
