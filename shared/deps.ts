@@ -89,6 +89,12 @@ export interface DepsOverrides {
 const REQUEST_HANDLER = { connectionTimeout: 3000, requestTimeout: 15_000 };
 
 /**
+ * The Test Server's time in all when it answers POST /v1/transport/test: API Gateway gives up at 29 s,
+ * and the result must be recorded and returned before then.
+ */
+export const TEST_SERVER_BUDGET_SECONDS = 24;
+
+/**
  * The SDK's logger middleware runs every request's input and output through a sensitive-data filter for
  * a logger these clients never get (the default one discards all): CPU on every store and queue call of
  * the sender's hot path, for nothing. The handlers log through Powertools, by notice id.
@@ -108,18 +114,27 @@ const transportDeps = (config: Config, clock: Clock, secrets: SecretSource, ses:
 });
 
 /**
- * What `notice-relay send-test` needs: the Test Server alone, with the configuration's own secrets and no
- * store, so IT can try a relay from any machine. SES is reached with the machine's AWS credentials.
+ * What `notice-relay send-test` needs: the Test Server alone, with the configuration's own secrets (or the
+ * institution's Secrets Manager secret) and no store, so IT can try a relay from any machine. SES and
+ * Secrets Manager are reached with the machine's AWS credentials.
  */
-export const createDeskDeps = (env: Env, config: Config, log: Log): DeskDeps & { close(): void } => {
-  const ses = withoutSdkLogging(new SESClient({ region: env.AWS_REGION ?? 'us-east-1', requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) }));
+export const createDeskDeps = (env: Env, config: Config, log: Log, secret?: { institutionId: string; secretId: string }): DeskDeps & { close(): void } => {
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const ses = withoutSdkLogging(new SESClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) }));
+  // A deployed configuration keeps its passwords and keys in the institution's secret, read with the
+  // machine's AWS credentials.
+  const secretsClient = secret ? withoutSdkLogging(new SecretsManagerClient({ region, requestHandler: REQUEST_HANDLER })) : undefined;
+  const secrets = secretsClient && secret ? new SecretsManagerSource({ client: secretsClient, secretIds: { [secret.institutionId]: secret.secretId }, clock: systemClock }) : noSecrets;
   return {
-    transports: transportDeps(config, systemClock, noSecrets, ses),
+    transports: transportDeps(config, systemClock, secrets, ses),
     clock: systemClock,
     newId: ulidSource(systemClock),
     log,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
-    close: () => ses.destroy(),
+    close: () => {
+      ses.destroy();
+      secretsClient?.destroy();
+    },
   };
 };
 
@@ -176,7 +191,7 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
   return {
     ...base,
     keyRing: new KeyRing(config.institutions),
-    desk: makeDesk({ transports, records: transportState, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds }),
+    desk: makeDesk({ transports, records: transportState, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
     transports,
     rates: transportState,
     transportRecords: transportState,

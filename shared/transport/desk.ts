@@ -6,7 +6,7 @@ import { domainOf } from '../config/domains';
 import type { InstitutionConfig } from '../config/schema';
 import { DeliveryError, errorCode } from '../errors';
 import type { IdSource } from '../ids';
-import type { Log } from '../log';
+import { AUTH_FAILURE_LOG, type Log } from '../log';
 import { buildMail, type OutgoingMessage } from '../mime/compose';
 import { openTransport, type TransportDeps } from './factory';
 import type { TransportRecord, TransportRecords, TransportTestResult } from './records';
@@ -44,7 +44,15 @@ export interface DeskDeps {
   newId: IdSource;
   log: Log;
   attemptTimeoutSeconds: number;
+  /**
+   * How long one test may take in all, when it answers an HTTP request (API Gateway gives up after 29 s):
+   * the servers share it, so the result is recorded and returned before the caller is cut off.
+   */
+  budgetSeconds?: number;
 }
+
+/** A server is not tried with less time than this left: it could not even greet. */
+const MIN_SERVER_SECONDS = 2;
 
 /** The configuration as GET /v1/transport shows it. */
 export const describeTransport = (institution: InstitutionConfig, record: TransportRecord): TransportStatus => {
@@ -106,18 +114,21 @@ const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 export const makeDesk = (deps: DeskDeps): TransportDesk => {
   /** One server (or SES) on its own, so the result says which answered and what. */
-  const tryOne = async (institution: InstitutionConfig, to: string, serverIndex: number | undefined, via: string, tries: ServerTry[]) => {
+  const tryOne = async (institution: InstitutionConfig, to: string, serverIndex: number | undefined, via: string, seconds: number, tries: ServerTry[]) => {
     const now = deps.clock.now();
     let transport;
     try {
       transport = await openTransport(institution, deps.transports, serverIndex);
-      await transport.send(await testMessage(institution, to, via, deps.newId(), now), { deadline: addSeconds(now, deps.attemptTimeoutSeconds), tries });
+      await transport.send(await testMessage(institution, to, via, deps.newId(), now), { deadline: addSeconds(now, seconds), tries });
     } catch (error) {
       const failure = error instanceof DeliveryError ? error : undefined;
       // A failure before any server was tried (a missing secret, a refused OAuth2 grant) is this server's too.
       if (!tries.some((attempt) => attempt.server.startsWith(via))) tries.push({ server: via, ok: false, reply: oneLine(failure?.message ?? errorCode(error)) });
-      if (failure?.facts.authFailure && deps.records) {
-        await deps.records.recordAuthFailure(institution.id, { at: now.toISOString(), server: failure.facts.server ?? via, code: failure.facts.code, message: failure.message.slice(0, 300) });
+      if (failure?.facts.authFailure) {
+        const server = failure.facts.server ?? via;
+        // The same line the sender writes, so the alarm on refused logins hears of it from a test too.
+        deps.log.error(AUTH_FAILURE_LOG, { institution: institution.id, server, code: failure.facts.code, responseCode: failure.facts.responseCode, test: true });
+        await deps.records?.recordAuthFailure(institution.id, { at: now.toISOString(), server, code: failure.facts.code, message: failure.message.slice(0, 300) });
       }
     } finally {
       await transport?.close();
@@ -131,10 +142,14 @@ export const makeDesk = (deps: DeskDeps): TransportDesk => {
       const recipient = to ?? institution.testTo ?? institution.bounceTo;
       const tries: ServerTry[] = [];
       const transport = institution.transport;
-      if (transport.kind === 'ses') {
-        await tryOne(institution, recipient, undefined, 'ses', tries);
-      } else {
-        for (const [index, server] of transport.servers.entries()) await tryOne(institution, recipient, index, `${server.host}:${server.port}`, tries);
+      const targets = transport.kind === 'ses' ? [{ index: undefined, via: 'ses' }] : transport.servers.map((server, index) => ({ index, via: `${server.host}:${server.port}` }));
+      const endsAt = deps.budgetSeconds === undefined ? undefined : addSeconds(deps.clock.now(), deps.budgetSeconds).getTime();
+      for (const [position, target] of targets.entries()) {
+        // Each server left gets an even share of what remains of the budget, and never more than an attempt.
+        const share = endsAt === undefined ? Infinity : (endsAt - deps.clock.now().getTime()) / 1000 / (targets.length - position);
+        const seconds = Math.min(deps.attemptTimeoutSeconds, share);
+        if (seconds < MIN_SERVER_SECONDS) tries.push({ server: target.via, ok: false, reply: 'not tried: the test ran out of time on the servers before it' });
+        else await tryOne(institution, recipient, target.index, target.via, seconds, tries);
       }
       const accepted = tries.find((attempt) => attempt.ok);
       const last = tries.at(-1);

@@ -155,5 +155,7 @@ const needsNewConnection = (error: unknown): boolean =>
 /** An error as one line for the Test Server: the server's reply when there is one. */
 const describe = (error: unknown): string => {
   const failure = error as { response?: string; message?: string; code?: string };
+  // Nodemailer says only "Message sending aborted" when the attempt's deadline cut it short.
+  if (failure.code === 'EABORT') return "the attempt's deadline passed before the server answered";
   return (failure.response ?? failure.message ?? String(error)).replace(/\s+/g, ' ').trim();
 };

@@ -8,6 +8,11 @@ import { startSqsPoller } from '../../infra/local/sqs-poller';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { senderTimings } from '../../shared/config/timing';
 import { dkimPublicKeyOf, dkimTxtValue } from '../../shared/dns/records';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { sendTestCommand } from '../../infra/cli/send-test';
+import { createDeskDeps } from '../../shared/deps';
+import { makeDesk } from '../../shared/transport/desk';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +229,62 @@ describe('Test Server', () => {
     // Assess
     expect(tested.body).toMatchObject({ ok: false, server: null, reply: expect.stringContaining('Relaying denied'), to: 'it@library.example.org' });
     expect((await pipeline.api('GET', '/v1/transport')).body.lastTestResult.ok).toBe(false);
+  });
+
+  it('shares its time among the servers, so a relay that stalls cannot make it outlive the request', async () => {
+    // Prepare: both relays greet, then hold every message for a minute
+    const stalling = [track(await startRelay({ dataDelayMs: 60_000 })), track(await startRelay({ dataDelayMs: 60_000 }))];
+    const config = fastConfig({ kind: 'smtp', servers: stalling.map((relay) => ({ host: '127.0.0.1', port: relay.port, tls: 'none' as const })) }, { sender: { ...FAST.sender, attemptTimeoutSeconds: 60, leaseSeconds: 180 } });
+    const log = recordingLog();
+    const desk = makeDesk({ ...createDeskDeps({}, config, log), budgetSeconds: 6 });
+    const started = Date.now();
+    // Act
+    const result = await desk.test(config.institutions[0]!, 'it@library.example.org');
+    // Assess: each had about half of the 6 s, and the answer came well before a gateway's 29 s
+    const seconds = (Date.now() - started) / 1000;
+    expect(seconds).toBeGreaterThan(5);
+    expect(seconds).toBeLessThan(9);
+    expect(result.ok).toBe(false);
+    expect(result.servers).toEqual(stalling.map((relay) => ({ server: `127.0.0.1:${relay.port}`, ok: false, reply: expect.stringMatching(/deadline passed/) })));
+  }, 30_000);
+
+  it('logs a refused login during a test as the alarm expects, and records it', async () => {
+    // Prepare
+    const relay = track(await startRelay({ auth: { user: 'relay', pass: 'the-right-password' } }));
+    const log = recordingLog();
+    pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none', auth: { user: 'relay', pass: 'a-wrong-password' } }] }), { log });
+    // Act
+    const tested = await pipeline.api('POST', '/v1/transport/test');
+    // Assess
+    expect(tested.body).toMatchObject({ ok: false, servers: [{ ok: false, reply: expect.stringMatching(/535/) }] });
+    expect(log.lines.find((line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error', attributes: { institution: 'demo', server: `127.0.0.1:${relay.port}`, test: true } });
+    expect((await pipeline.api('GET', '/v1/transport')).body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EAUTH' });
+    expect(JSON.stringify(log.lines)).not.toContain('a-wrong-password');
+  });
+
+  it('reads a deployed configuration’s password from the institution’s secret with --secret', async () => {
+    // Prepare: the password is not in the file, as on AWS; Secrets Manager answers with it
+    const relay = track(await startRelay({ auth: { user: 'relay', pass: 'password-from-the-secret' } }));
+    const secrets = mockClient(SecretsManagerClient);
+    secrets.on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:notice-relay/demo' }).resolves({ SecretString: JSON.stringify({ servers: [{ pass: 'password-from-the-secret' }] }) });
+    const dir = mkdtempSync(join(tmpdir(), 'send-test-'));
+    const config = aConfigInput();
+    config.institutions[0] = { ...config.institutions[0]!, transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none', auth: { user: 'relay' } }] } };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const lines: string[] = [];
+    const output = { out: (text: string) => lines.push(text), err: (text: string) => lines.push(text) };
+    try {
+      // Act
+      const without = await sendTestCommand(['--config', join(dir, 'config.json'), '--institution', 'demo'], output, {});
+      const withSecret = await sendTestCommand(['--config', join(dir, 'config.json'), '--institution', 'demo', '--secret', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:notice-relay/demo'], output, {});
+      // Assess
+      expect(without).toBe(1);
+      expect(withSecret).toBe(0);
+      expect(relay.received).toHaveLength(1);
+      expect(lines.join('\n')).not.toContain('password-from-the-secret');
+    } finally {
+      secrets.restore();
+    }
   });
 
   it('runs from the command line too: notice-relay send-test', async () => {
