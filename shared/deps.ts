@@ -19,6 +19,8 @@ import { noSecrets, type SecretSource } from './secrets';
 import { SecretsManagerSource } from './secrets-manager';
 import { DynamoNoticeStore } from './store/dynamo-notice-store';
 import { type DeskDeps, makeDesk, type TransportDesk } from './transport/desk';
+import type { KeyRateCounter } from './intake/key-rate';
+import { DynamoKeyRateCounter } from './store/dynamo-key-rate';
 import type { TransportDeps } from './transport/factory';
 import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
 import type { RateGate } from './transport/rate-gate';
@@ -39,6 +41,7 @@ export interface BaseDeps extends CoreDeps {
 /** What the handlers that send mail need besides (the intake's Test Server, the sender). */
 export interface Deps extends BaseDeps {
   keyRing: KeyRing;
+  keyRates: KeyRateCounter;
   desk: TransportDesk;
   transports: TransportDeps;
   rates: RateGate;
@@ -191,6 +194,7 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
   return {
     ...base,
     keyRing: new KeyRing(config.institutions),
+    keyRates: new DynamoKeyRateCounter({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
     desk: makeDesk({ transports, records: transportState, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
     transports,
     rates: transportState,

@@ -103,14 +103,6 @@ export class UnavailableError extends NoticeRelayError {
   }
 }
 
-/** An endpoint that this deployment does not offer. */
-export class NotImplementedError extends NoticeRelayError {
-  public constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'NotImplementedError';
-  }
-}
-
 /** The notice changed after it was read (another sender, the sweep or a DELETE acted first). */
 export class StaleNoticeError extends NoticeRelayError {
   public constructor(message: string, options?: ErrorOptions) {

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../lambdas/intake/gateway-refusals';
 import { LOOPBACK, type Running } from './emulators';
 
 /** API Gateway refuses larger payloads itself, before the Lambda sees them. */
@@ -13,9 +14,10 @@ const GATEWAY_TIMEOUT_MS = 29_000;
 
 type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-const gatewayError = (response: ServerResponse, statusCode: number, message: string) => {
+/** API Gateway's own refusal, as the deployed stack words it (its gateway responses). */
+const gatewayError = (response: ServerResponse, statusCode: number, refusal: GatewayRefusal) => {
   response.writeHead(statusCode, { 'content-type': 'application/json' });
-  response.end(JSON.stringify({ message }));
+  response.end(refusalBody(refusal));
 };
 
 /** Reads the body, or answers 413 as API Gateway does when it is over 10 MB. */
@@ -56,6 +58,14 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, stage = 'lo
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
+  // API Gateway tells the integration how the client connected, whatever the client said (https there;
+  // plain HTTP here).
+  for (const name of Object.keys(headers).filter((header) => header.toLowerCase() === 'x-forwarded-proto')) {
+    delete headers[name];
+    delete multiValueHeaders[name];
+  }
+  headers['X-Forwarded-Proto'] = 'http';
+  multiValueHeaders['X-Forwarded-Proto'] = ['http'];
   const query: Record<string, string> = {};
   const multiQuery: Record<string, string[]> = {};
   for (const [name, value] of url.searchParams) {
@@ -102,7 +112,8 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, stage = 'lo
         userAgent: request.headers['user-agent'] ?? null,
         userArn: null,
       },
-      path: `/${stage}${path}`,
+      // The path as the client asked for it: on AWS it starts with the stage; here there is none.
+      path,
       protocol: `HTTP/${request.httpVersion}`,
       requestId: randomUUID(),
       requestTime: new Date().toUTCString(),
@@ -119,12 +130,12 @@ export const startApiGateway = async (handler: ProxyHandler, options: { port?: n
   const server: Server = createServer(async (request, response) => {
     try {
       const body = await readBody(request);
-      if (!body) return gatewayError(response, 413, 'Request Too Long');
+      if (!body) return gatewayError(response, 413, GATEWAY_REFUSALS.tooLarge);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), GATEWAY_TIMEOUT_MS)));
       const result = await Promise.race([handler(toProxyEvent(request, body)), timeout]);
       clearTimeout(timer);
-      if (!result) return gatewayError(response, 504, 'Endpoint request timed out');
+      if (!result) return gatewayError(response, 504, GATEWAY_REFUSALS.unavailable);
       const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
@@ -133,7 +144,7 @@ export const startApiGateway = async (handler: ProxyHandler, options: { port?: n
       response.end(payload);
     } catch {
       // What API Gateway answers when the Lambda itself fails.
-      if (!response.headersSent) gatewayError(response, 502, 'Internal server error');
+      if (!response.headersSent) gatewayError(response, 502, GATEWAY_REFUSALS.unavailable);
       else response.destroy();
     }
   });

@@ -125,8 +125,6 @@ export const errorResponse = (error: unknown, log: Log, requestId: string | unde
       const e = error as RateLimitedError;
       return json(429, errorBody('rate_limited', e.message), { 'retry-after': String(e.retryAfterSeconds) });
     }
-    case 'NotImplementedError':
-      return json(501, errorBody('not_implemented', (error as Error).message));
     case 'UnavailableError': {
       const e = error as UnavailableError;
       log.warn('request failed: a dependency is unavailable', { requestId, code: errorCode(e.cause) });

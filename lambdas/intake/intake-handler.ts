@@ -1,10 +1,11 @@
 // API Gateway proxy event → intake, notices, health (shared) → JSON response
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
-import type { KeyRing } from '../../shared/auth';
-import type { InstitutionConfig } from '../../shared/config/schema';
+import { hashApiKey, type KeyRing } from '../../shared/auth';
+import type { Config, InstitutionConfig } from '../../shared/config/schema';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
+import { admitRequest, type KeyRateCounter } from '../../shared/intake/key-rate';
 import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
 import { NOTICE_STATUSES } from '../../shared/notice/model';
 import type { TransportDesk } from '../../shared/transport/desk';
@@ -15,13 +16,21 @@ import { apiKeyOf, errorResponse, header, json, jsonBody, MethodNotAllowedError 
 export type IntakeHandlerDeps = IntakeDeps &
   ManageDeps &
   HealthDeps & {
+    config: Pick<Config, 'intake'>;
     keyRing: KeyRing;
+    keyRates: KeyRateCounter;
     desk: TransportDesk;
   };
 
 type Route = (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent, params: string[]) => Promise<APIGatewayProxyResult>;
 
-const authenticated = (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent): InstitutionConfig => deps.keyRing.authenticate(apiKeyOf(event));
+/** The institution of the request's key, once the key is known and within its rate (else 401 or 429). */
+const authenticated = async (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent): Promise<InstitutionConfig> => {
+  const key = apiKeyOf(event);
+  const institution = deps.keyRing.authenticate(key);
+  await admitRequest(deps.keyRates, hashApiKey(key as string), deps.config.intake.requestsPerMinutePerKey, deps.clock.now());
+  return institution;
+};
 
 const listQuery = z.strictObject({
   status: z
@@ -62,6 +71,18 @@ const parseListQuery = (event: APIGatewayProxyEvent) => {
   return { ...result.data, limit: result.data.limit ?? 50 };
 };
 
+/**
+ * The API's own base URL, as the client reached it: on AWS the stage (or a custom domain's base path)
+ * comes before /v1, and a relative "/" would lose it. The document in the repo keeps "/".
+ */
+const serversOf = (event: APIGatewayProxyEvent): Array<{ url: string; description: string }> => {
+  const host = header(event, 'host') ?? event.requestContext.domainName;
+  const requested = event.requestContext.path ?? event.path;
+  if (!host || !requested.endsWith(event.path)) return openapi.servers;
+  const scheme = header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
+  return [{ url: `${scheme}://${host}${requested.slice(0, requested.length - event.path.length)}`, description: 'This deployment, as this request reached it' }];
+};
+
 const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
   {
     pattern: /^\/v1\/health$/,
@@ -74,13 +95,13 @@ const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
   },
   {
     pattern: /^\/v1\/openapi\.json$/,
-    methods: { GET: async () => json(200, openapi, { 'cache-control': 'public, max-age=300' }) },
+    methods: { GET: async (_deps, event) => json(200, { ...openapi, servers: serversOf(event) }, { 'cache-control': 'public, max-age=300' }) },
   },
   {
     pattern: /^\/v1\/notices$/,
     methods: {
       POST: async (deps, event) => {
-        const institution = authenticated(deps, event);
+        const institution = await authenticated(deps, event);
         const body = jsonBody(event);
         const result = await acceptNotices(deps, institution, body, header(event, 'idempotency-key'));
         const replayHeader: Record<string, string> = result.replayed ? { 'idempotent-replayed': 'true' } : {};
@@ -90,7 +111,7 @@ const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
           : json(202, first, { ...replayHeader, location: `/v1/notices/${first.id}` });
       },
       GET: async (deps, event) => {
-        const institution = authenticated(deps, event);
+        const institution = await authenticated(deps, event);
         return json(200, await listNotices(deps, institution, parseListQuery(event)));
       },
     },
@@ -98,19 +119,19 @@ const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
   {
     pattern: /^\/v1\/notices\/([^/]+)$/,
     methods: {
-      GET: async (deps, event, [id]) => json(200, await getNotice(deps, authenticated(deps, event), id as string)),
-      DELETE: async (deps, event, [id]) => json(200, await cancelNotice(deps, authenticated(deps, event), id as string)),
+      GET: async (deps, event, [id]) => json(200, await getNotice(deps, await authenticated(deps, event), id as string)),
+      DELETE: async (deps, event, [id]) => json(200, await cancelNotice(deps, await authenticated(deps, event), id as string)),
     },
   },
   {
     pattern: /^\/v1\/transport$/,
-    methods: { GET: async (deps, event) => json(200, await deps.desk.status(authenticated(deps, event))) },
+    methods: { GET: async (deps, event) => json(200, await deps.desk.status(await authenticated(deps, event))) },
   },
   {
     pattern: /^\/v1\/transport\/test$/,
     methods: {
       POST: async (deps, event) => {
-        const institution = authenticated(deps, event);
+        const institution = await authenticated(deps, event);
         const body = transportTestBody.safeParse(event.body ? jsonBody(event) : {});
         if (!body.success) {
           throw new ValidationError('The body of a transport test is {} or {"to": "address"}.', issuesToDetails(body.error.issues), 'validation_failed');

@@ -131,7 +131,12 @@ export const configSchema = z
         maxAgeSeconds: z.number().int().positive().default(360_000),
       })
       .prefault({}),
-    intake: z.strictObject({ spreadSeconds: z.number().int().min(0).max(900).default(60) }).prefault({}),
+    intake: z
+      .strictObject({
+        spreadSeconds: z.number().int().min(0).max(900).default(60),
+        requestsPerMinutePerKey: z.number().int().min(1).max(1_000_000).default(600),
+      })
+      .prefault({}),
     sweep: z.strictObject({ intervalSeconds: z.number().int().positive().max(3600).default(60) }).prefault({}),
     sender: z
       .strictObject({

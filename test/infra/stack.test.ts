@@ -121,9 +121,12 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     });
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'THROTTLED',
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'1'" }),
       ResponseTemplates: { 'application/json': JSON.stringify({ error: { code: 'rate_limited', message: 'Too many requests for this API; retry after a short wait.', details: [] } }) },
     });
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'REQUEST_TOO_LARGE' });
+    // An unknown path is a 404, as the API itself answers, not API Gateway's 403.
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'MISSING_AUTHENTICATION_TOKEN', StatusCode: '404' });
   });
 
   it('creates an empty secret, with the fields to fill, for the institution that needs one', () => {

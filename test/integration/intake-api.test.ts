@@ -213,9 +213,43 @@ describe('Intake API over HTTP', () => {
     });
   });
 
+  it('holds each key to its requests a minute across instances, with 429 and Retry-After, storing nothing over it', async () => {
+    // Prepare: two intake instances over the same table, as two Lambda instances, three requests a minute per key
+    const limited = aConfig({ intake: { spreadSeconds: 0, requestsPerMinutePerKey: 3 } });
+    // Keys of their own: the other tests' requests this minute count against DEMO_KEY and BRANCH_KEY.
+    const [demoKey, branchKey] = ['rate-probe-demo-0123456789', 'rate-probe-branch-0123456789'];
+    (limited.institutions[0] as { apiKeys?: string[] }).apiKeys = [demoKey];
+    (limited.institutions[1] as { apiKeys?: string[] }).apiKeys = [branchKey];
+    const instances = [0, 1].map(() => testDeps({ config: limited, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random }));
+    const gateways = await Promise.all(instances.map((deps) => startApiGateway(makeIntakeHandler(deps), { port: 0 })));
+    const post = (gateway: Running, key: string) =>
+      fetch(`${gateway.url}/v1/notices`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(aNoticeInput({ subject: 'Rate probe' })) });
+    try {
+      // The window is a clock minute: start early in one, so the four requests fall in it.
+      if (new Date().getSeconds() > 50) await new Promise((resolve) => setTimeout(resolve, (61 - new Date().getSeconds()) * 1000));
+      // Act
+      const answers = [];
+      for (const gateway of [gateways[0], gateways[1], gateways[0], gateways[1]] as Running[]) answers.push(await post(gateway, demoKey));
+      const otherKey = await post(gateways[0] as Running, branchKey);
+      // Assess
+      expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202, 429]);
+      const refused = answers[3] as Response;
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+      expect(otherKey.status).toBe(202);
+      expect((await storedNotices()).filter((item) => item.subject === 'Rate probe')).toHaveLength(4);
+    } finally {
+      await Promise.all(gateways.map((gateway) => gateway.stop()));
+      for (const deps of instances) deps.close();
+    }
+  }, 30_000);
+
   it('answers health and its OpenAPI document without a key', async () => {
     expect((await call('GET', '/v1/health', { key: null })).body).toEqual({ status: 'ok', store: 'ok', queue: 'ok' });
-    expect((await call('GET', '/v1/openapi.json', { key: null })).status).toBe(200);
+    const document = await call('GET', '/v1/openapi.json', { key: null });
+    expect(document.status).toBe(200);
+    expect(document.body.servers[0].url).toBe(api.url);
   });
 
   it('answers every operation of the OpenAPI document as documented', async () => {

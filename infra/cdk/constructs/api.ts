@@ -14,19 +14,26 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../../lambdas/intake/gateway-refusals';
 
 export const STAGE_NAME = 'prod';
 
-/** An error body as the API writes its own (lambdas/intake/http.ts). */
-const errorTemplate = (code: string, message: string) => JSON.stringify({ error: { code, message, details: [] } });
+interface GatewayResponseSpec {
+  type: ResponseType;
+  refusal: GatewayRefusal;
+  /** When API Gateway's own status is not the one the API uses for it. */
+  statusCode?: string;
+  headers?: Record<string, string>;
+}
 
 /** API Gateway's own refusals, answered as the API answers. */
-const GATEWAY_RESPONSES: Array<[ResponseType, string, string]> = [
-  [Responses.THROTTLED, 'rate_limited', 'Too many requests for this API; retry after a short wait.'],
-  [Responses.QUOTA_EXCEEDED, 'rate_limited', 'The request quota is used up; retry later.'],
-  [Responses.REQUEST_TOO_LARGE, 'request_too_large', 'A request is at most 6 MB; send smaller batches.'],
-  [Responses.MISSING_AUTHENTICATION_TOKEN, 'not_found', 'There is no such path; see GET /v1/openapi.json.'],
-  [Responses.DEFAULT_5XX, 'unavailable', 'The service could not take the request; nothing was accepted. Retry; a request near 6 MB may be too large to pass.'],
+const GATEWAY_RESPONSES: GatewayResponseSpec[] = [
+  { type: Responses.THROTTLED, refusal: GATEWAY_REFUSALS.throttled, headers: { 'Retry-After': "'1'" } },
+  { type: Responses.QUOTA_EXCEEDED, refusal: GATEWAY_REFUSALS.quotaExceeded, headers: { 'Retry-After': "'60'" } },
+  { type: Responses.REQUEST_TOO_LARGE, refusal: GATEWAY_REFUSALS.tooLarge },
+  // API Gateway's name for a path or method it has no route for; its own status is 403.
+  { type: Responses.MISSING_AUTHENTICATION_TOKEN, refusal: GATEWAY_REFUSALS.noRoute, statusCode: '404' },
+  { type: Responses.DEFAULT_5XX, refusal: GATEWAY_REFUSALS.unavailable },
 ];
 
 export class NoticeApi extends Construct {
@@ -56,11 +63,12 @@ export class NoticeApi extends Construct {
     this.api.node.tryRemoveChild('Endpoint');
     const integration = new LambdaIntegration(props.intake, { proxy: true });
     this.api.root.addProxy({ defaultIntegration: integration, anyMethod: true });
-    for (const [type, code, message] of GATEWAY_RESPONSES) {
-      this.api.addGatewayResponse(`Response-${code}-${type.responseType}`, {
+    for (const { type, refusal, statusCode, headers } of GATEWAY_RESPONSES) {
+      this.api.addGatewayResponse(`Response-${refusal.code}-${type.responseType}`, {
         type,
-        responseHeaders: { 'Content-Type': "'application/json'" },
-        templates: { 'application/json': errorTemplate(code, message) },
+        statusCode,
+        responseHeaders: { 'Content-Type': "'application/json'", ...headers },
+        templates: { 'application/json': refusalBody(refusal) },
       });
     }
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG2', reason: 'The intake function validates every request and answers with every problem by path; a gateway model would answer less precisely.' });

@@ -7,7 +7,7 @@ import 'aws-sdk-client-mock-jest';
 import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
 import { canonicalJson } from '../../../shared/intake/accept-notices';
 import type { Notice } from '../../../shared/notice/model';
-import { aNotice, aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
+import { aNotice, aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY, isNotKeyRateWrite } from '../../support/factories';
 import { testDeps } from '../../support/deps';
 
 const documents = mockClient(DynamoDBDocumentClient);
@@ -22,7 +22,7 @@ const body = (result: { body: string }) => JSON.parse(result.body);
 const expectNothingStoredOrQueued = () => {
   expect(documents).not.toHaveReceivedCommand(BatchWriteCommand);
   expect(documents).not.toHaveReceivedCommand(PutCommand);
-  expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  expect(documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
   expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
 };
 
@@ -239,7 +239,7 @@ describe('Handler: intake, reading and cancelling', () => {
     // Assess
     expect(result.statusCode).toBe(404);
     expect(body(result).error.code).toBe('not_found');
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
   });
 
   it('answers 404 to an id this service never issues, without asking the store', async () => {
@@ -300,6 +300,40 @@ describe('Handler: intake, reading and cancelling', () => {
   });
 });
 
+describe('Handler: intake, the per-key request rate', () => {
+  it('counts each request of a key in its minute, by the key’s digest, never the key', async () => {
+    // Act
+    await handler(apiEvent({ method: 'GET', path: '/v1/notices' }));
+    // Assess
+    const [call] = documents.commandCalls(UpdateCommand).filter((c) => !isNotKeyRateWrite(c));
+    expect(call?.args[0].input).toMatchObject({
+      Key: { pk: `keyrate#${createHash('sha256').update(DEMO_KEY).digest('hex')}#${NOW.getTime() / 1000}` },
+      ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+      ExpressionAttributeValues: { ':one': 1, ':limit': 600, ':expireAt': NOW.getTime() / 1000 + 180 },
+    });
+    expect(JSON.stringify(call?.args[0].input)).not.toContain(DEMO_KEY);
+  });
+
+  it('answers 429 with Retry-After until the minute ends once the key used its requests, and stores nothing', async () => {
+    // Prepare: the counter is full
+    documents.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    const later = makeIntakeHandler(testDeps({ clock: { now: () => new Date('2030-01-01T00:00:42.500Z') }, random: () => 0.5 }));
+    // Act
+    const result = await later(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
+    // Assess
+    expect(result.statusCode).toBe(429);
+    expect(result.headers?.['retry-after']).toBe('18');
+    expect(body(result).error).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('600 requests this minute') });
+    expectNothingStoredOrQueued();
+  });
+
+  it('does not count a request without a valid key', async () => {
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', key: 'not-a-key-0123456789' }));
+    expect(result.statusCode).toBe(401);
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  });
+});
+
 describe('Handler: intake, service endpoints', () => {
   it('answers health 200 when the store and the queue answer, without a key', async () => {
     // Prepare
@@ -327,6 +361,16 @@ describe('Handler: intake, service endpoints', () => {
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/openapi.json', key: null }));
     expect(result.statusCode).toBe(200);
     expect(body(result).openapi).toBe('3.1.0');
+  });
+
+  it('names itself in the document as the request reached it, stage included', async () => {
+    // Prepare: what API Gateway hands over for https://abc123.execute-api.us-east-1.amazonaws.com/prod/v1/openapi.json
+    const event = apiEvent({ method: 'GET', path: '/v1/openapi.json', key: null, headers: { Host: 'abc123.execute-api.us-east-1.amazonaws.com', 'X-Forwarded-Proto': 'https' } });
+    event.requestContext = { ...event.requestContext, path: '/prod/v1/openapi.json', domainName: 'abc123.execute-api.us-east-1.amazonaws.com' };
+    // Act
+    const result = await handler(event);
+    // Assess: a client built from the document calls https://…/prod/v1/notices
+    expect(body(result).servers).toEqual([{ url: 'https://abc123.execute-api.us-east-1.amazonaws.com/prod', description: expect.any(String) }]);
   });
 
   it('answers 404 to an unknown path and 405 to an unknown method', async () => {

@@ -31,7 +31,7 @@ describe('Function: loadConfig', () => {
     const config = parseConfig(aConfigInput());
     // Assess
     expect(config.retry).toEqual({ shortRangeSeconds: 3600, shortDelaySeconds: [180, 540], longDelaySeconds: [3600, 5400], maxAgeSeconds: 360000 });
-    expect(config.intake).toEqual({ spreadSeconds: 60 });
+    expect(config.intake).toEqual({ spreadSeconds: 60, requestsPerMinutePerKey: 600 });
     expect(config.sweep).toEqual({ intervalSeconds: 60 });
     expect(config.sender).toEqual({ attemptTimeoutSeconds: 60, leaseSeconds: 90, batchSize: 10, concurrency: 4 });
     expect(config.retention).toEqual({ days: 30 });
