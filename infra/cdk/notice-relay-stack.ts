@@ -173,7 +173,7 @@ export class NoticeRelayStack extends Stack {
       if (institution.transport.kind === 'smtp') {
         const records = dnsRecordsFor(institution, { region: this.region });
         const dkim = records.find((r) => r.purpose === 'dkim');
-        if (dkim) output(`DkimTxt${institutionId}`, { ...dkim, description: `${dkim.description}; run notice-relay dns-records with the key in the secret to get p=` });
+        if (dkim) output(`DkimTxt${institutionId}`, { ...dkim, description: `${dkim.description}; run notice-relay dns-records --dkim-key ${institution.id}=<the secret's dkimPrivateKey, saved as a file> to get p=` });
         if (!published.has(domain)) output(`Dmarc${idOf(domain)}`, records.find((r) => r.purpose === 'dmarc') as DnsRecord);
         published.add(domain);
       }

@@ -1,5 +1,6 @@
 // `notice-relay dns-records` and `notice-relay dns-check` (DESIGN.md §8): argv → shared/dns → lines and an exit code.
 import { Resolver } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { describeConfigError, loadConfig } from '../../shared/config/load';
@@ -30,11 +31,11 @@ const parse = (args: string[], extra: Record<string, { type: 'string' }> = {}) =
   try {
     const { values } = parseArgs({
       args,
-      options: { config: { type: 'string' }, 'dkim-tokens': { type: 'string', multiple: true }, ...extra },
+      options: { config: { type: 'string' }, 'dkim-tokens': { type: 'string', multiple: true }, 'dkim-key': { type: 'string', multiple: true }, ...extra },
       strict: true,
       allowPositionals: false,
     });
-    return values as { config?: string; 'dkim-tokens'?: string[]; resolver?: string };
+    return values as { config?: string; 'dkim-tokens'?: string[]; 'dkim-key'?: string[]; resolver?: string };
   } catch (error) {
     // parseArgs' own message names the offending option ("Unknown option '--x'").
     throw new UsageError((error as Error).message);
@@ -83,6 +84,42 @@ export const parseDkimTokens = (values: readonly string[], config: Config): Reco
   return tokens;
 };
 
+/**
+ * `--dkim-key ID=FILE`, repeatable: the DKIM private key (PEM) of an institution that signs relayed mail,
+ * for a configuration that keeps it in Secrets Manager, so its TXT record can be written and checked.
+ * The key is read to derive its public half and is never printed.
+ */
+export const withDkimKeys = (config: Config, values: readonly string[]): Config => {
+  if (values.length === 0) return config;
+  const keys = new Map<string, string>();
+  for (const value of values) {
+    const separator = value.indexOf('=');
+    const id = value.slice(0, Math.max(0, separator));
+    const institution = config.institutions.find((candidate) => candidate.id === id);
+    if (!institution || institution.transport.kind !== 'smtp' || !institution.transport.dkim) {
+      const signing = config.institutions.filter((i) => i.transport.kind === 'smtp' && i.transport.dkim).map((i) => i.id);
+      throw new UsageError(`--dkim-key ${id || value}=FILE: give the id of an institution with dkim in its transport (${signing.join(', ') || 'none has'})`);
+    }
+    let pem: string;
+    try {
+      pem = readFileSync(value.slice(separator + 1), 'utf8');
+    } catch (error) {
+      throw new UsageError(`--dkim-key ${id}=…: the file could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(pem)) throw new UsageError(`--dkim-key ${id}=…: the file is not a PEM private key`);
+    keys.set(id, pem);
+  }
+  return {
+    ...config,
+    institutions: config.institutions.map((institution) => {
+      const pem = keys.get(institution.id);
+      const transport = institution.transport;
+      if (!pem || transport.kind !== 'smtp' || !transport.dkim) return institution;
+      return { ...institution, transport: { ...transport, dkim: { ...transport.dkim, privateKey: pem } } };
+    }),
+  };
+};
+
 /** `HOST:PORT` (an IP address: c-ares takes no host names), `[IPv6]:PORT`, or an address alone for port 53. */
 export const parseResolverAddress = (value: string): string => {
   const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(value) ?? /^([^:]+)(?::(\d+))?$/.exec(value) ?? (isIPv6(value) ? [value, value] : undefined);
@@ -110,7 +147,7 @@ const recordLines = (record: DnsRecord): string[] => {
     placeholder && record.type === 'CNAME'
       ? ['; replace <token1>…<token3> with the Easy DKIM tokens of the stack outputs, or run with --dkim-tokens a,b,c']
       : placeholder
-        ? ['; the private key is not in this file (on AWS it is in Secrets Manager): p= is the base64 of its public half']
+        ? ['; the private key is not in this file (on AWS it is in Secrets Manager): run with --dkim-key ID=key.pem to fill in p=']
         : [];
   return [`; ${record.description}`, ...hint, zoneLine(record)];
 };
@@ -132,13 +169,13 @@ const withUsageErrors = async (command: string, output: CliOutput, body: () => P
 };
 
 /**
- * `dns-records --config F [--dkim-tokens a,b,c]`: every sending domain's records as zone lines, with
+ * `dns-records --config F [--dkim-tokens a,b,c] [--dkim-key ID=FILE]`: every sending domain's records as zone lines, with
  * comments, ready to paste into a zone file.
  */
 export const dnsRecordsCommand = (args: string[], output: CliOutput, env: Env = process.env): Promise<number> =>
   withUsageErrors('dns-records', output, async () => {
     const options = parse(args);
-    const config = loadFrom(options.config, env);
+    const config = withDkimKeys(loadFrom(options.config, env), options['dkim-key'] ?? []);
     const region = regionOf(env);
     const dkimTokens = parseDkimTokens(options['dkim-tokens'] ?? [], config);
     const blocks = expectedRecords(config, { region, dkimTokens }).map(({ institution, domain, records }) =>
@@ -177,14 +214,14 @@ const summaryOf = (results: DnsCheckResult[]): string => {
 };
 
 /**
- * `dns-check --config F [--resolver HOST:PORT] [--dkim-tokens a,b,c]`: looks every record up; exit 0
+ * `dns-check --config F [--resolver HOST:PORT] [--dkim-tokens a,b,c] [--dkim-key ID=FILE]`: looks every record up; exit 0
  * when all are right (information aside), 1 otherwise, 2 when the command line or the file is wrong.
  */
 export const dnsCheckCommand = (args: string[], output: CliOutput, env: Env = process.env): Promise<number> =>
   withUsageErrors('dns-check', output, async () => {
     const options = parse(args, { resolver: { type: 'string' } });
     const server = options.resolver === undefined ? undefined : parseResolverAddress(options.resolver);
-    const config = loadFrom(options.config, env);
+    const config = withDkimKeys(loadFrom(options.config, env), options['dkim-key'] ?? []);
     const region = regionOf(env);
     const dkimTokens = parseDkimTokens(options['dkim-tokens'] ?? [], config);
     // One try with a short timeout: a name server that does not answer is reported, not waited on.

@@ -45,8 +45,11 @@ const passwordAuth = z.strictObject({
 
 const oauth2Auth = z.strictObject({
   type: z.literal('oauth2'),
-  /** Picks the token endpoint and scope; `accessUrl` overrides the endpoint. */
-  provider: z.enum(['google', 'microsoft', 'custom']).default('google'),
+  /**
+   * Picks the token endpoint and scope; `accessUrl` overrides the endpoint. When absent, the server's
+   * host tells (smtp.gmail.com, smtp.office365.com…), else an `accessUrl` makes it `custom`.
+   */
+  provider: z.enum(['google', 'microsoft', 'custom']).optional(),
   user: z.string().min(1),
   clientId: z.string().min(1),
   clientSecret: z.string().min(1).optional(),
@@ -58,7 +61,15 @@ const oauth2Auth = z.strictObject({
   scope: z.string().min(1).optional(),
 });
 
-const smtpServer = z.strictObject({
+/** The OAuth2 provider a relay's host names: Google's and Microsoft's SMTP submission hosts. */
+export const providerOfHost = (host: string): 'google' | 'microsoft' | undefined => {
+  const name = host.toLowerCase();
+  if (/(^|\.)(office365\.com|outlook\.com)$/.test(name)) return 'microsoft';
+  if (/(^|\.)(gmail\.com|googlemail\.com)$/.test(name)) return 'google';
+  return undefined;
+};
+
+const smtpServerFields = z.strictObject({
   host: hostname,
   port: z.number().int().min(1).max(65535),
   tls: z.enum(['implicit', 'starttls', 'none']).default('starttls'),
@@ -67,6 +78,28 @@ const smtpServer = z.strictObject({
   ca: z.string().regex(PEM, { message: 'must be a PEM certificate (-----BEGIN CERTIFICATE-----…)' }).optional(),
   auth: z.union([oauth2Auth, passwordAuth]).optional(),
 });
+
+/** A server as the rest of the code sees it: an OAuth2 login always knows its provider. */
+type SmtpServerOutput = Omit<z.output<typeof smtpServerFields>, 'auth'> & {
+  auth?: (z.output<typeof oauth2Auth> & { provider: 'google' | 'microsoft' | 'custom' }) | z.output<typeof passwordAuth>;
+};
+
+const smtpServer = smtpServerFields
+  .superRefine((server, ctx) => {
+    const auth = server.auth;
+    if (auth && 'type' in auth && !auth.provider && !providerOfHost(server.host) && !auth.accessUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'provider'],
+        message: `must be google or microsoft (or custom, with an accessUrl): ${server.host} does not tell which token endpoint to ask`,
+      });
+    }
+  })
+  .transform((server): SmtpServerOutput => {
+    const auth = server.auth;
+    if (!auth || !('type' in auth)) return server as SmtpServerOutput;
+    return { ...server, auth: { ...auth, provider: auth.provider ?? providerOfHost(server.host) ?? 'custom' } };
+  });
 
 const smtpTransport = z.strictObject({
   kind: z.literal('smtp'),

@@ -85,6 +85,8 @@ const openPlainTransport = async (institution: InstitutionConfig, deps: Transpor
     };
   });
   const dkimKey = transport.dkim ? (transport.dkim.privateKey ?? secrets.dkimPrivateKey) : undefined;
+  // Signing was asked for: mail without it could fail the domain's DMARC policy, so none goes out unsigned.
+  if (transport.dkim && !dkimKey) throw missingCredential(institution, `DKIM selector ${transport.dkim.selector}`, 'DKIM private key');
   return new SmtpTransport({
     servers: serverIndex === undefined ? servers : servers.slice(serverIndex, serverIndex + 1),
     clientName: domainOf(institution.from.address),

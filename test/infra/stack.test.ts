@@ -7,6 +7,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { secretTemplate } from '../../infra/cdk/constructs/secrets';
+import { aConfig } from '../support/factories';
 import { buildApp } from '../../infra/cdk/app';
 import { loadDeployableConfig } from '../../infra/cdk/deployable-config';
 import { loadConfig } from '../../shared/config/load';
@@ -135,6 +137,15 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       Name: 'notice-relay/NoticeRelay/branch',
       SecretString: JSON.stringify({ servers: [{ pass: '' }, null], dkimPrivateKey: '' }, null, 2),
     });
+  });
+
+  it('leaves a refresh token field in the secret of every OAuth2 server, to stay empty for Microsoft 365 application access', () => {
+    const microsoft = aConfig();
+    microsoft.institutions[0] = {
+      ...microsoft.institutions[0]!,
+      transport: { kind: 'smtp', servers: [{ host: 'smtp.office365.com', port: 587, tls: 'starttls', allowNonSecure: false, auth: { type: 'oauth2', provider: 'microsoft', user: 'notices@library.example.org', clientId: 'app' } }] },
+    };
+    expect(secretTemplate(microsoft.institutions[0]!)).toEqual({ servers: [{ clientSecret: '', refreshToken: '' }] });
   });
 
   it('grants each function only what it uses: no Scan anywhere, no wildcard SES permission', () => {

@@ -104,6 +104,47 @@ describe('Command: notice-relay dns-records', () => {
   });
 });
 
+describe('Command: notice-relay dns-records and dns-check with --dkim-key', () => {
+  // A deployed configuration: the DKIM key sits in Secrets Manager, not in the file.
+  const deployedInput = aConfigInput({ institutions: [configInput.institutions[0]!, aRelayingInstitutionInput({ selector: 'notices' })] });
+  const branchTxt = expected.find((record) => record.name === 'notices._domainkey.branch.example.edu') as (typeof expected)[number];
+  let deployedPath: string;
+  let keyPath: string;
+
+  beforeAll(() => {
+    deployedPath = join(dir, 'deployed.json');
+    keyPath = join(dir, 'branch-dkim.pem');
+    writeFileSync(deployedPath, JSON.stringify(deployedInput));
+    writeFileSync(keyPath, privateKey);
+  });
+
+  it('writes the TXT record of a key kept out of the file, from the key file IT passes, and never prints the key', async () => {
+    // Act
+    const without = await runCli(['dns-records', '--config', deployedPath], { AWS_REGION: REGION });
+    const withKey = await runCli(['dns-records', '--config', deployedPath, '--dkim-key', `branch=${keyPath}`], { AWS_REGION: REGION });
+    const wrongId = await runCli(['dns-records', '--config', deployedPath, '--dkim-key', `demo=${keyPath}`], { AWS_REGION: REGION });
+    // Assess
+    expect(without.stdout).toContain('run with --dkim-key ID=key.pem to fill in p=');
+    expect(without.stdout).not.toContain(zoneLine(branchTxt));
+    expect(withKey.code).toBe(0);
+    expect(withKey.stdout).toContain(`\n${zoneLine(branchTxt)}\n`);
+    expect(withKey.stdout).not.toContain('PRIVATE KEY');
+    expect(wrongId.code).toBe(2);
+    expect(wrongId.stderr).toContain('--dkim-key demo=FILE: give the id of an institution with dkim in its transport (branch)');
+  });
+
+  it('judges the published key against the key file', async () => {
+    // Prepare: the record published is another key's
+    zone = rightZone();
+    zone['notices._domainkey.branch.example.edu'] = [{ type: 'TXT', data: dkimTxt(otherKey) }];
+    // Act
+    const { code, stdout } = await runCli(['dns-check', '--config', deployedPath, '--resolver', resolver, '--dkim-tokens', TOKENS.join(','), '--dkim-key', `branch=${keyPath}`], { AWS_REGION: REGION });
+    // Assess
+    expect(code).toBe(1);
+    expect(resultLines(stdout).find((line) => line.startsWith('✘ notices._domainkey.branch.example.edu TXT'))).toBeDefined();
+  });
+});
+
 describe('Command: notice-relay dns-check', () => {
   it('names each missing record with the zone line to publish, and exits 1', async () => {
     // Prepare

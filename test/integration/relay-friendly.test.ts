@@ -128,6 +128,25 @@ describe('OAuth2 (XOAUTH2)', () => {
 });
 
 describe('DKIM through any relay', () => {
+  it('sends nothing unsigned when signing is configured and its key is missing, and says so at once', async () => {
+    // Prepare: a selector, and a secret whose key nobody filled in yet (as after a first deployment)
+    const relay = track(await startRelay());
+    const log = recordingLog();
+    const config = fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }], dkim: { selector: 'notices' } });
+    pipeline = await startPipeline(config, { log, deliveryDeps: (deps) => ({ ...deps, transports: { ...deps.transports, secrets: { forInstitution: async () => ({ dkimPrivateKey: '' }) } } }) });
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const retrying = await pipeline.waitFor(async () => {
+      const found = await pipeline!.notice(body.id);
+      return found.attemptCount >= 1 ? found : undefined;
+    });
+    // Assess
+    expect(retrying.status).toBe('retrying');
+    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'ENOAUTH', message: expect.stringContaining('no DKIM private key for DKIM selector notices') });
+    expect(log.lines.find((line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error' });
+    expect(relay.received).toHaveLength(0);
+  });
+
   it('signs relayed mail on the From domain, so mailauth verifies it: pass, d= the From domain', async () => {
     // Prepare
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -11,7 +11,8 @@ export const secretTemplate = (institution: InstitutionConfig): InstitutionSecre
   const transport = institution.transport;
   if (transport.kind !== 'smtp') return undefined;
   const servers = transport.servers.map((server) =>
-    !server.auth ? null : 'type' in server.auth ? { clientSecret: '', ...(server.auth.provider === 'microsoft' && !server.auth.refreshToken ? {} : { refreshToken: '' }) } : { pass: '' },
+    // Microsoft 365's application access has no refresh token: the field is then left empty.
+    !server.auth ? null : 'type' in server.auth ? { clientSecret: '', refreshToken: '' } : { pass: '' },
   );
   const needsServers = servers.some(Boolean);
   if (!needsServers && !transport.dkim) return undefined;

@@ -81,6 +81,30 @@ describe('Function: loadConfig', () => {
     ]);
   });
 
+  it('knows the OAuth2 provider of Google’s and Microsoft’s hosts, and asks for it when the host does not tell', () => {
+    // Prepare
+    const withServer = (host: string, auth: Record<string, unknown>) => {
+      const input = aConfigInput();
+      input.institutions[0] = { ...input.institutions[0]!, transport: { kind: 'smtp', servers: [{ host, port: 587, auth: { type: 'oauth2', user: 'notices@library.example.org', clientId: 'id', ...auth } as never }] } };
+      return input;
+    };
+    const providerOf = (host: string, auth: Record<string, unknown> = {}) => {
+      const transport = parseConfig(withServer(host, auth)).institutions[0]?.transport;
+      const server = transport?.kind === 'smtp' ? transport.servers[0] : undefined;
+      return server?.auth && 'type' in server.auth ? server.auth.provider : undefined;
+    };
+    // Act, Assess
+    expect(providerOf('smtp.office365.com')).toBe('microsoft');
+    expect(providerOf('smtp-mail.outlook.com')).toBe('microsoft');
+    expect(providerOf('smtp.gmail.com')).toBe('google');
+    expect(providerOf('smtp-relay.gmail.com')).toBe('google');
+    expect(providerOf('smtp.office365.com', { provider: 'custom', accessUrl: 'https://login.example.org/token' })).toBe('custom');
+    expect(providerOf('mail.campus.example.edu', { accessUrl: 'https://login.example.org/token' })).toBe('custom');
+    expect(problemsOf(() => parseConfig(withServer('mail.campus.example.edu', {})))).toEqual([
+      'institutions[0].transport.servers[0].auth.provider: must be google or microsoft (or custom, with an accessUrl): mail.campus.example.edu does not tell which token endpoint to ask',
+    ]);
+  });
+
   it('says where a file is not JSON', () => {
     // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'config-'));
