@@ -39,6 +39,39 @@ describe('Local runtime (notice-relay start)', () => {
     expect(second.output()).toContain('Stopped.');
   }, 120_000);
 
+  it('delivers with the committed config/local.json: SMTP to maildev, SES through its emulator to maildev, both in the mail viewer', async () => {
+    // Prepare
+    const local = await startLocalProcess({ NOTICE_RELAY_DATA: mkdtempSync(join(tmpdir(), 'notice-relay-data-')) });
+    try {
+      // Act
+      const smtp = await post(local.apiUrl, aNoticeInput({ to: 'smtp-patron@example.org', subject: 'Hold ready: Dune' }));
+      const ses = await fetch(`${local.apiUrl}/v1/notices`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer local-only-branch-key', 'content-type': 'application/json' },
+        body: JSON.stringify(aNoticeInput({ to: 'ses-patron@example.org', subject: 'Fine due: $2.00' })),
+      });
+      const ids = { smtp: ((await smtp.json()) as { id: string }).id, ses: ((await ses.json()) as { id: string }).id };
+      const statusOf = async (id: string, key: string) =>
+        ((await (await fetch(`${local.apiUrl}/v1/notices/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { status: string; messageId?: string }).status;
+      const deadline = Date.now() + 30_000;
+      let inbox: Array<{ subject: string; to: Array<{ address: string }>; from: Array<{ address: string }> }> = [];
+      while (Date.now() < deadline) {
+        inbox = (await (await fetch(`${local.mailViewerUrl}/api/email`)).json()) as typeof inbox;
+        if (inbox.length >= 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      // Assess: what the mail viewer shows, and what the API says
+      const bySubject = Object.fromEntries(inbox.map((mail) => [mail.subject, mail]));
+      expect(bySubject['Hold ready: Dune']).toMatchObject({ to: [{ address: 'smtp-patron@example.org' }], from: [{ address: 'notices@library.example.org' }] });
+      expect(bySubject['Fine due: $2.00']).toMatchObject({ to: [{ address: 'ses-patron@example.org' }], from: [{ address: 'notices@branch.example.edu' }] });
+      expect(await statusOf(ids.smtp, KEY)).toBe('sent');
+      expect(await statusOf(ids.ses, 'local-only-branch-key')).toBe('sent');
+    } finally {
+      local.child.kill('SIGTERM');
+      await local.exited;
+    }
+  }, 90_000);
+
   it('refuses a bad configuration before starting anything, listing every problem by path', async () => {
     // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'notice-relay-config-'));
