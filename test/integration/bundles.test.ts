@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import type { APIGatewayProxyResult, SQSEvent } from 'aws-lambda';
 import { bundleSizes, type BundleSize } from '../../infra/cdk/bundle-sizes';
 import { apiEvent, aNoticeInput, sqsRecord } from '../support/factories';
-import { fastConfig } from '../support/pipeline';
+import { FAST, fastConfig } from '../support/pipeline';
+import { doorbellGraceSeconds } from '../../shared/lifecycle/transitions';
 import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
 import { receivedFor, startRelay, type Relay } from '../support/smtp-relay';
 
@@ -83,7 +84,14 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     // Act: the sender bundle gets the doorbell as the event source mapping hands it over
     const event: SQSEvent = { Records: doorbells.map((message) => ({ ...sqsRecord(message.Body as string, message.MessageId), receiptHandle: message.ReceiptHandle as string })) };
     const batch = await run('sender', event);
+    // Act: a second notice whose doorbell is lost; once its grace is over, the sweep bundle rings it again
+    const lostAt = Date.now();
+    const lost: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput({ to: 'lost-doorbell@example.org' }) }));
+    const lostId = (JSON.parse(lost.body) as { id: string }).id;
+    await queue.purge();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, lostAt + (doorbellGraceSeconds(FAST.sender as { leaseSeconds: number }) + 1) * 1000 - Date.now())));
     const sweep = await run('sweep', { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), detail: {} });
+    const rungAgain = await queue.receive(5);
     const feedback = JSON.parse(readFileSync(join(__dirname, '../support/fixtures/ses-events/delivery.json'), 'utf8'));
     feedback.detail.mail.tags['notice-id'] = [id];
     const recorded = await run('feedback', feedback);
@@ -93,7 +101,8 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     expect(doorbells.map((message) => JSON.parse(message.Body as string))).toEqual([expect.objectContaining({ id })]);
     expect(batch).toEqual({ batchItemFailures: [] });
     expect(receivedFor(relay, 'bundled@example.org')).toHaveLength(1);
-    expect(sweep).toBeDefined();
+    expect(sweep).toMatchObject({ rung: 1, discarded: 0 });
+    expect(rungAgain.map((message) => JSON.parse(message.Body as string))).toEqual([expect.objectContaining({ id: lostId })]);
     expect(recorded).toEqual({ outcome: 'recorded' });
     expect(read.statusCode).toBe(200);
     expect(JSON.parse(read.body)).toMatchObject({ id, status: 'delivered', attempts: expect.arrayContaining([expect.objectContaining({ outcome: 'sent' }), expect.objectContaining({ outcome: 'delivered' })]) });
