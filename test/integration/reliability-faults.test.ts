@@ -5,7 +5,7 @@
 import type { Notice } from '../../shared/notice/model';
 import { aNoticeInput } from '../support/factories';
 import { FaultInjector, seeded } from '../support/faults';
-import { FAST, fastConfig, type Pipeline, startPipeline } from '../support/pipeline';
+import { FAST, fastConfig, type Pipeline, recordingLog, startPipeline } from '../support/pipeline';
 import { type Relay, startRelay } from '../support/smtp-relay';
 
 const FINAL = new Set(['sent', 'failed', 'discarded', 'cancelled']);
@@ -24,11 +24,17 @@ describe('Reliability: faults in the sender and the sweep', () => {
     // Prepare: a relay that refuses one address for good and greylists another for ever
     relay = await startRelay({
       onRcptTo: (address) =>
-        address === 'unknown@example.org' ? { code: 550, message: '5.1.1 User unknown' } : address === 'greylist@example.org' ? { code: 451, message: '4.2.0 Try again later' } : undefined,
+        // Real relays name the recipient in their replies; none of it may reach a log line.
+        address === 'unknown@example.org'
+          ? { code: 550, message: `5.1.1 <${address}>: Recipient address rejected: User unknown` }
+          : address === 'greylist@example.org'
+            ? { code: 451, message: `4.2.0 <${address}>: Try again later` }
+            : undefined,
     });
     const faults = new FaultInjector(0.25, seeded(424242));
     const config = fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }, { retry: { ...FAST.retry!, maxAgeSeconds: 20 } });
-    pipeline = await startPipeline(config, { deliveryDeps: (deps) => faults.deps(deps) });
+    const log = recordingLog();
+    pipeline = await startPipeline(config, { log, deliveryDeps: (deps) => faults.deps(deps) });
     const inputs = [
       ...Array.from({ length: 40 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org`, externalId: `ok-${i}` })),
       ...Array.from({ length: 5 }, (_, i) => aNoticeInput({ to: 'unknown@example.org', externalId: `bad-${i}` })),
@@ -79,5 +85,12 @@ describe('Reliability: faults in the sender and the sweep', () => {
     const injected = [...faults.injected.values()].reduce((a, b) => a + b, 0);
     console.log(`fault injection: ${injected} faults (${JSON.stringify(Object.fromEntries(faults.injected))}); ${duplicated.length} duplicate(s), all after a lost record (${faults.recordLost.size} such sends)`);
     expect(injected).toBeGreaterThan(20);
+
+    // Every log line of intake, sender, sweep and reports, errors included: ids and codes, never a patron's address or text.
+    const logged = JSON.stringify(log.lines);
+    expect(log.lines.some((line) => line.level === 'warn' || line.level === 'error')).toBe(true);
+    expect(logged).not.toMatch(/(patron\d+|unknown|greylist|returned\d+)@example\.org/);
+    expect(logged).not.toContain('Please return or renew it');
+    expect(logged).not.toContain('The Hobbit');
   }, 120_000);
 });
