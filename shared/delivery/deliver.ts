@@ -111,7 +111,7 @@ export class DeliveryBatch {
     }
 
     const institution = deps.institutions.get(notice.institutionId);
-    const held = institution ? await this.holdBack(notice, institution) : undefined;
+    const held = institution ? await this.holdBack(notice, institution, 1 + (content?.cc?.length ?? 0)) : undefined;
     const wait = held ? held.at.getTime() - deps.clock.now().getTime() : 0;
     // The wait and the attempt must both fit in the lease, or a retry could overlap the send.
     if (held && wait <= Math.min(SLOT_WAIT_MS, ((deps.settings.leaseSeconds - deps.attemptTimeoutSeconds) * 1000) / 2)) {
@@ -175,7 +175,7 @@ export class DeliveryBatch {
    * When the notice must wait instead of being sent now: a pause a relay asked for, or the next slot
    * of the transport's rate limit (reserved for the notice). Undefined: send now.
    */
-  private async holdBack(notice: Notice, institution: InstitutionConfig): Promise<{ at: Date; reason: string; reserved: boolean } | undefined> {
+  private async holdBack(notice: Notice, institution: InstitutionConfig, recipients: number): Promise<{ at: Date; reason: string; reserved: boolean } | undefined> {
     const now = this.deps.clock.now().getTime();
     const record = await this.record(institution.id);
     const pausedUntil = record.pausedUntil ? new Date(record.pausedUntil) : undefined;
@@ -189,7 +189,7 @@ export class DeliveryBatch {
       const reserved = new Date(notice.reservedSlotAt);
       if (reserved.getTime() <= now + SLOT_WAIT_MS) return reserved.getTime() > now ? { at: reserved, reason: 'its slot', reserved: true } : undefined;
     }
-    const slot = await this.deps.rates.reserve(institution.id, { maxPerMinute, maxPerDay }, new Date(now));
+    const slot = await this.deps.rates.reserve(institution.id, { maxPerMinute, maxPerDay }, new Date(now), recipients);
     return slot.at.getTime() > now ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true } : undefined;
   }
 

@@ -38,11 +38,11 @@ export class DynamoTransportState implements RateGate, TransportRecords {
     return (output.Item ?? {}) as StateItem;
   }
 
-  public async reserve(institutionId: string, limits: RateLimits, now: Date): Promise<Slot> {
+  public async reserve(institutionId: string, limits: RateLimits, now: Date, recipients = 1): Promise<Slot> {
     for (let attempt = 1; ; attempt++) {
       const item = await this.read(institutionId);
       const version = item.version ?? 0;
-      const { slot, next } = nextSlot({ nextSlotAt: item.nextSlotAt ?? 0, day: item.day, dayCount: item.dayCount ?? 0, pausedUntil: item.pausedUntil, pauseReason: item.pauseReason }, limits, now);
+      const { slot, next } = nextSlot({ nextSlotAt: item.nextSlotAt ?? 0, day: item.day, dayCount: item.dayCount ?? 0, pausedUntil: item.pausedUntil, pauseReason: item.pauseReason }, limits, now, recipients);
       try {
         await this.documents.send(
           new UpdateCommand({

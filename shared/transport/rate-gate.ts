@@ -16,7 +16,7 @@ export interface RateLimits {
 export interface RateState {
   /** The earliest time the next slot may be taken (epoch ms). */
   nextSlotAt: number;
-  /** UTC day (YYYY-MM-DD) that `dayCount` counts slots of. */
+  /** UTC day (YYYY-MM-DD) that `dayCount` counts recipients of. */
   day?: string;
   dayCount: number;
   /** No sends before this (epoch ms): a relay asked to slow down or its quota ran out. */
@@ -32,8 +32,11 @@ export interface Slot {
 }
 
 export interface RateGate {
-  /** Takes the next slot for the institution (now or later); throws only if the store fails. */
-  reserve(institutionId: string, limits: RateLimits, now: Date): Promise<Slot>;
+  /**
+   * Takes the next slot for the institution (now or later) for a message to `recipients` addresses
+   * (maxPerDay counts recipients, as Microsoft 365's daily limit does); throws only if the store fails.
+   */
+  reserve(institutionId: string, limits: RateLimits, now: Date, recipients?: number): Promise<Slot>;
   /** Makes every sender wait until `until` (a later pause wins). */
   pause(institutionId: string, until: Date, reason: string): Promise<void>;
 }
@@ -51,17 +54,19 @@ const nextUtcMidnight = (ms: number): number => {
 };
 
 /**
- * The slot a reservation takes from `state` at `now`, and the state after it. Pure.
+ * The slot a reservation for a message to `recipients` addresses takes from `state` at `now`, and the
+ * state after it. Pure.
  * @example
  * const { slot, next } = nextSlot(state, { maxPerMinute: 30 }, now);
  */
-export const nextSlot = (state: RateState, limits: RateLimits, now: Date): { slot: Slot; next: RateState } => {
+export const nextSlot = (state: RateState, limits: RateLimits, now: Date, recipients = 1): { slot: Slot; next: RateState } => {
   let at = Math.max(now.getTime(), state.nextSlotAt, state.pausedUntil ?? 0);
   let reason = state.pausedUntil && state.pausedUntil > now.getTime() ? `the relay asked to wait: ${state.pauseReason ?? 'throttled'}` : undefined;
   if (limits.maxPerMinute && at > now.getTime() && !reason) reason = `held back by maxPerMinute (${limits.maxPerMinute})`;
   let day = utcDay(at);
   let count = state.day === day ? state.dayCount : 0;
-  if (limits.maxPerDay && count >= limits.maxPerDay) {
+  // A day with nothing sent yet takes any message, so one with more recipients than the limit still goes.
+  if (limits.maxPerDay && count > 0 && count + recipients > limits.maxPerDay) {
     // Slots only move forward, so `state.day` is the last day with any: the next day has room.
     at = nextUtcMidnight(at);
     day = utcDay(at);
@@ -72,7 +77,7 @@ export const nextSlot = (state: RateState, limits: RateLimits, now: Date): { slo
     ...state,
     nextSlotAt: limits.maxPerMinute ? at + slotSpacingMs(limits.maxPerMinute) : state.nextSlotAt,
     day,
-    dayCount: count + 1,
+    dayCount: count + recipients,
   };
   return { slot: { at: new Date(at), reason }, next };
 };

@@ -130,7 +130,7 @@ export class FaultInjector {
 
   public rates(rates: RateGate): RateGate {
     return {
-      reserve: (institutionId, limits, now) => this.around('rates.reserve', () => rates.reserve(institutionId, limits, now)),
+      reserve: (institutionId, limits, now, recipients) => this.around('rates.reserve', () => rates.reserve(institutionId, limits, now, recipients)),
       pause: (institutionId, until, reason) => this.around('rates.pause', () => rates.pause(institutionId, until, reason)),
     };
   }

@@ -43,6 +43,19 @@ describe('Function: nextSlot', () => {
     expect(next).toMatchObject({ day: '2030-01-02', dayCount: 1 });
   });
 
+  it('counts recipients against maxPerDay: a message that would pass the limit waits for the next day', () => {
+    // A notice with two cc addresses is three recipients, as Microsoft 365 counts them.
+    const state = { nextSlotAt: 0, day: '2030-01-01', dayCount: 9_998 };
+    expect(nextSlot(state, { maxPerDay: 10_000 }, at('2030-01-01T15:00:00Z'), 2).next).toMatchObject({ day: '2030-01-01', dayCount: 10_000 });
+    const { slot, next } = nextSlot(state, { maxPerDay: 10_000 }, at('2030-01-01T15:00:00Z'), 3);
+    expect(slot.at).toEqual(at('2030-01-02T00:00:00Z'));
+    expect(next).toMatchObject({ day: '2030-01-02', dayCount: 3 });
+  });
+
+  it('sends a message with more recipients than maxPerDay at the start of a day rather than never', () => {
+    expect(nextSlot({ nextSlotAt: 0, day: '2030-01-01', dayCount: 0 }, { maxPerDay: 2 }, at('2030-01-01T15:00:00Z'), 5).slot.at).toEqual(at('2030-01-01T15:00:00Z'));
+  });
+
   it('starts counting afresh on a new day', () => {
     expect(nextSlot({ nextSlotAt: 0, day: '2029-12-31', dayCount: 10_000 }, { maxPerDay: 10_000 }, at('2030-01-01T00:00:01Z')).next).toMatchObject({ day: '2030-01-01', dayCount: 1 });
   });
