@@ -4,13 +4,14 @@
 // notice the sweep may need is written again as it is, which writes its index entries again.
 // (DynamoDB itself keeps its indexes; this is for the emulator only.)
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { INDEXES, PARTITION_KEY } from '../../shared/store/table';
 import { scanPages } from './scan';
+import { documentsOf } from '../../shared/store/documents';
 
 /** Rewrites every notice that carries due-index keys; answers how many. */
 export const reindexDueNotices = async (client: DynamoDBClient, tableName: string): Promise<number> => {
-  const documents = DynamoDBDocumentClient.from(client);
+  const documents = documentsOf(client);
   let rewritten = 0;
   const input = {
     TableName: tableName,

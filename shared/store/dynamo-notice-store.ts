@@ -8,7 +8,7 @@ import { ConditionalCheckFailedException, DescribeTableCommand, type DynamoDBCli
 import {
   BatchGetCommand,
   BatchWriteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -24,6 +24,7 @@ import type { Transition } from '../lifecycle/transitions';
 import type { NewNotice, Notice, NoticeContent } from '../notice/model';
 import type { IdempotencyClaim, IdempotencyRequest, ListPage, ListQuery, NoticeStore } from './notice-store';
 import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
+import { documentsOf } from './documents';
 
 export interface DynamoNoticeStoreOptions {
   /** Built once in shared/deps.ts; dynalite's in integration tests. */
@@ -111,7 +112,7 @@ export class DynamoNoticeStore implements NoticeStore {
   private readonly random: Random;
 
   public constructor(private readonly options: DynamoNoticeStoreOptions) {
-    this.documents = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.documents = documentsOf(options.client);
     this.idempotencySeconds = options.idempotencySeconds ?? 86_400;
     this.idempotencyLeaseSeconds = options.idempotencyLeaseSeconds ?? 60;
     this.random = options.random ?? (() => 0.5);

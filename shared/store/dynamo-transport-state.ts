@@ -1,10 +1,11 @@
 // One item per institution, `transport#<id>`, shared by every sender: the rate limiter's slots and pause
 // (a compare-and-set on `version`) and what GET /v1/transport shows (plain updates of other attributes).
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { nextSlot, type RateGate, type RateLimits, type RateState, type Slot } from '../transport/rate-gate';
 import type { AuthFailure, TransportRecord, TransportRecords, TransportTestResult } from '../transport/records';
 import { PARTITION_KEY } from './table';
+import { documentsOf } from './documents';
 
 export interface DynamoTransportStateOptions {
   client: DynamoDBClient;
@@ -26,7 +27,7 @@ export class DynamoTransportState implements RateGate, TransportRecords {
   private readonly documents: DynamoDBDocumentClient;
 
   public constructor(private readonly options: DynamoTransportStateOptions) {
-    this.documents = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
+    this.documents = documentsOf(options.client);
   }
 
   private key(institutionId: string) {

@@ -8,7 +8,7 @@
 // It keeps no history, no retries and no logs: everything it leaves out would only cost it more.
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import nodemailer from 'nodemailer';
@@ -16,6 +16,7 @@ import { RequestCounter } from './counting';
 import { captureStdout, InvocationMeter } from './invocations';
 import { API_GATEWAY_REQUEST, type Emulators, type HappyPath, happyPath, sendUntilAllDeleted } from './requests';
 import { benchNotices, createQueue, INSTITUTION, type NoticeBody } from './workload';
+import { documentsOf } from '../../shared/store/documents';
 
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const TABLE = 'naive-notices';
@@ -27,7 +28,7 @@ export const measureNaive = async (emulators: Emulators, count: number): Promise
     new CreateTableCommand({ TableName: TABLE, BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }] }),
   );
   const { queueUrl, queueArn } = await createQueue(emulators.sqs, 'naive-doorbells', 120);
-  const documents = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const documents = documentsOf(dynamodb);
   const relay = nodemailer.createTransport({ host: emulators.smtp.host, port: emulators.smtp.port, ignoreTLS: true });
 
   const counter = new RequestCounter();

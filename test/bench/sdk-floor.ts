@@ -4,8 +4,9 @@
 // sending the request, parsing the answer) however the rest is written. Measured on the runtime's own
 // DynamoDB client against its own dynalite, on notices the run just delivered.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { performance } from 'node:perf_hooks';
+import { documentsOf } from '../../shared/store/documents';
 
 export interface SdkFloor {
   requests: number;
@@ -18,7 +19,7 @@ export interface SdkFloor {
  * sender's lease and record updates do; `concurrency` lanes at a time, as the sender's.
  */
 export const measureSdkFloor = async (client: DynamoDBClient, tableName: string, noticeIds: string[], concurrency: number): Promise<SdkFloor> => {
-  const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const documents = documentsOf(client);
   let next = 0;
   const update = (id: string, probe: number) =>
     documents.send(

@@ -2,7 +2,7 @@
 // the same with 1,000 kept. The sweep must read only what is due (the sparse `due` index), so the
 // notices kept for retention (sent, no sweepAt, hence no due-index entry) must cost it nothing.
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { startDynamo } from '../../infra/local/emulators';
 import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
@@ -13,6 +13,7 @@ import { silentLog } from '../../shared/log';
 import { INDEXES, PARTITION_KEY, TTL_ATTRIBUTE, createTableInput } from '../../shared/store/table';
 import { type Counts, RequestCounter } from './counting';
 import { aBenchNotice, benchConfig, createQueue, INSTITUTION, progress } from './workload';
+import { documentsOf } from '../../shared/store/documents';
 
 export interface SweepSample {
   kept: number;
@@ -92,7 +93,7 @@ export const measureSweepScaling = async (sqsEndpoint: string): Promise<SweepSca
   counter.instrument(deps.clients.sqs, 'SQS');
   counter.freeze();
   // Filling uses a client of its own, never counted.
-  const filler = DynamoDBDocumentClient.from(deps.clients.dynamodb);
+  const filler = documentsOf(deps.clients.dynamodb);
   const now = new Date();
   let kept = 0;
   let fillMs = 0;

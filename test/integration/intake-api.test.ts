@@ -1,7 +1,7 @@
 // The intake handler behind the local API gateway, with the real SDK clients against dynalite and
 // fauxqs: what an ILS sees over HTTP, and what lands in the store and the queue.
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { startApiGateway } from '../../infra/local/api-gateway';
 import type { Running } from '../../infra/local/emulators';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
@@ -9,6 +9,7 @@ import { aConfig, aNoticeInput, BRANCH_KEY, DEMO_KEY } from '../support/factorie
 import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
 import { testDeps } from '../support/deps';
 import { checkAgainstOpenApi, documentedOperations } from '../support/openapi';
+import { documentsOf } from '../../shared/store/documents';
 
 let table: TestTable;
 let queue: TestQueue;
@@ -35,7 +36,7 @@ const call = async (method: string, path: string, options: { body?: unknown; raw
 
 /** Notice state items in the table. */
 const storedNotices = async () => {
-  const documents = DynamoDBDocumentClient.from(table.client);
+  const documents = documentsOf(table.client);
   const items = [];
   let start: Record<string, unknown> | undefined;
   do {

@@ -1,11 +1,13 @@
 // DynamoNoticeStore with the real SDK against dynalite: keys, indexes, compare-and-set, idempotency.
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StaleNoticeError } from '../../shared/errors';
 import { newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
 import { aNoticeInput, settingsOf } from '../support/factories';
 import { startTestTable, type TestTable } from '../support/emulators';
+import { documentsOf } from '../../shared/store/documents';
+import { DynamoKeyRateCounter } from '../../shared/store/dynamo-key-rate';
+import { deleteExpired } from '../../infra/local/expirer';
 
 const settings = settingsOf();
 let table: TestTable;
@@ -81,6 +83,18 @@ describe('Class: DynamoNoticeStore', () => {
     expect(after.attemptCount).toBe(1);
   });
 
+  it('leaves undefined fields out, whatever else shares its DynamoDB client', async () => {
+    // Prepare: the other users of the client, as the handlers and npm start build them
+    const record = make();
+    await store.createNotices([record]);
+    new DynamoKeyRateCounter({ client: table.client, tableName: table.tableName });
+    await deleteExpired(table.client, table.tableName, new Date('2030-01-01T00:00:00Z'));
+    // Act: SES feedback without a detail, as a DeliveryDelay event can come
+    const updated = await store.apply({ id: record.notice.id, expectVersion: 1, set: {}, remove: [], appendEvents: [{ at: '2030-01-01T00:00:01Z', type: 'deliveryDelay', detail: undefined }] });
+    // Assess
+    expect(updated.events).toEqual([{ at: '2030-01-01T00:00:01Z', type: 'deliveryDelay' }]);
+  });
+
   it('finds due notices from the sparse index only, and forgets them once sweepAt is removed', async () => {
     // Prepare: a fresh table so that only these notices exist
     const own = await startTestTable();
@@ -95,7 +109,7 @@ describe('Class: DynamoNoticeStore', () => {
     // Assess
     expect(found.sort()).toEqual(due.map((r) => r.notice.id).sort());
     expect(afterRemoval).toHaveLength(7);
-    const items = (await DynamoDBDocumentClient.from(own.client).send(new ScanCommand({ TableName: own.tableName }))).Items ?? [];
+    const items = (await documentsOf(own.client).send(new ScanCommand({ TableName: own.tableName }))).Items ?? [];
     expect(items.find((item) => item.id === due[0]!.notice.id)).not.toHaveProperty('dueAt');
     await own.stop();
   });
