@@ -105,6 +105,9 @@ export class NoticeRelayStack extends Stack {
       targets: [new LambdaFunction(functions.functions.sweep, { retryAttempts: 0 })],
     });
     mail.routeEventsTo(functions.functions.feedback);
+    // A failed feedback invocation is tried again (a delivery event that came before the sender recorded
+    // `sent` waits this way), twice, within Lambda's asynchronous retry intervals of a minute or two.
+    functions.functions.feedback.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
 
     const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
 

@@ -427,6 +427,12 @@ const FEEDBACK_FROM: Record<NonNullable<Feedback['becomes']>, ReadonlySet<Notice
 };
 
 /**
+ * Whether feedback must wait for the send in flight to be recorded: a delivery or bounce that SES reports
+ * before the sender wrote `sent` would otherwise find no status to move from, and be kept as an event only.
+ */
+export const feedbackMustWait = (notice: Notice, feedback: Feedback): boolean => notice.status === 'sending' && feedback.becomes !== undefined;
+
+/**
  * Records SES feedback on a sent notice. `undefined` when the event was recorded before (EventBridge
  * delivers at least once). A hard bounce of a notice owes one return-to-sender report.
  */

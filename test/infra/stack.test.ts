@@ -113,6 +113,8 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       EventPattern: { source: ['aws.ses'], 'detail-type': ['Email Delivered', 'Email Bounced', 'Email Complaint Received', 'Email Rejected', 'Email Delivery Delayed'] },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('feedback'), 'Arn'] } })],
     });
+    // A delivery event that came before `sent` was recorded is tried again.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 });
   });
 
   it('gives the API throttling, access logs, error-only execution logs without bodies, and JSON refusals', () => {

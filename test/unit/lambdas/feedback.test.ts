@@ -96,6 +96,19 @@ describe('Handler: feedback', () => {
     expect(feedbackUpdate()?.events).toEqual([{ at: '2030-01-01T09:30:00.000Z', type: 'deliveryDelay', detail: 'TransientCommunicationFailure' }]);
   });
 
+  it('has a delivery wait for the send in flight to be recorded, so the notice still becomes delivered', async () => {
+    // Prepare: SES reported the delivery before the sender wrote `sent`
+    documents.on(GetCommand).resolves({ Item: sent({ status: 'sending', version: 3 }) });
+    // Act, Assess: thrown, so that Lambda delivers the event again; nothing written meanwhile
+    await expect(handler(sesEvent('delivery'))).rejects.toThrow(`notice ${ID} is being sent; its Delivery event is recorded once the send is`);
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('records a delivery delay on a notice being sent at once: it changes no status', async () => {
+    documents.on(GetCommand).resolves({ Item: sent({ status: 'sending', version: 3 }) });
+    await expect(handler(sesEvent('delivery-delay'))).resolves.toEqual({ outcome: 'recorded' });
+  });
+
   it('records an event delivered twice once', async () => {
     // Prepare
     documents.on(GetCommand).resolves({ Item: sent({ events: [{ at: '2030-01-01T09:00:02.125Z', type: 'delivery', detail: '250 2.6.0 Message received' }] }) });
