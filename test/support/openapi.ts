@@ -14,6 +14,17 @@ ajv.addSchema({ ...document, $id: 'openapi' });
 
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
+const validators = new Map<string, ReturnType<typeof ajv.compile>>();
+/** One compiled validator per schema of the document, for checks made thousands of times. */
+const validatorOf = (ref: string) => {
+  let validate = validators.get(ref);
+  if (!validate) {
+    validate = ajv.compile({ $ref: ref });
+    validators.set(ref, validate);
+  }
+  return validate;
+};
+
 /** Every operation of the document, as `METHOD /path`. */
 export const documentedOperations = (): string[] =>
   Object.entries(openapi.paths).flatMap(([path, item]) =>
@@ -22,13 +33,21 @@ export const documentedOperations = (): string[] =>
       .map((method) => `${method.toUpperCase()} ${path}`),
   );
 
+/** The path template of the document that a concrete path falls under, if any. */
+export const findTemplate = (path: string): string | undefined =>
+  Object.keys(openapi.paths).find((template) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path));
+
 /** The path template of the document that a concrete path falls under. */
 export const templateOf = (path: string): string => {
-  for (const template of Object.keys(openapi.paths)) {
-    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-    if (pattern.test(path)) return template;
-  }
-  throw new Error(`no path of the OpenAPI document matches ${path}`);
+  const template = findTemplate(path);
+  if (template === undefined) throw new Error(`no path of the OpenAPI document matches ${path}`);
+  return template;
+};
+
+/** Whether `METHOD path` is an operation of the document. */
+export const isDocumented = (method: string, path: string): boolean => {
+  const template = findTemplate(path);
+  return template !== undefined && openapi.paths[template]?.[method.toLowerCase()] !== undefined;
 };
 
 /**
@@ -49,7 +68,7 @@ export const checkAgainstOpenApi = (method: string, path: string, status: number
     response = openapi.components.responses[name] as Json;
   }
   if ((response.content as Json | undefined)?.['application/json']) {
-    const validate = ajv.compile({ $ref: `openapi#/${responsePointer}/content/${pointer('application/json')}/schema` });
+    const validate = validatorOf(`openapi#/${responsePointer}/content/${pointer('application/json')}/schema`);
     if (!validate(body)) {
       throw new Error(`${method} ${template} ${status}: the body does not match the OpenAPI document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
     }

@@ -12,6 +12,7 @@ import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
 import { composeMessage } from '../../../shared/mime/compose';
 import type { Notice, NoticeContent } from '../../../shared/notice/model';
 import { aConfig, aNotice, apiEvent, BRANCH_KEY, DEMO_KEY, isNotKeyRateWrite } from '../../support/factories';
+import { checkAgainstOpenApi, isDocumented } from '../../support/openapi';
 import { testDeps } from '../../support/deps';
 
 const documents = mockClient(DynamoDBDocumentClient);
@@ -120,6 +121,7 @@ describe('Reliability: fuzz of the HTTP API', () => {
   it('answers every request with a 2xx or 4xx JSON body, stores nothing it refuses, and lets no field add a header', async () => {
     const statuses = new Map<number, number>();
     let composed = 0;
+    let checkedAgainstDocument = 0;
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         // Prepare
@@ -139,6 +141,11 @@ describe('Reliability: fuzz of the HTTP API', () => {
         statuses.set(result.statusCode, (statuses.get(result.statusCode) ?? 0) + 1);
         expect(result.statusCode).toBeLessThan(500);
         const answer = JSON.parse(result.body) as { error?: { code: unknown; message: unknown; details: unknown } };
+        // An answer of a documented operation is one the OpenAPI document lists, with a body of its schema.
+        if (isDocumented(r.method, r.path)) {
+          checkAgainstOpenApi(r.method, r.path, result.statusCode, answer);
+          checkedAgainstDocument++;
+        }
         if (result.statusCode >= 400) {
           expect(answer.error).toEqual({ code: expect.any(String), message: expect.any(String), details: expect.any(Array) });
           for (const command of WRITES) expect(documents.commandCalls(command as typeof PutCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
@@ -158,7 +165,8 @@ describe('Reliability: fuzz of the HTTP API', () => {
       }),
       { numRuns: 3000, seed: 20301, endOnFailure: true },
     );
-    console.log(`API fuzz: 3000 requests, answers by status ${JSON.stringify(Object.fromEntries([...statuses].sort()))}, ${composed} accepted notices composed and parsed`);
+    console.log(`API fuzz: 3000 requests, answers by status ${JSON.stringify(Object.fromEntries([...statuses].sort()))}, ${composed} accepted notices composed and parsed, ${checkedAgainstDocument} answers checked against the OpenAPI document`);
     expect(statuses.get(202) ?? 0).toBeGreaterThan(100);
+    expect(checkedAgainstDocument).toBeGreaterThan(1500);
   }, 120_000);
 });
