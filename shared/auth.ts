@@ -17,11 +17,11 @@ export class KeyRing {
   }
 
   /**
-   * The institution whose key this is.
+   * The institution whose key this is, and the key's digest in hex (what may name the key in the store).
    * Every stored digest is compared, match or not, so the time taken says nothing about the key.
    * @throws UnauthorizedError when the key is missing or unknown.
    */
-  public authenticate(presented: string | undefined): InstitutionConfig {
+  public authenticate(presented: string | undefined): { institution: InstitutionConfig; keyId: string } {
     if (!presented) throw new UnauthorizedError();
     const digest = createHash('sha256').update(presented, 'utf8').digest();
     let found: InstitutionConfig | undefined;
@@ -29,6 +29,6 @@ export class KeyRing {
       if (timingSafeEqual(entry.digest, digest) && !found) found = entry.institution;
     }
     if (!found) throw new UnauthorizedError('The API key is not valid.');
-    return found;
+    return { institution: found, keyId: digest.toString('hex') };
   }
 }

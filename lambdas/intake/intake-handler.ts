@@ -1,7 +1,7 @@
 // API Gateway proxy event → intake, notices, health (shared) → JSON response
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
-import { hashApiKey, type KeyRing } from '../../shared/auth';
+import type { KeyRing } from '../../shared/auth';
 import type { Config, InstitutionConfig } from '../../shared/config/schema';
 import { NotFoundError, ValidationError } from '../../shared/errors';
 import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
@@ -26,9 +26,8 @@ type Route = (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent, params: stri
 
 /** The institution of the request's key, once the key is known and within its rate (else 401 or 429). */
 const authenticated = async (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent): Promise<InstitutionConfig> => {
-  const key = apiKeyOf(event);
-  const institution = deps.keyRing.authenticate(key);
-  await admitRequest(deps.keyRates, hashApiKey(key as string), deps.config.intake.requestsPerMinutePerKey, deps.clock.now());
+  const { institution, keyId } = deps.keyRing.authenticate(apiKeyOf(event));
+  await admitRequest(deps.keyRates, keyId, deps.config.intake.requestsPerMinutePerKey, deps.clock.now());
   return institution;
 };
 

@@ -8,12 +8,16 @@ describe('Class: KeyRing', () => {
   const ring = new KeyRing(config.institutions);
 
   it('finds the institution a key belongs to', () => {
-    expect(ring.authenticate(DEMO_KEY).id).toBe('demo');
-    expect(ring.authenticate(BRANCH_KEY).id).toBe('branch');
+    expect(ring.authenticate(DEMO_KEY).institution.id).toBe('demo');
+    expect(ring.authenticate(BRANCH_KEY).institution.id).toBe('branch');
+  });
+
+  it('names the key by its SHA-256 digest, never the key', () => {
+    expect(ring.authenticate(DEMO_KEY).keyId).toBe(hashApiKey(DEMO_KEY));
   });
 
   it('accepts a key configured only by its SHA-256 digest', () => {
-    expect(ring.authenticate('a-key-stored-only-as-a-hash').id).toBe('hashed');
+    expect(ring.authenticate('a-key-stored-only-as-a-hash').institution.id).toBe('hashed');
   });
 
   it.each([undefined, '', 'wrong-key-0123456789', `${DEMO_KEY} `, DEMO_KEY.toUpperCase()])('refuses %p', (key) => {
