@@ -60,6 +60,8 @@ export interface Ceiling {
   ratio: number;
   /** CPU the whole process (every thread: the handlers, dynalite, fauxqs, the sink) used per notice. */
   cpuMsPerNotice: number;
+  /** The machine's cores. */
+  cores: number;
   /** Notices a second if that CPU were spread perfectly over every core of the machine, and ÷ raw. */
   allCoresPerSecond: number;
   allCoresRatio: number;
@@ -189,7 +191,8 @@ const ceilingOf = (raw: RawRun, pipeline: PipelineRun): Ceiling => {
   const rawBusyMsPerNotice = (raw.ms * raw.load.eventLoopUtilization) / raw.notices;
   const perSecond = 1000 / (rawBusyMsPerNotice + requestsPerNotice * pipeline.sdkFloor.busyMsPerRequest);
   const cpuMsPerNotice = (pipeline.load.cpuShare * pipeline.ms) / pipeline.notices;
-  const allCoresPerSecond = (1000 * availableParallelism()) / cpuMsPerNotice;
+  const cores = availableParallelism();
+  const allCoresPerSecond = (1000 * cores) / cpuMsPerNotice;
   return {
     requestsPerNotice,
     rawBusyMsPerNotice,
@@ -197,6 +200,7 @@ const ceilingOf = (raw: RawRun, pipeline: PipelineRun): Ceiling => {
     perSecond,
     ratio: perSecond / raw.perSecond,
     cpuMsPerNotice,
+    cores,
     allCoresPerSecond,
     allCoresRatio: allCoresPerSecond / raw.perSecond,
   };
