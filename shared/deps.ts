@@ -116,20 +116,32 @@ const transportDeps = (config: Config, clock: Clock, secrets: SecretSource, ses:
   connectSeconds: Math.min(10, config.sender.attemptTimeoutSeconds / 3),
 });
 
+/** Where `notice-relay send-test` finds what it needs beyond the configuration. */
+export interface DeskOptions {
+  /** The institution's Secrets Manager secret: a deployed configuration keeps its passwords and keys there. */
+  secret?: { institutionId: string; secretId: string };
+  /**
+   * The deployment's DynamoDB table: the result is recorded there as POST /v1/transport/test records it,
+   * so GET /v1/transport shows it (NOTICE_RELAY_DYNAMODB_ENDPOINT reaches an emulator instead).
+   */
+  tableName?: string;
+}
+
 /**
  * What `notice-relay send-test` needs: the Test Server alone, with the configuration's own secrets (or the
- * institution's Secrets Manager secret) and no store, so IT can try a relay from any machine. SES and
- * Secrets Manager are reached with the machine's AWS credentials.
+ * institution's Secrets Manager secret) and, when given a table, the store its results are kept in, so
+ * IT can try a relay from any machine. AWS is reached with the machine's AWS credentials.
  */
-export const createDeskDeps = (env: Env, config: Config, log: Log, secret?: { institutionId: string; secretId: string }): DeskDeps & { close(): void } => {
+export const createDeskDeps = (env: Env, config: Config, log: Log, options: DeskOptions = {}): DeskDeps & { close(): void } => {
   const region = env.AWS_REGION ?? 'us-east-1';
+  const { secret, tableName } = options;
   const ses = withoutSdkLogging(new SESClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) }));
-  // A deployed configuration keeps its passwords and keys in the institution's secret, read with the
-  // machine's AWS credentials.
   const secretsClient = secret ? withoutSdkLogging(new SecretsManagerClient({ region, requestHandler: REQUEST_HANDLER })) : undefined;
   const secrets = secretsClient && secret ? new SecretsManagerSource({ client: secretsClient, secretIds: { [secret.institutionId]: secret.secretId }, clock: systemClock }) : noSecrets;
+  const dynamodb = tableName ? withoutSdkLogging(new DynamoDBClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) })) : undefined;
   return {
     transports: transportDeps(config, systemClock, secrets, ses),
+    ...(dynamodb && tableName ? { records: new DynamoTransportState({ client: dynamodb, tableName }) } : {}),
     clock: systemClock,
     newId: ulidSource(systemClock),
     log,
@@ -137,6 +149,7 @@ export const createDeskDeps = (env: Env, config: Config, log: Log, secret?: { in
     close: () => {
       ses.destroy();
       secretsClient?.destroy();
+      dynamodb?.destroy();
     },
   };
 };

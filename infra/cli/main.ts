@@ -10,15 +10,19 @@ const USAGE = `Usage: notice-relay <command> [options]
 
 Commands:
   start                       run the whole pipeline on this machine (what npm start runs)
-  dns-records --config F [--dkim-tokens a,b,c]
+  dns-records --config F [--dkim-tokens a,b,c] [--dkim-key ID=FILE]
                               the records for every sending domain, as zone lines
-                              (the SES region for the MAIL FROM MX comes from AWS_REGION, default us-east-1)
-  dns-check --config F [--resolver HOST:PORT]
+                              (the SES region for the MAIL FROM MX comes from AWS_REGION, default us-east-1;
+                              --dkim-key reads an institution's DKIM private key for its TXT record)
+  dns-check --config F [--resolver HOST:PORT] [--dkim-tokens a,b,c] [--dkim-key ID=FILE]
                               looks each record up: ✔ or ✘ with what was found and the record to publish;
-                              exit 0 when all are right, 1 otherwise (also takes --dkim-tokens)
-  send-test --config F --institution ID [--to ADDR]
+                              exit 0 when all are right, 1 otherwise
+  send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]
                               send a test email now through each of the institution's servers in turn
-                              (what POST /v1/transport/test does); exit 0 when one took it, 1 otherwise
+                              (what POST /v1/transport/test does); exit 0 when one took it, 1 otherwise.
+                              --secret reads passwords and keys from the institution's Secrets Manager
+                              secret; --table records the result in the deployment's table, for
+                              GET /v1/transport (both with this machine's AWS credentials)
   help                        show this text
 `;
 

@@ -1,19 +1,49 @@
-// `notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN]` (DESIGN.md §8): the Test
-// Server from a terminal. Sends a test email now through each configured server in turn and says which
-// answered. With --secret, the passwords and keys of a deployed configuration come from the institution's
-// Secrets Manager secret (the stack's Secret<institution> output), read with the machine's AWS credentials.
+// `notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]` (DESIGN.md
+// §8): the Test Server from a terminal. Sends a test email now through each configured server in turn and
+// says which answered. With --secret, the passwords and keys of a deployed configuration come from the
+// institution's Secrets Manager secret (the stack's Secret<institution> output); with --table, the result
+// is recorded in the deployment's table, where GET /v1/transport shows it as the API's own test would be.
+// Both are reached with the machine's AWS credentials.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../shared/config/load';
 import { createDeskDeps } from '../../shared/deps';
+import { errorCode } from '../../shared/errors';
 import { silentLog } from '../../shared/log';
 import { makeDesk } from '../../shared/transport/desk';
+import type { TransportRecords } from '../../shared/transport/records';
 
 type Output = { out: (text: string) => void; err: (text: string) => void };
 
+const USAGE = 'Usage: notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]';
+
+/**
+ * The records, with a write that fails noted instead of thrown: the test itself happened, and IT must
+ * see its result even when the table cannot be reached (wrong name, region or permissions).
+ */
+const noting = (records: TransportRecords, problems: string[]): TransportRecords => {
+  const attempt = async (action: () => Promise<void>) => {
+    try {
+      await action();
+    } catch (error) {
+      problems.push(error instanceof Error ? `${error.name}: ${error.message}` : errorCode(error));
+    }
+  };
+  return {
+    get: (institutionId) => records.get(institutionId),
+    recordTest: (institutionId, result) => attempt(() => records.recordTest(institutionId, result)),
+    recordAuthFailure: (institutionId, failure) => attempt(() => records.recordAuthFailure(institutionId, failure)),
+    recordAuthRecovered: (institutionId, at) => attempt(() => records.recordAuthRecovered(institutionId, at)),
+  };
+};
+
 export const sendTestCommand = async (args: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> => {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, institution: { type: 'string' }, to: { type: 'string' }, secret: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, institution: { type: 'string' }, to: { type: 'string' }, secret: { type: 'string' }, table: { type: 'string' } },
+    strict: true,
+  });
   if (!values.config || !values.institution) {
-    output.err('Usage: notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN]');
+    output.err(USAGE);
     return 2;
   }
   const config = loadConfig(values.config, env);
@@ -22,12 +52,22 @@ export const sendTestCommand = async (args: string[], output: Output, env: NodeJ
     output.err(`No institution "${values.institution}" in ${values.config}; it has ${config.institutions.map((inst) => inst.id).join(', ')}.`);
     return 2;
   }
-  const deps = createDeskDeps(env, config, silentLog, values.secret ? { institutionId: institution.id, secretId: values.secret } : undefined);
+  const deps = createDeskDeps(env, config, silentLog, {
+    ...(values.secret ? { secret: { institutionId: institution.id, secretId: values.secret } } : {}),
+    ...(values.table ? { tableName: values.table } : {}),
+  });
+  const problems: string[] = [];
   try {
-    const result = await makeDesk(deps).test(institution, values.to);
+    const result = await makeDesk({ ...deps, ...(deps.records ? { records: noting(deps.records, problems) } : {}) }).test(institution, values.to);
     output.out(`Test email for ${institution.name ?? institution.id} to ${result.to}, ${result.testedAt}:`);
     for (const server of result.servers) output.out(`  ${server.ok ? '✔' : '✘'} ${server.server} — ${server.reply}`);
     output.out(result.ok ? `OK: ${result.server} took the message. Check that it arrived, and not as spam.` : 'FAILED: no server took the message (see "Having a problem?" in the README).');
+    if (!values.table) return result.ok ? 0 : 1;
+    if (problems.length) {
+      output.err(`Not recorded in table ${values.table}: ${problems.join('; ')}`);
+      return 1;
+    }
+    output.out(`Recorded in table ${values.table}: GET /v1/transport shows it as lastTestedAt ${result.testedAt}.`);
     return result.ok ? 0 : 1;
   } finally {
     deps.close();

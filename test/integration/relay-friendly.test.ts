@@ -306,6 +306,33 @@ describe('Test Server', () => {
     }
   });
 
+  it('records a send-test run in the deployment’s table with --table, where GET /v1/transport shows it', async () => {
+    // Prepare: a deployment (its table) and the same configuration in a file on IT's machine
+    const relay = track(await startRelay());
+    pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }));
+    const dir = mkdtempSync(join(tmpdir(), 'send-test-'));
+    const config = aConfigInput();
+    config.institutions[0] = { ...config.institutions[0]!, transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] } };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const lines: string[] = [];
+    const output = { out: (text: string) => lines.push(text), err: (text: string) => lines.push(text) };
+    const env = { NOTICE_RELAY_DYNAMODB_ENDPOINT: pipeline.table.url };
+    const args = ['--config', join(dir, 'config.json'), '--institution', 'demo', '--to', 'desk@library.example.org'];
+    // Act
+    const recorded = await sendTestCommand([...args, '--table', pipeline.table.tableName], output, env);
+    const status = await pipeline.api('GET', '/v1/transport');
+    const misnamed = await sendTestCommand([...args, '--table', 'no-such-table'], output, env);
+    // Assess: the second test was sent and printed, but says it was not recorded, and exits 1
+    expect(recorded).toBe(0);
+    expect(status.body).toMatchObject({ lastTestResult: { ok: true, server: `127.0.0.1:${relay.port}`, to: 'desk@library.example.org' } });
+    expect(lines).toContain(`Recorded in table ${pipeline.table.tableName}: GET /v1/transport shows it as lastTestedAt ${status.body.lastTestedAt}.`);
+    expect(misnamed).toBe(1);
+    expect(relay.received).toHaveLength(2);
+    expect(lines.filter((line) => line.startsWith('OK: '))).toHaveLength(2);
+    expect(lines.at(-1)).toMatch(/^Not recorded in table no-such-table: ResourceNotFoundException/);
+    expect((await pipeline.api('GET', '/v1/transport')).body.lastTestedAt).toBe(status.body.lastTestedAt);
+  });
+
   it('runs from the command line too: notice-relay send-test', async () => {
     // Prepare
     const relay = track(await startRelay());
