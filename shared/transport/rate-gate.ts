@@ -75,7 +75,8 @@ export const nextSlot = (state: RateState, limits: RateLimits, now: Date, recipi
   }
   const next: RateState = {
     ...state,
-    nextSlotAt: limits.maxPerMinute ? at + slotSpacingMs(limits.maxPerMinute) : state.nextSlotAt,
+    // Never behind the slot just given: a message moved to the next day must keep later ones there too.
+    nextSlotAt: at + (limits.maxPerMinute ? slotSpacingMs(limits.maxPerMinute) : 0),
     day,
     dayCount: count + recipients,
   };

@@ -43,6 +43,22 @@ describe('Function: nextSlot', () => {
     expect(next).toMatchObject({ day: '2030-01-02', dayCount: 1 });
   });
 
+  it('keeps every UTC day within maxPerDay however many ask at once, with no maxPerMinute', () => {
+    // Prepare
+    let state = fresh;
+    const now = at('2030-01-01T15:00:00Z');
+    const days = new Map<string, number>();
+    // Act: three days' worth ask at the same instant
+    for (let i = 0; i < 30; i++) {
+      const taken = nextSlot(state, { maxPerDay: 10 }, now);
+      const day = taken.slot.at.toISOString().slice(0, 10);
+      days.set(day, (days.get(day) ?? 0) + 1);
+      state = taken.next;
+    }
+    // Assess
+    expect(Object.fromEntries(days)).toEqual({ '2030-01-01': 10, '2030-01-02': 10, '2030-01-03': 10 });
+  });
+
   it('counts recipients against maxPerDay: a message that would pass the limit waits for the next day', () => {
     // A notice with two cc addresses is three recipients, as Microsoft 365 counts them.
     const state = { nextSlotAt: 0, day: '2030-01-01', dayCount: 9_998 };
