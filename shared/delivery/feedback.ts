@@ -74,7 +74,7 @@ export const recordFeedback = async (deps: FeedbackDeps, record: SesEventRecord)
       deps.log.info('SES event for a notice that does not exist', { noticeId, eventType: record.eventType });
       return 'unknown';
     }
-    if (feedbackMustWait(notice, feedback)) {
+    if (feedbackMustWait(notice, feedback, deps.clock.now())) {
       // Thrown, so that the event is delivered again (Lambda retries a failed asynchronous invocation).
       deps.log.info('SES feedback for a notice still being sent; it is recorded on a retry', { noticeId, eventType: record.eventType });
       throw new NoticeBusyError(`notice ${noticeId} is being sent; its ${record.eventType} event is recorded once the send is`);

@@ -8,6 +8,7 @@
 //    │         └─▶ (lease expires) ─▶ due again
 // queued/retrying ─▶ cancelled                    DELETE before it is sent
 // queued/retrying/sending ─▶ discarded            giveUpAt reached             (report)
+// queued/retrying/sending (lease lapsed) ─▶ delivered | bounced | complained   SES took an earlier attempt
 import { addSeconds, type Random, secondsUntil } from '../clock';
 import { ConflictError, type DeliveryError } from '../errors';
 import type { IdSource, NoticeId } from '../ids';
@@ -419,28 +420,45 @@ export interface Feedback {
   enhancedStatus?: string;
 }
 
-/** From which statuses SES feedback may move a notice: a bounce can follow a delivery, never the reverse. */
+/**
+ * From which statuses SES feedback may move a notice: a bounce can follow a delivery, never the reverse.
+ * SES only reports on a message it accepted, so feedback also ends a notice still waiting for another
+ * attempt: an earlier one whose answer never came (a timeout after SES took the message) did reach it,
+ * and sending again would only make a second copy.
+ */
 const FEEDBACK_FROM: Record<NonNullable<Feedback['becomes']>, ReadonlySet<NoticeStatus>> = {
-  delivered: new Set(['sent']),
-  bounced: new Set(['sent', 'delivered']),
-  complained: new Set(['sent', 'delivered']),
+  delivered: new Set(['sent', 'queued', 'retrying']),
+  bounced: new Set(['sent', 'delivered', 'queued', 'retrying']),
+  complained: new Set(['sent', 'delivered', 'queued', 'retrying']),
 };
+
+/** A `sending` notice whose sender died: its lease has lapsed and no outcome will be recorded for it. */
+const leaseLapsed = (notice: Notice, now: Date): boolean => notice.status === 'sending' && (!notice.leaseExpiresAt || at(notice.leaseExpiresAt) <= now);
 
 /**
  * Whether feedback must wait for the send in flight to be recorded: a delivery or bounce that SES reports
  * before the sender wrote `sent` would otherwise find no status to move from, and be kept as an event only.
+ * Once the lease has lapsed the sender is gone, and the feedback is the only outcome there will be.
  */
-export const feedbackMustWait = (notice: Notice, feedback: Feedback): boolean => notice.status === 'sending' && feedback.becomes !== undefined;
+export const feedbackMustWait = (notice: Notice, feedback: Feedback, now: Date): boolean =>
+  notice.status === 'sending' && feedback.becomes !== undefined && !leaseLapsed(notice, now);
 
 /**
- * Records SES feedback on a sent notice. `undefined` when the event was recorded before (EventBridge
+ * Records SES feedback on a notice SES took. `undefined` when the event was recorded before (EventBridge
  * delivers at least once). A hard bounce of a notice owes one return-to-sender report.
  */
 export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: LifecycleContext): Plan | undefined => {
   const { event } = feedback;
   if (notice.events.some((seen) => seen.type === event.type && seen.at === event.at)) return undefined;
-  const becomes = feedback.becomes && FEEDBACK_FROM[feedback.becomes].has(notice.status) ? feedback.becomes : undefined;
+  const lapsed = leaseLapsed(notice, now);
+  const becomes = feedback.becomes && (FEEDBACK_FROM[feedback.becomes].has(notice.status) || lapsed) ? feedback.becomes : undefined;
   const reportOwed = becomes === 'bounced' && notice.kind === 'notice' && !notice.reportId;
+  // Ending a notice that was still to be attempted: nothing of its schedule, lease or slot is left.
+  const settles = becomes !== undefined && !isFinal(notice.status);
+  const entries = [
+    ...(becomes && lapsed ? [leaseExpiredEntry(notice, now, becomes)] : []),
+    ...(becomes ? [dropUndefined({ at: event.at, outcome: becomes, status: becomes, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, message: shorten(event.detail) })] : []),
+  ];
   return {
     transition: {
       id: notice.id,
@@ -448,11 +466,12 @@ export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: L
       set: {
         updatedAt: iso(now),
         ...(becomes ? { status: becomes } : {}),
+        ...(settles ? { retainUntil: retainUntil(now, ctx.settings) } : {}),
         ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
       },
-      remove: [],
+      remove: settles ? [...spent, 'nextAttemptAt', 'sweepRings', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))] : [],
       appendEvents: [event],
-      append: becomes ? [dropUndefined({ at: event.at, outcome: becomes, status: becomes, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, message: shorten(event.detail) })] : undefined,
+      append: entries.length ? entries : undefined,
     },
     reportOwed,
   };

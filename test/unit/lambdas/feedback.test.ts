@@ -98,10 +98,42 @@ describe('Handler: feedback', () => {
 
   it('has a delivery wait for the send in flight to be recorded, so the notice still becomes delivered', async () => {
     // Prepare: SES reported the delivery before the sender wrote `sent`
-    documents.on(GetCommand).resolves({ Item: sent({ status: 'sending', version: 3 }) });
+    documents.on(GetCommand).resolves({ Item: sent({ status: 'sending', version: 3, leaseExpiresAt: '2030-01-01T11:01:00.000Z' }) });
     // Act, Assess: thrown, so that Lambda delivers the event again; nothing written meanwhile
     await expect(handler(sesEvent('delivery'))).rejects.toThrow(`notice ${ID} is being sent; its Delivery event is recorded once the send is`);
     expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('ends a notice waiting for a retry when SES reports an earlier attempt delivered, so no second copy is sent', async () => {
+    // Prepare: the attempt timed out after SES had taken the message, so the notice was to be tried again
+    documents.on(GetCommand).resolves({ Item: sent({ status: 'retrying', messageId: undefined, sentAt: undefined, nextAttemptAt: '2030-01-01T11:05:00.000Z', sweepAt: '2030-01-01T11:25:00.000Z' }) });
+    // Act
+    const result = await handler(sesEvent('delivery'));
+    // Assess: delivered, and out of the sweep's index with nothing left to attempt
+    expect(result).toEqual({ outcome: 'recorded' });
+    const update = feedbackUpdate();
+    expect(update?.set).toMatchObject({ status: 'delivered', retainUntil: expect.any(String) });
+    expect(update?.input.UpdateExpression).toMatch(/ REMOVE /);
+    expect(Object.values(update?.input.ExpressionAttributeNames ?? {})).toEqual(expect.arrayContaining(['nextAttemptAt', 'sweepAt', 'leaseToken']));
+  });
+
+  it('ends a notice whose sender died after SES took it: bounced, with its report, instead of sent again', async () => {
+    // Prepare: the lease lapsed at 10:59 without an outcome
+    documents.on(GetCommand).resolves({ Item: sent({ status: 'sending', leaseExpiresAt: '2030-01-01T10:59:00.000Z', leaseToken: 'token', sweepAt: '2030-01-01T10:59:00.000Z' }) });
+    // Act
+    await handler(sesEvent('bounce-permanent'));
+    // Assess
+    const update = feedbackUpdate();
+    expect(update?.set).toMatchObject({ status: 'bounced', reportPending: true, sweepAt: expect.any(String) });
+    expect(update?.history.map((entry: { outcome: string }) => entry.outcome)).toEqual(['lease-expired', 'bounced']);
+    expect(documents).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ kind: 'report', reportFor: ID }) });
+  });
+
+  it('leaves a cancelled notice cancelled when a late delivery event arrives, and records the event', async () => {
+    documents.on(GetCommand).resolves({ Item: sent({ status: 'cancelled' }) });
+    await handler(sesEvent('delivery'));
+    expect(feedbackUpdate()?.set).not.toHaveProperty('status');
+    expect(feedbackUpdate()?.events).toHaveLength(1);
   });
 
   it('records a delivery delay on a notice being sent at once: it changes no status', async () => {
