@@ -1,8 +1,8 @@
 // `npm run bundle-sizes`: synthesizes the stack offline and prints the size of each function's bundle
 // (minified by esbuild, as deployed). The benchmark reports the same figures.
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildApp } from './app';
 
 export interface BundleSize {
@@ -29,5 +29,9 @@ export const bundleSizes = (configPath = 'config/example.json'): BundleSize[] =>
 };
 
 if (require.main === module) {
-  for (const { handler, bytes } of bundleSizes(process.argv[2])) console.log(`${handler.padEnd(9)} ${(bytes / 1024).toFixed(0).padStart(5)} KiB  (${bytes} bytes)`);
+  const sizes = bundleSizes(process.argv[2]);
+  for (const { handler, bytes } of sizes) console.log(`${handler.padEnd(9)} ${(bytes / 1024).toFixed(0).padStart(5)} KiB  (${bytes} bytes)`);
+  // The assembly was synthesized for this count alone: .../notice-relay-bundles-*/asset.<hash>/index.js
+  const assembly = dirname(dirname(sizes[0]?.path ?? ''));
+  if (assembly.includes('notice-relay-bundles-')) rmSync(assembly, { recursive: true, force: true });
 }

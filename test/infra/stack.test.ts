@@ -4,8 +4,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secretTemplate } from '../../infra/cdk/constructs/secrets';
 import { aConfig } from '../support/factories';
@@ -15,8 +14,12 @@ import { loadConfig } from '../../shared/config/load';
 import { senderTimings } from '../../shared/config/timing';
 import { ConfigError } from '../../shared/errors';
 import { createTableInput } from '../../shared/store/table';
+import { temporaryDirectories } from '../support/temp-dirs';
 
-const outdir = () => mkdtempSync(join(tmpdir(), 'cdk-out-'));
+const temporary = temporaryDirectories();
+afterAll(() => temporary.removeAll());
+
+const outdir = () => temporary.make('cdk-out-');
 const example = loadConfig('config/example.json');
 
 /** Every IAM policy statement of the template. */
@@ -206,7 +209,7 @@ describe('Stack: NoticeRelay with static egress', () => {
 describe('Function: loadDeployableConfig', () => {
   it('refuses a configuration that holds secrets, naming each', () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    const dir = temporary.make('config-');
     const local = JSON.parse(readFileSync('config/local.json', 'utf8'));
     local.institutions[0].transport.servers[0].auth = { user: 'relay', pass: 'secret-password' };
     writeFileSync(join(dir, 'secrets.json'), JSON.stringify(local));

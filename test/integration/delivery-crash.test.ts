@@ -1,12 +1,15 @@
 // The sender killed mid-batch: `notice-relay start` is SIGKILLed while it sends, then started again on
 // the same data. Every notice must be delivered; a notice whose send was cut off between the relay's
 // acceptance and the record may be sent twice, and the test counts and reports those duplicates.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aConfigInput, aNoticeInput } from '../support/factories';
 import { startLocalProcess } from '../support/local-runtime';
 import { startRelay } from '../support/smtp-relay';
+import { temporaryDirectories } from '../support/temp-dirs';
+
+const temporary = temporaryDirectories();
+afterAll(() => temporary.removeAll());
 
 const KEY = 'crash-test-key-0123456789';
 const COUNT = 60;
@@ -15,7 +18,7 @@ describe('Sender killed mid-batch', () => {
   it('delivers every notice after a restart, counting duplicates', async () => {
     // Prepare: a relay that takes 150 ms per message, so the kill lands mid-batch
     const relay = await startRelay({ dataDelayMs: 150 });
-    const dir = mkdtempSync(join(tmpdir(), 'notice-relay-crash-'));
+    const dir = temporary.make('notice-relay-crash-');
     const config = aConfigInput({
       retry: { shortRangeSeconds: 60, shortDelaySeconds: [1, 2], longDelaySeconds: [5, 10], maxAgeSeconds: 600 },
       intake: { spreadSeconds: 0 },

@@ -1,9 +1,12 @@
 // `npm start` as a user runs it: a child process with its own data directory, stopped politely or killed.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aNoticeInput } from '../support/factories';
 import { runCli, startLocalProcess } from '../support/local-runtime';
+import { temporaryDirectories } from '../support/temp-dirs';
+
+const temporary = temporaryDirectories();
+afterAll(() => temporary.removeAll());
 
 const KEY = 'local-only-demo-key';
 
@@ -13,7 +16,7 @@ const post = (apiUrl: string, body: unknown) =>
 describe('Local runtime (notice-relay start)', () => {
   it('keeps every accepted notice across a SIGKILL and a restart', async () => {
     // Prepare
-    const dataDir = mkdtempSync(join(tmpdir(), 'notice-relay-data-'));
+    const dataDir = temporary.make('notice-relay-data-');
     // A far sendAt keeps the notices queued, so the test sees exactly what was accepted.
     const scheduled = { sendAt: '2099-01-01T00:00:00Z' };
     const first = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir });
@@ -41,7 +44,7 @@ describe('Local runtime (notice-relay start)', () => {
 
   it('delivers with the committed config/local.json: SMTP to maildev, SES through its emulator to maildev, both in the mail viewer', async () => {
     // Prepare
-    const local = await startLocalProcess({ NOTICE_RELAY_DATA: mkdtempSync(join(tmpdir(), 'notice-relay-data-')) });
+    const local = await startLocalProcess({ NOTICE_RELAY_DATA: temporary.make('notice-relay-data-') });
     try {
       // Act
       const smtp = await post(local.apiUrl, aNoticeInput({ to: 'smtp-patron@example.org', subject: 'Hold ready: Dune' }));
@@ -74,7 +77,7 @@ describe('Local runtime (notice-relay start)', () => {
 
   it('refuses a bad configuration before starting anything, listing every problem by path', async () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'notice-relay-config-'));
+    const dir = temporary.make('notice-relay-config-');
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify({ institutions: [{ id: 'x', from: 'nobody', bounceTo: 'x@example.org', apiKeys: ['short'], transport: { kind: 'smtp', servers: [] } }], sender: { leaseSeconds: 5 } }));
     // Act

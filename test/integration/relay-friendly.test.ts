@@ -13,8 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { sendTestCommand } from '../../infra/cli/send-test';
 import { createDeskDeps } from '../../shared/deps';
 import { makeDesk } from '../../shared/transport/desk';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aConfigInput, aNoticeInput } from '../support/factories';
 import { runCli } from '../support/local-runtime';
@@ -22,6 +21,10 @@ import { testDeps } from '../support/deps';
 import { FAST, fastConfig, type Pipeline, recordingLog, startPipeline } from '../support/pipeline';
 import { type Relay, startRelay } from '../support/smtp-relay';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint';
+import { temporaryDirectories } from '../support/temp-dirs';
+
+const temporary = temporaryDirectories();
+afterAll(() => temporary.removeAll());
 
 const CLIENT = { clientId: 'notice-relay-client', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -286,7 +289,7 @@ describe('Test Server', () => {
     const relay = track(await startRelay({ auth: { user: 'relay', pass: 'password-from-the-secret' } }));
     const secrets = mockClient(SecretsManagerClient);
     secrets.on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:notice-relay/demo' }).resolves({ SecretString: JSON.stringify({ servers: [{ pass: 'password-from-the-secret' }] }) });
-    const dir = mkdtempSync(join(tmpdir(), 'send-test-'));
+    const dir = temporary.make('send-test-');
     const config = aConfigInput();
     config.institutions[0] = { ...config.institutions[0]!, transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none', auth: { user: 'relay' } }] } };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
@@ -310,7 +313,7 @@ describe('Test Server', () => {
     // Prepare: a deployment (its table) and the same configuration in a file on IT's machine
     const relay = track(await startRelay());
     pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }));
-    const dir = mkdtempSync(join(tmpdir(), 'send-test-'));
+    const dir = temporary.make('send-test-');
     const config = aConfigInput();
     config.institutions[0] = { ...config.institutions[0]!, transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] } };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
@@ -336,7 +339,7 @@ describe('Test Server', () => {
   it('runs from the command line too: notice-relay send-test', async () => {
     // Prepare
     const relay = track(await startRelay());
-    const dir = mkdtempSync(join(tmpdir(), 'send-test-'));
+    const dir = temporary.make('send-test-');
     const config = aConfigInput();
     config.institutions[0] = { ...config.institutions[0]!, transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] } };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));

@@ -7,9 +7,9 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The repository root, from which handler entries and the lock file are found. */
 export const PROJECT_ROOT = join(__dirname, '..', '..', '..');
@@ -83,6 +83,8 @@ export class NoticeRelayFunctions extends Construct {
       return [fn, logGroup];
     };
     const built = { intake: make('intake'), sender: make('sender'), sweep: make('sweep'), feedback: make('feedback') };
+    // Each function bundled (and copied the file) as it was made; every synth would otherwise leave one behind.
+    rmSync(dirname(configFile), { recursive: true, force: true });
     this.functions = { intake: built.intake[0], sender: built.sender[0], sweep: built.sweep[0], feedback: built.feedback[0] };
     this.logGroups = { intake: built.intake[1], sender: built.sender[1], sweep: built.sweep[1], feedback: built.feedback[1] };
   }

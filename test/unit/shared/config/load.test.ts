@@ -1,9 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeConfigError, expandVariables, loadConfig, parseConfig } from '../../../../shared/config/load';
 import { ConfigError } from '../../../../shared/errors';
 import { aConfigInput } from '../../../support/factories';
+import { temporaryDirectories } from '../../../support/temp-dirs';
+
+const temporary = temporaryDirectories();
+afterAll(() => temporary.removeAll());
 
 const problemsOf = (run: () => unknown): string[] => {
   try {
@@ -47,7 +50,7 @@ describe('Function: loadConfig', () => {
       bounceTo: 'not an address',
       transport: { kind: 'smtp', servers: [{ host: 'mail.example.org', port: 70000, tls: 'sometimes', allowNonsecure: true }] },
     };
-    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    const dir = temporary.make('config-');
     writeFileSync(join(dir, 'bad.json'), JSON.stringify(input));
     // Act
     const problems = problemsOf(() => loadConfig(join(dir, 'bad.json')));
@@ -107,7 +110,7 @@ describe('Function: loadConfig', () => {
 
   it('says where a file is not JSON', () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    const dir = temporary.make('config-');
     writeFileSync(join(dir, 'broken.json'), '{"institutions": [}');
     // Act
     const run = () => loadConfig(join(dir, 'broken.json'));
