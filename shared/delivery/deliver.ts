@@ -12,6 +12,7 @@ import {
   discard,
   type Doorbell,
   onDoorbell,
+  type Plan,
   takeLease,
   waitFor,
 } from '../lifecycle/transitions';
@@ -87,10 +88,13 @@ export class DeliveryBatch {
         if (doorbell) this.doorbells.push(doorbell);
         return 'waiting';
       }
-      case 'give-up':
-        await applyPlan(deps, discard(entry.notice, now, lifecycleContext(deps)), this.doorbells);
+      case 'give-up': {
+        // Another actor may have ended it first (the sweep, a DELETE, SES feedback): then it did.
+        const discarded = await applyPlan(deps, discard(entry.notice, now, lifecycleContext(deps)), this.doorbells);
+        if (!discarded) return 'skipped';
         deps.log.info('notice discarded', { noticeId: id });
         return 'discarded';
+      }
       case 'send':
         return this.attempt(entry.notice, entry.content);
     }
@@ -117,14 +121,14 @@ export class DeliveryBatch {
     if (held && wait <= Math.min(SLOT_WAIT_MS, ((deps.settings.leaseSeconds - deps.attemptTimeoutSeconds) * 1000) / 2)) {
       await deps.sleep(Math.max(0, wait));
     } else if (held) {
-      const deferred = await applyPlan(deps, defer(notice, held.at, deps.clock.now(), deps.settings, held.reason, held.reserved), this.doorbells);
+      const deferred = await this.applyLeased(notice, (current) => defer(current, held.at, deps.clock.now(), deps.settings, held.reason, held.reserved));
       if (deferred) deps.log.info('notice held back', { noticeId: notice.id, until: held.at.toISOString() });
       return 'deferred';
     }
 
     const startedAt = deps.clock.now();
     const result = await this.send(notice, content, startedAt);
-    const recorded = await this.recordOutcome(notice, result);
+    const recorded = await this.applyLeased(notice, (current) => afterAttempt(current, result, deps.clock.now(), lifecycleContext(deps)));
     if (!recorded) {
       // Only a lease that expired under us lets another actor take the notice; the deadline is
       // shorter than the lease, so this means the process was paused past it.
@@ -144,19 +148,24 @@ export class DeliveryBatch {
   }
 
   /**
-   * Records the attempt's outcome on the notice it leased. SES feedback may append an event while the
-   * notice is being sent, which moves its version on; while the lease is still ours, the outcome is
-   * planned again on the notice as it now is. Giving up here would leave it `sending` until the lease
-   * expired, and the sweep would then have it sent a second time.
+   * Applies what `plan` makes of a notice this sender leased: the outcome of its attempt, or its deferral.
+   * SES feedback may append an event while the notice is being sent, which moves its version on; while
+   * the lease is still ours, the plan is made again on the notice as it now is. Giving up here would
+   * leave it `sending` until the lease expired, and the sweep would then have it sent a second time.
+   * Undefined when the lease is no longer ours.
    */
-  private async recordOutcome(leased: Notice, result: AttemptResult): Promise<Notice | undefined> {
+  private async applyLeased(leased: Notice, plan: (notice: Notice) => Plan): Promise<Notice | undefined> {
     const { deps } = this;
     let notice = leased;
     for (let tries = 1; ; tries++) {
-      const recorded = await applyPlan(deps, afterAttempt(notice, result, deps.clock.now(), lifecycleContext(deps)), this.doorbells);
-      if (recorded || tries >= RECORD_TRIES) return recorded;
+      const applied = await applyPlan(deps, plan(notice), this.doorbells);
+      if (applied) return applied;
       const current = await deps.store.getNotice(notice.id);
       if (!current || current.status !== 'sending' || current.leaseToken !== leased.leaseToken) return undefined;
+      if (tries >= RECORD_TRIES) {
+        deps.log.error('notice kept changing while its attempt was recorded', { noticeId: notice.id });
+        return undefined;
+      }
       notice = current;
     }
   }

@@ -165,6 +165,36 @@ describe('Handler: sender', () => {
     expect(deferral?.UpdateExpression).not.toContain('attemptCount');
   });
 
+  it('still holds a notice back when an event moved its version on meanwhile, instead of leaving it sending', async () => {
+    // Prepare: the first deferral finds the version changed (SES appended a delay event), the lease still ours
+    documents.on(GetCommand, { Key: { pk: 'transport#branch' } }).resolves({ Item: { pk: 'transport#branch', pausedUntil: NOW.getTime() + 600_000, pauseReason: '421 from ses' } });
+    documents.on(GetCommand, { Key: { pk: `notice#${ids[0]}` } }).resolves({ Item: stored(ids[0]!, { status: 'sending', version: 3, leaseToken: 't' }) });
+    let deferrals = 0;
+    documents.on(UpdateCommand).callsFake((input) => {
+      if (input.ExpressionAttributeValues[':s0'] === 'sending') return leased(input);
+      if (++deferrals === 1) throw new ConditionalCheckFailedException({ message: 'changed', $metadata: {} });
+      return leased(input, { status: input.ExpressionAttributeValues[':s0'], version: 4 });
+    });
+    // Act
+    await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess: the second deferral was made on the notice as it now is
+    expect(deferrals).toBe(2);
+    expect(documents.commandCalls(UpdateCommand)[2]?.args[0].input.ExpressionAttributeValues).toMatchObject({ ':expect': 3, ':s0': 'queued' });
+    expect(log.lines.find((line) => line.message === 'notice held back')).toBeDefined();
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+  });
+
+  it('says nothing was discarded when another actor ended the notice first', async () => {
+    // Prepare: past its give-up time, and the sweep discards it between our read and our write
+    documents.on(BatchGetCommand).resolves({ Responses: { notices: [stored(ids[0]!, { giveUpAt: '2030-01-01T00:00:00.000Z' }), content(ids[0]!)] } });
+    documents.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'changed', $metadata: {} }));
+    // Act
+    await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(log.lines.find((line) => line.message === 'notice discarded')).toBeUndefined();
+    expect(documents).not.toHaveReceivedCommand(PutCommand);
+  });
+
   it('waits out a pause that ends within a second, and sends after it, never before', async () => {
     // Prepare
     documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', pausedUntil: NOW.getTime() + 400, pauseReason: '421 from ses' } });
