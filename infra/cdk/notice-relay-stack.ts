@@ -1,15 +1,17 @@
 // The one stack an institution deploys (DESIGN.md §1, §7): store, queue, functions, API, SES, secrets,
 // optional static egress, alarms, and the outputs IT reads: the API URL and the DNS records to publish.
-import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Config, InstitutionConfig } from '../../shared/config/schema';
 import { domainOf } from '../../shared/config/domains';
@@ -106,16 +108,19 @@ export class NoticeRelayStack extends Stack {
     });
     mail.routeEventsTo(functions.functions.feedback);
     // A failed feedback invocation is tried again (a delivery event that came before the sender recorded
-    // `sent` waits this way), twice, within Lambda's asynchronous retry intervals of a minute or two.
-    functions.functions.feedback.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
+    // `sent` waits this way), twice, within Lambda's asynchronous retry intervals of a minute or two. An
+    // event still unrecorded then (the store unreachable) is kept 14 days in a queue, with an alarm.
+    const unrecordedFeedback = new Queue(this, 'UnrecordedFeedback', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+    Validations.of(unrecordedFeedback).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue: the feedback function sends the events it could not record here.' });
+    functions.functions.feedback.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(unrecordedFeedback) });
 
     const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
 
-    this.alarms(functions, doorbells, props.alarmEmail);
+    this.alarms(functions, doorbells, unrecordedFeedback, props.alarmEmail);
     this.outputs(config, api, mail, secrets, egress);
   }
 
-  private alarms(functions: NoticeRelayFunctions, doorbells: DoorbellQueue, alarmEmail: string | undefined): void {
+  private alarms(functions: NoticeRelayFunctions, doorbells: DoorbellQueue, unrecordedFeedback: Queue, alarmEmail: string | undefined): void {
     const topic = new Topic(this, 'Alarms', { displayName: 'Notice Relay alarms', enforceSSL: true });
     if (alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
     const alarms = [...doorbells.alarms];
@@ -142,6 +147,16 @@ export class NoticeRelayStack extends Stack {
       new Alarm(this, 'SenderErrors', {
         alarmDescription: 'The sender function failed (not a failed send: an invocation error).',
         metric: functions.functions.sender.metricErrors({ period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    alarms.push(
+      new Alarm(this, 'FeedbackUnrecorded', {
+        alarmDescription: 'An SES delivery, bounce or complaint event could not be recorded on its notice; it is kept 14 days in the UnrecordedFeedback queue.',
+        metric: unrecordedFeedback.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,

@@ -116,8 +116,13 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       EventPattern: { source: ['aws.ses'], 'detail-type': ['Email Delivered', 'Email Bounced', 'Email Complaint Received', 'Email Rejected', 'Email Delivery Delayed'] },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('feedback'), 'Arn'] } })],
     });
-    // A delivery event that came before `sent` was recorded is tried again.
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 });
+    // A delivery event that came before `sent` was recorded is tried again, and one never recorded is kept.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^UnrecordedFeedback'), 'Arn'] } } },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true });
   });
 
   it('gives the API throttling, access logs, error-only execution logs without bodies, and JSON refusals', () => {
@@ -185,8 +190,12 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(outputs.EgressIps).toBeUndefined();
   });
 
-  it('alarms on dead letters, backlogs, sender errors and refused relay logins', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+  it('alarms on dead letters, backlogs, sender errors, refused relay logins and unrecorded SES feedback', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^UnrecordedFeedback'), 'QueueName'] } }],
+    });
     template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.message = "transport authentication failed" }' });
   });
 });
