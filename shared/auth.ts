@@ -1,4 +1,4 @@
-// API keys (DESIGN.md §4): each belongs to one institution; only digests are compared, in constant time.
+// API keys (README: Using the API): each belongs to one institution; only digests are compared, in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { InstitutionConfig } from './config/schema';
 import { UnauthorizedError } from './errors';

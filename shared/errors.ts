@@ -140,7 +140,7 @@ export const errorCode = (error: unknown): string => {
   return 'UnknownError';
 };
 
-/** How a failed attempt counts (DESIGN.md §3): try again later, or never. */
+/** How a failed attempt counts (README: How delivery works): try again later, or never. */
 export type Verdict = 'transient' | 'permanent';
 
 /** Facts about a failed send, for the history and the classifier's callers; never a patron address. */

@@ -1,4 +1,4 @@
-// The configuration file as the AWS deployment takes it: secrets never sit in it (DESIGN.md §5), and
+// The configuration file as the AWS deployment takes it: secrets never sit in it (README: Configuration), and
 // what the Lambda functions read is the validated result, its ${VARIABLES} expanded on the deploying machine.
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ErrorDetail } from '../../shared/errors';

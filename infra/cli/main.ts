@@ -1,4 +1,4 @@
-// `notice-relay <command>` (DESIGN.md §8): argv → the command → exit code.
+// `notice-relay <command>` (README: Command line): argv → the command → exit code.
 import { parseArgs } from 'node:util';
 import { describeConfigError } from '../../shared/config/load';
 import { ConfigError } from '../../shared/errors';

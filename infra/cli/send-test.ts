@@ -1,5 +1,5 @@
-// `notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]` (DESIGN.md
-// §8): the Test Server from a terminal. Sends a test email now through each configured server in turn and
+// `notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]` (README:
+// Command line): the Test Server from a terminal. Sends a test email now through each configured server in turn and
 // says which answered. With --secret, the passwords and keys of a deployed configuration come from the
 // institution's Secrets Manager secret (the stack's Secret<institution> output); with --table, the result
 // is recorded in the deployment's table, where GET /v1/transport shows it as the API's own test would be.

@@ -1,4 +1,4 @@
-// `npm start`: the whole pipeline on one machine (DESIGN.md §6). The same handlers as on AWS, driven by
+// `npm start`: the whole pipeline on one machine (README: How it is built). The same handlers as on AWS, driven by
 // a local API gateway, against embedded emulators, with no AWS account.
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';

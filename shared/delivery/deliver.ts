@@ -29,7 +29,7 @@ export interface DeliveryDeps extends CoreDeps {
   transports: TransportDeps;
   rates: RateGate;
   transportRecords: TransportRecords;
-  /** The hard deadline of one attempt (DESIGN.md §3). */
+  /** The hard deadline of one attempt (README: How delivery works). */
   attemptTimeoutSeconds: number;
   /** Waits out a slot less than a second away rather than sending before it. */
   sleep: (ms: number) => Promise<void>;

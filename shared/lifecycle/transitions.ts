@@ -1,4 +1,4 @@
-// The one place that decides a notice's transitions (DESIGN.md §2). Each function reads a notice and
+// The one place that decides a notice's transitions (README: How delivery works). Each function reads a notice and
 // returns a Plan: the change to make (a compare-and-set on the notice's version), the doorbell to ring,
 // and whether a return-to-sender report is owed. The store applies plans; it decides nothing.
 //

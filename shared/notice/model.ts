@@ -24,7 +24,7 @@ export interface AttachmentInput {
   contentBase64: string;
 }
 
-/** One notice as the ILS submits it (DESIGN.md §4), after validation and normalisation. */
+/** One notice as the ILS submits it (README: Using the API), after validation and normalisation. */
 export interface NoticeInput {
   to: string;
   subject: string;

@@ -1,4 +1,4 @@
-// The one place that decides what a failed send means (DESIGN.md §3): try again later ("transient"),
+// The one place that decides what a failed send means (README: How delivery works): try again later ("transient"),
 // or never ("permanent"). It reads Nodemailer's fields (code, responseCode, command) and SES error
 // names, never the wording of a message.
 //

@@ -1,4 +1,4 @@
-// The transport desk (DESIGN.md §4): GET /v1/transport (the configuration, the last test, the last
+// The transport desk (README: Using the API): GET /v1/transport (the configuration, the last test, the last
 // refused login; never a secret) and the Test Server of POST /v1/transport/test and `notice-relay
 // send-test`, which sends a test email now through each configured server in turn.
 import { addSeconds, type Clock } from '../clock';

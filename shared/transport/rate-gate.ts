@@ -1,4 +1,4 @@
-// Rate limits of an institution's transport (DESIGN.md §3): `maxPerMinute` and `maxPerDay`, honoured by
+// Rate limits of an institution's transport (README: How delivery works): `maxPerMinute` and `maxPerDay`, honoured by
 // every sender at once, and pauses a relay asks for with its throttling and quota replies. The limits are
 // decided here; the state lives in the store (dynamo-rate-gate.ts), shared by all senders.
 //

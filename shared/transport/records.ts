@@ -1,5 +1,5 @@
 // What the service remembers about an institution's transport for IT: the last Test Server run and the
-// last time a relay refused our credentials (DESIGN.md §4, GET /v1/transport).
+// last time a relay refused our credentials (README: Using the API, GET /v1/transport).
 
 export interface ServerTestResult {
   server: string;

@@ -1,4 +1,4 @@
-// Transport over the institution's SMTP relays (DESIGN.md §5): the primary, then the backup when the
+// Transport over the institution's SMTP relays (README: Configuration): the primary, then the backup when the
 // primary does not answer, within one attempt and one deadline. Connections are pooled for the life
 // of the transport (one sender batch), so a batch reuses them.
 import Mailer from 'nodemailer/lib/mailer';

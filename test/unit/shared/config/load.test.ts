@@ -29,7 +29,7 @@ describe('Function: loadConfig', () => {
     expect(example.institutions[1]?.transport).toMatchObject({ kind: 'smtp', maxPerMinute: 30, maxPerDay: 10000 });
   });
 
-  it('fills the defaults of DESIGN.md §3 and §5', () => {
+  it('fills the documented defaults of the retry policy and the configuration', () => {
     // Act
     const config = parseConfig(aConfigInput());
     // Assess
@@ -68,7 +68,7 @@ describe('Function: loadConfig', () => {
     expect(problems).toHaveLength(6);
   });
 
-  it('refuses what DESIGN.md forbids across fields', () => {
+  it('refuses settings that contradict each other across fields', () => {
     // Prepare
     const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
     input.institutions[1] = { ...input.institutions[1], id: 'demo', apiKeys: (input.institutions[0] as { apiKeys: string[] }).apiKeys };
