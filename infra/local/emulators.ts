@@ -3,9 +3,10 @@
 import sesServer from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
@@ -114,15 +115,41 @@ export const startSes = async (options: { port?: number; forwardTo?: { host: str
 export interface MailSink extends Running {
   smtpPort: number;
   webUrl: string;
+  /** Where the messages received are kept while the sink runs. */
+  mailDirectory: string;
 }
 
-/** The SMTP sink with its web viewer (maildev): the default relay of config/local.json. */
+/**
+ * The SMTP sink with its web viewer (maildev): the default relay of config/local.json. maildev keeps each
+ * message it receives as a file; left to itself it uses one directory in the system's temporary folder
+ * for every run, never emptied, so patron notices would pile up there. Each sink has a directory of its
+ * own instead, removed when it stops.
+ */
 export const startMailSink = async (options: { smtpPort?: number; webPort?: number } = {}): Promise<MailSink> => {
-  const smtpPort = options.smtpPort || (await freePort());
-  const webPort = options.webPort || (await freePort());
   const { MailDev } = await import('maildev');
-  const maildev = new MailDev({ smtp: smtpPort, ip: LOOPBACK, web: webPort, webIp: LOOPBACK, silent: true });
-  await maildev.start();
-  const webUrl = `http://${LOOPBACK}:${webPort}`;
-  return { url: webUrl, port: webPort, smtpPort, webUrl, stop: () => maildev.stop() };
+  const mailDirectory = mkdtempSync(join(tmpdir(), 'notice-relay-mail-'));
+  const maildev = new MailDev({ smtp: options.smtpPort ?? 0, ip: LOOPBACK, web: options.webPort ?? 0, webIp: LOOPBACK, silent: true, mailDirectory });
+  const removeMail = () => rmSync(mailDirectory, { recursive: true, force: true });
+  try {
+    const servers = await maildev.start();
+    // Port 0 asks the system for a free port, and maildev reports the one it bound.
+    const smtpPort = servers.smtp.getAddress().port;
+    const webPort = servers.api?.getAddress()?.port ?? 0;
+    const webUrl = `http://${LOOPBACK}:${webPort}`;
+    return {
+      url: webUrl,
+      port: webPort,
+      smtpPort,
+      webUrl,
+      mailDirectory,
+      stop: async () => {
+        await maildev.stop();
+        removeMail();
+      },
+    };
+  } catch (error) {
+    await maildev.stop().catch(() => undefined);
+    removeMail();
+    throw error;
+  }
 };

@@ -1,5 +1,5 @@
 // `npm start` as a user runs it: a child process with its own data directory, stopped politely or killed.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aNoticeInput } from '../support/factories';
 import { runCli, startLocalProcess } from '../support/local-runtime';
@@ -43,8 +43,10 @@ describe('Local runtime (notice-relay start)', () => {
   }, 120_000);
 
   it('delivers with the committed config/local.json: SMTP to maildev, SES through its emulator to maildev, both in the mail viewer', async () => {
-    // Prepare
-    const local = await startLocalProcess({ NOTICE_RELAY_DATA: temporary.make('notice-relay-data-') });
+    // Prepare: a temporary folder of its own, to see what the mail sink leaves there
+    const tmp = temporary.make('notice-relay-tmp-');
+    const local = await startLocalProcess({ NOTICE_RELAY_DATA: temporary.make('notice-relay-data-'), TMPDIR: tmp });
+    let mailFiles: string[] | undefined;
     try {
       // Act
       const smtp = await post(local.apiUrl, aNoticeInput({ to: 'smtp-patron@example.org', subject: 'Hold ready: Dune' }));
@@ -69,10 +71,15 @@ describe('Local runtime (notice-relay start)', () => {
       expect(bySubject['Fine due: $2.00']).toMatchObject({ to: [{ address: 'ses-patron@example.org' }], from: [{ address: 'notices@branch.example.edu' }] });
       expect(await statusOf(ids.smtp, KEY)).toBe('sent');
       expect(await statusOf(ids.ses, 'local-only-branch-key')).toBe('sent');
+      mailFiles = readdirSync(tmp, { recursive: true, encoding: 'utf8' });
     } finally {
       local.child.kill('SIGTERM');
       await local.exited;
     }
+    // The messages were kept in the sink's own directory while it ran, and went with it
+    expect(mailFiles?.filter((name) => /^notice-relay-mail-[^/]+\/[^/]+\.eml$/.test(name))).toHaveLength(2);
+    // (tsx, which runs npm start from TypeScript, keeps its compile cache there too)
+    expect(readdirSync(tmp).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
   }, 90_000);
 
   it('refuses a bad configuration before starting anything, listing every problem by path', async () => {
