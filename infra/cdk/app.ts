@@ -15,6 +15,8 @@ export interface AppOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Output directory of the cloud assembly (tests use a temporary one). */
   outdir?: string;
+  /** Writes esbuild's metafile beside each bundle, for the benchmark's account of what weighs most. */
+  bundleMetafile?: boolean;
 }
 
 /** Builds the app with its one stack and the AwsSolutions checks of cdk-nag. */
@@ -27,6 +29,7 @@ export const buildApp = (options: AppOptions): { app: App; stack: NoticeRelaySta
     runtimeConfigJson: runtimeJson,
     staticEgress: options.staticEgress,
     alarmEmail: options.alarmEmail,
+    bundleMetafile: options.bundleMetafile,
     env: env.CDK_DEFAULT_ACCOUNT ? { account: env.CDK_DEFAULT_ACCOUNT, region: env.CDK_DEFAULT_REGION } : undefined,
     description: 'Notice Relay: library notices by email through SES or the library relay',
   });

@@ -13,7 +13,7 @@ export interface BundleSize {
 
 /** Synthesizes `configPath` and measures each function's index.js. */
 export const bundleSizes = (configPath = 'config/example.json'): BundleSize[] => {
-  const { app, stack } = buildApp({ configPath, outdir: mkdtempSync(join(tmpdir(), 'notice-relay-bundles-')), env: {} });
+  const { app, stack } = buildApp({ configPath, outdir: mkdtempSync(join(tmpdir(), 'notice-relay-bundles-')), env: {}, bundleMetafile: true });
   const assembly = app.synth();
   const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   return Object.values(template.Resources)

@@ -33,6 +33,8 @@ export interface NoticeRelayStackProps extends StackProps {
   runtimeConfigJson: string;
   /** Run the functions that reach SMTP relays behind NAT gateways with Elastic IPs. */
   staticEgress?: boolean;
+  /** Writes esbuild's metafile beside each bundle (measurement only: it would change every asset's hash). */
+  bundleMetafile?: boolean;
   /** Where alarms are mailed; none when absent (the topic is still there to subscribe to). */
   alarmEmail?: string;
   /** API throttling: steady requests per second and burst. */
@@ -63,6 +65,7 @@ export class NoticeRelayStack extends Stack {
 
     const functions = new NoticeRelayFunctions(this, 'Functions', {
       runtimeConfigJson: props.runtimeConfigJson,
+      bundleMetafile: props.bundleMetafile,
       environment: {
         NOTICE_RELAY_TABLE: store.table.tableName,
         NOTICE_RELAY_QUEUE_URL: doorbells.queue.queueUrl,

@@ -68,6 +68,15 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     }
   });
 
+  it('bundles the same code and configuration into the same assets on every synth, so a deploy changes only what changed', () => {
+    // Prepare
+    const codeKeys = (stack: Template) => Object.values(stack.findResources('AWS::Lambda::Function')).map((fn) => (fn.Properties as { Code: { S3Key: string } }).Code.S3Key);
+    // Act: a second synth, into another folder
+    const again = Template.fromStack(buildApp({ configPath: 'config/example.json', outdir: outdir(), env: {} }).stack);
+    // Assess
+    expect(codeKeys(again)).toEqual(codeKeys(template));
+  });
+
   it('stores notices in an on-demand table with recovery, retention and the sparse due index', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',

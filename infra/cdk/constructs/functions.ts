@@ -19,6 +19,11 @@ export type HandlerName = 'intake' | 'sender' | 'sweep' | 'feedback';
 export interface FunctionsProps {
   /** The configuration the functions read at run time (no secrets in it). */
   runtimeConfigJson: string;
+  /**
+   * Writes esbuild's metafile beside each bundle, for measurement. Deployed bundles go without: it names
+   * the bundling folder, whose name changes with every synth, so every deploy would replace every function.
+   */
+  bundleMetafile?: boolean;
   environment: Record<string, string>;
   timeouts: Record<HandlerName, Duration>;
   /** With static egress: the VPC and subnets whose NAT addresses the relays see. */
@@ -70,7 +75,7 @@ export class NoticeRelayFunctions extends Construct {
           format: OutputFormat.CJS,
           // The SDK is bundled too, so the versions tested are the versions run.
           externalModules: [],
-          metafile: true,
+          metafile: props.bundleMetafile ?? false,
           // The packages' ES module builds first: esbuild drops what a handler never imports from them.
           mainFields: ['module', 'main'],
           commandHooks: {
