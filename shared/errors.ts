@@ -103,14 +103,6 @@ export class UnavailableError extends NoticeRelayError {
   }
 }
 
-/** SES feedback that would change a notice's status came while the notice is being sent: try it again later. */
-export class NoticeBusyError extends NoticeRelayError {
-  public constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'NoticeBusyError';
-  }
-}
-
 /** The notice changed after it was read (another sender, the sweep or a DELETE acted first). */
 export class StaleNoticeError extends NoticeRelayError {
   public constructor(message: string, options?: ErrorOptions) {

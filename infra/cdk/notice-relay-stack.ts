@@ -110,9 +110,8 @@ export class NoticeRelayStack extends Stack {
       targets: [new LambdaFunction(functions.functions.sweep, { retryAttempts: 0 })],
     });
     mail.routeEventsTo(functions.functions.feedback);
-    // A failed feedback invocation is tried again (a delivery event that came before the sender recorded
-    // `sent` waits this way), twice, within Lambda's asynchronous retry intervals of a minute or two. An
-    // event still unrecorded then (the store unreachable) is kept 14 days in a queue, with an alarm.
+    // A failed feedback invocation (the store unreachable) is tried again twice, a minute or two apart; an
+    // event still unrecorded then is kept 14 days in a queue, with an alarm.
     const unrecordedFeedback = new Queue(this, 'UnrecordedFeedback', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
     Validations.of(unrecordedFeedback).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue: the feedback function sends the events it could not record here.' });
     functions.functions.feedback.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(unrecordedFeedback) });

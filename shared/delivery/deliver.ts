@@ -121,7 +121,7 @@ export class DeliveryBatch {
     if (held && wait <= Math.min(SLOT_WAIT_MS, ((deps.settings.leaseSeconds - deps.attemptTimeoutSeconds) * 1000) / 2)) {
       await deps.sleep(Math.max(0, wait));
     } else if (held) {
-      const deferred = await this.applyLeased(notice, (current) => defer(current, held.at, deps.clock.now(), deps.settings, held.reason, held.reserved));
+      const deferred = await this.applyLeased(notice, (current) => defer(current, held.at, deps.clock.now(), lifecycleContext(deps), held.reason, held.reserved));
       if (deferred) deps.log.info('notice held back', { noticeId: notice.id, until: held.at.toISOString() });
       return 'deferred';
     }

@@ -1,8 +1,8 @@
 // SES feedback (README: How delivery works): delivery, bounce, complaint and reject events, which SES publishes through
 // the configuration set to EventBridge, recorded on the notice they concern. The notice is found by the
 // `notice-id` message tag the SES transport sets on every message.
-import { NoticeBusyError, StaleNoticeError } from '../errors';
-import { type Doorbell, type Feedback, feedbackMustWait, onFeedback } from '../lifecycle/transitions';
+import { StaleNoticeError } from '../errors';
+import { type Doorbell, type Feedback, onFeedback } from '../lifecycle/transitions';
 import { NOTICE_ID_TAG } from '../transport/transport';
 import { applyPlan, lifecycleContext } from './plan';
 import type { SweepDeps } from './sweep';
@@ -73,11 +73,6 @@ export const recordFeedback = async (deps: FeedbackDeps, record: SesEventRecord)
     if (!notice) {
       deps.log.info('SES event for a notice that does not exist', { noticeId, eventType: record.eventType });
       return 'unknown';
-    }
-    if (feedbackMustWait(notice, feedback, deps.clock.now())) {
-      // Thrown, so that the event is delivered again (Lambda retries a failed asynchronous invocation).
-      deps.log.info('SES feedback for a notice still being sent; it is recorded on a retry', { noticeId, eventType: record.eventType });
-      throw new NoticeBusyError(`notice ${noticeId} is being sent; its ${record.eventType} event is recorded once the send is`);
     }
     const plan = onFeedback(notice, feedback, deps.clock.now(), lifecycleContext(deps));
     if (!plan) return 'duplicate';

@@ -8,7 +8,7 @@
 //    │         └─▶ (lease expires) ─▶ due again
 // queued/retrying ─▶ cancelled                    DELETE before it is sent
 // queued/retrying/sending ─▶ discarded            giveUpAt reached             (report)
-// queued/retrying/sending (lease lapsed) ─▶ delivered | bounced | complained   SES took an earlier attempt
+// queued/retrying/sending ─▶ delivered | bounced | complained                 SES reported on a copy it took
 import { addSeconds, type Random, secondsUntil } from '../clock';
 import { ConflictError, type DeliveryError } from '../errors';
 import type { IdSource, NoticeId } from '../ids';
@@ -171,7 +171,7 @@ export const newNotice = (
 /** What the sender does with a doorbell. */
 export type DoorbellDecision =
   | { action: 'send' }
-  | { action: 'skip'; reason: 'final' | 'leased' | 'report-pending' }
+  | { action: 'skip'; reason: 'final' | 'leased' | 'report-pending' | 'reported-by-ses' }
   | { action: 'wait'; until: Date }
   | { action: 'give-up' };
 
@@ -179,6 +179,8 @@ export type DoorbellDecision =
 export const onDoorbell = (notice: Notice, now: Date): DoorbellDecision => {
   if (notice.reportPending || isFinal(notice.status)) return { action: 'skip', reason: notice.reportPending ? 'report-pending' : 'final' };
   if (notice.status === 'sending' && notice.leaseExpiresAt && at(notice.leaseExpiresAt) > now) return { action: 'skip', reason: 'leased' };
+  // Its sender died after SES took the message and reported on it: the sweep ends it, nobody sends it again.
+  if (notice.reportedBySes) return { action: 'skip', reason: 'reported-by-ses' };
   if (now >= at(notice.giveUpAt)) return { action: 'give-up' };
   // SQS delays are whole seconds; a doorbell up to a second early is on time.
   if (notice.nextAttemptAt && at(notice.nextAttemptAt).getTime() > now.getTime() + 1000) return { action: 'wait', until: at(notice.nextAttemptAt) };
@@ -248,6 +250,11 @@ const spent: Array<keyof Notice> = [...clearLease, 'reservedSlotAt'];
 export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: LifecycleContext): Plan => {
   const { settings } = ctx;
   const base = { id: notice.id, expectVersion: notice.version, countAttempt: true };
+  if (notice.reportedBySes) {
+    // SES reported on a copy while this attempt ran: that is how the notice ends, whatever the attempt said.
+    const verdict = notice.reportedBySes;
+    return settleBySes(notice, verdict, now, ctx, [attemptEntry(result, verdict, now)], { countAttempt: true, set: result.ok ? { sentAt: iso(now), messageId: result.messageId } : {} });
+  }
   if (result.ok) {
     return {
       transition: {
@@ -283,7 +290,10 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
  * Puts a leased notice back to wait until `until` without counting an attempt: a transport's rate
  * limit or a relay's pause held it back. With `reserved`, `until` is a send slot kept for it.
  */
-export const defer = (notice: Notice, until: Date, now: Date, settings: LifecycleSettings, reason: string, reserved = false): Plan => {
+export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false): Plan => {
+  const { settings } = ctx;
+  // SES reported on an earlier copy meanwhile: nothing is left to wait for.
+  if (notice.reportedBySes) return settleBySes(notice, notice.reportedBySes, now, ctx, []);
   const status = pendingStatus(notice);
   const append = [{ at: iso(now), outcome: 'deferred' as const, status, message: reason }];
   const base = { id: notice.id, expectVersion: notice.version, append };
@@ -376,6 +386,8 @@ export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): S
 
 /** An expired lease: the sender died or lost the store mid-attempt. The notice is due again at once. */
 const releaseLease = (notice: Notice, now: Date, ctx: LifecycleContext): Plan => {
+  // SES reported on the copy the dead sender handed it: the notice ends so, and is not sent again.
+  if (notice.reportedBySes) return settleBySes(notice, notice.reportedBySes, now, ctx, [leaseExpiredEntry(notice, now, notice.reportedBySes)]);
   if (now >= at(notice.giveUpAt)) {
     return finish(notice, 'discarded', now, ctx, [leaseExpiredEntry(notice, now, 'discarded'), discardEntry(notice, now, ctx.settings)]);
   }
@@ -420,58 +432,93 @@ export interface Feedback {
   enhancedStatus?: string;
 }
 
-/**
- * From which statuses SES feedback may move a notice: a bounce can follow a delivery, never the reverse.
- * SES only reports on a message it accepted, so feedback also ends a notice still waiting for another
- * attempt: an earlier one whose answer never came (a timeout after SES took the message) did reach it,
- * and sending again would only make a second copy.
- */
-const FEEDBACK_FROM: Record<NonNullable<Feedback['becomes']>, ReadonlySet<NoticeStatus>> = {
-  delivered: new Set(['sent', 'queued', 'retrying']),
-  bounced: new Set(['sent', 'delivered', 'queued', 'retrying']),
-  complained: new Set(['sent', 'delivered', 'queued', 'retrying']),
+/** From which final statuses SES feedback may move a notice: a bounce can follow a delivery, never the reverse. */
+const FEEDBACK_FROM: Record<SesVerdict, ReadonlySet<NoticeStatus>> = {
+  delivered: new Set(['sent']),
+  bounced: new Set(['sent', 'delivered']),
+  complained: new Set(['sent', 'delivered']),
 };
+
+type SesVerdict = NonNullable<Feedback['becomes']>;
+
+/** Of two things SES reported about one notice, the one it ends with: a bounce or a complaint outranks a delivery. */
+const strongest = (seen: SesVerdict | undefined, next: SesVerdict): SesVerdict => (seen === undefined || seen === 'delivered' ? next : seen);
 
 /** A `sending` notice whose sender died: its lease has lapsed and no outcome will be recorded for it. */
 const leaseLapsed = (notice: Notice, now: Date): boolean => notice.status === 'sending' && (!notice.leaseExpiresAt || at(notice.leaseExpiresAt) <= now);
 
 /**
- * Whether feedback must wait for the send in flight to be recorded: a delivery or bounce that SES reports
- * before the sender wrote `sent` would otherwise find no status to move from, and be kept as an event only.
- * Once the lease has lapsed the sender is gone, and the feedback is the only outcome there will be.
+ * Ends as SES reported a notice that had not recorded `sent` (still to be tried again after an attempt
+ * whose answer was lost, or held by a sender): `delivered`, `bounced` (owing its report) or `complained`,
+ * with nothing left of its schedule, lease or slot.
  */
-export const feedbackMustWait = (notice: Notice, feedback: Feedback, now: Date): boolean =>
-  notice.status === 'sending' && feedback.becomes !== undefined && !leaseLapsed(notice, now);
+const settleBySes = (
+  notice: Notice,
+  verdict: SesVerdict,
+  now: Date,
+  ctx: LifecycleContext,
+  append: HistoryEntry[],
+  extra: { set?: Transition['set']; countAttempt?: boolean; appendEvents?: FeedbackEvent[] } = {},
+): Plan => {
+  const reportOwed = verdict === 'bounced' && notice.kind === 'notice' && !notice.reportId;
+  return {
+    transition: {
+      id: notice.id,
+      expectVersion: notice.version,
+      countAttempt: extra.countAttempt,
+      set: {
+        ...extra.set,
+        status: verdict,
+        updatedAt: iso(now),
+        retainUntil: retainUntil(now, ctx.settings),
+        ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
+      },
+      remove: [...spent, 'nextAttemptAt', 'sweepRings', 'reportedBySes', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))],
+      append: append.length ? append : undefined,
+      appendEvents: extra.appendEvents,
+    },
+    reportOwed,
+  };
+};
 
 /**
  * Records SES feedback on a notice SES took. `undefined` when the event was recorded before (EventBridge
- * delivers at least once). A hard bounce of a notice owes one return-to-sender report.
+ * delivers at least once). SES reports only on a message it accepted, so a delivery, a hard bounce or a
+ * complaint also ends a notice that had not recorded `sent`: one waiting to be tried again (an attempt
+ * timed out after SES took the message) ends at once; one a sender holds keeps the verdict for that
+ * sender, or for the sweep if the sender died. A hard bounce of a notice owes one return-to-sender report.
  */
 export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: LifecycleContext): Plan | undefined => {
   const { event } = feedback;
   if (notice.events.some((seen) => seen.type === event.type && seen.at === event.at)) return undefined;
-  const lapsed = leaseLapsed(notice, now);
-  const becomes = feedback.becomes && (FEEDBACK_FROM[feedback.becomes].has(notice.status) || lapsed) ? feedback.becomes : undefined;
-  const reportOwed = becomes === 'bounced' && notice.kind === 'notice' && !notice.reportId;
-  // Ending a notice that was still to be attempted: nothing of its schedule, lease or slot is left.
-  const settles = becomes !== undefined && !isFinal(notice.status);
-  const entries = [
-    ...(becomes && lapsed ? [leaseExpiredEntry(notice, now, becomes)] : []),
-    ...(becomes ? [dropUndefined({ at: event.at, outcome: becomes, status: becomes, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, message: shorten(event.detail) })] : []),
-  ];
+  const entry = (status: NoticeStatus): HistoryEntry =>
+    dropUndefined({ at: event.at, outcome: feedback.becomes as SesVerdict, status, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, message: shorten(event.detail) });
+  const becomes = feedback.becomes;
+  if (becomes && notice.status === 'sending' && !leaseLapsed(notice, now)) {
+    // The sender's compare-and-set on the version sees this, and plans its outcome again on it.
+    return {
+      transition: { id: notice.id, expectVersion: notice.version, set: { updatedAt: iso(now), reportedBySes: strongest(notice.reportedBySes, becomes) }, remove: [], appendEvents: [event], append: [entry('sending')] },
+    };
+  }
+  if (becomes && (PENDING_STATUSES.has(notice.status) || notice.status === 'sending')) {
+    const verdict = strongest(notice.reportedBySes, becomes);
+    const lapsed = notice.status === 'sending' ? [leaseExpiredEntry(notice, now, verdict)] : [];
+    return settleBySes(notice, verdict, now, ctx, [...lapsed, entry(verdict)], { appendEvents: [event] });
+  }
+  const moves = becomes && FEEDBACK_FROM[becomes].has(notice.status) ? becomes : undefined;
+  const reportOwed = moves === 'bounced' && notice.kind === 'notice' && !notice.reportId;
   return {
     transition: {
       id: notice.id,
       expectVersion: notice.version,
       set: {
         updatedAt: iso(now),
-        ...(becomes ? { status: becomes } : {}),
-        ...(settles ? { retainUntil: retainUntil(now, ctx.settings) } : {}),
+        ...(moves ? { status: moves } : {}),
         ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
       },
-      remove: settles ? [...spent, 'nextAttemptAt', 'sweepRings', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))] : [],
+      remove: [],
       appendEvents: [event],
-      append: entries.length ? entries : undefined,
+      append: moves ? [entry(moves)] : undefined,
     },
     reportOwed,
   };

@@ -144,6 +144,12 @@ export interface Notice {
   reservedSlotAt?: string;
   /** A failed or discarded notice whose report is not yet created. */
   reportPending?: boolean;
+  /**
+   * What SES reported about the notice while a sender held it: the status it ends with once that sender
+   * records its attempt, or once the sweep finds the sender's lease lapsed. SES took a copy, so it is
+   * not sent again.
+   */
+  reportedBySes?: 'delivered' | 'bounced' | 'complained';
   /** When the record may be deleted (retention); set once the notice is final. */
   retainUntil?: string;
 }

@@ -239,6 +239,30 @@ describe('Delivery through an SMTP relay', () => {
     expect((await pipeline.notice(body.id)).attemptCount).toBe(1);
   });
 
+  it('ends a notice as SES reported when the report lands mid-send: delivered, one email, one attempt', async () => {
+    // Prepare: the delivery is reported while the relay still holds the message, before the sender records it
+    let feedback: Promise<unknown> | undefined;
+    const mail = await relay({
+      dataDelayMs: 500,
+      onData: (raw) => {
+        const id = /^Message-ID: <([0-9A-Z]{26})@/im.exec(raw.toString('latin1'))?.[1] as string;
+        const record = { eventType: 'Delivery', mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), tags: { [NOTICE_ID_TAG]: [id] } }, delivery: { timestamp: new Date().toISOString(), smtpResponse: '250 2.6.0 Message received' } };
+        feedback = recordFeedback(pipeline?.deps as Deps, record);
+        return undefined;
+      },
+    });
+    pipeline = await startPipeline(fastConfig(smtp(mail.port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const delivered = await pipeline.waitForStatus(body.id, ['delivered']);
+    // Assess
+    await expect(feedback).resolves.toBe('recorded');
+    expect(delivered).toMatchObject({ attemptCount: 1, sentAt: expect.any(String), events: [expect.objectContaining({ type: 'delivery' })] });
+    expect(delivered.attempts.map((entry) => `${entry.outcome}:${entry.status}`)).toEqual(['delivered:sending', 'sent:delivered']);
+    await sleep(1500); // a sweep or two: nothing is left for one to send again
+    expect(mail.received).toHaveLength(1);
+  });
+
   it('records the outcome when feedback lands on the notice mid-send, and sends it once', async () => {
     // Prepare: the relay records an event on the notice while it holds the message, as SES feedback can
     let feedback: Promise<unknown> | undefined;

@@ -96,12 +96,16 @@ describe('Handler: feedback', () => {
     expect(feedbackUpdate()?.events).toEqual([{ at: '2030-01-01T09:30:00.000Z', type: 'deliveryDelay', detail: 'TransientCommunicationFailure' }]);
   });
 
-  it('has a delivery wait for the send in flight to be recorded, so the notice still becomes delivered', async () => {
+  it('keeps a delivery that comes before the sender recorded sent on the notice, for that sender to apply', async () => {
     // Prepare: SES reported the delivery before the sender wrote `sent`
     documents.on(GetCommand).resolves({ Item: sent({ status: 'sending', version: 3, leaseExpiresAt: '2030-01-01T11:01:00.000Z' }) });
-    // Act, Assess: thrown, so that Lambda delivers the event again; nothing written meanwhile
-    await expect(handler(sesEvent('delivery'))).rejects.toThrow(`notice ${ID} is being sent; its Delivery event is recorded once the send is`);
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    // Act
+    const result = await handler(sesEvent('delivery'));
+    // Assess: recorded at once, the status left to the sender, whose compare-and-set on the version sees it
+    expect(result).toEqual({ outcome: 'recorded' });
+    expect(feedbackUpdate()?.set).toMatchObject({ reportedBySes: 'delivered' });
+    expect(feedbackUpdate()?.set).not.toHaveProperty('status');
+    expect(feedbackUpdate()?.input.ExpressionAttributeValues?.[':expect']).toBe(3);
   });
 
   it('ends a notice waiting for a retry when SES reports an earlier attempt delivered, so no second copy is sent', async () => {

@@ -2,10 +2,12 @@ import { ConflictError, DeliveryError } from '../../../../shared/errors';
 import {
   afterAttempt,
   cancel,
+  defer,
   type LifecycleContext,
   newNotice,
   newReport,
   onDoorbell,
+  onFeedback,
   sweepAction,
   takeLease,
 } from '../../../../shared/lifecycle/transitions';
@@ -56,6 +58,7 @@ describe('Function: onDoorbell', () => {
     ['waits for a notice rung early', aNotice(), '2030-01-01T00:00:10Z', { action: 'wait', until: at('2030-01-01T00:00:30Z') }],
     ['skips a notice another sender holds', leased(), '2030-01-01T00:01:00Z', { action: 'skip', reason: 'leased' }],
     ['sends a notice whose lease has expired', leased(), '2030-01-01T00:02:01Z', { action: 'send' }],
+    ['never sends again a notice SES reported on while its sender held it', leased({ reportedBySes: 'delivered' }), '2030-01-01T00:02:01Z', { action: 'skip', reason: 'reported-by-ses' }],
     ['skips a sent notice (a duplicate doorbell)', aNotice({ status: 'sent' }), '2030-01-01T00:01:00Z', { action: 'skip', reason: 'final' }],
     ['skips a cancelled notice', aNotice({ status: 'cancelled' }), '2030-01-01T00:01:00Z', { action: 'skip', reason: 'final' }],
     ['gives up at giveUpAt', aNotice({ status: 'retrying' }), '2030-01-05T04:00:00Z', { action: 'give-up' }],
@@ -247,5 +250,78 @@ describe('Function: newReport', () => {
       reason: '550 5.1.1 no such user',
     });
     expect(ring).toEqual({ id: 'R1', delaySeconds: 0 });
+  });
+});
+
+describe('SES feedback on a notice that has not recorded sent', () => {
+  const delivery = { event: { at: '2030-01-01T00:00:40.000Z', type: 'delivery' as const, detail: '250 2.6.0 Message received' }, becomes: 'delivered' as const };
+  const hardBounce = { event: { at: '2030-01-01T00:00:41.000Z', type: 'bounce' as const, detail: 'Permanent/General: 550 5.1.1 user unknown' }, becomes: 'bounced' as const, enhancedStatus: '5.1.1' };
+  const now = at('2030-01-01T00:01:00Z');
+
+  it('keeps what SES reported for the sender that holds the notice, without ending it under that sender', () => {
+    // Act
+    const plan = onFeedback(leased(), delivery, now, ctx());
+    // Assess
+    expect(plan?.transition).toMatchObject({ expectVersion: 2, set: { reportedBySes: 'delivered' }, appendEvents: [delivery.event], append: [{ outcome: 'delivered', status: 'sending' }] });
+    expect(plan?.transition.set).not.toHaveProperty('status');
+  });
+
+  it('lets a hard bounce outrank a delivery reported before it, never the reverse', () => {
+    expect(onFeedback(leased({ reportedBySes: 'delivered' }), hardBounce, now, ctx())?.transition.set).toMatchObject({ reportedBySes: 'bounced' });
+    expect(onFeedback(leased({ reportedBySes: 'bounced' }), delivery, now, ctx())?.transition.set).toMatchObject({ reportedBySes: 'bounced' });
+  });
+
+  it('ends the notice as SES reported when its sender records the attempt, whatever the attempt said', () => {
+    // Prepare: the attempt timed out after SES had taken the message
+    const timedOut = new DeliveryError('the attempt deadline passed', 'transient', { transport: 'ses', server: 'ses', code: 'ETIMEDOUT' });
+    // Act
+    const plan = afterAttempt(leased({ reportedBySes: 'delivered' }), { ok: false, error: timedOut, startedAt: at('2030-01-01T00:00:30Z') }, now, ctx());
+    // Assess: delivered, counted, nothing scheduled
+    expect(plan.transition).toMatchObject({ countAttempt: true, set: { status: 'delivered', retainUntil: '2030-01-31T00:01:00.000Z' }, append: [{ outcome: 'transient', status: 'delivered', code: 'ETIMEDOUT' }] });
+    expect(plan.transition.remove).toEqual(expect.arrayContaining(['leaseToken', 'leaseExpiresAt', 'nextAttemptAt', 'sweepAt', 'reportedBySes']));
+    expect(plan.ring).toBeUndefined();
+  });
+
+  it('keeps the message id of an attempt that succeeded, and owes the report of a hard bounce', () => {
+    // Act
+    const plan = afterAttempt(leased({ reportedBySes: 'bounced' }), { ok: true, transport: 'ses', server: 'ses', messageId: 'ses-1', startedAt: at('2030-01-01T00:00:30Z') }, now, ctx());
+    // Assess
+    expect(plan.reportOwed).toBe(true);
+    expect(plan.transition.set).toMatchObject({ status: 'bounced', sentAt: '2030-01-01T00:01:00.000Z', messageId: 'ses-1', reportPending: true, reportId: '01JBREPORT0000000000000000', sweepAt: expect.any(String) });
+    expect(plan.transition.remove).not.toContain('sweepAt');
+  });
+
+  it('ends it when the sweep finds the lease of a sender that died lapsed, instead of making it due again', () => {
+    // Act
+    const action = sweepAction(leased({ sweepAt: '2030-01-01T00:02:00.000Z', reportedBySes: 'delivered' }), at('2030-01-01T00:02:10Z'), ctx());
+    // Assess
+    expect(action).toMatchObject({ kind: 'plan', plan: { transition: { set: { status: 'delivered' }, append: [{ outcome: 'lease-expired', status: 'delivered' }] } } });
+    expect(action.kind === 'plan' && action.plan.ring).toBeUndefined();
+  });
+
+  it('ends it rather than hold it back for a rate limit', () => {
+    const plan = defer(leased({ reportedBySes: 'complained' }), at('2030-01-01T00:05:00Z'), now, ctx(), 'held back by maxPerMinute (30)');
+    expect(plan.transition.set).toMatchObject({ status: 'complained' });
+    expect(plan.ring).toBeUndefined();
+  });
+
+  it('ends at once a notice waiting to be tried again, and one whose lease lapsed', () => {
+    // Act
+    const retrying = onFeedback(aNotice({ status: 'retrying', attemptCount: 1, sweepAt: '2030-01-01T00:05:00.000Z' }), delivery, now, ctx());
+    const lapsed = onFeedback(leased({ leaseExpiresAt: '2030-01-01T00:00:50.000Z' }), hardBounce, now, ctx());
+    // Assess
+    expect(retrying?.transition).toMatchObject({ set: { status: 'delivered' }, append: [{ outcome: 'delivered', status: 'delivered' }] });
+    expect(retrying?.transition.remove).toEqual(expect.arrayContaining(['nextAttemptAt', 'sweepAt']));
+    expect(lapsed).toMatchObject({ reportOwed: true, transition: { set: { status: 'bounced' }, append: [{ outcome: 'lease-expired', status: 'bounced' }, { outcome: 'bounced', status: 'bounced' }] } });
+  });
+
+  it('never sets and removes the same attribute in one write', () => {
+    for (const plan of [
+      afterAttempt(leased({ reportedBySes: 'bounced' }), { ok: true, transport: 'ses', server: 'ses', messageId: 'ses-1', startedAt: now }, now, ctx()),
+      onFeedback(aNotice({ status: 'retrying' }), hardBounce, now, ctx()),
+    ]) {
+      const set = Object.keys(plan?.transition.set ?? {});
+      expect(plan?.transition.remove.filter((name) => set.includes(name))).toEqual([]);
+    }
   });
 });
