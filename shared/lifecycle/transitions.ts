@@ -313,8 +313,18 @@ export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleCont
 };
 
 /**
- * Ends a notice as failed or discarded. A notice (not a report) then owes one return-to-sender report,
- * whose id is fixed here: the compare-and-set lets only one actor end the notice, so only one id exists.
+ * What a notice that owes a return-to-sender report carries until the report exists: its id, fixed here
+ * (a compare-and-set lets one actor end the notice, so one id exists), and a place in the sweep's index,
+ * so a crash cannot lose the report.
+ */
+const owesReport = (now: Date, ctx: LifecycleContext): Pick<Notice, 'reportPending' | 'reportId' | 'sweepAt'> => ({
+  reportPending: true,
+  reportId: ctx.newId(),
+  sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))),
+});
+
+/**
+ * Ends a notice as failed or discarded. A notice (not a report) then owes one return-to-sender report.
  */
 const finish = (notice: Notice, status: 'failed' | 'discarded', now: Date, ctx: LifecycleContext, append: HistoryEntry[], countAttempt = false): Plan => {
   const reportOwed = notice.kind === 'notice';
@@ -328,8 +338,7 @@ const finish = (notice: Notice, status: 'failed' | 'discarded', now: Date, ctx: 
         status,
         updatedAt: iso(now),
         retainUntil: retainUntil(now, ctx.settings),
-        // While the report is owed the notice stays in the sweep's index, so a crash cannot lose it.
-        ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
+        ...(reportOwed ? owesReport(now, ctx) : {}),
       },
       remove: [...spent, 'nextAttemptAt', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))],
     },
@@ -471,7 +480,7 @@ const settleBySes = (
         status: verdict,
         updatedAt: iso(now),
         retainUntil: retainUntil(now, ctx.settings),
-        ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
+        ...(reportOwed ? owesReport(now, ctx) : {}),
       },
       remove: [...spent, 'nextAttemptAt', 'sweepRings', 'reportedBySes', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))],
       append: append.length ? append : undefined,
@@ -514,7 +523,7 @@ export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: L
       set: {
         updatedAt: iso(now),
         ...(moves ? { status: moves } : {}),
-        ...(reportOwed ? { reportPending: true, reportId: ctx.newId(), sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))) } : {}),
+        ...(reportOwed ? owesReport(now, ctx) : {}),
       },
       remove: [],
       appendEvents: [event],
