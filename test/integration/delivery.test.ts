@@ -89,8 +89,9 @@ describe('Delivery through an SMTP relay', () => {
     const report = await pipeline.waitFor(async () => {
       const original = await pipeline!.notice(body.id);
       if (!original.reportId) return undefined;
-      const found = await pipeline!.notice(original.reportId);
-      return found.status === 'sent' ? found : undefined;
+      // The report is created just after the notice fails: until then there is none to read.
+      const found = await pipeline!.deps.store.getNotice(original.reportId);
+      return found?.status === 'sent' ? found : undefined;
     });
     await sleep(4000);
     // Assess
@@ -118,9 +119,10 @@ describe('Delivery through an SMTP relay', () => {
     const { body } = await pipeline.submit(aNoticeInput());
     const discarded = await pipeline.waitForStatus(body.id, ['discarded'], 30_000);
     const mail = await relay({ port });
+    // The report is created just after the notice is discarded: until then there is none to read.
     const report = await pipeline.waitFor(async () => {
-      const found = await pipeline!.notice(discarded.reportId as string);
-      return found.status === 'sent' ? found : undefined;
+      const found = await pipeline!.deps.store.getNotice(discarded.reportId as string);
+      return found?.status === 'sent' ? found : undefined;
     }, 20_000, 'the report to be sent');
     await sleep(3000);
     // Assess
