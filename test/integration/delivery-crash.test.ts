@@ -27,7 +27,8 @@ describe('Sender killed mid-batch', () => {
     });
     config.institutions = [{ ...config.institutions[0]!, apiKeys: [KEY], transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] } }];
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-    const env = { NOTICE_RELAY_CONFIG: join(dir, 'config.json'), NOTICE_RELAY_DATA: join(dir, 'data'), POWERTOOLS_LOG_LEVEL: 'INFO' };
+    // TMPDIR: the mail sink's directory, which a SIGKILL leaves behind, goes with the test's own.
+    const env = { NOTICE_RELAY_CONFIG: join(dir, 'config.json'), NOTICE_RELAY_DATA: join(dir, 'data'), POWERTOOLS_LOG_LEVEL: 'INFO', TMPDIR: dir };
     const first = await startLocalProcess(env);
     // Act
     const response = await fetch(`${first.apiUrl}/v1/notices`, {

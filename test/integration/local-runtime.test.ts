@@ -19,7 +19,9 @@ describe('Local runtime (notice-relay start)', () => {
     const dataDir = temporary.make('notice-relay-data-');
     // A far sendAt keeps the notices queued, so the test sees exactly what was accepted.
     const scheduled = { sendAt: '2099-01-01T00:00:00Z' };
-    const first = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir });
+    // TMPDIR: the mail sink's directory, which a SIGKILL leaves behind, goes with the test's own.
+    const tmp = temporary.make('notice-relay-tmp-');
+    const first = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir, TMPDIR: tmp });
     const ids: string[] = [];
     // Act
     const batch = await post(first.apiUrl, { notices: Array.from({ length: 40 }, (_, i) => aNoticeInput({ externalId: `kill-${i}`, ...scheduled })) });
@@ -30,7 +32,7 @@ describe('Local runtime (notice-relay start)', () => {
     ids.push(((await one.json()) as { id: string }).id);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
-    const second = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir });
+    const second = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir, TMPDIR: tmp });
     const found = await Promise.all(
       ids.map(async (id) => (await fetch(`${second.apiUrl}/v1/notices/${id}`, { headers: { authorization: `Bearer ${KEY}` } })).json() as Promise<{ id: string; status: string }>),
     );
