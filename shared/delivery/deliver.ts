@@ -18,7 +18,7 @@ import {
 } from '../lifecycle/transitions';
 import { AUTH_FAILURE_LOG } from '../log';
 import { composeMessage } from '../mime/compose';
-import type { Notice, NoticeContent } from '../notice/model';
+import { type Notice, type NoticeContent, PENDING_STATUSES } from '../notice/model';
 import { type TransportDeps, TransportSession } from '../transport/factory';
 import { pauseFor, type RateGate } from '../transport/rate-gate';
 import type { TransportRecord, TransportRecords } from '../transport/records';
@@ -144,7 +144,9 @@ export class DeliveryBatch {
       if (facts.authFailure) deps.log.error(AUTH_FAILURE_LOG, attributes);
       else deps.log.warn('notice not sent', attributes);
     }
-    return recorded.status === 'sent' ? 'sent' : recorded.status === 'failed' ? 'failed' : recorded.status === 'discarded' ? 'discarded' : 'retrying';
+    // Delivered, bounced or complained here means SES reported on a copy it took while this attempt ran.
+    if (recorded.status === 'failed' || recorded.status === 'discarded') return recorded.status;
+    return PENDING_STATUSES.has(recorded.status) ? 'retrying' : 'sent';
   }
 
   /**
