@@ -97,12 +97,22 @@ const REQUEST_HANDLER = { connectionTimeout: 3000, requestTimeout: 15_000 };
  */
 export const TEST_SERVER_BUDGET_SECONDS = 24;
 
+/** What every SDK client of the service is built with: its region, short timeouts, the emulator's endpoint if any. */
+interface SdkClientOptions {
+  region: string;
+  requestHandler: typeof REQUEST_HANDLER;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
 /**
- * The SDK's logger middleware runs every request's input and output through a sensitive-data filter for
- * a logger these clients never get (the default one discards all): CPU on every store and queue call of
- * the sender's hot path, for nothing. The handlers log through Powertools, by notice id.
+ * One SDK client, as every handler and command builds them (`endpoint`: an emulator's, when set). The
+ * SDK's logger middleware is removed: it runs every request's input and output through a sensitive-data
+ * filter for a logger these clients never get (the default one discards all), CPU on every store and
+ * queue call of the sender's hot path, for nothing. The handlers log through Powertools, by notice id.
  */
-export const withoutSdkLogging = <T extends { middlewareStack: { remove(name: string): boolean } }>(client: T): T => {
+const sdkClient = <T extends { middlewareStack: { remove(name: string): boolean } }>(Client: new (options: SdkClientOptions) => T, region: string, endpoint?: string): T => {
+  const client = new Client({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(endpoint) });
   client.middlewareStack.remove('loggerMiddleware');
   return client;
 };
@@ -135,10 +145,10 @@ export interface DeskOptions {
 export const createDeskDeps = (env: Env, config: Config, log: Log, options: DeskOptions = {}): DeskDeps & { close(): void } => {
   const region = env.AWS_REGION ?? 'us-east-1';
   const { secret, tableName } = options;
-  const ses = withoutSdkLogging(new SESClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) }));
-  const secretsClient = secret ? withoutSdkLogging(new SecretsManagerClient({ region, requestHandler: REQUEST_HANDLER })) : undefined;
+  const ses = sdkClient(SESClient, region, env.NOTICE_RELAY_SES_ENDPOINT);
+  const secretsClient = secret ? sdkClient(SecretsManagerClient, region) : undefined;
   const secrets = secretsClient && secret ? new SecretsManagerSource({ client: secretsClient, secretIds: { [secret.institutionId]: secret.secretId }, clock: systemClock }) : noSecrets;
-  const dynamodb = tableName ? withoutSdkLogging(new DynamoDBClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) })) : undefined;
+  const dynamodb = tableName ? sdkClient(DynamoDBClient, region, env.NOTICE_RELAY_DYNAMODB_ENDPOINT) : undefined;
   return {
     transports: transportDeps(config, systemClock, secrets, ses),
     ...(dynamodb && tableName ? { records: new DynamoTransportState({ client: dynamodb, tableName }) } : {}),
@@ -166,8 +176,8 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
   // On Lambda, the configuration the deployment validated; npm start and tests pass theirs in.
   const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
   const region = env.AWS_REGION ?? 'us-east-1';
-  const dynamodb = withoutSdkLogging(new DynamoDBClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_DYNAMODB_ENDPOINT) }));
-  const sqs = withoutSdkLogging(new SQSClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SQS_ENDPOINT) }));
+  const dynamodb = sdkClient(DynamoDBClient, region, env.NOTICE_RELAY_DYNAMODB_ENDPOINT);
+  const sqs = sdkClient(SQSClient, region, env.NOTICE_RELAY_SQS_ENDPOINT);
   const clock = overrides.clock ?? systemClock;
   return {
     config,
@@ -199,10 +209,10 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
   const { config, clock } = base;
   const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
   const region = env.AWS_REGION ?? 'us-east-1';
-  const ses = withoutSdkLogging(new SESClient({ region, requestHandler: REQUEST_HANDLER, ...endpointOptions(env.NOTICE_RELAY_SES_ENDPOINT) }));
+  const ses = sdkClient(SESClient, region, env.NOTICE_RELAY_SES_ENDPOINT);
   const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
   const secrets =
-    overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: withoutSdkLogging(new SecretsManagerClient({ region, requestHandler: REQUEST_HANDLER })), secretIds: secretArns, clock }) : noSecrets);
+    overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: sdkClient(SecretsManagerClient, region), secretIds: secretArns, clock }) : noSecrets);
   const transports = transportDeps(config, clock, secrets, ses);
   return {
     ...base,
