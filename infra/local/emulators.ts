@@ -148,8 +148,26 @@ export const startMailSink = async (options: { smtpPort?: number; webPort?: numb
       },
     };
   } catch (error) {
-    await maildev.stop().catch(() => undefined);
+    await closeFailedStart(maildev);
     removeMail();
     throw error;
+  }
+};
+
+type Closable = { stop?(): Promise<void>; close?(): Promise<void> } | null | undefined;
+
+/**
+ * maildev's stop() does nothing unless start() finished, so a start that failed half way (its web port in
+ * use, say) would leave the SMTP listener open and keep the process alive. Close what it opened, in the
+ * order stop() would. These are maildev 3's own fields; a test catches a release that renames them.
+ */
+const closeFailedStart = async (maildev: object) => {
+  const parts = (maildev as { orchestrator?: { api?: Closable; smtp?: Closable; storage?: Closable } }).orchestrator;
+  for (const part of [parts?.api, parts?.smtp, parts?.storage]) {
+    try {
+      await (part?.stop ?? part?.close)?.call(part);
+    } catch {
+      // Never opened, or already closed: nothing left to release.
+    }
   }
 };

@@ -37,6 +37,30 @@ export interface LocalRuntime {
 }
 
 const EXPIRY_INTERVAL_SECONDS = 3600;
+const DEFAULT_API_PORT = 3000;
+
+/** The settings that fix a port, and what listens there. */
+const PORT_SETTINGS: Record<string, string> = {
+  PORT: 'the API',
+  NOTICE_RELAY_DYNAMODB_PORT: 'DynamoDB',
+  NOTICE_RELAY_SQS_PORT: 'SQS',
+  NOTICE_RELAY_SES_PORT: 'SES',
+  NOTICE_RELAY_SINK_SMTP_PORT: "the mail sink's SMTP",
+  NOTICE_RELAY_SINK_WEB_PORT: 'the mail viewer',
+};
+
+/** A port already taken, said in terms of the setting that chose it (PORT is 3000 unless set). */
+const explainPortInUse = (error: unknown, env: Env): unknown => {
+  const port = (error as { port?: unknown }).port;
+  if (errorCode(error) !== 'EADDRINUSE' || typeof port !== 'number') return error;
+  const chosen = (name: string) => (name === 'PORT' ? (portFrom(env, name) ?? DEFAULT_API_PORT) : portFrom(env, name));
+  const setting = Object.keys(PORT_SETTINGS).find((name) => chosen(name) === port);
+  if (!setting) return error;
+  return new Error(
+    `port ${port}, for ${PORT_SETTINGS[setting]}, is already in use on this machine: stop what uses it, or set ${setting} to another port (0 picks a free one).`,
+    { cause: error },
+  );
+};
 
 const portFrom = (env: Env, name: string): number | undefined => {
   const value = env[name];
@@ -135,7 +159,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     const expirer = startSchedule(() => deleteExpired(deps.clients.dynamodb, TABLE_NAME, new Date()), EXPIRY_INTERVAL_SECONDS, reportError('expiry failed'));
     started.push({ url: '', port: 0, stop: () => expirer.stop() });
 
-    const api = await startApiGateway(makeIntakeHandler(deps), { port: portFrom(env, 'PORT') ?? 3000, host: env.HOST || '127.0.0.1' });
+    const api = await startApiGateway(makeIntakeHandler(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: env.HOST || '127.0.0.1' });
     started.push(api);
 
     return {
@@ -150,7 +174,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     };
   } catch (error) {
     await stopAll();
-    throw error;
+    throw explainPortInUse(error, env);
   }
 };
 

@@ -1,5 +1,6 @@
 // `npm start` as a user runs it: a child process with its own data directory, stopped politely or killed.
 import { readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { aNoticeInput } from '../support/factories';
 import { runCli, startLocalProcess } from '../support/local-runtime';
@@ -98,6 +99,27 @@ describe('Local runtime (notice-relay start)', () => {
     expect(result.stderr).toContain('  institutions[0].from: must be one mailbox');
     expect(result.stderr).toContain('  institutions[0].transport.servers: needs at least one server');
     expect(result.stderr).toContain('  sender.leaseSeconds: must be longer than sender.attemptTimeoutSeconds (60)');
+  }, 60_000);
+
+  it.each([
+    ['the mail viewer', 'NOTICE_RELAY_SINK_WEB_PORT'],
+    ['the API', 'PORT'],
+  ])('stops at once, naming the setting, when the port for %s is taken, and leaves nothing running', async (what, setting) => {
+    // Prepare: someone else listens on the port
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const tmp = temporary.make('notice-relay-tmp-');
+    try {
+      // Act: the process exits only if what did start (sink, DynamoDB thread, SQS, SES) was stopped
+      const result = await runCli(['start'], { NOTICE_RELAY_DATA: temporary.make('notice-relay-data-'), TMPDIR: tmp, PORT: '0', [setting]: String(port) }, 30_000);
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port}, for ${what}, is already in use on this machine: stop what uses it, or set ${setting} to another port`);
+      expect(readdirSync(tmp).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
+    } finally {
+      taken.close();
+    }
   }, 60_000);
 
   it('explains its commands', async () => {
