@@ -2,7 +2,8 @@
 // does in front of the intake Lambda, on one machine.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../lambdas/intake/gateway-refusals';
 import { LOOPBACK, type Running } from './emulators';
@@ -48,7 +49,8 @@ const safeDecodeUri = (path: string): string => {
 };
 
 /** The proxy event API Gateway builds for a `{proxy+}` resource (REST API, payload format 1.0). */
-export const toProxyEvent = (request: IncomingMessage, body: Buffer, stage = 'local'): APIGatewayProxyEvent => {
+export const toProxyEvent = (request: IncomingMessage, body: Buffer, options: { stage?: string; scheme?: 'http' | 'https' } = {}): APIGatewayProxyEvent => {
+  const { stage = 'local', scheme = 'http' } = options;
   const url = new URL(request.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
@@ -58,14 +60,13 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, stage = 'lo
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
-  // API Gateway tells the integration how the client connected, whatever the client said (https there;
-  // plain HTTP here).
+  // API Gateway tells the integration how the client connected, whatever the client said.
   for (const name of Object.keys(headers).filter((header) => header.toLowerCase() === 'x-forwarded-proto')) {
     delete headers[name];
     delete multiValueHeaders[name];
   }
-  headers['X-Forwarded-Proto'] = 'http';
-  multiValueHeaders['X-Forwarded-Proto'] = ['http'];
+  headers['X-Forwarded-Proto'] = scheme;
+  multiValueHeaders['X-Forwarded-Proto'] = [scheme];
   const query: Record<string, string> = {};
   const multiQuery: Record<string, string[]> = {};
   for (const [name, value] of url.searchParams) {
@@ -125,15 +126,22 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, stage = 'lo
   };
 };
 
-/** Serves `handler` on `port` (0 picks a free one). */
-export const startApiGateway = async (handler: ProxyHandler, options: { port?: number; host?: string } = {}): Promise<Running> => {
-  const server: Server = createServer(async (request, response) => {
+/** A certificate and its private key (PEM), for HTTPS. */
+export interface TlsIdentity {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+/** Serves `handler` on `port` (0 picks a free one), over HTTPS when given `tls`. */
+export const startApiGateway = async (handler: ProxyHandler, options: { port?: number; host?: string; tls?: TlsIdentity } = {}): Promise<Running> => {
+  const scheme = options.tls ? 'https' : 'http';
+  const listener: RequestListener = async (request, response) => {
     try {
       const body = await readBody(request);
       if (!body) return gatewayError(response, 413, GATEWAY_REFUSALS.tooLarge);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), GATEWAY_TIMEOUT_MS)));
-      const result = await Promise.race([handler(toProxyEvent(request, body)), timeout]);
+      const result = await Promise.race([handler(toProxyEvent(request, body, { scheme })), timeout]);
       clearTimeout(timer);
       if (!result) return gatewayError(response, 504, GATEWAY_REFUSALS.unavailable);
       const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
@@ -147,7 +155,8 @@ export const startApiGateway = async (handler: ProxyHandler, options: { port?: n
       if (!response.headersSent) gatewayError(response, 502, GATEWAY_REFUSALS.unavailable);
       else response.destroy();
     }
-  });
+  };
+  const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
   const host = options.host ?? LOOPBACK;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -155,7 +164,7 @@ export const startApiGateway = async (handler: ProxyHandler, options: { port?: n
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host === '0.0.0.0' ? LOOPBACK : host}:${port}`,
+    url: `${scheme}://${host === '0.0.0.0' ? LOOPBACK : host}:${port}`,
     port,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -2,7 +2,10 @@
 // a local API gateway, against embedded emulators, with no AWS account.
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
@@ -12,7 +15,7 @@ import { senderTimings } from '../../shared/config/timing';
 import { createDeps, type Deps, type Env } from '../../shared/deps';
 import { createTableInput } from '../../shared/store/table';
 import { errorCode } from '../../shared/errors';
-import { startApiGateway } from './api-gateway';
+import { startApiGateway, type TlsIdentity } from './api-gateway';
 import { freePort, type MailSink, type Running, startDynamo, startMailSink, startSes, startSqs } from './emulators';
 import { deleteExpired } from './expirer';
 import { reindexDueNotices } from './reindex';
@@ -27,6 +30,11 @@ export const MAX_RECEIVE_COUNT = 5;
 
 export interface LocalRuntime {
   apiUrl: string;
+  /** Whether the API answers beyond this machine, and whether over HTTPS. */
+  api: { reachableFromOtherMachines: boolean; https: boolean };
+  /** The configuration file read; the committed demo's keys may be shown, a real one's never are. */
+  configPath: string;
+  demoConfig: boolean;
   mailViewerUrl: string;
   config: Config;
   deps: Deps;
@@ -38,6 +46,7 @@ export interface LocalRuntime {
 
 const EXPIRY_INTERVAL_SECONDS = 3600;
 const DEFAULT_API_PORT = 3000;
+const DEMO_CONFIG_PATH = 'config/local.json';
 
 /** The settings that fix a port, and what listens there. */
 const PORT_SETTINGS: Record<string, string> = {
@@ -47,6 +56,48 @@ const PORT_SETTINGS: Record<string, string> = {
   NOTICE_RELAY_SES_PORT: 'SES',
   NOTICE_RELAY_SINK_SMTP_PORT: "the mail sink's SMTP",
   NOTICE_RELAY_SINK_WEB_PORT: 'the mail viewer',
+};
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * The API's certificate and key, from the PEM files NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY name:
+ * both or neither, checked to belong together before anything starts.
+ */
+const readTlsIdentity = (env: Env): TlsIdentity | undefined => {
+  const certPath = env.NOTICE_RELAY_TLS_CERT || undefined;
+  const keyPath = env.NOTICE_RELAY_TLS_KEY || undefined;
+  if (!certPath && !keyPath) return undefined;
+  if (!certPath || !keyPath) throw new Error('NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY go together: set both (PEM files) for HTTPS, or neither.');
+  const read = (name: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`${name}: cannot read ${path} (${errorCode(error)})`, { cause: error });
+    }
+  };
+  const identity = { cert: read('NOTICE_RELAY_TLS_CERT', certPath), key: read('NOTICE_RELAY_TLS_KEY', keyPath) };
+  try {
+    createSecureContext(identity);
+  } catch (error) {
+    throw new Error(`NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY are not a PEM certificate and its private key: ${(error as Error).message}`, { cause: error });
+  }
+  return identity;
+};
+
+/** The API's URL under a name its certificate covers, so that the banner's curl verifies it. */
+export const urlCoveredBy = (url: string, cert: TlsIdentity['cert']): string => {
+  const certificate = new X509Certificate(cert);
+  const parsed = new URL(url);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (certificate.checkIP(host) || certificate.checkHost(host)) return url;
+  const dnsName = certificate.subjectAltName
+    ?.split(', ')
+    .find((name) => name.startsWith('DNS:') && !name.includes('*'))
+    ?.slice('DNS:'.length);
+  if (!dnsName) return url;
+  parsed.hostname = dnsName;
+  return parsed.toString().replace(/\/$/, '');
 };
 
 /** A port already taken, said in terms of the setting that chose it (PORT is 3000 unless set). */
@@ -108,10 +159,11 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
   };
   try {
     const dataDir = resolve(env.NOTICE_RELAY_DATA || '.data');
-    const configPath = env.NOTICE_RELAY_CONFIG || 'config/local.json';
+    const configPath = env.NOTICE_RELAY_CONFIG || DEMO_CONFIG_PATH;
     const sinkSmtpPort = portFrom(env, 'NOTICE_RELAY_SINK_SMTP_PORT') || (await freePort());
     // The configuration may name the sink's port as ${NOTICE_RELAY_SINK_SMTP_PORT}; it is refused before anything starts.
     const config = loadConfig(configPath, { ...env, NOTICE_RELAY_SINK_SMTP_PORT: String(sinkSmtpPort) });
+    const tls = readTlsIdentity(env);
 
     const sink: MailSink = await startMailSink({ smtpPort: sinkSmtpPort, webPort: portFrom(env, 'NOTICE_RELAY_SINK_WEB_PORT') });
     started.push(sink);
@@ -159,11 +211,15 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     const expirer = startSchedule(() => deleteExpired(deps.clients.dynamodb, TABLE_NAME, new Date()), EXPIRY_INTERVAL_SECONDS, reportError('expiry failed'));
     started.push({ url: '', port: 0, stop: () => expirer.stop() });
 
-    const api = await startApiGateway(makeIntakeHandler(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: env.HOST || '127.0.0.1' });
+    const apiHost = env.HOST || '127.0.0.1';
+    const api = await startApiGateway(makeIntakeHandler(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls });
     started.push(api);
 
     return {
-      apiUrl: api.url,
+      apiUrl: tls ? urlCoveredBy(api.url, tls.cert) : api.url,
+      api: { reachableFromOtherMachines: !LOOPBACK_HOSTS.has(apiHost), https: Boolean(tls) },
+      configPath,
+      demoConfig: resolve(configPath) === resolve(DEMO_CONFIG_PATH),
       mailViewerUrl: sink.webUrl,
       config,
       deps,
@@ -178,17 +234,30 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
   }
 };
 
-/** What `npm start` prints once everything listens. */
+/**
+ * What `npm start` prints once everything listens. It shows an API key only from the committed demo
+ * configuration: the output of a real one may end up in a system log, and a key is a secret.
+ */
 export const banner = (runtime: LocalRuntime): string => {
   const institution = runtime.config.institutions.find((inst) => inst.apiKeys?.length) ?? runtime.config.institutions[0];
-  const key = institution?.apiKeys?.[0] ?? '<an API key of config>';
+  const demoKey = runtime.demoConfig ? institution?.apiKeys?.[0] : undefined;
+  const key = demoKey ?? '<API key>';
+  const keyLine = demoKey ? `${demoKey}   (institution "${institution?.id}")` : `one of institution "${institution?.id}"'s keys in ${runtime.configPath} (not shown)`;
+  const plainBeyondThisMachine = runtime.api.reachableFromOtherMachines && !runtime.api.https;
   return [
     '',
     'Notice Relay is running on this machine.',
     '',
     `  API            ${runtime.apiUrl}/v1   (OpenAPI: ${runtime.apiUrl}/v1/openapi.json)`,
-    `  API key        ${key}   (institution "${institution?.id}")`,
+    `  API key        ${keyLine}`,
     `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
+    ...(plainBeyondThisMachine
+      ? [
+          '',
+          'Warning: the API answers other machines over plain HTTP, so API keys and patron addresses cross the',
+          'network unencrypted. Set NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY for HTTPS, or put an HTTPS proxy in front.',
+        ]
+      : []),
     '',
     'Send a notice:',
     '',

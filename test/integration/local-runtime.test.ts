@@ -1,15 +1,31 @@
 // `npm start` as a user runs it: a child process with its own data directory, stopped politely or killed.
 import { readdirSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { aNoticeInput } from '../support/factories';
 import { runCli, startLocalProcess } from '../support/local-runtime';
 import { temporaryDirectories } from '../support/temp-dirs';
+import { makePrivateCa } from '../support/tls';
 
 const temporary = temporaryDirectories();
 afterAll(() => temporary.removeAll());
 
 const KEY = 'local-only-demo-key';
+
+/** A JSON request over HTTPS trusting `ca` (fetch cannot be given a CA of its own). */
+const httpsJson = (url: string, options: { ca?: string; method?: string; key?: string; body?: unknown }): Promise<{ status: number; body: unknown }> =>
+  new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = { ...(options.key ? { authorization: `Bearer ${options.key}` } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) };
+    const request = httpsRequest(url, { method: options.method ?? 'GET', ca: options.ca, headers }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
 
 const post = (apiUrl: string, body: unknown) =>
   fetch(`${apiUrl}/v1/notices`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -120,6 +136,40 @@ describe('Local runtime (notice-relay start)', () => {
     } finally {
       taken.close();
     }
+  }, 60_000);
+
+  it('serves the API over HTTPS with the certificate it is given, and not over plain HTTP', async () => {
+    // Prepare: a certificate from a private CA, as a library's IT would issue for the relay's host
+    const ca = makePrivateCa();
+    const dir = temporary.make('notice-relay-tls-');
+    const issued = ca.issueServerCertificate();
+    writeFileSync(join(dir, 'cert.pem'), issued.cert);
+    writeFileSync(join(dir, 'key.pem'), issued.key);
+    const local = await startLocalProcess({ NOTICE_RELAY_DATA: join(dir, 'data'), TMPDIR: dir, NOTICE_RELAY_TLS_CERT: join(dir, 'cert.pem'), NOTICE_RELAY_TLS_KEY: join(dir, 'key.pem') });
+    try {
+      // Act
+      const health = await httpsJson(`${local.apiUrl}/v1/health`, { ca: ca.cert });
+      const accepted = await httpsJson(`${local.apiUrl}/v1/notices`, { ca: ca.cert, method: 'POST', key: KEY, body: aNoticeInput({ sendAt: '2099-01-01T00:00:00Z' }) });
+      const openapi = await httpsJson(`${local.apiUrl}/v1/openapi.json`, { ca: ca.cert });
+      const untrusted = httpsJson(`${local.apiUrl}/v1/health`, {});
+      const plain = fetch(`${local.apiUrl.replace('https:', 'http:')}/v1/health`);
+      // Assess
+      expect(local.apiUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(health.status).toBe(200);
+      expect(accepted).toMatchObject({ status: 202, body: { status: 'queued' } });
+      expect((openapi.body as { servers: Array<{ url: string }> }).servers[0]?.url).toBe(local.apiUrl);
+      await expect(untrusted).rejects.toThrow(/unable to verify the first certificate/);
+      await expect(plain).rejects.toThrow();
+    } finally {
+      local.child.kill('SIGTERM');
+      await local.exited;
+    }
+  }, 90_000);
+
+  it('refuses half a TLS setting before starting anything', async () => {
+    const result = await runCli(['start'], { NOTICE_RELAY_TLS_CERT: '/nonexistent/cert.pem', NOTICE_RELAY_DATA: temporary.make('notice-relay-data-') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY go together');
   }, 60_000);
 
   it('explains its commands', async () => {

@@ -12,8 +12,8 @@ export interface IssuedCertificate {
 export interface PrivateCa {
   /** The CA certificate (PEM): what the `ca` of a server's configuration trusts. */
   cert: string;
-  /** A server certificate for 127.0.0.1 and localhost, signed by this CA. */
-  issueServerCertificate(): IssuedCertificate;
+  /** A server certificate, for 127.0.0.1 and localhost unless other DNS names are given, signed by this CA. */
+  issueServerCertificate(dnsNames?: string[]): IssuedCertificate;
 }
 
 const rsaKeys = () => {
@@ -44,18 +44,18 @@ export const makePrivateCa = (name = 'Notice Relay Test CA'): PrivateCa => {
   let serial = 2;
   return {
     cert: forge.pki.certificateToPem(caCert),
-    issueServerCertificate: () => {
+    issueServerCertificate: (dnsNames) => {
       const keys = rsaKeys();
       const cert = forge.pki.createCertificate();
       cert.publicKey = keys.publicKey;
       cert.serialNumber = String(serial++).padStart(2, '0');
       validForADay(cert);
-      cert.setSubject([{ name: 'commonName', value: 'localhost' }]);
+      cert.setSubject([{ name: 'commonName', value: dnsNames?.[0] ?? 'localhost' }]);
       cert.setIssuer(caCert.subject.attributes);
       cert.setExtensions([
         { name: 'basicConstraints', cA: false },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+        { name: 'subjectAltName', altNames: dnsNames ? dnsNames.map((value) => ({ type: 2, value })) : [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
       ]);
       cert.sign(caKeys.privateKey, forge.md.sha256.create());
       return { cert: forge.pki.certificateToPem(cert), key: keys.keyPem };

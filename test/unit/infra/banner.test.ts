@@ -1,0 +1,55 @@
+// What `npm start` prints: the demo's key but never a real one, and a warning before patron data
+// crosses a network in plain text.
+import { banner, type LocalRuntime, urlCoveredBy } from '../../../infra/local/start';
+import { aConfig } from '../../support/factories';
+import { makePrivateCa } from '../../support/tls';
+
+const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
+  ({
+    apiUrl: 'http://127.0.0.1:3000',
+    mailViewerUrl: 'http://127.0.0.1:1080',
+    config: aConfig(),
+    api: { reachableFromOtherMachines: false, https: false },
+    configPath: 'config/local.json',
+    demoConfig: true,
+    ...overrides,
+  }) as LocalRuntime;
+
+describe('the start-up banner', () => {
+  it("shows the committed demo configuration's key in a curl to paste", () => {
+    const text = banner(runtime({}));
+    const key = aConfig().institutions[0]?.apiKeys?.[0] as string;
+    expect(text).toContain(`API key        ${key}`);
+    expect(text).toContain(`-H 'Authorization: Bearer ${key}'`);
+    expect(text).not.toContain('Warning');
+  });
+
+  it("never shows a key of the institution's own configuration", () => {
+    const config = aConfig();
+    const text = banner(runtime({ config, demoConfig: false, configPath: '/etc/notice-relay/config.json' }));
+    for (const key of config.institutions.flatMap((inst) => inst.apiKeys ?? [])) expect(text).not.toContain(key);
+    expect(text).toContain(`one of institution "${config.institutions[0]?.id}"'s keys in /etc/notice-relay/config.json (not shown)`);
+    expect(text).toContain("-H 'Authorization: Bearer <API key>'");
+  });
+
+  it.each([
+    [{ reachableFromOtherMachines: true, https: false }, true],
+    [{ reachableFromOtherMachines: true, https: true }, false],
+    [{ reachableFromOtherMachines: false, https: false }, false],
+  ])('warns of plain HTTP only when other machines can reach it: %o', (api, warned) => {
+    expect(banner(runtime({ api })).includes('API keys and patron addresses cross the\nnetwork unencrypted')).toBe(warned);
+  });
+});
+
+describe('the API URL under HTTPS', () => {
+  const ca = makePrivateCa();
+
+  it('keeps an address the certificate covers', () => {
+    expect(urlCoveredBy('https://127.0.0.1:3443', ca.issueServerCertificate().cert)).toBe('https://127.0.0.1:3443');
+  });
+
+  it("names the certificate's host when it does not cover the address listened on, so the curl verifies", () => {
+    const { cert } = ca.issueServerCertificate(['relay.library.example.org', 'relay2.library.example.org']);
+    expect(urlCoveredBy('https://127.0.0.1:3443', cert)).toBe('https://relay.library.example.org:3443');
+  });
+});
