@@ -42,14 +42,16 @@ export const freePort = async (): Promise<number> => {
 };
 
 /**
- * DynamoDB (dynalite). With `dataDir` it persists to LevelDB there, so that a restart, or a SIGKILL,
- * loses no accepted notice; without it, memory only. With `thread`, it runs on a worker thread, so a
- * second core does the store's work (npm start); without, in this thread (tests, which start many).
+ * DynamoDB (dynalite). With `dataDir` (npm start) it persists to LevelDB there, so that a restart, or a
+ * SIGKILL, loses no accepted notice, and runs on a worker thread, so that a second core does the store's
+ * work; without, in memory on this thread (tests, which start many).
  */
-export const startDynamo = async (options: { port?: number; dataDir?: string; thread?: boolean } = {}): Promise<Running> => {
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+export const startDynamo = async (options: { port?: number; dataDir?: string } = {}): Promise<Running> => {
   const dynaliteOptions = { path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
-  if (options.thread) return startDynamoThread(dynaliteOptions, options.port ?? 0);
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    return startDynamoThread(dynaliteOptions, options.port ?? 0);
+  }
   const server = dynalite(dynaliteOptions);
   const port = await listen(server, options.port ?? 0);
   return { url: `http://${LOOPBACK}:${port}`, port, stop: () => closeServer(server) };

@@ -167,7 +167,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
 
     const sink: MailSink = await startMailSink({ smtpPort: sinkSmtpPort, webPort: portFrom(env, 'NOTICE_RELAY_SINK_WEB_PORT') });
     started.push(sink);
-    const dynamo = await startDynamo({ port: portFrom(env, 'NOTICE_RELAY_DYNAMODB_PORT'), dataDir: join(dataDir, 'dynamodb'), thread: true });
+    const dynamo = await startDynamo({ port: portFrom(env, 'NOTICE_RELAY_DYNAMODB_PORT'), dataDir: join(dataDir, 'dynamodb') });
     started.push(dynamo);
     const sqs = await startSqs({ port: portFrom(env, 'NOTICE_RELAY_SQS_PORT') });
     started.push(sqs);

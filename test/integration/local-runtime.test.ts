@@ -53,8 +53,14 @@ describe('Local runtime (notice-relay start)', () => {
     const found = await Promise.all(
       ids.map(async (id) => (await fetch(`${second.apiUrl}/v1/notices/${id}`, { headers: { authorization: `Bearer ${KEY}` } })).json() as Promise<{ id: string; status: string }>),
     );
+    // A second copy on the same data directory refuses to start, and the running one is unharmed.
+    const alongside = await runCli(['start'], { NOTICE_RELAY_DATA: dataDir, TMPDIR: tmp, PORT: '0' }, 30_000);
+    const stillThere = await fetch(`${second.apiUrl}/v1/notices/${ids[0]}`, { headers: { authorization: `Bearer ${KEY}` } });
     second.child.kill('SIGTERM');
     // Assess
+    expect(alongside.code).toBe(1);
+    expect(alongside.stderr).toContain(`the data directory ${dataDir} is in use by another notice-relay: stop it, or set NOTICE_RELAY_DATA to another directory`);
+    expect(stillThere.status).toBe(200);
     expect(found.map((n) => n.id)).toEqual(ids);
     expect(new Set(found.map((n) => n.status))).toEqual(new Set(['queued']));
     expect(await second.exited).toBe(0);
