@@ -198,7 +198,10 @@ export class DynamoNoticeStore implements NoticeStore {
       notice.institutionId === institutionId && (!query.status || query.status.includes(notice.status)) && (query.type === undefined || notice.type === query.type);
 
     let startSortKey = query.cursor ? decodeCursor(query.cursor) : undefined;
+    // One match past the page tells whether another page exists, so the last page carries no cursor
+    // even when it is exactly full.
     const notices: Notice[] = [];
+    let lastOnPage: string | undefined;
     let examined = 0;
     for (;;) {
       const page: QueryCommandOutput = await this.documents.send(
@@ -209,7 +212,7 @@ export class DynamoNoticeStore implements NoticeStore {
           ExpressionAttributeNames: { '#pk': index.partitionKey, ...(query.since ? { '#sk': index.sortKey } : {}) },
           ExpressionAttributeValues: { ':pk': partition, ...(query.since ? { ':since': query.since } : {}) },
           ScanIndexForward: false,
-          Limit: filtered ? Math.min(BATCH_GET_MAX, MAX_EXAMINED_PER_PAGE - examined) : query.limit - notices.length,
+          Limit: filtered ? Math.min(BATCH_GET_MAX, MAX_EXAMINED_PER_PAGE - examined) : query.limit + 1 - notices.length,
           ExclusiveStartKey: startSortKey
             ? { [PARTITION_KEY]: noticeKey(idOfSortKey(startSortKey)), [index.partitionKey]: partition, [index.sortKey]: startSortKey }
             : undefined,
@@ -217,18 +220,19 @@ export class DynamoNoticeStore implements NoticeStore {
       );
       const keys = (page.Items ?? []).map((item) => item[index.sortKey] as string);
       const states = await this.batchGet(keys.map((sortKey) => noticeKey(idOfSortKey(sortKey))));
-      for (const [position, sortKey] of keys.entries()) {
+      for (const sortKey of keys) {
+        const state = states.get(noticeKey(idOfSortKey(sortKey)));
+        if (state && matches(fromStateItem(state))) {
+          if (notices.length === query.limit) return { notices, cursor: encodeCursor(lastOnPage as string) };
+          notices.push(fromStateItem(state));
+          lastOnPage = sortKey;
+        }
         examined++;
         startSortKey = sortKey;
-        const state = states.get(noticeKey(idOfSortKey(sortKey)));
-        if (state && matches(fromStateItem(state))) notices.push(fromStateItem(state));
-        if (notices.length === query.limit) {
-          const more = position < keys.length - 1 || page.LastEvaluatedKey !== undefined;
-          return { notices, cursor: more ? encodeCursor(sortKey) : undefined };
-        }
       }
       if (!page.LastEvaluatedKey) return { notices };
-      if (examined >= MAX_EXAMINED_PER_PAGE) return { notices, cursor: encodeCursor(startSortKey as string) };
+      // Reading stops somewhere on a sparse filter: the next page goes on from the last notice read.
+      if (examined >= MAX_EXAMINED_PER_PAGE) return { notices, cursor: encodeCursor(notices.length === query.limit ? (lastOnPage as string) : (startSortKey as string)) };
     }
   }
 

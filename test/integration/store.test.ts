@@ -123,6 +123,8 @@ describe('Class: DynamoNoticeStore', () => {
     const first = await store.listNotices(institution, { limit: 3 });
     const second = await store.listNotices(institution, { limit: 3, cursor: first.cursor });
     const third = await store.listNotices(institution, { limit: 3, cursor: second.cursor });
+    const exactlyFull = await store.listNotices(institution, { limit: 7 });
+    const exactlyFullFiltered = await store.listNotices(institution, { limit: 3, type: 'overdue' });
     const overdue = await store.listNotices(institution, { limit: 10, type: 'overdue' });
     const byExternalId = await store.listNotices(institution, { limit: 10, externalId: 'loan-4' });
     const since = await store.listNotices(institution, { limit: 10, since: '2030-01-01T00:05:00.000Z' });
@@ -130,6 +132,10 @@ describe('Class: DynamoNoticeStore', () => {
     const newestFirst = [...records].reverse().map((r) => r.notice.id);
     expect([...first.notices, ...second.notices, ...third.notices].map((n) => n.id)).toEqual(newestFirst);
     expect(third.cursor).toBeUndefined();
+    // A last page that is exactly full has no cursor either: there is nothing after it.
+    expect([exactlyFull.notices.length, exactlyFull.cursor]).toEqual([7, undefined]);
+    expect([exactlyFullFiltered.notices.length, exactlyFullFiltered.cursor]).toEqual([3, undefined]);
+    expect([first.cursor, second.cursor]).toEqual([expect.any(String), expect.any(String)]);
     expect(overdue.notices.map((n) => n.externalId)).toEqual(['loan-5', 'loan-3', 'loan-1']);
     expect(byExternalId.notices.map((n) => n.externalId)).toEqual(['loan-4']);
     expect(since.notices.map((n) => n.externalId)).toEqual(['loan-6', 'loan-5']);
