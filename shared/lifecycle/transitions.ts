@@ -15,6 +15,7 @@ import type { IdSource, NoticeId } from '../ids';
 import type { FeedbackEvent, HistoryEntry, NewNotice, Notice, NoticeInput, NoticeStatus, ReturnToSenderReport } from '../notice/model';
 import { PENDING_STATUSES } from '../notice/model';
 import { firstAttemptTime, giveUpTime, nextAttempt, type RetryPolicy } from '../retry/policy';
+import { enhancedStatusOf, replyCodeOf } from '../transport/classify';
 
 /** SQS cannot delay a message longer than this; later attempts wait in the store for the sweep. */
 export const SQS_MAX_DELAY_SECONDS = 900;
@@ -224,7 +225,17 @@ export type AttemptResult =
 const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): HistoryEntry =>
   dropUndefined(
     result.ok
-      ? { at: iso(now), startedAt: iso(result.startedAt), outcome: 'sent' as const, status, transport: result.transport, server: result.server, message: shorten(result.response) }
+      ? {
+          at: iso(now),
+          startedAt: iso(result.startedAt),
+          outcome: 'sent' as const,
+          status,
+          transport: result.transport,
+          server: result.server,
+          // An SMTP server's acceptance has a reply code like its refusals; SES answers with a message id.
+          ...(result.transport === 'smtp' ? { responseCode: replyCodeOf(result.response), enhancedStatus: enhancedStatusOf(result.response) } : {}),
+          message: shorten(result.response),
+        }
       : {
           at: iso(now),
           startedAt: iso(result.startedAt),

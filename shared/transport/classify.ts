@@ -24,6 +24,12 @@ interface NodemailerFailure {
   message?: string;
 }
 
+/** The SMTP reply code at the start of a server's reply: `250 2.0.0 OK` → 250. */
+export const replyCodeOf = (reply: string | undefined): number | undefined => {
+  const code = /^([2-5]\d\d)(?:[ -]|$)/.exec(reply ?? '')?.[1];
+  return code === undefined ? undefined : Number(code);
+};
+
 /** RFC 3463 enhanced status code at the start of a reply's text: `550 5.1.1 …` → `5.1.1`. */
 export const enhancedStatusOf = (reply: string | undefined): string | undefined => /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(reply ?? '')?.[1];
 

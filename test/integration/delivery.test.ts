@@ -51,7 +51,7 @@ describe('Delivery through an SMTP relay', () => {
     expect(message?.parsed.messageId).toBe(`<${body.id}@library.example.org>`);
     expect(message?.parsed.headers.get('auto-submitted')).toBe('auto-generated');
     expect(sent).toMatchObject({ status: 'sent', messageId: `<${body.id}@library.example.org>`, attemptCount: 1 });
-    expect(sent.attempts).toEqual([expect.objectContaining({ outcome: 'sent', transport: 'smtp', server: `127.0.0.1:${mail.port}`, message: expect.stringMatching(/^250 /) })]);
+    expect(sent.attempts).toEqual([expect.objectContaining({ outcome: 'sent', transport: 'smtp', server: `127.0.0.1:${mail.port}`, responseCode: 250, message: expect.stringMatching(/^250 /) })]);
   });
 
   it('retries after 451 twice, with gaps inside the configured range, and delivers once', async () => {

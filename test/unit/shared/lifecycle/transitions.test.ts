@@ -99,7 +99,7 @@ describe('Function: afterAttempt', () => {
       countAttempt: true,
       set: { status: 'sent', sentAt: '2030-01-01T00:00:31.000Z', messageId: '<N1@library.example.org>', retainUntil: '2030-01-31T00:00:31.000Z' },
       remove: expect.arrayContaining(['leaseToken', 'leaseExpiresAt', 'sweepAt', 'nextAttemptAt']),
-      append: [{ at: '2030-01-01T00:00:31.000Z', startedAt: '2030-01-01T00:00:30.000Z', outcome: 'sent', status: 'sent', transport: 'smtp', server: 'mail.example.org:587', message: '250 2.0.0 OK queued' }],
+      append: [{ at: '2030-01-01T00:00:31.000Z', startedAt: '2030-01-01T00:00:30.000Z', outcome: 'sent', status: 'sent', transport: 'smtp', server: 'mail.example.org:587', responseCode: 250, enhancedStatus: '2.0.0', message: '250 2.0.0 OK queued' }],
     });
     expect(plan.ring).toBeUndefined();
   });
