@@ -20,3 +20,34 @@ export interface SecretSource {
 
 /** For `npm start` and tests: every secret is in the configuration file. */
 export const noSecrets: SecretSource = { forInstitution: async () => ({}) };
+
+const REDACTED = '[redacted]';
+
+/**
+ * The forms in which a server could echo a credential back: the value itself, URL-encoded as in a token
+ * request's form, and the base64 of the value and of the AUTH PLAIN and XOAUTH2 payloads (RFC 4616,
+ * Google's XOAUTH2) made with it.
+ */
+export const credentialForms = (secret: string, user?: string): string[] => {
+  const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  return [
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ v: secret }).toString().slice('v='.length),
+    base64(secret),
+    ...(user !== undefined ? [base64(`\u0000${user}\u0000${secret}`), base64(`user=${user}\u0001auth=Bearer ${secret}\u0001\u0001`)] : []),
+  ];
+};
+
+/**
+ * `text` with every secret in it replaced by "[redacted]": a server's or a token endpoint's words may
+ * quote what they were sent, and they are shown to API clients and kept in the store.
+ */
+export const redactSecrets = (text: string, secrets: Iterable<string | undefined>): string => {
+  let redacted = text;
+  // Longest first, so that a secret containing a shorter one goes whole. Values under four characters
+  // would blank out ordinary words, and are no secret anyway.
+  const values = [...new Set([...secrets].filter((value): value is string => typeof value === 'string' && value.length >= 4))].sort((a, b) => b.length - a.length);
+  for (const value of values) redacted = redacted.split(value).join(REDACTED);
+  return redacted;
+};

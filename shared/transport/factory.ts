@@ -6,7 +6,7 @@ import type { Clock } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import { ConfigError, DeliveryError, errorCode } from '../errors';
-import type { InstitutionSecrets, SecretSource } from '../secrets';
+import { credentialForms, type InstitutionSecrets, type SecretSource } from '../secrets';
 import type { OAuth2Tokens } from './oauth2';
 import { SesTransport } from './ses-transport';
 import { type SmtpAuth, type SmtpServer, SmtpTransport, serverName } from './smtp-transport';
@@ -73,6 +73,7 @@ const openPlainTransport = async (institution: InstitutionConfig, deps: Transpor
           return { type: 'OAuth2', user: auth.user, accessToken: await deps.tokens.accessToken(key, name, settings) };
         },
         authRejected: () => deps.tokens.invalidate(key),
+        secretValues: [settings.clientSecret, settings.refreshToken].flatMap((secret) => (secret ? credentialForms(secret) : [])),
       };
     }
     const pass = auth.pass ?? secrets.servers?.[index]?.pass;

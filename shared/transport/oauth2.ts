@@ -3,6 +3,7 @@
 // message and batch of the process; concurrent needs share one request to the token endpoint.
 import type { Clock } from '../clock';
 import { DeliveryError } from '../errors';
+import { credentialForms, redactSecrets } from '../secrets';
 
 export interface OAuth2Settings {
   provider: 'google' | 'microsoft' | 'custom';
@@ -119,7 +120,9 @@ export class OAuth2Tokens {
     if (!response.ok || typeof body.access_token !== 'string') {
       // RFC 6749 §5.2: `error` names why (invalid_grant: the refresh token was revoked or expired).
       const description = typeof body.error_description === 'string' ? `: ${body.error_description.split('\n')[0]?.slice(0, 200)}` : '';
-      throw refused(`the token endpoint refused the grant (HTTP ${response.status}, ${typeof body.error === 'string' ? body.error : 'no error code'}${description})`);
+      const reason = `${typeof body.error === 'string' ? body.error.slice(0, 100) : 'no error code'}${description}`;
+      // An endpoint may quote the request it refused; its words reach the transport's status and the Test Server.
+      throw refused(`the token endpoint refused the grant (HTTP ${response.status}, ${redactSecrets(reason, [settings.clientSecret, settings.refreshToken].flatMap((secret) => (secret ? credentialForms(secret) : [])))})`);
     }
     const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in ?? 3600);
     return {

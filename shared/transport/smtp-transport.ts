@@ -7,6 +7,7 @@ import type { Clock } from '../clock';
 import type { SmtpServerConfig } from '../config/schema';
 import { DeliveryError } from '../errors';
 import type { OutgoingMessage } from '../mime/compose';
+import { credentialForms, redactSecrets } from '../secrets';
 import { classifySmtpFailure, isConnectionFailure, isTlsUnavailable } from './classify';
 import type { SendOptions, SendReceipt, Transport } from './transport';
 
@@ -19,6 +20,8 @@ export interface SmtpServer {
   auth?: () => Promise<SmtpAuth>;
   /** Told when the server refused the credentials (an OAuth2 token is then fetched anew). */
   authRejected?: () => void;
+  /** Credentials behind `auth` that never reach the server itself (an OAuth2 client secret and refresh token). */
+  secretValues?: string[];
 }
 
 export interface SmtpTransportOptions {
@@ -39,6 +42,8 @@ export const serverName = (config: Pick<SmtpServerConfig, 'host' | 'port'>): str
 export class SmtpTransport implements Transport {
   public readonly kind = 'smtp' as const;
   private readonly pools = new Map<string, Pool>();
+  /** The credentials last given to each server, to keep them out of what it answers. */
+  private readonly credentials = new Map<string, SmtpAuth>();
 
   public constructor(private readonly options: SmtpTransportOptions) {}
 
@@ -50,6 +55,7 @@ export class SmtpTransport implements Transport {
     const { config } = server;
     const connectMs = (this.options.connectSeconds ?? 10) * 1000;
     const auth = server.auth ? await server.auth() : undefined;
+    if (auth) this.credentials.set(serverName(config), auth);
     const options: SMTPPool.Options = {
       pool: true,
       maxConnections: 1,
@@ -95,6 +101,22 @@ export class SmtpTransport implements Transport {
     return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response: info.response };
   }
 
+  /**
+   * A server's refusal with any credential it quoted back taken out: its words go to the notice's history,
+   * the transport's status and the Test Server's answer.
+   */
+  private withoutSecrets(server: SmtpServer, error: unknown): unknown {
+    const auth = this.credentials.get(serverName(server.config));
+    const secret = auth ? ('pass' in auth ? auth.pass : auth.accessToken) : undefined;
+    const secrets = [...(secret ? credentialForms(secret, auth?.user) : []), ...(server.secretValues ?? [])];
+    const failure = error as { response?: unknown; message?: unknown };
+    if (secrets.length === 0 || typeof failure !== 'object' || failure === null) return error;
+    for (const field of ['response', 'message'] as const) {
+      if (typeof failure[field] === 'string') failure[field] = redactSecrets(failure[field], secrets);
+    }
+    return error;
+  }
+
   /** One server: TLS as configured, then plain if TLS cannot be made and the server allows it. */
   private async sendVia(server: SmtpServer, message: OutgoingMessage, options: SendOptions): Promise<SendReceipt> {
     const name = serverName(server.config);
@@ -102,7 +124,8 @@ export class SmtpTransport implements Transport {
       const receipt = await this.sendOnce(server, message, false, options.deadline);
       options.tries?.push({ server: name, ok: true, reply: receipt.response });
       return receipt;
-    } catch (error) {
+    } catch (caught) {
+      const error = this.withoutSecrets(server, caught);
       if (isAuthFailure(error)) {
         server.authRejected?.();
         this.forget(server);
@@ -118,7 +141,8 @@ export class SmtpTransport implements Transport {
       const receipt = await this.sendOnce(server, message, true, options.deadline);
       options.tries?.push({ server: `${name} (plain)`, ok: true, reply: receipt.response });
       return receipt;
-    } catch (error) {
+    } catch (caught) {
+      const error = this.withoutSecrets(server, caught);
       if (needsNewConnection(error)) this.forget(server);
       options.tries?.push({ server: `${name} (plain)`, ok: false, reply: describe(error) });
       throw error;

@@ -115,6 +115,18 @@ describe('Class: SmtpTransport', () => {
     expect(bad).toMatchObject({ verdict: 'transient', facts: { code: 'EAUTH', authFailure: true, responseCode: 535 } });
   });
 
+  it('keeps a password the relay quotes back out of its refusal', async () => {
+    // Prepare
+    const careless = await relay({ auth: { user: 'relay', pass: 'right' }, quoteRefusedLogin: true });
+    const tries: ServerTry[] = [];
+    // Act
+    const refused = await sendAndCatch(transport(server(careless.port, {}, async () => ({ user: 'relay', pass: 'wrong-password' }))), 5000, tries);
+    // Assess
+    expect(refused).toMatchObject({ facts: { code: 'EAUTH', responseCode: 535 } });
+    expect(JSON.stringify({ refused, message: (refused as Error).message, tries })).not.toContain('wrong-password');
+    expect(tries[0]?.reply).toBe('535 5.7.8 Authentication credentials invalid for relay/[redacted]');
+  });
+
   it('tries the backup in the same attempt when the primary refuses connections', async () => {
     // Prepare
     const closedPort = await freePort();

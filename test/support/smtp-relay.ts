@@ -27,6 +27,8 @@ export interface RelayOptions {
   starttls?: boolean;
   /** Require this login. */
   auth?: { user: string; pass: string };
+  /** Refuse a login quoting what was sent, as a careless relay does. */
+  quoteRefusedLogin?: boolean;
   /** Require XOAUTH2 for this user, with a token the set holds (the test's token endpoint fills it). */
   oauth2?: { user: string; validTokens: Set<string> };
   /** Decides the reply to each RCPT TO; the default accepts. */
@@ -96,7 +98,8 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
         return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' } });
       }
       if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) return callback(null, { user: auth.username });
-      return callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+      const quoted = options.quoteRefusedLogin ? ` for ${auth.username}/${auth.password}` : '';
+      return callback(Object.assign(new Error(`5.7.8 Authentication credentials invalid${quoted}`), { responseCode: 535 }));
     },
     onRcptTo: (address, session, callback) => {
       const attempt = (rcptAttempts.get(address.address) ?? 0) + 1;

@@ -93,4 +93,16 @@ describe('Class: OAuth2Tokens', () => {
     await expect(run).rejects.toThrow(DeliveryError);
     await expect(run).rejects.toMatchObject({ verdict: 'transient', message: expect.stringMatching(message), facts: { code: 'EOAUTH2', server: 'mail.example.org:587', authFailure: true } });
   });
+
+  it('keeps the secrets of a request the endpoint quotes back out of its refusal', async () => {
+    // Prepare
+    const settings = { ...google, clientSecret: 'GOCSPX-client-secret-value', refreshToken: '1//refresh-token-value' };
+    const quoting = endpoint([{ status: 400, body: { error: 'invalid_request', error_description: `could not use ${tokenRequest(settings).toString()}` } }]);
+    const tokens = new OAuth2Tokens({ fetch: quoting.fetch, clock: new ManualClock('2030-01-01T00:00:00Z') });
+    // Act
+    const refusal = (await tokens.accessToken('demo/0', 'mail.example.org:587', settings).catch((error: unknown) => error)) as DeliveryError;
+    // Assess: the form quotes them URL-encoded, as a careless endpoint would
+    expect(refusal.message).toContain('client_secret=[redacted]&grant_type=refresh_token&refresh_token=[redacted]');
+    expect(refusal.message).not.toMatch(/client-secret-value|refresh-token-value/);
+  });
 });
