@@ -2,6 +2,7 @@
 // client secrets and refresh tokens, DKIM private keys. One secret per institution, a JSON document:
 //   {"servers": [{"pass": "…"}, {"clientSecret": "…", "refreshToken": "…"}], "dkimPrivateKey": "-----BEGIN…"}
 // `servers` is in the order of the configuration's servers. A value in the file wins over the secret.
+import type { InstitutionConfig } from './config/schema';
 
 export interface ServerSecrets {
   pass?: string;
@@ -13,6 +14,22 @@ export interface InstitutionSecrets {
   servers?: Array<ServerSecrets | null>;
   dkimPrivateKey?: string;
 }
+
+/**
+ * The secret an institution needs, with every field empty, in the shape the sender reads: what IT fills
+ * in (`notice-relay secret-template`). None for an institution without a login, OAuth2 or DKIM.
+ */
+export const secretTemplate = (institution: InstitutionConfig): InstitutionSecrets | undefined => {
+  const transport = institution.transport;
+  if (transport.kind !== 'smtp') return undefined;
+  const servers = transport.servers.map((server) =>
+    // Microsoft 365's application access has no refresh token: the field is then left empty.
+    !server.auth ? null : 'type' in server.auth ? { clientSecret: '', refreshToken: '' } : { pass: '' },
+  );
+  const needsServers = servers.some(Boolean);
+  if (!needsServers && !transport.dkim) return undefined;
+  return { ...(needsServers ? { servers } : {}), ...(transport.dkim ? { dkimPrivateKey: '' } : {}) };
+};
 
 export interface SecretSource {
   forInstitution(institutionId: string): Promise<InstitutionSecrets>;

@@ -4,6 +4,7 @@ import { describeConfigError } from '../../shared/config/load';
 import { ConfigError } from '../../shared/errors';
 import { banner, startLocal } from '../local/start';
 import { dnsCheckCommand, dnsRecordsCommand } from './dns';
+import { secretTemplateCommand } from './secret-template';
 import { sendTestCommand } from './send-test';
 
 const USAGE = `Usage: notice-relay <command> [options]
@@ -23,6 +24,10 @@ Commands:
                               --secret reads passwords and keys from the institution's Secrets Manager
                               secret; --table records the result in the deployment's table, for
                               GET /v1/transport (both with this machine's AWS credentials)
+  secret-template --config F --institution ID
+                              the JSON the institution's Secrets Manager secret holds (passwords, OAuth2
+                              secrets, DKIM key), every field empty: fill it in, then
+                              aws secretsmanager put-secret-value --secret-id <Secret output> --secret-string file://…
   help                        show this text
 `;
 
@@ -68,6 +73,8 @@ export const run = async (argv: string[], output: Output = { out: (t) => console
         return await dnsCheckCommand(rest, output);
       case 'send-test':
         return await sendTestCommand(rest, output);
+      case 'secret-template':
+        return secretTemplateCommand(rest, output);
       case undefined:
       case 'help':
       case '--help':

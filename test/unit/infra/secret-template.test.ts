@@ -1,0 +1,26 @@
+// `notice-relay secret-template`: the fields IT fills in, since the stack creates every secret empty.
+import { run } from '../../../infra/cli/main';
+
+const runCommand = async (args: string[]) => {
+  let out = '';
+  let err = '';
+  const code = await run(args, { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) });
+  return { code, out, err };
+};
+
+describe('Command: notice-relay secret-template', () => {
+  it("prints the institution's secret with every field empty, one entry per server in order", async () => {
+    const result = await runCommand(['secret-template', '--config', 'config/example.json', '--institution', 'branch']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out)).toEqual({ servers: [{ pass: '' }, null], dkimPrivateKey: '' });
+  });
+
+  it.each([
+    [['--institution', 'demo'], 1, 'Institution demo needs no secret'],
+    [['--institution', 'nobody'], 2, 'No institution "nobody" in config/example.json'],
+  ])('explains why it has nothing to print: %j', async (args, code, message) => {
+    const result = await runCommand(['secret-template', '--config', 'config/example.json', ...args]);
+    expect(result.code).toBe(code);
+    expect(result.err).toContain(message);
+  });
+});
