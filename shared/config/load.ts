@@ -57,13 +57,36 @@ export const loadConfig = (path: string, vars: Readonly<Record<string, string | 
   } catch (error) {
     throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`, [], { cause: error });
   }
-  let raw: unknown;
+  return parseConfig(parseJsonFile(path, text), vars, path);
+};
+
+/**
+ * The file's JSON, or a ConfigError saying where it stops being JSON, by line and column. Never the
+ * parser's own words whole, nor the error as a cause: they quote the text around the mistake, and a
+ * configuration may hold a password there.
+ */
+export const parseJsonFile = (path: string, text: string): unknown => {
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${path} is not valid JSON`, [{ path: '(root)', message: (error as Error).message }], { cause: error });
+    throw new ConfigError(`${path} is not valid JSON`, [{ path: '(root)', message: jsonMistake(text, (error as Error).message) }]);
   }
-  return parseConfig(raw, vars, path);
+};
+
+const jsonMistake = (text: string, message: string): string => {
+  let offset: number | undefined;
+  const position = /at position (\d+)/.exec(message);
+  const quoting = /^Unexpected token '(.+?)', (?:\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON$/.exec(message);
+  if (position) offset = Number(position[1]);
+  else if (quoting) {
+    const [, token = '', excerpt = ''] = quoting;
+    const at = text.indexOf(excerpt);
+    if (at >= 0) offset = at + Math.max(0, excerpt.indexOf(token));
+  } else if (/end of JSON input/.test(message)) offset = text.length;
+  const reason = (quoting ? 'unexpected character' : message.replace(/ in JSON at position \d+[\s\S]*$/, '')).replace(/^./, (first) => first.toLowerCase());
+  if (offset === undefined) return reason;
+  const before = text.slice(0, offset).split('\n');
+  return `${reason} at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 };
 
 /** The lines a person reads when a file is refused. */

@@ -8,15 +8,17 @@ import { temporaryDirectories } from '../../../support/temp-dirs';
 const temporary = temporaryDirectories();
 afterAll(() => temporary.removeAll());
 
-const problemsOf = (run: () => unknown): string[] => {
+const errorOf = (run: () => unknown): ConfigError => {
   try {
     run();
   } catch (error) {
-    if (error instanceof ConfigError) return error.details.map((d) => `${d.path}: ${d.message}`);
+    if (error instanceof ConfigError) return error;
     throw error;
   }
   throw new Error('expected a ConfigError');
 };
+
+const problemsOf = (run: () => unknown): string[] => errorOf(run).details.map((d) => `${d.path}: ${d.message}`);
 
 describe('Function: loadConfig', () => {
   it('loads the committed examples', () => {
@@ -108,15 +110,21 @@ describe('Function: loadConfig', () => {
     ]);
   });
 
-  it('says where a file is not JSON', () => {
+  it.each([
+    ['a stray character', '{"institutions": [}', '(root): unexpected character at line 1, column 19'],
+    ['a missing comma', '{"a": 1\n  "b": 2}', "(root): expected ',' or '}' after property value at line 2, column 3"],
+    ['a cut-off file', '{"institutions": [', '(root): unexpected end of JSON input at line 1, column 19'],
+    ['an unquoted password', '{\n  "auth": {"user": "relay",\n    "pass": Sup3r-S3cret-Pa55}}', '(root): unexpected character at line 3, column 13'],
+  ])('says where a file stops being JSON (%s), without quoting it', (_, text, problem) => {
     // Prepare
     const dir = temporary.make('config-');
-    writeFileSync(join(dir, 'broken.json'), '{"institutions": [}');
+    writeFileSync(join(dir, 'broken.json'), text);
     // Act
     const run = () => loadConfig(join(dir, 'broken.json'));
     // Assess
     expect(run).toThrow(ConfigError);
-    expect(problemsOf(run)[0]).toMatch(/^\(root\): .*JSON/);
+    expect(problemsOf(run)).toEqual([problem]);
+    expect(describeConfigError(errorOf(run))).not.toContain('S3cret');
   });
 
   it('says a missing file is missing', () => {
