@@ -34,8 +34,6 @@ Commands:
 type Output = { out: (text: string) => void; err: (text: string) => void };
 
 const start = async (output: Output): Promise<number> => {
-  // The SDK warns once per process that future releases need Node 22; the README says so instead.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const runtime = await startLocal(process.env);
   output.out(banner(runtime));
   await new Promise<void>((resolve) => {
@@ -62,6 +60,8 @@ const start = async (output: Output): Promise<number> => {
 /** Runs one command; answers the process exit code. */
 export const run = async (argv: string[], output: Output = { out: (t) => console.log(t), err: (t) => console.error(t) }): Promise<number> => {
   const [command, ...rest] = argv;
+  // The SDK warns once per process that future releases need Node 22; the README says so instead.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   try {
     switch (command) {
       case 'start':

@@ -248,9 +248,10 @@ export const banner = (runtime: LocalRuntime): string => {
     '',
     'Notice Relay is running on this machine.',
     '',
-    `  API            ${runtime.apiUrl}/v1   (OpenAPI: ${runtime.apiUrl}/v1/openapi.json)`,
+    `  API            ${runtime.apiUrl}   (OpenAPI: ${runtime.apiUrl}/v1/openapi.json)`,
     `  API key        ${keyLine}`,
     `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
+    `  Mail sink      SMTP on ${runtime.endpoints.smtpSink.host}:${runtime.endpoints.smtpSink.port}   (NOTICE_RELAY_SINK_SMTP_PORT of config/local.json)`,
     ...(plainBeyondThisMachine
       ? [
           '',

@@ -38,7 +38,9 @@ export const parseConfig = (raw: unknown, vars: Readonly<Record<string, string |
   const missing: ErrorDetail[] = [];
   const expanded = expandVariables(raw, vars, [], missing);
   const result = configSchema.safeParse(expanded);
-  const details = [...missing, ...(result.success ? [] : issuesToDetails(result.error.issues))];
+  // A value left empty by an unset variable is reported once, as that, not again as the wrong type.
+  const unset = new Set(missing.map((detail) => detail.path));
+  const details = [...missing, ...(result.success ? [] : issuesToDetails(result.error.issues).filter((detail) => !unset.has(detail.path)))];
   if (details.length > 0 || !result.success) {
     throw new ConfigError(`${source} is not valid (${details.length} problem${details.length === 1 ? '' : 's'})`, details);
   }

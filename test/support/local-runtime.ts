@@ -44,7 +44,7 @@ export const startLocalProcess = async (env: Record<string, string>, timeoutMs =
   }
   return {
     child,
-    apiUrl: /API\s+(https?:\/\/\S+)\/v1/.exec(text)?.[1] as string,
+    apiUrl: /API\s+(https?:\/\/\S+)/.exec(text)?.[1] as string,
     mailViewerUrl: /Mail viewer\s+(\S+)/.exec(text)?.[1] as string,
     output: () => text,
     exited,

@@ -9,6 +9,7 @@ const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
     apiUrl: 'http://127.0.0.1:3000',
     mailViewerUrl: 'http://127.0.0.1:1080',
     config: aConfig(),
+    endpoints: { dynamodb: '', sqs: '', ses: '', smtpSink: { host: '127.0.0.1', port: 2525 } },
     api: { reachableFromOtherMachines: false, https: false },
     configPath: 'config/local.json',
     demoConfig: true,
@@ -22,6 +23,9 @@ describe('the start-up banner', () => {
     expect(text).toContain(`API key        ${key}`);
     expect(text).toContain(`-H 'Authorization: Bearer ${key}'`);
     expect(text).not.toContain('Warning');
+    // The API line is the base the README's examples put in $API.
+    expect(text).toContain('  API            http://127.0.0.1:3000   (OpenAPI: http://127.0.0.1:3000/v1/openapi.json)');
+    expect(text).toContain('  Mail sink      SMTP on 127.0.0.1:2525');
   });
 
   it("never shows a key of the institution's own configuration", () => {

@@ -154,6 +154,6 @@ describe('Function: expandVariables', () => {
     // Act
     const problems = problemsOf(() => parseConfig({ ...aConfigInput(), retention: { days: '${DAYS}' } }, {}));
     // Assess
-    expect(problems).toContain('retention.days: uses ${DAYS}, which is not set');
+    expect(problems).toEqual(['retention.days: uses ${DAYS}, which is not set']);
   });
 });
