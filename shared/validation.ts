@@ -14,11 +14,26 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
 /** zod issues as `{path, message}` details, one per problem. */
 export const issuesToDetails = (issues: ReadonlyArray<z.core.$ZodIssue>, prefix: ReadonlyArray<PropertyKey> = []): ErrorDetail[] =>
   issues.flatMap((issue) => {
-    // A union reports why each branch failed; the branch whose problems lie deepest is the one meant.
+    // A union reports why each branch failed; the branch meant is the one whose problems lie deepest,
+    // and, as deep, one that took the value's type (a list of 11 addresses is a list that is too long,
+    // not a string that is a list).
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      const branches = issue.errors.map((branch) => issuesToDetails(branch, [...prefix, ...issue.path]));
-      const depth = (details: ErrorDetail[]) => Math.max(...details.map((d) => d.path.length));
-      return branches.reduce((best, next) => (depth(next) > depth(best) ? next : best));
+      const branches = issue.errors.map((branch) => ({ details: issuesToDetails(branch, [...prefix, ...issue.path]), typeMismatch: branch.every((i) => i.code === 'invalid_type') }));
+      const fit = ({ details, typeMismatch }: (typeof branches)[number]) => Math.max(...details.map((d) => d.path.length)) * 2 + (typeMismatch ? 0 : 1);
+      return branches.reduce((best, next) => (fit(next) > fit(best) ? next : best)).details;
+    }
+    if (issue.code === 'invalid_type' && issue.input !== undefined) {
+      return [{ path: formatPath([...prefix, ...issue.path]), message: `must be ${article(issue.expected)}, not ${kindOf(issue.input)}` }];
     }
     return [{ path: formatPath([...prefix, ...issue.path]), message: issue.message }];
   });
+
+const article = (expected: string): string => (expected === 'array' ? 'a list' : /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`);
+
+/** What a JSON value is, in the words of an error message. */
+const kindOf = (value: unknown): string => {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'boolean') return 'true or false';
+  return article(typeof value);
+};

@@ -52,6 +52,10 @@ describe('Function: validateSubmission', () => {
     ['expiresAt', { expiresAt: '2029-12-31T00:00:00Z' }, 'is already in the past'],
     ['from', { from: 'someone@elsewhere.example.com' } as object, "is set by the institution's configuration: a notice cannot choose its sender"],
     ['bcc', { bcc: ['x@example.org'] } as object, 'is not a field of a notice'],
+    ['cc', { cc: Array.from({ length: 11 }, (_, i) => `copy${i}@example.org`) }, 'takes at most 10 addresses'],
+    ['to', { to: ['a@example.org', 'b@example.org'] } as object, 'must be a string, not a list'],
+    ['subject', { subject: null } as object, 'must be a string, not null'],
+    ['attachments', { attachments: {} } as object, 'must be a list, not an object'],
   ])('refuses a notice whose %s is wrong', (path, override, message) => {
     // Act
     const details = detailsOf({ ...aNoticeInput(), ...override });
