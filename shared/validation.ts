@@ -18,6 +18,12 @@ export const issuesToDetails = (issues: ReadonlyArray<z.core.$ZodIssue>, prefix:
     // and, as deep, one that took the value's type (a list of 11 addresses is a list that is too long,
     // not a string that is a list).
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // No branch took the value's type: say every type that would do.
+      const mismatches = issue.errors.map((branch) => (branch.length === 1 && branch[0]?.code === 'invalid_type' && branch[0].path.length === 0 ? branch[0] : undefined));
+      if (issue.input !== undefined && mismatches.every(Boolean)) {
+        const expected = [...new Set(mismatches.map((mismatch) => article(mismatch?.expected as string)))];
+        return [{ path: formatPath([...prefix, ...issue.path]), message: `must be ${expected.join(' or ')}, not ${kindOf(issue.input)}` }];
+      }
       const branches = issue.errors.map((branch) => ({ details: issuesToDetails(branch, [...prefix, ...issue.path]), typeMismatch: branch.every((i) => i.code === 'invalid_type') }));
       const fit = ({ details, typeMismatch }: (typeof branches)[number]) => Math.max(...details.map((d) => d.path.length)) * 2 + (typeMismatch ? 0 : 1);
       return branches.reduce((best, next) => (fit(next) > fit(best) ? next : best)).details;

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../lambdas/intake/gateway-refusals';
 import { LOOPBACK, type Running } from './emulators';
 
@@ -126,6 +126,13 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, options: { 
   };
 };
 
+/** The host as a URL names it: every address's clients reach it on loopback; IPv6 goes in brackets. */
+const urlHost = (host: string): string => {
+  if (host === '0.0.0.0') return LOOPBACK;
+  if (host === '::') return '[::1]';
+  return isIP(host) === 6 ? `[${host}]` : host;
+};
+
 /** A certificate and its private key (PEM), for HTTPS. */
 export interface TlsIdentity {
   cert: string | Buffer;
@@ -164,7 +171,7 @@ export const startApiGateway = async (handler: ProxyHandler, options: { port?: n
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `${scheme}://${host === '0.0.0.0' ? LOOPBACK : host}:${port}`,
+    url: `${scheme}://${urlHost(host)}:${port}`,
     port,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -30,7 +30,8 @@ const checkDataDirectory = async (path) => {
 const start = async () => {
   if (workerData.options.path) await checkDataDirectory(workerData.options.path);
   const server = dynalite(workerData.options);
-  server.once('error', (error) => parentPort.postMessage({ error: error.message }));
+  // The code and port let the main thread say which setting chose a port already in use.
+  server.once('error', (error) => parentPort.postMessage({ error: error.message, code: error.code, port: error.port }));
   server.listen(workerData.port, workerData.host, () => parentPort.postMessage({ port: server.address().port }));
   parentPort.on('message', (message) => {
     if (message !== 'stop') return;

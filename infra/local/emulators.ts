@@ -65,7 +65,7 @@ const startDynamoThread = async (dynaliteOptions: object, requestedPort: number)
         if (!predicate(message) && !message.error) return;
         worker.off('message', onMessage);
         worker.off('error', reject);
-        if (message.error) reject(new Error(`dynalite: ${String(message.error)}`));
+        if (message.error) reject(Object.assign(new Error(`dynalite: ${String(message.error)}`), { code: message.code, port: message.port }));
         else resolve(message);
       };
       worker.on('message', onMessage);
@@ -109,7 +109,15 @@ export const startSes = async (options: { port?: number; forwardTo?: { host: str
   if (options.forwardTo) {
     process.env.SMTP_TRANSPORT = JSON.stringify({ host: options.forwardTo.host, port: options.forwardTo.port, secure: false, ignoreTLS: true });
   }
+  // aws-ses-v2-local answers with its server even when it could not listen, and drops the error: a port
+  // asked for is tried first, so that one in use is reported as such.
+  if (options.port) {
+    const probe = createServer();
+    await listen(probe, options.port);
+    await closeServer(probe);
+  }
   const server = await sesServer({ host: LOOPBACK, port: options.port ?? 0 });
+  if (!server.listening) throw new Error(`the SES emulator could not listen on ${LOOPBACK}:${options.port ?? 0}`);
   const port = (server.address() as AddressInfo).port;
   return { url: `http://${LOOPBACK}:${port}`, port, stop: () => closeServer(server) };
 };

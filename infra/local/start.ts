@@ -4,6 +4,7 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
@@ -90,7 +91,7 @@ export const urlCoveredBy = (url: string, cert: TlsIdentity['cert']): string => 
   const certificate = new X509Certificate(cert);
   const parsed = new URL(url);
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (certificate.checkIP(host) || certificate.checkHost(host)) return url;
+  if (isIP(host) ? certificate.checkIP(host) : certificate.checkHost(host)) return url;
   const dnsName = certificate.subjectAltName
     ?.split(', ')
     .find((name) => name.startsWith('DNS:') && !name.includes('*'))

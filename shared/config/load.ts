@@ -37,7 +37,7 @@ export const expandVariables = (value: unknown, vars: Readonly<Record<string, st
 export const parseConfig = (raw: unknown, vars: Readonly<Record<string, string | undefined>> = {}, source = 'configuration'): Config => {
   const missing: ErrorDetail[] = [];
   const expanded = expandVariables(raw, vars, [], missing);
-  const result = configSchema.safeParse(expanded);
+  const result = configSchema.safeParse(expanded, { reportInput: true });
   // A value left empty by an unset variable is reported once, as that, not again as the wrong type.
   const unset = new Set(missing.map((detail) => detail.path));
   const details = [...missing, ...(result.success ? [] : issuesToDetails(result.error.issues).filter((detail) => !unset.has(detail.path)))];
@@ -75,17 +75,32 @@ export const parseJsonFile = (path: string, text: string): unknown => {
   }
 };
 
+/** Characters V8 quotes on each side of an unexpected token ("Unexpected token 'x', ..."…"... is not valid JSON"). */
+const V8_CONTEXT = 10;
+
+/** Where in `text` V8's quoted excerpt puts the unexpected token: it stands V8_CONTEXT characters in, unless cut off at the start. */
+const offsetOfQuotedToken = (text: string, excerpt: string, cutBefore: boolean, cutAfter: boolean, token: string): number | undefined => {
+  if (cutBefore && !cutAfter) return text.length - excerpt.length + V8_CONTEXT;
+  if (!cutBefore && cutAfter) return excerpt.length - V8_CONTEXT;
+  if (cutBefore && cutAfter) {
+    const at = text.indexOf(excerpt);
+    return at < 0 ? undefined : at + V8_CONTEXT;
+  }
+  // A short text is quoted whole: the first such character is the best guess.
+  const at = text.indexOf(token);
+  return at < 0 ? undefined : at;
+};
+
 const jsonMistake = (text: string, message: string): string => {
   let offset: number | undefined;
   const position = /at position (\d+)/.exec(message);
-  const quoting = /^Unexpected token '(.+?)', (?:\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON$/.exec(message);
+  const quoting = /^Unexpected token '(.+?)', (\.\.\.)?"([\s\S]*?)"(\.\.\.)? is not valid JSON$/.exec(message);
   if (position) offset = Number(position[1]);
   else if (quoting) {
-    const [, token = '', excerpt = ''] = quoting;
-    const at = text.indexOf(excerpt);
-    if (at >= 0) offset = at + Math.max(0, excerpt.indexOf(token));
+    const [, token = '', cutBefore, excerpt = '', cutAfter] = quoting;
+    offset = offsetOfQuotedToken(text, excerpt, Boolean(cutBefore), Boolean(cutAfter), token);
   } else if (/end of JSON input/.test(message)) offset = text.length;
-  const reason = (quoting ? 'unexpected character' : message.replace(/ in JSON at position \d+[\s\S]*$/, '')).replace(/^./, (first) => first.toLowerCase());
+  const reason = (quoting ? 'unexpected character' : message.replace(/ (?:in JSON )?at position \d+[\s\S]*$/, '')).replace(/^./, (first) => first.toLowerCase());
   if (offset === undefined) return reason;
   const before = text.slice(0, offset).split('\n');
   return `${reason} at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;

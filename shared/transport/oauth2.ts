@@ -119,10 +119,12 @@ export class OAuth2Tokens {
     const body = (await response.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; error?: unknown; error_description?: unknown };
     if (!response.ok || typeof body.access_token !== 'string') {
       // RFC 6749 §5.2: `error` names why (invalid_grant: the refresh token was revoked or expired).
-      const description = typeof body.error_description === 'string' ? `: ${body.error_description.split('\n')[0]?.slice(0, 200)}` : '';
-      const reason = `${typeof body.error === 'string' ? body.error.slice(0, 100) : 'no error code'}${description}`;
-      // An endpoint may quote the request it refused; its words reach the transport's status and the Test Server.
-      throw refused(`the token endpoint refused the grant (HTTP ${response.status}, ${redactSecrets(reason, [settings.clientSecret, settings.refreshToken].flatMap((secret) => (secret ? credentialForms(secret) : [])))})`);
+      // An endpoint may quote the request it refused; its words reach the transport's status and the Test
+      // Server. Secrets go before anything is shortened, so that none is cut into an unrecognisable part.
+      const secrets = [settings.clientSecret, settings.refreshToken].flatMap((secret) => (secret ? credentialForms(secret) : []));
+      const said = (value: unknown, max: number) => (typeof value === 'string' ? redactSecrets(value, secrets).split('\n')[0]?.slice(0, max) : undefined);
+      const description = said(body.error_description, 200);
+      throw refused(`the token endpoint refused the grant (HTTP ${response.status}, ${said(body.error, 100) ?? 'no error code'}${description ? `: ${description}` : ''})`);
     }
     const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in ?? 3600);
     return {

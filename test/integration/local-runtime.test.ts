@@ -125,6 +125,8 @@ describe('Local runtime (notice-relay start)', () => {
 
   it.each([
     ['the mail viewer', 'NOTICE_RELAY_SINK_WEB_PORT'],
+    ['DynamoDB', 'NOTICE_RELAY_DYNAMODB_PORT'],
+    ['SES', 'NOTICE_RELAY_SES_PORT'],
     ['the API', 'PORT'],
   ])('stops at once, naming the setting, when the port for %s is taken, and leaves nothing running', async (what, setting) => {
     // Prepare: someone else listens on the port

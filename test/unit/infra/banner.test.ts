@@ -48,8 +48,13 @@ describe('the start-up banner', () => {
 describe('the API URL under HTTPS', () => {
   const ca = makePrivateCa();
 
-  it('keeps an address the certificate covers', () => {
-    expect(urlCoveredBy('https://127.0.0.1:3443', ca.issueServerCertificate().cert)).toBe('https://127.0.0.1:3443');
+  it.each(['https://127.0.0.1:3443', 'https://localhost:3443'])('keeps an address the certificate covers: %s', (url) => {
+    expect(urlCoveredBy(url, ca.issueServerCertificate().cert)).toBe(url);
+  });
+
+  it('names the certificate host for an IPv6 address it does not cover', () => {
+    const { cert } = ca.issueServerCertificate(['relay.library.example.org']);
+    expect(urlCoveredBy('https://[::1]:3443', cert)).toBe('https://relay.library.example.org:3443');
   });
 
   it("names the certificate's host when it does not cover the address listened on, so the curl verifies", () => {

@@ -115,6 +115,10 @@ describe('Function: loadConfig', () => {
     ['a missing comma', '{"a": 1\n  "b": 2}', "(root): expected ',' or '}' after property value at line 2, column 3"],
     ['a cut-off file', '{"institutions": [', '(root): unexpected end of JSON input at line 1, column 19'],
     ['an unquoted password', '{\n  "auth": {"user": "relay",\n    "pass": Sup3r-S3cret-Pa55}}', '(root): unexpected character at line 3, column 13'],
+    ['a trailing comma near the end', '{"institutions": [\n  { "apiKeys": ["x"] },\n  ]}', '(root): unexpected character at line 3, column 3'],
+    ['a missing value early on', '{"a": {}, "b": }, "c": "a long enough tail"}', '(root): unexpected character at line 1, column 16'],
+    ['a missing value in the middle', `{"a": 1, "b": 2, "padding": "${'x'.repeat(40)}", "c": }, "d": "${'y'.repeat(40)}"}`, '(root): unexpected character at line 1, column 78'],
+    ['text after the JSON', '{"a": 1} x', '(root): unexpected non-whitespace character after JSON at line 1, column 10'],
   ])('says where a file stops being JSON (%s), without quoting it', (_, text, problem) => {
     // Prepare
     const dir = temporary.make('config-');
@@ -148,6 +152,10 @@ describe('Function: expandVariables', () => {
     const expanded = expandVariables({ host: '${HOST:-localhost}', port: '${PORT}', url: 'http://${HOST:-x}:${PORT}/' }, { PORT: '2525' });
     // Assess
     expect(expanded).toEqual({ host: 'localhost', port: 2525, url: 'http://x:2525/' });
+  });
+
+  it('says what type a value should have', () => {
+    expect(problemsOf(() => parseConfig({ ...aConfigInput(), retention: { days: '30' } }))).toEqual(['retention.days: must be a number, not a string']);
   });
 
   it('reports an unset variable by path', () => {

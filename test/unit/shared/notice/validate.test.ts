@@ -56,6 +56,7 @@ describe('Function: validateSubmission', () => {
     ['to', { to: ['a@example.org', 'b@example.org'] } as object, 'must be a string, not a list'],
     ['subject', { subject: null } as object, 'must be a string, not null'],
     ['attachments', { attachments: {} } as object, 'must be a list, not an object'],
+    ['cc', { cc: 5 } as object, 'must be a string or a list, not a number'],
   ])('refuses a notice whose %s is wrong', (path, override, message) => {
     // Act
     const details = detailsOf({ ...aNoticeInput(), ...override });

@@ -105,4 +105,16 @@ describe('Class: OAuth2Tokens', () => {
     expect(refusal.message).toContain('client_secret=[redacted]&grant_type=refresh_token&refresh_token=[redacted]');
     expect(refusal.message).not.toMatch(/client-secret-value|refresh-token-value/);
   });
+
+  it('takes a secret out before shortening a long refusal, so that no part of it is left', async () => {
+    // Prepare: the client secret straddles the 200th character of the description
+    const settings = { ...google, clientSecret: 'GOCSPX-client-secret-value' };
+    const description = `${'x'.repeat(190)} ${settings.clientSecret} and more`;
+    const tokens = new OAuth2Tokens({ fetch: endpoint([{ status: 401, body: { error: 'invalid_client', error_description: description } }]).fetch, clock: new ManualClock('2030-01-01T00:00:00Z') });
+    // Act
+    const refusal = (await tokens.accessToken('demo/0', 'mail.example.org:587', settings).catch((error: unknown) => error)) as DeliveryError;
+    // Assess
+    expect(refusal.message).not.toContain('GOCS');
+    expect(refusal.message).toContain(`${'x'.repeat(190)} [redacted`);
+  });
 });
