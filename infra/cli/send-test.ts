@@ -5,14 +5,13 @@
 // is recorded in the deployment's table, where GET /v1/transport shows it as the API's own test would be.
 // Both are reached with the machine's AWS credentials.
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../shared/config/load';
 import { createDeskDeps } from '../../shared/deps';
 import { errorCode } from '../../shared/errors';
 import { silentLog } from '../../shared/log';
 import { makeDesk } from '../../shared/transport/desk';
 import type { TransportRecords } from '../../shared/transport/records';
+import { chosenInstitution, type Output } from './institution-option';
 
-type Output = { out: (text: string) => void; err: (text: string) => void };
 
 const USAGE = 'Usage: notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]';
 
@@ -42,16 +41,9 @@ export const sendTestCommand = async (args: string[], output: Output, env: NodeJ
     options: { config: { type: 'string' }, institution: { type: 'string' }, to: { type: 'string' }, secret: { type: 'string' }, table: { type: 'string' } },
     strict: true,
   });
-  if (!values.config || !values.institution) {
-    output.err(USAGE);
-    return 2;
-  }
-  const config = loadConfig(values.config, env);
-  const institution = config.institutions.find((inst) => inst.id === values.institution);
-  if (!institution) {
-    output.err(`No institution "${values.institution}" in ${values.config}; it has ${config.institutions.map((inst) => inst.id).join(', ')}.`);
-    return 2;
-  }
+  const chosen = chosenInstitution(values, USAGE, output, env);
+  if (typeof chosen === 'number') return chosen;
+  const { config, institution } = chosen;
   const deps = createDeskDeps(env, config, silentLog, {
     ...(values.secret ? { secret: { institutionId: institution.id, secretId: values.secret } } : {}),
     ...(values.table ? { tableName: values.table } : {}),

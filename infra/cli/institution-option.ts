@@ -1,0 +1,28 @@
+// What the commands about one institution share: --config F --institution ID, read and checked.
+import { loadConfig } from '../../shared/config/load';
+import type { Config, InstitutionConfig } from '../../shared/config/schema';
+
+export type Output = { out: (text: string) => void; err: (text: string) => void };
+
+/**
+ * The configuration and the institution the options name, or the exit code after saying what is wrong:
+ * 2 for a missing option (with the usage) or an institution the file does not have.
+ */
+export const chosenInstitution = (
+  values: { config?: string; institution?: string },
+  usage: string,
+  output: Output,
+  env: NodeJS.ProcessEnv,
+): { config: Config; institution: InstitutionConfig } | number => {
+  if (!values.config || !values.institution) {
+    output.err(usage);
+    return 2;
+  }
+  const config = loadConfig(values.config, env);
+  const institution = config.institutions.find((inst) => inst.id === values.institution);
+  if (!institution) {
+    output.err(`No institution "${values.institution}" in ${values.config}; it has ${config.institutions.map((inst) => inst.id).join(', ')}.`);
+    return 2;
+  }
+  return { config, institution };
+};
