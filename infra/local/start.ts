@@ -236,12 +236,13 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
 };
 
 /**
- * What `npm start` prints once everything listens. It shows an API key only from the committed demo
- * configuration: the output of a real one may end up in a system log, and a key is a secret.
+ * What `npm start` prints once everything listens. It shows an API key only for the committed demo
+ * configuration on this machine alone: a relay that other machines use is a real one, whose output may
+ * end up in a system log, and a key is a secret.
  */
 export const banner = (runtime: LocalRuntime): string => {
   const institution = runtime.config.institutions.find((inst) => inst.apiKeys?.length) ?? runtime.config.institutions[0];
-  const demoKey = runtime.demoConfig ? institution?.apiKeys?.[0] : undefined;
+  const demoKey = runtime.demoConfig && !runtime.api.reachableFromOtherMachines ? institution?.apiKeys?.[0] : undefined;
   const key = demoKey ?? '<API key>';
   const keyLine = demoKey ? `${demoKey}   (institution "${institution?.id}")` : `one of institution "${institution?.id}"'s keys in ${runtime.configPath} (not shown)`;
   const plainBeyondThisMachine = runtime.api.reachableFromOtherMachines && !runtime.api.https;

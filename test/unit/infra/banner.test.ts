@@ -28,11 +28,14 @@ describe('the start-up banner', () => {
     expect(text).toContain('  Mail sink      SMTP on 127.0.0.1:2525');
   });
 
-  it("never shows a key of the institution's own configuration", () => {
+  it.each([
+    ["the institution's own configuration", { demoConfig: false, configPath: '/etc/notice-relay/config.json' }],
+    ['a relay other machines use', { api: { reachableFromOtherMachines: true, https: true }, configPath: 'config/local.json' }],
+  ])('never shows a key of %s', (_, overrides) => {
     const config = aConfig();
-    const text = banner(runtime({ config, demoConfig: false, configPath: '/etc/notice-relay/config.json' }));
+    const text = banner(runtime({ config, ...overrides }));
     for (const key of config.institutions.flatMap((inst) => inst.apiKeys ?? [])) expect(text).not.toContain(key);
-    expect(text).toContain(`one of institution "${config.institutions[0]?.id}"'s keys in /etc/notice-relay/config.json (not shown)`);
+    expect(text).toContain(`one of institution "${config.institutions[0]?.id}"'s keys in ${overrides.configPath} (not shown)`);
     expect(text).toContain("-H 'Authorization: Bearer <API key>'");
   });
 
