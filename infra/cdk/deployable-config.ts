@@ -1,8 +1,7 @@
 // The configuration file as the AWS deployment takes it: secrets never sit in it (README: Configuration), and
 // what the Lambda functions read is the validated result, its ${VARIABLES} expanded on the deploying machine.
-import { readFileSync } from 'node:fs';
-import { ConfigError, errorCode, type ErrorDetail } from '../../shared/errors';
-import { expandVariables, parseConfig, parseJsonFile } from '../../shared/config/load';
+import { ConfigError, type ErrorDetail } from '../../shared/errors';
+import { expandVariables, parseConfig, readConfigJson } from '../../shared/config/load';
 import { formatPath } from '../../shared/validation';
 import type { Config } from '../../shared/config/schema';
 
@@ -32,13 +31,7 @@ export interface DeployableConfig {
 
 /** Loads a configuration for deployment, refusing it when it holds a secret. */
 export const loadDeployableConfig = (path: string, env: Readonly<Record<string, string | undefined>>): DeployableConfig => {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read ${path}: ${errorCode(error)}`, [], { cause: error });
-  }
-  const raw = parseJsonFile(path, text);
+  const raw = readConfigJson(path);
   const expanded = expandVariables(raw, env);
   const config = parseConfig(raw, env, path);
   const secrets = inlineSecrets(expanded);

@@ -9,11 +9,7 @@ import { domainOf } from '../../shared/config/domains';
 import { checkDns, type DnsCheckResult, expectedRecords, isProblem } from '../../shared/dns/check';
 import { type DnsRecord, zoneLine } from '../../shared/dns/records';
 import { ConfigError } from '../../shared/errors';
-
-export interface CliOutput {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+import type { CliOutput } from './command';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -4,6 +4,7 @@ import { describeConfigError } from '../../shared/config/load';
 import { ConfigError } from '../../shared/errors';
 import { banner, startLocal } from '../local/start';
 import { dnsCheckCommand, dnsRecordsCommand } from './dns';
+import type { CliOutput } from './command';
 import { secretTemplateCommand } from './secret-template';
 import { sendTestCommand } from './send-test';
 
@@ -31,9 +32,7 @@ Commands:
   help                        show this text
 `;
 
-type Output = { out: (text: string) => void; err: (text: string) => void };
-
-const start = async (output: Output): Promise<number> => {
+const start = async (output: CliOutput): Promise<number> => {
   const runtime = await startLocal(process.env);
   output.out(banner(runtime));
   await new Promise<void>((resolve) => {
@@ -58,7 +57,7 @@ const start = async (output: Output): Promise<number> => {
 };
 
 /** Runs one command; answers the process exit code. */
-export const run = async (argv: string[], output: Output = { out: (t) => console.log(t), err: (t) => console.error(t) }): Promise<number> => {
+export const run = async (argv: string[], output: CliOutput = { out: (t) => console.log(t), err: (t) => console.error(t) }): Promise<number> => {
   const [command, ...rest] = argv;
   // The SDK warns once per process that future releases need Node 22; the README says so instead.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -2,11 +2,11 @@
 // an institution's Secrets Manager secret holds, every field empty, for IT to fill in and put.
 import { parseArgs } from 'node:util';
 import { secretTemplate } from '../../shared/secrets';
-import { chosenInstitution, type Output } from './institution-option';
+import { chosenInstitution, type CliOutput } from './command';
 
 const USAGE = 'Usage: notice-relay secret-template --config F --institution ID';
 
-export const secretTemplateCommand = (args: string[], output: Output, env: NodeJS.ProcessEnv = process.env): number => {
+export const secretTemplateCommand = (args: string[], output: CliOutput, env: NodeJS.ProcessEnv = process.env): number => {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, institution: { type: 'string' } }, strict: true });
   const chosen = chosenInstitution(values, USAGE, output, env);
   if (typeof chosen === 'number') return chosen;

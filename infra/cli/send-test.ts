@@ -10,8 +10,7 @@ import { errorCode } from '../../shared/errors';
 import { silentLog } from '../../shared/log';
 import { makeDesk } from '../../shared/transport/desk';
 import type { TransportRecords } from '../../shared/transport/records';
-import { chosenInstitution, type Output } from './institution-option';
-
+import { chosenInstitution, type CliOutput } from './command';
 
 const USAGE = 'Usage: notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]';
 
@@ -35,7 +34,7 @@ const noting = (records: TransportRecords, problems: string[]): TransportRecords
   };
 };
 
-export const sendTestCommand = async (args: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> => {
+export const sendTestCommand = async (args: string[], output: CliOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> => {
   const { values } = parseArgs({
     args,
     options: { config: { type: 'string' }, institution: { type: 'string' }, to: { type: 'string' }, secret: { type: 'string' }, table: { type: 'string' } },

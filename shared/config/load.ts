@@ -52,22 +52,20 @@ export const parseConfig = (raw: unknown, vars: Readonly<Record<string, string |
  * @example
  * const config = loadConfig('config/local.json', process.env);
  */
-export const loadConfig = (path: string, vars: Readonly<Record<string, string | undefined>> = {}): Config => {
+export const loadConfig = (path: string, vars: Readonly<Record<string, string | undefined>> = {}): Config => parseConfig(readConfigJson(path), vars, path);
+
+/**
+ * The configuration file's JSON, before validation, or a ConfigError: the file cannot be read, or where
+ * it stops being JSON, by line and column. Never the parser's own words whole, nor the error as a cause:
+ * they quote the text around the mistake, and a configuration may hold a password there.
+ */
+export const readConfigJson = (path: string): unknown => {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`, [], { cause: error });
   }
-  return parseConfig(parseJsonFile(path, text), vars, path);
-};
-
-/**
- * The file's JSON, or a ConfigError saying where it stops being JSON, by line and column. Never the
- * parser's own words whole, nor the error as a cause: they quote the text around the mistake, and a
- * configuration may hold a password there.
- */
-export const parseJsonFile = (path: string, text: string): unknown => {
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -6,8 +6,8 @@ import type { Clock } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import { ConfigError, DeliveryError, errorCode } from '../errors';
-import { credentialForms, type InstitutionSecrets, type SecretSource } from '../secrets';
-import type { OAuth2Tokens } from './oauth2';
+import type { InstitutionSecrets, SecretSource } from '../secrets';
+import { oauth2SecretForms, type OAuth2Tokens } from './oauth2';
 import { SesTransport } from './ses-transport';
 import { type SmtpAuth, type SmtpServer, SmtpTransport, serverName } from './smtp-transport';
 import type { Transport } from './transport';
@@ -73,7 +73,7 @@ const openPlainTransport = async (institution: InstitutionConfig, deps: Transpor
           return { type: 'OAuth2', user: auth.user, accessToken: await deps.tokens.accessToken(key, name, settings) };
         },
         authRejected: () => deps.tokens.invalidate(key),
-        secretValues: [settings.clientSecret, settings.refreshToken].flatMap((secret) => (secret ? credentialForms(secret) : [])),
+        secretValues: oauth2SecretForms(settings),
       };
     }
     const pass = auth.pass ?? secrets.servers?.[index]?.pass;

@@ -43,6 +43,10 @@ export const tokenEndpoint = (settings: OAuth2Settings): string => {
   throw new Error('an OAuth2 server of provider "custom" needs an accessUrl');
 };
 
+/** Every form in which the client secret and refresh token could be quoted back, to be redacted. */
+export const oauth2SecretForms = (settings: Pick<OAuth2Settings, 'clientSecret' | 'refreshToken'>): string[] =>
+  [settings.clientSecret, settings.refreshToken].flatMap((secret) => (secret ? credentialForms(secret) : []));
+
 /** The form posted to the token endpoint (RFC 6749 §6 refresh, §4.4 client credentials). */
 export const tokenRequest = (settings: OAuth2Settings): URLSearchParams => {
   const form = new URLSearchParams({ client_id: settings.clientId });
@@ -121,7 +125,7 @@ export class OAuth2Tokens {
       // RFC 6749 §5.2: `error` names why (invalid_grant: the refresh token was revoked or expired).
       // An endpoint may quote the request it refused; its words reach the transport's status and the Test
       // Server. Secrets go before anything is shortened, so that none is cut into an unrecognisable part.
-      const secrets = [settings.clientSecret, settings.refreshToken].flatMap((secret) => (secret ? credentialForms(secret) : []));
+      const secrets = oauth2SecretForms(settings);
       const said = (value: unknown, max: number) => (typeof value === 'string' ? redactSecrets(value, secrets).split('\n')[0]?.slice(0, max) : undefined);
       const description = said(body.error_description, 200);
       throw refused(`the token endpoint refused the grant (HTTP ${response.status}, ${said(body.error, 100) ?? 'no error code'}${description ? `: ${description}` : ''})`);

@@ -1,8 +1,13 @@
-// What the commands about one institution share: --config F --institution ID, read and checked.
+// What the commands share: where they write, and, for those about one institution, --config F
+// --institution ID, read and checked.
 import { loadConfig } from '../../shared/config/load';
 import type { Config, InstitutionConfig } from '../../shared/config/schema';
 
-export type Output = { out: (text: string) => void; err: (text: string) => void };
+/** Where a command writes: its lines for the terminal, and its complaints. */
+export interface CliOutput {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
 
 /**
  * The configuration and the institution the options name, or the exit code after saying what is wrong:
@@ -11,7 +16,7 @@ export type Output = { out: (text: string) => void; err: (text: string) => void 
 export const chosenInstitution = (
   values: { config?: string; institution?: string },
   usage: string,
-  output: Output,
+  output: CliOutput,
   env: NodeJS.ProcessEnv,
 ): { config: Config; institution: InstitutionConfig } | number => {
   if (!values.config || !values.institution) {
