@@ -141,7 +141,7 @@ export const startMailSink = async (options: { smtpPort?: number; webPort?: numb
   const maildev = new MailDev({ smtp: options.smtpPort ?? 0, ip: LOOPBACK, web: options.webPort ?? 0, webIp: LOOPBACK, silent: true, mailDirectory });
   const removeMail = () => rmSync(mailDirectory, { recursive: true, force: true });
   try {
-    const servers = await maildev.start();
+    const servers = await withoutMaildevAnnouncement(() => maildev.start());
     // Port 0 asks the system for a free port, and maildev reports the one it bound.
     const smtpPort = servers.smtp.getAddress().port;
     const webPort = servers.api?.getAddress()?.port ?? 0;
@@ -161,6 +161,23 @@ export const startMailSink = async (options: { smtpPort?: number; webPort?: numb
     await closeFailedStart(maildev);
     removeMail();
     throw error;
+  }
+};
+
+/**
+ * maildev's API server prints "MailDev API running at …" whatever `silent` says; the banner already names
+ * the viewer's URL, so that one line is dropped while the sink starts and everything else passes through.
+ */
+const withoutMaildevAnnouncement = async <T>(start: () => Promise<T>): Promise<T> => {
+  const info = console.info;
+  console.info = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('MailDev API running at')) return;
+    info.apply(console, args);
+  };
+  try {
+    return await start();
+  } finally {
+    console.info = info;
   }
 };
 

@@ -65,6 +65,9 @@ describe('Local runtime (notice-relay start)', () => {
     expect(new Set(found.map((n) => n.status))).toEqual(new Set(['queued']));
     expect(await second.exited).toBe(0);
     expect(second.output()).toContain('Stopped.');
+    // The banner names the mail viewer; maildev's own announcement of it is not printed besides.
+    expect(second.output()).toContain('Mail viewer');
+    expect(second.output()).not.toContain('MailDev API running');
   }, 120_000);
 
   it('delivers with the committed config/local.json: SMTP to maildev, SES through its emulator to maildev, both in the mail viewer', async () => {
