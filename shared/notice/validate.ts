@@ -92,13 +92,14 @@ export interface Submission {
 const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 
 /**
- * Validates a parsed request body: a notice, or `{"notices": […]}` of up to 500.
- * `now` rejects an `expiresAt` already in the past.
+ * Validates a parsed request body: a notice, or `{"notices": […]}` of up to 500. An `expiresAt` already in
+ * the past is accepted: the lifecycle discards that notice at once and reports it to the desk, where a
+ * refusal would have thrown out the whole batch for one stale notice.
  * @throws TooLargeError for a batch over 500 or a notice over 256 KiB, ValidationError otherwise.
  * @example
- * const { notices, batch } = validateSubmission(JSON.parse(body), clock.now());
+ * const { notices, batch } = validateSubmission(JSON.parse(body));
  */
-export const validateSubmission = (body: unknown, now: Date): Submission => {
+export const validateSubmission = (body: unknown): Submission => {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError('The body must be a JSON object: one notice, or {"notices": [...]}.', [{ path: '(root)', message: 'must be a JSON object' }]);
   }
@@ -140,12 +141,7 @@ export const validateSubmission = (body: unknown, now: Date): Submission => {
       details.push(...toDetails(result.error.issues, prefix(index)));
       return;
     }
-    const notice = result.data;
-    if (notice.expiresAt && new Date(notice.expiresAt) <= now) {
-      details.push({ path: formatPath([...prefix(index), 'expiresAt']), message: 'is already in the past' });
-      return;
-    }
-    notices.push(stripUndefined(notice));
+    notices.push(stripUndefined(result.data));
   });
   if (details.length > 0) {
     const count = batch ? new Set(details.map((d) => /^notices\[(\d+)\]/.exec(d.path)?.[1])).size : 1;

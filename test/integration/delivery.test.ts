@@ -190,6 +190,33 @@ describe('Delivery through an SMTP relay', () => {
     expect(discarded.attempts.at(-1)?.message).toMatch(/^expired at /);
   }, 30_000);
 
+
+  it('accepts a batch holding a notice already past its expiresAt: that one is discarded and reported, never sent; the rest are delivered', async () => {
+    // Prepare
+    const smtpRelay = await relay();
+    pipeline = await startPipeline(fastConfig(smtp(smtpRelay.port)));
+    // Act: a hold-pickup notice whose pickup window closed before the ILS's batch ran
+    const { status, body } = await pipeline.submit({
+      notices: [aNoticeInput({ to: 'stale@example.org', externalId: 'hold-stale', expiresAt: new Date(Date.now() - 60_000).toISOString() }), aNoticeInput({ to: 'fresh@example.org' })],
+    });
+    const [stale, fresh] = body.notices as Array<{ id: string }>;
+    const discarded = await pipeline.waitForStatus(stale!.id, ['discarded'], 20_000);
+    await pipeline.waitForStatus(fresh!.id, ['sent'], 20_000);
+    // The report is created just after the notice is discarded: until then there is none to read.
+    const report = await pipeline.waitFor(async () => {
+      const original = await pipeline!.notice(stale!.id);
+      const found = original.reportId ? await pipeline!.deps.store.getNotice(original.reportId) : undefined;
+      return found?.status === 'sent' ? found : undefined;
+    }, 20_000, 'the report to be sent');
+    // Assess
+    expect(status).toBe(202);
+    expect(discarded.attemptCount).toBe(0);
+    expect(discarded.attempts.at(-1)?.message).toMatch(/^expired at /);
+    expect(report).toMatchObject({ kind: 'report', reportFor: stale!.id, to: BOUNCE_TO });
+    expect(receivedFor(smtpRelay, BOUNCE_TO)[0]?.parsed.text).toContain('External id:     hold-stale');
+    expect(smtpRelay.rcptAttempts.get('stale@example.org')).toBeUndefined();
+    expect(receivedFor(smtpRelay, 'fresh@example.org')).toHaveLength(1);
+  }, 30_000);
   it('sends through the backup in the same attempt when the primary refuses connections', async () => {
     // Prepare
     const closed = await freePort();
