@@ -74,12 +74,21 @@ const parseListQuery = (event: APIGatewayProxyEvent) => {
  * The API's own base URL, as the client reached it: on AWS the stage (or a custom domain's base path)
  * comes before /v1, and a relative "/" would lose it. The document in the repo keeps "/".
  */
+/**
+ * What comes before the API's own paths in the URL the client called: `/prod` on API Gateway's default
+ * endpoint (the stage), a custom domain's base path, nothing locally; undefined when it cannot be told.
+ */
+const basePathOf = (event: APIGatewayProxyEvent): string | undefined => {
+  const requested = event.requestContext.path ?? event.path;
+  return requested.endsWith(event.path) ? requested.slice(0, requested.length - event.path.length) : undefined;
+};
+
 const serversOf = (event: APIGatewayProxyEvent): Array<{ url: string; description: string }> => {
   const host = header(event, 'host') ?? event.requestContext.domainName;
-  const requested = event.requestContext.path ?? event.path;
-  if (!host || !requested.endsWith(event.path)) return openapi.servers;
+  const basePath = basePathOf(event);
+  if (!host || basePath === undefined) return openapi.servers;
   const scheme = header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
-  return [{ url: `${scheme}://${host}${requested.slice(0, requested.length - event.path.length)}`, description: 'This deployment, as this request reached it' }];
+  return [{ url: `${scheme}://${host}${basePath}`, description: 'This deployment, as this request reached it' }];
 };
 
 const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
@@ -107,7 +116,7 @@ const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
         const first = result.notices[0] as { id: string; status: string };
         return result.batch
           ? json(202, { notices: result.notices }, replayHeader)
-          : json(202, first, { ...replayHeader, location: `/v1/notices/${first.id}` });
+          : json(202, first, { ...replayHeader, location: `${basePathOf(event) ?? ''}/v1/notices/${first.id}` });
       },
       GET: async (deps, event) => {
         const institution = await authenticated(deps, event);

@@ -35,6 +35,16 @@ beforeEach(() => {
 });
 
 describe('Handler: intake, POST /v1/notices', () => {
+  it("points Location at the notice through the URL the client called, API Gateway's stage included", async () => {
+    // Prepare: API Gateway's default endpoint puts the stage before the API's own path
+    const event = apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() });
+    event.requestContext = { ...event.requestContext, path: '/prod/v1/notices' };
+    // Act
+    const result = await handler(event);
+    // Assess
+    expect(result.headers?.location).toBe(`/prod/v1/notices/${body(result).id}`);
+  });
+
   it('stores a notice, rings its doorbell and answers 202 with its id', async () => {
     // Act
     const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
