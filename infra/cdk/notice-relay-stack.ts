@@ -170,7 +170,11 @@ export class NoticeRelayStack extends Stack {
   }
 
   private outputs(config: Config, api: NoticeApi, mail: MailIdentities, secrets: SecretsForInstitutions, egress: StaticEgress | undefined): void {
-    new CfnOutput(this, 'ApiUrl', { value: `${api.api.url}v1`, description: 'Point the ILS at this URL (POST /notices, GET /notices/{id}…)' });
+    // The base the API's paths follow, as `npm start` prints it locally: the ILS posts to <ApiUrl>/v1/notices.
+    new CfnOutput(this, 'ApiUrl', {
+      value: `https://${api.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${api.api.deploymentStage.stageName}`,
+      description: "The API's base URL: point the ILS at <ApiUrl>/v1/notices (GET <ApiUrl>/v1/openapi.json describes every path)",
+    });
     const output = (id: string, record: DnsRecord) => new CfnOutput(this, id, { value: outputLine(record), description: record.description });
     const published = new Set<string>();
     for (const sending of mail.domains) {
