@@ -2,6 +2,7 @@
 // Every object is strict: a misspelt key ("allowNonsecure") is an error, not a silently ignored option.
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
+import { hashApiKey } from '../auth';
 import { emailAddress } from '../validation';
 import { domainOf } from './domains';
 
@@ -199,13 +200,19 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['institutions', index, 'id'], message: `repeats the id of institutions[${firstIndex}]` });
       }
       seenIds.set(inst.id, index);
-      inst.apiKeys?.forEach((key, keyIndex) => {
-        const owner = keyOwners.get(key);
+      // Keys are compared by digest, so a key repeated as a plain key in one institution and as a hash in
+      // another is caught too: the key ring would otherwise hand it to whichever institution comes first.
+      const keys = [
+        ...(inst.apiKeys ?? []).map((key, keyIndex) => ({ digest: hashApiKey(key), field: 'apiKeys', keyIndex })),
+        ...(inst.apiKeyHashes ?? []).map((digest, keyIndex) => ({ digest, field: 'apiKeyHashes', keyIndex })),
+      ];
+      for (const { digest, field, keyIndex } of keys) {
+        const owner = keyOwners.get(digest);
         if (owner !== undefined) {
-          ctx.addIssue({ code: 'custom', path: ['institutions', index, 'apiKeys', keyIndex], message: `is also a key of ${owner}: a key belongs to one institution` });
+          ctx.addIssue({ code: 'custom', path: ['institutions', index, field, keyIndex], message: `is also a key of ${owner}: a key belongs to one institution` });
         }
-        keyOwners.set(key, inst.id);
-      });
+        keyOwners.set(digest, inst.id);
+      }
     });
   });
 

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hashApiKey } from '../../../../shared/auth';
 import { describeConfigError, expandVariables, loadConfig, parseConfig } from '../../../../shared/config/load';
 import { ConfigError } from '../../../../shared/errors';
 import { aConfigInput } from '../../../support/factories';
@@ -83,6 +84,22 @@ describe('Function: loadConfig', () => {
       'institutions[2].transport.mailFromDomain: must be a subdomain of the From domain third.example.org, or SPF will not align for DMARC',
       'institutions[1].id: repeats the id of institutions[0]',
       'institutions[1].apiKeys[0]: is also a key of demo: a key belongs to one institution',
+    ]);
+  });
+
+  it('refuses a key given to two institutions however it is written: as plain keys, as hashes, or one of each', () => {
+    // Prepare
+    const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
+    const demoKey = (input.institutions[0] as { apiKeys: string[] }).apiKeys[0] as string;
+    const otherKey = 'another-key-of-the-branch-0123';
+    input.institutions[0] = { ...input.institutions[0], apiKeyHashes: [hashApiKey(otherKey)] };
+    input.institutions[1] = { ...input.institutions[1], apiKeys: [otherKey], apiKeyHashes: [hashApiKey(demoKey)] };
+    // Act
+    const problems = problemsOf(() => parseConfig(input));
+    // Assess
+    expect(problems).toEqual([
+      'institutions[1].apiKeys[0]: is also a key of demo: a key belongs to one institution',
+      'institutions[1].apiKeyHashes[0]: is also a key of demo: a key belongs to one institution',
     ]);
   });
 
