@@ -49,8 +49,8 @@ export const sendTestCommand = async (args: string[], output: CliOutput, env: No
   });
   const problems: string[] = [];
   try {
-    const result = await makeDesk({ ...deps, ...(deps.records ? { records: noting(deps.records, problems) } : {}) }).test(institution, values.to);
-    output.out(`Test email for ${institution.name ?? institution.id} to ${result.to}, ${result.testedAt}:`);
+    const { lastTestedAt, lastTestResult: result } = await makeDesk({ ...deps, ...(deps.records ? { records: noting(deps.records, problems) } : {}) }).test(institution, values.to);
+    output.out(`Test email for ${institution.name ?? institution.id} to ${result.to}, ${lastTestedAt}:`);
     for (const server of result.servers) output.out(`  ${server.ok ? '✔' : '✘'} ${server.server} — ${server.reply}`);
     output.out(result.ok ? `OK: ${result.server} took the message. Check that it arrived, and not as spam.` : 'FAILED: no server took the message (see "Having a problem?" in the README).');
     if (!values.table) return result.ok ? 0 : 1;
@@ -58,7 +58,7 @@ export const sendTestCommand = async (args: string[], output: CliOutput, env: No
       output.err(`Not recorded in table ${values.table}: ${problems.join('; ')}`);
       return 1;
     }
-    output.out(`Recorded in table ${values.table}: GET /v1/transport shows it as lastTestedAt ${result.testedAt}.`);
+    output.out(`Recorded in table ${values.table}: GET /v1/transport shows it as lastTestedAt ${lastTestedAt}.`);
     return result.ok ? 0 : 1;
   } finally {
     deps.close();

@@ -3,7 +3,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { nextSlot, type RateGate, type RateLimits, type RateState, type Slot } from '../transport/rate-gate';
-import type { AuthFailure, TransportRecord, TransportRecords, TransportTestResult } from '../transport/records';
+import type { AuthFailure, TransportRecord, TransportRecords, TransportTest, TransportTestResult } from '../transport/records';
 import { PARTITION_KEY } from './table';
 import { documentsOf } from './documents';
 
@@ -108,8 +108,8 @@ export class DynamoTransportState implements RateGate, TransportRecords {
     );
   }
 
-  public recordTest(institutionId: string, result: TransportTestResult): Promise<void> {
-    return this.set(institutionId, { lastTestedAt: result.testedAt, lastTestResult: result });
+  public recordTest(institutionId: string, test: TransportTest): Promise<void> {
+    return this.set(institutionId, { lastTestedAt: test.lastTestedAt, lastTestResult: test.lastTestResult });
   }
 
   public recordAuthFailure(institutionId: string, failure: AuthFailure): Promise<void> {

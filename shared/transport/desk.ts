@@ -9,14 +9,14 @@ import type { IdSource } from '../ids';
 import { AUTH_FAILURE_LOG, type Log } from '../log';
 import { buildMail, type OutgoingMessage } from '../mime/compose';
 import { openTransport, type TransportDeps } from './factory';
-import type { TransportRecord, TransportRecords, TransportTestResult } from './records';
+import type { TransportRecord, TransportRecords, TransportTest, TransportTestResult } from './records';
 import type { ServerTry } from './transport';
 
-export type { ServerTestResult, TransportTestResult } from './records';
+export type { ServerTestResult, TransportTest, TransportTestResult } from './records';
 
 export interface TransportDesk {
   status(institution: InstitutionConfig): Promise<TransportStatus>;
-  test(institution: InstitutionConfig, to?: string): Promise<TransportTestResult>;
+  test(institution: InstitutionConfig, to?: string): Promise<TransportTest>;
 }
 
 /** GET /v1/transport: what IT needs to see, and nothing secret. */
@@ -151,19 +151,19 @@ export const makeDesk = (deps: DeskDeps): TransportDesk => {
         if (seconds < MIN_SERVER_SECONDS) tries.push({ server: target.via, ok: false, reply: 'not tried: the test ran out of time on the servers before it' });
         else await tryOne(institution, recipient, target.index, target.via, seconds, tries);
       }
-      const accepted = tries.find((attempt) => attempt.ok);
-      const last = tries.at(-1);
+      // Every target leaves a try, so there is always one to name.
+      const named = (tries.find((attempt) => attempt.ok) ?? tries.at(-1)) as ServerTry;
       const result: TransportTestResult = {
-        ok: accepted !== undefined,
-        server: accepted ? accepted.server.replace(/ \((TLS|plain)\)$/, '') : null,
-        reply: (accepted ?? last)?.reply ?? 'no server was tried',
+        ok: named.ok,
+        server: named.server.replace(/ \((TLS|plain)\)$/, ''),
+        reply: named.reply,
         servers: tries,
-        testedAt: deps.clock.now().toISOString(),
         to: recipient,
       };
-      if (deps.records) await deps.records.recordTest(institution.id, result);
+      const test: TransportTest = { lastTestedAt: deps.clock.now().toISOString(), lastTestResult: result };
+      if (deps.records) await deps.records.recordTest(institution.id, test);
       deps.log.info('transport tested', { institution: institution.id, ok: result.ok, servers: tries.map((t) => `${t.server}:${t.ok ? 'ok' : 'failed'}`) });
-      return result;
+      return test;
     },
   };
 };

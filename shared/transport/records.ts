@@ -10,13 +10,18 @@ export interface ServerTestResult {
 /** The result of a Test Server run (POST /v1/transport/test, notice-relay send-test). */
 export interface TransportTestResult {
   ok: boolean;
-  /** The server that took the message (`host:port` or `ses`), or null when none did. */
-  server: string | null;
-  /** The last server's reply or error. */
+  /** The server that took the message (`host:port` or `ses`), else the last one tried: whose `reply` this is. */
+  server: string;
+  /** That server's reply or error. */
   reply: string;
   servers: ServerTestResult[];
-  testedAt: string;
   to: string;
+}
+
+/** A Test Server run as it is answered and recorded: the fields GET /v1/transport shows. */
+export interface TransportTest {
+  lastTestedAt: string;
+  lastTestResult: TransportTestResult;
 }
 
 /** A relay refused the login (535) or an OAuth2 grant was refused. */
@@ -40,7 +45,7 @@ export interface TransportRecord {
 
 export interface TransportRecords {
   get(institutionId: string): Promise<TransportRecord>;
-  recordTest(institutionId: string, result: TransportTestResult): Promise<void>;
+  recordTest(institutionId: string, test: TransportTest): Promise<void>;
   recordAuthFailure(institutionId: string, failure: AuthFailure): Promise<void>;
   recordAuthRecovered(institutionId: string, at: Date): Promise<void>;
 }
