@@ -546,7 +546,9 @@ export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: L
 
 /**
  * The return-to-sender report owed by a failed or discarded notice: a notice of kind `report` to the
- * institution's `bounceTo`, sent like any other but never reported on itself.
+ * institution's `bounceTo`, sent like any other but never reported on itself. It names the original's
+ * externalId in its text but does not take it as its own, so an ILS that looks its notice up by
+ * externalId finds that notice alone, not a report that was `sent`.
  */
 export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { bounceTo: string; now: Date; settings: LifecycleSettings }): { record: NewNotice; ring: Doorbell } => {
   const { now, settings } = ctx;
@@ -567,7 +569,7 @@ export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { boun
   const subject = `Undelivered notice: ${original.subject}`.slice(0, 998);
   const giveUpAt = addSeconds(now, settings.retry.maxAgeSeconds);
   const { notice, ring } = queued(
-    { id, institutionId: original.institutionId, kind: 'report', reportFor: original.id, to: ctx.bounceTo, subject, type: 'return-to-sender', externalId: original.externalId },
+    { id, institutionId: original.institutionId, kind: 'report', reportFor: original.id, to: ctx.bounceTo, subject, type: 'return-to-sender' },
     { now, first: now, giveUpAt },
     settings,
   );

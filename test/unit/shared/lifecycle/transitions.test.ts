@@ -250,6 +250,8 @@ describe('Function: newReport', () => {
       reason: '550 5.1.1 no such user',
     });
     expect(ring).toEqual({ id: 'R1', delaySeconds: 0 });
+    // The ILS's id names its own notice only: looked up by externalId, the report is not found as `sent`.
+    expect(record.notice.externalId).toBeUndefined();
   });
 });
 
