@@ -13,6 +13,7 @@ import {
   type UnavailableError,
   type ValidationError,
 } from '../../shared/errors';
+import { jsonMistake } from '../../shared/json-mistake';
 import type { Log } from '../../shared/log';
 import { MAX_REQUEST_BYTES } from '../../shared/notice/validate';
 
@@ -59,13 +60,41 @@ export const jsonBody = (event: APIGatewayProxyEvent): unknown => {
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     throw new UnsupportedMediaTypeError(`JSON bodies must be UTF-8, not ${charset.slice(0, 40)}.`);
   }
-  const text = bytes.toString('utf8');
-  if (text.trim() === '') throw new MalformedJsonError('The body is empty; send a notice as JSON.');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new MalformedJsonError(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+  // API Gateway passes a compressed body on as it came; parsed as JSON it would only read as garbage.
+  const encoding = header(event, 'content-encoding')?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw new UnsupportedMediaTypeError(`Send the JSON uncompressed: Content-Encoding ${encoding.slice(0, 40)} is not accepted.`);
   }
+  // A byte order mark is allowed before JSON (RFC 8259 §8.1), and some Windows software writes one.
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  if (text.trim() === '') throw new MalformedJsonError('The body is empty; send a notice as JSON.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new MalformedJsonError(`The body is not valid JSON: ${jsonMistake(text, error as Error)}.`);
+  }
+  if (nestingDepth(parsed) > MAX_JSON_DEPTH) {
+    throw new MalformedJsonError(`The body nests more than ${MAX_JSON_DEPTH} levels deep; a batch of notices needs 5.`);
+  }
+  return parsed;
+};
+
+/** Far more than any request of the API needs, and far less than would exhaust the stack of what walks it. */
+const MAX_JSON_DEPTH = 32;
+
+/** How deeply arrays and objects nest in `value`, counted without recursion, stopping past MAX_JSON_DEPTH. */
+const nestingDepth = (value: unknown): number => {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop() as [unknown, number];
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 };
 
 const BASE_HEADERS = {

@@ -178,9 +178,14 @@ export const makeIntakeHandler =
       for (const route of routes) {
         const match = route.pattern.exec(path);
         if (!match) continue;
-        const method = route.methods[event.httpMethod.toUpperCase()];
-        if (!method) throw new MethodNotAllowedError(Object.keys(route.methods));
-        return withRequestId(await method(deps, event, match.slice(1).map(safeDecode)));
+        const verb = event.httpMethod.toUpperCase();
+        const allowed = [...Object.keys(route.methods), ...('GET' in route.methods ? ['HEAD'] : []), 'OPTIONS'];
+        if (verb === 'OPTIONS') return withRequestId({ statusCode: 204, headers: { allow: allowed.join(', '), 'cache-control': 'no-store' }, body: '' });
+        // HEAD is GET without the body: what uptime monitors and link checkers send.
+        const method = route.methods[verb === 'HEAD' ? 'GET' : verb];
+        if (!method) throw new MethodNotAllowedError(allowed);
+        const result = await method(deps, event, match.slice(1).map(safeDecode));
+        return withRequestId(verb === 'HEAD' ? { ...result, body: '' } : result);
       }
       throw new NotFoundError(`There is no ${event.httpMethod} ${path.slice(0, 200)}; see GET /v1/openapi.json.`);
     } catch (error) {

@@ -1,6 +1,7 @@
 // Reads, expands and validates a configuration file; a bad file is refused with every problem by JSON path.
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ErrorDetail } from '../errors';
+import { jsonMistake } from '../json-mistake';
 import { formatPath, issuesToDetails } from '../validation';
 import { type Config, configSchema } from './schema';
 
@@ -69,39 +70,8 @@ export const readConfigJson = (path: string): unknown => {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${path} is not valid JSON`, [{ path: '(root)', message: jsonMistake(text, (error as Error).message) }]);
+    throw new ConfigError(`${path} is not valid JSON`, [{ path: '(root)', message: jsonMistake(text, error as Error) }]);
   }
-};
-
-/** Characters V8 quotes on each side of an unexpected token ("Unexpected token 'x', ..."…"... is not valid JSON"). */
-const V8_CONTEXT = 10;
-
-/** Where in `text` V8's quoted excerpt puts the unexpected token: it stands V8_CONTEXT characters in, unless cut off at the start. */
-const offsetOfQuotedToken = (text: string, excerpt: string, cutBefore: boolean, cutAfter: boolean, token: string): number | undefined => {
-  if (cutBefore && !cutAfter) return text.length - excerpt.length + V8_CONTEXT;
-  if (!cutBefore && cutAfter) return excerpt.length - V8_CONTEXT;
-  if (cutBefore && cutAfter) {
-    const at = text.indexOf(excerpt);
-    return at < 0 ? undefined : at + V8_CONTEXT;
-  }
-  // A short text is quoted whole: the first such character is the best guess.
-  const at = text.indexOf(token);
-  return at < 0 ? undefined : at;
-};
-
-const jsonMistake = (text: string, message: string): string => {
-  let offset: number | undefined;
-  const position = /at position (\d+)/.exec(message);
-  const quoting = /^Unexpected token '(.+?)', (\.\.\.)?"([\s\S]*?)"(\.\.\.)? is not valid JSON$/.exec(message);
-  if (position) offset = Number(position[1]);
-  else if (quoting) {
-    const [, token = '', cutBefore, excerpt = '', cutAfter] = quoting;
-    offset = offsetOfQuotedToken(text, excerpt, Boolean(cutBefore), Boolean(cutAfter), token);
-  } else if (/end of JSON input/.test(message)) offset = text.length;
-  const reason = (quoting ? 'unexpected character' : message.replace(/ (?:in JSON )?at position \d+[\s\S]*$/, '')).replace(/^./, (first) => first.toLowerCase());
-  if (offset === undefined) return reason;
-  const before = text.slice(0, offset).split('\n');
-  return `${reason} at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 };
 
 /** The lines a person reads when a file is refused. */

@@ -127,6 +127,8 @@ describe('Handler: intake, POST /v1/notices', () => {
     ['a request over 6 MB', { rawBody: JSON.stringify({ notices: Array.from({ length: 26 }, () => aNoticeInput({ text: 'x'.repeat(250_000) })) }) }, 413, 'request_too_large'],
     ['a batch with one bad notice among good ones', { body: { notices: [aNoticeInput(), aNoticeInput({ to: 'bad' }), aNoticeInput()] } }, 400, 'validation_failed'],
     ['a malformed Idempotency-Key', { body: aNoticeInput(), headers: { 'Idempotency-Key': 'has spaces in it' } }, 400, 'invalid_idempotency_key'],
+    ['a compressed body', { rawBody: JSON.stringify(aNoticeInput()), headers: { 'Content-Encoding': 'gzip' } }, 415, 'unsupported_media_type'],
+    ['JSON nested deeper than any notice', { rawBody: `{"to":"patron@example.org","subject":"x","text":${'['.repeat(10_000)}${']'.repeat(10_000)}}` }, 400, 'invalid_json'],
   ])('refuses %s, storing and queuing nothing', async (_, options, status, code) => {
     // Act
     const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', ...options }));
@@ -135,6 +137,16 @@ describe('Handler: intake, POST /v1/notices', () => {
     expect(body(result).error.code).toBe(code);
     expect(body(result).error.message).toEqual(expect.any(String));
     expectNothingStoredOrQueued();
+  });
+
+  it('says where a body stops being JSON without quoting it, and takes a byte order mark before the JSON', async () => {
+    // Act
+    const broken = await handler(apiEvent({ method: 'POST', path: '/v1/notices', rawBody: '{\n  "to": "patron@example.org",\n  "subject": Overdue\n}' }));
+    const withMark = await handler(apiEvent({ method: 'POST', path: '/v1/notices', rawBody: `\uFEFF${JSON.stringify(aNoticeInput())}` }));
+    // Assess
+    expect(body(broken).error.message).toBe('The body is not valid JSON: unexpected character at line 3, column 14.');
+    expect(body(broken).error.message).not.toContain('patron@example.org');
+    expect(withMark.statusCode).toBe(202);
   });
 
   it('names every bad notice of a batch by its path', async () => {
@@ -387,7 +399,17 @@ describe('Handler: intake, service endpoints', () => {
     expect((await handler(apiEvent({ method: 'GET', path: '/v2/notices' }))).statusCode).toBe(404);
     const wrongMethod = await handler(apiEvent({ method: 'PUT', path: '/v1/notices' }));
     expect(wrongMethod.statusCode).toBe(405);
-    expect(wrongMethod.headers?.allow).toBe('POST, GET');
+    expect(wrongMethod.headers?.allow).toBe('POST, GET, HEAD, OPTIONS');
+  });
+
+  it('answers HEAD as GET without the body, and OPTIONS with the methods a path takes', async () => {
+    // Act
+    const head = await handler(apiEvent({ method: 'HEAD', path: '/v1/openapi.json', key: null }));
+    const options = await handler(apiEvent({ method: 'OPTIONS', path: '/v1/transport/test', key: null }));
+    // Assess
+    expect(head).toMatchObject({ statusCode: 200, body: '' });
+    expect(head.headers?.['content-type']).toBe('application/json; charset=utf-8');
+    expect(options).toMatchObject({ statusCode: 204, body: '', headers: { allow: 'POST, OPTIONS' } });
   });
 
   it('answers a 500 without the error text when something unexpected fails', async () => {
