@@ -39,8 +39,11 @@ const listQuery = z.strictObject({
     .optional(),
   type: z.string().min(1).max(64).optional(),
   externalId: z.string().min(1).max(200).optional(),
-  since: z.iso
-    .datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' })
+  since: z
+    .string()
+    // An offset's + left unencoded in a URL arrives as a space; nothing else can stand there.
+    .transform((value) => value.replace(/ (\d{2}(?::?\d{2})?)$/, '+$1'))
+    .pipe(z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone (in a URL, write + as %2B)' }))
     .transform((value) => new Date(value).toISOString())
     .optional(),
   limit: z

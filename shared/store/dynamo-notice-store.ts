@@ -198,6 +198,9 @@ export class DynamoNoticeStore implements NoticeStore {
       notice.institutionId === institutionId && (!query.status || query.status.includes(notice.status)) && (query.type === undefined || notice.type === query.type);
 
     let startSortKey = query.cursor ? decodeCursor(query.cursor) : undefined;
+    // Newest first, a cursor already older than `since` (the filter moved on between pages) has nothing
+    // left after it; DynamoDB would refuse a start key outside the key condition.
+    if (startSortKey !== undefined && query.since !== undefined && startSortKey < query.since) return { notices: [] };
     // One match past the page tells whether another page exists, so the last page carries no cursor
     // even when it is exactly full.
     const notices: Notice[] = [];

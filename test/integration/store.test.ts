@@ -128,6 +128,8 @@ describe('Class: DynamoNoticeStore', () => {
     const overdue = await store.listNotices(institution, { limit: 10, type: 'overdue' });
     const byExternalId = await store.listNotices(institution, { limit: 10, externalId: 'loan-4' });
     const since = await store.listNotices(institution, { limit: 10, since: '2030-01-01T00:05:00.000Z' });
+    // A reconciliation job that moves `since` on between pages: the cursor is past the new range.
+    const sinceMovedOn = await store.listNotices(institution, { limit: 3, cursor: second.cursor, since: '2030-01-01T00:03:00.000Z' });
     // Assess
     const newestFirst = [...records].reverse().map((r) => r.notice.id);
     expect([...first.notices, ...second.notices, ...third.notices].map((n) => n.id)).toEqual(newestFirst);
@@ -138,6 +140,7 @@ describe('Class: DynamoNoticeStore', () => {
     expect([first.cursor, second.cursor]).toEqual([expect.any(String), expect.any(String)]);
     expect(overdue.notices.map((n) => n.externalId)).toEqual(['loan-5', 'loan-3', 'loan-1']);
     expect(byExternalId.notices.map((n) => n.externalId)).toEqual(['loan-4']);
+    expect(sinceMovedOn).toEqual({ notices: [] });
     expect(since.notices.map((n) => n.externalId)).toEqual(['loan-6', 'loan-5']);
     expect((await store.listNotices('nobody', { limit: 10 })).notices).toEqual([]);
   });

@@ -304,6 +304,16 @@ describe('Handler: intake, reading and cancelling', () => {
     expect(documents).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'byInstitution', ScanIndexForward: false, ExpressionAttributeValues: { ':pk': 'demo' } });
   });
 
+  it('reads a since whose + offset arrived as a space, as an unencoded + in a URL does', async () => {
+    // Prepare
+    documents.on(QueryCommand).resolves({ Items: [] });
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', query: { since: '2030-01-01T09:00:00 01:00' } }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(documents).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'demo', ':since': '2030-01-01T08:00:00.000Z' } });
+  });
+
   it.each([
     [{ status: 'lost' }, 'status'],
     [{ limit: '0' }, 'limit'],
