@@ -4,8 +4,23 @@
 import * as z from 'zod';
 import type { ErrorDetail } from './errors';
 
+// RFC 5322's dot-atom before the @ (so a&b@, o'neil@ and joe!@ are addresses), and a domain of at least
+// two labels whose top level is letters or an internationalized one in its xn-- (punycode) form.
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const ADDRESS = new RegExp(`^(?=[^@]{1,64}@)${ATEXT}+(?:\\.${ATEXT}+)*@(?:${LABEL}\\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$`);
+// eslint-disable-next-line no-control-regex -- anything past ASCII
+const NON_ASCII = /[^\u0000-\u007f]/;
+
 /** An RFC 5321 mailbox as a plain address (`user@example.org`). */
-export const emailAddress = z.email({ message: 'must be an email address like name@example.org' }).max(254);
+export const emailAddress = z
+  .string()
+  .max(254)
+  .superRefine((value, ctx) => {
+    if (ADDRESS.test(value)) return;
+    const international = NON_ASCII.test(value.slice(value.lastIndexOf('@') + 1));
+    ctx.addIssue({ code: 'custom', message: `must be an email address like name@example.org${international ? '; write an international domain in its xn-- form' : ''}` });
+  });
 
 /** Formats a path the way a person reads it in the file: `institutions[1].transport.servers[0].port`. */
 export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>

@@ -47,6 +47,14 @@ describe('Function: composeMessage', () => {
     expect(message.envelope.to).toEqual(['patron@example.org', 'parent@example.org']);
   });
 
+  it.each(["o'neil&family@library.example.org", 'joe!=x/y@example.org', 'patron@xn--e1afmkfd.xn--p1ai'])('addresses %s as given, in the header and the envelope', async (to) => {
+    // Act
+    const message = await composeMessage(aNotice(), content({ to }), institution, { now: NOW });
+    // Assess: on the wire as given (a mail reader may show an xn-- domain in its own script)
+    expect(message.raw.toString()).toMatch(new RegExp(`^To: ${to.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\r$`, 'm'));
+    expect(message.envelope.to).toEqual([to]);
+  });
+
   it.each([
     ['subject', { subject: 'Overdue\r\nBcc: everyone@example.org' }],
     ['reply-to', { replyTo: 'desk@library.example.org\r\nBcc: everyone@example.org' }],

@@ -30,8 +30,14 @@ describe('Function: validateSubmission', () => {
     expect(result.notices.map((n) => n.externalId)).toEqual(['a', 'b']);
   });
 
+  it.each(["o'neil@library.example.org", 'a&b@example.org', 'joe!@example.org', 'patron@xn--e1afmkfd.xn--p1ai', 'a.b+c@library.example.edu'])('accepts the address %s', (to) => {
+    expect(validateSubmission(aNoticeInput({ to })).notices[0]?.to).toBe(to);
+  });
+
   it.each([
     ['to', { to: 'not-an-address' }, 'must be an email address like name@example.org'],
+    ['to', { to: 'patron@bücher.de' }, 'must be an email address like name@example.org; write an international domain in its xn-- form'],
+    ['to', { to: 'patron@localhost' }, 'must be an email address like name@example.org'],
     ['to', { to: 'patron@example.org\r\nBcc: all@example.org' }, 'must not contain CR or LF: rejected as header injection'],
     ['subject', { subject: 'Overdue\nBcc: all@example.org' }, 'must not contain CR or LF: rejected as header injection'],
     ['subject', { subject: '' }, 'must not be empty'],
