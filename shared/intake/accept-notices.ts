@@ -51,7 +51,7 @@ const accepted = (ids: NoticeId[], batch: boolean, replayed: boolean): Accepted 
  */
 export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionConfig, body: unknown, idempotencyKey?: string): Promise<Accepted> => {
   const now = deps.clock.now();
-  const { notices, batch } = validateSubmission(body);
+  const { notices, batch } = validateSubmission(body, now);
   let ids = notices.map(() => deps.newId());
   let takeover = false;
 

@@ -8,6 +8,8 @@ import type { NoticeInput } from './model';
 export const MAX_BATCH_NOTICES = 500;
 export const MAX_NOTICE_BYTES = 256 * 1024;
 export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+/** How far ahead a notice may be scheduled. */
+export const MAX_SCHEDULE_DAYS = 366;
 
 const LINE_BREAK = /[\r\n]/;
 // C0 controls other than TAB, and DEL: never meaningful in a header, and a way to confuse parsers.
@@ -94,12 +96,14 @@ const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(v
 /**
  * Validates a parsed request body: a notice, or `{"notices": […]}` of up to 500. An `expiresAt` already in
  * the past is accepted: the lifecycle discards that notice at once and reports it to the desk, where a
- * refusal would have thrown out the whole batch for one stale notice.
+ * refusal would have thrown out the whole batch for one stale notice. A `sendAt` more than
+ * MAX_SCHEDULE_DAYS after `now` is refused: no notice is planned that far ahead, and a date in year 9999
+ * is a mistake whose give-up time would not even be a date.
  * @throws TooLargeError for a batch over 500 or a notice over 256 KiB, ValidationError otherwise.
  * @example
- * const { notices, batch } = validateSubmission(JSON.parse(body));
+ * const { notices, batch } = validateSubmission(JSON.parse(body), clock.now());
  */
-export const validateSubmission = (body: unknown): Submission => {
+export const validateSubmission = (body: unknown, now: Date): Submission => {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError('The body must be a JSON object: one notice, or {"notices": [...]}.', [{ path: '(root)', message: 'must be a JSON object' }]);
   }
@@ -141,7 +145,12 @@ export const validateSubmission = (body: unknown): Submission => {
       details.push(...toDetails(result.error.issues, prefix(index)));
       return;
     }
-    notices.push(stripUndefined(result.data));
+    const notice = result.data;
+    if (notice.sendAt && new Date(notice.sendAt).getTime() > now.getTime() + MAX_SCHEDULE_DAYS * 86_400_000) {
+      details.push({ path: formatPath([...prefix(index), 'sendAt']), message: `must be at most ${MAX_SCHEDULE_DAYS} days from now` });
+      return;
+    }
+    notices.push(stripUndefined(notice));
   });
   if (details.length > 0) {
     const count = batch ? new Set(details.map((d) => /^notices\[(\d+)\]/.exec(d.path)?.[1])).size : 1;

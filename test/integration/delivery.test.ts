@@ -256,7 +256,7 @@ describe('Delivery through an SMTP relay', () => {
     // Prepare: scheduled far ahead, so no doorbell is rung; then made due, and its doorbell delivered by hand
     const mail = await relay({ dataDelayMs: 300 });
     pipeline = await startPipeline(fastConfig(smtp(mail.port)));
-    const { body } = await pipeline.submit(aNoticeInput({ sendAt: '2099-01-01T00:00:00Z' }));
+    const { body } = await pipeline.submit(aNoticeInput({ sendAt: new Date(Date.now() + 300 * 86_400_000).toISOString() }));
     await pipeline.deps.store.apply({ id: body.id, expectVersion: 1, set: { nextAttemptAt: new Date().toISOString() }, remove: [] });
     const sender = makeSenderHandler(pipeline.deps);
     const event = sqsEvent([JSON.stringify({ id: body.id })]);

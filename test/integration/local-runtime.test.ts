@@ -35,7 +35,7 @@ describe('Local runtime (notice-relay start)', () => {
     // Prepare
     const dataDir = temporary.make('notice-relay-data-');
     // A far sendAt keeps the notices queued, so the test sees exactly what was accepted.
-    const scheduled = { sendAt: '2099-01-01T00:00:00Z' };
+    const scheduled = { sendAt: new Date(Date.now() + 300 * 86_400_000).toISOString() };
     // TMPDIR: the mail sink's directory, which a SIGKILL leaves behind, goes with the test's own.
     const tmp = temporary.make('notice-relay-tmp-');
     const first = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir, TMPDIR: tmp });
@@ -160,7 +160,7 @@ describe('Local runtime (notice-relay start)', () => {
     try {
       // Act
       const health = await httpsJson(`${local.apiUrl}/v1/health`, { ca: ca.cert });
-      const accepted = await httpsJson(`${local.apiUrl}/v1/notices`, { ca: ca.cert, method: 'POST', key: KEY, body: aNoticeInput({ sendAt: '2099-01-01T00:00:00Z' }) });
+      const accepted = await httpsJson(`${local.apiUrl}/v1/notices`, { ca: ca.cert, method: 'POST', key: KEY, body: aNoticeInput({ sendAt: new Date(Date.now() + 300 * 86_400_000).toISOString() }) });
       const openapi = await httpsJson(`${local.apiUrl}/v1/openapi.json`, { ca: ca.cert });
       const untrusted = httpsJson(`${local.apiUrl}/v1/health`, {});
       const plain = fetch(`${local.apiUrl.replace('https:', 'http:')}/v1/health`);

@@ -2,10 +2,11 @@ import { TooLargeError, ValidationError } from '../../../../shared/errors';
 import { MAX_BATCH_NOTICES, validateSubmission } from '../../../../shared/notice/validate';
 import { aNoticeInput } from '../../../support/factories';
 
+const NOW = new Date('2030-01-01T00:00:00Z');
 
 const detailsOf = (body: unknown): Array<{ path: string; message: string }> => {
   try {
-    validateSubmission(body);
+    validateSubmission(body, NOW);
   } catch (error) {
     if (error instanceof ValidationError || error instanceof TooLargeError) return error.details;
     throw error;
@@ -16,7 +17,7 @@ const detailsOf = (body: unknown): Array<{ path: string; message: string }> => {
 describe('Function: validateSubmission', () => {
   it('accepts one notice and normalises it', () => {
     // Act
-    const result = validateSubmission({ ...aNoticeInput(), cc: 'parent@example.org', sendAt: '2030-01-02T09:00:00+02:00' });
+    const result = validateSubmission({ ...aNoticeInput(), cc: 'parent@example.org', sendAt: '2030-01-02T09:00:00+02:00' }, NOW);
     // Assess
     expect(result.batch).toBe(false);
     expect(result.notices).toEqual([{ ...aNoticeInput(), cc: ['parent@example.org'], sendAt: '2030-01-02T07:00:00.000Z' }]);
@@ -24,14 +25,14 @@ describe('Function: validateSubmission', () => {
 
   it('accepts a batch in order', () => {
     // Act
-    const result = validateSubmission({ notices: [aNoticeInput({ externalId: 'a' }), aNoticeInput({ externalId: 'b', text: undefined, html: '<p>x</p>' })] });
+    const result = validateSubmission({ notices: [aNoticeInput({ externalId: 'a' }), aNoticeInput({ externalId: 'b', text: undefined, html: '<p>x</p>' })] }, NOW);
     // Assess
     expect(result.batch).toBe(true);
     expect(result.notices.map((n) => n.externalId)).toEqual(['a', 'b']);
   });
 
   it.each(["o'neil@library.example.org", 'a&b@example.org', 'joe!@example.org', 'patron@xn--e1afmkfd.xn--p1ai', 'a.b+c@library.example.edu'])('accepts the address %s', (to) => {
-    expect(validateSubmission(aNoticeInput({ to })).notices[0]?.to).toBe(to);
+    expect(validateSubmission(aNoticeInput({ to }), NOW).notices[0]?.to).toBe(to);
   });
 
   it.each([
@@ -54,6 +55,7 @@ describe('Function: validateSubmission', () => {
     ['sendAt', { sendAt: 'tomorrow' }, 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z'],
     ['sendAt', { sendAt: '2030-01-02T09:00:00' }, 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z'],
     ['expiresAt', { sendAt: '2030-01-03T00:00:00Z', expiresAt: '2030-01-02T00:00:00Z' }, 'must be later than sendAt'],
+    ['sendAt', { sendAt: '9999-12-31T23:59:59Z' }, 'must be at most 366 days from now'],
     ['from', { from: 'someone@elsewhere.example.com' } as object, "is set by the institution's configuration: a notice cannot choose its sender"],
     ['bcc', { bcc: ['x@example.org'] } as object, 'is not a field of a notice'],
     ['cc', { cc: Array.from({ length: 11 }, (_, i) => `copy${i}@example.org`) }, 'takes at most 10 addresses'],
@@ -79,7 +81,7 @@ describe('Function: validateSubmission', () => {
     // Prepare
     const notices = [aNoticeInput(), aNoticeInput(), aNoticeInput(), aNoticeInput({ to: 'nobody' })];
     // Act
-    const run = () => validateSubmission({ notices });
+    const run = () => validateSubmission({ notices }, NOW);
     // Assess
     expect(run).toThrow('1 of 4 notices are invalid; nothing was accepted.');
     expect(detailsOf({ notices })).toEqual([{ path: 'notices[3].to', message: 'must be an email address like name@example.org' }]);
@@ -89,14 +91,14 @@ describe('Function: validateSubmission', () => {
     // Prepare
     const notices = Array.from({ length: MAX_BATCH_NOTICES + 1 }, () => aNoticeInput());
     // Act / Assess
-    expect(() => validateSubmission({ notices })).toThrow(expect.objectContaining({ name: 'TooLargeError', code: 'batch_too_large' }));
+    expect(() => validateSubmission({ notices }, NOW)).toThrow(expect.objectContaining({ name: 'TooLargeError', code: 'batch_too_large' }));
   });
 
   it('refuses a notice over 256 KiB, naming it', () => {
     // Prepare
     const big = aNoticeInput({ text: 'x'.repeat(256 * 1024) });
     // Act
-    const run = () => validateSubmission({ notices: [aNoticeInput(), big] });
+    const run = () => validateSubmission({ notices: [aNoticeInput(), big] }, NOW);
     // Assess
     expect(run).toThrow(expect.objectContaining({ name: 'TooLargeError', code: 'notice_too_large' }));
     expect(detailsOf({ notices: [aNoticeInput(), big] })).toEqual([{ path: 'notices[1]', message: expect.stringMatching(/^is \d+ bytes; a notice is at most 262144 bytes/) }]);
@@ -109,6 +111,6 @@ describe('Function: validateSubmission', () => {
     ['an empty batch', { notices: [] }],
     ['a batch with other keys', { notices: [aNoticeInput()], dryRun: true }],
   ])('refuses %s as the body', (_, body) => {
-    expect(() => validateSubmission(body)).toThrow(ValidationError);
+    expect(() => validateSubmission(body, NOW)).toThrow(ValidationError);
   });
 });
