@@ -1,6 +1,7 @@
 // The return-to-sender report: an RFC 3464 `multipart/report; report-type=delivery-status` to the
 // institution's bounceTo, which a person reads (part 1), software parses (part 2, the delivery status),
 // and which carries the headers of the notice it reports (part 3).
+import { encodeWord, encodeWords } from 'nodemailer/lib/mime-funcs';
 import MimeNode from 'nodemailer/lib/mime-node';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
@@ -77,12 +78,30 @@ const deliveryStatusPart = (report: ReturnToSenderReport, institution: Instituti
   return `${perMessage.join('\r\n')}\r\n\r\n${perRecipient.join('\r\n')}\r\n`;
 };
 
+/**
+ * One header line as a message's own header would carry it: non-ASCII words as RFC 2047 encoded words
+ * (this part is not UTF-8 text), folded at spaces so no line runs past 76 characters (the part then needs no transfer encoding).
+ */
+const headerLine = (name: string, value: string): string => {
+  // eslint-disable-next-line no-control-regex -- control characters never belong in a header
+  const plain = value.replace(/[\r\n]+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?').trim();
+  // A long run without spaces cannot be folded as it is; as encoded words it can.
+  const encoded = /\S{900}/.test(plain) ? encodeWord(plain, 'Q', 52) : encodeWords(plain, 'Q', 52);
+  const lines = [`${name}:`];
+  for (const word of encoded.split(' ')) {
+    const last = lines.length - 1;
+    if ((lines[last] as string).length + 1 + word.length > 76 && (lines[last] as string).trim().length > name.length + 1) lines.push(` ${word}`);
+    else lines[last] += ` ${word}`;
+  }
+  return lines.join('\r\n');
+};
+
 /** The headers of the reported notice, as the third part carries them. */
 const originalHeaders = (report: ReturnToSenderReport, institution: InstitutionConfig): string =>
   [
-    `From: ${oneLine(institution.from.text)}`,
+    headerLine('From', institution.from.text),
     `To: ${report.recipient}`,
-    `Subject: ${oneLine(report.subject)}`,
+    headerLine('Subject', report.subject),
     `Message-ID: <${report.noticeId}@${domainOf(institution.from.address)}>`,
     `X-Notice-Id: ${report.noticeId}`,
     '',

@@ -118,6 +118,21 @@ describe('Function: composeMessage for a return-to-sender report', () => {
     expect(parsed.text).toContain('Last reply:      550 5.1.1 <patron@example.org>: User unknown');
   });
 
+  it("carries the notice's non-ASCII headers as encoded words, folded, in the headers part", async () => {
+    // Prepare
+    const subject = `Überfällig: ${'Das Kapital, Band '.repeat(8)}`;
+    const spanish = { ...institution, from: { ...institution.from, text: 'Biblioteca Pública <notices@library.example.org>' } };
+    const content = { ...reportContent, report: { ...reportContent.report!, subject } };
+    // Act
+    const raw = (await composeMessage(report, content, spanish, { now: NOW })).raw.toString();
+    const headersPart = raw.slice(raw.indexOf('Content-Type: text/rfc822-headers'));
+    // Assess
+    expect(headersPart).toContain('From: Biblioteca =?UTF-8?Q?P=C3=BAblica?= <notices@library.example.org>');
+    expect(headersPart).toContain('Subject: =?UTF-8?Q?=C3=9Cberf=C3=A4llig=3A?= Das Kapital, Band');
+    expect(headersPart).not.toMatch(/P\?blica|\?berf/);
+    expect(Math.max(...headersPart.split('\r\n').map((line) => line.length))).toBeLessThanOrEqual(76);
+  });
+
   it('reports a notice given up after retries as expired (5.4.7)', async () => {
     // Prepare
     const discarded = { ...reportContent, report: { ...reportContent.report!, outcome: 'discarded' as const, attempts: reportContent.report!.attempts.slice(0, 1) } };
