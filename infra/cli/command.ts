@@ -3,6 +3,14 @@
 import { loadConfig } from '../../shared/config/load';
 import type { Config, InstitutionConfig } from '../../shared/config/schema';
 
+/** The command line itself is wrong (an option missing, unknown or malformed): exit 2, with the usage. */
+export class UsageError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 /** Where a command writes: its lines for the terminal, and its complaints. */
 export interface CliOutput {
   out: (text: string) => void;

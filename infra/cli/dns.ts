@@ -3,23 +3,16 @@ import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
-import { describeConfigError, loadConfig } from '../../shared/config/load';
+import { loadConfig } from '../../shared/config/load';
 import type { Config, InstitutionConfig } from '../../shared/config/schema';
 import { domainOf } from '../../shared/config/domains';
 import { checkDns, type DnsCheckResult, expectedRecords, isProblem } from '../../shared/dns/check';
 import { type DnsRecord, zoneLine } from '../../shared/dns/records';
-import { ConfigError } from '../../shared/errors';
-import type { CliOutput } from './command';
+import { type CliOutput, UsageError } from './command';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** A command line that cannot be run as given: exit code 2, as for any usage error. */
-class UsageError extends Error {
-  public constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
 
 const DNS_RESOLVER_TIMEOUT_MS = 2000;
 
@@ -148,41 +141,24 @@ const recordLines = (record: DnsRecord): string[] => {
   return [`; ${record.description}`, ...hint, zoneLine(record)];
 };
 
-const withUsageErrors = async (command: string, output: CliOutput, body: () => Promise<number>): Promise<number> => {
-  try {
-    return await body();
-  } catch (error) {
-    if (error instanceof UsageError) {
-      output.err(`notice-relay ${command}: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof ConfigError) {
-      output.err(describeConfigError(error));
-      return 2;
-    }
-    throw error;
-  }
-};
-
 /**
  * `dns-records --config F [--dkim-tokens a,b,c] [--dkim-key ID=FILE]`: every sending domain's records as zone lines, with
  * comments, ready to paste into a zone file.
  */
-export const dnsRecordsCommand = (args: string[], output: CliOutput, env: Env = process.env): Promise<number> =>
-  withUsageErrors('dns-records', output, async () => {
-    const options = parse(args);
-    const config = withDkimKeys(loadFrom(options.config, env), options['dkim-key'] ?? []);
-    const region = regionOf(env);
-    const dkimTokens = parseDkimTokens(options['dkim-tokens'] ?? [], config);
-    const blocks = expectedRecords(config, { region, dkimTokens }).map(({ institution, domain, records }) =>
-      [
-        `; ── ${headingOf(institution, domain, region)}`,
-        ...(records.length ? records.flatMap(recordLines) : [`; the records listed above for ${domain} serve it too`]),
-      ].join('\n'),
-    );
-    output.out(blocks.join('\n\n'));
-    return 0;
-  });
+export const dnsRecordsCommand = async (args: string[], output: CliOutput, env: Env = process.env): Promise<number> => {
+  const options = parse(args);
+  const config = withDkimKeys(loadFrom(options.config, env), options['dkim-key'] ?? []);
+  const region = regionOf(env);
+  const dkimTokens = parseDkimTokens(options['dkim-tokens'] ?? [], config);
+  const blocks = expectedRecords(config, { region, dkimTokens }).map(({ institution, domain, records }) =>
+    [
+      `; ── ${headingOf(institution, domain, region)}`,
+      ...(records.length ? records.flatMap(recordLines) : [`; the records listed above for ${domain} serve it too`]),
+    ].join('\n'),
+  );
+  output.out(blocks.join('\n\n'));
+  return 0;
+};
 
 const MARK = { ok: '✔', info: 'ℹ', missing: '✘', wrong: '✘', error: '✘' } as const;
 
@@ -213,27 +189,26 @@ const summaryOf = (results: DnsCheckResult[]): string => {
  * `dns-check --config F [--resolver HOST:PORT] [--dkim-tokens a,b,c] [--dkim-key ID=FILE]`: looks every record up; exit 0
  * when all are right (information aside), 1 otherwise, 2 when the command line or the file is wrong.
  */
-export const dnsCheckCommand = (args: string[], output: CliOutput, env: Env = process.env): Promise<number> =>
-  withUsageErrors('dns-check', output, async () => {
-    const options = parse(args, { resolver: { type: 'string' } });
-    const server = options.resolver === undefined ? undefined : parseResolverAddress(options.resolver);
-    const config = withDkimKeys(loadFrom(options.config, env), options['dkim-key'] ?? []);
-    const region = regionOf(env);
-    const dkimTokens = parseDkimTokens(options['dkim-tokens'] ?? [], config);
-    // One try with a short timeout: a name server that does not answer is reported, not waited on.
-    const resolver = new Resolver({ timeout: DNS_RESOLVER_TIMEOUT_MS, tries: 1 });
-    if (server) resolver.setServers([server]);
-    const results = await checkDns(config, { resolver, region, dkimTokens });
-    const lines: string[] = [];
-    let heading = '';
-    for (const result of results) {
-      const institution = config.institutions.find((i) => i.id === result.institution) as InstitutionConfig;
-      const next = headingOf(institution, result.domain, region);
-      if (next !== heading) lines.push(...(heading ? [''] : []), next);
-      heading = next;
-      lines.push(`  ${describeResult(result)}`);
-    }
-    lines.push('', summaryOf(results));
-    output.out(lines.join('\n'));
-    return results.some(isProblem) ? 1 : 0;
-  });
+export const dnsCheckCommand = async (args: string[], output: CliOutput, env: Env = process.env): Promise<number> => {
+  const options = parse(args, { resolver: { type: 'string' } });
+  const server = options.resolver === undefined ? undefined : parseResolverAddress(options.resolver);
+  const config = withDkimKeys(loadFrom(options.config, env), options['dkim-key'] ?? []);
+  const region = regionOf(env);
+  const dkimTokens = parseDkimTokens(options['dkim-tokens'] ?? [], config);
+  // One try with a short timeout: a name server that does not answer is reported, not waited on.
+  const resolver = new Resolver({ timeout: DNS_RESOLVER_TIMEOUT_MS, tries: 1 });
+  if (server) resolver.setServers([server]);
+  const results = await checkDns(config, { resolver, region, dkimTokens });
+  const lines: string[] = [];
+  let heading = '';
+  for (const result of results) {
+    const institution = config.institutions.find((i) => i.id === result.institution) as InstitutionConfig;
+    const next = headingOf(institution, result.domain, region);
+    if (next !== heading) lines.push(...(heading ? [''] : []), next);
+    heading = next;
+    lines.push(`  ${describeResult(result)}`);
+  }
+  lines.push('', summaryOf(results));
+  output.out(lines.join('\n'));
+  return results.some(isProblem) ? 1 : 0;
+};

@@ -10,7 +10,8 @@ import { errorCode } from '../../shared/errors';
 import { silentLog } from '../../shared/log';
 import { makeDesk } from '../../shared/transport/desk';
 import type { TransportRecords } from '../../shared/transport/records';
-import { chosenInstitution, type CliOutput } from './command';
+import { emailAddress } from '../../shared/validation';
+import { chosenInstitution, type CliOutput, UsageError } from './command';
 
 const USAGE = 'Usage: notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]';
 
@@ -43,6 +44,7 @@ export const sendTestCommand = async (args: string[], output: CliOutput, env: No
   const chosen = chosenInstitution(values, USAGE, output, env);
   if (typeof chosen === 'number') return chosen;
   const { config, institution } = chosen;
+  if (values.to !== undefined && !emailAddress.safeParse(values.to).success) throw new UsageError(`--to ${values.to}: must be an email address like name@example.org`);
   const deps = createDeskDeps(env, config, silentLog, {
     ...(values.secret ? { secret: { institutionId: institution.id, secretId: values.secret } } : {}),
     ...(values.table ? { tableName: values.table } : {}),
@@ -53,6 +55,12 @@ export const sendTestCommand = async (args: string[], output: CliOutput, env: No
     output.out(`Test email for ${institution.name ?? institution.id} to ${result.to}, ${lastTestedAt}:`);
     for (const server of result.servers) output.out(`  ${server.ok ? '✔' : '✘'} ${server.server} — ${server.reply}`);
     output.out(result.ok ? `OK: ${result.server} took the message. Check that it arrived, and not as spam.` : 'FAILED: no server took the message (see "Having a problem?" in the README).');
+    if (!result.ok && institution.transport.kind === 'ses') {
+      output.out(
+        `SES is reached with this machine's AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) in AWS_REGION (${env.AWS_REGION || 'us-east-1'}). ` +
+          "To test against npm start's SES emulator instead, start it with NOTICE_RELAY_SES_PORT=P and set NOTICE_RELAY_SES_ENDPOINT=http://127.0.0.1:P here.",
+      );
+    }
     if (!values.table) return result.ok ? 0 : 1;
     if (problems.length) {
       output.err(`Not recorded in table ${values.table}: ${problems.join('; ')}`);
