@@ -22,6 +22,25 @@ export const emailAddress = z
     ctx.addIssue({ code: 'custom', message: `must be an email address like name@example.org${international ? '; write an international domain in its xn-- form' : ''}` });
   });
 
+/** A count of things in words: `1 character`, `10 addresses`. */
+const counted = (count: unknown, one: string, many = `${one}s`): string => `${String(count)} ${Number(count) === 1 ? one : many}`;
+
+/** A size limit's default message, in the words every other message here uses. */
+const sizeMessage = (issue: { origin: string; minimum?: unknown; maximum?: unknown; inclusive?: boolean }): string | undefined => {
+  const limit = issue.minimum ?? issue.maximum;
+  const atLeast = issue.minimum !== undefined;
+  if (issue.origin === 'string') return atLeast && Number(limit) === 1 ? 'must not be empty' : `must be ${atLeast ? 'at least' : 'at most'} ${counted(limit, 'character')}`;
+  if (issue.origin === 'array') return atLeast && Number(limit) === 1 ? 'must not be an empty list' : `must hold ${atLeast ? 'at least' : 'at most'} ${counted(limit, 'item')}`;
+  if (issue.origin === 'number') return `must be ${atLeast ? (issue.inclusive ? 'at least' : 'more than') : issue.inclusive ? 'at most' : 'less than'} ${String(limit)}`;
+  return undefined;
+};
+
+// The messages of the limits no schema words itself (a schema's own message still wins): what zod says
+// by default ("Too small: expected string to have >=1 characters") reads as zod, not as this service.
+z.config({
+  customError: (issue) => (issue.code === 'too_small' || issue.code === 'too_big' ? sizeMessage(issue as Parameters<typeof sizeMessage>[0]) : undefined),
+});
+
 /** Formats a path the way a person reads it in the file: `institutions[1].transport.servers[0].port`. */
 export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') || '(root)';
@@ -42,6 +61,9 @@ export const issuesToDetails = (issues: ReadonlyArray<z.core.$ZodIssue>, prefix:
       const branches = issue.errors.map((branch) => ({ details: issuesToDetails(branch, [...prefix, ...issue.path]), typeMismatch: branch.every((i) => i.code === 'invalid_type') }));
       const fit = ({ details, typeMismatch }: (typeof branches)[number]) => Math.max(...details.map((d) => d.path.length)) * 2 + (typeMismatch ? 0 : 1);
       return branches.reduce((best, next) => (fit(next) > fit(best) ? next : best)).details;
+    }
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: formatPath([...prefix, ...issue.path, key]), message: 'is not a known field' }));
     }
     if (issue.code === 'invalid_type' && issue.input !== undefined) {
       return [{ path: formatPath([...prefix, ...issue.path]), message: `must be ${article(issue.expected)}, not ${kindOf(issue.input)}` }];

@@ -14,9 +14,13 @@ export interface ManageDeps {
   settings: LifecycleSettings;
 }
 
-/** A notice of this institution; another institution's notice does not exist, as far as the caller can tell. */
+/**
+ * A notice of this institution; another institution's notice does not exist, as far as the caller can tell.
+ * ULIDs are case-insensitive, so an id an ILS stored in lower case still finds its notice.
+ */
 const findOwned = async (store: NoticeStore, institution: InstitutionConfig, id: string): Promise<Notice> => {
-  const notice = isNoticeId(id) ? await store.getNotice(id) : undefined;
+  const canonical = id.toUpperCase();
+  const notice = isNoticeId(canonical) ? await store.getNotice(canonical) : undefined;
   if (!notice || notice.institutionId !== institution.id) throw new NotFoundError(`No notice ${id} exists for this API key.`);
   return notice;
 };

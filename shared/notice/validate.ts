@@ -40,7 +40,7 @@ const attachment = z.strictObject({
   contentBase64: z
     .string()
     .min(1)
-    .refine((data) => data.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(data), { message: 'must be base64 without line breaks' }),
+    .refine((data) => data.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(data), { message: 'must be base64, padded with =, without line breaks' }),
 });
 
 const noticeSchema = z

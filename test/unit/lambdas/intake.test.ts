@@ -219,6 +219,17 @@ describe('Handler: intake, reading and cancelling', () => {
     ...aNotice({ id: '01JB0000000000000000000001', version: 3, subject: 'Overdue', type: undefined, externalId: undefined, leaseToken: 'internal', ...overrides }),
   });
 
+  it('finds a notice by its id in lower case too, as ULIDs are case-insensitive', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: stored() });
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices/01jb0000000000000000000001' }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(body(result).id).toBe('01JB0000000000000000000001');
+    expect(documents).toHaveReceivedCommandWith(GetCommand, { Key: { pk: 'notice#01JB0000000000000000000001' } });
+  });
+
   it('answers a notice with nulls for what is unset, and no internal field', async () => {
     // Prepare
     documents.on(GetCommand).resolves({ Item: stored() });

@@ -64,7 +64,7 @@ describe('Function: loadConfig', () => {
         'institutions[0].bounceTo: must be an email address like name@example.org',
         expect.stringMatching(/^institutions\[0\]\.transport\.servers\[0\]\.port: /),
         expect.stringMatching(/^institutions\[0\]\.transport\.servers\[0\]\.tls: /),
-        'institutions[0].transport.servers[0]: Unrecognized key: "allowNonsecure"',
+        'institutions[0].transport.servers[0].allowNonsecure: is not a known field',
         expect.stringMatching(/^sender\.leaseSeconds: must be longer than sender\.attemptTimeoutSeconds/),
       ]),
     );
