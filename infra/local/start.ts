@@ -253,7 +253,7 @@ export const banner = (runtime: LocalRuntime): string => {
     `  API            ${runtime.apiUrl}   (OpenAPI: ${runtime.apiUrl}/v1/openapi.json)`,
     `  API key        ${keyLine}`,
     `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
-    `  Mail sink      SMTP on ${runtime.endpoints.smtpSink.host}:${runtime.endpoints.smtpSink.port}   (NOTICE_RELAY_SINK_SMTP_PORT of config/local.json)`,
+    `  Mail sink      SMTP on ${runtime.endpoints.smtpSink.host}:${runtime.endpoints.smtpSink.port}   (${runtime.demoConfig ? 'the relay of config/local.json; ' : ''}NOTICE_RELAY_SINK_SMTP_PORT sets its port)`,
     ...(plainBeyondThisMachine
       ? [
           '',
