@@ -1,12 +1,5 @@
 // `notice-relay`: each command's own help, and one meaning for each exit status across the commands.
-import { run } from '../../../infra/cli/main';
-
-const runCommand = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await run(args, { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) });
-  return { code, out, err };
-};
+import { runCommand } from '../../support/cli';
 
 describe('Command line: notice-relay', () => {
   it.each([

@@ -1,12 +1,5 @@
 // `notice-relay secret-template`: the fields IT fills in, since the stack creates every secret empty.
-import { run } from '../../../infra/cli/main';
-
-const runCommand = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await run(args, { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) });
-  return { code, out, err };
-};
+import { runCommand } from '../../support/cli';
 
 describe('Command: notice-relay secret-template', () => {
   it("prints the institution's secret with every field empty, one entry per server in order", async () => {
