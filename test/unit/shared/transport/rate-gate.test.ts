@@ -4,12 +4,12 @@ const at = (iso: string) => new Date(iso);
 const fresh: RateState = { nextSlotAt: 0, dayCount: 0 };
 
 describe('Function: nextSlot', () => {
-  it('gives the first slot now and spaces the next 60 s / maxPerMinute later, with 2 % to spare', () => {
+  it('gives the first slot now and spaces the next 60 s / maxPerMinute later, with 5 % to spare', () => {
     // Act
     const { slot, next } = nextSlot(fresh, { maxPerMinute: 30 }, at('2030-01-01T00:00:00Z'));
     // Assess
     expect(slot).toEqual({ at: at('2030-01-01T00:00:00Z'), reason: undefined });
-    expect(next).toEqual({ nextSlotAt: at('2030-01-01T00:00:02.040Z').getTime(), day: '2030-01-01', dayCount: 1 });
+    expect(next).toEqual({ nextSlotAt: at('2030-01-01T00:00:02.100Z').getTime(), day: '2030-01-01', dayCount: 1 });
   });
 
   it('keeps any 60 s window within maxPerMinute however many ask at once', () => {
