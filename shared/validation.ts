@@ -22,7 +22,7 @@ export const emailAddress = z
     ctx.addIssue({ code: 'custom', message: `must be an email address like name@example.org${international ? '; write an international domain in its xn-- form' : ''}` });
   });
 
-/** A count of things in words: `1 character`, `10 addresses`. */
+/** A count of things in words: `1 character`, `3 items`. */
 const counted = (count: unknown, one: string, many = `${one}s`): string => `${String(count)} ${Number(count) === 1 ? one : many}`;
 
 /** A size limit's default message, in the words every other message here uses. */

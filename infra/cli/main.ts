@@ -93,7 +93,7 @@ export const run = async (argv: string[], output: CliOutput = { out: (t) => cons
       case '--help':
       case '-h': {
         const [about] = rest;
-        if (about === undefined) output.out(USAGE);
+        if (about === undefined || about === '--help' || about === '-h') output.out(USAGE);
         else if (about in COMMAND_HELP) output.out(helpOf(about));
         else {
           output.err(`Unknown command: ${about}\n\n${USAGE}`);

@@ -80,7 +80,8 @@ const deliveryStatusPart = (report: ReturnToSenderReport, institution: Instituti
 
 /**
  * One header line as a message's own header would carry it: non-ASCII words as RFC 2047 encoded words
- * (this part is not UTF-8 text), folded at spaces so no line runs past 76 characters (the part then needs no transfer encoding).
+ * (this part is not UTF-8 text), folded at spaces so no line runs past 76 characters, which keeps the
+ * part free of any transfer encoding.
  */
 const headerLine = (name: string, value: string): string => {
   // eslint-disable-next-line no-control-regex -- control characters never belong in a header
