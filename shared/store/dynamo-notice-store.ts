@@ -225,9 +225,10 @@ export class DynamoNoticeStore implements NoticeStore {
       const states = await this.batchGet(keys.map((sortKey) => noticeKey(idOfSortKey(sortKey))));
       for (const sortKey of keys) {
         const state = states.get(noticeKey(idOfSortKey(sortKey)));
-        if (state && matches(fromStateItem(state))) {
+        const notice = state && fromStateItem(state);
+        if (notice && matches(notice)) {
           if (notices.length === query.limit) return { notices, cursor: encodeCursor(lastOnPage as string) };
-          notices.push(fromStateItem(state));
+          notices.push(notice);
           lastOnPage = sortKey;
         }
         examined++;
