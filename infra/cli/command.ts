@@ -18,24 +18,13 @@ export interface CliOutput {
 }
 
 /**
- * The configuration and the institution the options name, or the exit code after saying what is wrong:
- * 2 for a missing option (with the usage) or an institution the file does not have.
+ * The configuration and the institution the options name; a UsageError (exit 2, with the command's help)
+ * for a missing option or an institution the file does not have.
  */
-export const chosenInstitution = (
-  values: { config?: string; institution?: string },
-  usage: string,
-  output: CliOutput,
-  env: NodeJS.ProcessEnv,
-): { config: Config; institution: InstitutionConfig } | number => {
-  if (!values.config || !values.institution) {
-    output.err(usage);
-    return 2;
-  }
+export const chosenInstitution = (values: { config?: string; institution?: string }, env: NodeJS.ProcessEnv): { config: Config; institution: InstitutionConfig } => {
+  if (!values.config || !values.institution) throw new UsageError('--config F and --institution ID are required');
   const config = loadConfig(values.config, env);
   const institution = config.institutions.find((inst) => inst.id === values.institution);
-  if (!institution) {
-    output.err(`No institution "${values.institution}" in ${values.config}; it has ${config.institutions.map((inst) => inst.id).join(', ')}.`);
-    return 2;
-  }
+  if (!institution) throw new UsageError(`No institution "${values.institution}" in ${values.config}; it has ${config.institutions.map((inst) => inst.id).join(', ')}.`);
   return { config, institution };
 };

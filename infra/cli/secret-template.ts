@@ -4,13 +4,9 @@ import { parseArgs } from 'node:util';
 import { secretTemplate } from '../../shared/secrets';
 import { chosenInstitution, type CliOutput } from './command';
 
-const USAGE = 'Usage: notice-relay secret-template --config F --institution ID';
-
 export const secretTemplateCommand = (args: string[], output: CliOutput, env: NodeJS.ProcessEnv = process.env): number => {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, institution: { type: 'string' } }, strict: true });
-  const chosen = chosenInstitution(values, USAGE, output, env);
-  if (typeof chosen === 'number') return chosen;
-  const { institution } = chosen;
+  const { institution } = chosenInstitution(values, env);
   const template = secretTemplate(institution);
   if (!template) {
     output.err(`Institution ${institution.id} needs no secret: it sends through SES, or through servers without a login, OAuth2 or DKIM key.`);

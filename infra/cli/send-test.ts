@@ -13,8 +13,6 @@ import type { TransportRecords } from '../../shared/transport/records';
 import { emailAddress } from '../../shared/validation';
 import { chosenInstitution, type CliOutput, UsageError } from './command';
 
-const USAGE = 'Usage: notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]';
-
 /**
  * The records, with a write that fails noted instead of thrown: the test itself happened, and IT must
  * see its result even when the table cannot be reached (wrong name, region or permissions).
@@ -41,9 +39,7 @@ export const sendTestCommand = async (args: string[], output: CliOutput, env: No
     options: { config: { type: 'string' }, institution: { type: 'string' }, to: { type: 'string' }, secret: { type: 'string' }, table: { type: 'string' } },
     strict: true,
   });
-  const chosen = chosenInstitution(values, USAGE, output, env);
-  if (typeof chosen === 'number') return chosen;
-  const { config, institution } = chosen;
+  const { config, institution } = chosenInstitution(values, env);
   if (values.to !== undefined && !emailAddress.safeParse(values.to).success) throw new UsageError(`--to ${values.to}: must be an email address like name@example.org`);
   const deps = createDeskDeps(env, config, silentLog, {
     ...(values.secret ? { secret: { institutionId: institution.id, secretId: values.secret } } : {}),

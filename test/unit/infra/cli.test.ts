@@ -29,6 +29,7 @@ describe('Command line: notice-relay', () => {
     [['secret-template', '--config', 'config/example.json', '--institution', 'branch', '--bogus'], "Unknown option '--bogus'", 'Usage: notice-relay secret-template'],
     [['send-test', '--config', 'config/example.json', '--institution', 'demo', '--to', 'not-an-address'], '--to not-an-address: must be an email address', 'Usage: notice-relay send-test'],
     [['dns-records', '--config', 'config/no-such-file.json'], 'cannot read config/no-such-file.json', ''],
+    [['send-test', '--config', 'config/example.json'], '--config F and --institution ID are required', 'Usage: notice-relay send-test'],
     [['help', 'no-such-command'], 'Unknown command: no-such-command', 'Commands:'],
   ])('exits 2 when the command line or the file is wrong: %j', async (args, problem, help) => {
     // Act
