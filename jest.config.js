@@ -1,4 +1,6 @@
 // Three suites (unit, integration, infra), all offline; `npm test` runs every one.
+const { availableParallelism } = require('node:os');
+
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
@@ -8,6 +10,10 @@ const common = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // The integration suites spend much of their time waiting on real timers (retry gaps, a rate limit's
+  // minute, a give-up time), so a worker per core, and at least two, where Jest would leave one core idle.
+  maxWorkers: Math.max(2, availableParallelism()),
+  testSequencer: '<rootDir>/test/support/sequencer.cjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 30 },

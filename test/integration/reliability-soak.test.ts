@@ -78,7 +78,7 @@ describe('Reliability: soak through a misbehaving relay', () => {
       expect(status).toBe(202);
       ids.push(...body.notices.map((n: { id: string }) => n.id));
     }
-    const final = await untilFinal(pipeline, ids, 280_000);
+    const final = await untilFinal(pipeline, ids, 420_000);
     const seconds = (Date.now() - started) / 1000;
     // Assess
     const count = (status: string) => final.states.filter((n) => n.status === status).length;
@@ -103,5 +103,5 @@ describe('Reliability: soak through a misbehaving relay', () => {
     // What the relay took is what the store says was sent (notices and reports).
     const sentIds = new Set([...sent, ...final.reports.filter((r) => r.status === 'sent')].map((n) => `<${n.id}@library.example.org>`));
     expect(new Set(atRelay.keys())).toEqual(sentIds);
-  }, 300_000);
+  }, 450_000);
 });
