@@ -47,7 +47,8 @@ export interface LocalRuntime {
 
 const EXPIRY_INTERVAL_SECONDS = 3600;
 const DEFAULT_API_PORT = 3000;
-const DEMO_CONFIG_PATH = 'config/local.json';
+/** The committed demo configuration, found from the project itself so `start` runs from any directory. */
+const DEMO_CONFIG_PATH = join(__dirname, '..', '..', 'config', 'local.json');
 
 /** The settings that fix a port, and what listens there. */
 const PORT_SETTINGS: Record<string, string> = {

@@ -1,5 +1,6 @@
 // Reads, expands and validates a configuration file; a bad file is refused with every problem by JSON path.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConfigError, type ErrorDetail } from '../errors';
 import { jsonMistake } from '../json-mistake';
 import { formatPath, issuesToDetails } from '../validation';
@@ -55,6 +56,9 @@ export const parseConfig = (raw: unknown, vars: Readonly<Record<string, string |
  */
 export const loadConfig = (path: string, vars: Readonly<Record<string, string | undefined>> = {}): Config => parseConfig(readConfigJson(path), vars, path);
 
+/** Why a file cannot be read, in words, for the errors a mistyped or unreadable path gives. */
+const UNREADABLE: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory', ENOTDIR: 'a part of the path is not a directory' };
+
 /**
  * The configuration file's JSON, before validation, or a ConfigError: the file cannot be read, or where
  * it stops being JSON, by line and column. Never the parser's own words whole, nor the error as a cause:
@@ -65,7 +69,9 @@ export const readConfigJson = (path: string): unknown => {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`, [], { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = resolve(path) === path ? path : `${path} (${resolve(path)})`;
+    throw new ConfigError(`cannot read ${where}: ${UNREADABLE[code ?? ''] ?? code ?? 'unknown error'}`, [], { cause: error });
   }
   try {
     return JSON.parse(text);

@@ -70,10 +70,10 @@ describe('Local runtime (notice-relay start)', () => {
     expect(second.output()).not.toContain('MailDev API running');
   }, 120_000);
 
-  it('delivers with the committed config/local.json: SMTP to maildev, SES through its emulator to maildev, both in the mail viewer', async () => {
-    // Prepare: a temporary folder of its own, to see what the mail sink leaves there
+  it('delivers with the committed config/local.json, started from any directory: SMTP to maildev, SES through its emulator to maildev, both in the mail viewer', async () => {
+    // Prepare: a temporary folder of its own, to see what the mail sink leaves there, and to start in
     const tmp = temporary.make('notice-relay-tmp-');
-    const local = await startLocalProcess({ NOTICE_RELAY_DATA: temporary.make('notice-relay-data-'), TMPDIR: tmp });
+    const local = await startLocalProcess({ NOTICE_RELAY_DATA: temporary.make('notice-relay-data-'), TMPDIR: tmp }, { cwd: tmp });
     let mailFiles: string[] | undefined;
     try {
       // Act

@@ -13,10 +13,10 @@ export interface LocalProcess {
   exited: Promise<number | string>;
 }
 
-/** Starts `notice-relay start` and waits for its banner. */
-export const startLocalProcess = async (env: Record<string, string>, timeoutMs = 60_000): Promise<LocalProcess> => {
+/** Starts `notice-relay start` (in the project's folder unless `cwd` says otherwise) and waits for its banner. */
+export const startLocalProcess = async (env: Record<string, string>, { cwd = ROOT, timeoutMs = 60_000 } = {}): Promise<LocalProcess> => {
   const child = spawn(process.execPath, [join(ROOT, 'infra/cli/notice-relay.cjs'), 'start'], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, PORT: '0', POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

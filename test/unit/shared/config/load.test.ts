@@ -149,7 +149,7 @@ describe('Function: loadConfig', () => {
   });
 
   it('says a missing file is missing', () => {
-    expect(() => loadConfig('/nonexistent/config.json')).toThrow('cannot read /nonexistent/config.json: ENOENT');
+    expect(() => loadConfig('/nonexistent/config.json')).toThrow('cannot read /nonexistent/config.json: no such file');
   });
 
   it('formats a refusal as one line per problem', () => {
