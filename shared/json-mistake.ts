@@ -24,13 +24,17 @@ export const jsonMistake = (text: string, error: Error): string => {
   const message = error.message;
   let offset: number | undefined;
   const position = /at position (\d+)/.exec(message);
-  const quoting = /^Unexpected token '(.+?)', (\.\.\.)?"([\s\S]*?)"(\.\.\.)? is not valid JSON$/.exec(message);
+  // [\s\S], not `.`: the token may be a line or paragraph separator (U+2028, U+2029), which `.` skips.
+  const quoting = /^Unexpected token '([\s\S]+?)', (\.\.\.)?"([\s\S]*?)"(\.\.\.)? is not valid JSON$/.exec(message);
   if (position) offset = Number(position[1]);
   else if (quoting) {
     const [, token = '', cutBefore, excerpt = '', cutAfter] = quoting;
     offset = offsetOfQuotedToken(text, excerpt, Boolean(cutBefore), Boolean(cutAfter), token);
   } else if (/end of JSON input/.test(message)) offset = text.length;
-  const reason = (quoting ? 'unexpected character' : message.replace(/ (?:in JSON )?at position \d+[\s\S]*$/, '')).replace(/^./, (first) => first.toLowerCase());
+  // V8's words only where they are known to quote nothing; any other message may quote the text.
+  let reason = 'not valid JSON';
+  if (quoting) reason = 'unexpected character';
+  else if (offset !== undefined) reason = message.replace(/ (?:in JSON )?at position \d+[\s\S]*$/, '').replace(/^./, (first) => first.toLowerCase());
   if (offset === undefined) return reason;
   const before = text.slice(0, offset).split('\n');
   return `${reason} at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;

@@ -47,6 +47,9 @@ export interface LocalRuntime {
 
 const EXPIRY_INTERVAL_SECONDS = 3600;
 const DEFAULT_API_PORT = 3000;
+/** The key the committed demo configuration ships with: published in the README, so printing it gives nothing away. */
+export const DEMO_API_KEY = 'local-only-demo-key';
+
 /** The committed demo configuration, found from the project itself so `start` runs from any directory. */
 const DEMO_CONFIG_PATH = join(__dirname, '..', '..', 'config', 'local.json');
 
@@ -243,7 +246,9 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
  */
 export const banner = (runtime: LocalRuntime): string => {
   const institution = runtime.config.institutions.find((inst) => inst.apiKeys?.length) ?? runtime.config.institutions[0];
-  const demoKey = runtime.demoConfig && !runtime.api.reachableFromOtherMachines ? institution?.apiKeys?.[0] : undefined;
+  const firstKey = institution?.apiKeys?.[0];
+  // The file's path alone does not make it the demo: someone may have put a key of their own in it.
+  const demoKey = runtime.demoConfig && firstKey === DEMO_API_KEY && !runtime.api.reachableFromOtherMachines ? firstKey : undefined;
   const key = demoKey ?? '<API key>';
   const keyLine = demoKey ? `${demoKey}   (institution "${institution?.id}")` : `one of institution "${institution?.id}"'s keys in ${runtime.configPath} (not shown)`;
   const plainBeyondThisMachine = runtime.api.reachableFromOtherMachines && !runtime.api.https;

@@ -1,14 +1,21 @@
 // What `npm start` prints: the demo's key but never a real one, and a warning before patron data
 // crosses a network in plain text.
-import { banner, type LocalRuntime, urlCoveredBy } from '../../../infra/local/start';
-import { aConfig } from '../../support/factories';
+import { banner, DEMO_API_KEY, type LocalRuntime, urlCoveredBy } from '../../../infra/local/start';
+import { aConfig, aConfigInput } from '../../support/factories';
 import { makePrivateCa } from '../../support/tls';
+
+/** A configuration whose first institution has the demo's published key, as config/local.json has. */
+const demoConfig = () => {
+  const input = aConfigInput();
+  input.institutions[0] = { ...input.institutions[0]!, apiKeys: [DEMO_API_KEY] };
+  return aConfig(input);
+};
 
 const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
   ({
     apiUrl: 'http://127.0.0.1:3000',
     mailViewerUrl: 'http://127.0.0.1:1080',
-    config: aConfig(),
+    config: demoConfig(),
     endpoints: { dynamodb: '', sqs: '', ses: '', smtpSink: { host: '127.0.0.1', port: 2525 } },
     api: { reachableFromOtherMachines: false, https: false },
     configPath: 'config/local.json',
@@ -19,9 +26,8 @@ const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
 describe('the start-up banner', () => {
   it("shows the committed demo configuration's key in a curl to paste", () => {
     const text = banner(runtime({}));
-    const key = aConfig().institutions[0]?.apiKeys?.[0] as string;
-    expect(text).toContain(`API key        ${key}`);
-    expect(text).toContain(`-H 'Authorization: Bearer ${key}'`);
+    expect(text).toContain(`API key        ${DEMO_API_KEY}`);
+    expect(text).toContain(`-H 'Authorization: Bearer ${DEMO_API_KEY}'`);
     expect(text).not.toContain('Warning');
     // The API line is the base the README's examples put in $API.
     expect(text).toContain('  API            http://127.0.0.1:3000   (OpenAPI: http://127.0.0.1:3000/v1/openapi.json)');
@@ -29,11 +35,12 @@ describe('the start-up banner', () => {
   });
 
   it.each([
-    ["the institution's own configuration", { demoConfig: false, configPath: '/etc/notice-relay/config.json' }],
-    ['a relay other machines use', { api: { reachableFromOtherMachines: true, https: true }, configPath: 'config/local.json' }],
+    ["the institution's own configuration", { config: aConfig(), demoConfig: false, configPath: '/etc/notice-relay/config.json' }],
+    ['config/local.json given a key of its own', { config: aConfig(), configPath: 'config/local.json' }],
+    ['a relay other machines use', { config: demoConfig(), api: { reachableFromOtherMachines: true, https: true }, configPath: 'config/local.json' }],
   ])('never shows a key of %s', (_, overrides) => {
-    const config = aConfig();
-    const text = banner(runtime({ config, ...overrides }));
+    const { config } = overrides;
+    const text = banner(runtime(overrides));
     for (const key of config.institutions.flatMap((inst) => inst.apiKeys ?? [])) expect(text).not.toContain(key);
     expect(text).toContain(`one of institution "${config.institutions[0]?.id}"'s keys in ${overrides.configPath} (not shown)`);
     expect(text).toContain("-H 'Authorization: Bearer <API key>'");

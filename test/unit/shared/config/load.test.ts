@@ -136,6 +136,7 @@ describe('Function: loadConfig', () => {
     ['a missing value early on', '{"a": {}, "b": }, "c": "a long enough tail"}', '(root): unexpected character at line 1, column 16'],
     ['a missing value in the middle', `{"a": 1, "b": 2, "padding": "${'x'.repeat(40)}", "c": }, "d": "${'y'.repeat(40)}"}`, '(root): unexpected character at line 1, column 78'],
     ['text after the JSON', '{"a": 1} x', '(root): unexpected non-whitespace character after JSON at line 1, column 10'],
+    ['a line separator before a password', '{"auth": {"user": "relay", "pass":\u2028"S3cret"}}', '(root): unexpected character at line 1, column 35'],
   ])('says where a file stops being JSON (%s), without quoting it', (_, text, problem) => {
     // Prepare
     const dir = temporary.make('config-');
