@@ -98,7 +98,17 @@ export class SmtpTransport implements Transport {
     // With one recipient refused and a cc accepted, the notice itself was not delivered.
     const refused = ((info.rejectedErrors ?? []) as Array<{ recipient?: string }>).find((rejection) => rejection.recipient === message.envelope.to[0]);
     if (refused || info.accepted.length === 0) throw refused ?? Object.assign(new Error('every recipient was refused'), { code: 'EENVELOPE' });
-    return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response: info.response };
+    // An acceptance is kept like a refusal, so a careless server's quoting of the login is taken out of it too.
+    const secrets = this.secretsOf(server);
+    const response = secrets.length > 0 && typeof info.response === 'string' ? redactSecrets(info.response, secrets) : info.response;
+    return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response };
+  }
+
+  /** What a server must never have quoted back into what we keep: its credentials, and those behind them. */
+  private secretsOf(server: SmtpServer): string[] {
+    const auth = this.credentials.get(serverName(server.config));
+    const secret = auth ? ('pass' in auth ? auth.pass : auth.accessToken) : undefined;
+    return [...(secret ? credentialForms(secret, auth?.user) : []), ...(server.secretValues ?? [])];
   }
 
   /**
@@ -106,9 +116,7 @@ export class SmtpTransport implements Transport {
    * the transport's status and the Test Server's answer.
    */
   private withoutSecrets(server: SmtpServer, error: unknown): unknown {
-    const auth = this.credentials.get(serverName(server.config));
-    const secret = auth ? ('pass' in auth ? auth.pass : auth.accessToken) : undefined;
-    const secrets = [...(secret ? credentialForms(secret, auth?.user) : []), ...(server.secretValues ?? [])];
+    const secrets = this.secretsOf(server);
     const failure = error as { response?: unknown; message?: unknown };
     if (secrets.length === 0 || typeof failure !== 'object' || failure === null) return error;
     for (const field of ['response', 'message'] as const) {

@@ -127,6 +127,18 @@ describe('Class: SmtpTransport', () => {
     expect(tries[0]?.reply).toBe('535 5.7.8 Authentication credentials invalid for relay/[redacted]');
   });
 
+  it('keeps a password the relay quotes back out of its acceptance', async () => {
+    // Prepare
+    const careless = await relay({ auth: { user: 'relay', pass: 'right-password' }, quoteAcceptedLogin: true });
+    const tries: ServerTry[] = [];
+    // Act
+    const receipt = await sendAndCatch(transport(server(careless.port, {}, async () => ({ user: 'relay', pass: 'right-password' }))), 5000, tries);
+    // Assess
+    expect(receipt).toMatchObject({ transport: 'smtp', response: expect.stringMatching(/^250 2\.0\.0 Ok: queued as 1, authenticated as relay\/\[redacted\]$/) });
+    expect(JSON.stringify({ receipt, tries })).not.toContain('right-password');
+    expect(tries[0]?.reply).toBe((receipt as { response: string }).response);
+  });
+
   it('tries the backup in the same attempt when the primary refuses connections', async () => {
     // Prepare
     const closedPort = await freePort();

@@ -29,6 +29,8 @@ export interface RelayOptions {
   auth?: { user: string; pass: string };
   /** Refuse a login quoting what was sent, as a careless relay does. */
   quoteRefusedLogin?: boolean;
+  /** Accept each message quoting the login it came with, as a careless relay might. */
+  quoteAcceptedLogin?: boolean;
   /** Require XOAUTH2 for this user, with a token the set holds (the test's token endpoint fills it). */
   oauth2?: { user: string; validTokens: Set<string> };
   /** Decides the reply to each RCPT TO; the default accepts. */
@@ -75,6 +77,7 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
   const rcptAttempts = new Map<string, number>();
   const rcptTimes = new Map<string, Date[]>();
   let dataAttempts = 0;
+  const logins = new Map<string, string>();
   const relay: Relay = { host: '127.0.0.1', port: 0, received, rcptAttempts, rcptTimes, connections: 0, oauthAttempts: [], stop: async () => undefined };
   const serverOptions: SMTPServerOptions = {
     secure: options.secure ?? false,
@@ -97,7 +100,10 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
         // RFC 7628 §3.2.2: the server's error is a JSON challenge, then 535.
         return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' } });
       }
-      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) return callback(null, { user: auth.username });
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) {
+        logins.set(_session.id, `${auth.username}/${auth.password}`);
+        return callback(null, { user: auth.username });
+      }
       const quoted = options.quoteRefusedLogin ? ` for ${auth.username}/${auth.password}` : '';
       return callback(Object.assign(new Error(`5.7.8 Authentication credentials invalid${quoted}`), { responseCode: 535 }));
     },
@@ -130,7 +136,8 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
           raw,
           parsed: options.light ? lightParse(raw) : await simpleParser(raw),
         });
-        callback(null, `2.0.0 Ok: queued as ${received.length}`);
+        const quoted = options.quoteAcceptedLogin ? `, authenticated as ${logins.get(session.id)}` : '';
+        callback(null, `2.0.0 Ok: queued as ${received.length}${quoted}`);
       });
     },
   };
