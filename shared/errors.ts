@@ -154,6 +154,8 @@ export interface DeliveryFacts {
   throttled?: boolean;
   /** A sending quota ran out (Gmail's 550 5.4.5, Microsoft 365's 554 5.2.0): it resets later. */
   quota?: boolean;
+  /** The copies (cc) a relay accepted while it refused the patron's address: not sent again. */
+  copiesAccepted?: string[];
 }
 
 /** A send that did not succeed, classified once by shared/transport/classify.ts. */

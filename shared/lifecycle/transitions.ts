@@ -250,6 +250,13 @@ const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): H
         },
   );
 
+/** The copies a relay took in an attempt that failed for the patron, added to those taken before. */
+const copiesSentAfter = (notice: Notice, error: DeliveryError): Pick<Notice, 'copiesSent'> => {
+  const accepted = error.facts.copiesAccepted ?? [];
+  if (accepted.length === 0) return {};
+  return { copiesSent: [...new Set([...(notice.copiesSent ?? []), ...accepted.map((address) => address.toLowerCase())])] };
+};
+
 const clearLease: Array<keyof Notice> = ['leaseExpiresAt', 'leaseToken'];
 /** What an attempt uses up: its lease, and the rate-limit slot it was given. */
 const spent: Array<keyof Notice> = [...clearLease, 'reservedSlotAt'];
@@ -285,13 +292,14 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
   }
   const next = nextAttempt({ dueFrom: dueFrom(notice), giveUpAt }, now, settings.retry, ctx.random);
   const append = [attemptEntry(result, 'retrying', now)];
+  const copies = copiesSentAfter(notice, result.error);
   if (next.kind === 'give-up') {
     // No attempt fits before giveUpAt: the notice waits for it, and the sweep discards it then.
-    return { transition: { ...base, set: { status: 'retrying', updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...spent, 'nextAttemptAt'], append } };
+    return { transition: { ...base, set: { status: 'retrying', updatedAt: iso(now), sweepAt: notice.giveUpAt, ...copies }, remove: [...spent, 'nextAttemptAt'], append } };
   }
   const schedule = scheduleAttempt(next.at, now, giveUpAt, settings);
   return withRing(
-    { ...base, set: { status: 'retrying', nextAttemptAt: iso(next.at), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt) }, remove: spent, append },
+    { ...base, set: { status: 'retrying', nextAttemptAt: iso(next.at), updatedAt: iso(now), sweepAt: iso(schedule.sweepAt), ...copies }, remove: spent, append },
     notice.id,
     schedule.ringDelaySeconds,
   );

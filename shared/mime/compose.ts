@@ -72,7 +72,8 @@ export const composeMessage = async (notice: Notice, content: NoticeContent, ins
     messageId,
     from: institution.from.text,
     // Bounces that relays send later go to the circulation desk, like the report of a failed send.
-    envelope: { from: institution.bounceTo, to: [content.to, ...(content.cc ?? [])] },
+    // A copy a relay already took, in an attempt that failed for the patron, is not sent again.
+    envelope: { from: institution.bounceTo, to: [content.to, ...(content.cc ?? []).filter((cc) => !notice.copiesSent?.includes(cc.toLowerCase()))] },
     raw,
   };
 };

@@ -142,6 +142,11 @@ export interface Notice {
   sweepRings?: number;
   /** A send slot the transport's rate limit reserved for this notice; it is sent then without another. */
   reservedSlotAt?: string;
+  /**
+   * The copies (cc), in lower case, that a relay accepted in an attempt that failed for the patron's own
+   * address: a retry sends to the patron and the others only.
+   */
+  copiesSent?: string[];
   /** A failed or discarded notice whose report is not yet created. */
   reportPending?: boolean;
   /**

@@ -6,10 +6,11 @@
 // |---------------------------------------------------------------|---------------------------------------|
 // | the server did not answer: ECONNECTION, ETIMEDOUT, ESOCKET,    | transient; the backup server is tried |
 // |   EDNS, ETLS, a 421 greeting                                   |   in the same attempt                 |
+// | the connection lost after the server took the data             | transient; no backup (it may have it) |
 // | SMTP 4xx (RFC 5321 §4.2.1), attempt deadline                   | transient                             |
 // | quota and throttling: 421 4.3.2, 4.7.x, 452, 550 5.4.5 (Gmail), | transient, throttled                  |
 // |   554 5.2.0 (Microsoft 365); SES Throttling                    |                                       |
-// | authentication refused: EAUTH, 535, EOAUTH2                    | transient, shown in transport status  |
+// | authentication refused or required: EAUTH, 535, 530, EOAUTH2  | transient, shown in transport status  |
 // | SMTP 5xx to MAIL FROM, EHLO or AUTH (our configuration)        | transient                             |
 // | SMTP 5xx to RCPT TO or DATA; SES MessageRejected, bad address  | permanent                             |
 // | anything else                                                  | transient (bounded by giveUpAt)       |
@@ -22,6 +23,8 @@ interface NodemailerFailure {
   response?: string;
   command?: string;
   message?: string;
+  /** Set by the SMTP transport: the copies (cc) a server accepted while it refused the patron's address. */
+  copiesAccepted?: string[];
 }
 
 /** The SMTP reply code at the start of a server's reply: `250 2.0.0 OK` → 250. */
@@ -70,12 +73,15 @@ export const isTlsUnavailable = (error: unknown): boolean => {
   return failure?.code === 'ESOCKET' && /wrong version number|packet length too long|unknown protocol/i.test(failure.message ?? '');
 };
 
+/** Codes of a connection that could not be made or was lost. */
+const CONNECTION_CODES = ['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'];
+
 /** The server did not take part in an SMTP transaction at all, so the backup server may be tried. */
 export const isConnectionFailure = (error: unknown): boolean => {
   const failure = error as NodemailerFailure;
   if (isTlsUnavailable(error)) return true;
   const beforeTransaction = failure?.command === undefined || ['CONN', 'EHLO', 'HELO', 'STARTTLS'].includes(failure.command);
-  return beforeTransaction && ['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(failure?.code ?? '');
+  return beforeTransaction && CONNECTION_CODES.includes(failure?.code ?? '');
 };
 
 const isThrottling = (responseCode: number | undefined, enhanced: string | undefined): boolean =>
@@ -99,14 +105,19 @@ export const classifySmtpFailure = (error: unknown, server: string): DeliveryErr
   const responseCode = typeof failure.responseCode === 'number' ? failure.responseCode : undefined;
   const enhancedStatus = enhancedStatusOf(failure.response);
   const command = failure.command;
-  const facts = (code: string, extra: Partial<DeliveryFacts> = {}): DeliveryFacts => ({ transport: 'smtp', server, code, responseCode, enhancedStatus, command, ...extra });
+  const copiesAccepted = failure.copiesAccepted?.length ? { copiesAccepted: failure.copiesAccepted } : {};
+  const facts = (code: string, extra: Partial<DeliveryFacts> = {}): DeliveryFacts => ({ transport: 'smtp', server, code, responseCode, enhancedStatus, command, ...copiesAccepted, ...extra });
   const message = failure.response ?? failure.message ?? String(error);
   const transient = (code: string, extra?: Partial<DeliveryFacts>, text = message) => new DeliveryError(text, 'transient', facts(code, extra), { cause: error });
 
   if (failure.code === 'EABORT') return transient('ETIMEDOUT', {}, `the attempt's deadline passed before ${server} finished`);
   if (isTlsUnavailable(error)) return transient('ETLS', {}, `TLS could not be made with ${server}: ${failure.message ?? message}`);
-  if (['EAUTH', 'ENOAUTH', 'EOAUTH2'].includes(failure.code ?? '') || responseCode === 535 || responseCode === 534) {
-    return transient(failure.code ?? 'EAUTH', { authFailure: true });
+  // 530: the relay wants a login it was not given (RFC 4954), at MAIL FROM or RCPT TO alike: our setup.
+  if (['EAUTH', 'ENOAUTH', 'EOAUTH2'].includes(failure.code ?? '') || responseCode === 535 || responseCode === 534 || responseCode === 530) {
+    return transient(responseCode === 530 ? 'EAUTHREQUIRED' : (failure.code ?? 'EAUTH'), { authFailure: true });
+  }
+  if (responseCode === undefined && command === 'DATA' && CONNECTION_CODES.includes(failure.code ?? '')) {
+    return transient(failure.code ?? 'ECONNECTION', {}, `${server} lost the connection after taking the message's data, before confirming it: the message may have arrived`);
   }
   if (responseCode === undefined) return transient(failure.code ?? 'EUNKNOWN');
   if (isThrottling(responseCode, enhancedStatus)) return transient(failure.code ?? 'ETHROTTLED', { throttled: true, ...(isQuota(responseCode, enhancedStatus) ? { quota: true } : {}) });

@@ -37,21 +37,46 @@ export interface SmtpTransportOptions {
 
 type Pool = Mailer<SMTPPool.SentMessageInfo>;
 
+type LogEntry = { tnx?: string; remoteAddress?: string } | undefined;
+
+/**
+ * Follows one pool's conversation through Nodemailer's transaction log. Nodemailer reports every lost
+ * connection alike (command `CONN`), before the greeting or after the message went out; only the log
+ * shows whether the server had answered 354 to DATA, and so may hold the message. The pool keeps one
+ * connection, which carries one message at a time.
+ */
+class ConversationWatch {
+  /** The server asked for the current message's data: from here on it may have the message. */
+  public messageMayHaveArrived = false;
+
+  private readonly saw = (entry: LogEntry, line: unknown): void => {
+    const text = typeof line === 'string' ? line : '';
+    if (entry?.tnx === 'client' && /^MAIL FROM:/i.test(text)) this.messageMayHaveArrived = false;
+    else if (entry?.tnx === 'server' && text.startsWith('354')) this.messageMayHaveArrived = true;
+    // A new connection ("established to host:port") starts with nothing sent.
+    else if (entry?.tnx === 'network' && entry.remoteAddress) this.messageMayHaveArrived = false;
+  };
+
+  /** Nodemailer's logger interface; lines are read for their SMTP verbs and never kept. */
+  public readonly logger = { trace: this.saw, debug: this.saw, info: this.saw, warn: this.saw, error: this.saw, fatal: this.saw };
+}
+
 export const serverName = (config: Pick<SmtpServerConfig, 'host' | 'port'>): string => `${config.host}:${config.port}`;
 
 export class SmtpTransport implements Transport {
   public readonly kind = 'smtp' as const;
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, { pool: Pool; watch: ConversationWatch }>();
   /** The credentials last given to each server, to keep them out of what it answers. */
   private readonly credentials = new Map<string, SmtpAuth>();
 
   public constructor(private readonly options: SmtpTransportOptions) {}
 
   /** A pooled connection to `server`, with TLS as configured, or plain when `plain` (the fallback). */
-  private async pool(server: SmtpServer, plain: boolean): Promise<Pool> {
+  private async pool(server: SmtpServer, plain: boolean): Promise<{ pool: Pool; watch: ConversationWatch }> {
     const key = `${serverName(server.config)}|${plain ? 'plain' : 'tls'}`;
     const existing = this.pools.get(key);
     if (existing) return existing;
+    const watch = new ConversationWatch();
     const { config } = server;
     const connectMs = (this.options.connectSeconds ?? 10) * 1000;
     const auth = server.auth ? await server.auth() : undefined;
@@ -74,30 +99,43 @@ export class SmtpTransport implements Transport {
       dkim: this.options.dkim,
       disableFileAccess: true,
       disableUrlAccess: true,
+      logger: watch.logger as unknown as SMTPPool.Options['logger'],
+      transactionLog: true,
     };
     // What nodemailer.createTransport builds for a pool, without loading every other transport it offers.
     const pool: Pool = new Mailer(new SMTPPool(options), options);
-    this.pools.set(key, pool);
-    return pool;
+    this.pools.set(key, { pool, watch });
+    return { pool, watch };
   }
 
   /** Drops a server's pools, so that its next use connects afresh (after a failure or a deadline). */
   private forget(server: SmtpServer): void {
     for (const plain of [false, true]) {
       const key = `${serverName(server.config)}|${plain ? 'plain' : 'tls'}`;
-      this.pools.get(key)?.close();
+      this.pools.get(key)?.pool.close();
       this.pools.delete(key);
     }
   }
 
   private async sendOnce(server: SmtpServer, message: OutgoingMessage, plain: boolean, deadline: Date): Promise<SendReceipt> {
-    const pool = await this.pool(server, plain);
+    const { pool, watch } = await this.pool(server, plain);
     const remaining = deadline.getTime() - this.options.clock.now().getTime();
     if (remaining <= 0) throw Object.assign(new Error('deadline passed'), { code: 'EABORT' });
-    const info = await pool.sendMail({ envelope: message.envelope, raw: message.raw, signal: AbortSignal.timeout(remaining) });
-    // With one recipient refused and a cc accepted, the notice itself was not delivered.
-    const refused = ((info.rejectedErrors ?? []) as Array<{ recipient?: string }>).find((rejection) => rejection.recipient === message.envelope.to[0]);
-    if (refused || info.accepted.length === 0) throw refused ?? Object.assign(new Error('every recipient was refused'), { code: 'EENVELOPE' });
+    let info: SMTPPool.SentMessageInfo;
+    try {
+      info = await pool.sendMail({ envelope: message.envelope, raw: message.raw, signal: AbortSignal.timeout(remaining) });
+    } catch (error) {
+      // Lost after the server took the data: that server's verdict is unknown, and no backup may send a copy.
+      if (watch.messageMayHaveArrived && typeof error === 'object' && error !== null) Object.assign(error, { command: 'DATA' });
+      throw error;
+    }
+    // The patron's address as Nodemailer wrote it in RCPT TO (its domain in lower case, punycoded): a
+    // refusal names it so. With it refused and a cc accepted, the notice itself was not delivered; the
+    // copies that were are not sent again.
+    const patron = info.envelope?.to?.[0] ?? message.envelope.to[0];
+    const refused = ((info.rejectedErrors ?? []) as Array<{ recipient?: string }>).find((rejection) => rejection.recipient === patron);
+    if (refused) throw Object.assign(refused, { copiesAccepted: info.accepted.map(String) });
+    if (info.accepted.length === 0) throw Object.assign(new Error('every recipient was refused'), { code: 'EENVELOPE' });
     // An acceptance is kept like a refusal, so a careless server's quoting of the login is taken out of it too.
     const secrets = this.secretsOf(server);
     const response = secrets.length > 0 && typeof info.response === 'string' ? redactSecrets(info.response, secrets) : info.response;
@@ -173,7 +211,7 @@ export class SmtpTransport implements Transport {
   }
 
   public async close(): Promise<void> {
-    for (const pool of this.pools.values()) pool.close();
+    for (const { pool } of this.pools.values()) pool.close();
     this.pools.clear();
   }
 }

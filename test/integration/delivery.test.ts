@@ -231,6 +231,57 @@ describe('Delivery through an SMTP relay', () => {
     expect(backup.received).toHaveLength(1);
   });
 
+  it('never lets the backup send a copy of a message the primary took but did not confirm', async () => {
+    // Prepare: the primary reads the whole message, then drops the connection instead of answering
+    const primary = await relay({ onData: () => 'drop' });
+    const backup = await relay();
+    pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [smtp(primary.port).servers[0]!, smtp(backup.port).servers[0]!] }));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const retrying = await pipeline.waitFor(async () => {
+      const found = await pipeline!.notice(body.id);
+      return found.attemptCount >= 1 ? found : undefined;
+    });
+    // Assess
+    expect(primary.droppedAfterData).toBeGreaterThanOrEqual(1);
+    expect(backup.received).toHaveLength(0);
+    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', server: `127.0.0.1:${primary.port}`, code: 'ECONNECTION', message: expect.stringMatching(/after taking the message's data, before confirming it: the message may have arrived/) });
+  });
+
+  it("sends each cc its copy once, however often the patron's own address is deferred", async () => {
+    // Prepare: the patron's mailbox is busy twice; the guardian's takes the copy at once
+    const busy = await relay({ onRcptTo: (address, attempt) => (address === PATRON && attempt <= 2 ? { code: 451, message: '4.2.1 Mailbox busy, try again later' } : undefined) });
+    pipeline = await startPipeline(fastConfig(smtp(busy.port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput({ cc: ['Guardian@Example.org', 'teacher@example.org'] }));
+    const sent = await pipeline.waitForStatus(body.id, ['sent']);
+    // Assess
+    expect(sent.attemptCount).toBe(3);
+    expect(receivedFor(busy, PATRON)).toHaveLength(1);
+    expect(busy.received.filter((message) => message.envelope.to.some((to) => to.toLowerCase() === 'guardian@example.org'))).toHaveLength(1);
+    expect(receivedFor(busy, 'teacher@example.org')).toHaveLength(1);
+    // Every copy carries the same message: the patron's came last, alone.
+    expect(new Set(busy.received.map((message) => message.parsed.messageId))).toEqual(new Set([`<${body.id}@library.example.org>`]));
+    expect(busy.received.at(-1)?.envelope.to).toEqual([PATRON]);
+  });
+
+  it("fails a notice whose own address is refused, written in any case, though a cc was accepted, and reports it once", async () => {
+    // Prepare
+    const strict = await relay({ onRcptTo: (address) => (address.toLowerCase() === PATRON ? { code: 550, message: '5.1.1 User unknown' } : undefined) });
+    pipeline = await startPipeline(fastConfig(smtp(strict.port)));
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput({ to: 'Patron@Example.ORG', cc: ['guardian@example.org'] }));
+    const failed = await pipeline.waitForStatus(body.id, ['failed', 'sent']);
+    const report = await pipeline.waitFor(async () => {
+      const notice = await pipeline!.notice(body.id);
+      return notice.reportId ? pipeline!.waitForStatus(notice.reportId, ['sent']) : undefined;
+    });
+    // Assess
+    expect(failed).toMatchObject({ status: 'failed', attemptCount: 1 });
+    expect(failed.attempts[0]).toMatchObject({ outcome: 'permanent', responseCode: 550, enhancedStatus: '5.1.1' });
+    expect(report.to).toBe(BOUNCE_TO);
+  });
+
   it('never sends to a relay without STARTTLS when it is required; sends with allowNonSecure', async () => {
     // Prepare
     const plainOnly = await relay({ starttls: false });

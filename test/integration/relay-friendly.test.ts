@@ -108,6 +108,26 @@ describe('OAuth2 (XOAUTH2)', () => {
     expect(relay.received).toHaveLength(0);
   });
 
+  it('shows a relay that wants a login it was not given (530) as an authentication failure, not a refused notice', async () => {
+    // Prepare: the relay takes mail only after a login; the configuration gives none
+    const relay = track(await startRelay({ auth: { user: 'relay', pass: 'relay-password' } }));
+    const log = recordingLog();
+    pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }), { log });
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const retrying = await pipeline.waitFor(async () => {
+      const found = await pipeline!.notice(body.id);
+      return found.attemptCount >= 1 ? found : undefined;
+    });
+    const transport = await pipeline.api('GET', '/v1/transport');
+    // Assess
+    expect(retrying.status).toBe('retrying');
+    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EAUTHREQUIRED', responseCode: 530, server: `127.0.0.1:${relay.port}` });
+    expect(log.lines.find((line) => line.level === 'error' && line.message === 'transport authentication failed')?.attributes).toMatchObject({ code: 'EAUTHREQUIRED', institution: 'demo' });
+    expect(transport.body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EAUTHREQUIRED', recoveredAt: null });
+    expect(relay.received).toHaveLength(0);
+  });
+
   it('fetches a new token when the relay refuses the one it holds', async () => {
     // Prepare: the relay forgets the first token it was given
     const valid = new Set<string>();

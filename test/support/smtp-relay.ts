@@ -35,7 +35,7 @@ export interface RelayOptions {
   oauth2?: { user: string; validTokens: Set<string> };
   /** Decides the reply to each RCPT TO; the default accepts. */
   onRcptTo?: (address: string, attempt: number) => Reply;
-  /** Decides the reply after DATA; the default accepts. */
+  /** Decides the reply after DATA; the default accepts. 'drop': the message arrives and the connection goes, unconfirmed. */
   onData?: (message: Buffer, attempt: number) => Reply;
   /** Delay before answering DATA, in milliseconds (a slow relay). */
   dataDelayMs?: number;
@@ -48,6 +48,8 @@ export interface Relay {
   host: string;
   port: number;
   received: Received[];
+  /** Messages the relay took whole and then dropped the connection instead of confirming. */
+  droppedAfterData: number;
   /** RCPT TO commands seen, accepted or not, by address. */
   rcptAttempts: Map<string, number>;
   /** RCPT TO times by address, for the gaps between retries. */
@@ -78,7 +80,12 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
   const rcptTimes = new Map<string, Date[]>();
   let dataAttempts = 0;
   const logins = new Map<string, string>();
-  const relay: Relay = { host: '127.0.0.1', port: 0, received, rcptAttempts, rcptTimes, connections: 0, oauthAttempts: [], stop: async () => undefined };
+  const relay: Relay = { host: '127.0.0.1', port: 0, received, droppedAfterData: 0, rcptAttempts, rcptTimes, connections: 0, oauthAttempts: [], stop: async () => undefined };
+  // The connection of a session goes away mid-conversation, as when a relay crashes.
+  const drop = (session: SMTPServerSession) => {
+    const connection = [...(server as unknown as { connections: Set<{ session: SMTPServerSession; _socket: Socket }> }).connections].find((c) => c.session.id === session.id);
+    connection?._socket.destroy();
+  };
   const serverOptions: SMTPServerOptions = {
     secure: options.secure ?? false,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
@@ -112,12 +119,7 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
       rcptAttempts.set(address.address, attempt);
       rcptTimes.set(address.address, [...(rcptTimes.get(address.address) ?? []), new Date()]);
       const reply = options.onRcptTo?.(address.address, attempt);
-      if (reply === 'drop') {
-        // The connection of this session goes away mid-conversation, as when a relay crashes.
-        const connection = [...(server as unknown as { connections: Set<{ session: SMTPServerSession; _socket: Socket }> }).connections].find((c) => c.session.id === session.id);
-        connection?._socket.destroy();
-        return;
-      }
+      if (reply === 'drop') return drop(session);
       callback(reply ? errorWith(reply) : undefined);
     },
     onData: (stream, session: SMTPServerSession, callback) => {
@@ -127,7 +129,8 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
         const raw = Buffer.concat(chunks);
         const reply = options.onData?.(raw, ++dataAttempts);
         if (options.dataDelayMs) await new Promise((resolve) => setTimeout(resolve, options.dataDelayMs));
-        if (reply && reply !== 'drop') return callback(errorWith(reply));
+        if (reply === 'drop') return (relay.droppedAfterData++, drop(session));
+        if (reply) return callback(errorWith(reply));
         received.push({
           at: new Date(),
           envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address) },

@@ -113,6 +113,15 @@ describe('Function: afterAttempt', () => {
     expect(plan.ring).toEqual({ id: aNotice().id, delaySeconds: 180 });
   });
 
+  it('remembers the copies a relay took while it deferred the patron, so a retry does not send them again', () => {
+    // Prepare: one copy taken in an earlier attempt, another (in other case) in this one
+    const deferred = new DeliveryError('450 4.2.1 Mailbox busy', 'transient', { ...transient.facts, copiesAccepted: ['Teacher@example.org'] });
+    // Act
+    const plan = afterAttempt({ ...leased(), copiesSent: ['guardian@example.org'] }, { ok: false, error: deferred, startedAt }, now, ctx(() => 0));
+    // Assess
+    expect(plan.transition.set).toMatchObject({ status: 'retrying', copiesSent: ['guardian@example.org', 'teacher@example.org'] });
+  });
+
   it('keeps a retry more than 15 minutes away in the store for the sweep', () => {
     // Act: two hours old, so the long range applies
     const plan = afterAttempt(leased(), { ok: false, error: transient, startedAt }, at('2030-01-01T02:00:00Z'), ctx(() => 0));

@@ -47,6 +47,15 @@ describe('Function: composeMessage', () => {
     expect(message.envelope.to).toEqual(['patron@example.org', 'parent@example.org']);
   });
 
+  it('leaves out of the envelope, not the headers, a copy a relay already took', async () => {
+    // Act
+    const message = await composeMessage({ ...aNotice(), copiesSent: ['parent@example.org'] }, content({ cc: ['Parent@example.org', 'teacher@example.org'] }), institution, { now: NOW });
+    const parsed = await simpleParser(message.raw);
+    // Assess
+    expect(message.envelope.to).toEqual(['patron@example.org', 'teacher@example.org']);
+    expect(parsed.cc).toMatchObject({ value: [{ address: 'Parent@example.org' }, { address: 'teacher@example.org' }] });
+  });
+
   it.each(["o'neil&family@library.example.org", 'joe!=x/y@example.org', 'patron@xn--e1afmkfd.xn--p1ai'])('addresses %s as given, in the header and the envelope', async (to) => {
     // Act
     const message = await composeMessage(aNotice(), content({ to }), institution, { now: NOW });

@@ -16,6 +16,10 @@ describe('Function: classifySmtpFailure', () => {
     ['the attempt deadline', { code: 'EABORT' }, 'transient', { code: 'ETIMEDOUT' }],
     ['535 bad credentials', { code: 'EAUTH', response: '535 5.7.8 Authentication credentials invalid', responseCode: 535, command: 'AUTH PLAIN' }, 'transient', { authFailure: true }],
     ['a refused OAuth2 grant', { code: 'EOAUTH2' }, 'transient', { authFailure: true }],
+    ['530 login required at MAIL FROM', { code: 'EENVELOPE', response: '530 5.7.0 Authentication required', responseCode: 530, command: 'MAIL FROM' }, 'transient', { authFailure: true, code: 'EAUTHREQUIRED' }],
+    ['530 login required at RCPT TO (our setup, not the notice)', { code: 'EENVELOPE', response: '530 5.7.0 Authentication required', responseCode: 530, command: 'RCPT TO' }, 'transient', { authFailure: true, code: 'EAUTHREQUIRED' }],
+    ['the connection lost after the data', { code: 'ECONNECTION', command: 'DATA' }, 'transient', { code: 'ECONNECTION', command: 'DATA' }],
+    ['the patron refused with a cc accepted', { code: 'EENVELOPE', response: '450 4.2.1 Mailbox busy', responseCode: 450, command: 'RCPT TO', copiesAccepted: ['guardian@example.org'] }, 'transient', { copiesAccepted: ['guardian@example.org'] }],
     ['451 greylisting', { code: 'EENVELOPE', response: '451 4.7.1 Greylisted', responseCode: 451, command: 'RCPT TO' }, 'transient', { throttled: true, enhancedStatus: '4.7.1' }],
     ['450 mailbox busy', { code: 'EENVELOPE', response: '450 4.2.1 Mailbox busy', responseCode: 450, command: 'RCPT TO' }, 'transient', { enhancedStatus: '4.2.1' }],
     ['452 too many recipients', { code: 'EENVELOPE', response: '452 4.5.3 Too many recipients', responseCode: 452, command: 'RCPT TO' }, 'transient', { throttled: true }],
@@ -54,6 +58,8 @@ describe('Function: isConnectionFailure', () => {
     [{ code: 'ETLS', command: 'CONN' }, true],
     [{ code: 'ECONNECTION', response: '421 Too busy', responseCode: 421, command: 'CONN' }, true],
     [{ code: 'ETIMEDOUT', command: 'DATA' }, false],
+    // The SMTP transport marks a connection lost after the server asked for the data.
+    [{ code: 'ECONNECTION', command: 'DATA' }, false],
     [{ code: 'EENVELOPE', responseCode: 451, command: 'RCPT TO' }, false],
     [{ code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN' }, false],
   ])('answers whether %p lets the backup server try', (fields, expected) => {
