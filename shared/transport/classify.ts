@@ -1,6 +1,6 @@
 // The one place that decides what a failed send means (README: How delivery works): try again later ("transient"),
 // or never ("permanent"). It reads Nodemailer's fields (code, responseCode, command) and SES error
-// names, never the wording of a message.
+// names, never the wording of a message, but for the one SES documents for its daily quota.
 //
 // | signal                                                        | verdict                               |
 // |---------------------------------------------------------------|---------------------------------------|
@@ -148,13 +148,21 @@ const SES_TRANSIENT = new Set([
 const SES_THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'LimitExceededException']);
 const SES_PERMANENT = new Set(['MessageRejected', 'InvalidParameterValue']);
 
+/**
+ * SES gives its daily quota and its rate the one error name; only the message, which AWS documents
+ * ("Errors related to the sending quotas"), tells the quota, which resets within the day, from the rate.
+ */
+const SES_DAILY_QUOTA = /daily message quota exceeded/i;
+
 /** Classifies a failed SES send. */
 export const classifySesFailure = (error: unknown): DeliveryError => {
   if (error instanceof DeliveryError) return error;
   const failure = (error ?? {}) as { name?: string; message?: string; $fault?: string };
   const name = failure.name ?? 'UnknownError';
   const message = `${name}: ${failure.message ?? ''}`.trim();
-  const facts: DeliveryFacts = { transport: 'ses', server: 'ses', code: name, ...(SES_THROTTLING.has(name) ? { throttled: true } : {}) };
+  const throttled = SES_THROTTLING.has(name);
+  const quota = throttled && SES_DAILY_QUOTA.test(failure.message ?? '');
+  const facts: DeliveryFacts = { transport: 'ses', server: 'ses', code: name, ...(throttled ? { throttled: true } : {}), ...(quota ? { quota: true } : {}) };
   if (SES_PERMANENT.has(name) && failure.$fault !== 'server') return new DeliveryError(message, 'permanent', facts, { cause: error });
   if (SES_TRANSIENT.has(name) || failure.$fault === 'server') return new DeliveryError(message, 'transient', facts, { cause: error });
   return new DeliveryError(message, 'transient', facts, { cause: error });

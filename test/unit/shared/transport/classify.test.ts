@@ -113,4 +113,13 @@ describe('Function: classifySesFailure', () => {
   it('treats a server fault as transient whatever its name', () => {
     expect(classifySesFailure(sesError('MessageRejected', 'server')).verdict).toBe('transient');
   });
+
+  it.each([
+    ['Daily message quota exceeded.', true],
+    ['Maximum sending rate exceeded.', false],
+  ])('tells the daily quota from the sending rate by the message AWS documents: %s', (message, quota) => {
+    const error = classifySesFailure(Object.assign(new Error(message), { name: 'Throttling', $fault: 'client' }));
+    expect(error).toMatchObject({ verdict: 'transient', facts: { throttled: true } });
+    expect(Boolean(error.facts.quota)).toBe(quota);
+  });
 });
