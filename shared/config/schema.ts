@@ -136,19 +136,26 @@ const institution = z.strictObject({
   bounceTo: emailAddress,
   testTo: emailAddress.optional(),
   transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
-}).superRefine((inst, ctx) => {
-  if (!inst.apiKeys?.length && !inst.apiKeyHashes?.length) {
-    ctx.addIssue({ code: 'custom', path: ['apiKeys'], message: 'needs at least one key in apiKeys or apiKeyHashes' });
-  }
-  const fromDomain = domainOf(inst.from.address);
-  if (inst.transport.kind === 'ses' && inst.transport.mailFromDomain && !inst.transport.mailFromDomain.endsWith(`.${fromDomain}`)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['transport', 'mailFromDomain'],
-      message: `must be a subdomain of the From domain ${fromDomain}, or SPF will not align for DMARC`,
-    });
-  }
-});
+})
+  .superRefine(
+    (inst, ctx) => {
+      if (!inst.apiKeys?.length && !inst.apiKeyHashes?.length) {
+        ctx.addIssue({ code: 'custom', path: ['apiKeys'], message: 'needs at least one key in apiKeys or apiKeyHashes' });
+      }
+    },
+    // Reported with the institution's other problems, not only once they are fixed: every problem at once.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  )
+  .superRefine((inst, ctx) => {
+    const fromDomain = domainOf(inst.from.address);
+    if (inst.transport.kind === 'ses' && inst.transport.mailFromDomain && !inst.transport.mailFromDomain.endsWith(`.${fromDomain}`)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transport', 'mailFromDomain'],
+        message: `must be a subdomain of the From domain ${fromDomain}, or SPF will not align for DMARC`,
+      });
+    }
+  });
 
 const delayRange = z
   .tuple([z.number().int().min(0), z.number().int().min(0)])

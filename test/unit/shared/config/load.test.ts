@@ -87,6 +87,16 @@ describe('Function: loadConfig', () => {
     ]);
   });
 
+  it('names a missing key together with the institution\'s other problems, not only once they are fixed', () => {
+    // Prepare
+    const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
+    input.institutions.push({ id: 'third', from: 'x@third.example.org', bounceTo: 'not an address', transport: { kind: 'ses' } });
+    // Act
+    const problems = problemsOf(() => parseConfig(input));
+    // Assess
+    expect(problems).toEqual(expect.arrayContaining(['institutions[2].bounceTo: must be an email address like name@example.org', 'institutions[2].apiKeys: needs at least one key in apiKeys or apiKeyHashes']));
+  });
+
   it('refuses a key given to two institutions however it is written: as plain keys, as hashes, or one of each', () => {
     // Prepare
     const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
