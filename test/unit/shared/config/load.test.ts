@@ -90,7 +90,7 @@ describe('Function: loadConfig', () => {
   it('names a missing key together with the institution\'s other problems, not only once they are fixed', () => {
     // Prepare
     const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
-    input.institutions.push({ id: 'third', from: 'x@third.example.org', bounceTo: 'not an address', transport: { kind: 'ses' } });
+    input.institutions.push({ id: 'third', name: 5, from: 'x@third.example.org', bounceTo: 'not an address', transport: { kind: 'ses' } });
     // Act
     const problems = problemsOf(() => parseConfig(input));
     // Assess
