@@ -142,7 +142,7 @@ const recordLines = (record: DnsRecord): string[] => {
 };
 
 /**
- * `dns-records --config F [--dkim-tokens a,b,c] [--dkim-key ID=FILE]`: every sending domain's records as zone lines, with
+ * `dns-records --config F [--dkim-tokens [DOMAIN=]a,b,c] [--dkim-key ID=FILE]`: every sending domain's records as zone lines, with
  * comments, ready to paste into a zone file.
  */
 export const dnsRecordsCommand = async (args: string[], output: CliOutput, env: Env = process.env): Promise<number> => {
@@ -186,7 +186,7 @@ const summaryOf = (results: DnsCheckResult[]): string => {
 };
 
 /**
- * `dns-check --config F [--resolver HOST:PORT] [--dkim-tokens a,b,c] [--dkim-key ID=FILE]`: looks every record up; exit 0
+ * `dns-check --config F [--resolver IP:PORT] [--dkim-tokens [DOMAIN=]a,b,c] [--dkim-key ID=FILE]`: looks every record up; exit 0
  * when all are right (information aside), 1 otherwise, 2 when the command line or the file is wrong.
  */
 export const dnsCheckCommand = async (args: string[], output: CliOutput, env: Env = process.env): Promise<number> => {

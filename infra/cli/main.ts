@@ -11,14 +11,15 @@ import { sendTestCommand } from './send-test';
 /** Each command's own help: what `notice-relay <command> --help` and `notice-relay help <command>` print. */
 const COMMAND_HELP: Record<string, string> = {
   start: `  start                       run the whole pipeline on this machine (what npm start runs)`,
-  'dns-records': `  dns-records --config F [--dkim-tokens a,b,c] [--dkim-key ID=FILE]
+  'dns-records': `  dns-records --config F [--dkim-tokens [DOMAIN=]a,b,c] [--dkim-key ID=FILE]
                               the records for every sending domain, as zone lines
                               (the SES region for the MAIL FROM MX comes from AWS_REGION, default us-east-1;
                               --dkim-key reads an institution's DKIM private key for its TXT record)`,
-  'dns-check': `  dns-check --config F [--resolver HOST:PORT] [--dkim-tokens a,b,c] [--dkim-key ID=FILE]
+  'dns-check': `  dns-check --config F [--resolver IP:PORT] [--dkim-tokens [DOMAIN=]a,b,c] [--dkim-key ID=FILE]
                               looks each record up: ✔ or ✘ with what was found and the record to publish;
                               exit 0 when all are right, 1 otherwise. An SES domain's three DKIM CNAMEs
-                              are checked when --dkim-tokens gives its tokens (the DkimTokens output)`,
+                              are checked when --dkim-tokens gives its tokens (the DkimTokens output;
+                              with several SES domains, once per domain as DOMAIN=a,b,c)`,
   'send-test': `  send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]
                               send a test email now through each of the institution's servers in turn
                               (what POST /v1/transport/test does); exit 0 when one took it, 1 otherwise.

@@ -4,7 +4,7 @@ import { runCommand } from '../../support/cli';
 describe('Command line: notice-relay', () => {
   it.each([
     [['send-test', '--help'], 'Usage: notice-relay send-test --config F --institution ID'],
-    [['dns-check', '-h'], 'Usage: notice-relay dns-check --config F [--resolver HOST:PORT]'],
+    [['dns-check', '-h'], 'Usage: notice-relay dns-check --config F [--resolver IP:PORT]'],
     [['help', 'secret-template'], 'Usage: notice-relay secret-template --config F --institution ID'],
     [['start', '--help'], 'Usage: notice-relay start'],
   ])('prints one command’s help for %j, and exits 0', async (args, usage) => {
