@@ -11,7 +11,11 @@ export const GATEWAY_REFUSALS = {
   quotaExceeded: { code: 'rate_limited', message: 'The request quota is used up; retry later.' },
   tooLarge: { code: 'request_too_large', message: 'A request is at most 6 MB; send smaller batches.' },
   noRoute: { code: 'not_found', message: 'There is no such path; see GET /v1/openapi.json.' },
-  unavailable: { code: 'unavailable', message: 'The service could not take the request; nothing was accepted. Retry; a request near 6 MB may be too large to pass.' },
+  // A function that failed or ran out of time may have stored part of a batch: the answer cannot say nothing was.
+  unavailable: {
+    code: 'unavailable',
+    message: 'The service could not answer the request. Retry with the same Idempotency-Key, which never accepts a notice twice; a request near 6 MB may be too large to pass.',
+  },
 } as const satisfies Record<string, GatewayRefusal>;
 
 /** The body of a refusal, as lambdas/intake/http.ts writes errors. */
