@@ -110,7 +110,10 @@ export const classifySmtpFailure = (error: unknown, server: string): DeliveryErr
   const message = failure.response ?? failure.message ?? String(error);
   const transient = (code: string, extra?: Partial<DeliveryFacts>, text = message) => new DeliveryError(text, 'transient', facts(code, extra), { cause: error });
 
-  if (failure.code === 'EABORT') return transient('ETIMEDOUT', {}, `the attempt's deadline passed before ${server} finished`);
+  if (failure.code === 'EABORT') {
+    const after = command === 'DATA' ? `, after taking the message's data: the message may have arrived` : '';
+    return transient('ETIMEDOUT', {}, `the attempt's deadline passed before ${server} finished${after}`);
+  }
   if (isTlsUnavailable(error)) return transient('ETLS', {}, `TLS could not be made with ${server}: ${failure.message ?? message}`);
   // 530: the relay wants a login it was not given (RFC 4954), at MAIL FROM or RCPT TO alike: our setup.
   if (['EAUTH', 'ENOAUTH', 'EOAUTH2'].includes(failure.code ?? '') || responseCode === 535 || responseCode === 534 || responseCode === 530) {

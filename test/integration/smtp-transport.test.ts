@@ -183,7 +183,9 @@ describe('Class: SmtpTransport', () => {
     // Act
     const error = await sendAndCatch(transport(server(slow.port)), 1000);
     // Assess
-    expect(error).toMatchObject({ verdict: 'transient', facts: { code: 'ETIMEDOUT' } });
+    expect(error).toMatchObject({ verdict: 'transient', facts: { code: 'ETIMEDOUT', command: 'DATA' } });
+    // It had the whole message: the history says a retry may bring a second copy.
+    expect((error as Error).message).toMatch(/after taking the message's data: the message may have arrived$/);
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
