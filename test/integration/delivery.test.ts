@@ -238,10 +238,7 @@ describe('Delivery through an SMTP relay', () => {
     pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [smtp(primary.port).servers[0]!, smtp(backup.port).servers[0]!] }));
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    const retrying = await pipeline.waitFor(async () => {
-      const found = await pipeline!.notice(body.id);
-      return found.attemptCount >= 1 ? found : undefined;
-    });
+    const retrying = await pipeline.waitForFirstAttempt(body.id);
     // Assess
     expect(primary.droppedAfterData).toBeGreaterThanOrEqual(1);
     expect(backup.received).toHaveLength(0);

@@ -92,10 +92,7 @@ describe('OAuth2 (XOAUTH2)', () => {
     pipeline = await startPipeline(fastConfig(oauthServer(relay, tokens)), { log });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    const retrying = await pipeline.waitFor(async () => {
-      const found = await pipeline!.notice(body.id);
-      return found.attemptCount >= 1 ? found : undefined;
-    });
+    const retrying = await pipeline.waitForFirstAttempt(body.id);
     const transport = await pipeline.api('GET', '/v1/transport');
     // Assess
     expect(retrying.status).toBe('retrying');
@@ -115,10 +112,7 @@ describe('OAuth2 (XOAUTH2)', () => {
     pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }), { log });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    const retrying = await pipeline.waitFor(async () => {
-      const found = await pipeline!.notice(body.id);
-      return found.attemptCount >= 1 ? found : undefined;
-    });
+    const retrying = await pipeline.waitForFirstAttempt(body.id);
     const transport = await pipeline.api('GET', '/v1/transport');
     // Assess
     expect(retrying.status).toBe('retrying');
@@ -159,10 +153,7 @@ describe('DKIM through any relay', () => {
     pipeline = await startPipeline(config, { log, deliveryDeps: (deps) => ({ ...deps, transports: { ...deps.transports, secrets: { forInstitution: async () => ({ dkimPrivateKey: '' }) } } }) });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    const retrying = await pipeline.waitFor(async () => {
-      const found = await pipeline!.notice(body.id);
-      return found.attemptCount >= 1 ? found : undefined;
-    });
+    const retrying = await pipeline.waitForFirstAttempt(body.id);
     // Assess
     expect(retrying.status).toBe('retrying');
     expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'ENOAUTH', message: expect.stringContaining('no DKIM private key for DKIM selector notices') });
@@ -230,7 +221,7 @@ describe('Rate limits', () => {
     pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }, { retry: { ...FAST.retry!, shortDelaySeconds: [3, 3] } }));
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    await pipeline.waitFor(async () => ((await pipeline!.notice(body.id)).attemptCount >= 1 ? true : undefined));
+    await pipeline.waitForFirstAttempt(body.id);
     const transport = await pipeline.api('GET', '/v1/transport');
     const sent = await pipeline.waitForStatus(body.id, ['sent']);
     // Assess

@@ -51,6 +51,8 @@ export interface Pipeline {
   waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
   /** Polls until the notice is in one of `statuses`. */
   waitForStatus(id: string, statuses: string[], timeoutMs?: number): Promise<Notice>;
+  /** Polls until the notice has had its first attempt recorded. */
+  waitForFirstAttempt(id: string, timeoutMs?: number): Promise<Notice>;
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,15 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
         },
         timeoutMs,
         `notice ${id} to be ${statuses.join(' or ')}`,
+      ),
+    waitForFirstAttempt: (id, timeoutMs) =>
+      waitFor(
+        async () => {
+          const found = await notice(id);
+          return found.attemptCount >= 1 ? found : undefined;
+        },
+        timeoutMs,
+        `notice ${id}'s first attempt`,
       ),
     stop: async () => {
       await sweeper.stop();
