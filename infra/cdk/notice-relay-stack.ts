@@ -155,6 +155,26 @@ export class NoticeRelayStack extends Stack {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     );
+    // Retries after the first hour, scheduled notices, lost doorbells and give-ups all wait on the sweep:
+    // a sweep that fails, or stops being run, stalls them without a message in any queue to show it.
+    alarms.push(
+      new Alarm(this, 'SweepErrors', {
+        alarmDescription: 'The sweep failed: notices due from the store (long retries, sendAt, give-ups) are not being rung.',
+        metric: functions.functions.sweep.metricErrors({ period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'SweepNotRunning', {
+        alarmDescription: 'The sweep has not run for 10 minutes (it runs every minute): check its EventBridge schedule.',
+        metric: functions.functions.sweep.metricInvocations({ period: Duration.minutes(10), statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+    );
     alarms.push(
       new Alarm(this, 'FeedbackUnrecorded', {
         alarmDescription: 'An SES delivery, bounce or complaint event could not be recorded on its notice; it is kept 14 days in the UnrecordedFeedback queue.',

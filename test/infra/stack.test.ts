@@ -81,7 +81,8 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      // A week of recovery: deleted notices do not stay restorable long after retention.
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 7 },
       TimeToLiveSpecification: { AttributeName: 'expireAt', Enabled: true },
       // The very indexes the local runtime creates on dynalite: one definition, no drift.
       GlobalSecondaryIndexes: createTableInput('notices').GlobalSecondaryIndexes,
@@ -90,7 +91,8 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: Match.arrayWith([{ IndexName: 'due', KeySchema: [{ AttributeName: 'dueShard', KeyType: 'HASH' }, { AttributeName: 'dueAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } }]),
     });
-    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+    // Kept when the stack goes; removed when a first deploy rolls back, so the next try can create it.
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
   });
 
   it('wires the queue to the sender with a dead-letter queue, partial batch responses and bounded concurrency', () => {
@@ -134,6 +136,15 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true });
   });
 
+  it('sends every path, the root included, to the intake, over TLS 1.2 or later', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as Array<{ Properties: { HttpMethod: string; Integration: { Type: string } } }>;
+    expect(methods.map((method) => [method.Properties.HttpMethod, method.Properties.Integration.Type])).toEqual([
+      ['ANY', 'AWS_PROXY'],
+      ['ANY', 'AWS_PROXY'],
+    ]);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { SecurityPolicy: 'TLS_1_2' });
+  });
+
   it('gives the API throttling, access logs, error-only execution logs without bodies, and JSON refusals', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',
@@ -153,6 +164,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
   it('creates an empty secret for the institution that needs one, whose value no change of configuration rewrites', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'notice-relay/NoticeRelay/branch', SecretString: '{}' });
+    template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'RetainExceptOnCreate' });
     expect(secretTemplate(example.institutions.find((inst) => inst.id === 'branch')!)).toEqual({ servers: [{ pass: '' }, null], dkimPrivateKey: '' });
   });
 
@@ -200,8 +212,11 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(outputs.EgressIps).toBeUndefined();
   });
 
-  it('alarms on dead letters, backlogs, sender errors, refused relay logins and unrecorded SES feedback', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+  it('alarms on dead letters, backlogs, sender errors, a sweep that fails or stops, refused relay logins and unrecorded SES feedback', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    // A schedule that stopped sends no data at all: that must raise the alarm, not hide it.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Functionssweep') } }] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^UnrecordedFeedback'), 'QueueName'] } }],

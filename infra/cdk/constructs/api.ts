@@ -3,6 +3,7 @@
 import { Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  type CfnRestApi,
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
@@ -61,7 +62,12 @@ export class NoticeApi extends Construct {
     });
     // The stack's own ApiUrl output names the API for IT; the automatic one would say it twice.
     this.api.node.tryRemoveChild('Endpoint');
+    // TLS 1.2 at least: the default policy of a regional endpoint still takes TLS 1.0, and API keys travel here.
+    (this.api.node.defaultChild as CfnRestApi).securityPolicy = 'TLS_1_2';
     const integration = new LambdaIntegration(props.intake, { proxy: true });
+    // The root too goes to the intake (which answers 404 as JSON): addProxy puts ANY on it with the API's
+    // default integration, a mock that fails, when the API has none.
+    this.api.root.addMethod('ANY', integration);
     this.api.root.addProxy({ defaultIntegration: integration, anyMethod: true });
     for (const { type, refusal, statusCode, headers } of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(`Response-${refusal.code}-${type.responseType}`, {

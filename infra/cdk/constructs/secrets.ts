@@ -26,7 +26,9 @@ export class SecretsForInstitutions extends Construct {
         secretName: `${props.namePrefix}/${institution.id}`,
         description: `Notice Relay: SMTP credentials and DKIM key of institution ${institution.id}. The fields to fill in: npx notice-relay secret-template --config <file> --institution ${institution.id}`,
         secretStringValue: SecretValue.unsafePlainText(UNFILLED_SECRET),
-        removalPolicy: RemovalPolicy.RETAIN,
+        // Kept when the stack is deleted (it holds what IT put in), removed when a first deploy rolls back,
+        // so that its name is free for the next try.
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
