@@ -1,12 +1,16 @@
 // The sweep (README: How delivery works): finds, from the sparse due index only, the notices whose sweepAt has come,
 // and for each rings its lost or long-delayed doorbell, releases its expired lease, discards it at its
 // give-up time, or finishes its report. Every change is a compare-and-set, so overlapping sweeps are safe.
-import type { Doorbell } from '../lifecycle/transitions';
-import { sweepAction } from '../lifecycle/transitions';
+import { type Doorbell, type SweepAction, sweepAction } from '../lifecycle/transitions';
 import type { CoreDeps } from '../core-deps';
 import type { InstitutionConfig } from '../config/schema';
+import { errorCode, UnavailableError } from '../errors';
+import type { Notice } from '../notice/model';
 import { applyPlan, lifecycleContext } from './plan';
 import { createReport } from './report';
+
+/** Doorbells SQS takes in one SendMessageBatch. */
+const SQS_BATCH = 10;
 
 export interface SweepDeps extends CoreDeps {
   institutions: ReadonlyMap<string, InstitutionConfig>;
@@ -40,41 +44,62 @@ export const sweep = async (deps: SweepDeps, options: SweepOptions = {}): Promis
   const maxRounds = options.maxRounds ?? 10;
   const result: SweepResult = { examined: 0, rung: 0, discarded: 0, leasesReleased: 0, reportsCreated: 0, raced: 0 };
   const ctx = lifecycleContext(deps);
+  // A change is committed before its doorbell rings: ring them as they come, a queue batch at a time, so
+  // that neither a notice that fails nor a run cut off by its timeout leaves the others marked rung but silent.
+  const doorbells: Doorbell[] = [];
+  const ring = async () => {
+    if (doorbells.length === 0) return;
+    const batch = doorbells.splice(0);
+    result.rung += batch.length;
+    const unrung = await deps.queue.ring(batch);
+    if (unrung.length) deps.log.warn('doorbells not rung; the next sweep rings them', { count: unrung.length });
+  };
+  let failed = 0;
   for (let round = 0; round < maxRounds; round++) {
     const now = deps.clock.now();
     const ids = await deps.store.findDue(now, batchSize);
     if (ids.length === 0) break;
     const notices = await deps.store.getNotices(ids);
     result.examined += ids.length;
-    const doorbells: Doorbell[] = [];
     let acted = 0;
+    const failedBefore = failed;
     for (const notice of notices.values()) {
       const action = sweepAction(notice, now, ctx);
       if (action.kind === 'none') continue;
       acted++;
-      if (action.kind === 'create-report') {
-        await createReport(deps, notice, doorbells);
-        result.reportsCreated++;
-        continue;
+      try {
+        await handle(deps, notice, action, doorbells, result);
+      } catch (error) {
+        // One notice the store would not take (throttled, say) stops neither the others nor their doorbells.
+        failed++;
+        deps.log.error('sweep could not handle a notice; the next sweep tries again', { noticeId: notice.id, code: errorCode(error) });
       }
-      const before = notice.status;
-      const updated = await applyPlan(deps, action.plan, doorbells);
-      if (!updated) {
-        result.raced++;
-        continue;
-      }
-      if (updated.status === 'discarded' && before !== 'discarded') result.discarded++;
-      else if (before === 'sending' && updated.status !== 'sending') result.leasesReleased++;
-      if (action.plan.reportOwed) result.reportsCreated++;
+      if (doorbells.length >= SQS_BATCH) await ring();
     }
-    result.rung += doorbells.length;
-    if (doorbells.length) {
-      const unrung = await deps.queue.ring(doorbells);
-      if (unrung.length) deps.log.warn('doorbells not rung; the next sweep rings them', { count: unrung.length });
-    }
-    // Nothing changed this round (the index lagged behind the table): the next run will see it right.
-    if (acted === 0 || ids.length < batchSize) break;
+    await ring();
+    // Nothing changed this round (the index lagged behind the table), or the store is refusing: the next run will see.
+    if (acted === 0 || ids.length < batchSize || failed > failedBefore) break;
   }
   if (result.rung || result.discarded || result.leasesReleased || result.reportsCreated || result.raced) deps.log.info('sweep done', { ...result });
+  // The run fails, for the alarm on the sweep's errors, once what it could do is done.
+  if (failed > 0) throw new UnavailableError(`the sweep could not handle ${failed} notice(s); the next sweep tries them again`);
   return result;
+};
+
+/** One notice's sweep action, counted in `result`. */
+const handle = async (deps: SweepDeps, notice: Notice, action: Exclude<SweepAction, { kind: 'none' }>, doorbells: Doorbell[], result: SweepResult) => {
+  const before = notice.status;
+  if (action.kind === 'create-report') {
+    await createReport(deps, notice, doorbells);
+    result.reportsCreated++;
+    return;
+  }
+  const updated = await applyPlan(deps, action.plan, doorbells);
+  if (!updated) {
+    result.raced++;
+    return;
+  }
+  if (updated.status === 'discarded' && before !== 'discarded') result.discarded++;
+  else if (before === 'sending' && updated.status !== 'sending') result.leasesReleased++;
+  if (action.plan.reportOwed) result.reportsCreated++;
 };

@@ -60,6 +60,22 @@ describe('Handler: sweep', () => {
     expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
   });
 
+  it('rings every doorbell it committed when the store refuses one notice, then fails the run for the alarm', async () => {
+    // Prepare: three notices whose doorbells were lost; the store refuses to update the middle one
+    const ids = ['01JB0000000000000000000001', '01JB0000000000000000000002', '01JB0000000000000000000003'];
+    due(...ids.map((id) => stored({ id })));
+    documents.on(UpdateCommand).callsFake((input) => {
+      if (input.Key.pk === `notice#${ids[1]}`) throw Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
+      return { Attributes: { ...stored({ id: input.Key.pk.slice(7) }), version: 2 } };
+    });
+    // Act
+    const run = handler();
+    // Assess
+    await expect(run).rejects.toThrow('the sweep could not handle 1 notice(s); the next sweep tries them again');
+    const rung = sqs.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.MessageBody ?? '{}').id);
+    expect(rung.sort()).toEqual([ids[0], ids[2]]);
+  });
+
   it('discards a notice past its give-up time and creates its report', async () => {
     // Prepare
     due(stored({ id: '01JB0000000000000000000001', status: 'retrying', giveUpAt: '2030-01-01T00:09:00.000Z', sweepAt: '2030-01-01T00:09:00.000Z' }));
