@@ -11,36 +11,47 @@ import type { SweepDeps } from './sweep';
 export interface SesEventRecord {
   eventType: string;
   mail: { messageId: string; timestamp: string; tags?: Record<string, string[]> };
-  delivery?: { timestamp: string; smtpResponse?: string; reportingMTA?: string };
+  delivery?: { timestamp: string; recipients?: string[]; smtpResponse?: string; reportingMTA?: string };
   bounce?: {
     timestamp: string;
     bounceType: 'Permanent' | 'Transient' | 'Undetermined';
     bounceSubType?: string;
     bouncedRecipients?: Array<{ emailAddress: string; status?: string; diagnosticCode?: string }>;
   };
-  complaint?: { timestamp: string; complaintFeedbackType?: string };
+  complaint?: { timestamp: string; complainedRecipients?: Array<{ emailAddress: string }>; complaintFeedbackType?: string };
   reject?: { reason?: string };
   deliveryDelay?: { timestamp: string; delayType?: string };
 }
 
+const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
 /**
- * What an SES event means, or undefined for events this service does not track (send, open, click…).
- * A permanent bounce or a reject ends the notice as `bounced`; a transient or undetermined bounce is
- * recorded only (SES has given up on it, but the address may work another day).
+ * What an SES event means for the notice sent to `patron`, or undefined for events this service does not
+ * track (send, open, click…). A permanent bounce or a reject ends the notice as `bounced`; a transient
+ * or undetermined bounce is recorded only (SES has given up on it, but the address may work another
+ * day). A delivery, bounce or complaint that names its recipients decides the notice only when the
+ * patron is one of them: what became of a copy (cc) is recorded on the notice, not taken as its fate.
  */
-export const feedbackOf = (record: SesEventRecord): Feedback | undefined => {
+export const feedbackOf = (record: SesEventRecord, patron?: string): Feedback | undefined => {
+  const concernsPatron = (recipients: string[] | undefined) => patron === undefined || !recipients?.length || recipients.some((address) => sameAddress(address, patron));
   switch (record.eventType) {
-    case 'Delivery':
-      return { event: { at: record.delivery?.timestamp ?? record.mail.timestamp, type: 'delivery', detail: record.delivery?.smtpResponse }, becomes: 'delivered' };
+    case 'Delivery': {
+      const event = { at: record.delivery?.timestamp ?? record.mail.timestamp, type: 'delivery' as const, detail: record.delivery?.smtpResponse };
+      return concernsPatron(record.delivery?.recipients) ? { event, becomes: 'delivered' } : { event };
+    }
     case 'Bounce': {
       const bounce = record.bounce;
-      const recipient = bounce?.bouncedRecipients?.[0];
+      const recipients = bounce?.bouncedRecipients ?? [];
+      const recipient = recipients.find((bounced) => patron !== undefined && sameAddress(bounced.emailAddress, patron)) ?? recipients[0];
       const detail = [`${bounce?.bounceType ?? 'Undetermined'}/${bounce?.bounceSubType ?? 'General'}`, recipient?.diagnosticCode].filter(Boolean).join(': ');
       const event = { at: bounce?.timestamp ?? record.mail.timestamp, type: 'bounce' as const, detail };
-      return bounce?.bounceType === 'Permanent' ? { event, becomes: 'bounced', enhancedStatus: recipient?.status } : { event };
+      const hard = bounce?.bounceType === 'Permanent' && concernsPatron(recipients.map((bounced) => bounced.emailAddress));
+      return hard ? { event, becomes: 'bounced', enhancedStatus: recipient?.status } : { event };
     }
-    case 'Complaint':
-      return { event: { at: record.complaint?.timestamp ?? record.mail.timestamp, type: 'complaint', detail: record.complaint?.complaintFeedbackType }, becomes: 'complained' };
+    case 'Complaint': {
+      const event = { at: record.complaint?.timestamp ?? record.mail.timestamp, type: 'complaint' as const, detail: record.complaint?.complaintFeedbackType };
+      return concernsPatron(record.complaint?.complainedRecipients?.map((complained) => complained.emailAddress)) ? { event, becomes: 'complained' } : { event };
+    }
     case 'Reject':
       return { event: { at: record.mail.timestamp, type: 'reject', detail: record.reject?.reason }, becomes: 'bounced' };
     case 'DeliveryDelay':
@@ -74,7 +85,7 @@ export const recordFeedback = async (deps: FeedbackDeps, record: SesEventRecord)
       deps.log.info('SES event for a notice that does not exist', { noticeId, eventType: record.eventType });
       return 'unknown';
     }
-    const plan = onFeedback(notice, feedback, deps.clock.now(), lifecycleContext(deps));
+    const plan = onFeedback(notice, feedbackOf(record, notice.to) ?? feedback, deps.clock.now(), lifecycleContext(deps));
     if (!plan) return 'duplicate';
     const doorbells: Doorbell[] = [];
     const updated = await applyPlan(deps, plan, doorbells);

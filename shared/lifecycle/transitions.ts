@@ -518,7 +518,9 @@ const settleBySes = (
  */
 export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: LifecycleContext): Plan | undefined => {
   const { event } = feedback;
-  if (notice.events.some((seen) => seen.type === event.type && seen.at === event.at)) return undefined;
+  // EventBridge delivers at least once: the same event again changes nothing. Two recipients' events may
+  // share a type and a time, so the detail counts too.
+  if (notice.events.some((seen) => seen.type === event.type && seen.at === event.at && seen.detail === event.detail)) return undefined;
   const entry = (status: NoticeStatus): HistoryEntry =>
     dropUndefined({ at: event.at, outcome: feedback.becomes as SesVerdict, status, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, message: shorten(event.detail) });
   const becomes = feedback.becomes;

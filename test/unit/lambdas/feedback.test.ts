@@ -70,6 +70,38 @@ describe('Handler: feedback', () => {
     expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [expect.objectContaining({ MessageBody: '{"id":"01JBREPORT0000000000000000"}' })] });
   });
 
+  it.each([
+    ['hard bounce', 'bounce-permanent', (detail: SesEventRecord) => (detail.bounce!.bouncedRecipients = [{ emailAddress: 'guardian@example.net', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 guardian@example.net: user unknown' }])],
+    ['complaint', 'complaint', (detail: SesEventRecord) => (detail.complaint!.complainedRecipients = [{ emailAddress: 'guardian@example.net' }])],
+    ['delivery', 'delivery', (detail: SesEventRecord) => (detail.delivery!.recipients = ['guardian@example.net'])],
+  ])("records a copy's %s without taking it as the notice's fate", async (_, sample, aboutTheCopy) => {
+    // Prepare: the notice went to the patron with a copy to a guardian; the event is about the copy
+    documents.on(GetCommand).resolves({ Item: sent({ status: 'retrying', messageId: undefined, sentAt: undefined, nextAttemptAt: '2030-01-01T11:05:00.000Z', sweepAt: '2030-01-01T11:25:00.000Z' }) });
+    const event = sesEvent(sample);
+    aboutTheCopy(event.detail);
+    // Act
+    const result = await handler(event);
+    // Assess
+    expect(result).toEqual({ outcome: 'recorded' });
+    expect(feedbackUpdate()?.set).not.toHaveProperty('status');
+    expect(feedbackUpdate()?.events).toHaveLength(1);
+    expect(documents).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it("takes the patron's own entry of a bounce that names several recipients", async () => {
+    // Prepare
+    const event = sesEvent('bounce-permanent');
+    event.detail.bounce!.bouncedRecipients = [
+      { emailAddress: 'guardian@example.net', status: '5.2.2', diagnosticCode: 'smtp; 552 5.2.2 mailbox full' },
+      { emailAddress: 'Patron@Example.org', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' },
+    ];
+    // Act
+    await handler(event);
+    // Assess
+    expect(feedbackUpdate()?.set).toMatchObject({ status: 'bounced', reportPending: true });
+    expect(feedbackUpdate()?.history[0]).toMatchObject({ enhancedStatus: '5.1.1', message: 'Permanent/General: smtp; 550 5.1.1 user unknown' });
+  });
+
   it('records a soft bounce without ending the notice', async () => {
     // Act
     await handler(sesEvent('bounce-transient'));
