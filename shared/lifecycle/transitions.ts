@@ -564,7 +564,9 @@ export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { boun
   const { now, settings } = ctx;
   const id = original.reportId;
   const outcome = original.status === 'failed' ? 'failed' : original.status === 'bounced' ? 'bounced' : 'discarded';
-  const last = [...original.attempts].reverse().find((entry) => entry.outcome !== 'deferred');
+  // A bounce is the reason even when the attempt that sent the message is recorded after it (SES may
+  // report before the sender has written its outcome).
+  const last = [...original.attempts].reverse().find((entry) => (outcome === 'bounced' ? entry.outcome === 'bounced' : entry.outcome !== 'deferred'));
   const report: ReturnToSenderReport = dropUndefined({
     noticeId: original.id,
     outcome,

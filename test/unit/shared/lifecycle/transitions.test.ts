@@ -262,6 +262,25 @@ describe('Function: newReport', () => {
     // The ILS's id names its own notice only: looked up by externalId, the report is not found as `sent`.
     expect(record.notice.externalId).toBeUndefined();
   });
+
+  it("gives a bounce as the reason though the attempt that sent it was recorded after it", () => {
+    // Prepare: SES reported the bounce while the sender still held the notice; then the sender recorded its attempt
+    const bounced = {
+      ...aNotice({
+        status: 'bounced',
+        attemptCount: 1,
+        attempts: [
+          { at: '2030-01-01T00:00:41.000Z', outcome: 'bounced', status: 'sending', transport: 'ses', server: 'ses', enhancedStatus: '5.1.1', message: 'Permanent/General: 550 5.1.1 user unknown' },
+          { at: '2030-01-01T00:00:42.000Z', startedAt: '2030-01-01T00:00:30.000Z', outcome: 'sent', status: 'bounced', transport: 'ses', server: 'ses', message: 'SES accepted the message as ses-1' },
+        ],
+      }),
+      reportId: 'R1',
+    };
+    // Act
+    const { record } = newReport(bounced, { bounceTo: 'circulation@library.example.org', now: at('2030-01-01T00:01:00Z'), settings });
+    // Assess
+    expect(record.content.report).toMatchObject({ outcome: 'bounced', reason: 'Permanent/General: 550 5.1.1 user unknown' });
+  });
 });
 
 describe('SES feedback on a notice that has not recorded sent', () => {
