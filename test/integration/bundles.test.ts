@@ -94,6 +94,8 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     const rungAgain = await queue.receive(5);
     const feedback = JSON.parse(readFileSync(join(__dirname, '../support/fixtures/ses-events/delivery.json'), 'utf8'));
     feedback.detail.mail.tags['notice-id'] = [id];
+    feedback.detail.mail.destination = ['bundled@example.org'];
+    feedback.detail.delivery.recipients = ['bundled@example.org'];
     const recorded = await run('feedback', feedback);
     const read: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'GET', path: `/v1/notices/${id}` }));
     // Assess
