@@ -10,7 +10,7 @@
 // | SMTP 4xx (RFC 5321 §4.2.1), attempt deadline                   | transient                             |
 // | quota and throttling: 421 4.3.2, 4.7.x, 452, 550 5.4.5 (Gmail), | transient, throttled                  |
 // |   554 5.2.0 (Microsoft 365); SES Throttling                    |                                       |
-// | authentication refused or required: EAUTH, 535, 530, EOAUTH2  | transient, shown in transport status  |
+// | authentication refused or required: EAUTH, 535, 530, EOAUTH2   | transient, shown in transport status  |
 // | SMTP 5xx to MAIL FROM, EHLO or AUTH (our configuration)        | transient                             |
 // | SMTP 5xx to RCPT TO or DATA; SES MessageRejected, bad address  | permanent                             |
 // | anything else                                                  | transient (bounded by giveUpAt)       |
