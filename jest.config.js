@@ -16,7 +16,8 @@ module.exports = {
   testSequencer: '<rootDir>/test/support/sequencer.cjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 30 },
+    // Real servers and second-scale retries on two busy workers: a test's own waits bound it, not Jest's 5 s.
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 30, testTimeout: 30_000 },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'], slowTestThreshold: 60 },
   ],
 };

@@ -243,7 +243,7 @@ describe('Delivery through an SMTP relay', () => {
     expect(primary.droppedAfterData).toBeGreaterThanOrEqual(1);
     expect(backup.received).toHaveLength(0);
     expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', server: `127.0.0.1:${primary.port}`, code: 'ECONNECTION', message: expect.stringMatching(/after taking the message's data, before confirming it: the message may have arrived/) });
-  });
+  }, 30_000);
 
   it("sends each cc its copy once, however often the patron's own address is deferred", async () => {
     // Prepare: the patron's mailbox is busy twice; the guardian's takes the copy at once
@@ -260,7 +260,7 @@ describe('Delivery through an SMTP relay', () => {
     // Every copy carries the same message: the patron's came last, alone.
     expect(new Set(busy.received.map((message) => message.parsed.messageId))).toEqual(new Set([`<${body.id}@library.example.org>`]));
     expect(busy.received.at(-1)?.envelope.to).toEqual([PATRON]);
-  });
+  }, 30_000);
 
   it("fails a notice whose own address is refused, written in any case, though a cc was accepted, and reports it once", async () => {
     // Prepare
@@ -277,7 +277,7 @@ describe('Delivery through an SMTP relay', () => {
     expect(failed).toMatchObject({ status: 'failed', attemptCount: 1 });
     expect(failed.attempts[0]).toMatchObject({ outcome: 'permanent', responseCode: 550, enhancedStatus: '5.1.1' });
     expect(report.to).toBe(BOUNCE_TO);
-  });
+  }, 30_000);
 
   it('never sends to a relay without STARTTLS when it is required; sends with allowNonSecure', async () => {
     // Prepare
