@@ -3,6 +3,7 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
 import { hashApiKey } from '../auth';
+import { dkimKeyProblem } from '../dns/records';
 import { emailAddress } from '../validation';
 import { domainOf } from './domains';
 
@@ -109,7 +110,14 @@ const smtpTransport = z.strictObject({
     .strictObject({
       selector: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, { message: 'must be a DNS label like notices' }),
       /** Absent on AWS: the key then comes from the institution's secret. */
-      privateKey: z.string().regex(PEM, { message: 'must be a PEM private key' }).optional(),
+      privateKey: z
+        .string()
+        .regex(PEM, { message: 'must be a PEM private key' })
+        .superRefine((pem, ctx) => {
+          const problem = dkimKeyProblem(pem);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
     })
     .optional(),
   maxPerMinute: perMinute,

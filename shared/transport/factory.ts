@@ -5,6 +5,7 @@ import type { SESClient } from '@aws-sdk/client-ses';
 import type { Clock } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
+import { dkimKeyProblem } from '../dns/records';
 import { ConfigError, DeliveryError, errorCode } from '../errors';
 import type { InstitutionSecrets, SecretSource } from '../secrets';
 import { oauth2SecretForms, type OAuth2Tokens } from './oauth2';
@@ -88,6 +89,15 @@ const openPlainTransport = async (institution: InstitutionConfig, deps: Transpor
   const dkimKey = transport.dkim ? (transport.dkim.privateKey ?? secrets.dkimPrivateKey) : undefined;
   // Signing was asked for: mail without it could fail the domain's DMARC policy, so none goes out unsigned.
   if (transport.dkim && !dkimKey) throw missingCredential(institution, `DKIM selector ${transport.dkim.selector}`, 'DKIM private key');
+  const keyProblem = transport.dkim && dkimKey ? dkimKeyProblem(dkimKey) : undefined;
+  if (transport.dkim && keyProblem) {
+    throw new DeliveryError(`the DKIM private key of institution ${institution.id} ${keyProblem}; nothing is sent unsigned`, 'transient', {
+      transport: 'smtp',
+      server: `DKIM selector ${transport.dkim.selector}`,
+      code: 'EDKIMKEY',
+      authFailure: true,
+    });
+  }
   return new SmtpTransport({
     servers: serverIndex === undefined ? servers : servers.slice(serverIndex, serverIndex + 1),
     clientName: domainOf(institution.from.address),

@@ -145,18 +145,23 @@ describe('OAuth2 (XOAUTH2)', () => {
 });
 
 describe('DKIM through any relay', () => {
-  it('sends nothing unsigned when signing is configured and its key is missing, and says so at once', async () => {
-    // Prepare: a selector, and a secret whose key nobody filled in yet (as after a first deployment)
+  it.each([
+    ['missing (as after a first deployment)', () => '', 'ENOAUTH', 'no DKIM private key for DKIM selector notices'],
+    ['cut short', () => '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n-----END PRIVATE KEY-----\n', 'EDKIMKEY', 'cannot be read as a private key'],
+    ['not RSA', () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'EDKIMKEY', 'is an ed25519 key'],
+  ])('sends nothing unsigned when signing is configured and its key is %s, and says so at once', async (_, key, code, message) => {
+    // Prepare: a selector, and the key the institution's secret holds
     const relay = track(await startRelay());
     const log = recordingLog();
     const config = fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }], dkim: { selector: 'notices' } });
-    pipeline = await startPipeline(config, { log, deliveryDeps: (deps) => ({ ...deps, transports: { ...deps.transports, secrets: { forInstitution: async () => ({ dkimPrivateKey: '' }) } } }) });
+    const dkimPrivateKey = key();
+    pipeline = await startPipeline(config, { log, deliveryDeps: (deps) => ({ ...deps, transports: { ...deps.transports, secrets: { forInstitution: async () => ({ dkimPrivateKey }) } } }) });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
     const retrying = await pipeline.waitForFirstAttempt(body.id);
     // Assess
     expect(retrying.status).toBe('retrying');
-    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'ENOAUTH', message: expect.stringContaining('no DKIM private key for DKIM selector notices') });
+    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code, message: expect.stringContaining(message) });
     expect(log.lines.find((line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error' });
     expect(relay.received).toHaveLength(0);
   });

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashApiKey } from '../../../../shared/auth';
@@ -95,6 +96,17 @@ describe('Function: loadConfig', () => {
     const problems = problemsOf(() => parseConfig(input));
     // Assess
     expect(problems).toEqual(expect.arrayContaining(['institutions[2].bounceTo: must be an email address like name@example.org', 'institutions[2].apiKeys: needs at least one key in apiKeys or apiKeyHashes']));
+  });
+
+  it('refuses a DKIM key the signer could not use, which would send mail unsigned', () => {
+    // Prepare: a key pasted with its line breaks as the two characters \n
+    const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
+    const pem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    input.institutions[0] = { ...input.institutions[0], transport: { kind: 'smtp', servers: [{ host: 'relay.example.org', port: 587 }], dkim: { selector: 'notices', privateKey: pem.replace(/\n/g, '\\n') } } };
+    // Act
+    const problems = problemsOf(() => parseConfig(input));
+    // Assess
+    expect(problems).toEqual([expect.stringMatching(/^institutions\[0\]\.transport\.dkim\.privateKey: cannot be read as a private key/)]);
   });
 
   it('refuses a key given to two institutions however it is written: as plain keys, as hashes, or one of each', () => {
