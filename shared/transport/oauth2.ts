@@ -67,6 +67,8 @@ interface Cached {
   expiresAt: number;
   /** Microsoft may rotate the refresh token; the newest one is used from then on, in this process. */
   refreshToken?: string;
+  /** The configured refresh token the one above descends from. */
+  configuredRefreshToken?: string;
 }
 
 export class OAuth2Tokens {
@@ -86,7 +88,12 @@ export class OAuth2Tokens {
     if (cached && cached.expiresAt - (this.options.renewBeforeSeconds ?? 60) * 1000 > now) return cached.accessToken;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.fetchToken(server, { ...settings, refreshToken: cached?.refreshToken ?? settings.refreshToken }).finally(() => this.inFlight.delete(key));
+      // A rotated refresh token stands in for the configured one it came from only: one IT put in the
+      // secret since (the old one revoked), or none (client credentials instead), is used as it is.
+      const rotated = cached && cached.configuredRefreshToken === settings.refreshToken ? cached.refreshToken : undefined;
+      pending = this.fetchToken(server, { ...settings, refreshToken: rotated ?? settings.refreshToken })
+        .then((fresh) => ({ ...fresh, configuredRefreshToken: settings.refreshToken }))
+        .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     const fresh = await pending;

@@ -80,6 +80,40 @@ describe('Class: OAuth2Tokens', () => {
     expect(new URLSearchParams(calls[1]!.body).get('refresh_token')).toBe('rotated');
   });
 
+  it('uses a refresh token IT put in the secret after the one in use was revoked', async () => {
+    // Prepare: the first token expires; the old refresh token is refused; IT replaces it
+    const clock = new ManualClock('2030-01-01T00:00:00Z');
+    const { fetch, calls } = endpoint([
+      { status: 200, body: { access_token: 'one', expires_in: 100 } },
+      { status: 400, body: { error: 'invalid_grant' } },
+      { status: 200, body: { access_token: 'two', expires_in: 100 } },
+    ]);
+    const tokens = new OAuth2Tokens({ fetch, clock });
+    await tokens.accessToken('demo/0', 'mail.example.org:587', google);
+    clock.advanceSeconds(100);
+    await expect(tokens.accessToken('demo/0', 'mail.example.org:587', google)).rejects.toThrow(/invalid_grant/);
+    // Act
+    const token = await tokens.accessToken('demo/0', 'mail.example.org:587', { ...google, refreshToken: 'replaced' });
+    // Assess
+    expect(token).toBe('two');
+    expect(calls.map((call) => new URLSearchParams(call.body).get('refresh_token'))).toEqual(['refresh', 'refresh', 'replaced']);
+  });
+
+  it('keeps a rotated refresh token only while the configured one it came from stays', async () => {
+    // Prepare: Microsoft rotates the token; then IT configures another
+    const clock = new ManualClock('2030-01-01T00:00:00Z');
+    const { fetch, calls } = endpoint([{ status: 200, body: { access_token: 'one', expires_in: 100, refresh_token: 'rotated' } }]);
+    const tokens = new OAuth2Tokens({ fetch, clock });
+    await tokens.accessToken('demo/0', 'mail.example.org:587', google);
+    clock.advanceSeconds(100);
+    await tokens.accessToken('demo/0', 'mail.example.org:587', google);
+    clock.advanceSeconds(100);
+    // Act
+    await tokens.accessToken('demo/0', 'mail.example.org:587', { ...google, refreshToken: 'configured-anew' });
+    // Assess
+    expect(calls.map((call) => new URLSearchParams(call.body).get('refresh_token'))).toEqual(['refresh', 'rotated', 'configured-anew']);
+  });
+
   it.each([
     ['a refused grant', { status: 400, body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' } }, /refused the grant \(HTTP 400, invalid_grant: Token has been expired or revoked\.\)/],
     ['an answer without a token', { status: 200, body: {} }, /refused the grant \(HTTP 200, no error code\)/],
