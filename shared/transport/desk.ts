@@ -55,8 +55,10 @@ export interface DeskDeps {
 const MIN_SERVER_SECONDS = 2;
 
 /** The configuration as GET /v1/transport shows it. */
-export const describeTransport = (institution: InstitutionConfig, record: TransportRecord): TransportStatus => {
+export const describeTransport = (institution: InstitutionConfig, record: TransportRecord, now: Date): TransportStatus => {
   const transport = institution.transport;
+  // A pause that has ended is history, not the state of the transport.
+  const paused = record.pausedUntil !== undefined && new Date(record.pausedUntil) > now;
   const common = {
     from: institution.from.text,
     maxPerMinute: transport.maxPerMinute ?? null,
@@ -64,8 +66,8 @@ export const describeTransport = (institution: InstitutionConfig, record: Transp
     lastTestedAt: record.lastTestedAt ?? null,
     lastTestResult: record.lastTestResult ?? null,
     lastAuthFailure: record.lastAuthFailure ? { ...record.lastAuthFailure, recoveredAt: record.authRecoveredAt ?? null } : null,
-    pausedUntil: record.pausedUntil ?? null,
-    pauseReason: record.pauseReason ?? null,
+    pausedUntil: paused ? (record.pausedUntil ?? null) : null,
+    pauseReason: paused ? (record.pauseReason ?? null) : null,
   };
   if (transport.kind === 'ses') {
     return { kind: 'ses', mailFromDomain: transport.mailFromDomain ?? `bounce.${domainOf(institution.from.address)}`, configurationSet: transport.configurationSet ?? null, ...common };
@@ -136,7 +138,7 @@ export const makeDesk = (deps: DeskDeps): TransportDesk => {
   };
 
   return {
-    status: async (institution) => describeTransport(institution, deps.records ? await deps.records.get(institution.id) : {}),
+    status: async (institution) => describeTransport(institution, deps.records ? await deps.records.get(institution.id) : {}, deps.clock.now()),
 
     test: async (institution, to) => {
       const recipient = to ?? institution.testTo ?? institution.bounceTo;

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { parseConfig } from '../../../../shared/config/load';
 import { describeTransport } from '../../../../shared/transport/desk';
 import { aConfigInput } from '../../../support/factories';
@@ -5,6 +6,7 @@ import { aConfigInput } from '../../../support/factories';
 describe('Function: describeTransport', () => {
   it('shows how each server is reached and never a password, token or key', () => {
     // Prepare
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const input = aConfigInput();
     input.institutions[0] = {
       ...input.institutions[0]!,
@@ -15,12 +17,16 @@ describe('Function: describeTransport', () => {
           { host: 'smtp.office365.com', port: 587, tls: 'starttls', auth: { type: 'oauth2', provider: 'microsoft', user: 'notices@library.example.org', clientId: 'app-id', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value' } },
           { host: 'relay.library.example.org', port: 25, tls: 'starttls', allowNonSecure: true, ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', auth: { user: 'relay', pass: 'password-value' } },
         ],
-        dkim: { selector: 'notices', privateKey: '-----BEGIN PRIVATE KEY-----\nsecret-key-value\n-----END PRIVATE KEY-----' },
+        dkim: { selector: 'notices', privateKey },
       },
     };
     const institution = parseConfig(input).institutions[0]!;
     // Act
-    const status = describeTransport(institution, { lastAuthFailure: { at: '2030-01-01T00:00:00.000Z', server: 'smtp.office365.com:587', code: 'EAUTH', message: '535 5.7.3 Authentication unsuccessful' } });
+    const status = describeTransport(
+      institution,
+      { lastAuthFailure: { at: '2030-01-01T00:00:00.000Z', server: 'smtp.office365.com:587', code: 'EAUTH', message: '535 5.7.3 Authentication unsuccessful' }, pausedUntil: '2030-01-01T00:04:00.000Z', pauseReason: '421 from relay' },
+      new Date('2030-01-01T00:05:00Z'),
+    );
     // Assess
     expect(status).toEqual({
       kind: 'smtp',
@@ -38,6 +44,13 @@ describe('Function: describeTransport', () => {
       pausedUntil: null,
       pauseReason: null,
     });
-    expect(JSON.stringify(status)).not.toMatch(/secret-value|token-value|password-value|secret-key-value|MIIB/);
+    expect(JSON.stringify(status)).not.toMatch(/secret-value|token-value|password-value|PRIVATE KEY|MIIB/);
+  });
+
+  it('shows a pause while it lasts, and not once it has ended', () => {
+    const institution = parseConfig(aConfigInput()).institutions[0]!;
+    const record = { pausedUntil: '2030-01-01T00:04:00.000Z', pauseReason: '421 from relay.library.example.org:587' };
+    expect(describeTransport(institution, record, new Date('2030-01-01T00:03:00Z'))).toMatchObject(record);
+    expect(describeTransport(institution, record, new Date('2030-01-01T00:04:00Z'))).toMatchObject({ pausedUntil: null, pauseReason: null });
   });
 });
