@@ -68,6 +68,7 @@ export class SmtpTransport implements Transport {
   private readonly pools = new Map<string, { pool: Pool; watch: ConversationWatch }>();
   /** The credentials last given to each server, to keep them out of what it answers. */
   private readonly credentials = new Map<string, SmtpAuth>();
+  private closed = false;
 
   public constructor(private readonly options: SmtpTransportOptions) {}
 
@@ -80,6 +81,8 @@ export class SmtpTransport implements Transport {
     const { config } = server;
     const connectMs = (this.options.connectSeconds ?? 10) * 1000;
     const auth = server.auth ? await server.auth() : undefined;
+    // Credentials that came after the attempt gave up and the transport closed open nothing.
+    if (this.closed) throw Object.assign(new Error('the transport is closed'), { code: 'EABORT' });
     if (auth) this.credentials.set(serverName(config), auth);
     const options: SMTPPool.Options = {
       pool: true,
@@ -118,7 +121,8 @@ export class SmtpTransport implements Transport {
   }
 
   private async sendOnce(server: SmtpServer, message: OutgoingMessage, plain: boolean, deadline: Date): Promise<SendReceipt> {
-    const { pool, watch } = await this.pool(server, plain);
+    if (deadline.getTime() <= this.options.clock.now().getTime()) throw Object.assign(new Error('deadline passed'), { code: 'EABORT' });
+    const { pool, watch } = await this.beforeDeadline(this.pool(server, plain), deadline, server);
     const remaining = deadline.getTime() - this.options.clock.now().getTime();
     if (remaining <= 0) throw Object.assign(new Error('deadline passed'), { code: 'EABORT' });
     let info: SMTPPool.SentMessageInfo;
@@ -140,6 +144,24 @@ export class SmtpTransport implements Transport {
     const secrets = this.secretsOf(server);
     const response = secrets.length > 0 && typeof info.response === 'string' ? redactSecrets(info.response, secrets) : info.response;
     return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response };
+  }
+
+  /**
+   * The pool, once its credentials have come, or a failure at the attempt's deadline: an OAuth2 token
+   * endpoint that hangs must not hold the attempt past it (and the lease with it). The fetch goes on; a
+   * token that comes late is kept for the next attempt.
+   */
+  private beforeDeadline<T>(opening: Promise<T>, deadline: Date, server: SmtpServer): Promise<T> {
+    opening.catch(() => undefined);
+    return new Promise<T>((resolve, reject) => {
+      const name = serverName(server.config);
+      const late = new DeliveryError(`OAuth2 for ${name}: the token endpoint did not answer before the attempt's deadline`, 'transient', { transport: 'smtp', server: name, code: 'EOAUTH2', authFailure: true });
+      const timer = setTimeout(() => reject(late), Math.max(0, deadline.getTime() - this.options.clock.now().getTime()));
+      opening.then(
+        (value) => (clearTimeout(timer), resolve(value)),
+        (error: unknown) => (clearTimeout(timer), reject(error)),
+      );
+    });
   }
 
   /** What a server must never have quoted back into what we keep: its credentials, and those behind them. */
@@ -211,6 +233,7 @@ export class SmtpTransport implements Transport {
   }
 
   public async close(): Promise<void> {
+    this.closed = true;
     for (const { pool } of this.pools.values()) pool.close();
     this.pools.clear();
   }

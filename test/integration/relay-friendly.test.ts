@@ -19,7 +19,7 @@ import { aConfigInput, aNoticeInput } from '../support/factories';
 import { runCli } from '../support/local-runtime';
 import { testDeps } from '../support/deps';
 import { FAST, fastConfig, type Pipeline, recordingLog, startPipeline } from '../support/pipeline';
-import { type Relay, startRelay } from '../support/smtp-relay';
+import { type Relay, startRelay, startSilentServer } from '../support/smtp-relay';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint';
 import { temporaryDirectories } from '../support/temp-dirs';
 
@@ -28,6 +28,7 @@ afterAll(() => temporary.removeAll());
 
 const CLIENT = { clientId: 'notice-relay-client', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const seconds = (from: string, to: string) => (new Date(to).getTime() - new Date(from).getTime()) / 1000;
 
 let pipeline: Pipeline | undefined;
 const stoppable: Array<{ stop(): Promise<void> }> = [];
@@ -103,6 +104,22 @@ describe('OAuth2 (XOAUTH2)', () => {
     expect(JSON.stringify(transport.body)).not.toContain(CLIENT.clientSecret);
     expect(JSON.stringify(transport.body)).not.toContain(CLIENT.refreshToken);
     expect(relay.received).toHaveLength(0);
+  });
+
+  it("records a token endpoint that hangs as a failed attempt within the attempt's deadline, not a lapsed lease", async () => {
+    // Prepare: a token endpoint that takes the request and never answers; attempts have 2 s, leases 3 s
+    const hung = track(await startSilentServer());
+    const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: new Set() } }));
+    const log = recordingLog();
+    pipeline = await startPipeline(fastConfig(oauthServer(relay, { url: `http://127.0.0.1:${hung.port}/token` } as TokenEndpoint)), { log });
+    // Act
+    const { body } = await pipeline.submit(aNoticeInput());
+    const retrying = await pipeline.waitForFirstAttempt(body.id);
+    // Assess
+    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EOAUTH2', message: expect.stringMatching(/the token endpoint did not answer before the attempt's deadline$/) });
+    expect(retrying.attempts.some((entry) => entry.outcome === 'lease-expired')).toBe(false);
+    expect(seconds(retrying.attempts[0]!.startedAt!, retrying.attempts[0]!.at)).toBeLessThan(3);
+    expect(log.lines.find((line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error' });
   });
 
   it('shows a relay that wants a login it was not given (530) as an authentication failure, not a refused notice', async () => {
