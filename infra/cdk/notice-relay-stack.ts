@@ -6,6 +6,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
@@ -145,27 +146,20 @@ export class NoticeRelayStack extends Stack {
         }),
       );
     }
-    alarms.push(
-      new Alarm(this, 'SenderErrors', {
-        alarmDescription: 'The sender function failed (not a failed send: an invocation error).',
-        metric: functions.functions.sender.metricErrors({ period: Duration.minutes(5) }),
+    const onErrors = (id: string, fn: IFunction, alarmDescription: string) =>
+      new Alarm(this, id, {
+        alarmDescription,
+        metric: fn.metricErrors({ period: Duration.minutes(5) }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
+      });
+    alarms.push(onErrors('SenderErrors', functions.functions.sender, 'The sender function failed (not a failed send: an invocation error).'));
     // Retries after the first hour, scheduled notices, lost doorbells and give-ups all wait on the sweep:
     // a sweep that fails, or stops being run, stalls them without a message in any queue to show it.
     alarms.push(
-      new Alarm(this, 'SweepErrors', {
-        alarmDescription: 'The sweep failed: notices due from the store (long retries, sendAt, give-ups) are not being rung.',
-        metric: functions.functions.sweep.metricErrors({ period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+      onErrors('SweepErrors', functions.functions.sweep, 'The sweep failed: notices due from the store (long retries, sendAt, give-ups) are not being rung.'),
       new Alarm(this, 'SweepNotRunning', {
         alarmDescription: 'The sweep has not run for 10 minutes (it runs every minute): check its EventBridge schedule.',
         metric: functions.functions.sweep.metricInvocations({ period: Duration.minutes(10), statistic: 'Sum' }),
