@@ -14,10 +14,12 @@ module.exports = {
   // minute, a give-up time), so a worker per core, and at least two, where Jest would leave one core idle.
   maxWorkers: Math.max(2, availableParallelism()),
   testSequencer: '<rootDir>/test/support/sequencer.cjs',
+  // Real servers and second-scale retries on two busy workers: a test's own waits bound it, not Jest's
+  // 5 s (a setting of the whole run: Jest does not take it per project).
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    // Real servers and second-scale retries on two busy workers: a test's own waits bound it, not Jest's 5 s.
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 30, testTimeout: 30_000 },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 30 },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'], slowTestThreshold: 60 },
   ],
 };
