@@ -154,9 +154,11 @@ export class SmtpTransport implements Transport {
   private beforeDeadline<T>(opening: Promise<T>, deadline: Date, server: SmtpServer): Promise<T> {
     opening.catch(() => undefined);
     return new Promise<T>((resolve, reject) => {
-      const name = serverName(server.config);
-      const late = new DeliveryError(`OAuth2 for ${name}: the token endpoint did not answer before the attempt's deadline`, 'transient', { transport: 'smtp', server: name, code: 'EOAUTH2', authFailure: true });
-      const timer = setTimeout(() => reject(late), Math.max(0, deadline.getTime() - this.options.clock.now().getTime()));
+      const late = () => {
+        const name = serverName(server.config);
+        reject(new DeliveryError(`OAuth2 for ${name}: the token endpoint did not answer before the attempt's deadline`, 'transient', { transport: 'smtp', server: name, code: 'EOAUTH2', authFailure: true }));
+      };
+      const timer = setTimeout(late, Math.max(0, deadline.getTime() - this.options.clock.now().getTime()));
       opening.then(
         (value) => (clearTimeout(timer), resolve(value)),
         (error: unknown) => (clearTimeout(timer), reject(error)),
