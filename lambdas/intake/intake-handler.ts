@@ -74,10 +74,6 @@ const parseListQuery = (event: APIGatewayProxyEvent) => {
 };
 
 /**
- * The API's own base URL, as the client reached it: on AWS the stage (or a custom domain's base path)
- * comes before /v1, and a relative "/" would lose it. The document in the repo keeps "/".
- */
-/**
  * What comes before the API's own paths in the URL the client called: `/prod` on API Gateway's default
  * endpoint (the stage), a custom domain's base path, nothing locally; undefined when it cannot be told.
  */
@@ -86,6 +82,10 @@ const basePathOf = (event: APIGatewayProxyEvent): string | undefined => {
   return requested.endsWith(event.path) ? requested.slice(0, requested.length - event.path.length) : undefined;
 };
 
+/**
+ * The API's own base URL, as the client reached it: on AWS the stage (or a custom domain's base path)
+ * comes before /v1, and a relative "/" would lose it. The document in the repo keeps "/".
+ */
 const serversOf = (event: APIGatewayProxyEvent): Array<{ url: string; description: string }> => {
   const host = header(event, 'host') ?? event.requestContext.domainName;
   const basePath = basePathOf(event);
