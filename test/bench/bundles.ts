@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BundleSize } from '../../infra/cdk/bundle-sizes';
+import { CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES } from '../../infra/cdk/constructs/functions';
 import { BUNDLES_MARK } from './synth-bundles';
 import { progress } from './workload';
 
@@ -96,6 +97,7 @@ const buildSdkOnly = (): string => {
     mainFields: ['module', 'main'],
     minify: true,
     outfile,
+    external: CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES,
     logLevel: 'error',
   });
   return outfile;

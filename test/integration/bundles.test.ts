@@ -110,6 +110,28 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     expect(JSON.parse(read.body)).toMatchObject({ id, status: 'delivered', attempts: expect.arrayContaining([expect.objectContaining({ outcome: 'sent' }), expect.objectContaining({ outcome: 'delivered' })]) });
   });
 
+  it('signs with the credentials Lambda puts in the environment, its other credential sources left out', async () => {
+    // Prepare: the environment as Lambda gives it, the emulators reached by the SDK's own endpoint variables
+    const { NOTICE_RELAY_DYNAMODB_ENDPOINT, NOTICE_RELAY_SQS_ENDPOINT, ...lambdaEnv } = env;
+    const asOnLambda = {
+      ...lambdaEnv,
+      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEONLAMBDA',
+      AWS_SECRET_ACCESS_KEY: 'secret-from-the-environment',
+      AWS_SESSION_TOKEN: 'session-token',
+      AWS_ENDPOINT_URL_DYNAMODB: NOTICE_RELAY_DYNAMODB_ENDPOINT as string,
+      AWS_ENDPOINT_URL_SQS: NOTICE_RELAY_SQS_ENDPOINT as string,
+    };
+    // Act
+    const swept = await invoke(bundles.get('sweep')?.path as string, asOnLambda, { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} });
+    // Assess: the chain stopped at the environment; the providers it never reached are not in the bundle
+    expect(swept).toMatchObject({ examined: expect.any(Number) });
+    for (const bundle of bundles.values()) {
+      const code = readFileSync(bundle.path, 'utf8');
+      expect(code).toContain('import("@aws-sdk/credential-provider-sso")');
+      expect(code).not.toContain('sso-oidc');
+    }
+  });
+
   it('serves the OpenAPI document and refuses a bad request as the source does', async () => {
     // Act
     const document: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'GET', path: '/v1/openapi.json', key: null }));

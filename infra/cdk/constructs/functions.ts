@@ -30,6 +30,19 @@ export interface FunctionsProps {
   network?: { vpc: IVpc; subnets: SubnetSelection; handlers: HandlerName[] };
 }
 
+/**
+ * The SDK's default credential chain imports these only when the environment holds no credentials, and
+ * Lambda always puts the function role's there (AWS_ACCESS_KEY_ID…). Left out, each bundle has a quarter
+ * fewer bytes to compile at every cold start. Were one ever reached (AWS_PROFILE set on a function, say),
+ * the request would fail naming the package it could not load.
+ */
+export const CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES = [
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+];
+
 const MEMORY_MB: Record<HandlerName, number> = { intake: 512, sender: 512, sweep: 256, feedback: 256 };
 
 export class NoticeRelayFunctions extends Construct {
@@ -74,7 +87,7 @@ export class NoticeRelayFunctions extends Construct {
           target: 'node24',
           format: OutputFormat.CJS,
           // The SDK is bundled too, so the versions tested are the versions run.
-          externalModules: [],
+          externalModules: CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES,
           metafile: props.bundleMetafile ?? false,
           // The packages' ES module builds first: esbuild drops what a handler never imports from them.
           mainFields: ['module', 'main'],
