@@ -38,7 +38,7 @@ export interface BaseDeps extends CoreDeps {
   close(): void;
 }
 
-/** What the handlers that send mail need besides (the intake's Test Server, the sender). */
+/** What the handlers that send mail need besides (the Test Server, the sender). */
 export interface Deps extends BaseDeps {
   keyRing: KeyRing;
   keyRates: KeyRateCounter;
@@ -90,6 +90,8 @@ export interface DepsOverrides {
 }
 
 const REQUEST_HANDLER = { connectionTimeout: 3000, requestTimeout: 15_000 };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The Test Server's time in all when it answers POST /v1/transport/test: API Gateway gives up at 29 s,
@@ -197,6 +199,29 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
   };
 };
 
+/** What the intake needs besides the base: the API keys and their rates. */
+export interface IntakeFunctionDeps extends BaseDeps {
+  keyRing: KeyRing;
+  keyRates: KeyRateCounter;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * Builds what the intake needs: the base, and the institutions' API keys. No SES, secrets or SMTP: the
+ * Test Server, which sends, is a function of its own.
+ * @example
+ * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
+ */
+export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): IntakeFunctionDeps => {
+  const base = createBaseDeps(env, 'intake', overrides);
+  return {
+    ...base,
+    keyRing: new KeyRing(base.config.institutions),
+    keyRates: new DynamoKeyRateCounter({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
+    sleep,
+  };
+};
+
 /**
  * Builds everything the handlers that send mail need: the base, and SES, the institutions' secrets
  * (NOTICE_RELAY_SECRET_ARNS on AWS: a JSON object of secret ARNs by institution id) and, for the
@@ -223,7 +248,7 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
     rates: transportState,
     transportRecords: transportState,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep,
     clients: { ...base.clients, ses },
     close: () => {
       base.close();

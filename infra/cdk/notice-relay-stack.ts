@@ -74,12 +74,14 @@ export class NoticeRelayStack extends Stack {
       },
       timeouts: {
         intake: Duration.seconds(30),
+        // The Test Server answers within API Gateway's 29 s (TEST_SERVER_BUDGET_SECONDS), recorded.
+        transport: Duration.seconds(30),
         sender: Duration.seconds(timings.functionTimeoutSeconds),
         sweep: Duration.minutes(2),
         feedback: Duration.seconds(30),
       },
-      // The intake sends the Test Server's email, the sender everything else: both reach the relays.
-      network: egress ? { vpc: egress.vpc, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, handlers: ['intake', 'sender'] } : undefined,
+      // The transport function sends the Test Server's email, the sender everything else: both reach the relays.
+      network: egress ? { vpc: egress.vpc, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, handlers: ['transport', 'sender'] } : undefined,
     });
 
     // Least privilege, function by function. No function may Scan: the sweep reads the due index.
@@ -88,15 +90,18 @@ export class NoticeRelayStack extends Stack {
     const can = (names: HandlerName[], actions: string[], resources: string[]) => functions.allow(names, actions, resources);
     can(['intake'], ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DescribeTable'], [table]);
     can(['intake'], ['dynamodb:Query'], indexes.filter((arn) => !arn.endsWith('/due')));
+    // The Test Server: the key's rate, and the transport's state it reads and records its result in.
+    can(['transport'], ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table]);
     can(['sender'], ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     can(['sweep'], ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     can(['sweep'], ['dynamodb:Query'], indexes.filter((arn) => arn.endsWith('/due')));
     can(['feedback'], ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     can(['intake', 'sender', 'sweep', 'feedback'], ['sqs:SendMessage'], [doorbells.queue.queueArn]);
     can(['intake'], ['sqs:GetQueueAttributes'], [doorbells.queue.queueArn]);
-    if (secrets.secrets.size) can(['intake', 'sender'], ['secretsmanager:GetSecretValue'], [...secrets.secrets.values()].map((secret) => secret.secretArn));
+    // Only the functions that send hold the relays' credentials and SES's permission: never the intake.
+    if (secrets.secrets.size) can(['transport', 'sender'], ['secretsmanager:GetSecretValue'], [...secrets.secrets.values()].map((secret) => secret.secretArn));
     if (mail.sendingArns.length) {
-      functions.allow(['intake', 'sender'], ['ses:SendRawEmail'], mail.sendingArns, { StringEquals: { 'ses:FromAddress': mail.fromAddresses } });
+      functions.allow(['transport', 'sender'], ['ses:SendRawEmail'], mail.sendingArns, { StringEquals: { 'ses:FromAddress': mail.fromAddresses } });
     }
 
     // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html: partial batch responses
@@ -117,7 +122,7 @@ export class NoticeRelayStack extends Stack {
     Validations.of(unrecordedFeedback).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue: the feedback function sends the events it could not record here.' });
     functions.functions.feedback.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(unrecordedFeedback) });
 
-    const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
+    const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, transport: functions.functions.transport, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
 
     this.alarms(functions, doorbells, unrecordedFeedback, props.alarmEmail);
     this.outputs(config, api, mail, secrets, egress);
@@ -127,7 +132,7 @@ export class NoticeRelayStack extends Stack {
     const topic = new Topic(this, 'Alarms', { displayName: 'Notice Relay alarms', enforceSSL: true });
     if (alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
     const alarms = [...doorbells.alarms];
-    for (const name of ['intake', 'sender'] as const) {
+    for (const name of ['transport', 'sender'] as const) {
       const filter = new MetricFilter(this, `AuthFailures-${name}`, {
         logGroup: functions.logGroups[name],
         metricNamespace: 'NoticeRelay',

@@ -6,6 +6,8 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { createServer as createTlsServer } from 'node:https';
 import { type AddressInfo, isIP } from 'node:net';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../lambdas/intake/gateway-refusals';
+import { type IntakeHandlerDeps, makeIntakeHandler } from '../../lambdas/intake/intake-handler';
+import { isTransportPath, makeTransportHandler, type TransportHandlerDeps } from '../../lambdas/transport/transport-handler';
 import { LOOPBACK, type Running } from './emulators';
 
 /** API Gateway refuses larger payloads itself, before the Lambda sees them. */
@@ -14,6 +16,16 @@ const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 const GATEWAY_TIMEOUT_MS = 29_000;
 
 type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/**
+ * The functions behind the API, routed as API Gateway routes them (infra/cdk/constructs/api.ts): the
+ * Test Server's paths to the transport function, every other path to the intake.
+ */
+export const apiFunctions = (deps: IntakeHandlerDeps & TransportHandlerDeps): ProxyHandler => {
+  const intake = makeIntakeHandler(deps);
+  const transport = makeTransportHandler(deps);
+  return (event) => (isTransportPath(event.path) ? transport(event) : intake(event));
+};
 
 /** API Gateway's own refusal, as the deployed stack words it (its gateway responses). */
 const gatewayError = (response: ServerResponse, statusCode: number, refusal: GatewayRefusal) => {

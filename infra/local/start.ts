@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
 import { loadConfig } from '../../shared/config/load';
@@ -16,7 +15,7 @@ import { senderTimings } from '../../shared/config/timing';
 import { createDeps, type Deps, type Env } from '../../shared/deps';
 import { createTableInput } from '../../shared/store/table';
 import { errorCode } from '../../shared/errors';
-import { startApiGateway, type TlsIdentity } from './api-gateway';
+import { apiFunctions, startApiGateway, type TlsIdentity } from './api-gateway';
 import { freePort, type MailSink, type Running, startDynamo, startMailSink, startSes, startSqs } from './emulators';
 import { deleteExpired } from './expirer';
 import { reindexDueNotices } from './reindex';
@@ -217,7 +216,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     started.push({ url: '', port: 0, stop: () => expirer.stop() });
 
     const apiHost = env.HOST || '127.0.0.1';
-    const api = await startApiGateway(makeIntakeHandler(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls });
+    const api = await startApiGateway(apiFunctions(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls });
     started.push(api);
 
     return {

@@ -1,5 +1,5 @@
 // API Gateway proxy event → intake (shared) → JSON response. The entry point Lambda runs.
-import { createDeps } from '../../shared/deps';
+import { createIntakeDeps } from '../../shared/deps';
 import { makeIntakeHandler } from './intake-handler';
 
-export const handler = makeIntakeHandler(createDeps(process.env, 'intake'));
+export const handler = makeIntakeHandler(createIntakeDeps(process.env));

@@ -1,35 +1,17 @@
-// API Gateway proxy event → intake, notices, health (shared) → JSON response
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+// API Gateway proxy event → intake, notices, health (shared) → JSON response. Every path but the
+// Test Server's (lambdas/transport), which holds the mail credentials this function never sees.
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod';
-import type { KeyRing } from '../../shared/auth';
-import type { Config, InstitutionConfig } from '../../shared/config/schema';
-import { NotFoundError, ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../shared/errors';
 import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
-import { admitRequest, type KeyRateCounter } from '../../shared/intake/key-rate';
 import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
 import { NOTICE_STATUSES } from '../../shared/notice/model';
-import type { TransportDesk } from '../../shared/transport/desk';
-import { emailAddress, formatPath, issuesToDetails } from '../../shared/validation';
+import { formatPath } from '../../shared/validation';
 import openapi from './openapi.json';
-import { apiKeyOf, errorResponse, header, json, jsonBody, MethodNotAllowedError } from './http';
+import { header, json, jsonBody } from './http';
+import { type AuthDeps, authenticated, routeRequests, type RouteTable } from './router';
 
-export type IntakeHandlerDeps = IntakeDeps &
-  ManageDeps &
-  HealthDeps & {
-    config: Pick<Config, 'intake'>;
-    keyRing: KeyRing;
-    keyRates: KeyRateCounter;
-    desk: TransportDesk;
-  };
-
-type Route = (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent, params: string[]) => Promise<APIGatewayProxyResult>;
-
-/** The institution of the request's key, once the key is known and within its rate (else 401 or 429). */
-const authenticated = async (deps: IntakeHandlerDeps, event: APIGatewayProxyEvent): Promise<InstitutionConfig> => {
-  const { institution, keyId } = deps.keyRing.authenticate(apiKeyOf(event));
-  await admitRequest(deps.keyRates, keyId, deps.config.intake.requestsPerMinutePerKey, deps.clock.now());
-  return institution;
-};
+export type IntakeHandlerDeps = IntakeDeps & ManageDeps & HealthDeps & AuthDeps;
 
 const listQuery = z.strictObject({
   status: z
@@ -54,8 +36,6 @@ const listQuery = z.strictObject({
     .optional(),
   cursor: z.string().min(1).max(2000).optional(),
 });
-
-const transportTestBody = z.strictObject({ to: emailAddress.optional() });
 
 const parseListQuery = (event: APIGatewayProxyEvent) => {
   const result = listQuery.safeParse(event.queryStringParameters ?? {});
@@ -94,7 +74,7 @@ const serversOf = (event: APIGatewayProxyEvent): Array<{ url: string; descriptio
   return [{ url: `${scheme}://${host}${basePath}`, description: 'This deployment, as this request reached it' }];
 };
 
-const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
+const routes: Array<RouteTable<IntakeHandlerDeps>> = [
   {
     pattern: /^\/v1\/health$/,
     methods: {
@@ -134,64 +114,11 @@ const routes: Array<{ pattern: RegExp; methods: Record<string, Route> }> = [
       DELETE: async (deps, event, [id]) => json(200, await cancelNotice(deps, await authenticated(deps, event), id as string)),
     },
   },
-  {
-    pattern: /^\/v1\/transport$/,
-    methods: { GET: async (deps, event) => json(200, await deps.desk.status(await authenticated(deps, event))) },
-  },
-  {
-    pattern: /^\/v1\/transport\/test$/,
-    methods: {
-      POST: async (deps, event) => {
-        const institution = await authenticated(deps, event);
-        const body = transportTestBody.safeParse(event.body ? jsonBody(event) : {});
-        if (!body.success) {
-          throw new ValidationError('The body of a transport test is {} or {"to": "address"}.', issuesToDetails(body.error.issues), 'validation_failed');
-        }
-        return json(200, await deps.desk.test(institution, body.data.to));
-      },
-    },
-  },
 ];
-
-/** A path segment decoded; one that is not valid percent-encoding stays as it is (and matches no notice). */
-const safeDecode = (segment: string): string => {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-};
-
-/** The path of the request without a trailing slash. */
-const pathOf = (event: APIGatewayProxyEvent): string => (event.path.length > 1 ? event.path.replace(/\/+$/, '') : event.path);
 
 /**
  * Makes the intake handler from its dependencies.
  * @example
  * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
  */
-export const makeIntakeHandler =
-  (deps: IntakeHandlerDeps) =>
-  async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-    const requestId = event.requestContext?.requestId;
-    const withRequestId = (result: APIGatewayProxyResult): APIGatewayProxyResult =>
-      requestId ? { ...result, headers: { ...result.headers, 'x-request-id': requestId } } : result;
-    try {
-      const path = pathOf(event);
-      for (const route of routes) {
-        const match = route.pattern.exec(path);
-        if (!match) continue;
-        const verb = event.httpMethod.toUpperCase();
-        const allowed = [...Object.keys(route.methods), ...('GET' in route.methods ? ['HEAD'] : []), 'OPTIONS'];
-        if (verb === 'OPTIONS') return withRequestId({ statusCode: 204, headers: { allow: allowed.join(', '), 'cache-control': 'no-store' }, body: '' });
-        // HEAD is GET without the body: what uptime monitors and link checkers send.
-        const method = route.methods[verb === 'HEAD' ? 'GET' : verb];
-        if (!method) throw new MethodNotAllowedError(allowed);
-        const result = await method(deps, event, match.slice(1).map(safeDecode));
-        return withRequestId(verb === 'HEAD' ? { ...result, body: '' } : result);
-      }
-      throw new NotFoundError(`There is no ${event.httpMethod} ${path.slice(0, 200)}; see GET /v1/openapi.json.`);
-    } catch (error) {
-      return withRequestId(errorResponse(error, deps.log, requestId));
-    }
-  };
+export const makeIntakeHandler = (deps: IntakeHandlerDeps) => routeRequests(routes, deps);

@@ -8,7 +8,7 @@ import { type SqsPollerOptions, startSqsPoller } from '../../infra/local/sqs-pol
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { senderTimings } from '../../shared/config/timing';
-import { createDeps, type Deps } from '../../shared/deps';
+import { createDeps, createIntakeDeps, type Deps } from '../../shared/deps';
 import { createTableInput } from '../../shared/store/table';
 import { apiEvent } from '../support/factories';
 import { type Counts, RequestCounter } from './counting';
@@ -108,7 +108,7 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
     NOTICE_RELAY_SES_ENDPOINT: 'http://127.0.0.1:9',
   };
   // Two functions, two sets of clients, as on AWS.
-  const intakeDeps: Deps = createDeps(env, 'intake', { config });
+  const intakeDeps = createIntakeDeps(env, { config });
   const senderDeps: Deps = createDeps(env, 'sender', { config });
   process.env.POWERTOOLS_LOG_LEVEL = savedLevel;
 
@@ -116,8 +116,8 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
   for (const deps of [intakeDeps, senderDeps]) {
     counter.instrument(deps.clients.dynamodb, 'DynamoDB');
     counter.instrument(deps.clients.sqs, 'SQS');
-    counter.instrument(deps.clients.ses, 'SES');
   }
+  counter.instrument(senderDeps.clients.ses, 'SES');
   const meter = new InvocationMeter();
   const intake = meter.wrap('intake', makeIntakeHandler(intakeDeps));
   const sender = meter.wrap('sender', makeSenderHandler(senderDeps));

@@ -61,8 +61,8 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(failure).toMatchObject({ name: 'ValidationFailed' });
   });
 
-  it('runs four functions on Node.js 24 for arm64, each with its configuration in the bundle', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+  it('runs five functions on Node.js 24 for arm64, each with its configuration in the bundle', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 5);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Environment: { Variables: expect.objectContaining({ NOTICE_RELAY_CONFIG: '/var/task/config.json' }) } });
     }
@@ -136,12 +136,32 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true });
   });
 
-  it('sends every path, the root included, to the intake, over TLS 1.2 or later', () => {
-    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as Array<{ Properties: { HttpMethod: string; Integration: { Type: string } } }>;
-    expect(methods.map((method) => [method.Properties.HttpMethod, method.Properties.Integration.Type])).toEqual([
-      ['ANY', 'AWS_PROXY'],
-      ['ANY', 'AWS_PROXY'],
+  it('sends the Test Server\'s paths to the transport function and every other path, the root included, to the intake, over TLS 1.2 or later', () => {
+    // Prepare: each resource's full path, and the function each method of it invokes
+    const resources = template.findResources('AWS::ApiGateway::Resource') as Record<string, { Properties: { PathPart: string; ParentId: { Ref?: string } } }>;
+    const pathOf = (id: string | undefined): string => {
+      const resource = id ? resources[id] : undefined;
+      return resource ? `${pathOf(resource.Properties.ParentId.Ref)}/${resource.Properties.PathPart}` : '';
+    };
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as Array<{ Properties: { HttpMethod: string; ResourceId: { Ref?: string }; Integration: { Type: string; Uri: unknown } } }>;
+    // Act
+    const routes = methods.map((method) => [
+      pathOf(method.Properties.ResourceId.Ref) || '/',
+      method.Properties.HttpMethod,
+      method.Properties.Integration.Type,
+      /Functions(intake|transport)/.exec(JSON.stringify(method.Properties.Integration.Uri))?.[1],
     ]);
+    // Assess
+    expect(routes.sort()).toEqual(
+      [
+        ['/', 'ANY', 'AWS_PROXY', 'intake'],
+        ['/v1', 'ANY', 'AWS_PROXY', 'intake'],
+        ['/v1/transport', 'ANY', 'AWS_PROXY', 'transport'],
+        ['/v1/transport/{proxy+}', 'ANY', 'AWS_PROXY', 'transport'],
+        ['/v1/{proxy+}', 'ANY', 'AWS_PROXY', 'intake'],
+        ['/{proxy+}', 'ANY', 'AWS_PROXY', 'intake'],
+      ].sort(),
+    );
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { SecurityPolicy: 'TLS_1_2' });
   });
 
@@ -191,6 +211,19 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(all.flatMap(actionsOf).filter((action) => action.endsWith(':*'))).toEqual([]);
   });
 
+  it('keeps the mail credentials and SES from the intake: only the functions that send may read them', () => {
+    // Prepare
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{ Properties: { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }>;
+    const actionsOfRole = (name: string) =>
+      policies.filter((policy) => policy.Properties.Roles.some((role) => role.Ref.startsWith(`Functions${name}Role`))).flatMap((policy) => policy.Properties.PolicyDocument.Statement.flatMap(actionsOf));
+    const sending = (actions: string[]) => actions.filter((action) => /^(ses|secretsmanager):/.test(action)).sort();
+    // Assess
+    expect(sending(actionsOfRole('intake'))).toEqual([]);
+    expect(sending(actionsOfRole('transport'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
+    expect(sending(actionsOfRole('sender'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
+    expect(sending([...actionsOfRole('sweep'), ...actionsOfRole('feedback')])).toEqual([]);
+  });
+
   it('outputs the API URL and each DNS record as a DNS administrator pastes it', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.MailFromSpfLibraryExampleOrg?.Value).toBe('bounce.library.example.org TXT "v=spf1 include:amazonses.com ~all"');
@@ -233,7 +266,12 @@ describe('Stack: NoticeRelay with static egress', () => {
     template.resourceCountIs('AWS::EC2::EIP', 2);
     template.resourceCountIs('AWS::EC2::NatGateway', 2);
     template.hasResourceProperties('AWS::EC2::NatGateway', { AllocationId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EgressIp'), 'AllocationId'] } });
-    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'Notice Relay sender', VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }) });
+    // The two that reach the relays (the sender and the Test Server) go out through the NAT; the others need no VPC.
+    const inVpc = Object.values(template.findResources('AWS::Lambda::Function'))
+      .filter((fn) => fn.Properties.VpcConfig)
+      .map((fn) => fn.Properties.Description)
+      .sort();
+    expect(inVpc).toEqual(['Notice Relay sender', 'Notice Relay transport']);
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(outputs.EgressIps?.Value)).toMatch(/EgressIp1.*EgressIp2/);
     expect(() => built.app.synth()).not.toThrow();

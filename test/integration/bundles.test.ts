@@ -1,4 +1,4 @@
-// The four Lambda bundles exactly as `cdk synth` builds them (esbuild, minified, ES module builds of the
+// The five Lambda bundles exactly as `cdk synth` builds them (esbuild, minified, ES module builds of the
 // packages first), each run in a Node process of its own as Lambda runs it: loaded with the function's
 // environment, handed its event, against dynalite, fauxqs and an SMTP relay on 127.0.0.1. What the other
 // tests prove of the TypeScript source is then also true of what is deployed.
@@ -130,6 +130,22 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
       expect(code).toContain('import("@aws-sdk/credential-provider-sso")');
       expect(code).not.toContain('sso-oidc');
     }
+  });
+
+  it('sends the Test Server\'s email from the transport bundle, the only API bundle with SMTP code', async () => {
+    // Act
+    const tested: APIGatewayProxyResult = await run('transport', apiEvent({ method: 'POST', path: '/v1/transport/test', body: { to: 'it@library.example.org' } }));
+    const shown: APIGatewayProxyResult = await run('transport', apiEvent({ method: 'GET', path: '/v1/transport' }));
+    const notInIntake: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'POST', path: '/v1/transport/test', body: {} }));
+    // Assess
+    expect(tested.statusCode).toBe(200);
+    expect(JSON.parse(tested.body)).toMatchObject({ lastTestResult: { ok: true, server: `127.0.0.1:${relay.port}` } });
+    expect(receivedFor(relay, 'it@library.example.org')).toHaveLength(1);
+    expect(JSON.parse(shown.body)).toMatchObject({ lastTestedAt: JSON.parse(tested.body).lastTestedAt });
+    expect(notInIntake.statusCode).toBe(404);
+    // nodemailer's SMTP client names its EHLO; no other code does
+    expect(readFileSync(bundles.get('intake')?.path as string, 'utf8')).not.toContain('EHLO');
+    expect(readFileSync(bundles.get('transport')?.path as string, 'utf8')).toContain('EHLO');
   });
 
   it('serves the OpenAPI document and refuses a bad request as the source does', async () => {

@@ -2,9 +2,8 @@
 // fauxqs: what an ILS sees over HTTP, and what lands in the store and the queue.
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startApiGateway } from '../../infra/local/api-gateway';
+import { apiFunctions, startApiGateway } from '../../infra/local/api-gateway';
 import type { Running } from '../../infra/local/emulators';
-import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { aConfig, aNoticeInput, BRANCH_KEY, DEMO_KEY } from '../support/factories';
 import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
 import { testDeps } from '../support/deps';
@@ -53,7 +52,7 @@ beforeAll(async () => {
   const config = aConfig({ intake: { spreadSeconds: 0 } });
   const deps = testDeps({ config, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random });
   closeDeps = () => deps.close();
-  api = await startApiGateway(makeIntakeHandler(deps), { port: 0 });
+  api = await startApiGateway(apiFunctions(deps), { port: 0 });
 }, 30_000);
 
 afterAll(async () => {
@@ -223,7 +222,7 @@ describe('Intake API over HTTP', () => {
     (limited.institutions[0] as { apiKeys?: string[] }).apiKeys = [demoKey];
     (limited.institutions[1] as { apiKeys?: string[] }).apiKeys = [branchKey];
     const instances = [0, 1].map(() => testDeps({ config: limited, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random }));
-    const gateways = await Promise.all(instances.map((deps) => startApiGateway(makeIntakeHandler(deps), { port: 0 })));
+    const gateways = await Promise.all(instances.map((deps) => startApiGateway(apiFunctions(deps), { port: 0 })));
     const post = (gateway: Running, key: string) =>
       fetch(`${gateway.url}/v1/notices`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(aNoticeInput({ subject: 'Rate probe' })) });
     try {

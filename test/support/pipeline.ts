@@ -1,10 +1,10 @@
-// The whole pipeline in the test process, hosted as `npm start` hosts it: the intake handler, the SQS
+// The whole pipeline in the test process, hosted as `npm start` hosts it: the API's functions, the SQS
 // poller driving the sender handler, and the sweep on a timer, with the real SDK clients against
 // dynalite and fauxqs. Timings are seconds, so retries and give-ups happen within a test.
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { apiFunctions } from '../../infra/local/api-gateway';
 import { startSchedule } from '../../infra/local/schedule';
 import { startSqsPoller } from '../../infra/local/sqs-poller';
-import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
 import type { ConfigInput } from '../../shared/config/schema';
@@ -44,7 +44,7 @@ export interface Pipeline {
   queue: TestQueue;
   /** POST /v1/notices through the intake handler. */
   submit(body: unknown, key?: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  /** Any request through the intake handler. */
+  /** Any request through the API's functions (the intake, or the transport function for the Test Server). */
   api(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   notice(id: string): Promise<Notice>;
   /** Polls until `probe` answers something, or fails after `timeoutMs`. */
@@ -85,7 +85,7 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
     visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
   });
   const sweeper = startSchedule(makeSweepHandler(delivery), config.sweep.intervalSeconds);
-  const intake = makeIntakeHandler(deps);
+  const apiHandler = apiFunctions(deps);
   const waitFor = async <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'the condition'): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -96,7 +96,7 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
     }
   };
   const api = async (method: string, path: string, body?: unknown, key = DEMO_KEY) => {
-    const result: APIGatewayProxyResult = await intake(apiEvent({ method, path, body, key }));
+    const result: APIGatewayProxyResult = await apiHandler(apiEvent({ method, path, body, key }));
     return { status: result.statusCode, body: JSON.parse(result.body) };
   };
   const notice = async (id: string) => {

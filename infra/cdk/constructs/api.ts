@@ -1,5 +1,6 @@
-// The HTTPS API the ILS calls: a REST API whose every path goes to the intake function, throttled, with
-// access logs, and whose own refusals (throttling, oversized requests) answer in the API's JSON error shape.
+// The HTTPS API the ILS calls: a REST API whose paths go to the intake function, but the Test Server's
+// (/v1/transport…), which go to the transport function; throttled, with access logs, and whose own
+// refusals (throttling, oversized requests) answer in the API's JSON error shape.
 import { Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
@@ -16,6 +17,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../../lambdas/intake/gateway-refusals';
+import { TRANSPORT_PATH } from '../../../lambdas/transport/transport-handler';
 
 export const STAGE_NAME = 'prod';
 
@@ -40,7 +42,7 @@ const GATEWAY_RESPONSES: GatewayResponseSpec[] = [
 export class NoticeApi extends Construct {
   public readonly api: RestApi;
 
-  public constructor(scope: Construct, id: string, props: { intake: IFunction; rateLimit: number; burstLimit: number }) {
+  public constructor(scope: Construct, id: string, props: { intake: IFunction; transport: IFunction; rateLimit: number; burstLimit: number }) {
     super(scope, id);
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.api = new RestApi(this, 'Api', {
@@ -69,6 +71,16 @@ export class NoticeApi extends Construct {
     // default integration, a mock that fails, when the API has none.
     this.api.root.addMethod('ANY', integration);
     this.api.root.addProxy({ defaultIntegration: integration, anyMethod: true });
+    // /v1/transport and every path under it go to the function that holds the mail credentials (as
+    // infra/local/api-gateway.ts routes them locally). /v1 gets a greedy child of its own, beside which
+    // the static transport resource wins, so no path depends on how API Gateway backtracks between levels.
+    const v1 = this.api.root.resourceForPath(TRANSPORT_PATH.slice(0, TRANSPORT_PATH.lastIndexOf('/')));
+    v1.addMethod('ANY', integration);
+    v1.addProxy({ defaultIntegration: integration, anyMethod: true });
+    const transport = new LambdaIntegration(props.transport, { proxy: true });
+    const transportResource = this.api.root.resourceForPath(TRANSPORT_PATH);
+    transportResource.addMethod('ANY', transport);
+    transportResource.addProxy({ defaultIntegration: transport, anyMethod: true });
     for (const { type, refusal, statusCode, headers } of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(`Response-${refusal.code}-${type.responseType}`, {
         type,
@@ -77,9 +89,9 @@ export class NoticeApi extends Construct {
         templates: { 'application/json': refusalBody(refusal) },
       });
     }
-    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG2', reason: 'The intake function validates every request and answers with every problem by path; a gateway model would answer less precisely.' });
-    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG3', reason: 'WAF is optional: API keys are checked by the intake function and the stage is throttled; an institution may attach a web ACL.' });
-    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'The intake function authenticates every request with a per-institution API key (Bearer or x-api-key), compared in constant time; health and the OpenAPI document are public by design.' });
+    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG2', reason: 'The intake and transport functions validate every request and answers with every problem by path; a gateway model would answer less precisely.' });
+    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG3', reason: 'WAF is optional: API keys are checked by the functions and the stage is throttled; an institution may attach a web ACL.' });
+    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'The intake and transport functions authenticate every request with a per-institution API key (Bearer or x-api-key), compared in constant time; health and the OpenAPI document are public by design.' });
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', reason: 'API Gateway writes its execution logs with the AWS managed push-to-CloudWatch role.' });
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-COG4', reason: 'ILS systems authenticate with API keys, not Cognito users.' });
   }

@@ -1,4 +1,4 @@
-// The four Lambda functions, bundled with esbuild (only what each handler imports), on the latest
+// The five Lambda functions, bundled with esbuild (only what each handler imports), on the latest
 // Node.js runtime Lambda offers, for arm64. Each carries the runtime configuration file in its bundle.
 import { type Duration, Validations } from 'aws-cdk-lib';
 import type { IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
@@ -14,7 +14,9 @@ import { dirname, join } from 'node:path';
 /** The repository root, from which handler entries and the lock file are found. */
 export const PROJECT_ROOT = join(__dirname, '..', '..', '..');
 
-export type HandlerName = 'intake' | 'sender' | 'sweep' | 'feedback';
+export type HandlerName = 'intake' | 'transport' | 'sender' | 'sweep' | 'feedback';
+
+export const HANDLER_NAMES: readonly HandlerName[] = ['intake', 'transport', 'sender', 'sweep', 'feedback'];
 
 export interface FunctionsProps {
   /** The configuration the functions read at run time (no secrets in it). */
@@ -43,7 +45,7 @@ export const CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES = [
   '@aws-sdk/credential-provider-web-identity',
 ];
 
-const MEMORY_MB: Record<HandlerName, number> = { intake: 512, sender: 512, sweep: 256, feedback: 256 };
+const MEMORY_MB: Record<HandlerName, number> = { intake: 512, transport: 256, sender: 512, sweep: 256, feedback: 256 };
 
 export class NoticeRelayFunctions extends Construct {
   public readonly functions: Record<HandlerName, NodejsFunction>;
@@ -100,11 +102,11 @@ export class NoticeRelayFunctions extends Construct {
       });
       return [fn, logGroup];
     };
-    const built = { intake: make('intake'), sender: make('sender'), sweep: make('sweep'), feedback: make('feedback') };
+    const built = Object.fromEntries(HANDLER_NAMES.map((name) => [name, make(name)])) as Record<HandlerName, [NodejsFunction, LogGroup]>;
     // Each function bundled (and copied the file) as it was made; every synth would otherwise leave one behind.
     rmSync(dirname(configFile), { recursive: true, force: true });
-    this.functions = { intake: built.intake[0], sender: built.sender[0], sweep: built.sweep[0], feedback: built.feedback[0] };
-    this.logGroups = { intake: built.intake[1], sender: built.sender[1], sweep: built.sweep[1], feedback: built.feedback[1] };
+    this.functions = Object.fromEntries(HANDLER_NAMES.map((name) => [name, built[name][0]])) as Record<HandlerName, NodejsFunction>;
+    this.logGroups = Object.fromEntries(HANDLER_NAMES.map((name) => [name, built[name][1]])) as Record<HandlerName, LogGroup>;
   }
 
   /** Grants exactly `actions` on `resources` to the named functions. */

@@ -426,11 +426,11 @@ describe('Handler: intake, service endpoints', () => {
   it('answers HEAD as GET without the body, and OPTIONS with the methods a path takes', async () => {
     // Act
     const head = await handler(apiEvent({ method: 'HEAD', path: '/v1/openapi.json', key: null }));
-    const options = await handler(apiEvent({ method: 'OPTIONS', path: '/v1/transport/test', key: null }));
+    const options = await handler(apiEvent({ method: 'OPTIONS', path: '/v1/notices/01JB0000000000000000000001', key: null }));
     // Assess
     expect(head).toMatchObject({ statusCode: 200, body: '' });
     expect(head.headers?.['content-type']).toBe('application/json; charset=utf-8');
-    expect(options).toMatchObject({ statusCode: 204, body: '', headers: { allow: 'POST, OPTIONS' } });
+    expect(options).toMatchObject({ statusCode: 204, body: '', headers: { allow: 'GET, DELETE, HEAD, OPTIONS' } });
   });
 
   it('answers a 500 without the error text when something unexpected fails', async () => {

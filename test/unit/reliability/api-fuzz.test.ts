@@ -8,7 +8,7 @@ import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClie
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { simpleParser } from 'mailparser';
-import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
+import { apiFunctions } from '../../../infra/local/api-gateway';
 import { composeMessage } from '../../../shared/mime/compose';
 import type { Notice, NoticeContent } from '../../../shared/notice/model';
 import { aConfig, aNotice, apiEvent, BRANCH_KEY, DEMO_KEY, isNotKeyRateWrite } from '../../support/factories';
@@ -21,7 +21,8 @@ const sqs = mockClient(SQSClient);
 const ses = mockClient(SESClient);
 
 const config = aConfig();
-const handler = makeIntakeHandler(testDeps({ config, random: () => 0.5 }));
+// Both functions behind the API, routed as API Gateway routes them.
+const handler = apiFunctions(testDeps({ config, random: () => 0.5 }));
 const KNOWN_ID = '01JB0000000000000000000001';
 const WRITES = [BatchWriteCommand, PutCommand, UpdateCommand, DeleteCommand] as const;
 

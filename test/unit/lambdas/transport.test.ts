@@ -1,0 +1,78 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { apiFunctions } from '../../../infra/local/api-gateway';
+import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
+import { isTransportPath, makeTransportHandler } from '../../../lambdas/transport/transport-handler';
+import { apiEvent, isNotKeyRateWrite } from '../../support/factories';
+import { testDeps } from '../../support/deps';
+
+const documents = mockClient(DynamoDBDocumentClient);
+const dynamodb = mockClient(DynamoDBClient);
+const ses = mockClient(SESClient);
+
+const deps = testDeps({ clock: { now: () => new Date('2030-01-01T00:00:00Z') } });
+const handler = makeTransportHandler(deps);
+const body = (result: { body: string }) => JSON.parse(result.body);
+
+beforeEach(() => {
+  documents.reset();
+  dynamodb.reset();
+  ses.reset();
+  documents.on(GetCommand).resolves({});
+});
+
+describe('Handler: transport, the Test Server', () => {
+  it('refuses a request without a key, and sends nothing', async () => {
+    // Act
+    const status = await handler(apiEvent({ method: 'GET', path: '/v1/transport', key: null }));
+    const test = await handler(apiEvent({ method: 'POST', path: '/v1/transport/test', body: {}, key: null }));
+    // Assess
+    expect([status.statusCode, test.statusCode]).toEqual([401, 401]);
+    expect(body(test).error.code).toBe('unauthorized');
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+  });
+
+  it('refuses a test to an address that is not one, and neither sends nor records anything', async () => {
+    // Act
+    const result = await handler(apiEvent({ method: 'POST', path: '/v1/transport/test', body: { to: 'not an address' } }));
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(body(result).error).toMatchObject({ code: 'validation_failed', details: [expect.objectContaining({ path: 'to' })] });
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+    expect(documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
+  });
+
+  it('shows the transport without a secret, and answers OPTIONS and a wrong method as the intake does', async () => {
+    // Act
+    const status = await handler(apiEvent({ method: 'GET', path: '/v1/transport' }));
+    const options = await handler(apiEvent({ method: 'OPTIONS', path: '/v1/transport/test', key: null }));
+    const wrongMethod = await handler(apiEvent({ method: 'GET', path: '/v1/transport/test' }));
+    // Assess
+    expect(status.statusCode).toBe(200);
+    expect(body(status)).toMatchObject({ kind: expect.any(String) });
+    expect(status.body).not.toMatch(/pass|secret|privateKey/i);
+    expect(options).toMatchObject({ statusCode: 204, headers: { allow: 'POST, OPTIONS' } });
+    expect(wrongMethod.statusCode).toBe(405);
+  });
+});
+
+describe('Routing: the API paths between its two functions', () => {
+  it('sends /v1/transport and what is under it to the transport function, every other path to the intake', async () => {
+    // Prepare
+    const api = apiFunctions(deps);
+    // Act
+    const transport = await api(apiEvent({ method: 'GET', path: '/v1/transport' }));
+    const lookalike = await api(apiEvent({ method: 'GET', path: '/v1/transports' }));
+    const intakeAlone = await makeIntakeHandler(deps)(apiEvent({ method: 'GET', path: '/v1/transport' }));
+    // Assess
+    expect(transport.statusCode).toBe(200);
+    expect(lookalike.statusCode).toBe(404);
+    // The intake has no Test Server: on AWS it never sees these paths, and could not send if it did.
+    expect(intakeAlone.statusCode).toBe(404);
+    expect(['/v1/transport', '/v1/transport/', '/v1/transport/test'].map(isTransportPath)).toEqual([true, true, true]);
+    expect(['/v1/transports', '/v1/notices', '/', '/v1'].map(isTransportPath)).toEqual([false, false, false, false]);
+  });
+});
