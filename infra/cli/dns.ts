@@ -90,10 +90,11 @@ export const withDkimKeys = (config: Config, values: readonly string[]): Config 
       throw new UsageError(`--dkim-key ${id || value}=FILE: give the id of an institution with dkim in its transport (${signing.join(', ') || 'none has'})`);
     }
     let pem: string;
+    const file = value.slice(separator + 1);
     try {
-      pem = readFileSync(value.slice(separator + 1), 'utf8');
+      pem = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new UsageError(`--dkim-key ${id}=…: the file could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new UsageError(`--dkim-key ${id}=${file}: the file could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(pem)) throw new UsageError(`--dkim-key ${id}=…: the file is not a PEM private key`);
     keys.set(id, pem);

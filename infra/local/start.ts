@@ -35,6 +35,8 @@ export interface LocalRuntime {
   /** The configuration file read; the committed demo's keys may be shown, a real one's never are. */
   configPath: string;
   demoConfig: boolean;
+  /** Where the store keeps accepted notices across restarts (NOTICE_RELAY_DATA). */
+  dataDir: string;
   mailViewerUrl: string;
   config: Config;
   deps: Deps;
@@ -194,7 +196,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     );
     started.push({ url: '', port: 0, stop: async () => deps.close() });
     const reindexed = await reindexDueNotices(deps.clients.dynamodb, TABLE_NAME);
-    if (reindexed) deps.log.info('due index repaired after restart', { notices: reindexed });
+    if (reindexed) deps.log.info('due index brought up to date at start', { notices: reindexed });
 
     const reportError = (what: string) => (error: unknown) => deps.log.error(what, { code: errorCode(error) });
     const timings = senderTimings(config.sender);
@@ -223,6 +225,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       apiUrl: tls ? urlCoveredBy(api.url, tls.cert) : api.url,
       api: { reachableFromOtherMachines: !LOOPBACK_HOSTS.has(apiHost), https: Boolean(tls) },
       configPath,
+      dataDir,
       demoConfig: resolve(configPath) === resolve(DEMO_CONFIG_PATH),
       mailViewerUrl: sink.webUrl,
       config,
@@ -273,7 +276,7 @@ export const banner = (runtime: LocalRuntime): string => {
     `    -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
     `    -d '{"to":"patron@example.org","subject":"Your hold is ready","text":"Pick it up at the front desk by Friday.","type":"hold-pickup"}'`,
     '',
-    'Ctrl-C stops it; accepted notices are kept in NOTICE_RELAY_DATA (default .data/) across restarts.',
+    `Ctrl-C stops it; accepted notices are kept in ${runtime.dataDir} (NOTICE_RELAY_DATA) across restarts.`,
     '',
   ].join('\n');
 };

@@ -145,7 +145,7 @@ const wrong = (record: DnsRecord, found: string[], detail: string): Judgement =>
 const failed = (record: DnsRecord, code: string): Judgement => ({
   status: 'error',
   found: [],
-  detail: `the lookup failed (${code}): the answer is unknown, so check the domain's name servers`,
+  detail: `the lookup failed (${code}): the answer is unknown; check that the resolver answers, then the domain's name servers`,
   fix: zoneLine(record),
 });
 

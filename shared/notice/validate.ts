@@ -154,7 +154,8 @@ export const validateSubmission = (body: unknown, now: Date): Submission => {
   });
   if (details.length > 0) {
     const count = batch ? new Set(details.map((d) => /^notices\[(\d+)\]/.exec(d.path)?.[1])).size : 1;
-    throw new ValidationError(batch ? `${count} of ${items.length} notices are invalid; nothing was accepted.` : 'The notice is invalid; nothing was accepted.', details);
+    const verb = count === 1 ? 'is' : 'are';
+    throw new ValidationError(batch ? `${count} of ${items.length} notices ${verb} invalid; nothing was accepted.` : 'The notice is invalid; nothing was accepted.', details);
   }
   return { notices, batch };
 };

@@ -19,6 +19,7 @@ const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
     endpoints: { dynamodb: '', sqs: '', ses: '', smtpSink: { host: '127.0.0.1', port: 2525 } },
     api: { reachableFromOtherMachines: false, https: false },
     configPath: 'config/local.json',
+    dataDir: '/srv/notice-relay/data',
     demoConfig: true,
     ...overrides,
   }) as LocalRuntime;
@@ -28,6 +29,7 @@ describe('the start-up banner', () => {
     const text = banner(runtime({}));
     expect(text).toContain(`API key        ${DEMO_API_KEY}`);
     expect(text).toContain(`-H 'Authorization: Bearer ${DEMO_API_KEY}'`);
+    expect(text).toContain('accepted notices are kept in /srv/notice-relay/data (NOTICE_RELAY_DATA) across restarts');
     expect(text).not.toContain('Warning');
     // The API line is the base the README's examples put in $API.
     expect(text).toContain('  API            http://127.0.0.1:3000   (OpenAPI: http://127.0.0.1:3000/v1/openapi.json)');

@@ -85,7 +85,7 @@ describe('Function: validateSubmission', () => {
     // Act
     const run = () => validateSubmission({ notices }, NOW);
     // Assess
-    expect(run).toThrow('1 of 4 notices are invalid; nothing was accepted.');
+    expect(run).toThrow('1 of 4 notices is invalid; nothing was accepted.');
     expect(detailsOf({ notices })).toEqual([{ path: 'notices[3].to', message: 'must be an email address like name@example.org' }]);
   });
 
