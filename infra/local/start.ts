@@ -195,8 +195,10 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       { config },
     );
     started.push({ url: '', port: 0, stop: async () => deps.close() });
-    const reindexed = await reindexDueNotices(deps.clients.dynamodb, TABLE_NAME);
-    if (reindexed) deps.log.info('due index brought up to date at start', { notices: reindexed });
+    const left = await reindexDueNotices(deps.clients.dynamodb, TABLE_NAME, deps.clock.now());
+    if (left.rewritten) deps.log.info('due index brought up to date at start', { notices: left.rewritten });
+    // Whatever the queue did not ring, the sweep rings after its grace.
+    if (left.doorbells.length) await deps.queue.ring(left.doorbells);
 
     const reportError = (what: string) => (error: unknown) => deps.log.error(what, { code: errorCode(error) });
     const timings = senderTimings(config.sender);

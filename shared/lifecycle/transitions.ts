@@ -412,6 +412,18 @@ export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): S
   return { kind: 'plan', plan: { transition: { ...base, set: {}, remove: ['sweepAt'] } } };
 };
 
+/**
+ * The doorbell a waiting notice needs once the queue has lost every message (npm start's queue lives in
+ * memory, so a restart starts it empty): a queued or retrying notice due within SQS's longest delay rings
+ * now instead of after the sweep's grace for a doorbell presumed lost. Every other notice is the sweep's.
+ * A doorbell too many is harmless: the lease sends a notice once.
+ */
+export const doorbellAfterQueueLoss = (notice: Notice, now: Date): Doorbell | undefined => {
+  if (!PENDING_STATUSES.has(notice.status) || notice.reportPending || !notice.nextAttemptAt) return undefined;
+  const delaySeconds = secondsUntil(at(notice.nextAttemptAt), now);
+  return delaySeconds <= SQS_MAX_DELAY_SECONDS ? { id: notice.id, delaySeconds } : undefined;
+};
+
 /** An expired lease: the sender died or lost the store mid-attempt. The notice is due again at once. */
 const releaseLease = (notice: Notice, now: Date, ctx: LifecycleContext): Plan => {
   // SES reported on the copy the dead sender handed it: the notice ends so, and is not sent again.

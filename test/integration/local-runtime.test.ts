@@ -70,6 +70,28 @@ describe('Local runtime (notice-relay start)', () => {
     expect(second.output()).not.toContain('MailDev API running');
   }, 120_000);
 
+  it('rings at once after a restart the doorbell of a notice due now, which the in-memory queue lost', async () => {
+    // Prepare: a notice due in a few seconds, its doorbell waiting in the queue when the runtime stops
+    const dataDir = temporary.make('notice-relay-data-');
+    const tmp = temporary.make('notice-relay-tmp-');
+    const first = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir, TMPDIR: tmp });
+    const accepted = await post(first.apiUrl, aNoticeInput({ externalId: 'after-restart', sendAt: new Date(Date.now() + 8000).toISOString() }));
+    const { id } = (await accepted.json()) as { id: string };
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // Act
+    const second = await startLocalProcess({ NOTICE_RELAY_DATA: dataDir, TMPDIR: tmp });
+    let status = '';
+    // Well before the sweep's grace for a lost doorbell (2 × leaseSeconds = 120 s in config/local.json) runs out
+    for (const deadline = Date.now() + 45_000; Date.now() < deadline && status !== 'sent'; await new Promise((resolve) => setTimeout(resolve, 500))) {
+      status = ((await (await fetch(`${second.apiUrl}/v1/notices/${id}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { status: string }).status;
+    }
+    second.child.kill('SIGTERM');
+    // Assess
+    expect(status).toBe('sent');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
+
   it('delivers with the committed config/local.json, started from any directory: SMTP to maildev, SES through its emulator to maildev, both in the mail viewer', async () => {
     // Prepare: a temporary folder of its own, to see what the mail sink leaves there, and to start in
     const tmp = temporary.make('notice-relay-tmp-');
