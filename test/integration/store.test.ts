@@ -1,8 +1,10 @@
 // DynamoNoticeStore with the real SDK against dynalite: keys, indexes, compare-and-set, idempotency.
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { StaleNoticeError } from '../../shared/errors';
-import { newNotice, takeLease } from '../../shared/lifecycle/transitions';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
+import { DeliveryError, StaleNoticeError } from '../../shared/errors';
+import { afterAttempt, cancel, type LifecycleContext, newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
+import { DUE_SHARDS } from '../../shared/store/table';
 import { aNoticeInput, settingsOf } from '../support/factories';
 import { startTestTable, type TestTable } from '../support/emulators';
 import { documentsOf } from '../../shared/store/documents';
@@ -102,13 +104,29 @@ describe('Class: DynamoNoticeStore', () => {
     const due = Array.from({ length: 8 }, () => make());
     const later = make({ sendAt: '2030-02-01T00:00:00Z' });
     await ownStore.createNotices([...due, later]);
+    // Every request findDue makes, by command and index
+    const sent: Array<{ command: string; index?: string }> = [];
+    const recorder: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
+      sent.push({ command: context.commandName as string, index: (args.input as { IndexName?: string }).IndexName });
+      return next(args);
+    };
+    const record = async <T>(work: () => Promise<T>): Promise<T> => {
+      own.client.middlewareStack.add(recorder, { step: 'initialize', name: 'recordForTest' });
+      try {
+        return await work();
+      } finally {
+        own.client.middlewareStack.remove('recordForTest');
+      }
+    };
     // Act
-    const found = await ownStore.findDue(new Date('2030-01-01T01:00:00Z'), 100);
+    const found = await record(() => ownStore.findDue(new Date('2030-01-01T01:00:00Z'), 100));
     await ownStore.apply({ id: due[0]!.notice.id, expectVersion: 1, set: { status: 'cancelled' }, remove: ['sweepAt'] });
-    const afterRemoval = await ownStore.findDue(new Date('2030-01-01T01:00:00Z'), 100);
+    const afterRemoval = await record(() => ownStore.findDue(new Date('2030-01-01T01:00:00Z'), 100));
     // Assess
     expect(found.sort()).toEqual(due.map((r) => r.notice.id).sort());
     expect(afterRemoval).toHaveLength(7);
+    // One Query of the due index per shard each time; never a Scan, never another index or the table
+    expect(sent).toEqual(Array(2 * DUE_SHARDS).fill({ command: 'QueryCommand', index: 'due' }));
     const items = (await documentsOf(own.client).send(new ScanCommand({ TableName: own.tableName }))).Items ?? [];
     expect(items.find((item) => item.id === due[0]!.notice.id)).not.toHaveProperty('dueAt');
     await own.stop();
@@ -143,6 +161,59 @@ describe('Class: DynamoNoticeStore', () => {
     expect(sinceMovedOn).toEqual({ notices: [] });
     expect(since.notices.map((n) => n.externalId)).toEqual(['loan-6', 'loan-5']);
     expect((await store.listNotices('nobody', { limit: 10 })).notices).toEqual([]);
+  });
+
+  it('lists only the notices whose status is one of those asked for', async () => {
+    // Prepare: a queued, a cancelled and a retrying notice of one institution, oldest first
+    const institution = 'status-lister';
+    const [queued, cancelled, retrying] = [0, 1, 2].map((i) => make({ externalId: `status-${i}` }, institution, new Date(Date.UTC(2030, 0, 1, 0, i)))) as [
+      ReturnType<typeof make>,
+      ReturnType<typeof make>,
+      ReturnType<typeof make>,
+    ];
+    await store.createNotices([queued, cancelled, retrying]);
+    await store.apply({ id: cancelled.notice.id, expectVersion: 1, set: { status: 'cancelled' }, remove: ['sweepAt'] });
+    await store.apply({ id: retrying.notice.id, expectVersion: 1, set: { status: 'retrying' }, remove: [] });
+    const idsOf = (page: Awaited<ReturnType<DynamoNoticeStore['listNotices']>>) => page.notices.map((n) => n.id);
+    // Act
+    const onlyQueued = await store.listNotices(institution, { limit: 10, status: ['queued'] });
+    const onlyCancelled = await store.listNotices(institution, { limit: 10, status: ['cancelled'] });
+    const queuedOrCancelled = await store.listNotices(institution, { limit: 10, status: ['queued', 'cancelled'] });
+    const noneSent = await store.listNotices(institution, { limit: 10, status: ['sent'] });
+    // Assess
+    expect(idsOf(onlyQueued)).toEqual([queued.notice.id]);
+    expect(idsOf(onlyCancelled)).toEqual([cancelled.notice.id]);
+    expect(idsOf(queuedOrCancelled)).toEqual([cancelled.notice.id, queued.notice.id]);
+    expect(noneSent).toEqual({ notices: [] });
+  });
+
+  it('sets the TTL of a notice to its final time plus retention.days once it is sent, failed or cancelled, and not before', async () => {
+    // Prepare: three notices leased or queued; the state items as DynamoDB holds them
+    const ctx: LifecycleContext = { settings, random: () => 0, newId: nextId };
+    const rawState = async (id: string) => (await documentsOf(table.client).send(new GetCommand({ TableName: table.tableName, Key: { pk: `notice#${id}` } }))).Item;
+    const [toSend, toFail, toCancel] = [make(), make(), make()] as [ReturnType<typeof make>, ReturnType<typeof make>, ReturnType<typeof make>];
+    await store.createNotices([toSend, toFail, toCancel]);
+    const leasedAt = new Date('2030-01-01T00:00:30Z');
+    const finalAt = new Date('2030-01-01T00:00:41Z');
+    const sending = await store.apply(takeLease(toSend.notice, leasedAt, 'token-a', settings));
+    const failing = await store.apply(takeLease(toFail.notice, leasedAt, 'token-b', settings));
+    const whileSending = await rawState(sending.id);
+    const refusal = new DeliveryError('550 5.1.1 no such user', 'permanent', { transport: 'smtp', server: 'mail.example.org:587', code: 'EENVELOPE', responseCode: 550 });
+    // Act
+    await store.apply(afterAttempt(sending, { ok: true, transport: 'smtp', server: 'mail.example.org:587', messageId: '<a@example.org>', startedAt: leasedAt }, finalAt, ctx).transition);
+    await store.apply(afterAttempt(failing, { ok: false, error: refusal, startedAt: leasedAt }, finalAt, ctx).transition);
+    await store.apply(cancel(toCancel.notice, finalAt, settings) as NonNullable<ReturnType<typeof cancel>>);
+    // Assess
+    const expected = Math.floor(finalAt.getTime() / 1000) + settings.retentionDays * 86_400;
+    expect(settings.retentionDays).toBe(30);
+    expect((await rawState(toSend.notice.id))?.expireAt).toBe(expected);
+    expect((await rawState(toFail.notice.id))?.expireAt).toBe(expected);
+    expect((await rawState(toCancel.notice.id))?.expireAt).toBe(expected);
+    // A notice not yet final is never deleted under the relay's feet: its state carries no TTL.
+    expect(await rawState(toCancel.notice.id)).toMatchObject({ status: 'cancelled' });
+    expect(whileSending).toMatchObject({ status: 'sending' });
+    expect(whileSending).not.toHaveProperty('expireAt');
+    expect(toSend.notice.retainUntil).toBeUndefined();
   });
 
   it('creates a report once, however many times it is asked', async () => {

@@ -88,6 +88,27 @@ describe('Handler: feedback', () => {
     expect(documents).not.toHaveReceivedCommand(PutCommand);
   });
 
+  it('records a hard bounce of a return-to-sender report as bounced, and owes no report of it', async () => {
+    // Prepare: the report of another notice, sent to bounceTo, bounces
+    const report = sent({ kind: 'report', reportFor: '01JB0000000000000000000000', to: 'circulation@library.example.org', subject: 'Undelivered notice: Overdue', type: 'return-to-sender', externalId: undefined });
+    documents.on(GetCommand).resolves({ Item: report });
+    documents.on(UpdateCommand).callsFake((input) => ({ Attributes: { ...report, status: input.ExpressionAttributeValues[':s1'] ?? 'sent' } }));
+    const event = sesEvent('bounce-permanent');
+    event.detail.bounce!.bouncedRecipients = [{ emailAddress: 'circulation@library.example.org', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }];
+    // Act
+    const result = await handler(event);
+    // Assess
+    expect(result).toEqual({ outcome: 'recorded' });
+    const update = feedbackUpdate();
+    expect(update?.set).toMatchObject({ status: 'bounced' });
+    expect(update?.set).not.toHaveProperty('reportPending');
+    expect(update?.set).not.toHaveProperty('reportId');
+    expect(update?.history).toEqual([expect.objectContaining({ outcome: 'bounced', status: 'bounced', enhancedStatus: '5.1.1' })]);
+    expect(documents).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(documents).not.toHaveReceivedCommand(PutCommand);
+    expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
+  });
+
   it("takes the patron's own entry of a bounce that names several recipients", async () => {
     // Prepare
     const event = sesEvent('bounce-permanent');

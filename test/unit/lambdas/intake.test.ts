@@ -303,6 +303,31 @@ describe('Handler: intake, reading and cancelling', () => {
     expect(body(result).error.code).toBe('not_cancellable');
   });
 
+  it('answers 409 to cancelling a notice being sent, and leaves it alone', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: stored({ status: 'sending', leaseExpiresAt: '2030-01-01T00:01:30.000Z' }) });
+    // Act
+    const result = await handler(apiEvent({ method: 'DELETE', path: '/v1/notices/01JB0000000000000000000001' }));
+    // Assess
+    expect(result.statusCode).toBe(409);
+    expect(body(result).error.code).toBe('not_cancellable');
+    expect(documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
+  });
+
+  it('cancels a retrying notice with a compare-and-set on its version', async () => {
+    // Prepare
+    documents.on(GetCommand).resolves({ Item: stored({ status: 'retrying', attemptCount: 1 }) });
+    documents.on(UpdateCommand).resolves({ Attributes: stored({ status: 'cancelled', version: 4, attemptCount: 1 }) });
+    // Act
+    const result = await handler(apiEvent({ method: 'DELETE', path: '/v1/notices/01JB0000000000000000000001' }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(body(result).status).toBe('cancelled');
+    const [update] = documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite);
+    expect(update?.args[0].input).toMatchObject({ ConditionExpression: '#version = :expect', ExpressionAttributeValues: expect.objectContaining({ ':expect': 3 }) });
+    expect(Object.values(update?.args[0].input.ExpressionAttributeValues ?? {})).toContain('cancelled');
+  });
+
   it("lists only the caller's notices, newest first", async () => {
     // Prepare
     documents.on(QueryCommand).resolves({ Items: [{ pk: 'notice#01JB0000000000000000000001', instKey: 'demo', instSort: '2030-01-01T00:00:00.000Z#01JB0000000000000000000001' }] });
@@ -398,6 +423,17 @@ describe('Handler: intake, service endpoints', () => {
     // Assess
     expect(result.statusCode).toBe(503);
     expect(body(result)).toEqual({ status: 'unavailable', store: 'unavailable', queue: 'ok' });
+  });
+
+  it('answers health 503 when the queue does not answer', async () => {
+    // Prepare
+    dynamodb.on(DescribeTableCommand).resolves({});
+    sqs.on(GetQueueAttributesCommand).rejects(new Error('down'));
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/health', key: null }));
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(body(result)).toEqual({ status: 'unavailable', store: 'ok', queue: 'unavailable' });
   });
 
   it('serves its OpenAPI document without a key', async () => {

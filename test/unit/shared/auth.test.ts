@@ -24,6 +24,16 @@ describe('Class: KeyRing', () => {
     expect(() => ring.authenticate(key)).toThrow(UnauthorizedError);
   });
 
+  it.each([
+    ['the key without its last character', DEMO_KEY.slice(0, -1)],
+    ['the key with one more character', `${DEMO_KEY}0`],
+    ['the first four characters of the key', DEMO_KEY.slice(0, 4)],
+    ['the empty string', ''],
+    ['the hashed-only key without its last character', 'a-key-stored-only-as-a-has'],
+  ])('refuses %s: only the whole key authenticates', (_case, key) => {
+    expect(() => ring.authenticate(key)).toThrow(UnauthorizedError);
+  });
+
   it('hashes a key as lower-case hex SHA-256', () => {
     expect(hashApiKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });

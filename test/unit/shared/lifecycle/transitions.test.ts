@@ -214,6 +214,27 @@ describe('Function: sweepAction', () => {
     });
   });
 
+  it('discards a notice whose lease lapsed after its give-up time, owing a report, instead of making it due again', () => {
+    // Prepare: the sender died holding the notice; its lease ran out after giveUpAt (2030-01-05T04:00:00Z)
+    const notice = leased({ attemptCount: 3, leaseExpiresAt: '2030-01-05T04:00:20.000Z', sweepAt: '2030-01-05T04:00:20.000Z' });
+    // Act
+    const action = sweepAction(notice, at('2030-01-05T04:00:30Z'), ctx());
+    // Assess
+    expect(action).toMatchObject({
+      kind: 'plan',
+      plan: {
+        reportOwed: true,
+        transition: {
+          set: { status: 'discarded', reportPending: true, reportId: '01JBREPORT0000000000000000', retainUntil: '2030-02-04T04:00:30.000Z' },
+          append: [{ outcome: 'lease-expired', status: 'discarded' }, { outcome: 'discarded', status: 'discarded' }],
+        },
+      },
+    });
+    expect(action.kind === 'plan' && action.plan.ring).toBeUndefined();
+    expect(action.kind === 'plan' && action.plan.transition.set).not.toHaveProperty('nextAttemptAt');
+    expect(action.kind === 'plan' && action.plan.transition.remove).toEqual(expect.arrayContaining(['leaseToken', 'leaseExpiresAt', 'nextAttemptAt']));
+  });
+
   it('creates the report a failed notice still owes', () => {
     expect(sweepAction(aNotice({ status: 'failed', reportPending: true, reportId: 'R1', sweepAt: '2030-01-01T00:05:00.000Z' }), at('2030-01-01T00:06:00Z'), ctx())).toEqual({ kind: 'create-report' });
   });
@@ -343,6 +364,22 @@ describe('SES feedback on a notice that has not recorded sent', () => {
     expect(retrying?.transition).toMatchObject({ set: { status: 'delivered' }, append: [{ outcome: 'delivered', status: 'delivered' }] });
     expect(retrying?.transition.remove).toEqual(expect.arrayContaining(['nextAttemptAt', 'sweepAt']));
     expect(lapsed).toMatchObject({ reportOwed: true, transition: { set: { status: 'bounced' }, append: [{ outcome: 'lease-expired', status: 'bounced' }, { outcome: 'bounced', status: 'bounced' }] } });
+  });
+
+  it('never owes a report for a return-to-sender report that bounces, sent or still held', () => {
+    // Prepare
+    const report = { kind: 'report' as const, reportFor: '01JB0000000000000000000009', type: 'return-to-sender' };
+    // Act
+    const afterSent = onFeedback(aNotice({ ...report, status: 'sent', sweepAt: undefined, sentAt: '2030-01-01T00:00:35.000Z' }), hardBounce, now, ctx());
+    const afterLapse = onFeedback(leased({ ...report, leaseExpiresAt: '2030-01-01T00:00:50.000Z' }), hardBounce, now, ctx());
+    // Assess
+    for (const plan of [afterSent, afterLapse]) {
+      expect(plan?.reportOwed).toBe(false);
+      expect(plan?.transition.set).toMatchObject({ status: 'bounced' });
+      expect(plan?.transition.set).not.toHaveProperty('reportPending');
+      expect(plan?.transition.set).not.toHaveProperty('reportId');
+    }
+    expect(afterLapse?.transition.remove).toContain('sweepAt');
   });
 
   it('never sets and removes the same attribute in one write', () => {
