@@ -167,7 +167,10 @@ export const startApiGateway = async (handler: ProxyHandler, options: { port?: n
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
       for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) headers[name] = values.map(String);
-      response.writeHead(result.statusCode, { ...headers, 'content-length': String(payload.length) });
+      // A HEAD answer says the length of the body it leaves out.
+      const declared = headers['content-length'];
+      const length = request.method === 'HEAD' && typeof declared === 'string' ? declared : String(payload.length);
+      response.writeHead(result.statusCode, { ...headers, 'content-length': length });
       response.end(payload);
     } catch {
       // What API Gateway answers when the Lambda itself fails.

@@ -42,6 +42,13 @@ const safeDecode = (segment: string): string => {
   }
 };
 
+/** A GET's answer as HEAD gives it: the headers, the length of the body, and no body. */
+const withoutBody = (result: APIGatewayProxyResult): APIGatewayProxyResult => ({
+  ...result,
+  headers: { ...result.headers, 'content-length': String(Buffer.byteLength(result.body, result.isBase64Encoded ? 'base64' : 'utf8')) },
+  body: '',
+});
+
 /** The path of the request without a trailing slash. */
 const pathOf = (event: APIGatewayProxyEvent): string => (event.path.length > 1 ? event.path.replace(/\/+$/, '') : event.path);
 
@@ -64,11 +71,11 @@ export const routeRequests =
         const verb = event.httpMethod.toUpperCase();
         const allowed = [...Object.keys(route.methods), ...('GET' in route.methods ? ['HEAD'] : []), 'OPTIONS'];
         if (verb === 'OPTIONS') return withRequestId({ statusCode: 204, headers: { allow: allowed.join(', '), 'cache-control': 'no-store' }, body: '' });
-        // HEAD is GET without the body: what uptime monitors and link checkers send.
+        // HEAD is GET without the body (its length still said): what uptime monitors and link checkers send.
         const method = route.methods[verb === 'HEAD' ? 'GET' : verb];
         if (!method) throw new MethodNotAllowedError(allowed);
         const result = await method(deps, event, match.slice(1).map(safeDecode));
-        return withRequestId(verb === 'HEAD' ? { ...result, body: '' } : result);
+        return withRequestId(verb === 'HEAD' ? withoutBody(result) : result);
       }
       throw new NotFoundError(`There is no ${event.httpMethod} ${path.slice(0, 200)}; see GET /v1/openapi.json.`);
     } catch (error) {

@@ -272,6 +272,18 @@ describe('Intake API over HTTP', () => {
     expect(document.body.servers[0].url).toBe(api.url);
   });
 
+  it('answers HEAD through the gateway with the headers and length of GET, and no body', async () => {
+    // Act
+    const get = await fetch(`${api.url}/v1/openapi.json`);
+    const head = await fetch(`${api.url}/v1/openapi.json`, { method: 'HEAD' });
+    // Assess
+    const body = await get.text();
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+  });
+
   it('answers every operation of the OpenAPI document as documented', async () => {
     // Prepare: a notice of its own to read, list and cancel
     const accepted = await call('POST', '/v1/notices', { body: aNoticeInput({ externalId: 'openapi-coverage' }) });

@@ -45,17 +45,19 @@ describe('Handler: transport, the Test Server', () => {
     expect(documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
   });
 
-  it('shows the transport without a secret, and answers OPTIONS and a wrong method as the intake does', async () => {
+  it('shows the transport without a secret, and answers HEAD, OPTIONS and a wrong method as the intake does', async () => {
     // Act
     const status = await handler(apiEvent({ method: 'GET', path: '/v1/transport' }));
     const options = await handler(apiEvent({ method: 'OPTIONS', path: '/v1/transport/test', key: null }));
     const wrongMethod = await handler(apiEvent({ method: 'GET', path: '/v1/transport/test' }));
+    const head = await handler(apiEvent({ method: 'HEAD', path: '/v1/transport' }));
     // Assess
     expect(status.statusCode).toBe(200);
     expect(body(status)).toMatchObject({ kind: expect.any(String) });
     expect(status.body).not.toMatch(/pass|secret|privateKey/i);
     expect(options).toMatchObject({ statusCode: 204, headers: { allow: 'POST, OPTIONS' } });
     expect(wrongMethod.statusCode).toBe(405);
+    expect(head).toMatchObject({ statusCode: 200, body: '', headers: { 'content-length': String(Buffer.byteLength(status.body)) } });
   });
 });
 

@@ -3,6 +3,7 @@ import {
   afterAttempt,
   cancel,
   defer,
+  doorbellAfterQueueLoss,
   type LifecycleContext,
   newNotice,
   newReport,
@@ -164,6 +165,22 @@ describe('Function: afterAttempt', () => {
     // Assess
     expect(plan.transition.set).toMatchObject({ status: 'discarded', reportPending: true });
     expect(plan.transition.append?.map((entry) => entry.outcome)).toEqual(['transient', 'discarded']);
+  });
+});
+
+describe('Function: doorbellAfterQueueLoss', () => {
+  const now = at('2030-01-01T00:10:00Z');
+
+  it('rings a waiting notice due now at once, and one due within 15 minutes with the rest as delay', () => {
+    expect(doorbellAfterQueueLoss(aNotice({ id: 'N1', status: 'queued', nextAttemptAt: '2030-01-01T00:09:00.000Z' }), now)).toEqual({ id: 'N1', delaySeconds: 0 });
+    expect(doorbellAfterQueueLoss(aNotice({ id: 'N2', status: 'retrying', nextAttemptAt: '2030-01-01T00:20:00.000Z' }), now)).toEqual({ id: 'N2', delaySeconds: 600 });
+  });
+
+  it('leaves to the sweep a notice due later than SQS can delay, one being sent, one that is over, and a report still owed', () => {
+    expect(doorbellAfterQueueLoss(aNotice({ status: 'retrying', nextAttemptAt: '2030-01-01T01:10:00.000Z' }), now)).toBeUndefined();
+    expect(doorbellAfterQueueLoss(leased(), now)).toBeUndefined();
+    expect(doorbellAfterQueueLoss(aNotice({ status: 'sent', nextAttemptAt: undefined }), now)).toBeUndefined();
+    expect(doorbellAfterQueueLoss(aNotice({ status: 'failed', reportPending: true, reportId: 'R1', nextAttemptAt: undefined }), now)).toBeUndefined();
   });
 });
 
