@@ -161,7 +161,7 @@ export const dnsRecordsCommand = async (args: string[], output: CliOutput, env: 
   return 0;
 };
 
-const MARK = { ok: '✔', info: 'ℹ', missing: '✘', wrong: '✘', error: '✘' } as const;
+const MARK = { ok: '✔', info: 'ℹ', missing: '✘', wrong: '✘', error: '✘', unchecked: '?' } as const;
 
 /** One line per result: `✔ name TYPE — found`, `✘ name TYPE — found: …; why; publish: <zone line>`, `ℹ …`. */
 export const describeResult = (result: DnsCheckResult): string => {
@@ -179,8 +179,9 @@ const summaryOf = (results: DnsCheckResult[]): string => {
   const infoText = info ? `; ${info} shown for information` : '';
   const problems = judged.filter(isProblem);
   if (problems.length === 0) return `✔ All ${judged.length} checks are right${infoText}.`;
-  const byStatus = (['missing', 'wrong', 'error'] as const)
-    .map((status) => [problems.filter((r) => r.status === status).length, status === 'error' ? 'unanswered' : status] as const)
+  const labels = { missing: 'missing', wrong: 'wrong', error: 'unanswered', unchecked: 'not checked' } as const;
+  const byStatus = (['missing', 'wrong', 'error', 'unchecked'] as const)
+    .map((status) => [problems.filter((r) => r.status === status).length, labels[status]] as const)
     .filter(([count]) => count > 0)
     .map(([count, label]) => `${count} ${label}`);
   return `✘ ${problems.length} of ${judged.length} checks need attention (${byStatus.join(', ')})${infoText}.`;

@@ -13,11 +13,12 @@ export interface DnsResolver {
 }
 
 /**
- * How a record stands: `ok`; `missing` (nothing published, or nothing checkable); `wrong` (published,
- * but not what makes mail land); `error` (the resolver did not answer: SERVFAIL, timeout); `info`
- * (shown, never judged: the SPF of a relaying institution's own domain belongs to its mail system).
+ * How a record stands: `ok`; `missing` (nothing published); `wrong` (published, but not what makes
+ * mail land); `error` (the resolver did not answer: SERVFAIL, timeout); `unchecked` (what to look for is
+ * unknown here: SES's Easy DKIM tokens without --dkim-tokens); `info` (shown, never judged: the SPF of a
+ * relaying institution's own domain belongs to its mail system).
  */
-export type DnsCheckStatus = 'ok' | 'missing' | 'wrong' | 'error' | 'info';
+export type DnsCheckStatus = 'ok' | 'missing' | 'wrong' | 'error' | 'unchecked' | 'info';
 
 /** One record of one institution, as dns-check judged it. */
 export interface DnsCheckResult {
@@ -300,7 +301,7 @@ const describeOwnSpf = async (record: DnsRecord, institution: InstitutionConfig,
 };
 
 const UNKNOWN_TOKENS: Judgement = {
-  status: 'missing',
+  status: 'unchecked',
   found: [],
   detail: 'not checked: the Easy DKIM tokens SES issued for this domain are unknown; pass --dkim-tokens a,b,c from the stack output',
 };

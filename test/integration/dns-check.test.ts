@@ -74,8 +74,8 @@ const server = dns2.createServer({
 
 const dnsCheck = () => runCli(['dns-check', '--config', configPath, '--resolver', resolver, '--dkim-tokens', TOKENS.join(',')], { AWS_REGION: REGION });
 
-/** The result lines dns-check printed (✔, ✘ or ℹ first). */
-const resultLines = (stdout: string): string[] => stdout.split('\n').map((line) => line.trim()).filter((line) => /^[✔✘ℹ] /.test(line) && / — /.test(line));
+/** The result lines dns-check printed (✔, ✘, ? or ℹ first). */
+const resultLines = (stdout: string): string[] => stdout.split('\n').map((line) => line.trim()).filter((line) => /^[✔✘?ℹ] /.test(line) && / — /.test(line));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'notice-relay-dns-'));
@@ -160,6 +160,18 @@ describe('Command: notice-relay dns-check', () => {
     }
     expect(lines).toContainEqual(expect.stringMatching(/^ℹ branch\.example\.edu TXT — no SPF record/));
     expect(stdout).toContain('✘ 8 of 8 checks need attention (8 missing); 1 shown for information.');
+  });
+
+  it('says which records it could not check without the Easy DKIM tokens, apart from the missing ones, and exits 1', async () => {
+    // Prepare
+    zone = rightZone();
+    // Act
+    const { code, stdout } = await runCli(['dns-check', '--config', configPath, '--resolver', resolver], { AWS_REGION: REGION });
+    // Assess
+    expect(code).toBe(1);
+    expect(resultLines(stdout).filter((line) => line.startsWith('? '))).toHaveLength(3);
+    expect(resultLines(stdout).filter((line) => line.startsWith('✘ '))).toEqual([]);
+    expect(stdout).toMatch(/✘ 3 of \d+ checks need attention \(3 not checked\)/);
   });
 
   it('names the records published with wrong values, and exits 1', async () => {
