@@ -89,7 +89,7 @@ export class NoticeApi extends Construct {
         templates: { 'application/json': refusalBody(refusal) },
       });
     }
-    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG2', reason: 'The intake and transport functions validate every request and answers with every problem by path; a gateway model would answer less precisely.' });
+    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG2', reason: 'The intake and transport functions validate every request and answer with every problem by path; a gateway model would answer less precisely.' });
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG3', reason: 'WAF is optional: API keys are checked by the functions and the stage is throttled; an institution may attach a web ACL.' });
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'The intake and transport functions authenticate every request with a per-institution API key (Bearer or x-api-key), compared in constant time; health and the OpenAPI document are public by design.' });
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', reason: 'API Gateway writes its execution logs with the AWS managed push-to-CloudWatch role.' });
