@@ -43,12 +43,6 @@ export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'de
  * delays are whole seconds); a notice is never sent before its slot, so the spacing holds at the relay.
  */
 const SLOT_WAIT_MS = 1000;
-/**
- * A notice that comes back to its reserved slot later than this (a slow poll, a busy sender) takes a new
- * slot instead: sent late in its old one, it would crowd the slots after it, which other senders keep on
- * time. The rest of slotSpacingMs's margin is left for the SMTP conversation itself.
- */
-const SLOT_LATENESS_MS = 1000;
 /** Compare-and-set tries to record an outcome while other writers only append to the notice. */
 const RECORD_TRIES = 4;
 
@@ -201,11 +195,10 @@ export class DeliveryBatch {
     }
     const { maxPerMinute, maxPerDay } = institution.transport;
     if (!maxPerMinute && !maxPerDay) return undefined;
-    // A notice coming back in time to the slot it was given sends in it without taking another.
+    // A notice coming back to the slot it was given sends in it without taking another.
     if (notice.reservedSlotAt) {
       const reserved = new Date(notice.reservedSlotAt);
-      const inTime = reserved.getTime() <= now + SLOT_WAIT_MS && reserved.getTime() >= now - SLOT_LATENESS_MS;
-      if (inTime) return reserved.getTime() > now ? { at: reserved, reason: 'its slot', reserved: true } : undefined;
+      if (reserved.getTime() <= now + SLOT_WAIT_MS) return reserved.getTime() > now ? { at: reserved, reason: 'its slot', reserved: true } : undefined;
     }
     const slot = await this.deps.rates.reserve(institution.id, { maxPerMinute, maxPerDay }, new Date(now), recipients);
     return slot.at.getTime() > now ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true } : undefined;

@@ -7,8 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { makeSenderHandler } from '../../../lambdas/sender/sender-handler';
 import type { Notice } from '../../../shared/notice/model';
-import { parseConfig } from '../../../shared/config/load';
-import { aConfigInput, aNotice, sqsEvent } from '../../support/factories';
+import { aNotice, sqsEvent } from '../../support/factories';
 import { recordingLog } from '../../support/pipeline';
 import { testDeps } from '../../support/deps';
 
@@ -183,45 +182,6 @@ describe('Handler: sender', () => {
     expect(documents.commandCalls(UpdateCommand)[2]?.args[0].input.ExpressionAttributeValues).toMatchObject({ ':expect': 3, ':s0': 'queued' });
     expect(log.lines.find((line) => line.message === 'notice held back')).toBeDefined();
     expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
-  });
-
-  describe('with maxPerMinute', () => {
-    const limited = () => {
-      const input = aConfigInput();
-      input.institutions[1]!.transport = { kind: 'ses', maxPerMinute: 30 };
-      return makeSenderHandler(testDeps({ config: parseConfig(input), clock: { now: () => NOW }, log, random: () => 0 }));
-    };
-    const comingBackTo = (slot: Date) => {
-      const reservedSlotAt = slot.toISOString();
-      documents.on(BatchGetCommand).resolves({ Responses: { notices: [stored(ids[0]!, { reservedSlotAt }), content(ids[0]!)] } });
-      documents.on(UpdateCommand).callsFake((input) => (input.ExpressionAttributeValues[':s0'] === 'sending' ? leased(input, { reservedSlotAt }) : leased(input, { status: input.ExpressionAttributeValues[':s0'], version: 3 })));
-      // Other senders hold the slots of the next 30 s.
-      documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', nextSlotAt: NOW.getTime() + 30_000, version: 7 } });
-    };
-    const reservations = () => documents.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key?.pk === 'transport#branch');
-
-    it('sends a notice that comes back to its slot in time, without taking another', async () => {
-      // Prepare
-      comingBackTo(new Date(NOW.getTime() - 500));
-      // Act
-      await limited()(sqsEvent([doorbell(ids[0]!)]));
-      // Assess
-      expect(ses).toHaveReceivedCommandTimes(SendRawEmailCommand, 1);
-      expect(reservations()).toHaveLength(0);
-    });
-
-    it('gives a notice that comes back late to its slot a new one, rather than crowd the slots after it', async () => {
-      // Prepare: the doorbell came 5 s after the slot (a slow poll, a busy sender)
-      comingBackTo(new Date(NOW.getTime() - 5000));
-      // Act
-      await limited()(sqsEvent([doorbell(ids[0]!)]));
-      // Assess: not sent now; held back to the next free slot, 30 s on
-      expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
-      expect(reservations()).toHaveLength(1);
-      const deferral = documents.commandCalls(UpdateCommand).find((call) => call.args[0].input.ExpressionAttributeValues?.[':s0'] === 'queued')?.args[0].input;
-      expect(deferral?.ExpressionAttributeValues).toMatchObject({ ':append': [expect.objectContaining({ outcome: 'deferred' })] });
-      expect(JSON.stringify(deferral?.ExpressionAttributeValues)).toContain(new Date(NOW.getTime() + 30_000).toISOString());
-    });
   });
 
   it('says nothing was discarded when another actor ended the notice first', async () => {
