@@ -39,15 +39,12 @@ export interface BaseDeps extends CoreDeps {
 }
 
 /** What the handlers that send mail need besides (the Test Server, the sender). */
-export interface Deps extends BaseDeps {
-  keyRing: KeyRing;
-  keyRates: KeyRateCounter;
+export interface Deps extends IntakeFunctionDeps {
   desk: TransportDesk;
   transports: TransportDeps;
   rates: RateGate;
   transportRecords: TransportRecords;
   attemptTimeoutSeconds: number;
-  sleep: (ms: number) => Promise<void>;
   clients: BaseDeps['clients'] & { ses: SESClient };
 }
 
@@ -206,21 +203,21 @@ export interface IntakeFunctionDeps extends BaseDeps {
   sleep: (ms: number) => Promise<void>;
 }
 
+/** The base, and what answering the API takes: the institutions' keys, the keys' rates, a way to wait. */
+const withApiKeys = (env: Env, base: BaseDeps): IntakeFunctionDeps => ({
+  ...base,
+  keyRing: new KeyRing(base.config.institutions),
+  keyRates: new DynamoKeyRateCounter({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
+  sleep,
+});
+
 /**
  * Builds what the intake needs: the base, and the institutions' API keys. No SES, secrets or SMTP: the
  * Test Server, which sends, is a function of its own.
  * @example
  * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
  */
-export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): IntakeFunctionDeps => {
-  const base = createBaseDeps(env, 'intake', overrides);
-  return {
-    ...base,
-    keyRing: new KeyRing(base.config.institutions),
-    keyRates: new DynamoKeyRateCounter({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
-    sleep,
-  };
-};
+export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): IntakeFunctionDeps => withApiKeys(env, createBaseDeps(env, 'intake', overrides));
 
 /**
  * Builds everything the handlers that send mail need: the base, and SES, the institutions' secrets
@@ -230,7 +227,7 @@ export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): Intak
  * export const handler = makeSenderHandler(createDeps(process.env, 'sender'));
  */
 export const createDeps = (env: Env, service: string, overrides: DepsOverrides = {}): Deps => {
-  const base = createBaseDeps(env, service, overrides);
+  const base = withApiKeys(env, createBaseDeps(env, service, overrides));
   const { config, clock } = base;
   const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
   const region = env.AWS_REGION ?? 'us-east-1';
@@ -241,14 +238,11 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
   const transports = transportDeps(config, clock, secrets, ses);
   return {
     ...base,
-    keyRing: new KeyRing(config.institutions),
-    keyRates: new DynamoKeyRateCounter({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
     desk: makeDesk({ transports, records: transportState, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
     transports,
     rates: transportState,
     transportRecords: transportState,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
-    sleep,
     clients: { ...base.clients, ses },
     close: () => {
       base.close();
