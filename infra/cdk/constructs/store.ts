@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from '../../../shared/store/table';
 
 /** Days of point-in-time recovery. */
-export const PITR_DAYS = 7;
+const PITR_DAYS = 7;
 
 /** Attribute types of the index keys: the due index sorts by epoch seconds, the others by text. */
 const keyType = (attribute: string): AttributeType => (attribute === INDEXES.due.sortKey ? AttributeType.NUMBER : AttributeType.STRING);
