@@ -233,6 +233,20 @@ export class DeliveryBatch {
     }
   }
 
+  /**
+   * The attempt's deadline: `attemptTimeoutSeconds` from its start, and never later than the lease
+   * allows. The configuration keeps the lease longer than the attempt timeout so that the difference is
+   * left to record the outcome; a store slow before the send (the lease, the rate limit) shortens the
+   * attempt rather than that margin, or the sweep would make the notice due again while it is being sent.
+   */
+  private deadline(notice: Notice, startedAt: Date): Date {
+    const { attemptTimeoutSeconds, settings } = this.deps;
+    const byTimeout = addSeconds(startedAt, attemptTimeoutSeconds).getTime();
+    const recordingMarginMs = (settings.leaseSeconds - attemptTimeoutSeconds) * 1000;
+    const byLease = notice.leaseExpiresAt ? Date.parse(notice.leaseExpiresAt) - recordingMarginMs : byTimeout;
+    return new Date(Math.min(byTimeout, byLease));
+  }
+
   /** One attempt: compose once, send within the deadline, and turn any failure into a classified result. */
   private async send(notice: Notice, content: NoticeContent | undefined, startedAt: Date): Promise<AttemptResult> {
     const { deps } = this;
@@ -244,9 +258,13 @@ export class DeliveryBatch {
       if (!content) {
         throw new DeliveryError('the content of the notice is no longer stored', 'permanent', { transport: institution.transport.kind, code: 'ENOCONTENT' });
       }
+      const deadline = this.deadline(notice, startedAt);
+      if (deadline.getTime() <= startedAt.getTime()) {
+        throw new DeliveryError('the lease ran out before the message could be sent', 'transient', { transport: institution.transport.kind, code: 'ELEASE' });
+      }
       const message = await composeMessage(notice, content, institution, { now: startedAt });
       const transport = await this.session.for(institution);
-      const receipt = await transport.send(message, { deadline: addSeconds(startedAt, deps.attemptTimeoutSeconds) });
+      const receipt = await transport.send(message, { deadline });
       return { ok: true, transport: receipt.transport, server: receipt.server, messageId: receipt.messageId, response: receipt.response, startedAt };
     } catch (error) {
       if (error instanceof DeliveryError) return { ok: false, error, startedAt };

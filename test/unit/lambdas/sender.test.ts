@@ -195,6 +195,19 @@ describe('Handler: sender', () => {
     expect(documents).not.toHaveReceivedCommand(PutCommand);
   });
 
+  it('sends nothing when the store was so slow that the lease would end before the attempt did', async () => {
+    // Prepare: the lease the store gives back ends in 3 s, inside the margin kept to record the outcome
+    const leaseExpiresAt = new Date(NOW.getTime() + 3_000).toISOString();
+    documents.on(UpdateCommand).callsFake((input) => (input.ExpressionAttributeValues[':s0'] === 'sending' ? leased(input, { leaseExpiresAt }) : leased(input, { status: input.ExpressionAttributeValues[':s0'], version: 3 })));
+    // Act
+    const response = await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess: retried later like any transient failure, never sent past the lease
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
+    expect(documents).toHaveReceivedCommandWith(UpdateCommand, { ExpressionAttributeValues: expect.objectContaining({ ':s0': 'retrying' }) });
+    expect(log.lines.find((l) => l.message === 'notice not sent')?.attributes).toMatchObject({ noticeId: ids[0], code: 'ELEASE' });
+  });
+
   it('waits out a pause that ends within a second, and sends after it, never before', async () => {
     // Prepare
     documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', pausedUntil: NOW.getTime() + 400, pauseReason: '421 from ses' } });
