@@ -1,6 +1,7 @@
 // Transport over the institution's SMTP relays (README: Configuration): the primary, then the backup when the
 // primary does not answer, within one attempt and one deadline. Connections are pooled for the life
 // of the transport (one sender batch), so a batch reuses them.
+import { isIP } from 'node:net';
 import Mailer from 'nodemailer/lib/mailer';
 import SMTPPool from 'nodemailer/lib/smtp-pool';
 import type { Clock } from '../clock';
@@ -95,7 +96,7 @@ export class SmtpTransport implements Transport {
       requireTLS: !plain && config.tls === 'starttls',
       ignoreTLS: plain || config.tls === 'none',
       // Certificates are verified; a private CA is trusted only when configured.
-      tls: { rejectUnauthorized: true, servername: config.host, minVersion: 'TLSv1.2', ...(config.ca ? { ca: config.ca } : {}) },
+      tls: { rejectUnauthorized: true, ...(isIP(config.host) ? {} : { servername: config.host }), minVersion: 'TLSv1.2', ...(config.ca ? { ca: config.ca } : {}) },
       auth,
       connectionTimeout: connectMs,
       greetingTimeout: connectMs,
