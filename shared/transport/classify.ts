@@ -84,9 +84,14 @@ export const isConnectionFailure = (error: unknown): boolean => {
   return beforeTransaction && CONNECTION_CODES.includes(failure?.code ?? '');
 };
 
-const isThrottling = (responseCode: number | undefined, enhanced: string | undefined): boolean =>
+/**
+ * A reply that asks the whole institution to slow down. A `4.7.x` refusal of one recipient (`451 4.7.1`
+ * greylisting) is about that address only: it retries that notice, and pausing every sender would stall
+ * a night's batch for one patron's mail server. At the connection (421) or the sender, it throttles.
+ */
+const isThrottling = (responseCode: number | undefined, enhanced: string | undefined, command: string | undefined): boolean =>
   (responseCode === 421 && enhanced === '4.3.2') ||
-  (enhanced?.startsWith('4.7.') ?? false) ||
+  ((enhanced?.startsWith('4.7.') ?? false) && (responseCode === 421 || command !== 'RCPT TO')) ||
   responseCode === 452 ||
   enhanced === '5.4.5' ||
   (responseCode === 554 && enhanced === '5.2.0');
@@ -123,7 +128,7 @@ export const classifySmtpFailure = (error: unknown, server: string): DeliveryErr
     return transient(failure.code ?? 'ECONNECTION', {}, `${server} lost the connection after taking the message's data, before confirming it: the message may have arrived`);
   }
   if (responseCode === undefined) return transient(failure.code ?? 'EUNKNOWN');
-  if (isThrottling(responseCode, enhancedStatus)) return transient(failure.code ?? 'ETHROTTLED', { throttled: true, ...(isQuota(responseCode, enhancedStatus) ? { quota: true } : {}) });
+  if (isThrottling(responseCode, enhancedStatus, command)) return transient(failure.code ?? 'ETHROTTLED', { throttled: true, ...(isQuota(responseCode, enhancedStatus) ? { quota: true } : {}) });
   if (responseCode >= 400 && responseCode < 500) return transient(failure.code ?? 'EENVELOPE');
   // 503 "bad sequence of commands" is the conversation going wrong, not a verdict on the notice.
   if (responseCode === 503) return transient(failure.code ?? 'EPROTOCOL');

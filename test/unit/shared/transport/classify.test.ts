@@ -1,5 +1,6 @@
 import { DeliveryError } from '../../../../shared/errors';
 import { classifySesFailure, classifySmtpFailure, enhancedStatusOf, isConnectionFailure, isTlsUnavailable } from '../../../../shared/transport/classify';
+import { pauseFor } from '../../../../shared/transport/rate-gate';
 
 const SERVER = 'mail.example.org:587';
 const nodemailerError = (fields: Record<string, unknown>) => Object.assign(new Error(String(fields.message ?? fields.response ?? 'error')), fields);
@@ -20,7 +21,9 @@ describe('Function: classifySmtpFailure', () => {
     ['530 login required at RCPT TO (our setup, not the notice)', { code: 'EENVELOPE', response: '530 5.7.0 Authentication required', responseCode: 530, command: 'RCPT TO' }, 'transient', { authFailure: true, code: 'EAUTHREQUIRED' }],
     ['the connection lost after the data', { code: 'ECONNECTION', command: 'DATA' }, 'transient', { code: 'ECONNECTION', command: 'DATA' }],
     ['the patron refused with a cc accepted', { code: 'EENVELOPE', response: '450 4.2.1 Mailbox busy', responseCode: 450, command: 'RCPT TO', copiesAccepted: ['guardian@example.org'] }, 'transient', { copiesAccepted: ['guardian@example.org'] }],
-    ['451 greylisting', { code: 'EENVELOPE', response: '451 4.7.1 Greylisted', responseCode: 451, command: 'RCPT TO' }, 'transient', { throttled: true, enhancedStatus: '4.7.1' }],
+    ['451 greylisting of one recipient (retries the notice, slows no one down)', { code: 'EENVELOPE', response: '451 4.7.1 Greylisted', responseCode: 451, command: 'RCPT TO' }, 'transient', { enhancedStatus: '4.7.1' }],
+    ['451 4.7.0 at MAIL FROM (the relay throttles the sender)', { code: 'EENVELOPE', response: '451 4.7.0 Temporary server error, try again later', responseCode: 451, command: 'MAIL FROM' }, 'transient', { throttled: true }],
+    ["Gmail's 421 4.7.0 rate limit", { code: 'EENVELOPE', response: '421 4.7.0 Try again later, closing connection', responseCode: 421, command: 'RCPT TO' }, 'transient', { throttled: true }],
     ['450 mailbox busy', { code: 'EENVELOPE', response: '450 4.2.1 Mailbox busy', responseCode: 450, command: 'RCPT TO' }, 'transient', { enhancedStatus: '4.2.1' }],
     ['452 too many recipients', { code: 'EENVELOPE', response: '452 4.5.3 Too many recipients', responseCode: 452, command: 'RCPT TO' }, 'transient', { throttled: true }],
     ["Gmail's daily limit", { code: 'EENVELOPE', response: '550 5.4.5 Daily user sending limit exceeded', responseCode: 550, command: 'RCPT TO' }, 'transient', { throttled: true }],
@@ -38,6 +41,16 @@ describe('Function: classifySmtpFailure', () => {
     expect(error).toBeInstanceOf(DeliveryError);
     expect(error.verdict).toBe(verdict);
     expect(error.facts).toMatchObject({ transport: 'smtp', server: SERVER, ...facts });
+  });
+
+  it('slows the institution down for a throttling reply, never for one greylisted recipient', () => {
+    // Prepare
+    const retry = { shortDelaySeconds: [180, 540], longDelaySeconds: [3600, 5400] } as const;
+    const pauseAfter = (fields: Record<string, unknown>) => pauseFor(classifySmtpFailure(nodemailerError(fields), SERVER).facts, retry);
+    // Act, Assess
+    expect(pauseAfter({ code: 'EENVELOPE', response: '451 4.7.1 Greylisted', responseCode: 451, command: 'RCPT TO' })).toBeUndefined();
+    expect(pauseAfter({ code: 'EENVELOPE', response: '421 4.7.0 Try again later', responseCode: 421, command: 'RCPT TO' })).toBe(180_000);
+    expect(pauseAfter({ code: 'EMESSAGE', response: '554 5.2.0 SubmissionQuotaExceededException', responseCode: 554, command: 'DATA' })).toBe(3_600_000);
   });
 
   it('keeps the server reply as the message and the original error as the cause', () => {
