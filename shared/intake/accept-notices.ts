@@ -96,7 +96,22 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
       await deps.store.releaseIdempotencyKey(request).catch(() => undefined);
     } else {
       // Without a key a retry makes new ids: remove what was written so nothing is sent twice.
-      await deps.store.deleteNotices(toWrite.map((record) => record.notice.id)).catch(() => undefined);
+      const written = toWrite.map((record) => record.notice.id);
+      const removed = await deps.store.deleteNotices(written).then(
+        () => true,
+        (deleteError: unknown) => {
+          // Then some may stay stored and be sent: say so, to the client and to IT, with the ids to cancel.
+          deps.log.error('notices of a refused request may be left stored and sent', { institution: institution.id, ids: written, code: errorCode(deleteError) });
+          return false;
+        },
+      );
+      if (!removed) {
+        throw new UnavailableError(
+          'The notices could not all be stored, and those that were could not be removed, so some may still be sent. Send batches with an Idempotency-Key: a retry with it never sends one twice.',
+          5,
+          { cause: error },
+        );
+      }
     }
     throw new UnavailableError('The notices could not be stored; nothing was accepted. Retry the request.', 5, { cause: error });
   }

@@ -102,6 +102,7 @@ describe('Intake API over HTTP', () => {
       ['a missing body', { body: { to: 'patron@example.org', subject: 'x' } }, 400, 'validation_failed'],
       ['an unknown field', { body: { ...aNoticeInput(), bcc: 'x@example.org' } }, 400, 'validation_failed'],
       ['a sendAt that is not ISO 8601', { body: aNoticeInput({ sendAt: 'next Tuesday' }) }, 400, 'validation_failed'],
+      ['an expiresAt that is not ISO 8601', { body: aNoticeInput({ expiresAt: '2031-01-01 noon' }) }, 400, 'validation_failed'],
       ['an expiresAt before sendAt', { body: aNoticeInput({ sendAt: '2031-01-02T00:00:00Z', expiresAt: '2031-01-01T00:00:00Z' }) }, 400, 'validation_failed'],
       ['a sendAt in year 9999', { body: aNoticeInput({ sendAt: '9999-12-31T23:59:59Z' }) }, 400, 'validation_failed'],
       ['a notice over 256 KiB', { body: aNoticeInput({ html: `<p>${'x'.repeat(262_144)}</p>` }) }, 413, 'notice_too_large'],

@@ -9,6 +9,7 @@ import { canonicalJson } from '../../../shared/intake/accept-notices';
 import type { Notice } from '../../../shared/notice/model';
 import { aNotice, aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY, isNotKeyRateWrite } from '../../support/factories';
 import { testDeps } from '../../support/deps';
+import { recordingLog } from '../../support/pipeline';
 
 const documents = mockClient(DynamoDBDocumentClient);
 const dynamodb = mockClient(DynamoDBClient);
@@ -97,6 +98,20 @@ describe('Handler: intake, POST /v1/notices', () => {
     expect(documents.commandCalls(BatchWriteCommand)[1]?.args[0].input.RequestItems?.notices?.[0]).toHaveProperty('DeleteRequest');
   });
 
+  it('says so in the 503, and logs the ids, when what it wrote could not be removed either', async () => {
+    // Prepare
+    documents.on(BatchWriteCommand).rejects(Object.assign(new Error('down'), { name: 'InternalServerError', $fault: 'server' }));
+    const log = recordingLog();
+    const logging = makeIntakeHandler(testDeps({ clock: { now: () => NOW }, random: () => 0.5, log }));
+    // Act
+    const result = await logging(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(body(result).error.message).toMatch(/some may still be sent/);
+    const written = String(documents.commandCalls(BatchWriteCommand)[0]?.args[0].input.RequestItems?.notices?.[0]?.PutRequest?.Item?.pk).replace('notice#', '');
+    expect(log.lines.find((l) => l.message === 'notices of a refused request may be left stored and sent')?.attributes).toMatchObject({ ids: [written] });
+  });
+
   it('answers 202 even when the doorbell cannot be rung: the notice is stored and the sweep rings it', async () => {
     // Prepare
     sqs.on(SendMessageBatchCommand).rejects(new Error('queue down'));
@@ -121,6 +136,7 @@ describe('Handler: intake, POST /v1/notices', () => {
     ['no text and no html', { body: { to: 'patron@example.org', subject: 'x' } }, 400, 'validation_failed'],
     ['an unknown field', { body: { ...aNoticeInput(), priority: 'high' } }, 400, 'validation_failed'],
     ['a sendAt that is not ISO 8601', { body: aNoticeInput({ sendAt: '03/01/2030' }) }, 400, 'validation_failed'],
+    ['an expiresAt that is not ISO 8601', { body: aNoticeInput({ expiresAt: '2030-03-01T12:00' }) }, 400, 'validation_failed'],
     ['an expiresAt before sendAt', { body: aNoticeInput({ sendAt: '2030-02-01T00:00:00Z', expiresAt: '2030-01-15T00:00:00Z' }) }, 400, 'validation_failed'],
     ['a notice over 256 KiB', { body: aNoticeInput({ text: 'x'.repeat(262_144) }) }, 413, 'notice_too_large'],
     ['a batch over 500 notices', { body: { notices: Array.from({ length: 501 }, () => aNoticeInput()) } }, 413, 'batch_too_large'],
