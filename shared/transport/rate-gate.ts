@@ -5,6 +5,8 @@
 // Sends are spaced evenly: each takes the next free slot, `60 s / maxPerMinute` (and a margin) after the
 // one before, so no 60-second window holds more than maxPerMinute. A notice whose slot is later keeps it
 // (the reservation is recorded on the notice) and comes back then, without counting a failed attempt.
+// One that comes back long after its slot (a lost doorbell rung again by the sweep) sends without a new
+// one: giving it the next free slot would push every late notice behind the whole backlog, again and again.
 
 /** Limits of one transport. */
 export interface RateLimits {
