@@ -117,8 +117,8 @@ export class DeliveryBatch {
     const institution = deps.institutions.get(notice.institutionId);
     const held = institution ? await this.holdBack(notice, institution, 1 + (content?.cc?.length ?? 0)) : undefined;
     const wait = held ? held.at.getTime() - deps.clock.now().getTime() : 0;
-    // The wait and the attempt must both fit in the lease, or a retry could overlap the send.
-    if (held && wait <= Math.min(SLOT_WAIT_MS, ((deps.settings.leaseSeconds - deps.attemptTimeoutSeconds) * 1000) / 2)) {
+    // A short wait comes out of the attempt's own time (its deadline counts from the lease); a longer one defers.
+    if (held && wait <= Math.min(SLOT_WAIT_MS, this.recordingMarginMs / 2)) {
       await deps.sleep(Math.max(0, wait));
     } else if (held) {
       const deferred = await this.applyLeased(notice, (current) => defer(current, held.at, deps.clock.now(), lifecycleContext(deps), held.reason, held.reserved));
@@ -233,17 +233,19 @@ export class DeliveryBatch {
     }
   }
 
+  /** The last part of the lease, kept to record the attempt's outcome (the configuration makes the lease outlast the attempt timeout). */
+  private get recordingMarginMs(): number {
+    return (this.deps.settings.leaseSeconds - this.deps.attemptTimeoutSeconds) * 1000;
+  }
+
   /**
-   * The attempt's deadline: `attemptTimeoutSeconds` from its start, and never later than the lease
-   * allows. The configuration keeps the lease longer than the attempt timeout so that the difference is
-   * left to record the outcome; a store slow before the send (the lease, the rate limit) shortens the
-   * attempt rather than that margin, or the sweep would make the notice due again while it is being sent.
+   * The attempt's deadline: `attemptTimeoutSeconds` from its start, and never so late that it eats into
+   * the recording margin: a store slow before the send (the lease, the rate limit) shortens the attempt,
+   * or the sweep would make the notice due again while it is being sent.
    */
   private deadline(notice: Notice, startedAt: Date): Date {
-    const { attemptTimeoutSeconds, settings } = this.deps;
-    const byTimeout = addSeconds(startedAt, attemptTimeoutSeconds).getTime();
-    const recordingMarginMs = (settings.leaseSeconds - attemptTimeoutSeconds) * 1000;
-    const byLease = notice.leaseExpiresAt ? Date.parse(notice.leaseExpiresAt) - recordingMarginMs : byTimeout;
+    const byTimeout = addSeconds(startedAt, this.deps.attemptTimeoutSeconds).getTime();
+    const byLease = notice.leaseExpiresAt ? Date.parse(notice.leaseExpiresAt) - this.recordingMarginMs : byTimeout;
     return new Date(Math.min(byTimeout, byLease));
   }
 
