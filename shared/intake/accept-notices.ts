@@ -25,6 +25,8 @@ export interface Accepted {
 /** How long a duplicate request waits for the original to finish before answering 409. */
 const IN_PROGRESS_WAIT_MS = 10_000;
 const IN_PROGRESS_POLL_MS = 200;
+/** The Retry-After of a 503 when the store failed: long enough for a throttled table to recover. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** JSON with object keys sorted, so that the same body re-serialised hashes the same. */
 export const canonicalJson = (value: unknown): string => {
@@ -97,23 +99,19 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
     } else {
       // Without a key a retry makes new ids: remove what was written so nothing is sent twice.
       const written = toWrite.map((record) => record.notice.id);
-      const removed = await deps.store.deleteNotices(written).then(
-        () => true,
-        (deleteError: unknown) => {
-          // Then some may stay stored and be sent: say so, to the client and to IT, with the ids to cancel.
-          deps.log.error('notices of a refused request may be left stored and sent', { institution: institution.id, ids: written, code: errorCode(deleteError) });
-          return false;
-        },
-      );
-      if (!removed) {
+      try {
+        await deps.store.deleteNotices(written);
+      } catch (deleteError) {
+        // Then some may stay stored and be sent: say so, to the client and to IT, with the ids to cancel.
+        deps.log.error('notices of a refused request may be left stored and sent', { institution: institution.id, ids: written, code: errorCode(deleteError) });
         throw new UnavailableError(
           'The notices could not all be stored, and those that were could not be removed, so some may still be sent. Send batches with an Idempotency-Key: a retry with it never sends one twice.',
-          5,
+          RETRY_AFTER_SECONDS,
           { cause: error },
         );
       }
     }
-    throw new UnavailableError('The notices could not be stored; nothing was accepted. Retry the request.', 5, { cause: error });
+    throw new UnavailableError('The notices could not be stored; nothing was accepted. Retry the request.', RETRY_AFTER_SECONDS, { cause: error });
   }
 
   const doorbells = built.flatMap((b) => (b.ring ? [b.ring] : [])) as Doorbell[];
