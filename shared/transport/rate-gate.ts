@@ -1,6 +1,6 @@
 // Rate limits of an institution's transport (README: How delivery works): `maxPerMinute` and `maxPerDay`, honoured by
 // every sender at once, and pauses a relay asks for with its throttling and quota replies. The limits are
-// decided here; the state lives in the store (dynamo-rate-gate.ts), shared by all senders.
+// decided here; the state lives in the store (shared/store/dynamo-transport-state.ts), shared by all senders.
 //
 // Sends are spaced evenly: each takes the next free slot, `60 s / maxPerMinute` (and a margin) after the
 // one before, so no 60-second window holds more than maxPerMinute. A notice whose slot is later keeps it
