@@ -2,10 +2,10 @@
 // Every object is strict: a misspelt key ("allowNonsecure") is an error, not a silently ignored option.
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
-import { hashApiKey } from '../auth';
-import { dkimKeyProblem } from '../dns/records';
+import { dkimKeyProblem } from '../dns/dkim-key';
 import { emailAddress } from '../validation';
 import { domainOf } from './domains';
+import { hashApiKey } from './key-digest';
 
 const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----/;
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashApiKey } from '../../../../shared/auth';
+import { hashApiKey } from '../../../../shared/config/key-digest';
 import { describeConfigError, expandVariables, loadConfig, parseConfig } from '../../../../shared/config/load';
 import { ConfigError } from '../../../../shared/errors';
 import { aConfigInput } from '../../../support/factories';
