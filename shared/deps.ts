@@ -17,7 +17,9 @@ import type { Log } from './log';
 import { SqsDoorbell } from './queue/sqs-doorbell';
 import { noSecrets, type SecretSource } from './secrets';
 import { SecretsManagerSource } from './secrets-manager';
+import { DynamoIdempotencyStore } from './store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from './store/dynamo-notice-store';
+import type { IdempotencyStore } from './store/idempotency-store';
 import { type DeskDeps, makeDesk, type TransportDesk } from './transport/desk';
 import type { KeyRateCounter } from './intake/key-rate';
 import { DynamoKeyRateCounter } from './store/dynamo-key-rate';
@@ -196,8 +198,9 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
   };
 };
 
-/** What the intake needs besides the base: the API keys and their rates. */
+/** What the intake needs besides the base: the API keys and their rates, the Idempotency-Keys. */
 export interface IntakeFunctionDeps extends BaseDeps {
+  idempotency: IdempotencyStore;
   keyRing: KeyRing;
   keyRates: KeyRateCounter;
   sleep: (ms: number) => Promise<void>;
@@ -206,6 +209,7 @@ export interface IntakeFunctionDeps extends BaseDeps {
 /** The base, and what answering the API takes: the institutions' keys, the keys' rates, a way to wait. */
 const withApiKeys = (env: Env, base: BaseDeps): IntakeFunctionDeps => ({
   ...base,
+  idempotency: new DynamoIdempotencyStore({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
   keyRing: new KeyRing(base.config.institutions),
   keyRates: new DynamoKeyRateCounter({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
   sleep,

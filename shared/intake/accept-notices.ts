@@ -9,9 +9,10 @@ import type { NoticeId } from '../ids';
 import { type Doorbell, newNotice } from '../lifecycle/transitions';
 import type { NewNotice } from '../notice/model';
 import { validateSubmission } from '../notice/validate';
-import type { IdempotencyRequest } from '../store/notice-store';
+import type { IdempotencyRequest, IdempotencyStore } from '../store/idempotency-store';
 
 export interface IntakeDeps extends CoreDeps {
+  idempotency: IdempotencyStore;
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -65,7 +66,7 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
     request = { institutionId: institution.id, key: idempotencyKey, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'), ids, batch, now };
     const deadline = now.getTime() + IN_PROGRESS_WAIT_MS;
     for (;;) {
-      const claim = await deps.store.claimIdempotencyKey({ ...request, now: deps.clock.now() });
+      const claim = await deps.idempotency.claim({ ...request, now: deps.clock.now() });
       if (claim.kind === 'replay') return accepted(claim.ids, claim.batch, true);
       if (claim.kind === 'mismatch') {
         throw new ConflictError('This Idempotency-Key was already used with a different request body.', 'idempotency_key_reused');
@@ -95,7 +96,7 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
     deps.log.error('notices not stored', { institution: institution.id, count: toWrite.length, code: errorCode(error) });
     if (request) {
       // The retry with the same key takes over and writes what is missing, with the same ids.
-      await deps.store.releaseIdempotencyKey(request).catch(() => undefined);
+      await deps.idempotency.release(request).catch(() => undefined);
     } else {
       // Without a key a retry makes new ids: remove what was written so nothing is sent twice.
       const written = toWrite.map((record) => record.notice.id);
@@ -119,7 +120,7 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
   if (unrung.length > 0) deps.log.warn('doorbells not rung; the sweep will ring them', { institution: institution.id, count: unrung.length });
 
   if (request) {
-    await deps.store.completeIdempotencyKey(request).catch((error: unknown) =>
+    await deps.idempotency.complete(request).catch((error: unknown) =>
       // The notices are stored; a retry that finds the key still in progress takes it over and writes nothing new.
       deps.log.warn('idempotency key not marked complete', { institution: institution.id, code: errorCode(error) }),
     );

@@ -1,7 +1,7 @@
 // NoticeStore on DynamoDB. One table, items keyed by `pk`:
 //   notice#<id>   the state: small, rewritten on every transition (a write unit per KB written)
 //   content#<id>  what is mailed: written once, never rewritten
-//   idem#<institution>#<sha256 of key>   an Idempotency-Key and the ids it produced
+// (Idempotency-Keys share the table, as `idem#…` items: see dynamo-idempotency-store.ts.)
 // Indexes (see table.ts) are KEYS_ONLY, so a status change costs no index write unless it moves the
 // notice in or out of the sweep's sparse `due` index.
 import { ConditionalCheckFailedException, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,14 +15,13 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
 import { chunk, inParallel } from '../batching';
 import type { Random } from '../clock';
 import { StaleNoticeError, UnavailableError, ValidationError } from '../errors';
 import type { NoticeId } from '../ids';
 import type { Transition } from '../lifecycle/transitions';
 import type { NewNotice, Notice, NoticeContent } from '../notice/model';
-import type { IdempotencyClaim, IdempotencyRequest, ListPage, ListQuery, NoticeStore } from './notice-store';
+import type { ListPage, ListQuery, NoticeStore } from './notice-store';
 import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
 import { documentsOf } from './documents';
 
@@ -30,10 +29,6 @@ export interface DynamoNoticeStoreOptions {
   /** Built once in shared/deps.ts; dynalite's in integration tests. */
   client: DynamoDBClient;
   tableName: string;
-  /** How long an Idempotency-Key is remembered. */
-  idempotencySeconds?: number;
-  /** How long a request holds its Idempotency-Key before a retry may take it over (> the intake's timeout). */
-  idempotencyLeaseSeconds?: number;
   /** Jitter for the backoff between retries of unprocessed batch items; none when absent. */
   random?: Random;
 }
@@ -96,25 +91,12 @@ const decodeCursor = (cursor: string): string => {
   throw new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }], 'invalid_cursor');
 };
 
-interface IdempotencyItem {
-  requestHash: string;
-  ids: NoticeId[];
-  batch: boolean;
-  state: 'in-progress' | 'complete';
-  leaseUntil: number;
-  expireAt: number;
-}
-
 export class DynamoNoticeStore implements NoticeStore {
   private readonly documents: DynamoDBDocumentClient;
-  private readonly idempotencySeconds: number;
-  private readonly idempotencyLeaseSeconds: number;
   private readonly random: Random;
 
   public constructor(private readonly options: DynamoNoticeStoreOptions) {
     this.documents = documentsOf(options.client);
-    this.idempotencySeconds = options.idempotencySeconds ?? 86_400;
-    this.idempotencyLeaseSeconds = options.idempotencyLeaseSeconds ?? 60;
     this.random = options.random ?? (() => 0.5);
   }
 
@@ -350,85 +332,6 @@ export class DynamoNoticeStore implements NoticeStore {
       }),
     );
     return perShard.flat();
-  }
-
-  private idempotencyKey(request: Pick<IdempotencyRequest, 'institutionId' | 'key'>) {
-    return `idem#${request.institutionId}#${createHash('sha256').update(request.key).digest('hex')}`;
-  }
-
-  public async claimIdempotencyKey(request: IdempotencyRequest): Promise<IdempotencyClaim> {
-    const nowMs = request.now.getTime();
-    const Key = { [PARTITION_KEY]: this.idempotencyKey(request) };
-    const item: IdempotencyItem = {
-      requestHash: request.requestHash,
-      ids: request.ids,
-      batch: request.batch,
-      state: 'in-progress',
-      leaseUntil: nowMs + this.idempotencyLeaseSeconds * 1000,
-      expireAt: Math.floor(nowMs / 1000) + this.idempotencySeconds,
-    };
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...Key, ...item },
-          // A record past its expiry may linger until DynamoDB's TTL removes it; it no longer counts.
-          ConditionExpression: 'attribute_not_exists(#pk) OR #expireAt < :nowSeconds',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#expireAt': TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':nowSeconds': Math.floor(nowMs / 1000) },
-        }),
-      );
-      return { kind: 'proceed', ids: request.ids, takeover: false };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    const existing = (await this.documents.send(new GetCommand({ TableName: this.table, Key, ConsistentRead: true }))).Item as IdempotencyItem | undefined;
-    if (!existing) return this.claimIdempotencyKey(request);
-    if (existing.requestHash !== request.requestHash) return { kind: 'mismatch' };
-    if (existing.state === 'complete') return { kind: 'replay', ids: existing.ids, batch: existing.batch };
-    if (existing.leaseUntil > nowMs) return { kind: 'in-progress' };
-    // The request that held the key died or gave up: take it over, with the ids it chose.
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key,
-          UpdateExpression: 'SET leaseUntil = :lease',
-          ConditionExpression: 'leaseUntil = :seen AND #state = :inProgress',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':lease': nowMs + this.idempotencyLeaseSeconds * 1000, ':seen': existing.leaseUntil, ':inProgress': 'in-progress' },
-        }),
-      );
-      return { kind: 'proceed', ids: existing.ids, takeover: true };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return { kind: 'in-progress' };
-      throw error;
-    }
-  }
-
-  public async completeIdempotencyKey(request: IdempotencyRequest): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { [PARTITION_KEY]: this.idempotencyKey(request) },
-        UpdateExpression: 'SET #state = :complete',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':complete': 'complete' },
-      }),
-    );
-  }
-
-  public async releaseIdempotencyKey(request: IdempotencyRequest): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { [PARTITION_KEY]: this.idempotencyKey(request) },
-        UpdateExpression: 'SET leaseUntil = :zero',
-        ConditionExpression: '#state = :inProgress',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':zero': 0, ':inProgress': 'in-progress' },
-      }),
-    );
   }
 
   public async ping(): Promise<void> {

@@ -20,26 +20,6 @@ export interface ListPage {
   cursor?: string;
 }
 
-/** What an Idempotency-Key claim found. */
-export type IdempotencyClaim =
-  /** The key is new (or its earlier holder died): write these ids. */
-  | { kind: 'proceed'; ids: NoticeId[]; takeover: boolean }
-  /** The same request completed before: answer as then. */
-  | { kind: 'replay'; ids: NoticeId[]; batch: boolean }
-  /** The same request is being processed right now. */
-  | { kind: 'in-progress' }
-  /** The key was used with another body. */
-  | { kind: 'mismatch' };
-
-export interface IdempotencyRequest {
-  institutionId: string;
-  key: string;
-  requestHash: string;
-  ids: NoticeId[];
-  batch: boolean;
-  now: Date;
-}
-
 export interface NoticeStore {
   /** Writes new notices (state and content) in batches. Throws UnavailableError if some could not be written. */
   createNotices(records: NewNotice[]): Promise<void>;
@@ -61,12 +41,6 @@ export interface NoticeStore {
   createReport(record: NewNotice): Promise<boolean>;
   /** Ids of notices whose `sweepAt` has come, read from the sparse due index (never a scan). */
   findDue(now: Date, limit: number): Promise<NoticeId[]>;
-  /** Claims an Idempotency-Key for a request. */
-  claimIdempotencyKey(request: IdempotencyRequest): Promise<IdempotencyClaim>;
-  /** Marks the request done: later requests with the key replay it. */
-  completeIdempotencyKey(request: IdempotencyRequest): Promise<void>;
-  /** Lets a retry of a failed request take the key over at once. */
-  releaseIdempotencyKey(request: IdempotencyRequest): Promise<void>;
   /** Answers when the store is reachable. */
   ping(): Promise<void>;
 }

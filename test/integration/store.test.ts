@@ -1,9 +1,12 @@
-// DynamoNoticeStore with the real SDK against dynalite: keys, indexes, compare-and-set, idempotency.
+// DynamoNoticeStore and DynamoIdempotencyStore with the real SDK against dynalite: keys, indexes,
+// compare-and-set, Idempotency-Keys.
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { DeliveryError, StaleNoticeError } from '../../shared/errors';
 import { afterAttempt, cancel, type LifecycleContext, newNotice, takeLease } from '../../shared/lifecycle/transitions';
+import { DynamoIdempotencyStore } from '../../shared/store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
+import type { IdempotencyRequest } from '../../shared/store/idempotency-store';
 import { DUE_SHARDS } from '../../shared/store/table';
 import { aNoticeInput, settingsOf } from '../support/factories';
 import { startTestTable, type TestTable } from '../support/emulators';
@@ -224,61 +227,66 @@ describe('Class: DynamoNoticeStore', () => {
     // Assess
     expect(results.filter(Boolean)).toHaveLength(1);
   });
+});
 
-  describe('Idempotency-Key', () => {
-    const request = (overrides: Partial<Parameters<DynamoNoticeStore['claimIdempotencyKey']>[0]> = {}) => ({
-      institutionId: 'demo',
-      key: 'night-of-2030-01-01',
-      requestHash: 'hash-a',
-      ids: ['A1', 'A2'],
-      batch: true,
-      now: new Date('2030-01-01T00:00:00Z'),
-      ...overrides,
-    });
+describe('Class: DynamoIdempotencyStore', () => {
+  let idempotency: DynamoIdempotencyStore;
+  beforeAll(() => {
+    idempotency = new DynamoIdempotencyStore({ client: table.client, tableName: table.tableName });
+  });
 
-    it('lets exactly one of many concurrent claims proceed', async () => {
-      // Act
-      const claims = await Promise.all(Array.from({ length: 5 }, (_, i) => store.claimIdempotencyKey(request({ key: 'concurrent', ids: [`X${i}`] }))));
-      // Assess
-      expect(claims.filter((c) => c.kind === 'proceed')).toHaveLength(1);
-      expect(claims.filter((c) => c.kind === 'in-progress')).toHaveLength(4);
-    });
+  const request = (overrides: Partial<IdempotencyRequest> = {}) => ({
+    institutionId: 'demo',
+    key: 'night-of-2030-01-01',
+    requestHash: 'hash-a',
+    ids: ['A1', 'A2'],
+    batch: true,
+    now: new Date('2030-01-01T00:00:00Z'),
+    ...overrides,
+  });
 
-    it('replays a completed claim and refuses another body', async () => {
-      // Prepare
-      await store.claimIdempotencyKey(request({ key: 'done' }));
-      await store.completeIdempotencyKey(request({ key: 'done' }));
-      // Act
-      const replay = await store.claimIdempotencyKey(request({ key: 'done', ids: ['B1'] }));
-      const mismatch = await store.claimIdempotencyKey(request({ key: 'done', requestHash: 'hash-b' }));
-      // Assess
-      expect(replay).toEqual({ kind: 'replay', ids: ['A1', 'A2'], batch: true });
-      expect(mismatch).toEqual({ kind: 'mismatch' });
-    });
+  it('lets exactly one of many concurrent claims proceed', async () => {
+    // Act
+    const claims = await Promise.all(Array.from({ length: 5 }, (_, i) => idempotency.claim(request({ key: 'concurrent', ids: [`X${i}`] }))));
+    // Assess
+    expect(claims.filter((c) => c.kind === 'proceed')).toHaveLength(1);
+    expect(claims.filter((c) => c.kind === 'in-progress')).toHaveLength(4);
+  });
 
-    it('hands the key and its ids to a retry once the first request is released or its lease lapses', async () => {
-      // Prepare
-      await store.claimIdempotencyKey(request({ key: 'crashed' }));
-      await store.claimIdempotencyKey(request({ key: 'released' }));
-      await store.releaseIdempotencyKey(request({ key: 'released' }));
-      // Act
-      const tooSoon = await store.claimIdempotencyKey(request({ key: 'crashed', ids: ['C1'], now: new Date('2030-01-01T00:00:30Z') }));
-      const afterLapse = await store.claimIdempotencyKey(request({ key: 'crashed', ids: ['C1'], now: new Date('2030-01-01T00:01:01Z') }));
-      const afterRelease = await store.claimIdempotencyKey(request({ key: 'released', ids: ['C1'] }));
-      // Assess
-      expect(tooSoon).toEqual({ kind: 'in-progress' });
-      expect(afterLapse).toEqual({ kind: 'proceed', ids: ['A1', 'A2'], takeover: true });
-      expect(afterRelease).toEqual({ kind: 'proceed', ids: ['A1', 'A2'], takeover: true });
-    });
+  it('replays a completed claim and refuses another body', async () => {
+    // Prepare
+    await idempotency.claim(request({ key: 'done' }));
+    await idempotency.complete(request({ key: 'done' }));
+    // Act
+    const replay = await idempotency.claim(request({ key: 'done', ids: ['B1'] }));
+    const mismatch = await idempotency.claim(request({ key: 'done', requestHash: 'hash-b' }));
+    // Assess
+    expect(replay).toEqual({ kind: 'replay', ids: ['A1', 'A2'], batch: true });
+    expect(mismatch).toEqual({ kind: 'mismatch' });
+  });
 
-    it('forgets a key after 24 hours', async () => {
-      // Prepare
-      await store.claimIdempotencyKey(request({ key: 'old' }));
-      await store.completeIdempotencyKey(request({ key: 'old' }));
-      // Act
-      const claim = await store.claimIdempotencyKey(request({ key: 'old', requestHash: 'hash-b', ids: ['D1'], now: new Date('2030-01-02T00:00:01Z') }));
-      // Assess
-      expect(claim).toEqual({ kind: 'proceed', ids: ['D1'], takeover: false });
-    });
+  it('hands the key and its ids to a retry once the first request is released or its lease lapses', async () => {
+    // Prepare
+    await idempotency.claim(request({ key: 'crashed' }));
+    await idempotency.claim(request({ key: 'released' }));
+    await idempotency.release(request({ key: 'released' }));
+    // Act
+    const tooSoon = await idempotency.claim(request({ key: 'crashed', ids: ['C1'], now: new Date('2030-01-01T00:00:30Z') }));
+    const afterLapse = await idempotency.claim(request({ key: 'crashed', ids: ['C1'], now: new Date('2030-01-01T00:01:01Z') }));
+    const afterRelease = await idempotency.claim(request({ key: 'released', ids: ['C1'] }));
+    // Assess
+    expect(tooSoon).toEqual({ kind: 'in-progress' });
+    expect(afterLapse).toEqual({ kind: 'proceed', ids: ['A1', 'A2'], takeover: true });
+    expect(afterRelease).toEqual({ kind: 'proceed', ids: ['A1', 'A2'], takeover: true });
+  });
+
+  it('forgets a key after 24 hours', async () => {
+    // Prepare
+    await idempotency.claim(request({ key: 'old' }));
+    await idempotency.complete(request({ key: 'old' }));
+    // Act
+    const claim = await idempotency.claim(request({ key: 'old', requestHash: 'hash-b', ids: ['D1'], now: new Date('2030-01-02T00:00:01Z') }));
+    // Assess
+    expect(claim).toEqual({ kind: 'proceed', ids: ['D1'], takeover: false });
   });
 });

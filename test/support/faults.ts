@@ -84,9 +84,6 @@ export class FaultInjector {
       createNotices: store.createNotices.bind(store),
       deleteNotices: store.deleteNotices.bind(store),
       existingIds: store.existingIds.bind(store),
-      claimIdempotencyKey: store.claimIdempotencyKey.bind(store),
-      completeIdempotencyKey: store.completeIdempotencyKey.bind(store),
-      releaseIdempotencyKey: store.releaseIdempotencyKey.bind(store),
       ping: store.ping.bind(store),
     };
   }
