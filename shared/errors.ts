@@ -103,6 +103,14 @@ export class UnavailableError extends NoticeRelayError {
   }
 }
 
+/** A list's cursor the store did not issue: altered, cut short, or from another API. */
+export class InvalidCursorError extends NoticeRelayError {
+  public constructor(message = 'the cursor is not one the store issued', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidCursorError';
+  }
+}
+
 /** The notice changed after it was read (another sender, the sweep or a DELETE acted first). */
 export class StaleNoticeError extends NoticeRelayError {
   public constructor(message: string, options?: ErrorOptions) {

@@ -2,7 +2,7 @@
 // Test Server's (lambdas/transport), which holds the mail credentials this function never sees.
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { ValidationError } from '../../shared/errors';
+import { InvalidCursorError, ValidationError } from '../../shared/errors';
 import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
 import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
 import { NOTICE_STATUSES } from '../../shared/notice/model';
@@ -52,6 +52,12 @@ const parseListQuery = (event: APIGatewayProxyEvent) => {
   }
   return { ...result.data, limit: result.data.limit ?? 50 };
 };
+
+/** A cursor the store cannot read is the client's mistake in the query, said as the query's other ones are. */
+const asQueryError = (error: unknown): unknown =>
+  error instanceof InvalidCursorError
+    ? new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }], 'invalid_cursor', { cause: error })
+    : error;
 
 /**
  * What comes before the API's own paths in the URL the client called: `/prod` on API Gateway's default
@@ -103,7 +109,10 @@ const routes: Array<RouteTable<IntakeHandlerDeps>> = [
       },
       GET: async (deps, event) => {
         const institution = await authenticated(deps, event);
-        return json(200, await listNotices(deps, institution, parseListQuery(event)));
+        const page = await listNotices(deps, institution, parseListQuery(event)).catch((error: unknown) => {
+          throw asQueryError(error);
+        });
+        return json(200, page);
       },
     },
   },

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { chunk, inParallel } from '../batching';
 import type { Random } from '../clock';
-import { StaleNoticeError, UnavailableError, ValidationError } from '../errors';
+import { InvalidCursorError, StaleNoticeError, UnavailableError } from '../errors';
 import type { NoticeId } from '../ids';
 import type { Transition } from '../lifecycle/transitions';
 import type { NewNotice, Notice, NoticeContent } from '../notice/model';
@@ -88,7 +88,7 @@ const decodeCursor = (cursor: string): string => {
   } catch {
     // falls through to the error below
   }
-  throw new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }], 'invalid_cursor');
+  throw new InvalidCursorError();
 };
 
 export class DynamoNoticeStore implements NoticeStore {

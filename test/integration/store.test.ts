@@ -2,7 +2,7 @@
 // compare-and-set, Idempotency-Keys.
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
-import { DeliveryError, StaleNoticeError } from '../../shared/errors';
+import { DeliveryError, InvalidCursorError, StaleNoticeError } from '../../shared/errors';
 import { afterAttempt, cancel, type LifecycleContext, newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import { DynamoIdempotencyStore } from '../../shared/store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
@@ -164,6 +164,17 @@ describe('Class: DynamoNoticeStore', () => {
     expect(sinceMovedOn).toEqual({ notices: [] });
     expect(since.notices.map((n) => n.externalId)).toEqual(['loan-6', 'loan-5']);
     expect((await store.listNotices('nobody', { limit: 10 })).notices).toEqual([]);
+  });
+
+  it('refuses a cursor it did not issue with a domain error, not an answer of the API', async () => {
+    // Prepare: a cursor of another shape, and one of ours altered
+    const issued = (await store.listNotices('lister', { limit: 1 })).cursor as string;
+    const altered = Buffer.from(JSON.stringify({ s: 'not-a-sort-key' })).toString('base64url');
+    // Act
+    const refusals = await Promise.all(['not-a-cursor', altered].map((cursor) => store.listNotices('lister', { limit: 1, cursor }).catch((error: unknown) => error)));
+    // Assess
+    expect(issued).toEqual(expect.any(String));
+    expect(refusals).toEqual([expect.any(InvalidCursorError), expect.any(InvalidCursorError)]);
   });
 
   it('lists only the notices whose status is one of those asked for', async () => {
