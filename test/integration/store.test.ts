@@ -1,15 +1,15 @@
-// DynamoNoticeStore and DynamoIdempotencyStore with the real SDK against dynalite: keys, indexes,
-// compare-and-set, Idempotency-Keys.
+// DynamoNoticeStore and DynamoIdempotencyStore with the real SDK against dynalite: the ports' contracts
+// (test/support/store-contract.ts), and what only DynamoDB has: indexes, TTL, marshalling.
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
-import { DeliveryError, InvalidCursorError, StaleNoticeError } from '../../shared/errors';
+import { DeliveryError } from '../../shared/errors';
 import { afterAttempt, cancel, type LifecycleContext, newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import { DynamoIdempotencyStore } from '../../shared/store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
-import type { IdempotencyRequest } from '../../shared/store/idempotency-store';
 import { DUE_SHARDS } from '../../shared/store/table';
 import { aNoticeInput, settingsOf } from '../support/factories';
 import { startTestTable, type TestTable } from '../support/emulators';
+import { idempotencyStoreContract, noticeStoreContract } from '../support/store-contract';
 import { documentsOf } from '../../shared/store/documents';
 import { DynamoKeyRateCounter } from '../../shared/store/dynamo-key-rate';
 import { deleteExpired } from '../../infra/local/expirer';
@@ -35,58 +35,7 @@ afterAll(async () => {
 });
 
 describe('Class: DynamoNoticeStore', () => {
-  it('stores state and content as two items and reads them back', async () => {
-    // Prepare
-    const record = make({ attachments: [{ filename: 'fine.pdf', contentType: 'application/pdf', contentBase64: 'JVBERi0xLjQK' }] });
-    // Act
-    await store.createNotices([record]);
-    const delivery = await store.getForDelivery([record.notice.id]);
-    // Assess
-    expect(await store.getNotice(record.notice.id)).toEqual(record.notice);
-    expect(delivery.get(record.notice.id)).toEqual({ notice: record.notice, content: record.content });
-  });
-
-  it('writes a batch of 500 notices (1,000 items) in one call', async () => {
-    // Prepare
-    const records = Array.from({ length: 500 }, (_, i) => make({ externalId: `bulk-${i}` }, 'bulk'));
-    // Act
-    await store.createNotices(records);
-    // Assess
-    const found = await store.existingIds(records.map((r) => r.notice.id));
-    expect(found.size).toBe(500);
-  });
-
-  it('applies a transition only on the version it was planned from', async () => {
-    // Prepare
-    const record = make();
-    await store.createNotices([record]);
-    const transition = takeLease(record.notice, new Date('2030-01-01T00:00:30Z'), 'token', settings);
-    // Act
-    const leased = await store.apply(transition);
-    const second = store.apply(transition);
-    // Assess
-    expect(leased).toMatchObject({ status: 'sending', version: 2, leaseToken: 'token' });
-    expect(leased.nextAttemptAt).toBeUndefined();
-    await expect(second).rejects.toThrow(StaleNoticeError);
-  });
-
-  it('appends history and counts attempts', async () => {
-    // Prepare
-    const record = make();
-    await store.createNotices([record]);
-    // Act
-    const after = await store.apply({
-      id: record.notice.id,
-      expectVersion: 1,
-      set: { status: 'retrying' },
-      remove: [],
-      append: [{ at: '2030-01-01T00:01:00.000Z', outcome: 'transient', status: 'retrying', responseCode: 451 }],
-      countAttempt: true,
-    });
-    // Assess
-    expect(after.attempts).toEqual([{ at: '2030-01-01T00:01:00.000Z', outcome: 'transient', status: 'retrying', responseCode: 451 }]);
-    expect(after.attemptCount).toBe(1);
-  });
+  describe('honours the NoticeStore contract', () => noticeStoreContract(() => store));
 
   it('leaves undefined fields out, whatever else shares its DynamoDB client', async () => {
     // Prepare: the other users of the client, as the handlers and npm start build them
@@ -135,71 +84,7 @@ describe('Class: DynamoNoticeStore', () => {
     await own.stop();
   });
 
-  it('lists newest first, filters, and pages with an opaque cursor', async () => {
-    // Prepare
-    const institution = 'lister';
-    const records = Array.from({ length: 7 }, (_, i) => make({ type: i % 2 ? 'overdue' : 'hold-pickup', externalId: `loan-${i}` }, institution, new Date(Date.UTC(2030, 0, 1, 0, i))));
-    await store.createNotices(records);
-    // Act
-    const first = await store.listNotices(institution, { limit: 3 });
-    const second = await store.listNotices(institution, { limit: 3, cursor: first.cursor });
-    const third = await store.listNotices(institution, { limit: 3, cursor: second.cursor });
-    const exactlyFull = await store.listNotices(institution, { limit: 7 });
-    const exactlyFullFiltered = await store.listNotices(institution, { limit: 3, type: 'overdue' });
-    const overdue = await store.listNotices(institution, { limit: 10, type: 'overdue' });
-    const byExternalId = await store.listNotices(institution, { limit: 10, externalId: 'loan-4' });
-    const since = await store.listNotices(institution, { limit: 10, since: '2030-01-01T00:05:00.000Z' });
-    // A reconciliation job that moves `since` on between pages: the cursor is past the new range.
-    const sinceMovedOn = await store.listNotices(institution, { limit: 3, cursor: second.cursor, since: '2030-01-01T00:03:00.000Z' });
-    // Assess
-    const newestFirst = [...records].reverse().map((r) => r.notice.id);
-    expect([...first.notices, ...second.notices, ...third.notices].map((n) => n.id)).toEqual(newestFirst);
-    expect(third.cursor).toBeUndefined();
-    // A last page that is exactly full has no cursor either: there is nothing after it.
-    expect([exactlyFull.notices.length, exactlyFull.cursor]).toEqual([7, undefined]);
-    expect([exactlyFullFiltered.notices.length, exactlyFullFiltered.cursor]).toEqual([3, undefined]);
-    expect([first.cursor, second.cursor]).toEqual([expect.any(String), expect.any(String)]);
-    expect(overdue.notices.map((n) => n.externalId)).toEqual(['loan-5', 'loan-3', 'loan-1']);
-    expect(byExternalId.notices.map((n) => n.externalId)).toEqual(['loan-4']);
-    expect(sinceMovedOn).toEqual({ notices: [] });
-    expect(since.notices.map((n) => n.externalId)).toEqual(['loan-6', 'loan-5']);
-    expect((await store.listNotices('nobody', { limit: 10 })).notices).toEqual([]);
-  });
 
-  it('refuses a cursor it did not issue with a domain error, not an answer of the API', async () => {
-    // Prepare: a cursor of another shape, and one of ours altered
-    const issued = (await store.listNotices('lister', { limit: 1 })).cursor as string;
-    const altered = Buffer.from(JSON.stringify({ s: 'not-a-sort-key' })).toString('base64url');
-    // Act
-    const refusals = await Promise.all(['not-a-cursor', altered].map((cursor) => store.listNotices('lister', { limit: 1, cursor }).catch((error: unknown) => error)));
-    // Assess
-    expect(issued).toEqual(expect.any(String));
-    expect(refusals).toEqual([expect.any(InvalidCursorError), expect.any(InvalidCursorError)]);
-  });
-
-  it('lists only the notices whose status is one of those asked for', async () => {
-    // Prepare: a queued, a cancelled and a retrying notice of one institution, oldest first
-    const institution = 'status-lister';
-    const [queued, cancelled, retrying] = [0, 1, 2].map((i) => make({ externalId: `status-${i}` }, institution, new Date(Date.UTC(2030, 0, 1, 0, i)))) as [
-      ReturnType<typeof make>,
-      ReturnType<typeof make>,
-      ReturnType<typeof make>,
-    ];
-    await store.createNotices([queued, cancelled, retrying]);
-    await store.apply({ id: cancelled.notice.id, expectVersion: 1, set: { status: 'cancelled' }, remove: ['sweepAt'] });
-    await store.apply({ id: retrying.notice.id, expectVersion: 1, set: { status: 'retrying' }, remove: [] });
-    const idsOf = (page: Awaited<ReturnType<DynamoNoticeStore['listNotices']>>) => page.notices.map((n) => n.id);
-    // Act
-    const onlyQueued = await store.listNotices(institution, { limit: 10, status: ['queued'] });
-    const onlyCancelled = await store.listNotices(institution, { limit: 10, status: ['cancelled'] });
-    const queuedOrCancelled = await store.listNotices(institution, { limit: 10, status: ['queued', 'cancelled'] });
-    const noneSent = await store.listNotices(institution, { limit: 10, status: ['sent'] });
-    // Assess
-    expect(idsOf(onlyQueued)).toEqual([queued.notice.id]);
-    expect(idsOf(onlyCancelled)).toEqual([cancelled.notice.id]);
-    expect(idsOf(queuedOrCancelled)).toEqual([cancelled.notice.id, queued.notice.id]);
-    expect(noneSent).toEqual({ notices: [] });
-  });
 
   it('sets the TTL of a notice to its final time plus retention.days once it is sent, failed or cancelled, and not before', async () => {
     // Prepare: three notices leased or queued; the state items as DynamoDB holds them
@@ -230,14 +115,7 @@ describe('Class: DynamoNoticeStore', () => {
     expect(toSend.notice.retainUntil).toBeUndefined();
   });
 
-  it('creates a report once, however many times it is asked', async () => {
-    // Prepare
-    const report = make();
-    // Act
-    const results = await Promise.all([store.createReport(report), store.createReport(report), store.createReport(report)]);
-    // Assess
-    expect(results.filter(Boolean)).toHaveLength(1);
-  });
+
 });
 
 describe('Class: DynamoIdempotencyStore', () => {
@@ -246,58 +124,5 @@ describe('Class: DynamoIdempotencyStore', () => {
     idempotency = new DynamoIdempotencyStore({ client: table.client, tableName: table.tableName });
   });
 
-  const request = (overrides: Partial<IdempotencyRequest> = {}) => ({
-    institutionId: 'demo',
-    key: 'night-of-2030-01-01',
-    requestHash: 'hash-a',
-    ids: ['A1', 'A2'],
-    batch: true,
-    now: new Date('2030-01-01T00:00:00Z'),
-    ...overrides,
-  });
-
-  it('lets exactly one of many concurrent claims proceed', async () => {
-    // Act
-    const claims = await Promise.all(Array.from({ length: 5 }, (_, i) => idempotency.claim(request({ key: 'concurrent', ids: [`X${i}`] }))));
-    // Assess
-    expect(claims.filter((c) => c.kind === 'proceed')).toHaveLength(1);
-    expect(claims.filter((c) => c.kind === 'in-progress')).toHaveLength(4);
-  });
-
-  it('replays a completed claim and refuses another body', async () => {
-    // Prepare
-    await idempotency.claim(request({ key: 'done' }));
-    await idempotency.complete(request({ key: 'done' }));
-    // Act
-    const replay = await idempotency.claim(request({ key: 'done', ids: ['B1'] }));
-    const mismatch = await idempotency.claim(request({ key: 'done', requestHash: 'hash-b' }));
-    // Assess
-    expect(replay).toEqual({ kind: 'replay', ids: ['A1', 'A2'], batch: true });
-    expect(mismatch).toEqual({ kind: 'mismatch' });
-  });
-
-  it('hands the key and its ids to a retry once the first request is released or its lease lapses', async () => {
-    // Prepare
-    await idempotency.claim(request({ key: 'crashed' }));
-    await idempotency.claim(request({ key: 'released' }));
-    await idempotency.release(request({ key: 'released' }));
-    // Act
-    const tooSoon = await idempotency.claim(request({ key: 'crashed', ids: ['C1'], now: new Date('2030-01-01T00:00:30Z') }));
-    const afterLapse = await idempotency.claim(request({ key: 'crashed', ids: ['C1'], now: new Date('2030-01-01T00:01:01Z') }));
-    const afterRelease = await idempotency.claim(request({ key: 'released', ids: ['C1'] }));
-    // Assess
-    expect(tooSoon).toEqual({ kind: 'in-progress' });
-    expect(afterLapse).toEqual({ kind: 'proceed', ids: ['A1', 'A2'], takeover: true });
-    expect(afterRelease).toEqual({ kind: 'proceed', ids: ['A1', 'A2'], takeover: true });
-  });
-
-  it('forgets a key after 24 hours', async () => {
-    // Prepare
-    await idempotency.claim(request({ key: 'old' }));
-    await idempotency.complete(request({ key: 'old' }));
-    // Act
-    const claim = await idempotency.claim(request({ key: 'old', requestHash: 'hash-b', ids: ['D1'], now: new Date('2030-01-02T00:00:01Z') }));
-    // Assess
-    expect(claim).toEqual({ kind: 'proceed', ids: ['D1'], takeover: false });
-  });
+  describe('honours the IdempotencyStore contract', () => idempotencyStoreContract(() => idempotency));
 });
