@@ -28,17 +28,24 @@ const MAX_ITEM_BYTES = 400 * 1024;
 /** Calls counted by method, and failures queued by method: what a test prepares and assesses on a fake. */
 class Recorded<M extends string> {
   public readonly calls: Array<{ method: M; args: unknown[] }> = [];
-  private readonly failures = new Map<M, Array<{ error: unknown; remaining: number }>>();
+  private readonly failures = new Map<M, Array<{ error: unknown; remaining: number; when?: (...args: never[]) => boolean }>>();
+  private readonly interceptors = new Map<M, Array<(...args: never[]) => void>>();
 
-  /** The next `times` calls of `method` throw `error`, before they change anything. */
-  public failNext(method: M, error: unknown, times = 1): this {
-    this.failures.set(method, [...(this.failures.get(method) ?? []), { error, remaining: times }]);
+  /** The next `times` calls of `method` (those that `when` picks, if given) throw `error`, before they change anything. */
+  public failNext(method: M, error: unknown, times = 1, when?: (...args: never[]) => boolean): this {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), { error, remaining: times, when }]);
     return this;
   }
 
-  /** Every later call of `method` throws `error`. */
-  public failAlways(method: M, error: unknown): this {
-    return this.failNext(method, error, Infinity);
+  /** Every later call of `method` that `when` picks (all, without it) throws `error`. */
+  public failAlways(method: M, error: unknown, when?: (...args: never[]) => boolean): this {
+    return this.failNext(method, error, Infinity, when);
+  }
+
+  /** Runs `action` with the arguments of the next call of `method`, before the call: what happens meanwhile elsewhere. */
+  public interceptNext(method: M, action: (...args: never[]) => void): this {
+    this.interceptors.set(method, [...(this.interceptors.get(method) ?? []), action]);
+    return this;
   }
 
   public timesCalled(method: M): number {
@@ -51,11 +58,13 @@ class Recorded<M extends string> {
 
   protected enter(method: M, ...args: unknown[]): void {
     this.calls.push({ method, args });
-    const queued = this.failures.get(method);
-    const next = queued?.[0];
-    if (!queued || !next) return;
-    if (--next.remaining <= 0) queued.shift();
-    throw next.error;
+    this.interceptors.get(method)?.shift()?.(...(args as never[]));
+    const queued = this.failures.get(method) ?? [];
+    const index = queued.findIndex((failure) => !failure.when || failure.when(...(args as never[])));
+    const failure = queued[index];
+    if (!failure) return;
+    if (--failure.remaining <= 0) queued.splice(index, 1);
+    throw failure.error;
   }
 }
 
@@ -208,6 +217,11 @@ export class InMemoryIdempotencyStore extends Recorded<keyof IdempotencyStore> i
 
   private get leaseMs() {
     return (this.options.leaseSeconds ?? 60) * 1000;
+  }
+
+  /** How many keys are remembered (Assess: a refused request claimed none). */
+  public get size(): number {
+    return this.keys.size;
   }
 
   /** The record of a key (Assess): its state and the ids it holds. */
