@@ -134,6 +134,3 @@ export const sqsRecord = (body: string, messageId = `m-${Math.random().toString(
 });
 
 export const sqsEvent = (bodies: string[]): SQSEvent => ({ Records: bodies.map((body) => sqsRecord(body)) });
-
-/** Whether a mocked store call wrote something other than the per-key request counter (which every authenticated request raises). */
-export const isNotKeyRateWrite = (call: { args: [{ input: object }] }): boolean => !String((call.args[0].input as { Key?: { pk?: unknown } }).Key?.pk ?? '').startsWith('keyrate#');
