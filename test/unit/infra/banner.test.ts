@@ -1,6 +1,7 @@
 // What `npm start` prints: the demo's key but never a real one, and a warning before patron data
 // crosses a network in plain text.
-import { banner, DEMO_API_KEY, type LocalRuntime, urlCoveredBy } from '../../../infra/local/start';
+import { banner, type BannerFacts, DEMO_API_KEY } from '../../../infra/local/banner';
+import { urlCoveredBy } from '../../../infra/local/tls';
 import { aConfig, aConfigInput } from '../../support/factories';
 import { makePrivateCa } from '../../support/tls';
 
@@ -11,7 +12,7 @@ const demoConfig = () => {
   return aConfig(input);
 };
 
-const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
+const runtime = (overrides: Partial<BannerFacts>): BannerFacts =>
   ({
     apiUrl: 'http://127.0.0.1:3000',
     mailViewerUrl: 'http://127.0.0.1:1080',
@@ -22,7 +23,7 @@ const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
     dataDir: '/srv/notice-relay/data',
     demoConfig: true,
     ...overrides,
-  }) as LocalRuntime;
+  }) as BannerFacts;
 
 describe('the start-up banner', () => {
   it("shows the committed demo configuration's key in a curl to paste", () => {
