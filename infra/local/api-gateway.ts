@@ -15,17 +15,20 @@ const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 /** API Gateway's integration timeout. */
 const GATEWAY_TIMEOUT_MS = 29_000;
 
-type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 /**
  * The functions behind the API, routed as API Gateway routes them (infra/cdk/constructs/api.ts): the
  * Test Server's paths to the transport function, every other path to the intake.
  */
-export const apiFunctions = (deps: IntakeHandlerDeps & TransportHandlerDeps): ProxyHandler => {
-  const intake = makeIntakeHandler(deps);
-  const transport = makeTransportHandler(deps);
-  return (event) => (isTransportPath(event.path) ? transport(event) : intake(event));
-};
+export const routeApi =
+  (functions: { intake: ProxyHandler; transport: ProxyHandler }): ProxyHandler =>
+  (event) =>
+    isTransportPath(event.path) ? functions.transport(event) : functions.intake(event);
+
+/** Both API functions made from one set of dependencies (the handlers' unit tests). */
+export const apiFunctions = (deps: IntakeHandlerDeps & TransportHandlerDeps): ProxyHandler =>
+  routeApi({ intake: makeIntakeHandler(deps), transport: makeTransportHandler(deps) });
 
 /** API Gateway's own refusal, as the deployed stack words it (its gateway responses). */
 const gatewayError = (response: ServerResponse, statusCode: number, refusal: GatewayRefusal) => {

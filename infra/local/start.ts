@@ -3,34 +3,26 @@
 // (ports, data directory, configuration) and starts the parts in order; TLS, the emulators' resources and
 // the banner each have a module of their own.
 import { join, resolve } from 'node:path';
-import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
-import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
 import { loadConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
-import { senderTimings } from '../../shared/config/timing';
-import { createDeps, type Deps, type Env } from '../../shared/deps';
+import type { Env } from '../../shared/deps';
 import { errorCode } from '../../shared/errors';
-import { apiFunctions, startApiGateway } from './api-gateway';
-import { freePort, type MailSink, type Running, startDynamo, startMailSink, startSes, startSqs } from './emulators';
 import type { BannerFacts } from './banner';
-import { deleteExpired } from './expirer';
+import { freePort, type MailSink, type Running, startDynamo, startMailSink, startSes, startSqs } from './emulators';
 import { provision, TABLE_NAME } from './provision';
 import { reindexDueNotices } from './reindex';
-import { startSchedule } from './schedule';
-import { type SqsPoller, startSqsPoller } from './sqs-poller';
+import { type RunningFunctions, startLocalRuntime } from './runtime';
 import { readTlsIdentity, urlCoveredBy } from './tls';
 
 /** What `npm start` runs, as the banner (banner.ts) and the tests see it. */
 export interface LocalRuntime extends BannerFacts {
   config: Config;
-  deps: Deps;
+  /** The functions, as runtime.ts wired and hosts them. */
+  functions: RunningFunctions;
   endpoints: { dynamodb: string; sqs: string; ses: string; smtpSink: { host: string; port: number } };
   queueUrl: string;
-  poller: SqsPoller;
   stop(): Promise<void>;
 }
-
-const EXPIRY_INTERVAL_SECONDS = 3600;
 const DEFAULT_API_PORT = 3000;
 /** The committed demo configuration, found from the project itself so `start` runs from any directory. */
 const DEMO_CONFIG_PATH = join(__dirname, '..', '..', 'config', 'local.json');
@@ -95,47 +87,21 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     started.push(ses);
 
     const { queueUrl, queueArn } = await provision({ dynamodb: dynamo.url, sqs: sqs.url }, config);
-    const deps = createDeps(
-      {
-        ...env,
-        AWS_REGION: 'us-east-1',
-        NOTICE_RELAY_TABLE: TABLE_NAME,
-        NOTICE_RELAY_QUEUE_URL: queueUrl,
-        NOTICE_RELAY_DYNAMODB_ENDPOINT: dynamo.url,
-        NOTICE_RELAY_SQS_ENDPOINT: sqs.url,
-        NOTICE_RELAY_SES_ENDPOINT: ses.url,
-      },
-      'local',
-      { config },
-    );
-    started.push({ url: '', port: 0, stop: async () => deps.close() });
-    const left = await reindexDueNotices(deps.clients.dynamodb, TABLE_NAME, deps.clock.now());
-    if (left.rewritten) deps.log.info('due index brought up to date at start', { notices: left.rewritten });
-    // Whatever the queue did not ring, the sweep rings after its grace.
-    if (left.doorbells.length) await deps.queue.ring(left.doorbells);
-
-    const reportError = (what: string) => (error: unknown) => deps.log.error(what, { code: errorCode(error) });
-    const timings = senderTimings(config.sender);
-    const poller = startSqsPoller({
-      client: deps.clients.sqs,
-      queueUrl,
-      queueArn,
-      handler: makeSenderHandler(deps),
-      batchSize: config.sender.batchSize,
-      concurrency: config.sender.concurrency,
-      functionTimeoutSeconds: timings.functionTimeoutSeconds,
-      visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
-      onError: reportError('sender invocation failed'),
-    });
-    started.push({ url: '', port: 0, stop: () => poller.stop() });
-    const sweeper = startSchedule(makeSweepHandler(deps), config.sweep.intervalSeconds, reportError('sweep failed'));
-    started.push({ url: '', port: 0, stop: () => sweeper.stop() });
-    const expirer = startSchedule(() => deleteExpired(deps.clients.dynamodb, TABLE_NAME, new Date()), EXPIRY_INTERVAL_SECONDS, reportError('expiry failed'));
-    started.push({ url: '', port: 0, stop: () => expirer.stop() });
-
     const apiHost = env.HOST || '127.0.0.1';
-    const api = await startApiGateway(apiFunctions(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls });
-    started.push(api);
+    const functions = await startLocalRuntime({
+      config,
+      resources: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, tableName: TABLE_NAME, queueUrl, queueArn },
+      env,
+      hosting: { sender: true, sweep: true, expiry: true, api: { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls } },
+      beforeHosting: async ({ deps: { sweep } }) => {
+        const left = await reindexDueNotices(sweep.clients.dynamodb, TABLE_NAME, sweep.clock.now());
+        if (left.rewritten) sweep.log.info('due index brought up to date at start', { notices: left.rewritten });
+        // Whatever the queue did not ring, the sweep rings after its grace.
+        if (left.doorbells.length) await sweep.queue.ring(left.doorbells);
+      },
+    });
+    started.push({ url: '', port: 0, stop: () => functions.stop() });
+    const api = functions.api as Running;
 
     return {
       apiUrl: tls ? urlCoveredBy(api.url, tls.cert) : api.url,
@@ -145,10 +111,9 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       demoConfig: resolve(configPath) === resolve(DEMO_CONFIG_PATH),
       mailViewerUrl: sink.webUrl,
       config,
-      deps,
+      functions,
       endpoints: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, smtpSink: { host: '127.0.0.1', port: sink.smtpPort } },
       queueUrl,
-      poller,
       stop: stopAll,
     };
   } catch (error) {

@@ -2,18 +2,28 @@
 // fauxqs: what an ILS sees over HTTP, and what lands in the store and the queue.
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { apiFunctions, startApiGateway } from '../../infra/local/api-gateway';
 import type { Running } from '../../infra/local/emulators';
+import { type RunningFunctions, startLocalRuntime } from '../../infra/local/runtime';
+import type { Config } from '../../shared/config/schema';
+import { silentLog } from '../../shared/log';
 import { aConfig, aNoticeInput, BRANCH_KEY, DEMO_KEY } from '../support/factories';
 import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
-import { testDeps } from '../support/deps';
 import { checkAgainstOpenApi, documentedOperations } from '../support/openapi';
 import { documentsOf } from '../../shared/store/documents';
 
 let table: TestTable;
 let queue: TestQueue;
 let api: Running;
-let closeDeps = () => undefined as void;
+let runtime: RunningFunctions | undefined;
+
+/** The API's two functions, wired as npm start wires them, behind a gateway of their own on a free port. */
+const startApi = (config: Config) =>
+  startLocalRuntime({
+    config,
+    resources: { dynamodb: table.url, sqs: queue.url, tableName: table.tableName, queueUrl: queue.queueUrl },
+    overrides: { random: Math.random, log: silentLog },
+    hosting: { api: { port: 0 } },
+  });
 
 interface Answer {
   status: number;
@@ -51,14 +61,12 @@ beforeAll(async () => {
   [table, queue] = await Promise.all([startTestTable(), startTestQueue()]);
   // No intake jitter here, so that a doorbell is visible at once.
   const config = aConfig({ intake: { spreadSeconds: 0 } });
-  const deps = testDeps({ config, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random });
-  closeDeps = () => deps.close();
-  api = await startApiGateway(apiFunctions(deps), { port: 0 });
+  runtime = await startApi(config);
+  api = runtime.api as Running;
 }, 30_000);
 
 afterAll(async () => {
-  await api?.stop();
-  closeDeps();
+  await runtime?.stop();
   await Promise.all([table?.stop(), queue?.stop()]);
 });
 
@@ -241,8 +249,8 @@ describe('Intake API over HTTP', () => {
     const [demoKey, branchKey] = ['rate-probe-demo-0123456789', 'rate-probe-branch-0123456789'];
     (limited.institutions[0] as { apiKeys?: string[] }).apiKeys = [demoKey];
     (limited.institutions[1] as { apiKeys?: string[] }).apiKeys = [branchKey];
-    const instances = [0, 1].map(() => testDeps({ config: limited, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random }));
-    const gateways = await Promise.all(instances.map((deps) => startApiGateway(apiFunctions(deps), { port: 0 })));
+    const instances = await Promise.all([0, 1].map(() => startApi(limited)));
+    const gateways = instances.map((instance) => instance.api as Running);
     const post = (gateway: Running, key: string) =>
       fetch(`${gateway.url}/v1/notices`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(aNoticeInput({ subject: 'Rate probe' })) });
     try {
@@ -261,8 +269,7 @@ describe('Intake API over HTTP', () => {
       expect(otherKey.status).toBe(202);
       expect((await storedNotices()).filter((item) => item.subject === 'Rate probe')).toHaveLength(4);
     } finally {
-      await Promise.all(gateways.map((gateway) => gateway.stop()));
-      for (const deps of instances) deps.close();
+      await Promise.all(instances.map((instance) => instance.stop()));
     }
   }, 30_000);
 
