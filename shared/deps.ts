@@ -1,5 +1,6 @@
-// The composition root: the only module that reads the environment and builds SDK clients. On Lambda
-// the handlers call it at start-up; the local runtime calls it with the emulators' endpoints.
+// The composition root: the only module that reads the environment and builds SDK clients. Each Lambda
+// function's handler.ts calls its own builder at start-up, which builds only what that function uses (and
+// so only that goes into its bundle); the local runtime calls the same builders with the emulators' endpoints.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient } from '@aws-sdk/client-ses';
@@ -31,7 +32,7 @@ import { DynamoTransportState } from './store/dynamo-transport-state';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** What every handler needs: the store, the queue, the configuration and the domain's inputs. */
+/** What the functions that act on notices share: the store, the queue, the configuration and the domain's inputs. */
 export interface BaseDeps extends CoreDeps {
   config: Config;
   institutions: ReadonlyMap<string, InstitutionConfig>;
@@ -40,14 +41,36 @@ export interface BaseDeps extends CoreDeps {
   close(): void;
 }
 
-/** What the handlers that send mail need besides (the Test Server, the sender). */
-export interface Deps extends IntakeFunctionDeps {
-  desk: TransportDesk;
+/** The sweep's: the base and nothing more. */
+export type SweepFunctionDeps = BaseDeps;
+
+/** The feedback's: the base and nothing more. */
+export type FeedbackFunctionDeps = BaseDeps;
+
+/** The sender's: the base, and the transports, their rate limits and records; no API keys. */
+export interface SenderFunctionDeps extends BaseDeps {
   transports: TransportDeps;
   rates: RateGate;
   transportRecords: TransportRecords;
   attemptTimeoutSeconds: number;
+  sleep: (ms: number) => Promise<void>;
   clients: BaseDeps['clients'] & { ses: SESClient };
+}
+
+/** What authenticating an API request takes: the institutions' keys and the keys' rates. */
+interface ApiKeyDeps {
+  keyRing: KeyRing;
+  keyRates: KeyRateCounter;
+}
+
+/** The transport function's: the Test Server and the transport's status, behind the API's keys; no notices. */
+export interface TransportFunctionDeps extends ApiKeyDeps {
+  config: Config;
+  clock: Clock;
+  log: Log;
+  desk: TransportDesk;
+  clients: { dynamodb: DynamoDBClient; ses: SESClient };
+  close(): void;
 }
 
 /** A required environment variable; start-up fails at once, by name, when it is missing. */
@@ -79,6 +102,9 @@ export const powertoolsLog = (logger: Logger): Log => ({
   warn: (message, attributes) => (attributes ? logger.warn(message, attributes) : logger.warn(message)),
   error: (message, attributes) => (attributes ? logger.error(message, attributes) : logger.error(message)),
 });
+
+/** The log of one function: Powertools' Logger, naming the function on every line. */
+const serviceLog = (service: string): Log => powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } }));
 
 export interface DepsOverrides {
   config?: Config;
@@ -166,14 +192,12 @@ export const createDeskDeps = (env: Env, config: Config, log: Log, options: Desk
 };
 
 /**
- * Builds what every handler needs from the environment: NOTICE_RELAY_CONFIG (path of the validated
- * configuration the deployment wrote), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL, and for emulators
- * NOTICE_RELAY_DYNAMODB_ENDPOINT and NOTICE_RELAY_SQS_ENDPOINT. The sweep and the feedback need no more,
- * so their bundles carry no SES, Secrets Manager or SMTP code.
- * @example
- * export const handler = makeSweepHandler(createBaseDeps(process.env, 'sweep'));
+ * Builds what the functions that act on notices share, from the environment: NOTICE_RELAY_CONFIG (path of
+ * the validated configuration the deployment wrote), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL, and for
+ * emulators NOTICE_RELAY_DYNAMODB_ENDPOINT and NOTICE_RELAY_SQS_ENDPOINT. Each function's own builder
+ * below adds what only it uses.
  */
-export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}): BaseDeps => {
+const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}): BaseDeps => {
   // On Lambda, the configuration the deployment validated; npm start and tests pass theirs in.
   const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
   const region = env.AWS_REGION ?? 'us-east-1';
@@ -188,7 +212,7 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
     clock,
     random: overrides.random ?? cryptoRandom,
     newId: ulidSource(clock),
-    log: overrides.log ?? powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } })),
+    log: overrides.log ?? serviceLog(service),
     institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
     clients: { dynamodb, sqs },
     close: () => {
@@ -198,55 +222,62 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
   };
 };
 
-/** What the intake needs besides the base: the API keys and their rates, the Idempotency-Keys. */
-export interface IntakeFunctionDeps extends BaseDeps {
+/** The intake's: the base, the institutions' API keys and their rates, the Idempotency-Keys. */
+export interface IntakeFunctionDeps extends BaseDeps, ApiKeyDeps {
   idempotency: IdempotencyStore;
-  keyRing: KeyRing;
-  keyRates: KeyRateCounter;
   sleep: (ms: number) => Promise<void>;
 }
 
-/** The base, and what answering the API takes: the institutions' keys, the keys' rates, a way to wait. */
-const withApiKeys = (env: Env, base: BaseDeps): IntakeFunctionDeps => ({
-  ...base,
-  idempotency: new DynamoIdempotencyStore({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
-  keyRing: new KeyRing(base.config.institutions),
-  keyRates: new DynamoKeyRateCounter({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
-  sleep,
+/** The keys of the configuration's institutions and their per-minute counts in the table. */
+const apiKeys = (env: Env, config: Config, dynamodb: DynamoDBClient): ApiKeyDeps => ({
+  keyRing: new KeyRing(config.institutions),
+  keyRates: new DynamoKeyRateCounter({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
 });
 
-/**
- * Builds what the intake needs: the base, and the institutions' API keys. No SES, secrets or SMTP: the
- * Test Server, which sends, is a function of its own.
- * @example
- * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
- */
-export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): IntakeFunctionDeps => withApiKeys(env, createBaseDeps(env, 'intake', overrides));
-
-/**
- * Builds everything the handlers that send mail need: the base, and SES, the institutions' secrets
- * (NOTICE_RELAY_SECRET_ARNS on AWS: a JSON object of secret ARNs by institution id) and, for the
- * emulator, NOTICE_RELAY_SES_ENDPOINT.
- * @example
- * export const handler = makeSenderHandler(createDeps(process.env, 'sender'));
- */
-export const createDeps = (env: Env, service: string, overrides: DepsOverrides = {}): Deps => {
-  const base = withApiKeys(env, createBaseDeps(env, service, overrides));
-  const { config, clock } = base;
-  const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
+/** SES and the institutions' secrets, as the functions that send (the sender, the Test Server) build them. */
+const sending = (env: Env, config: Config, clock: Clock, overrides: DepsOverrides) => {
   const region = env.AWS_REGION ?? 'us-east-1';
   const ses = sdkClient(SESClient, region, env.NOTICE_RELAY_SES_ENDPOINT);
   const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
   const secrets =
     overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: sdkClient(SecretsManagerClient, region), secretIds: secretArns, clock }) : noSecrets);
-  const transports = transportDeps(config, clock, secrets, ses);
+  return { ses, transports: transportDeps(config, clock, secrets, ses) };
+};
+
+/**
+ * Builds the intake's dependencies: the base, the institutions' API keys and the Idempotency-Keys. No
+ * SES, secrets or SMTP: the Test Server, which sends, is a function of its own.
+ * @example
+ * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
+ */
+export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): IntakeFunctionDeps => {
+  const base = createBaseDeps(env, 'intake', overrides);
   return {
     ...base,
-    desk: makeDesk({ transports, records: transportState, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
+    ...apiKeys(env, base.config, base.clients.dynamodb),
+    idempotency: new DynamoIdempotencyStore({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
+    sleep,
+  };
+};
+
+/**
+ * Builds the sender's dependencies: the base, and SES, the institutions' secrets (NOTICE_RELAY_SECRET_ARNS
+ * on AWS: a JSON object of secret ARNs by institution id; NOTICE_RELAY_SES_ENDPOINT for the emulator), the
+ * rate gate and the transport's records. No API keys: the sender answers no request.
+ * @example
+ * export const handler = makeSenderHandler(createSenderDeps(process.env));
+ */
+export const createSenderDeps = (env: Env, overrides: DepsOverrides = {}): SenderFunctionDeps => {
+  const base = createBaseDeps(env, 'sender', overrides);
+  const { ses, transports } = sending(env, base.config, base.clock, overrides);
+  const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
+  return {
+    ...base,
     transports,
     rates: transportState,
     transportRecords: transportState,
-    attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
+    attemptTimeoutSeconds: base.config.sender.attemptTimeoutSeconds,
+    sleep,
     clients: { ...base.clients, ses },
     close: () => {
       base.close();
@@ -254,3 +285,45 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
     },
   };
 };
+
+/**
+ * Builds the transport function's dependencies: the API's keys and the Test Server, with SES and the
+ * institutions' secrets and the table its results are kept in. No notice store and no queue.
+ * @example
+ * export const handler = makeTransportHandler(createTransportFunctionDeps(process.env));
+ */
+export const createTransportFunctionDeps = (env: Env, overrides: DepsOverrides = {}): TransportFunctionDeps => {
+  const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
+  const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? serviceLog('transport');
+  const dynamodb = sdkClient(DynamoDBClient, env.AWS_REGION ?? 'us-east-1', env.NOTICE_RELAY_DYNAMODB_ENDPOINT);
+  const { ses, transports } = sending(env, config, clock, overrides);
+  const records = new DynamoTransportState({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
+  const attemptTimeoutSeconds = config.sender.attemptTimeoutSeconds;
+  return {
+    config,
+    clock,
+    log,
+    ...apiKeys(env, config, dynamodb),
+    desk: makeDesk({ transports, records, clock, newId: ulidSource(clock), log, attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
+    clients: { dynamodb, ses },
+    close: () => {
+      dynamodb.destroy();
+      ses.destroy();
+    },
+  };
+};
+
+/**
+ * Builds the sweep's dependencies: the base alone, so its bundle carries no SES, Secrets Manager or SMTP code.
+ * @example
+ * export const handler = makeSweepHandler(createSweepDeps(process.env));
+ */
+export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepFunctionDeps => createBaseDeps(env, 'sweep', overrides);
+
+/**
+ * Builds the feedback's dependencies: the base alone, as the sweep's.
+ * @example
+ * export const handler = makeFeedbackHandler(createFeedbackDeps(process.env));
+ */
+export const createFeedbackDeps = (env: Env, overrides: DepsOverrides = {}): FeedbackFunctionDeps => createBaseDeps(env, 'feedback', overrides);

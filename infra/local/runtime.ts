@@ -10,7 +10,18 @@ import { makeTransportHandler } from '../../lambdas/transport/transport-handler'
 import type { Config } from '../../shared/config/schema';
 import { senderTimings } from '../../shared/config/timing';
 import type { SweepResult } from '../../shared/delivery/sweep';
-import { createDeps, type Deps, type DepsOverrides, type Env } from '../../shared/deps';
+import {
+  createIntakeDeps,
+  createSenderDeps,
+  createSweepDeps,
+  createTransportFunctionDeps,
+  type DepsOverrides,
+  type Env,
+  type IntakeFunctionDeps,
+  type SenderFunctionDeps,
+  type SweepFunctionDeps,
+  type TransportFunctionDeps,
+} from '../../shared/deps';
 import { errorCode } from '../../shared/errors';
 import { type ProxyHandler, routeApi, startApiGateway, type TlsIdentity } from './api-gateway';
 import type { Running } from './emulators';
@@ -48,7 +59,7 @@ export interface LocalRuntimeOptions {
   /** The log, clock, random source and secrets instead of the functions' own. */
   overrides?: Omit<DepsOverrides, 'config'>;
   /** What the sender and the sweep use instead of what they were built with (fault injection, other secrets). */
-  decorate?: { sender?: (deps: Deps) => Deps; sweep?: (deps: Deps) => Deps };
+  decorate?: { sender?: (deps: SenderFunctionDeps) => SenderFunctionDeps; sweep?: (deps: SweepFunctionDeps) => SweepFunctionDeps };
   hosting?: Hosting;
   /** Runs once the functions exist and before anything is hosted (npm start's repairs after a restart). */
   beforeHosting?: (functions: LocalFunctions) => Promise<void>;
@@ -58,7 +69,7 @@ export interface LocalRuntimeOptions {
 
 /** The functions as Lambda would run them, each with the dependencies its builder made. */
 export interface LocalFunctions {
-  deps: { intake: Deps; transport: Deps; sender: Deps; sweep: Deps };
+  deps: { intake: IntakeFunctionDeps; transport: TransportFunctionDeps; sender: SenderFunctionDeps; sweep: SweepFunctionDeps };
   handlers: {
     intake: ProxyHandler;
     transport: ProxyHandler;
@@ -98,10 +109,12 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
     NOTICE_RELAY_SQS_ENDPOINT: resources.sqs,
     NOTICE_RELAY_SES_ENDPOINT: resources.ses,
   };
-  const built = createDeps(env, 'local', { ...options.overrides, config });
-  const deps = { intake: built, transport: built, sender: options.decorate?.sender?.(built) ?? built, sweep: options.decorate?.sweep?.(built) ?? built };
+  const overrides: DepsOverrides = { ...options.overrides, config };
+  // Each function with clients of its own, as on AWS, from its own builder.
+  const built = { intake: createIntakeDeps(env, overrides), transport: createTransportFunctionDeps(env, overrides), sender: createSenderDeps(env, overrides), sweep: createSweepDeps(env, overrides) };
+  const deps = { ...built, sender: options.decorate?.sender?.(built.sender) ?? built.sender, sweep: options.decorate?.sweep?.(built.sweep) ?? built.sweep };
   const closeClients = () => {
-    for (const each of new Set(Object.values(deps))) each.close();
+    for (const each of Object.values(built)) each.close();
   };
   const intake = makeIntakeHandler(deps.intake);
   const transport = makeTransportHandler(deps.transport);

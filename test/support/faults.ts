@@ -3,7 +3,7 @@
 // effect. The injector remembers the one case in which a duplicate email is allowed: a message the relay
 // accepted whose outcome then could not be recorded.
 import { DeliveryError } from '../../shared/errors';
-import type { Deps } from '../../shared/deps';
+import type { SenderFunctionDeps, SweepFunctionDeps } from '../../shared/deps';
 import type { Transition } from '../../shared/lifecycle/transitions';
 import type { DoorbellQueue } from '../../shared/queue/doorbell';
 import type { NoticeStore } from '../../shared/store/notice-store';
@@ -141,8 +141,13 @@ export class FaultInjector {
     };
   }
 
-  /** The sender's and the sweep's dependencies with every store, queue and transport call exposed to faults. */
-  public deps(deps: Deps): Deps {
+  /** The sweep's dependencies with every store and queue call exposed to faults. */
+  public sweepDeps(deps: SweepFunctionDeps): SweepFunctionDeps {
+    return { ...deps, store: this.store(deps.store), queue: this.queue(deps.queue) };
+  }
+
+  /** The sender's dependencies with every store, queue and transport call exposed to faults. */
+  public senderDeps(deps: SenderFunctionDeps): SenderFunctionDeps {
     return {
       ...deps,
       store: this.store(deps.store),
