@@ -14,7 +14,7 @@ import type { Config, InstitutionConfig } from './config/schema';
 import type { CoreDeps } from './core-deps';
 import { ulidSource } from './ids';
 import type { LifecycleSettings } from './lifecycle/transitions';
-import type { Log } from './log';
+import type { Log, LogAttributes } from './log';
 import { SqsDoorbell } from './queue/sqs-doorbell';
 import { noSecrets, type SecretSource } from './secrets';
 import { SecretsManagerSource } from './secrets-manager';
@@ -96,12 +96,13 @@ const endpointOptions = (endpoint: string | undefined) =>
 const cryptoRandom: Random = () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
 
 /** Powertools' Logger behind the domain's Log: structured JSON lines, one per event. */
-export const powertoolsLog = (logger: Logger): Log => ({
-  debug: (message, attributes) => (attributes ? logger.debug(message, attributes) : logger.debug(message)),
-  info: (message, attributes) => (attributes ? logger.info(message, attributes) : logger.info(message)),
-  warn: (message, attributes) => (attributes ? logger.warn(message, attributes) : logger.warn(message)),
-  error: (message, attributes) => (attributes ? logger.error(message, attributes) : logger.error(message)),
-});
+export const powertoolsLog = (logger: Logger): Log => {
+  const at =
+    (level: keyof Log) =>
+    (message: string, attributes?: LogAttributes): void =>
+      attributes ? logger[level](message, attributes) : logger[level](message);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+};
 
 /** The log of one function: Powertools' Logger, naming the function on every line. */
 const serviceLog = (service: string): Log => powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } }));
@@ -197,7 +198,7 @@ export const createDeskDeps = (env: Env, config: Config, log: Log, options: Desk
  * emulators NOTICE_RELAY_DYNAMODB_ENDPOINT and NOTICE_RELAY_SQS_ENDPOINT. Each function's own builder
  * below adds what only it uses.
  */
-const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}): BaseDeps => {
+const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}, tableName = requireEnv(env, 'NOTICE_RELAY_TABLE')): BaseDeps => {
   // On Lambda, the configuration the deployment validated; npm start and tests pass theirs in.
   const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
   const region = env.AWS_REGION ?? 'us-east-1';
@@ -207,7 +208,7 @@ const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}
   return {
     config,
     settings: lifecycleSettings(config),
-    store: new DynamoNoticeStore({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE'), random: cryptoRandom }),
+    store: new DynamoNoticeStore({ client: dynamodb, tableName, random: cryptoRandom }),
     queue: new SqsDoorbell({ client: sqs, queueUrl: requireEnv(env, 'NOTICE_RELAY_QUEUE_URL') }),
     clock,
     random: overrides.random ?? cryptoRandom,
@@ -229,9 +230,9 @@ export interface IntakeFunctionDeps extends BaseDeps, ApiKeyDeps {
 }
 
 /** The keys of the configuration's institutions and their per-minute counts in the table. */
-const apiKeys = (env: Env, config: Config, dynamodb: DynamoDBClient): ApiKeyDeps => ({
+const apiKeys = (config: Config, dynamodb: DynamoDBClient, tableName: string): ApiKeyDeps => ({
   keyRing: new KeyRing(config.institutions),
-  keyRates: new DynamoKeyRateCounter({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
+  keyRates: new DynamoKeyRateCounter({ client: dynamodb, tableName }),
 });
 
 /** SES and the institutions' secrets, as the functions that send (the sender, the Test Server) build them. */
@@ -251,11 +252,12 @@ const sending = (env: Env, config: Config, clock: Clock, overrides: DepsOverride
  * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
  */
 export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): IntakeFunctionDeps => {
-  const base = createBaseDeps(env, 'intake', overrides);
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const base = createBaseDeps(env, 'intake', overrides, tableName);
   return {
     ...base,
-    ...apiKeys(env, base.config, base.clients.dynamodb),
-    idempotency: new DynamoIdempotencyStore({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
+    ...apiKeys(base.config, base.clients.dynamodb, tableName),
+    idempotency: new DynamoIdempotencyStore({ client: base.clients.dynamodb, tableName }),
     sleep,
   };
 };
@@ -268,9 +270,10 @@ export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): Intak
  * export const handler = makeSenderHandler(createSenderDeps(process.env));
  */
 export const createSenderDeps = (env: Env, overrides: DepsOverrides = {}): SenderFunctionDeps => {
-  const base = createBaseDeps(env, 'sender', overrides);
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const base = createBaseDeps(env, 'sender', overrides, tableName);
   const { ses, transports } = sending(env, base.config, base.clock, overrides);
-  const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
+  const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName });
   return {
     ...base,
     transports,
@@ -297,14 +300,15 @@ export const createTransportFunctionDeps = (env: Env, overrides: DepsOverrides =
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? serviceLog('transport');
   const dynamodb = sdkClient(DynamoDBClient, env.AWS_REGION ?? 'us-east-1', env.NOTICE_RELAY_DYNAMODB_ENDPOINT);
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
   const { ses, transports } = sending(env, config, clock, overrides);
-  const records = new DynamoTransportState({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
+  const records = new DynamoTransportState({ client: dynamodb, tableName });
   const attemptTimeoutSeconds = config.sender.attemptTimeoutSeconds;
   return {
     config,
     clock,
     log,
-    ...apiKeys(env, config, dynamodb),
+    ...apiKeys(config, dynamodb, tableName),
     desk: makeDesk({ transports, records, clock, newId: ulidSource(clock), log, attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
     clients: { dynamodb, ses },
     close: () => {

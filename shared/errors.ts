@@ -105,8 +105,8 @@ export class UnavailableError extends NoticeRelayError {
 
 /** A list's cursor the store did not issue: altered, cut short, or from another API. */
 export class InvalidCursorError extends NoticeRelayError {
-  public constructor(message = 'the cursor is not one the store issued', options?: ErrorOptions) {
-    super(message, options);
+  public constructor(options?: ErrorOptions) {
+    super('unknown cursor', options);
     this.name = 'InvalidCursorError';
   }
 }

@@ -53,12 +53,6 @@ const parseListQuery = (event: APIGatewayProxyEvent) => {
   return { ...result.data, limit: result.data.limit ?? 50 };
 };
 
-/** A cursor the store cannot read is the client's mistake in the query, said as the query's other ones are. */
-const asQueryError = (error: unknown): unknown =>
-  error instanceof InvalidCursorError
-    ? new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }], 'invalid_cursor', { cause: error })
-    : error;
-
 /**
  * What comes before the API's own paths in the URL the client called: `/prod` on API Gateway's default
  * endpoint (the stage), a custom domain's base path, nothing locally; undefined when it cannot be told.
@@ -109,10 +103,13 @@ const routes: Array<RouteTable<IntakeHandlerDeps>> = [
       },
       GET: async (deps, event) => {
         const institution = await authenticated(deps, event);
-        const page = await listNotices(deps, institution, parseListQuery(event)).catch((error: unknown) => {
-          throw asQueryError(error);
-        });
-        return json(200, page);
+        try {
+          return json(200, await listNotices(deps, institution, parseListQuery(event)));
+        } catch (error) {
+          // A cursor the store cannot read is a mistake in the query, said as the query's other ones are.
+          if (!(error instanceof InvalidCursorError)) throw error;
+          throw new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }], 'invalid_cursor');
+        }
       },
     },
   },

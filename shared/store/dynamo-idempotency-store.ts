@@ -42,13 +42,15 @@ interface IdempotencyItem {
 
 export class DynamoIdempotencyStore implements IdempotencyStore {
   private readonly documents: DynamoDBDocumentClient;
+  private readonly table: string;
   private readonly expirySeconds: number;
-  private readonly leaseSeconds: number;
+  private readonly leaseMs: number;
 
-  public constructor(private readonly options: DynamoIdempotencyStoreOptions) {
+  public constructor(options: DynamoIdempotencyStoreOptions) {
     this.documents = documentsOf(options.client);
+    this.table = options.tableName;
     this.expirySeconds = options.expirySeconds ?? 86_400;
-    this.leaseSeconds = options.leaseSeconds ?? 60;
+    this.leaseMs = (options.leaseSeconds ?? 60) * 1000;
   }
 
   private keyOf(request: Pick<IdempotencyRequest, 'institutionId' | 'key'>) {
@@ -63,13 +65,13 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       ids: request.ids,
       batch: request.batch,
       state: 'in-progress',
-      leaseUntil: nowMs + this.leaseSeconds * 1000,
+      leaseUntil: nowMs + this.leaseMs,
       expireAt: Math.floor(nowMs / 1000) + this.expirySeconds,
     };
     try {
       await this.documents.send(
         new PutCommand({
-          TableName: this.options.tableName,
+          TableName: this.table,
           Item: { ...Key, ...item },
           // A record past its expiry may linger until DynamoDB's TTL removes it; it no longer counts.
           ConditionExpression: 'attribute_not_exists(#pk) OR #expireAt < :nowSeconds',
@@ -81,7 +83,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    const existing = (await this.documents.send(new GetCommand({ TableName: this.options.tableName, Key, ConsistentRead: true }))).Item as IdempotencyItem | undefined;
+    const existing = (await this.documents.send(new GetCommand({ TableName: this.table, Key, ConsistentRead: true }))).Item as IdempotencyItem | undefined;
     // Gone between the Put and the Get (TTL removed it): claim again.
     if (!existing) return this.claim(request);
     if (existing.requestHash !== request.requestHash) return { kind: 'mismatch' };
@@ -91,12 +93,12 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     try {
       await this.documents.send(
         new UpdateCommand({
-          TableName: this.options.tableName,
+          TableName: this.table,
           Key,
           UpdateExpression: 'SET leaseUntil = :lease',
           ConditionExpression: 'leaseUntil = :seen AND #state = :inProgress',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':lease': nowMs + this.leaseSeconds * 1000, ':seen': existing.leaseUntil, ':inProgress': 'in-progress' },
+          ExpressionAttributeValues: { ':lease': nowMs + this.leaseMs, ':seen': existing.leaseUntil, ':inProgress': 'in-progress' },
         }),
       );
       return { kind: 'proceed', ids: existing.ids, takeover: true };
@@ -110,7 +112,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   public async complete(request: IdempotencyRequest): Promise<void> {
     await this.documents.send(
       new UpdateCommand({
-        TableName: this.options.tableName,
+        TableName: this.table,
         Key: this.keyOf(request),
         UpdateExpression: 'SET #state = :complete',
         ExpressionAttributeNames: { '#state': 'state' },
@@ -122,7 +124,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   public async release(request: IdempotencyRequest): Promise<void> {
     await this.documents.send(
       new UpdateCommand({
-        TableName: this.options.tableName,
+        TableName: this.table,
         Key: this.keyOf(request),
         UpdateExpression: 'SET leaseUntil = :zero',
         ConditionExpression: '#state = :inProgress',

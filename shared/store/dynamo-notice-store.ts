@@ -65,11 +65,9 @@ const toStateItem = (notice: Notice): Record<string, unknown> => ({
   ...(notice.retainUntil ? { [TTL_ATTRIBUTE]: epochSeconds(notice.retainUntil) } : {}),
 });
 
-const fromStateItem = (item: Record<string, unknown>): Notice =>
-  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as Notice;
-
-const fromContentItem = (item: Record<string, unknown>): NoticeContent =>
-  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as NoticeContent;
+/** A stored item as the domain sees it (a Notice or its NoticeContent): without what only the table uses. */
+const fromItem = <T extends Notice | NoticeContent>(item: Record<string, unknown>): T =>
+  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as T;
 
 const toContentItem = (record: NewNotice): Record<string, unknown> => ({
   ...record.content,
@@ -151,12 +149,12 @@ export class DynamoNoticeStore implements NoticeStore {
 
   public async getNotice(id: NoticeId): Promise<Notice | undefined> {
     const output = await this.documents.send(new GetCommand({ TableName: this.table, Key: { [PARTITION_KEY]: noticeKey(id) }, ConsistentRead: true }));
-    return output.Item ? fromStateItem(output.Item) : undefined;
+    return output.Item ? fromItem<Notice>(output.Item) : undefined;
   }
 
   public async getNotices(ids: NoticeId[]): Promise<Map<NoticeId, Notice>> {
     const found = await this.batchGet(ids.map(noticeKey));
-    return new Map([...found.values()].map((item) => [idFromKey(item[PARTITION_KEY] as string), fromStateItem(item)]));
+    return new Map([...found.values()].map((item) => [idFromKey(item[PARTITION_KEY] as string), fromItem<Notice>(item)]));
   }
 
   public async getForDelivery(ids: NoticeId[]): Promise<Map<NoticeId, { notice: Notice; content?: NoticeContent }>> {
@@ -166,7 +164,7 @@ export class DynamoNoticeStore implements NoticeStore {
       const state = found.get(noticeKey(id));
       if (!state) continue;
       const content = found.get(contentKey(id));
-      result.set(id, { notice: fromStateItem(state), content: content ? fromContentItem(content) : undefined });
+      result.set(id, { notice: fromItem<Notice>(state), content: content ? fromItem<NoticeContent>(content) : undefined });
     }
     return result;
   }
@@ -207,7 +205,7 @@ export class DynamoNoticeStore implements NoticeStore {
       const states = await this.batchGet(keys.map((sortKey) => noticeKey(idOfSortKey(sortKey))));
       for (const sortKey of keys) {
         const state = states.get(noticeKey(idOfSortKey(sortKey)));
-        const notice = state && fromStateItem(state);
+        const notice = state && fromItem<Notice>(state);
         if (notice && matches(notice)) {
           if (notices.length === query.limit) return { notices, cursor: encodeCursor(lastOnPage as string) };
           notices.push(notice);
@@ -284,7 +282,7 @@ export class DynamoNoticeStore implements NoticeStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return fromStateItem(output.Attributes as Record<string, unknown>);
+      return fromItem<Notice>(output.Attributes as Record<string, unknown>);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new StaleNoticeError(`notice ${transition.id} changed since version ${transition.expectVersion} was read`, { cause: error });
