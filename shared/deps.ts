@@ -1,7 +1,7 @@
 // The composition root: the only module that reads the environment and builds SDK clients. On Lambda
 // the handlers call it at start-up; the local runtime calls it with the emulators' endpoints.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -26,6 +26,7 @@ import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
 import type { RateGate } from './transport/rate-gate';
 import type { TransportRecords } from './transport/records';
 import { DynamoTransportState } from './store/dynamo-transport-state';
+import { type TlsIdentity, tlsIdentityOfSecret } from './submission/certificate';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -247,6 +248,38 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
     close: () => {
       base.close();
       ses.destroy();
+    },
+  };
+};
+
+/** What the SMTP door needs: what the intake needs, and on AWS the certificate it serves. */
+export interface SmtpDoorFunctionDeps extends IntakeFunctionDeps {
+  /**
+   * Reads the door's certificate from the Secrets Manager secret NOTICE_RELAY_SMTP_TLS_SECRET names:
+   * undefined while IT has not filled it. Absent when no secret is named (npm start has its own).
+   */
+  readTlsSecret?: () => Promise<TlsIdentity | undefined>;
+}
+
+/**
+ * Builds what the SMTP door's container needs: the intake's dependencies (the same acceptNotices, keys and
+ * key rates), its configuration from NOTICE_RELAY_CONFIG_JSON (a container has no bundle to carry a file)
+ * or NOTICE_RELAY_CONFIG, and the reader of its certificate's secret.
+ * @example
+ * const deps = createSmtpDoorDeps(process.env);
+ */
+export const createSmtpDoorDeps = (env: Env, overrides: DepsOverrides = {}): SmtpDoorFunctionDeps & { close(): void } => {
+  const inline = env.NOTICE_RELAY_CONFIG_JSON ? (JSON.parse(env.NOTICE_RELAY_CONFIG_JSON) as Config) : undefined;
+  const base = withApiKeys(env, createBaseDeps(env, 'smtp-door', { ...overrides, config: overrides.config ?? inline }));
+  const secretId = env.NOTICE_RELAY_SMTP_TLS_SECRET;
+  if (!secretId) return base;
+  const client = sdkClient(SecretsManagerClient, env.AWS_REGION ?? 'us-east-1');
+  return {
+    ...base,
+    readTlsSecret: async () => tlsIdentityOfSecret((await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString),
+    close: () => {
+      base.close();
+      client.destroy();
     },
   };
 };
