@@ -21,6 +21,7 @@ import { deleteExpired } from './expirer';
 import { reindexDueNotices } from './reindex';
 import { startSchedule } from './schedule';
 import { type SqsPoller, startSqsPoller } from './sqs-poller';
+import { DEFAULT_SMTP_PORTS, type LocalSmtpDoor, smtpDoorBanner, startLocalSmtpDoor } from '../smtp-door/local';
 
 export const TABLE_NAME = 'notice-relay';
 export const QUEUE_NAME = 'notice-relay-doorbells';
@@ -38,6 +39,8 @@ export interface LocalRuntime {
   /** Where the store keeps accepted notices across restarts (NOTICE_RELAY_DATA). */
   dataDir: string;
   mailViewerUrl: string;
+  /** The SMTP door (NOTICE_RELAY_SMTP_PORT, NOTICE_RELAY_SMTPS_PORT). */
+  smtpDoor: LocalSmtpDoor;
   config: Config;
   deps: Deps;
   endpoints: { dynamodb: string; sqs: string; ses: string; smtpSink: { host: string; port: number } };
@@ -62,6 +65,8 @@ const PORT_SETTINGS: Record<string, string> = {
   NOTICE_RELAY_SES_PORT: 'SES',
   NOTICE_RELAY_SINK_SMTP_PORT: "the mail sink's SMTP",
   NOTICE_RELAY_SINK_WEB_PORT: 'the mail viewer',
+  NOTICE_RELAY_SMTP_PORT: "the SMTP door's STARTTLS",
+  NOTICE_RELAY_SMTPS_PORT: "the SMTP door's TLS",
 };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -110,7 +115,8 @@ export const urlCoveredBy = (url: string, cert: TlsIdentity['cert']): string => 
 const explainPortInUse = (error: unknown, env: Env): unknown => {
   const port = (error as { port?: unknown }).port;
   if (errorCode(error) !== 'EADDRINUSE' || typeof port !== 'number') return error;
-  const chosen = (name: string) => (name === 'PORT' ? (portFrom(env, name) ?? DEFAULT_API_PORT) : portFrom(env, name));
+  const chosen = (name: string) =>
+    name === 'PORT' ? (portFrom(env, name) ?? DEFAULT_API_PORT) : (portFrom(env, name) ?? DEFAULT_SMTP_PORTS[name as keyof typeof DEFAULT_SMTP_PORTS]);
   const setting = Object.keys(PORT_SETTINGS).find((name) => chosen(name) === port);
   if (!setting) return error;
   return new Error(
@@ -222,6 +228,8 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     const apiHost = env.HOST || '127.0.0.1';
     const api = await startApiGateway(apiFunctions(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls });
     started.push(api);
+    const smtp = await startLocalSmtpDoor(deps, env, { host: apiHost, tls });
+    started.push({ url: '', port: 0, stop: () => smtp.door.stop() });
 
     return {
       apiUrl: tls ? urlCoveredBy(api.url, tls.cert) : api.url,
@@ -230,6 +238,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       dataDir,
       demoConfig: resolve(configPath) === resolve(DEMO_CONFIG_PATH),
       mailViewerUrl: sink.webUrl,
+      smtpDoor: smtp.summary,
       config,
       deps,
       endpoints: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, smtpSink: { host: '127.0.0.1', port: sink.smtpPort } },
@@ -256,6 +265,7 @@ export const banner = (runtime: LocalRuntime): string => {
   const key = demoKey ?? '<API key>';
   const keyLine = demoKey ? `${demoKey}   (institution "${institution?.id}")` : `one of institution "${institution?.id}"'s keys in ${runtime.configPath} (not shown)`;
   const plainBeyondThisMachine = runtime.api.reachableFromOtherMachines && !runtime.api.https;
+  const smtpDoor = runtime.smtpDoor ? smtpDoorBanner(runtime.smtpDoor, institution, key) : { summary: [], example: [] };
   return [
     '',
     'Notice Relay is running on this machine.',
@@ -264,6 +274,7 @@ export const banner = (runtime: LocalRuntime): string => {
     `  API key        ${keyLine}`,
     `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
     `  Mail sink      SMTP on ${runtime.endpoints.smtpSink.host}:${runtime.endpoints.smtpSink.port}   (${runtime.demoConfig ? 'the relay of config/local.json; ' : ''}NOTICE_RELAY_SINK_SMTP_PORT sets its port)`,
+    ...smtpDoor.summary,
     ...(plainBeyondThisMachine
       ? [
           '',
@@ -278,6 +289,7 @@ export const banner = (runtime: LocalRuntime): string => {
     `    -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
     `    -d '{"to":"patron@example.org","subject":"Your hold is ready","text":"Pick it up at the front desk by Friday.","type":"hold-pickup"}'`,
     '',
+    ...(smtpDoor.example.length ? [...smtpDoor.example, ''] : []),
     `Ctrl-C stops it; accepted notices are kept in ${runtime.dataDir} (NOTICE_RELAY_DATA) across restarts.`,
     '',
   ].join('\n');
