@@ -252,8 +252,14 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
   };
 };
 
-/** What the SMTP door needs: what the intake needs, and on AWS the certificate it serves. */
+/** What the SMTP door needs: what the intake needs, where to listen, and on AWS the certificate it serves. */
 export interface SmtpDoorFunctionDeps extends IntakeFunctionDeps {
+  /**
+   * The container's address and ports: NOTICE_RELAY_SMTP_HOST (default every interface),
+   * NOTICE_RELAY_SMTP_PORT and NOTICE_RELAY_SMTPS_PORT (2587 and 2465: the load balancer's 587 and 465
+   * forward to them, and a process needs no privilege to listen there).
+   */
+  listen: { host: string; submissionPort: number; implicitTlsPort: number };
   /**
    * Reads the door's certificate from the Secrets Manager secret NOTICE_RELAY_SMTP_TLS_SECRET names:
    * undefined while IT has not filled it. Absent when no secret is named (npm start has its own).
@@ -271,11 +277,14 @@ export interface SmtpDoorFunctionDeps extends IntakeFunctionDeps {
 export const createSmtpDoorDeps = (env: Env, overrides: DepsOverrides = {}): SmtpDoorFunctionDeps & { close(): void } => {
   const inline = env.NOTICE_RELAY_CONFIG_JSON ? (JSON.parse(env.NOTICE_RELAY_CONFIG_JSON) as Config) : undefined;
   const base = withApiKeys(env, createBaseDeps(env, 'smtp-door', { ...overrides, config: overrides.config ?? inline }));
+  const port = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+  const listen = { host: env.NOTICE_RELAY_SMTP_HOST || '0.0.0.0', submissionPort: port('NOTICE_RELAY_SMTP_PORT', 2587), implicitTlsPort: port('NOTICE_RELAY_SMTPS_PORT', 2465) };
   const secretId = env.NOTICE_RELAY_SMTP_TLS_SECRET;
-  if (!secretId) return base;
+  if (!secretId) return { ...base, listen };
   const client = sdkClient(SecretsManagerClient, env.AWS_REGION ?? 'us-east-1');
   return {
     ...base,
+    listen,
     readTlsSecret: async () => tlsIdentityOfSecret((await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString),
     close: () => {
       base.close();

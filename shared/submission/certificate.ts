@@ -8,7 +8,10 @@ export interface TlsIdentity {
   key: string | Buffer;
 }
 
-/** The fields of the secret, as `notice-relay` documents them. */
+/** The ERROR line the door logs while it has no usable certificate (the stack's alarm sees every ERROR). */
+export const NO_CERTIFICATE_LOG = 'smtp door has no usable TLS certificate';
+
+/** The fields of the secret, as the README documents them. */
 export const TLS_SECRET_FIELDS = { certificate: 'certificate', privateKey: 'privateKey' } as const;
 
 /**
