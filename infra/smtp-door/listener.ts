@@ -64,6 +64,8 @@ export const MAX_RECIPIENTS = 100;
  * notice of the message is still held to (552 5.3.4 either way).
  */
 export const MAX_MESSAGE_BYTES = 512 * 1024;
+/** Connections one door serves at once (a task has 1 GiB; each may hold a message of MAX_MESSAGE_BYTES). */
+export const MAX_CONNECTIONS = 200;
 /** Failed logins on one connection before it is closed (421 4.7.0): guessing keys costs a connection each time. */
 const LOGIN_FAILURES_BEFORE_CLOSING = 3;
 
@@ -139,6 +141,8 @@ export const startSmtpDoor = async (deps: SmtpDoorDeps, options: SmtpDoorOptions
       banner: 'Notice Relay',
       size: MAX_MESSAGE_BYTES,
       maxRecipients: MAX_RECIPIENTS,
+      // Each connection may hold a message of up to SIZE in memory: more are told 421, and come back.
+      maxClients: MAX_CONNECTIONS,
       hideENHANCEDSTATUSCODES: false,
       authMethods: ['PLAIN', 'LOGIN'],
       // No login needed by the networks an institution lists; the MAIL FROM handler decides who else may send.

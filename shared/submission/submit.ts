@@ -25,7 +25,7 @@ export interface SubmissionDeps extends IntakeDeps {
   keyRates: KeyRateCounter;
 }
 
-/** The message a client gets when it keeps sending over its rate on one connection: 421 closes it. */
+/** Refusals for the key's rate on one connection before the door closes it with 421 4.7.0. */
 export const RATE_REFUSALS_BEFORE_CLOSING = 3;
 
 /** A log-safe outcome of a message, for the listener to log beside the connection's facts. */
