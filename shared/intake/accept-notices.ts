@@ -111,7 +111,12 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
     // Without a key a retry makes new ids: what was written must go, or it would be sent twice. With one,
     // the retry takes over and writes what is missing under the same ids, so what was written may stay,
     // unless the caller promised that nothing of a refused request is ever sent.
-    const undo = !request || (options.wholeOrNothing === true && deps.clock.now().getTime() - now.getTime() < UNDO_WITHIN_MS);
+    const inTime = deps.clock.now().getTime() - now.getTime() < UNDO_WITHIN_MS;
+    const undo = !request || (options.wholeOrNothing === true && inTime);
+    if (options.wholeOrNothing && request && !inTime) {
+      // Too late to be sure no retry took the key over: what was written stays, for that retry to complete.
+      deps.log.warn('notices of a refused request left for its retry to complete', { institution: institution.id, ids: toWrite.map((record) => record.notice.id) });
+    }
     let undone = true;
     if (undo) {
       const written = toWrite.map((record) => record.notice.id);
