@@ -2,7 +2,7 @@
 // function's handler.ts calls its own builder at start-up, which builds only what that function uses (and
 // so only that goes into its bundle); the local runtime calls the same builders with the emulators' endpoints.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -29,6 +29,7 @@ import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
 import type { RateGate } from './transport/rate-gate';
 import type { TransportRecords } from './transport/records';
 import { DynamoTransportState } from './store/dynamo-transport-state';
+import { type TlsIdentity, tlsIdentityOfSecret } from './submission/certificate';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -331,3 +332,44 @@ export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepF
  * export const handler = makeFeedbackHandler(createFeedbackDeps(process.env));
  */
 export const createFeedbackDeps = (env: Env, overrides: DepsOverrides = {}): FeedbackFunctionDeps => createBaseDeps(env, 'feedback', overrides);
+
+/** What the SMTP door needs: what the intake needs, where to listen, and on AWS the certificate it serves. */
+export interface SmtpDoorFunctionDeps extends IntakeFunctionDeps {
+  /**
+   * The container's address and ports: NOTICE_RELAY_SMTP_HOST (default every interface),
+   * NOTICE_RELAY_SMTP_PORT and NOTICE_RELAY_SMTPS_PORT (2587 and 2465: the load balancer's 587 and 465
+   * forward to them, and a process needs no privilege to listen there).
+   */
+  listen: { host: string; submissionPort: number; implicitTlsPort: number };
+  /**
+   * Reads the door's certificate from the Secrets Manager secret NOTICE_RELAY_SMTP_TLS_SECRET names:
+   * undefined while IT has not filled it. Absent when no secret is named (npm start has its own).
+   */
+  readTlsSecret?: () => Promise<TlsIdentity | undefined>;
+}
+
+/**
+ * Builds what the SMTP door's container needs: the intake's dependencies (the same acceptNotices, keys and
+ * key rates), its configuration from NOTICE_RELAY_CONFIG_JSON (a container has no bundle to carry a file)
+ * or NOTICE_RELAY_CONFIG, and the reader of its certificate's secret.
+ * @example
+ * const deps = createSmtpDoorDeps(process.env);
+ */
+export const createSmtpDoorDeps = (env: Env, overrides: DepsOverrides = {}): SmtpDoorFunctionDeps & { close(): void } => {
+  const inline = env.NOTICE_RELAY_CONFIG_JSON ? (JSON.parse(env.NOTICE_RELAY_CONFIG_JSON) as Config) : undefined;
+  const base = createIntakeDeps(env, { ...overrides, config: overrides.config ?? inline, log: overrides.log ?? serviceLog('smtp-door') });
+  const port = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+  const listen = { host: env.NOTICE_RELAY_SMTP_HOST || '0.0.0.0', submissionPort: port('NOTICE_RELAY_SMTP_PORT', 2587), implicitTlsPort: port('NOTICE_RELAY_SMTPS_PORT', 2465) };
+  const secretId = env.NOTICE_RELAY_SMTP_TLS_SECRET;
+  if (!secretId) return { ...base, listen };
+  const client = sdkClient(SecretsManagerClient, env.AWS_REGION ?? 'us-east-1');
+  return {
+    ...base,
+    listen,
+    readTlsSecret: async () => tlsIdentityOfSecret((await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString),
+    close: () => {
+      base.close();
+      client.destroy();
+    },
+  };
+};

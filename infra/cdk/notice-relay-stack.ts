@@ -26,6 +26,7 @@ import { type HandlerName, NoticeRelayFunctions } from './constructs/functions';
 import { MailIdentities } from './constructs/mail';
 import { DoorbellQueue } from './constructs/queue';
 import { SecretsForInstitutions } from './constructs/secrets';
+import { SmtpDoorService } from './constructs/smtp-door';
 import { NoticeTable } from './constructs/store';
 
 export interface NoticeRelayStackProps extends StackProps {
@@ -124,7 +125,13 @@ export class NoticeRelayStack extends Stack {
 
     const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, transport: functions.functions.transport, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
 
+    const smtpDoor = config.smtpSubmission.enabled
+      ? new SmtpDoorService(this, 'SmtpDoor', { config, runtimeConfigJson: props.runtimeConfigJson, table: store.table, queue: doorbells.queue, secretNamePrefix: `notice-relay/${this.stackName}`, vpc: egress?.vpc })
+      : undefined;
+
     this.alarms(functions, doorbells, unrecordedFeedback, props.alarmEmail);
+    // The door's alarms go to the topic alarms() made.
+    for (const alarm of smtpDoor?.alarms ?? []) alarm.addAlarmAction(new SnsAction(this.node.findChild('Alarms') as Topic));
     this.outputs(config, api, mail, secrets, egress);
   }
 

@@ -1,6 +1,7 @@
 // What `npm start` prints once everything listens (README: Quick start): where the API and the mail
 // viewer are, a curl to paste, and a warning before patron data would cross a network in plain text.
 import type { Config } from '../../shared/config/schema';
+import { type LocalSmtpDoor, smtpDoorBanner } from '../smtp-door/local';
 
 /** The key the committed demo configuration ships with: published in the README, so printing it gives nothing away. */
 export const DEMO_API_KEY = 'local-only-demo-key';
@@ -17,6 +18,8 @@ export interface BannerFacts {
   mailViewerUrl: string;
   config: Pick<Config, 'institutions'>;
   endpoints: { smtpSink: { host: string; port: number } };
+  /** The SMTP door (NOTICE_RELAY_SMTP_PORT, NOTICE_RELAY_SMTPS_PORT), when it listens. */
+  smtpDoor?: LocalSmtpDoor;
 }
 
 /**
@@ -32,6 +35,7 @@ export const banner = (runtime: BannerFacts): string => {
   const key = demoKey ?? '<API key>';
   const keyLine = demoKey ? `${demoKey}   (institution "${institution?.id}")` : `one of institution "${institution?.id}"'s keys in ${runtime.configPath} (not shown)`;
   const plainBeyondThisMachine = runtime.api.reachableFromOtherMachines && !runtime.api.https;
+  const smtpDoor = runtime.smtpDoor ? smtpDoorBanner(runtime.smtpDoor, institution, key) : { summary: [], example: [] };
   return [
     '',
     'Notice Relay is running on this machine.',
@@ -40,6 +44,7 @@ export const banner = (runtime: BannerFacts): string => {
     `  API key        ${keyLine}`,
     `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
     `  Mail sink      SMTP on ${runtime.endpoints.smtpSink.host}:${runtime.endpoints.smtpSink.port}   (${runtime.demoConfig ? 'the relay of config/local.json; ' : ''}NOTICE_RELAY_SINK_SMTP_PORT sets its port)`,
+    ...smtpDoor.summary,
     ...(plainBeyondThisMachine
       ? [
           '',
@@ -54,6 +59,7 @@ export const banner = (runtime: BannerFacts): string => {
     `    -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
     `    -d '{"to":"patron@example.org","subject":"Your hold is ready","text":"Pick it up at the front desk by Friday.","type":"hold-pickup"}'`,
     '',
+    ...(smtpDoor.example.length ? [...smtpDoor.example, ''] : []),
     `Ctrl-C stops it; accepted notices are kept in ${runtime.dataDir} (NOTICE_RELAY_DATA) across restarts.`,
     '',
   ].join('\n');

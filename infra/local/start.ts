@@ -13,9 +13,12 @@ import { provision, TABLE_NAME } from './provision';
 import { reindexDueNotices } from './reindex';
 import { type RunningFunctions, startLocalRuntime } from './runtime';
 import { readTlsIdentity, urlCoveredBy } from './tls';
+import { DEFAULT_SMTP_PORTS, type LocalSmtpDoor, startLocalSmtpDoor } from '../smtp-door/local';
 
 /** What `npm start` runs, as the banner (banner.ts) and the tests see it. */
 export interface LocalRuntime extends BannerFacts {
+  /** The SMTP door (NOTICE_RELAY_SMTP_PORT, NOTICE_RELAY_SMTPS_PORT). */
+  smtpDoor: LocalSmtpDoor;
   config: Config;
   /** The functions, as runtime.ts wired and hosts them. */
   functions: RunningFunctions;
@@ -35,6 +38,8 @@ const PORT_SETTINGS: Record<string, string> = {
   NOTICE_RELAY_SES_PORT: 'SES',
   NOTICE_RELAY_SINK_SMTP_PORT: "the mail sink's SMTP",
   NOTICE_RELAY_SINK_WEB_PORT: 'the mail viewer',
+  NOTICE_RELAY_SMTP_PORT: "the SMTP door's STARTTLS",
+  NOTICE_RELAY_SMTPS_PORT: "the SMTP door's TLS",
 };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -43,7 +48,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 const explainPortInUse = (error: unknown, env: Env): unknown => {
   const port = (error as { port?: unknown }).port;
   if (errorCode(error) !== 'EADDRINUSE' || typeof port !== 'number') return error;
-  const chosen = (name: string) => (name === 'PORT' ? (portFrom(env, name) ?? DEFAULT_API_PORT) : portFrom(env, name));
+  const chosen = (name: string) =>
+    name === 'PORT' ? (portFrom(env, name) ?? DEFAULT_API_PORT) : (portFrom(env, name) ?? DEFAULT_SMTP_PORTS[name as keyof typeof DEFAULT_SMTP_PORTS]);
   const setting = Object.keys(PORT_SETTINGS).find((name) => chosen(name) === port);
   if (!setting) return error;
   return new Error(
@@ -102,6 +108,8 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     });
     started.push({ url: '', port: 0, stop: () => functions.stop() });
     const api = functions.api as Running;
+    const smtp = await startLocalSmtpDoor(functions.deps.intake, env, { host: apiHost, tls });
+    started.push({ url: '', port: 0, stop: () => smtp.door.stop() });
 
     return {
       apiUrl: tls ? urlCoveredBy(api.url, tls.cert) : api.url,
@@ -110,6 +118,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       dataDir,
       demoConfig: resolve(configPath) === resolve(DEMO_CONFIG_PATH),
       mailViewerUrl: sink.webUrl,
+      smtpDoor: smtp.summary,
       config,
       functions,
       endpoints: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, smtpSink: { host: '127.0.0.1', port: sink.smtpPort } },

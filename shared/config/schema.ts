@@ -3,7 +3,8 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
 import { dkimKeyProblem } from '../dns/dkim-key';
-import { emailAddress } from '../validation';
+import { networksOverlap, noLoginNetworkProblem, parseNetwork } from '../submission/networks';
+import { emailAddress, formatPath } from '../validation';
 import { domainOf } from './domains';
 import { hashApiKey } from './key-digest';
 
@@ -35,6 +36,23 @@ const domainName = z
   .max(253)
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, { message: 'must be a domain name like bounce.library.example.org' })
   .transform((value) => value.toLowerCase());
+
+/** A CIDR network (or one address), written back canonically: `10.1.0.0/16`. */
+const network = z.string().transform((text, ctx) => {
+  const parsed = parseNetwork(text);
+  if ('problem' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  }
+  return parsed.text;
+});
+
+/** A network whose connections need no login: the ILS's own, never a large part of the internet. */
+const noLoginNetwork = network.superRefine((text, ctx) => {
+  const parsed = parseNetwork(text);
+  const problem = 'problem' in parsed ? undefined : noLoginNetworkProblem(parsed);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const perMinute = z.number().int().positive().max(100_000).optional();
 const perDay = z.number().int().positive().max(10_000_000).optional();
@@ -144,6 +162,8 @@ const institution = z.strictObject({
   bounceTo: emailAddress,
   testTo: emailAddress.optional(),
   transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
+  /** The SMTP door: the networks whose connections may submit as this institution without a login. */
+  smtpSubmission: z.strictObject({ allowFrom: z.array(noLoginNetwork).min(1, { message: 'needs at least one network, like 10.1.0.0/16' }) }).optional(),
 })
   .superRefine(
     (inst, ctx) => {
@@ -205,6 +225,17 @@ export const configSchema = z
       })
       .prefault({}),
     retention: z.strictObject({ days: z.number().int().min(1).max(3650).default(30) }).prefault({}),
+    /**
+     * The SMTP door. `enabled` deploys it on AWS (npm start always opens it); `hostName` is the name the ILS
+     * connects to, which its TLS certificate names; `loginFrom` the networks that may connect to log in.
+     */
+    smtpSubmission: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        hostName: domainName.optional(),
+        loginFrom: z.array(network).default(['0.0.0.0/0', '::/0']),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const seenIds = new Map<string, number>();
@@ -228,6 +259,27 @@ export const configSchema = z
         }
         keyOwners.set(digest, inst.id);
       }
+    });
+    // A connection without a login belongs to the institution whose network it comes from: two
+    // institutions sharing an address would leave it to chance which one's notices it sends.
+    const claimed: Array<{ text: string; path: PropertyKey[]; id: string; index: number }> = [];
+    config.institutions.forEach((inst, index) => {
+      (inst.smtpSubmission?.allowFrom ?? []).forEach((text, networkIndex) => {
+        const path = ['institutions', index, 'smtpSubmission', 'allowFrom', networkIndex];
+        const mine = parseNetwork(text);
+        const other = claimed.find((earlier) => {
+          const theirs = parseNetwork(earlier.text);
+          return earlier.index !== index && !('problem' in mine) && !('problem' in theirs) && networksOverlap(mine, theirs);
+        });
+        if (other) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `overlaps ${other.text} of ${other.id} (${formatPath(other.path)}): a connection without a login must belong to one institution`,
+          });
+        }
+        claimed.push({ text, path, id: inst.id, index });
+      });
     });
   });
 

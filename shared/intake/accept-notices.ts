@@ -23,6 +23,21 @@ export interface Accepted {
   replayed: boolean;
 }
 
+export interface AcceptOptions {
+  /**
+   * On a failed write, remove what this request wrote even when it has an Idempotency-Key, as a request
+   * without one does: the SMTP door answers one reply for a whole message, and its 451 must mean that
+   * none of the message's notices will be sent. A retry with the key writes them all again, same ids.
+   */
+  wholeOrNothing?: boolean;
+}
+
+/**
+ * How long after claiming its key a request may still remove what it wrote: well inside the store's
+ * Idempotency-Key lease (60 s), so no retry can have taken the key over and answered for those notices.
+ */
+const UNDO_WITHIN_MS = 30_000;
+
 /** How long a duplicate request waits for the original to finish before answering 409. */
 const IN_PROGRESS_WAIT_MS = 10_000;
 const IN_PROGRESS_POLL_MS = 200;
@@ -52,7 +67,7 @@ const accepted = (ids: NoticeId[], batch: boolean, replayed: boolean): Accepted 
  * @example
  * const result = await acceptNotices(deps, institution, JSON.parse(body), headers['idempotency-key']);
  */
-export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionConfig, body: unknown, idempotencyKey?: string): Promise<Accepted> => {
+export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionConfig, body: unknown, idempotencyKey?: string, options: AcceptOptions = {}): Promise<Accepted> => {
   const now = deps.clock.now();
   const { notices, batch } = validateSubmission(body, now);
   let ids = notices.map(() => deps.newId());
@@ -94,23 +109,33 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
     await deps.store.createNotices(toWrite);
   } catch (error) {
     deps.log.error('notices not stored', { institution: institution.id, count: toWrite.length, code: errorCode(error) });
-    if (request) {
-      // The retry with the same key takes over and writes what is missing, with the same ids.
-      await deps.idempotency.release(request).catch(() => undefined);
-    } else {
-      // Without a key a retry makes new ids: remove what was written so nothing is sent twice.
+    // Without a key a retry makes new ids: what was written must go, or it would be sent twice. With one,
+    // the retry takes over and writes what is missing under the same ids, so what was written may stay,
+    // unless the caller promised that nothing of a refused request is ever sent.
+    const inTime = deps.clock.now().getTime() - now.getTime() < UNDO_WITHIN_MS;
+    const undo = !request || (options.wholeOrNothing === true && inTime);
+    if (options.wholeOrNothing && request && !inTime) {
+      // Too late to be sure no retry took the key over: what was written stays, for that retry to complete.
+      deps.log.warn('notices of a refused request left for its retry to complete', { institution: institution.id, ids: toWrite.map((record) => record.notice.id) });
+    }
+    let undone = true;
+    if (undo) {
       const written = toWrite.map((record) => record.notice.id);
       try {
         await deps.store.deleteNotices(written);
       } catch (deleteError) {
         // Then some may stay stored and be sent: say so, to the client and to IT, with the ids to cancel.
         deps.log.error('notices of a refused request may be left stored and sent', { institution: institution.id, ids: written, code: errorCode(deleteError) });
-        throw new UnavailableError(
-          'The notices could not all be stored, and those that were could not be removed, so some may still be sent. Send batches with an Idempotency-Key: a retry with it never sends one twice.',
-          RETRY_AFTER_SECONDS,
-          { cause: error },
-        );
+        undone = false;
       }
+    }
+    if (request) await deps.idempotency.release(request).catch(() => undefined);
+    if (!undone && !request) {
+      throw new UnavailableError(
+        'The notices could not all be stored, and those that were could not be removed, so some may still be sent. Send batches with an Idempotency-Key: a retry with it never sends one twice.',
+        RETRY_AFTER_SECONDS,
+        { cause: error },
+      );
     }
     throw new UnavailableError('The notices could not be stored; nothing was accepted. Retry the request.', RETRY_AFTER_SECONDS, { cause: error });
   }

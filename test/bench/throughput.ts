@@ -128,7 +128,7 @@ export const measurePipeline = async (sink: CountingSink, count: number, batchSi
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   // maildev announces its web viewer on stdout, which is the bench's table.
   const quiet = captureStdout();
-  const runtime = await startLocal({ ...process.env, PORT: '0', NOTICE_RELAY_CONFIG: configPath, NOTICE_RELAY_DATA: join(dir, 'data') })
+  const runtime = await startLocal({ ...process.env, PORT: '0', NOTICE_RELAY_SMTP_PORT: '0', NOTICE_RELAY_SMTPS_PORT: '0', NOTICE_RELAY_CONFIG: configPath, NOTICE_RELAY_DATA: join(dir, 'data') })
     .catch((error: unknown) => {
       rmSync(dir, { recursive: true, force: true });
       throw error;

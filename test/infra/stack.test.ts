@@ -4,7 +4,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secretTemplate } from '../../shared/secrets';
 import { aConfig } from '../support/factories';
@@ -61,8 +61,9 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(failure).toMatchObject({ name: 'ValidationFailed' });
   });
 
-  it('runs five functions on Node.js 24 for arm64, each with its configuration in the bundle', () => {
+  it('runs five functions on Node.js 24 for arm64, each with its configuration in the bundle, and no SMTP door unless enabled', () => {
     template.resourceCountIs('AWS::Lambda::Function', 5);
+    template.resourceCountIs('AWS::ECS::Service', 0);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Environment: { Variables: expect.objectContaining({ NOTICE_RELAY_CONFIG: '/var/task/config.json' }) } });
     }
@@ -275,6 +276,107 @@ describe('Stack: NoticeRelay with static egress', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(outputs.EgressIps?.Value)).toMatch(/EgressIp1.*EgressIp2/);
     expect(() => built.app.synth()).not.toThrow();
+  });
+});
+
+describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () => {
+  // Prepare: the example with the door on, and the branch's ILS sending from its campus network without a login
+  const dir = temporary.make('config-');
+  const input = JSON.parse(readFileSync('config/example.json', 'utf8'));
+  input.smtpSubmission = { enabled: true, hostName: 'notices-smtp.library.example.org' };
+  input.institutions[1].smtpSubmission = { allowFrom: ['10.1.0.0/16'] };
+  writeFileSync(join(dir, 'door.json'), JSON.stringify(input));
+  const built = buildApp({ configPath: join(dir, 'door.json'), outdir: outdir(), env: {} });
+  const template = Template.fromStack(built.stack);
+
+  it('synthesizes offline, without Docker, its image an asset built from infra/smtp-door/Dockerfile for arm64, and passes cdk-nag', () => {
+    // Act
+    const assembly = built.app.synth();
+    // Assess
+    const manifest = JSON.parse(readFileSync(join(assembly.directory, 'NoticeRelay.assets.json'), 'utf8')) as { dockerImages: Record<string, { source: { directory: string; dockerFile: string; platform: string } }> };
+    const images = Object.values(manifest.dockerImages);
+    expect(images).toHaveLength(1);
+    expect(images[0]?.source).toMatchObject({ dockerFile: 'infra/smtp-door/Dockerfile', platform: 'linux/arm64' });
+    // The image's context is what its bundle reads, no more: a change to a test or a handler builds no new image.
+    expect(readdirSync(join(assembly.directory, images[0]!.source.directory)).sort()).toEqual(['infra', 'package-lock.json', 'package.json', 'shared', 'tsconfig.json']);
+  });
+
+  it('runs at least two arm64 Fargate tasks, spread over two zones, scaled on connections and CPU, stopped gently', () => {
+    template.hasResourceProperties('AWS::ECS::Service', { LaunchType: 'FARGATE', DesiredCount: 2, DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, DeploymentCircuitBreaker: { Enable: true, Rollback: true } }) });
+    const subnets = Object.values(template.findResources('AWS::EC2::Subnet'));
+    expect(new Set(subnets.map((subnet) => JSON.stringify(subnet.Properties.AvailabilityZone))).size).toBe(2);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      RequiresCompatibilities: ['FARGATE'],
+      ContainerDefinitions: [
+        Match.objectLike({
+          PortMappings: [Match.objectLike({ ContainerPort: 2587 }), Match.objectLike({ ContainerPort: 2465 })],
+          HealthCheck: Match.objectLike({ Command: ['CMD', 'node', 'health-check.cjs', '2587'] }),
+          StopTimeout: 45,
+          ReadonlyRootFilesystem: true,
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 10 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'TargetTrackingScaling', TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ActiveFlowCount', Namespace: 'AWS/NetworkELB' });
+    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+  });
+
+  it('listens on 587 and 465 behind an internet-facing Network Load Balancer that keeps the client address, the door judged by its health', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network', Scheme: 'internet-facing' });
+    for (const [listener, container] of [[587, 2587], [465, 2465]]) {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: listener, Protocol: 'TCP' });
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        Port: container,
+        Protocol: 'TCP',
+        TargetType: 'ip',
+        HealthCheckPort: '2587',
+        TargetGroupAttributes: Match.arrayWith([{ Key: 'preserve_client_ip.enabled', Value: 'true' }]),
+      });
+    }
+  });
+
+  it('opens the load balancer to allowFrom and loginFrom alone, and the tasks to the load balancer alone', () => {
+    // Prepare
+    const groups = template.findResources('AWS::EC2::SecurityGroup');
+    const balancer = Object.entries(groups).find(([id]) => id.startsWith('SmtpDoorBalancerSecurityGroup'))?.[1] as { Properties: { SecurityGroupIngress: Array<Record<string, unknown>> } };
+    const ingress = balancer.Properties.SecurityGroupIngress.map((rule) => `${rule.CidrIp ?? rule.CidrIpv6} ${rule.FromPort}`).sort();
+    // Assess
+    expect(ingress).toEqual(['0.0.0.0/0 465', '0.0.0.0/0 587', '10.1.0.0/16 465', '10.1.0.0/16 587', '::/0 465', '::/0 587']);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 2587, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SmtpDoorBalancerSecurityGroup'), 'GroupId'] } });
+    const tasks = Object.entries(groups).find(([id]) => id.startsWith('SmtpDoorTaskSecurityGroup'))?.[1] as { Properties: { SecurityGroupIngress?: unknown[] } };
+    expect(tasks.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  it("grants the tasks the intake's store and queue actions and their own certificate: no Query, Scan, SES or relay secret", () => {
+    // Prepare
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{ Properties: { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const taskRole = policies.filter((policy) => policy.Properties.Roles.some((role) => /^SmtpDoorTaskTaskRole/.test(role.Ref)));
+    const actions = taskRole.flatMap((policy) => policy.Properties.PolicyDocument.Statement.flatMap(actionsOf)).sort();
+    // Assess
+    expect(actions).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'sqs:SendMessage']);
+    const secretStatement = taskRole.flatMap((policy) => policy.Properties.PolicyDocument.Statement).find((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'));
+    expect(secretStatement?.Resource).toEqual({ Ref: expect.stringMatching(/^SmtpDoorTlsSecret/) });
+    // The task's environment names the secret; no secret value is in the template.
+    const container = (Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as { Properties: { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: unknown }> }> } }).Properties.ContainerDefinitions[0]!;
+    expect(container.Environment.map((variable) => variable.Name).sort()).toEqual(['NOTICE_RELAY_CONFIG_JSON', 'NOTICE_RELAY_QUEUE_URL', 'NOTICE_RELAY_SMTP_TLS_SECRET', 'NOTICE_RELAY_TABLE', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'notice-relay/NoticeRelay/smtp-door-tls', SecretString: '{}' });
+  });
+
+  it('alarms on the door\'s errors and on fewer than two healthy tasks, to the alarm topic', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8 + 2 + 2);
+    template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.level = "ERROR" }', MetricTransformations: [Match.objectLike({ MetricName: 'SmtpDoorErrors' })] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SmtpDoorErrors', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HealthyHostCount', Threshold: 2, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
+  });
+
+  it('outputs the host, the ports, the CNAME to publish and the secret to fill', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.SmtpHost?.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^SmtpDoorLoadBalancer/), 'DNSName'] });
+    expect(outputs.SmtpPorts?.Value).toBe('587 (STARTTLS), 465 (implicit TLS)');
+    expect(outputs.SmtpCname?.Value).toEqual({ 'Fn::Join': ['', ['notices-smtp.library.example.org CNAME ', { 'Fn::GetAtt': [expect.stringMatching(/^SmtpDoorLoadBalancer/), 'DNSName'] }, '.']] });
+    expect(outputs.SmtpTlsSecret?.Value).toEqual({ Ref: expect.stringMatching(/^SmtpDoorTlsSecret/) });
   });
 });
 

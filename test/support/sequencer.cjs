@@ -9,6 +9,7 @@ const EXPECTED_MS = {
   'reliability-soak.test.ts': 135_000,
   'relay-friendly.test.ts': 120_000,
   'delivery.test.ts': 90_000,
+  'smtp-door.test.ts': 40_000,
   'local-runtime.test.ts': 32_000,
   'reliability-faults.test.ts': 23_000,
   'bundles.test.ts': 21_000,

@@ -58,6 +58,32 @@ describe('the start-up banner', () => {
   });
 });
 
+describe('the SMTP door in the banner', () => {
+  const door = { host: '127.0.0.1', submissionPort: 2587, implicitTlsPort: 2465, certificate: 'made' as const };
+
+  it('names its ports and how to log in, with a swaks command that logs in as the demo institution', () => {
+    const text = banner(runtime({ smtpDoor: door }));
+    expect(text).toContain('  SMTP door      127.0.0.1:2587 (STARTTLS) and 2465 (TLS)   (user: an institution id, password: one of its API keys; a certificate made at start, for this machine only)');
+    expect(text).toContain(`  swaks --server 127.0.0.1:2587 --tls --auth-user demo --auth-password '${DEMO_API_KEY}' \\`);
+    expect(text).toContain('    --from notices@library.example.org --to patron@example.org');
+  });
+
+  it('leaves the key out of the swaks command wherever it leaves it out of the curl', () => {
+    const text = banner(runtime({ smtpDoor: { ...door, host: '0.0.0.0', certificate: 'given' }, api: { reachableFromOtherMachines: true, https: true } }));
+    expect(text).not.toContain(DEMO_API_KEY);
+    expect(text).toContain("--auth-password '<API key>'");
+    // On every interface, the example still talks to this machine.
+    expect(text).toContain('swaks --server 127.0.0.1:2587 --tls');
+  });
+
+  it('warns that a door without a certificate takes mail only from the networks that need no login', () => {
+    const text = banner(runtime({ smtpDoor: { host: '0.0.0.0', submissionPort: 2587, certificate: 'none' }, api: { reachableFromOtherMachines: true, https: false } }));
+    expect(text).toContain('SMTP door      127.0.0.1:2587 (STARTTLS)   (user: an institution id, password: one of its API keys; no certificate');
+    expect(text).toContain('Warning: the SMTP door has no certificate, so it takes mail only without a login');
+    expect(text).not.toContain('--tls');
+  });
+});
+
 describe('the API URL under HTTPS', () => {
   const ca = makePrivateCa();
 
