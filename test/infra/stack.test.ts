@@ -292,7 +292,7 @@ describe('Function: loadDeployableConfig', () => {
     try {
       run();
     } catch (error) {
-      expect((error as ConfigError).details.map((d) => d.path)).toEqual(['institutions[0].apiKeys', 'institutions[0].transport.servers[0].auth.pass', 'institutions[1].apiKeys']);
+      expect((error as ConfigError).details.map((d) => d.path)).toEqual(['institutions[0].apiKeys', 'institutions[0].consoleKeys', 'institutions[0].transport.servers[0].auth.pass', 'institutions[1].apiKeys']);
     }
   });
 
