@@ -6,6 +6,7 @@ import { SESClient } from '@aws-sdk/client-ses';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { randomBytes } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import { KeyRing } from './auth';
 import { type Clock, type Random, systemClock } from './clock';
 import { readRuntimeConfig } from './config/runtime';
@@ -26,6 +27,15 @@ import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
 import type { RateGate } from './transport/rate-gate';
 import type { TransportRecords } from './transport/records';
 import { DynamoTransportState } from './store/dynamo-transport-state';
+import { DynamoConsoleSessions, DynamoSignInFailures } from './store/dynamo-console-state';
+import type { NoticeLookups } from './store/notice-store';
+import type { SessionStore, TokenSource } from './console/sessions';
+import type { FailureCounter } from './console/sign-in';
+import { StaffKeys } from './console/staff-keys';
+import { noWebhookDeliveries, type WebhookDeliveries } from './console/timeline';
+import { OverviewReader } from './console/overview';
+import type { DnsDeps } from './console/dns';
+import type { Deployment } from './console/settings';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -249,4 +259,60 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
       ses.destroy();
     },
   };
+};
+
+/** What the staff console needs besides what sends mail (it runs the Test Server): its sessions, keys and lookups. */
+export interface ConsoleParts {
+  lookups: NoticeLookups;
+  sessions: SessionStore;
+  signInFailures: FailureCounter;
+  staffKeys: StaffKeys;
+  newToken: TokenSource;
+  webhooks: WebhookDeliveries;
+  overview: OverviewReader;
+  dns: Omit<DnsDeps, 'config' | 'log'>;
+  deployment: Deployment;
+}
+
+/** How long one DNS question of the console's DNS page may take, twice. */
+const DNS_TIMEOUT_MS = 2000;
+
+/**
+ * The console's own parts, on the clients `deps` already has: the table's sessions and sign-in counts,
+ * the staff keys, a DNS resolver (NOTICE_RELAY_DNS_RESOLVER, `IP:PORT`, names one; else the system's) and
+ * the Easy DKIM tokens the stack knows (NOTICE_RELAY_DKIM_TOKENS, JSON of token lists by domain).
+ */
+export const consoleParts = (env: Env, deps: Deps): ConsoleParts => {
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const client = deps.clients.dynamodb;
+  const lookups = new DynamoNoticeStore({ client, tableName, random: cryptoRandom });
+  const resolver = new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 2 });
+  if (env.NOTICE_RELAY_DNS_RESOLVER) resolver.setServers([env.NOTICE_RELAY_DNS_RESOLVER]);
+  return {
+    lookups,
+    sessions: new DynamoConsoleSessions({ client, tableName }),
+    signInFailures: new DynamoSignInFailures({ client, tableName }),
+    staffKeys: new StaffKeys(deps.config.institutions),
+    newToken: () => randomBytes(32).toString('base64url'),
+    webhooks: noWebhookDeliveries,
+    overview: new OverviewReader({ store: lookups, clock: deps.clock }),
+    dns: {
+      resolver,
+      region: env.AWS_REGION ?? 'us-east-1',
+      dkimTokens: env.NOTICE_RELAY_DKIM_TOKENS ? (JSON.parse(env.NOTICE_RELAY_DKIM_TOKENS) as Record<string, string[]>) : undefined,
+      secrets: deps.transports.secrets,
+    },
+    // Lambda sets AWS_LAMBDA_FUNCTION_NAME: secrets then live in Secrets Manager, not in the file.
+    deployment: env.AWS_LAMBDA_FUNCTION_NAME ? 'aws' : 'local',
+  };
+};
+
+/**
+ * Builds what the console needs: everything the Test Server needs (it sends), and its own parts.
+ * @example
+ * export const handler = makeConsoleHandler(createConsoleDeps(process.env));
+ */
+export const createConsoleDeps = (env: Env, overrides: DepsOverrides = {}): Deps & ConsoleParts => {
+  const deps = createDeps(env, 'console', overrides);
+  return { ...deps, ...consoleParts(env, deps) };
 };

@@ -8,6 +8,8 @@ import { type AddressInfo, isIP } from 'node:net';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../lambdas/intake/gateway-refusals';
 import { type IntakeHandlerDeps, makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { isTransportPath, makeTransportHandler, type TransportHandlerDeps } from '../../lambdas/transport/transport-handler';
+import { type ConsoleHandlerDeps, makeConsoleHandler } from '../../lambdas/console/console-handler';
+import { isConsolePath } from '../../lambdas/console/http';
 import { LOOPBACK, type Running } from './emulators';
 
 /** API Gateway refuses larger payloads itself, before the Lambda sees them. */
@@ -19,12 +21,14 @@ type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResu
 
 /**
  * The functions behind the API, routed as API Gateway routes them (infra/cdk/constructs/api.ts): the
- * Test Server's paths to the transport function, every other path to the intake.
+ * Test Server's paths to the transport function, /console to the console function (when given its
+ * dependencies), every other path to the intake.
  */
-export const apiFunctions = (deps: IntakeHandlerDeps & TransportHandlerDeps): ProxyHandler => {
+export const apiFunctions = (deps: IntakeHandlerDeps & TransportHandlerDeps, consoleDeps?: ConsoleHandlerDeps): ProxyHandler => {
   const intake = makeIntakeHandler(deps);
   const transport = makeTransportHandler(deps);
-  return (event) => (isTransportPath(event.path) ? transport(event) : intake(event));
+  const staffConsole = consoleDeps ? makeConsoleHandler(consoleDeps) : undefined;
+  return (event) => (isTransportPath(event.path) ? transport(event) : staffConsole && isConsolePath(event.path) ? staffConsole(event) : intake(event));
 };
 
 /** API Gateway's own refusal, as the deployed stack words it (its gateway responses). */

@@ -12,13 +12,14 @@ import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
 import { loadConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
 import { senderTimings } from '../../shared/config/timing';
-import { createDeps, type Deps, type Env } from '../../shared/deps';
+import { consoleParts, createDeps, type Deps, type Env } from '../../shared/deps';
 import { createTableInput } from '../../shared/store/table';
 import { errorCode } from '../../shared/errors';
 import { apiFunctions, startApiGateway, type TlsIdentity } from './api-gateway';
 import { freePort, type MailSink, type Running, startDynamo, startMailSink, startSes, startSqs } from './emulators';
 import { deleteExpired } from './expirer';
 import { reindexDueNotices } from './reindex';
+import { upgradeTable } from './upgrade-table';
 import { startSchedule } from './schedule';
 import { type SqsPoller, startSqsPoller } from './sqs-poller';
 
@@ -137,6 +138,8 @@ export const provision = async (endpoints: { dynamodb: string; sqs: string }, co
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
+  // A data directory of an earlier version gets the indexes added since, its notices kept.
+  await upgradeTable(dynamodb, TABLE_NAME);
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: DEAD_LETTER_QUEUE_NAME, Attributes: { MessageRetentionPeriod: '1209600' } }));
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
   const queue = await sqs.send(
@@ -181,19 +184,16 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     started.push(ses);
 
     const { queueUrl, queueArn } = await provision({ dynamodb: dynamo.url, sqs: sqs.url }, config);
-    const deps = createDeps(
-      {
-        ...env,
-        AWS_REGION: 'us-east-1',
-        NOTICE_RELAY_TABLE: TABLE_NAME,
-        NOTICE_RELAY_QUEUE_URL: queueUrl,
-        NOTICE_RELAY_DYNAMODB_ENDPOINT: dynamo.url,
-        NOTICE_RELAY_SQS_ENDPOINT: sqs.url,
-        NOTICE_RELAY_SES_ENDPOINT: ses.url,
-      },
-      'local',
-      { config },
-    );
+    const functionEnv = {
+      ...env,
+      AWS_REGION: 'us-east-1',
+      NOTICE_RELAY_TABLE: TABLE_NAME,
+      NOTICE_RELAY_QUEUE_URL: queueUrl,
+      NOTICE_RELAY_DYNAMODB_ENDPOINT: dynamo.url,
+      NOTICE_RELAY_SQS_ENDPOINT: sqs.url,
+      NOTICE_RELAY_SES_ENDPOINT: ses.url,
+    };
+    const deps = createDeps(functionEnv, 'local', { config });
     started.push({ url: '', port: 0, stop: async () => deps.close() });
     const left = await reindexDueNotices(deps.clients.dynamodb, TABLE_NAME, deps.clock.now());
     if (left.rewritten) deps.log.info('due index brought up to date at start', { notices: left.rewritten });
@@ -220,7 +220,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     started.push({ url: '', port: 0, stop: () => expirer.stop() });
 
     const apiHost = env.HOST || '127.0.0.1';
-    const api = await startApiGateway(apiFunctions(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls });
+    const api = await startApiGateway(apiFunctions(deps, { ...deps, ...consoleParts(functionEnv, deps) }), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls });
     started.push(api);
 
     return {
@@ -243,6 +243,21 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
   }
 };
 
+/** The key config/local.json gives the demo library's staff for the console: published like the demo API key. */
+export const DEMO_STAFF_KEY = 'local-only-demo-staff-key';
+
+/**
+ * The console's banner line: its sign-in URL, and the demo staff key only for the committed demo
+ * configuration on this machine alone, as for the API key.
+ */
+const consoleLine = (runtime: LocalRuntime): string => {
+  const staff = runtime.config.institutions.find((inst) => inst.consoleKeys?.length || inst.consoleKeyHashes?.length);
+  const url = `${runtime.apiUrl}/console${staff ? `/sign-in?institution=${staff.id}` : ''}`;
+  const demo = runtime.demoConfig && staff?.consoleKeys?.[0] === DEMO_STAFF_KEY && !runtime.api.reachableFromOtherMachines;
+  const key = !staff ? 'no staff key is configured (consoleKeys)' : demo ? `staff key ${DEMO_STAFF_KEY}` : `a staff key of "${staff.id}" in ${runtime.configPath} (not shown)`;
+  return `  Console        ${url}   (${key})`;
+};
+
 /**
  * What `npm start` prints once everything listens. It shows an API key only for the committed demo
  * configuration on this machine alone: a relay that other machines use is a real one, whose output may
@@ -262,6 +277,7 @@ export const banner = (runtime: LocalRuntime): string => {
     '',
     `  API            ${runtime.apiUrl}   (OpenAPI: ${runtime.apiUrl}/v1/openapi.json)`,
     `  API key        ${keyLine}`,
+    consoleLine(runtime),
     `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
     `  Mail sink      SMTP on ${runtime.endpoints.smtpSink.host}:${runtime.endpoints.smtpSink.port}   (${runtime.demoConfig ? 'the relay of config/local.json; ' : ''}NOTICE_RELAY_SINK_SMTP_PORT sets its port)`,
     ...(plainBeyondThisMachine

@@ -36,9 +36,10 @@ export interface SignInAttempt {
   source: string;
 }
 
-const counterKeys = (attempt: SignInAttempt) => [
+/** The counters of an attempt: its source's (a digest) and its institution's (all unknown ids share one). */
+const counterKeys = (attempt: SignInAttempt, institution: string) => [
   `console-signin#source#${createHash('sha256').update(attempt.source, 'utf8').digest('hex')}`,
-  `console-signin#institution#${attempt.institutionId.slice(0, 40)}`,
+  `console-signin#institution#${institution}`,
 ];
 
 /**
@@ -52,16 +53,18 @@ export const signIn = async (deps: SignInDeps, attempt: SignInAttempt): Promise<
   const now = toEpochSeconds(deps.clock.now());
   const windowStart = now - (now % SIGN_IN_WINDOW_SECONDS);
   const retryAfterSeconds = Math.max(1, windowStart + SIGN_IN_WINDOW_SECONDS - now);
-  const keys = counterKeys(attempt);
+  // What someone typed as the library ID may be anything (an email address): only a real id is logged or stored.
+  const institutionId = deps.staffKeys.knows(attempt.institutionId) ? attempt.institutionId : '(unknown)';
+  const keys = counterKeys(attempt, institutionId);
   const [bySource = 0, byInstitution = 0] = await deps.signInFailures.read(keys, windowStart);
   if (bySource >= FAILURES_PER_SOURCE || byInstitution >= FAILURES_PER_INSTITUTION) {
-    deps.log.warn('console sign-in refused: too many wrong keys', { institution: attempt.institutionId.slice(0, 40), bySource, byInstitution });
+    deps.log.warn('console sign-in refused: too many wrong keys', { institution: institutionId, bySource, byInstitution });
     throw new RateLimitedError(`Too many wrong keys were tried. Wait ${Math.ceil(retryAfterSeconds / 60)} minutes, then try again.`, retryAfterSeconds);
   }
   const institution = deps.staffKeys.authenticate(attempt.institutionId, attempt.key);
   if (!institution) {
     await deps.signInFailures.add(keys, windowStart, windowStart + 2 * SIGN_IN_WINDOW_SECONDS);
-    deps.log.warn('console sign-in refused: wrong key', { institution: attempt.institutionId.slice(0, 40) });
+    deps.log.warn('console sign-in refused: wrong key', { institution: institutionId });
     throw new UnauthorizedError('That library ID and staff key do not match.');
   }
   const opened = await openSession(deps, institution);

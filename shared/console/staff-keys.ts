@@ -22,6 +22,11 @@ export class StaffKeys {
     return [...this.digests.values()].some((entry) => entry.digests.length > 0);
   }
 
+  /** Whether `institutionId` names an institution (a typed value that does not is never logged or stored). */
+  public knows(institutionId: string): boolean {
+    return this.digests.has(institutionId);
+  }
+
   /**
    * The institution, when `key` is one of its staff keys. An unknown institution costs the same
    * comparison as a known one, so the time taken tells nothing about which ids exist.
