@@ -33,7 +33,7 @@ caption{text-align:left;font-weight:600;padding:.5rem .6rem}
 .message{border-left:6px solid var(--brand);background:var(--panel);padding:.6rem 1rem;margin:0 0 1rem}
 .message.error{border-color:var(--bad)}.message.ok{border-color:var(--ok)}
 .muted{color:var(--muted)}.small{font-size:.875rem}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em;overflow-wrap:anywhere}
-dl.settings{display:grid;grid-template-columns:minmax(10rem,16rem) 1fr;gap:.35rem 1rem;margin:0}dl.settings dt{font-weight:600}dl.settings dd{margin:0}
+dl.settings{display:grid;grid-template-columns:minmax(10rem,16rem) 1fr;gap:.35rem 1rem;margin:0 0 1rem}dl.settings dt{font-weight:600}dl.settings dd{margin:0}
 dl.settings .key{display:block;color:var(--muted);font-size:.85rem}
 ol.timeline{list-style:none;padding:0;margin:0;border-left:3px solid var(--line)}ol.timeline li{margin:0 0 .9rem;padding-left:1rem;position:relative}
 ol.timeline li::before{content:"";position:absolute;left:-.5rem;top:.4rem;width:.75rem;height:.75rem;border-radius:50%;background:var(--brand)}ol.timeline li.problem::before{background:var(--bad)}
@@ -45,7 +45,9 @@ textarea.zone{width:100%;min-height:8rem;font-family:ui-monospace,Menlo,Consolas
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}.legend span{display:inline-block;width:.9rem;height:.9rem;margin-right:.3rem;vertical-align:-2px;border:1px solid var(--ink)}
 .legend .delivered{background:#17603a}.legend .sent{background:#5b8db8}.legend .bounced{background:#a31515}.legend .complained{background:#6f2da8}.legend .failed{background:#7a4b00}.legend .suppressed{background:#4a5560}
 .sign-in{max-width:26rem;margin:3rem auto}
-@media (max-width:40rem){dl.settings{grid-template-columns:1fr}dl.settings dd{margin-bottom:.5rem}main{padding:.75rem}h1{font-size:1.35rem}}
+@media (max-width:40rem){dl.settings{grid-template-columns:1fr}dl.settings dd{margin-bottom:.5rem}main{padding:.75rem}h1{font-size:1.35rem}
+table.cards thead{position:absolute;left:-9999px}table.cards tr{display:block;border-bottom:2px solid var(--line);padding:.4rem 0}
+table.cards td{display:block;border:0;padding:.2rem .6rem}table.cards td::before{content:attr(data-label);display:inline-block;min-width:6.5rem;font-weight:600;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:.95rem}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
 `;
 
@@ -86,6 +88,9 @@ const JS = `
 })();
 `;
 
+/** A mark for the browser's tab, so that it does not ask for /favicon.ico, which the API does not serve. */
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b4f8a"/><path d="M6 10h20v13H6z" fill="#fff"/><path d="M6 10l10 8 10-8" fill="none" stroke="#0b4f8a" stroke-width="2"/></svg>`;
+
 const fingerprint = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
 export interface Asset {
@@ -97,5 +102,7 @@ export interface Asset {
 export const STYLESHEET: Asset = { name: `console.${fingerprint(CSS)}.css`, contentType: 'text/css; charset=utf-8', body: CSS.trim() };
 export const SCRIPT: Asset = { name: `console.${fingerprint(JS)}.js`, contentType: 'text/javascript; charset=utf-8', body: JS.trim() };
 
+export const ICON_ASSET: Asset = { name: `icon.${fingerprint(ICON)}.svg`, contentType: 'image/svg+xml', body: ICON };
+
 /** The assets by name, as the console serves them under /console/assets/. */
-export const ASSETS: ReadonlyMap<string, Asset> = new Map([STYLESHEET, SCRIPT].map((asset) => [asset.name, asset]));
+export const ASSETS: ReadonlyMap<string, Asset> = new Map([STYLESHEET, SCRIPT, ICON_ASSET].map((asset) => [asset.name, asset]));

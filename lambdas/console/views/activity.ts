@@ -10,11 +10,12 @@ import { csrfField, layout, noticeLink, type PageContext, scrollingTable, status
 const carried = (query: ActivityQuery): SafeHtml =>
   html`${(['address', 'externalId', 'type', 'from', 'to', 'tz'] as const).map((name) => (query[name] !== undefined ? html`<input type="hidden" name="${name}" value="${String(query[name])}">` : ''))}${(query.status ?? []).map((status) => html`<input type="hidden" name="status" value="${status}">`)}`;
 
-/** The rows of a list of notices, as Activity and Needs attention show them. */
+/** The rows of a list of notices, as Activity and Needs attention show them (as cards on a phone: each cell names its column). */
 export const noticeRows = (ctx: PageContext, notices: Notice[], extra?: { header: string; cell: (notice: Notice) => SafeHtml }): SafeHtml =>
-  html`<table><thead><tr><th scope="col">Accepted</th><th scope="col">Status</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Type</th><th scope="col">ILS id</th>${extra ? html`<th scope="col">${extra.header}</th>` : ''}</tr></thead>
+  html`<table class="cards"><thead><tr><th scope="col">Accepted</th><th scope="col">Status</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Type</th><th scope="col">ILS id</th>${extra ? html`<th scope="col">${extra.header}</th>` : ''}</tr></thead>
 <tbody>${notices.map(
-    (notice) => html`<tr><td>${when(notice.createdAt)}</td><td>${statusBadge(notice.status)}</td><td class="mono">${notice.to}</td><td>${noticeLink(ctx, notice.id, notice.subject)}${notice.kind === 'report' ? html` <span class="small muted">(return-to-sender report)</span>` : ''}</td><td>${notice.type ?? ''}</td><td class="mono">${notice.externalId ?? ''}</td>${extra ? html`<td>${extra.cell(notice)}</td>` : ''}</tr>`,
+    (notice) =>
+      html`<tr><td data-label="Accepted">${when(notice.createdAt)}</td><td data-label="Status">${statusBadge(notice.status)}</td><td data-label="To" class="mono">${notice.to}</td><td data-label="Subject">${noticeLink(ctx, notice.id, notice.subject)}${notice.kind === 'report' ? html` <span class="small muted">(return-to-sender report)</span>` : ''}</td><td data-label="Type">${notice.type ?? ''}</td><td data-label="ILS id" class="mono">${notice.externalId ?? ''}</td>${extra ? html`<td data-label="${extra.header}">${extra.cell(notice)}</td>` : ''}</tr>`,
   )}</tbody></table>`;
 
 export const activityPage = (ctx: PageContext, view: { query: ActivityQuery; notices: Notice[]; cursor?: string; errors?: ErrorDetail[]; searched: boolean }): string => {

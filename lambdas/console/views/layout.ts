@@ -2,7 +2,7 @@
 // page's own content in <main>. Only the console's own style sheet and script are loaded.
 import type { InstitutionConfig } from '../../../shared/config/schema';
 import { statusLabel } from '../../../shared/console/reasons';
-import { SCRIPT, STYLESHEET } from '../assets';
+import { ICON_ASSET, SCRIPT, STYLESHEET } from '../assets';
 import { attribute, html, type SafeHtml } from './html';
 
 export type Section = 'activity' | 'attention' | 'overview' | 'settings' | 'dns';
@@ -77,6 +77,7 @@ export const layout = (ctx: PageContext, title: string, content: SafeHtml): stri
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <title>${title} · Notice Relay${institution ? ` · ${institution.name ?? institution.id}` : ''}</title>
+<link rel="icon" href="${ctx.base}/assets/${ICON_ASSET.name}" type="image/svg+xml">
 <link rel="stylesheet" href="${ctx.base}/assets/${STYLESHEET.name}">
 <script src="${ctx.base}/assets/${SCRIPT.name}" defer></script>
 </head>
