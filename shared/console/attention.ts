@@ -14,7 +14,9 @@ const PROBLEM_STATUSES: readonly string[] = ['failed', 'discarded', 'bounced', '
 export const ATTENTION_STATUSES = NOTICE_STATUSES.filter((status) => PROBLEM_STATUSES.includes(status)) as NoticeStatus[];
 export const WAITING_STATUSES: NoticeStatus[] = ['queued', 'retrying', 'sending'];
 
-export const ATTENTION_PAGE_SIZE = 50;
+/** Rows of each list on one page: a full page of both stays under the console's 100 KB a page. */
+export const ATTENTION_PAGE_SIZE = 40;
+export const WAITING_PAGE_SIZE = 20;
 /** Rows of one CSV export: a night's problems many times over, in one response. */
 export const CSV_MAX_ROWS = 5000;
 
@@ -33,7 +35,7 @@ export interface Attention {
 export const needsAttention = async (deps: AttentionDeps, institution: InstitutionConfig, cursors: { problems?: string; waiting?: string } = {}): Promise<Attention> => {
   const [problems, waiting, transport] = await Promise.all([
     deps.store.listNotices(institution.id, { status: ATTENTION_STATUSES, limit: ATTENTION_PAGE_SIZE, cursor: cursors.problems }),
-    deps.store.listNotices(institution.id, { status: WAITING_STATUSES, limit: ATTENTION_PAGE_SIZE, cursor: cursors.waiting }),
+    deps.store.listNotices(institution.id, { status: WAITING_STATUSES, limit: WAITING_PAGE_SIZE, cursor: cursors.waiting }),
     deps.desk.status(institution),
   ]);
   return { problems, waiting, transport };
