@@ -223,6 +223,24 @@ describe('Console: actions', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('shows a paused transport and a refused login on Needs attention and on the settings page', async () => {
+    // Prepare: the branch library (SES), whose relay asked to wait and whose login was refused
+    const { client } = await signedIn('branch', BRANCH_STAFF_KEY);
+    const until = new Date(Date.now() + 3_600_000);
+    await harness.pipeline.deps.rates.pause('branch', until, 'Throttling: Daily message quota exceeded.');
+    await harness.pipeline.deps.transportRecords.recordAuthFailure('branch', { at: new Date().toISOString(), server: 'ses', code: 'EAUTH', message: '535 5.7.8 Authentication credentials invalid' });
+    // Act
+    const attention = await client.get('/console/attention');
+    const settings = await client.get('/console/settings');
+    // Assess
+    expect(attention.body).toContain(`<strong>Sending is paused until <time datetime="${until.toISOString()}">`);
+    expect(attention.body).toContain('Throttling: Daily message quota exceeded.');
+    expect(attention.body).toContain("<strong>The mail server refused Notice Relay's login</strong>");
+    expect(settings.body).toContain('<h2>How mail leaves: Amazon SES</h2>');
+    expect(settings.body).toContain('paused until');
+    expect(settings.body).toContain('<strong>not recovered</strong>');
+  });
+
   it('keeps another library\'s notices out of sight', async () => {
     // Prepare
     const { client } = await signedIn('branch', BRANCH_STAFF_KEY);
