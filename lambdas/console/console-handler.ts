@@ -221,6 +221,8 @@ const signInRoute = async (deps: ConsoleHandlerDeps, event: APIGatewayProxyEvent
   }
   try {
     const { token } = await signIn(deps, { institutionId, key: field(form, 'key') ?? '', source: sourceOf(event) });
+    // A session this browser had before ends: one browser, one session, never one chosen by someone else.
+    await closeSession(deps, cookieOf(event, cookieNames(isHttps(event)).session));
     return redirect(event, `${ctx.base}/activity`, { cookies: [sessionCookie(event, token), setCookie(event, cookieNames(isHttps(event)).signIn, '', 0)] });
   } catch (error) {
     const name = error instanceof NoticeRelayError ? error.name : undefined;

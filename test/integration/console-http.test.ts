@@ -48,6 +48,11 @@ describe('Console: sessions', () => {
     expect(session).toMatch(/^notice-relay-console=[A-Za-z0-9_-]{43}; Path=\/console; Max-Age=28800; HttpOnly; SameSite=Strict$/);
     expect(after.status).toBe(200);
     expect(after.body).toContain('Demo Public Library');
+    // Signing in again ends the session the browser had.
+    const first = client.jar.get('notice-relay-console') as string;
+    await client.signIn('demo', STAFF_KEY);
+    const replay = await fetch(`${harness.url}/console/activity`, { redirect: 'manual', headers: { cookie: `notice-relay-console=${first}` } });
+    expect(replay.status).toBe(303);
   });
 
   it('refuses a wrong key, an API key and a sign-in form that did not come from the console', async () => {
