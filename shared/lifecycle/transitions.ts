@@ -471,10 +471,11 @@ export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings, b
  * Why a notice may not be sent again from the console, or undefined when it may: it must be over (a
  * notice still waiting or being sent would go twice), a notice rather than a report, and not one the
  * patron marked as spam (mailing a complainer again hurts the sender's reputation with every provider).
+ * Its return-to-sender report may still be owed: the sweep makes it all the same.
  */
 export const resendRefusal = (notice: Notice): string | undefined => {
   if (notice.kind === 'report') return 'A return-to-sender report is not sent again; send the notice it reports again instead.';
-  if (PENDING_STATUSES.has(notice.status) || notice.status === 'sending' || notice.reportPending) return 'The notice is still being sent; cancel it first, or wait for its outcome.';
+  if (PENDING_STATUSES.has(notice.status) || notice.status === 'sending') return 'The notice is still being sent; cancel it first, or wait for its outcome.';
   if (notice.status === 'complained') return 'The patron marked this notice as spam: do not email them again; reach them another way.';
   if (!isFinal(notice.status)) return `A ${notice.status} notice is not sent again.`;
   return undefined;
@@ -643,7 +644,8 @@ export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { boun
   const outcome = original.status === 'failed' ? 'failed' : original.status === 'bounced' ? 'bounced' : 'discarded';
   // A bounce is the reason even when the attempt that sent the message is recorded after it (SES may
   // report before the sender has written its outcome).
-  const last = [...original.attempts].reverse().find((entry) => (outcome === 'bounced' ? entry.outcome === 'bounced' : entry.outcome !== 'deferred'));
+  // Staff may send it again before the report is made: that is not why it failed.
+  const last = [...original.attempts].reverse().find((entry) => (outcome === 'bounced' ? entry.outcome === 'bounced' : entry.outcome !== 'deferred' && entry.outcome !== 'resent'));
   const report: ReturnToSenderReport = dropUndefined({
     noticeId: original.id,
     outcome,

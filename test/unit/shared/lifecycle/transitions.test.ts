@@ -292,7 +292,6 @@ describe('Sending again from the console', () => {
   it.each([
     ['a notice still waiting', aNotice({ status: 'retrying' }), /still being sent/],
     ['a notice being sent', aNotice({ status: 'sending' }), /still being sent/],
-    ['a notice whose report is not yet made', aNotice({ status: 'failed', reportPending: true }), /still being sent/],
     ['a return-to-sender report', aNotice({ status: 'failed', kind: 'report' }), /report is not sent again/],
     ['a notice marked as spam', aNotice({ status: 'complained' }), /marked this notice as spam/],
   ])('refuses %s', (_what, notice, reason) => {
@@ -302,6 +301,18 @@ describe('Sending again from the console', () => {
 
   it.each(['failed', 'discarded', 'bounced', 'sent', 'delivered', 'cancelled'] as const)('lets a %s notice go again', (status) => {
     expect(resendRefusal(aNotice({ status }))).toBeUndefined();
+  });
+
+  it('lets a failed notice go again before its report is made, whose reason stays the refusal', () => {
+    // Prepare
+    const refused = { at: '2030-01-03T09:00:00.000Z', outcome: 'permanent' as const, status: 'failed' as const, message: '550 5.1.1 no such user' };
+    const original = aNotice({ status: 'failed', reportPending: true, reportId: 'R1', attempts: [refused] });
+    const marked = { ...original, resentAs: 'N1', attempts: [...original.attempts, ...(markResent(original, 'N1', now).append ?? [])] };
+    // Act
+    const { record } = newReport(marked as typeof original & { reportId: string }, { bounceTo: 'circulation@library.example.org', now, settings });
+    // Assess
+    expect(resendRefusal(original)).toBeUndefined();
+    expect(record.content.report?.reason).toBe('550 5.1.1 no such user');
   });
 
   it('links the original to its copy once, in a compare-and-set with the history saying so', () => {
