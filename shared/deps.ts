@@ -7,6 +7,7 @@ import { SESClient } from '@aws-sdk/client-ses';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { randomBytes } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import { KeyRing } from './auth';
 import { type Clock, type Random, systemClock } from './clock';
 import { readRuntimeConfig } from './config/runtime';
@@ -30,6 +31,15 @@ import type { RateGate } from './transport/rate-gate';
 import type { TransportRecords } from './transport/records';
 import { DynamoTransportState } from './store/dynamo-transport-state';
 import { type TlsIdentity, tlsIdentityOfSecret } from './submission/certificate';
+import { DynamoConsoleSessions, DynamoSignInFailures } from './store/dynamo-console-state';
+import type { NoticeLookups } from './store/notice-store';
+import type { SessionStore, TokenSource } from './console/sessions';
+import type { FailureCounter } from './console/sign-in';
+import { StaffKeys } from './console/staff-keys';
+import { noWebhookDeliveries, type WebhookDeliveries } from './console/timeline';
+import { OverviewReader } from './console/overview';
+import type { DnsDeps } from './console/dns';
+import type { Deployment } from './console/settings';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -370,6 +380,72 @@ export const createSmtpDoorDeps = (env: Env, overrides: DepsOverrides = {}): Smt
     close: () => {
       base.close();
       client.destroy();
+    },
+  };
+};
+
+/** What the staff console needs besides what sends mail (it runs the Test Server): its sessions, keys and lookups. */
+export interface ConsoleParts {
+  lookups: NoticeLookups;
+  sessions: SessionStore;
+  signInFailures: FailureCounter;
+  staffKeys: StaffKeys;
+  newToken: TokenSource;
+  webhooks: WebhookDeliveries;
+  overview: OverviewReader;
+  dns: Omit<DnsDeps, 'config' | 'log'>;
+  deployment: Deployment;
+}
+
+/** How long one DNS question of the console's DNS page may take, twice. */
+const DNS_TIMEOUT_MS = 2000;
+
+/** The console's: the base (it reads, cancels and sends notices again), the Test Server (it sends), and its own parts. */
+export interface ConsoleFunctionDeps extends BaseDeps, ConsoleParts {
+  desk: TransportDesk;
+  clients: BaseDeps['clients'] & { ses: SESClient };
+}
+
+/**
+ * Builds what the console needs: the base, the Test Server with SES and the institutions' secrets, the
+ * table's sessions and sign-in counts, the staff keys, a DNS resolver (NOTICE_RELAY_DNS_RESOLVER, `IP:PORT`,
+ * names one; else the system's) and the Easy DKIM tokens the stack knows (NOTICE_RELAY_DKIM_TOKENS, JSON of
+ * token lists by domain).
+ * @example
+ * export const handler = makeConsoleHandler(createConsoleDeps(process.env));
+ */
+export const createConsoleDeps = (env: Env, overrides: DepsOverrides = {}): ConsoleFunctionDeps => {
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const base = createBaseDeps(env, 'console', overrides, tableName);
+  const { clock, config, log } = base;
+  const client = base.clients.dynamodb;
+  const { ses, transports } = sending(env, config, clock, overrides);
+  const records = new DynamoTransportState({ client, tableName });
+  const lookups = new DynamoNoticeStore({ client, tableName, random: cryptoRandom });
+  const resolver = new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 2 });
+  if (env.NOTICE_RELAY_DNS_RESOLVER) resolver.setServers([env.NOTICE_RELAY_DNS_RESOLVER]);
+  return {
+    ...base,
+    desk: makeDesk({ transports, records, clock, newId: base.newId, log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
+    lookups,
+    sessions: new DynamoConsoleSessions({ client, tableName }),
+    signInFailures: new DynamoSignInFailures({ client, tableName }),
+    staffKeys: new StaffKeys(config.institutions),
+    newToken: () => randomBytes(32).toString('base64url'),
+    webhooks: noWebhookDeliveries,
+    overview: new OverviewReader({ store: lookups, clock }),
+    dns: {
+      resolver,
+      region: env.AWS_REGION ?? 'us-east-1',
+      dkimTokens: env.NOTICE_RELAY_DKIM_TOKENS ? (JSON.parse(env.NOTICE_RELAY_DKIM_TOKENS) as Record<string, string[]>) : undefined,
+      secrets: transports.secrets,
+    },
+    // Lambda sets AWS_LAMBDA_FUNCTION_NAME: secrets then live in Secrets Manager, not in the file.
+    deployment: env.AWS_LAMBDA_FUNCTION_NAME ? 'aws' : 'local',
+    clients: { ...base.clients, ses },
+    close: () => {
+      base.close();
+      ses.destroy();
     },
   };
 };

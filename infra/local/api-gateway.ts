@@ -8,6 +8,7 @@ import { type AddressInfo, isIP } from 'node:net';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../lambdas/intake/gateway-refusals';
 import { type IntakeHandlerDeps, makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { isTransportPath, makeTransportHandler, type TransportHandlerDeps } from '../../lambdas/transport/transport-handler';
+import { isConsolePath } from '../../lambdas/console/http';
 import { LOOPBACK, type Running } from './emulators';
 
 /** API Gateway refuses larger payloads itself, before the Lambda sees them. */
@@ -19,12 +20,13 @@ export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayPr
 
 /**
  * The functions behind the API, routed as API Gateway routes them (infra/cdk/constructs/api.ts): the
- * Test Server's paths to the transport function, every other path to the intake.
+ * Test Server's paths to the transport function, /console to the console function (when given its
+ * dependencies), every other path to the intake.
  */
 export const routeApi =
-  (functions: { intake: ProxyHandler; transport: ProxyHandler }): ProxyHandler =>
+  (functions: { intake: ProxyHandler; transport: ProxyHandler; console?: ProxyHandler }): ProxyHandler =>
   (event) =>
-    isTransportPath(event.path) ? functions.transport(event) : functions.intake(event);
+    isTransportPath(event.path) ? functions.transport(event) : functions.console && isConsolePath(event.path) ? functions.console(event) : functions.intake(event);
 
 /** Both API functions made from one set of dependencies (the handlers' unit tests). */
 export const apiFunctions = (deps: IntakeHandlerDeps & TransportHandlerDeps): ProxyHandler =>

@@ -5,6 +5,8 @@ import { type LocalSmtpDoor, smtpDoorBanner } from '../smtp-door/local';
 
 /** The key the committed demo configuration ships with: published in the README, so printing it gives nothing away. */
 export const DEMO_API_KEY = 'local-only-demo-key';
+/** The key config/local.json gives the demo library's staff for the console: published like the demo API key. */
+export const DEMO_STAFF_KEY = 'local-only-demo-staff-key';
 
 /** What the banner tells of a running local runtime. */
 export interface BannerFacts {
@@ -21,6 +23,18 @@ export interface BannerFacts {
   /** The SMTP door (NOTICE_RELAY_SMTP_PORT, NOTICE_RELAY_SMTPS_PORT), when it listens. */
   smtpDoor?: LocalSmtpDoor;
 }
+
+/**
+ * The console's banner line: its sign-in URL, and the demo staff key only for the committed demo
+ * configuration on this machine alone, as for the API key.
+ */
+const consoleLine = (runtime: BannerFacts): string => {
+  const staff = runtime.config.institutions.find((inst) => inst.consoleKeys?.length || inst.consoleKeyHashes?.length);
+  const url = `${runtime.apiUrl}/console${staff ? `/sign-in?institution=${staff.id}` : ''}`;
+  const demo = runtime.demoConfig && staff?.consoleKeys?.[0] === DEMO_STAFF_KEY && !runtime.api.reachableFromOtherMachines;
+  const key = !staff ? 'no staff key is configured (consoleKeys)' : demo ? `staff key ${DEMO_STAFF_KEY}` : `a staff key of "${staff.id}" in ${runtime.configPath} (not shown)`;
+  return `  Console        ${url}   (${key})`;
+};
 
 /**
  * What `npm start` prints once everything listens. It shows an API key only for the committed demo
@@ -42,6 +56,7 @@ export const banner = (runtime: BannerFacts): string => {
     '',
     `  API            ${runtime.apiUrl}   (OpenAPI: ${runtime.apiUrl}/v1/openapi.json)`,
     `  API key        ${keyLine}`,
+    consoleLine(runtime),
     `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
     `  Mail sink      SMTP on ${runtime.endpoints.smtpSink.host}:${runtime.endpoints.smtpSink.port}   (${runtime.demoConfig ? 'the relay of config/local.json; ' : ''}NOTICE_RELAY_SINK_SMTP_PORT sets its port)`,
     ...smtpDoor.summary,

@@ -5,6 +5,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import type { Config } from '../../shared/config/schema';
 import { senderTimings } from '../../shared/config/timing';
 import { createTableInput } from '../../shared/store/table';
+import { upgradeTable } from './upgrade-table';
 
 export const TABLE_NAME = 'notice-relay';
 export const QUEUE_NAME = 'notice-relay-doorbells';
@@ -22,6 +23,8 @@ export const provision = async (endpoints: { dynamodb: string; sqs: string }, co
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
+  // A data directory of an earlier version gets the indexes added since, its notices kept.
+  await upgradeTable(dynamodb, TABLE_NAME);
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: DEAD_LETTER_QUEUE_NAME, Attributes: { MessageRetentionPeriod: '1209600' } }));
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
   const queue = await sqs.send(

@@ -3,6 +3,7 @@
 // and hosted as AWS hosts it: the API's functions behind the local gateway, the sender behind an SQS
 // poller as Lambda's event source mapping, the sweep on EventBridge's schedule, TTL as an hourly delete.
 import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
+import { makeConsoleHandler } from '../../lambdas/console/console-handler';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
@@ -11,6 +12,8 @@ import type { Config } from '../../shared/config/schema';
 import { senderTimings } from '../../shared/config/timing';
 import type { SweepResult } from '../../shared/delivery/sweep';
 import {
+  type ConsoleFunctionDeps,
+  createConsoleDeps,
   createIntakeDeps,
   createSenderDeps,
   createSweepDeps,
@@ -69,11 +72,12 @@ export interface LocalRuntimeOptions {
 
 /** The functions as Lambda would run them, each with the dependencies its builder made. */
 export interface LocalFunctions {
-  deps: { intake: IntakeFunctionDeps; transport: TransportFunctionDeps; sender: SenderFunctionDeps; sweep: SweepFunctionDeps };
+  deps: { intake: IntakeFunctionDeps; transport: TransportFunctionDeps; console: ConsoleFunctionDeps; sender: SenderFunctionDeps; sweep: SweepFunctionDeps };
   handlers: {
     intake: ProxyHandler;
     transport: ProxyHandler;
-    /** Both API functions, routed by path as API Gateway routes them. */
+    console: ProxyHandler;
+    /** The API's functions, routed by path as API Gateway routes them. */
     api: ProxyHandler;
     sender: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
     sweep: () => Promise<SweepResult>;
@@ -111,13 +115,20 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
   };
   const overrides: DepsOverrides = { ...options.overrides, config };
   // Each function with clients of its own, as on AWS, from its own builder.
-  const built = { intake: createIntakeDeps(env, overrides), transport: createTransportFunctionDeps(env, overrides), sender: createSenderDeps(env, overrides), sweep: createSweepDeps(env, overrides) };
+  const built = {
+    intake: createIntakeDeps(env, overrides),
+    transport: createTransportFunctionDeps(env, overrides),
+    console: createConsoleDeps(env, overrides),
+    sender: createSenderDeps(env, overrides),
+    sweep: createSweepDeps(env, overrides),
+  };
   const deps = { ...built, sender: options.decorate?.sender?.(built.sender) ?? built.sender, sweep: options.decorate?.sweep?.(built.sweep) ?? built.sweep };
   const closeClients = () => {
     for (const each of Object.values(built)) each.close();
   };
   const intake = makeIntakeHandler(deps.intake);
   const transport = makeTransportHandler(deps.transport);
+  const staffConsole = makeConsoleHandler(deps.console);
   const sender = makeSenderHandler(deps.sender);
   const sweep = makeSweepHandler(deps.sweep);
   const timings = senderTimings(config.sender);
@@ -125,7 +136,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
     options.onError ? options.onError(what, error) : deps.sweep.log.error(what, { code: errorCode(error) });
   const functions: LocalFunctions = {
     deps,
-    handlers: { intake, transport, api: routeApi({ intake, transport }), sender, sweep: () => sweep() },
+    handlers: { intake, transport, console: staffConsole, api: routeApi({ intake, transport, console: staffConsole }), sender, sweep: () => sweep() },
     senderPolling: {
       client: deps.sender.clients.sqs,
       queueUrl: resources.queueUrl,

@@ -151,13 +151,19 @@ const sesTransport = z.strictObject({
   maxPerDay: perDay,
 });
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 digest in lower-case hex' });
+
 const institution = z.strictObject({
   id: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, { message: 'must be 1–40 lower-case letters, digits and inner hyphens' }),
   name: z.string().min(1).max(200).optional(),
   /** Plain keys, for `npm start`; on AWS use apiKeyHashes. */
   apiKeys: z.array(z.string().min(16, { message: 'must be at least 16 characters' }).max(256)).optional(),
   /** SHA-256 of each key, in hex: what the AWS deployment keeps. */
-  apiKeyHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 digest in lower-case hex' })).optional(),
+  apiKeyHashes: z.array(sha256Hex).optional(),
+  /** Staff keys for the console, plain, for `npm start`; on AWS use consoleKeyHashes. Never an API key. */
+  consoleKeys: z.array(z.string().min(16, { message: 'must be at least 16 characters' }).max(256)).optional(),
+  /** SHA-256 of each staff key, in hex: what the AWS deployment keeps. */
+  consoleKeyHashes: z.array(sha256Hex).optional(),
   from: mailbox,
   bounceTo: emailAddress,
   testTo: emailAddress.optional(),
@@ -280,6 +286,24 @@ export const configSchema = z
         }
         claimed.push({ text, path, id: inst.id, index });
       });
+    });
+    // A staff key that is also an API key would put the ILS's key in a browser, which the console exists to avoid.
+    const staffKeyOwners = new Map<string, string>();
+    config.institutions.forEach((inst, index) => {
+      const staffKeys = [
+        ...(inst.consoleKeys ?? []).map((key, keyIndex) => ({ digest: hashApiKey(key), field: 'consoleKeys', keyIndex })),
+        ...(inst.consoleKeyHashes ?? []).map((digest, keyIndex) => ({ digest, field: 'consoleKeyHashes', keyIndex })),
+      ];
+      for (const { digest, field, keyIndex } of staffKeys) {
+        const apiOwner = keyOwners.get(digest);
+        const staffOwner = staffKeyOwners.get(digest);
+        if (apiOwner !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['institutions', index, field, keyIndex], message: `is also an API key of ${apiOwner}: a staff key must differ from every API key` });
+        } else if (staffOwner !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['institutions', index, field, keyIndex], message: `is also a staff key of ${staffOwner}: a key belongs to one institution` });
+        }
+        staffKeyOwners.set(digest, inst.id);
+      }
     });
   });
 

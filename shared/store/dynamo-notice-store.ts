@@ -5,6 +5,7 @@
 // Indexes (see table.ts) are KEYS_ONLY, so a status change costs no index write unless it moves the
 // notice in or out of the sweep's sparse `due` index.
 import { ConditionalCheckFailedException, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -21,7 +22,7 @@ import { InvalidCursorError, StaleNoticeError, UnavailableError } from '../error
 import type { NoticeId } from '../ids';
 import type { Transition } from '../lifecycle/transitions';
 import type { NewNotice, Notice, NoticeContent } from '../notice/model';
-import type { ListPage, ListQuery, NoticeStore } from './notice-store';
+import type { ListPage, ListQuery, NoticeLookups, NoticeStore, NoticeTally } from './notice-store';
 import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
 import { documentsOf } from './documents';
 
@@ -48,8 +49,15 @@ const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000)
 /** The due-index shard of a notice: spread by the random tail of its id. */
 export const dueShardOf = (id: NoticeId): string => String(id.charCodeAt(id.length - 1) % DUE_SHARDS);
 
+/**
+ * The byAddress index's partition of an institution's notices to `address`: a digest, so that the
+ * address is matched in any case and the index holds no copy of it.
+ */
+export const addressKeyOf = (institutionId: string, address: string): string =>
+  `${institutionId}#${createHash('sha256').update(address.trim().toLowerCase(), 'utf8').digest('hex')}`;
+
 /** Attributes that exist only for the indexes and TTL; not part of the domain's Notice. */
-const DERIVED = new Set([PARTITION_KEY, 'instKey', 'instSort', 'extKey', 'dueShard', 'dueAt', TTL_ATTRIBUTE]);
+const DERIVED = new Set([PARTITION_KEY, 'instKey', 'instSort', 'extKey', 'dueShard', 'dueAt', TTL_ATTRIBUTE, INDEXES.byAddress.partitionKey]);
 
 /** The sort key of the listing indexes: newest first is descending order of creation, then id. */
 const sortKeyOf = (notice: Pick<Notice, 'createdAt' | 'id'>) => `${notice.createdAt}#${notice.id}`;
@@ -60,6 +68,7 @@ const toStateItem = (notice: Notice): Record<string, unknown> => ({
   [PARTITION_KEY]: noticeKey(notice.id),
   [INDEXES.byInstitution.partitionKey]: notice.institutionId,
   [INDEXES.byInstitution.sortKey]: sortKeyOf(notice),
+  [INDEXES.byAddress.partitionKey]: addressKeyOf(notice.institutionId, notice.to),
   ...(notice.externalId ? { [INDEXES.byExternalId.partitionKey]: `${notice.institutionId}#${notice.externalId}` } : {}),
   ...(notice.sweepAt ? { [INDEXES.due.partitionKey]: dueShardOf(notice.id), [INDEXES.due.sortKey]: epochSeconds(notice.sweepAt) } : {}),
   ...(notice.retainUntil ? { [TTL_ATTRIBUTE]: epochSeconds(notice.retainUntil) } : {}),
@@ -89,7 +98,7 @@ const decodeCursor = (cursor: string): string => {
   throw new InvalidCursorError();
 };
 
-export class DynamoNoticeStore implements NoticeStore {
+export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
   private readonly documents: DynamoDBDocumentClient;
   private readonly random: Random;
 
@@ -125,8 +134,11 @@ export class DynamoNoticeStore implements NoticeStore {
     });
   }
 
-  /** BatchGetItem (consistent) in chunks of 100 keys, retrying unprocessed keys. */
-  private async batchGet(keys: string[]): Promise<Map<string, Record<string, unknown>>> {
+  /** BatchGetItem (consistent unless told) in chunks of 100 keys, retrying unprocessed keys. */
+  private async batchGet(keys: string[], read: { consistent: boolean; attributes?: string[] } = { consistent: true }): Promise<Map<string, Record<string, unknown>>> {
+    const projection = read.attributes
+      ? { ProjectionExpression: [PARTITION_KEY, ...read.attributes].map((_, i) => `#p${i}`).join(', '), ExpressionAttributeNames: Object.fromEntries([PARTITION_KEY, ...read.attributes].map((name, i) => [`#p${i}`, name])) }
+      : {};
     const found = new Map<string, Record<string, unknown>>();
     const unique = [...new Set(keys)];
     await inParallel(chunk(unique, BATCH_GET_MAX), PARALLEL_REQUESTS, async (batch) => {
@@ -134,7 +146,7 @@ export class DynamoNoticeStore implements NoticeStore {
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt >= MAX_BATCH_TRIES) throw new UnavailableError(`the store left ${pending.length} reads unprocessed after ${MAX_BATCH_TRIES} tries`);
         if (attempt > 0) await backoff(attempt, this.random);
-        const output = await this.documents.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        const output = await this.documents.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: read.consistent, ...projection } } }));
         for (const item of output.Responses?.[this.table] ?? []) found.set(item[PARTITION_KEY] as string, item);
         pending = (output.UnprocessedKeys?.[this.table]?.Keys ?? []) as Array<Record<string, unknown>>;
       }
@@ -170,17 +182,37 @@ export class DynamoNoticeStore implements NoticeStore {
   }
 
   public async listNotices(institutionId: string, query: ListQuery): Promise<ListPage> {
-    const byExternalId = query.externalId !== undefined;
-    const index = byExternalId ? INDEXES.byExternalId : INDEXES.byInstitution;
-    const partition = byExternalId ? `${institutionId}#${query.externalId}` : institutionId;
-    const filtered = query.status !== undefined || query.type !== undefined;
+    return query.externalId !== undefined
+      ? this.listFrom('byExternalId', `${institutionId}#${query.externalId}`, institutionId, { ...query, externalId: undefined })
+      : this.listFrom('byInstitution', institutionId, institutionId, query);
+  }
+
+  public async listNoticesTo(institutionId: string, address: string, query: ListQuery): Promise<ListPage> {
+    return this.listFrom('byAddress', addressKeyOf(institutionId, address), institutionId, query);
+  }
+
+  /**
+   * A page of one partition of a listing index (all sorted newest first by `instSort`), its states read
+   * by key and filtered by what the partition does not already select.
+   */
+  private async listFrom(indexName: 'byInstitution' | 'byExternalId' | 'byAddress', partition: string, institutionId: string, query: ListQuery): Promise<ListPage> {
+    const index = INDEXES[indexName];
+    const filtered = query.status !== undefined || query.type !== undefined || query.externalId !== undefined;
     const matches = (notice: Notice) =>
-      notice.institutionId === institutionId && (!query.status || query.status.includes(notice.status)) && (query.type === undefined || notice.type === query.type);
+      notice.institutionId === institutionId &&
+      (!query.status || query.status.includes(notice.status)) &&
+      (query.type === undefined || notice.type === query.type) &&
+      (query.externalId === undefined || notice.externalId === query.externalId);
 
     let startSortKey = query.cursor ? decodeCursor(query.cursor) : undefined;
     // Newest first, a cursor already older than `since` (the filter moved on between pages) has nothing
     // left after it; DynamoDB would refuse a start key outside the key condition.
     if (startSortKey !== undefined && query.since !== undefined && startSortKey < query.since) return { notices: [] };
+    if (startSortKey !== undefined && query.before !== undefined && startSortKey >= query.before) startSortKey = undefined;
+    if (query.since !== undefined && query.before !== undefined && query.since >= query.before) return { notices: [] };
+    // Sort keys are `<createdAt>#<id>`: `before` itself sorts ahead of every key of that instant.
+    const range = query.since && query.before ? '#pk = :pk AND #sk BETWEEN :since AND :before' : query.since ? '#pk = :pk AND #sk >= :since' : query.before ? '#pk = :pk AND #sk < :before' : '#pk = :pk';
+    const bounded = query.since !== undefined || query.before !== undefined;
     // One match past the page tells whether another page exists, so the last page carries no cursor
     // even when it is exactly full.
     const notices: Notice[] = [];
@@ -190,10 +222,10 @@ export class DynamoNoticeStore implements NoticeStore {
       const page: QueryCommandOutput = await this.documents.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: byExternalId ? 'byExternalId' : 'byInstitution',
-          KeyConditionExpression: query.since ? '#pk = :pk AND #sk >= :since' : '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': index.partitionKey, ...(query.since ? { '#sk': index.sortKey } : {}) },
-          ExpressionAttributeValues: { ':pk': partition, ...(query.since ? { ':since': query.since } : {}) },
+          IndexName: indexName,
+          KeyConditionExpression: range,
+          ExpressionAttributeNames: { '#pk': index.partitionKey, ...(bounded ? { '#sk': index.sortKey } : {}) },
+          ExpressionAttributeValues: { ':pk': partition, ...(query.since ? { ':since': query.since } : {}), ...(query.before ? { ':before': query.before } : {}) },
           ScanIndexForward: false,
           Limit: filtered ? Math.min(BATCH_GET_MAX, MAX_EXAMINED_PER_PAGE - examined) : query.limit + 1 - notices.length,
           ExclusiveStartKey: startSortKey
@@ -218,6 +250,34 @@ export class DynamoNoticeStore implements NoticeStore {
       // Reading stops somewhere on a sparse filter: the next page goes on from the last notice read.
       if (examined >= MAX_EXAMINED_PER_PAGE) return { notices, cursor: encodeCursor(notices.length === query.limit ? (lastOnPage as string) : (startSortKey as string)) };
     }
+  }
+
+  public async talliesSince(institutionId: string, since: string, limit: number): Promise<{ notices: NoticeTally[]; complete: boolean }> {
+    const keys: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'byInstitution',
+          KeyConditionExpression: '#pk = :pk AND #sk >= :since',
+          ExpressionAttributeNames: { '#pk': INDEXES.byInstitution.partitionKey, '#sk': INDEXES.byInstitution.sortKey },
+          ExpressionAttributeValues: { ':pk': institutionId, ':since': since },
+          ScanIndexForward: false,
+          Limit: limit + 1 - keys.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) keys.push(item[PARTITION_KEY] as string);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && keys.length <= limit);
+    const complete = keys.length <= limit;
+    const states = await this.batchGet(keys.slice(0, limit), { consistent: false, attributes: ['id', 'kind', 'status', 'createdAt'] });
+    const notices = keys.flatMap((key) => {
+      const item = states.get(key);
+      return item ? [{ id: item.id, kind: item.kind, status: item.status, createdAt: item.createdAt } as NoticeTally] : [];
+    });
+    return { notices, complete };
   }
 
   public async apply(transition: Transition): Promise<Notice> {

@@ -10,6 +10,8 @@ export interface ListQuery {
   externalId?: string;
   /** ISO 8601: only notices created at or after it. */
   since?: string;
+  /** ISO 8601: only notices created before it. */
+  before?: string;
   limit: number;
   cursor?: string;
 }
@@ -43,4 +45,21 @@ export interface NoticeStore {
   findDue(now: Date, limit: number): Promise<NoticeId[]>;
   /** Answers when the store is reachable. */
   ping(): Promise<void>;
+}
+
+/** What the overview counts of a notice: a small part of its state. */
+export type NoticeTally = Pick<Notice, 'id' | 'kind' | 'status' | 'createdAt'>;
+
+/**
+ * The staff console's lookups besides the API's, read from indexes (never a scan): an institution's
+ * notices to one patron address, and the statuses of its recent notices for the overview.
+ */
+export interface NoticeLookups {
+  /** An institution's notices to `address` (in any case), newest first, filtered and paged as `query` says. */
+  listNoticesTo(institutionId: string, address: string, query: ListQuery): Promise<ListPage>;
+  /**
+   * The statuses of the institution's notices accepted at or after `since`, newest first, at most `limit`
+   * of them (`complete` is false when there were more). Read eventually consistent: a count, not a decision.
+   */
+  talliesSince(institutionId: string, since: string, limit: number): Promise<{ notices: NoticeTally[]; complete: boolean }>;
 }

@@ -61,8 +61,8 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(failure).toMatchObject({ name: 'ValidationFailed' });
   });
 
-  it('runs five functions on Node.js 24 for arm64, each with its configuration in the bundle, and no SMTP door unless enabled', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+  it('runs six functions on Node.js 24 for arm64, each with its configuration in the bundle, and no SMTP door unless enabled', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
     template.resourceCountIs('AWS::ECS::Service', 0);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Environment: { Variables: expect.objectContaining({ NOTICE_RELAY_CONFIG: '/var/task/config.json' }) } });
@@ -137,7 +137,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true });
   });
 
-  it('sends the Test Server\'s paths to the transport function and every other path, the root included, to the intake, over TLS 1.2 or later', () => {
+  it('sends the Test Server\'s paths to the transport function, the console\'s to the console function, and every other path, the root included, to the intake, over TLS 1.2 or later', () => {
     // Prepare: each resource's full path, and the function each method of it invokes
     const resources = template.findResources('AWS::ApiGateway::Resource') as Record<string, { Properties: { PathPart: string; ParentId: { Ref?: string } } }>;
     const pathOf = (id: string | undefined): string => {
@@ -150,7 +150,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       pathOf(method.Properties.ResourceId.Ref) || '/',
       method.Properties.HttpMethod,
       method.Properties.Integration.Type,
-      /Functions(intake|transport)/.exec(JSON.stringify(method.Properties.Integration.Uri))?.[1],
+      /Functions(intake|transport|console)/.exec(JSON.stringify(method.Properties.Integration.Uri))?.[1],
     ]);
     // Assess
     expect(routes.sort()).toEqual(
@@ -159,6 +159,8 @@ describe('Stack: NoticeRelay from config/example.json', () => {
         ['/v1', 'ANY', 'AWS_PROXY', 'intake'],
         ['/v1/transport', 'ANY', 'AWS_PROXY', 'transport'],
         ['/v1/transport/{proxy+}', 'ANY', 'AWS_PROXY', 'transport'],
+        ['/console', 'ANY', 'AWS_PROXY', 'console'],
+        ['/console/{proxy+}', 'ANY', 'AWS_PROXY', 'console'],
         ['/v1/{proxy+}', 'ANY', 'AWS_PROXY', 'intake'],
         ['/{proxy+}', 'ANY', 'AWS_PROXY', 'intake'],
       ].sort(),
@@ -222,7 +224,31 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(sending(actionsOfRole('intake'))).toEqual([]);
     expect(sending(actionsOfRole('transport'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
     expect(sending(actionsOfRole('sender'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
+    // The console runs the Test Server (and reads the DKIM key for its DNS page).
+    expect(sending(actionsOfRole('console'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
     expect(sending([...actionsOfRole('sweep'), ...actionsOfRole('feedback')])).toEqual([]);
+  });
+
+  it('gives the console what its pages and actions use, and no more: never the due index, a scan or a table change', () => {
+    // Prepare
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{ Properties: { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const consoleStatements = policies.filter((policy) => policy.Properties.Roles.some((role) => role.Ref.startsWith('FunctionsconsoleRole'))).flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    const intakeQueries = policies
+      .filter((policy) => policy.Properties.Roles.some((role) => role.Ref.startsWith('FunctionsintakeRole')))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement) => actionsOf(statement).includes('dynamodb:Query'));
+    // Act
+    const dynamodb = consoleStatements.flatMap(actionsOf).filter((action) => action.startsWith('dynamodb:')).sort();
+    const queried = JSON.stringify(consoleStatements.filter((statement) => actionsOf(statement).includes('dynamodb:Query')).map((statement) => statement.Resource));
+    // Assess
+    expect(dynamodb).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(queried).toMatch(/index\/byAddress/);
+    expect(queried).not.toMatch(/index\/due/);
+    expect(consoleStatements.flatMap(actionsOf)).toContain('sqs:SendMessage');
+    // The intake, which has no search by address, may not read that index.
+    expect(JSON.stringify(intakeQueries.map((statement) => statement.Resource))).not.toMatch(/byAddress/);
+    // The DNS page knows the Easy DKIM tokens the stack made.
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'Notice Relay console', Timeout: 30, Environment: { Variables: Match.objectLike({ NOTICE_RELAY_DKIM_TOKENS: Match.anyValue() }) } });
   });
 
   it('outputs the API URL and each DNS record as a DNS administrator pastes it', () => {
@@ -243,6 +269,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       'Fn::Join': ['', ['https://', { Ref: expect.stringMatching(/^Api/) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: expect.any(String) }]],
     });
     expect(Object.keys(outputs).filter((key) => key.startsWith('ApiEndpoint'))).toEqual([]);
+    expect(JSON.stringify(outputs.ConsoleUrl?.Value)).toMatch(/\/console"\]\]\}$/);
     expect(outputs.EgressIps).toBeUndefined();
   });
 
@@ -267,12 +294,12 @@ describe('Stack: NoticeRelay with static egress', () => {
     template.resourceCountIs('AWS::EC2::EIP', 2);
     template.resourceCountIs('AWS::EC2::NatGateway', 2);
     template.hasResourceProperties('AWS::EC2::NatGateway', { AllocationId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EgressIp'), 'AllocationId'] } });
-    // The two that reach the relays (the sender and the Test Server) go out through the NAT; the others need no VPC.
+    // Those that reach the relays (the sender and the Test Server's two) go out through the NAT; the others need no VPC.
     const inVpc = Object.values(template.findResources('AWS::Lambda::Function'))
       .filter((fn) => fn.Properties.VpcConfig)
       .map((fn) => fn.Properties.Description)
       .sort();
-    expect(inVpc).toEqual(['Notice Relay sender', 'Notice Relay transport']);
+    expect(inVpc).toEqual(['Notice Relay console', 'Notice Relay sender', 'Notice Relay transport']);
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(outputs.EgressIps?.Value)).toMatch(/EgressIp1.*EgressIp2/);
     expect(() => built.app.synth()).not.toThrow();
@@ -394,7 +421,7 @@ describe('Function: loadDeployableConfig', () => {
     try {
       run();
     } catch (error) {
-      expect((error as ConfigError).details.map((d) => d.path)).toEqual(['institutions[0].apiKeys', 'institutions[0].transport.servers[0].auth.pass', 'institutions[1].apiKeys']);
+      expect((error as ConfigError).details.map((d) => d.path)).toEqual(['institutions[0].apiKeys', 'institutions[0].consoleKeys', 'institutions[0].transport.servers[0].auth.pass', 'institutions[1].apiKeys']);
     }
   });
 

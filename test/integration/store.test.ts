@@ -85,6 +85,50 @@ describe('Class: DynamoNoticeStore', () => {
   });
 
 
+  it('finds an institution\'s notices to one address in any case, newest first, from its own index', async () => {
+    // Prepare: two notices to one patron (the address written two ways), one to another, one of another institution
+    const institution = 'by-address';
+    const at = (minute: number) => new Date(Date.UTC(2030, 0, 2, 0, minute));
+    const first = make({ to: 'Reader@Example.org', externalId: 'a-1', type: 'overdue' }, institution, at(1));
+    const second = make({ to: 'reader@example.org', externalId: 'a-2', type: 'hold-pickup' }, institution, at(2));
+    const other = make({ to: 'someone@example.org', externalId: 'a-3' }, institution, at(3));
+    const elsewhere = make({ to: 'reader@example.org', externalId: 'a-4' }, 'another-library', at(4));
+    await store.createNotices([first, second, other, elsewhere]);
+    const idsOf = (page: { notices: Array<{ id: string }> }) => page.notices.map((n) => n.id);
+    // Act
+    const all = await store.listNoticesTo(institution, 'READER@example.org', { limit: 10 });
+    const paged = await store.listNoticesTo(institution, 'reader@example.org', { limit: 1 });
+    const next = await store.listNoticesTo(institution, 'reader@example.org', { limit: 1, cursor: paged.cursor });
+    const byType = await store.listNoticesTo(institution, 'reader@example.org', { limit: 10, type: 'overdue' });
+    const byExternalId = await store.listNoticesTo(institution, 'reader@example.org', { limit: 10, externalId: 'a-2' });
+    const stateItem = await documentsOf(table.client).send(new GetCommand({ TableName: table.tableName, Key: { pk: `notice#${first.notice.id}` } }));
+    // Assess
+    expect(idsOf(all)).toEqual([second.notice.id, first.notice.id]);
+    expect([idsOf(paged), idsOf(next), next.cursor]).toEqual([[second.notice.id], [first.notice.id], undefined]);
+    expect(idsOf(byType)).toEqual([first.notice.id]);
+    expect(idsOf(byExternalId)).toEqual([second.notice.id]);
+    // The index holds a digest of the address, not the address; the notice reads back without it.
+    expect(stateItem.Item?.addrKey).toMatch(/^by-address#[0-9a-f]{64}$/);
+    expect(await store.getNotice(first.notice.id)).toEqual(first.notice);
+  });
+
+  it('tallies the statuses of the notices accepted since a time, newest first, up to a limit', async () => {
+    // Prepare
+    const institution = 'tallied';
+    const records = Array.from({ length: 4 }, (_, i) => make({ externalId: `t-${i}` }, institution, new Date(Date.UTC(2030, 0, 1 + i))));
+    await store.createNotices(records);
+    await store.apply({ id: records[3]!.notice.id, expectVersion: 1, set: { status: 'sent' }, remove: [] });
+    // Act
+    const all = await store.talliesSince(institution, '2030-01-02T00:00:00.000Z', 10);
+    const capped = await store.talliesSince(institution, '2030-01-01T00:00:00.000Z', 2);
+    // Assess
+    expect(all).toEqual({
+      complete: true,
+      notices: [3, 2, 1].map((i) => ({ id: records[i]!.notice.id, kind: 'notice', status: i === 3 ? 'sent' : 'queued', createdAt: records[i]!.notice.createdAt })),
+    });
+    expect(capped.complete).toBe(false);
+    expect(capped.notices.map((n) => n.id)).toEqual([records[3]!.notice.id, records[2]!.notice.id]);
+  });
 
   it('sets the TTL of a notice to its final time plus retention.days once it is sent, failed or cancelled, and not before', async () => {
     // Prepare: three notices leased or queued; the state items as DynamoDB holds them

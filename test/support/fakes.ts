@@ -158,6 +158,7 @@ export class InMemoryNoticeStore extends Recorded<NoticeStoreMethod> implements 
       .filter((notice) => notice.institutionId === institutionId)
       .filter((notice) => query.externalId === undefined || notice.externalId === query.externalId)
       .filter((notice) => query.since === undefined || notice.createdAt >= query.since)
+      .filter((notice) => query.before === undefined || notice.createdAt < query.before)
       .filter((notice) => !query.status || query.status.includes(notice.status))
       .filter((notice) => query.type === undefined || notice.type === query.type)
       .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1))

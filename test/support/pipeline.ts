@@ -57,6 +57,8 @@ export interface PipelineOptions {
   log?: Log;
   /** What the sender and the sweep use instead of what they were built with (fault injection). */
   decorate?: LocalRuntimeOptions['decorate'];
+  /** More of the environment the functions read (the console's NOTICE_RELAY_DNS_RESOLVER…). */
+  env?: LocalRuntimeOptions['env'];
 }
 
 export const startPipeline = async (config: ReturnType<typeof aConfig>, options: PipelineOptions = {}): Promise<Pipeline> => {
@@ -66,6 +68,7 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
     resources: { dynamodb: table.url, sqs: queue.url, ses: options.sesEndpoint, tableName: table.tableName, queueUrl: queue.queueUrl },
     overrides: { random: Math.random, log: options.log ?? silentLog },
     decorate: options.decorate,
+    env: options.env,
     hosting: { sender: true, sweep: true },
   });
   const deps = functions.deps.sweep;

@@ -13,6 +13,7 @@ const EXPECTED_MS = {
   'local-runtime.test.ts': 32_000,
   'reliability-faults.test.ts': 23_000,
   'bundles.test.ts': 21_000,
+  'console.test.ts': 25_000,
   'stack.test.ts': 18_000,
   'delivery-crash.test.ts': 16_000,
 };

@@ -145,6 +145,25 @@ export const noticeStoreContract = (store: () => NoticeStore): void => {
     expect(noneSent).toEqual({ notices: [] });
   });
 
+  it('bounds a listing by creation time on both sides', async () => {
+    // Prepare: one notice a day for five days
+    const institution = 'dated';
+    const records = Array.from({ length: 5 }, (_, i) => make({ externalId: `day-${i + 1}` }, institution, new Date(Date.UTC(2030, 0, i + 1, 12))));
+    await store().createNotices(records);
+    const externalIds = (page: { notices: Array<{ externalId?: string }> }) => page.notices.map((n) => n.externalId);
+    // Act
+    const between = await store().listNotices(institution, { limit: 10, since: '2030-01-02T00:00:00.000Z', before: '2030-01-04T00:00:00.000Z' });
+    const before = await store().listNotices(institution, { limit: 10, before: '2030-01-03T00:00:00.000Z' });
+    const pagedFirst = await store().listNotices(institution, { limit: 1, before: '2030-01-05T00:00:00.000Z' });
+    const pagedNext = await store().listNotices(institution, { limit: 1, before: '2030-01-05T00:00:00.000Z', cursor: pagedFirst.cursor });
+    const empty = await store().listNotices(institution, { limit: 10, since: '2030-01-04T00:00:00.000Z', before: '2030-01-04T00:00:00.000Z' });
+    // Assess
+    expect(externalIds(between)).toEqual(['day-3', 'day-2']);
+    expect(externalIds(before)).toEqual(['day-2', 'day-1']);
+    expect([externalIds(pagedFirst), externalIds(pagedNext)]).toEqual([['day-4'], ['day-3']]);
+    expect(empty.notices).toEqual([]);
+  });
+
   it('creates a report once, however many times it is asked', async () => {
     // Prepare
     const report = make();

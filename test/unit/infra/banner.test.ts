@@ -1,6 +1,6 @@
 // What `npm start` prints: the demo's key but never a real one, and a warning before patron data
 // crosses a network in plain text.
-import { banner, type BannerFacts, DEMO_API_KEY } from '../../../infra/local/banner';
+import { banner, type BannerFacts, DEMO_API_KEY, DEMO_STAFF_KEY } from '../../../infra/local/banner';
 import { urlCoveredBy } from '../../../infra/local/tls';
 import { aConfig, aConfigInput } from '../../support/factories';
 import { makePrivateCa } from '../../support/tls';
@@ -8,7 +8,7 @@ import { makePrivateCa } from '../../support/tls';
 /** A configuration whose first institution has the demo's published key, as config/local.json has. */
 const demoConfig = () => {
   const input = aConfigInput();
-  input.institutions[0] = { ...input.institutions[0]!, apiKeys: [DEMO_API_KEY] };
+  input.institutions[0] = { ...input.institutions[0]!, apiKeys: [DEMO_API_KEY], consoleKeys: [DEMO_STAFF_KEY] };
   return aConfig(input);
 };
 
@@ -47,6 +47,17 @@ describe('the start-up banner', () => {
     for (const key of config.institutions.flatMap((inst) => inst.apiKeys ?? [])) expect(text).not.toContain(key);
     expect(text).toContain(`one of institution "${config.institutions[0]?.id}"'s keys in ${overrides.configPath} (not shown)`);
     expect(text).toContain("-H 'Authorization: Bearer <API key>'");
+  });
+
+  it("names the console's sign-in URL, with the demo staff key only for the committed demo on this machine", () => {
+    const own = aConfigInput();
+    own.institutions[0] = { ...own.institutions[0]!, consoleKeys: ['a-staff-key-of-our-own-0123'] };
+    expect(banner(runtime({}))).toContain(`  Console        http://127.0.0.1:3000/console/sign-in?institution=demo   (staff key ${DEMO_STAFF_KEY})`);
+    expect(banner(runtime({ api: { reachableFromOtherMachines: true, https: true } }))).not.toContain(DEMO_STAFF_KEY);
+    const ownText = banner(runtime({ config: aConfig(own), demoConfig: false, configPath: '/etc/notice-relay/config.json' }));
+    expect(ownText).toContain('(a staff key of "demo" in /etc/notice-relay/config.json (not shown))');
+    expect(ownText).not.toContain('a-staff-key-of-our-own-0123');
+    expect(banner(runtime({ config: aConfig(), demoConfig: false }))).toContain('  Console        http://127.0.0.1:3000/console   (no staff key is configured (consoleKeys))');
   });
 
   it.each([

@@ -285,6 +285,8 @@ describe('Handler: intake, reading and cancelling', () => {
       attemptCount: 0,
       returnToSender: null,
       reportFor: null,
+      resentFrom: null,
+      resentAs: null,
       attempts: [],
       events: [],
     });

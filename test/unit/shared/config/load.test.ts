@@ -139,6 +139,22 @@ describe('Function: loadConfig', () => {
     expect(defaults.institutions[0]?.smtpSubmission).toBeUndefined();
   });
 
+  it('refuses a staff key that is also an API key, or a staff key of another institution', () => {
+    // Prepare
+    const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
+    const demoApiKey = (input.institutions[0] as { apiKeys: string[] }).apiKeys[0] as string;
+    const staffKey = 'a-staff-key-of-the-demo-library';
+    input.institutions[0] = { ...input.institutions[0], consoleKeys: [staffKey, demoApiKey] };
+    input.institutions[1] = { ...input.institutions[1], consoleKeyHashes: [hashApiKey(staffKey)] };
+    // Act
+    const problems = problemsOf(() => parseConfig(input));
+    // Assess
+    expect(problems).toEqual([
+      'institutions[0].consoleKeys[1]: is also an API key of demo: a staff key must differ from every API key',
+      'institutions[1].consoleKeyHashes[0]: is also a staff key of demo: a key belongs to one institution',
+    ]);
+  });
+
   it('refuses no-login networks that are malformed, too wide, or shared by two institutions, each by path', () => {
     // Prepare: the branch's campus range takes in the demo's ILS server
     const input = aConfigInput({ smtpSubmission: { loginFrom: ['10.0.0.0/33'] } }) as { institutions: Array<Record<string, unknown>> };
