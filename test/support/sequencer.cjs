@@ -10,6 +10,7 @@ const EXPECTED_MS = {
   'relay-friendly.test.ts': 120_000,
   'delivery.test.ts': 90_000,
   'local-runtime.test.ts': 32_000,
+  'openapi-contract.test.ts': 30_000,
   'reliability-faults.test.ts': 23_000,
   'bundles.test.ts': 21_000,
   'stack.test.ts': 18_000,
