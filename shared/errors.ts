@@ -36,10 +36,14 @@ export class MalformedJsonError extends NoticeRelayError {
   }
 }
 
+/** The body is not JSON in UTF-8; `code` says how (`unsupported_media_type`, `invalid_utf8`). */
 export class UnsupportedMediaTypeError extends NoticeRelayError {
-  public constructor(message: string, options?: ErrorOptions) {
+  public readonly code: string;
+
+  public constructor(message: string, code = 'unsupported_media_type', options?: ErrorOptions) {
     super(message, options);
     this.name = 'UnsupportedMediaTypeError';
+    this.code = code;
   }
 }
 

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { type AddressInfo, isIP } from 'node:net';
+import { isBinaryMediaType } from '../../lambdas/intake/gateway-body';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../lambdas/intake/gateway-refusals';
 import { type IntakeHandlerDeps, makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { isTransportPath, makeTransportHandler, type TransportHandlerDeps } from '../../lambdas/transport/transport-handler';
@@ -92,6 +93,8 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, options: { 
   }
   const hasQuery = Object.keys(query).length > 0;
   const path = safeDecodeUri(url.pathname);
+  // As the deployed API does (lambdas/intake/gateway-body.ts): bytes in base64, never text decoded here.
+  const asBytes = body.length > 0 && isBinaryMediaType(request.headers['content-type']);
   const method = (request.method ?? 'GET').toUpperCase();
   return {
     resource: '/{proxy+}',
@@ -103,8 +106,8 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, options: { 
     multiValueQueryStringParameters: hasQuery ? multiQuery : null,
     pathParameters: { proxy: path.replace(/^\//, '') },
     stageVariables: null,
-    body: body.length > 0 ? body.toString('utf8') : null,
-    isBase64Encoded: false,
+    body: body.length > 0 ? body.toString(asBytes ? 'base64' : 'utf8') : null,
+    isBase64Encoded: asBytes,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',

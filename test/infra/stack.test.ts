@@ -168,6 +168,11 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { SecurityPolicy: 'TLS_1_2' });
   });
 
+  it('hands every request body to the functions as its bytes, so that a body not in UTF-8 is refused, not read as U+FFFD', () => {
+    // Every method is a Lambda proxy (above), which takes */* without a contentHandling of its own.
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: ['*/*'] });
+  });
+
   it('gives the API throttling, access logs, error-only execution logs without bodies, and JSON refusals', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',

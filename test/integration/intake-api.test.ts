@@ -133,6 +133,27 @@ describe('Intake API over HTTP', () => {
     });
   });
 
+  describe('the bytes of a body, as the gateway hands them on', () => {
+    /** Posts bytes as they are, and answers the status, the body and the notices listed under an externalId after. */
+    const postBytes = async (bytes: Buffer, externalId: string) => {
+      const response = await fetch(`${api.url}/v1/notices`, { method: 'POST', headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' }, body: bytes });
+      const body = await response.json();
+      const listed = await call('GET', `/v1/notices?externalId=${externalId}`);
+      return { status: response.status, body, listed: listed.body.notices as Array<{ subject: string }> };
+    };
+
+    it('takes UTF-8 as it was sent, and refuses Latin-1 (415 invalid_utf8) and a lone surrogate (400 invalid_unicode), storing neither', async () => {
+      // Act
+      const utf8 = await postBytes(Buffer.from(JSON.stringify(aNoticeInput({ subject: 'Renée, \u{1F4DA} is due', externalId: 'bytes-utf8' })), 'utf8'), 'bytes-utf8');
+      const latin1 = await postBytes(Buffer.from(JSON.stringify(aNoticeInput({ subject: 'Renée, your book is due', externalId: 'bytes-latin1' })), 'latin1'), 'bytes-latin1');
+      const surrogate = await postBytes(Buffer.from(JSON.stringify(aNoticeInput({ subject: 'Ren\ud800e', externalId: 'bytes-surrogate' })), 'utf8'), 'bytes-surrogate');
+      // Assess
+      expect(utf8).toMatchObject({ status: 202, listed: [{ subject: 'Renée, \u{1F4DA} is due' }] });
+      expect(latin1).toMatchObject({ status: 415, body: { error: { code: 'invalid_utf8', message: expect.stringMatching(/^The body is not UTF-8: the byte 0xE9 at offset \d+ \(line 1\)/) } }, listed: [] });
+      expect(surrogate).toMatchObject({ status: 400, body: { error: { code: 'invalid_unicode', details: [{ path: 'subject' }] } }, listed: [] });
+    });
+  });
+
   describe('Idempotency-Key', () => {
     it('gives concurrent duplicates of a batch the same ids and stores it once', async () => {
       // Prepare

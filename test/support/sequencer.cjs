@@ -11,6 +11,7 @@ const EXPECTED_MS = {
   'delivery.test.ts': 90_000,
   'smtp-door.test.ts': 40_000,
   'local-runtime.test.ts': 32_000,
+  'openapi-contract.test.ts': 30_000,
   'reliability-faults.test.ts': 23_000,
   'bundles.test.ts': 21_000,
   'console.test.ts': 25_000,

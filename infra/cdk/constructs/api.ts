@@ -17,6 +17,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BINARY_MEDIA_TYPES } from '../../../lambdas/intake/gateway-body';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../../lambdas/intake/gateway-refusals';
 import { TRANSPORT_PATH } from '../../../lambdas/transport/transport-handler';
 import { CONSOLE_PATH } from '../../../lambdas/console/http';
@@ -51,6 +52,10 @@ export class NoticeApi extends Construct {
       restApiName: 'notice-relay',
       description: 'Notice Relay: library notices in, email out',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // Every body reaches the functions as its bytes, so that one not in UTF-8 is refused rather than read
+      // with U+FFFD in place of its bad bytes. Every method here is a Lambda proxy: a MOCK integration (a
+      // CORS preflight) added later would need contentHandling CONVERT_TO_TEXT to work with */*.
+      binaryMediaTypes: [...BINARY_MEDIA_TYPES],
       cloudWatchRole: true,
       deployOptions: {
         stageName: STAGE_NAME,

@@ -8,7 +8,8 @@ import { composeMessage } from '../../../shared/mime/compose';
 import type { NewNotice } from '../../../shared/notice/model';
 import { fakeDeps } from '../../support/fake-deps';
 import { aConfig, aConfigInput, aNotice, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
-import { checkAgainstOpenApi, isDocumented } from '../../support/openapi';
+import { checkAgainstOpenApi, isDocumented, operationPointer } from '../../support/openapi';
+import { fromDocument } from '../../support/openapi-arbitraries';
 
 // No per-key limit: thousands of requests arrive within the same minute of the fakes' clock.
 const config = aConfig({ ...aConfigInput(), intake: { requestsPerMinutePerKey: 1_000_000 } });
@@ -75,9 +76,15 @@ const acceptable = fc.record({
   replyTo: fc.constantFrom('desk@library.example.org'),
 });
 
+// Bodies the OpenAPI document allows, and bodies that break it by one constraint: drawn from its schemas.
+const fromTheDocument = fromDocument();
+const NOTICES_BODY = operationPointer('post', '/v1/notices', 'requestBody', 'content', 'application/json', 'schema');
+
 const body = fc.oneof(
   { weight: 3, arbitrary: noticeLike },
   { weight: 2, arbitrary: acceptable },
+  { weight: 1, arbitrary: fromTheDocument.valid(NOTICES_BODY) },
+  { weight: 1, arbitrary: fromTheDocument.violating(NOTICES_BODY).map((violation) => violation.value) },
   { weight: 2, arbitrary: fc.record({ notices: fc.array(fc.oneof(noticeLike, acceptable), { maxLength: 5 }) }) },
   { weight: 1, arbitrary: fc.jsonValue() },
   { weight: 1, arbitrary: fc.anything() },
@@ -148,7 +155,10 @@ describe('Reliability: fuzz of the HTTP API', () => {
           const message = await composeMessage(notice, content, config.institutions[0]!, { now: new Date('2031-01-01T00:00:00Z') });
           const parsed = await simpleParser(message.raw);
           expect([...parsed.headers.keys()].filter((name) => !ALLOWED_HEADERS.has(name))).toEqual([]);
-          expect(parsed.to).toMatchObject({ value: [{ address: content.to }] });
+          // The same mailbox: its local part exactly, its domain in any case (DNS names are case-insensitive).
+          const atDomain = content.to.lastIndexOf('@');
+          const mailbox = (parsed.to as { value: Array<{ address: string }> }).value.map(({ address }) => `${address.slice(0, address.lastIndexOf('@'))}${address.slice(address.lastIndexOf('@')).toLowerCase()}`);
+          expect(mailbox).toEqual([`${content.to.slice(0, atDomain)}${content.to.slice(atDomain).toLowerCase()}`]);
           composed++;
         }
       }),
