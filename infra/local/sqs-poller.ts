@@ -69,6 +69,11 @@ const lambdaContext = (timeoutSeconds: number): Context => {
 
 /** How long one receive waits for a first message: long polling, ended early by `stop()`. */
 const LONG_POLL_SECONDS = 5;
+/**
+ * How often a batch being gathered looks for more: a few receives per window at most, and a batch that
+ * fills early is invoked within this long of filling.
+ */
+const GATHER_STEP_MS = 2000;
 /** SQS's most messages a ReceiveMessage returns, and its longest wait. */
 const SQS_MAX_MESSAGES = 10;
 const SQS_MAX_WAIT_SECONDS = 20;
@@ -109,24 +114,24 @@ export const startSqsPoller = (options: SqsPollerOptions): SqsPoller => {
 
   /**
    * With a batching window: receives more until the batch is full or the window, opened by the first
-   * message, closes. SQS waits in whole seconds, so the window's last fraction of a second is waited out
-   * here and ended with one receive that does not wait. A failed receive, or `stop()`, closes the window
-   * early: what is held is invoked, not left hidden for the visibility timeout.
+   * message, closes. It looks every GATHER_STEP_MS with a receive that does not wait, rather than long
+   * polling: a long poll returns as soon as one message is there, so doorbells coming one at a time would
+   * cost a receive each, and the event source mapping's receives are billed as any others. A failed
+   * receive, or `stop()`, closes the window early: what is held is invoked, not left hidden for the
+   * visibility timeout.
    */
   const gather = async (batch: Message[]): Promise<Message[]> => {
     const closesAt = performance.now() + windowMs;
     while (batch.length < options.batchSize && !abort.signal.aborted) {
       const leftMs = closesAt - performance.now();
       if (leftMs <= 0) break;
-      const lastReceive = leftMs < 1000;
-      if (lastReceive) await pause(leftMs, abort.signal);
+      await pause(Math.min(leftMs, GATHER_STEP_MS), abort.signal);
       try {
-        batch.push(...(await receive(options.batchSize - batch.length, lastReceive ? 0 : Math.floor(leftMs / 1000))));
+        batch.push(...(await receive(options.batchSize - batch.length, 0)));
       } catch (error) {
         if (!abort.signal.aborted) options.onError?.(error);
         break;
       }
-      if (lastReceive) break;
     }
     return batch;
   };
