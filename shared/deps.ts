@@ -23,8 +23,7 @@ import type { KeyRateCounter } from './intake/key-rate';
 import { DynamoKeyRateCounter } from './store/dynamo-key-rate';
 import type { TransportDeps } from './transport/factory';
 import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
-import type { RateGate } from './transport/rate-gate';
-import type { TransportRecords } from './transport/records';
+import type { TransportStates } from './transport/records';
 import { DynamoTransportState } from './store/dynamo-transport-state';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -34,6 +33,10 @@ export interface BaseDeps extends CoreDeps {
   config: Config;
   institutions: ReadonlyMap<string, InstitutionConfig>;
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
+  /** Each institution's transport state: the senders' rate limits and paused sending, the sweep's stall alert. */
+  transportStates: TransportStates;
+  /** alerts.stalledAfterMinutes: the sweep tells of an institution that has sent nothing while notices were due that long. */
+  stalledAfterMinutes: number;
   /** Closes the SDK clients' connections (the local runtime's shutdown). */
   close(): void;
 }
@@ -42,8 +45,6 @@ export interface BaseDeps extends CoreDeps {
 export interface Deps extends IntakeFunctionDeps {
   desk: TransportDesk;
   transports: TransportDeps;
-  rates: RateGate;
-  transportRecords: TransportRecords;
   attemptTimeoutSeconds: number;
   clients: BaseDeps['clients'] & { ses: SESClient };
 }
@@ -189,6 +190,8 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
     log: overrides.log ?? powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } })),
     institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
     clients: { dynamodb, sqs },
+    transportStates: new DynamoTransportState({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
+    stalledAfterMinutes: config.alerts.stalledAfterMinutes,
     close: () => {
       dynamodb.destroy();
       sqs.destroy();
@@ -229,7 +232,6 @@ export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): Intak
 export const createDeps = (env: Env, service: string, overrides: DepsOverrides = {}): Deps => {
   const base = withApiKeys(env, createBaseDeps(env, service, overrides));
   const { config, clock } = base;
-  const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') });
   const region = env.AWS_REGION ?? 'us-east-1';
   const ses = sdkClient(SESClient, region, env.NOTICE_RELAY_SES_ENDPOINT);
   const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
@@ -238,10 +240,8 @@ export const createDeps = (env: Env, service: string, overrides: DepsOverrides =
   const transports = transportDeps(config, clock, secrets, ses);
   return {
     ...base,
-    desk: makeDesk({ transports, records: transportState, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
+    desk: makeDesk({ transports, records: base.transportStates, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
     transports,
-    rates: transportState,
-    transportRecords: transportState,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     clients: { ...base.clients, ses },
     close: () => {

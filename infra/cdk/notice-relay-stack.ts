@@ -93,7 +93,8 @@ export class NoticeRelayStack extends Stack {
     // The Test Server: the key's rate, and the transport's state it reads and records its result in.
     can(['transport'], ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table]);
     can(['sender'], ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
-    can(['sweep'], ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
+    // GetItem: each institution's transport state, for the stall alert.
+    can(['sweep'], ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     can(['sweep'], ['dynamodb:Query'], indexes.filter((arn) => arn.endsWith('/due')));
     can(['feedback'], ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     can(['intake', 'sender', 'sweep', 'feedback'], ['sqs:SendMessage'], [doorbells.queue.queueArn]);

@@ -205,6 +205,8 @@ export const configSchema = z
       })
       .prefault({}),
     retention: z.strictObject({ days: z.number().int().min(1).max(3650).default(30) }).prefault({}),
+    /** When IT is told that an institution has sent nothing while notices were due; fractions for tests and demos. */
+    alerts: z.strictObject({ stalledAfterMinutes: z.number().positive().max(10_080).default(30) }).prefault({}),
   })
   .superRefine((config, ctx) => {
     const seenIds = new Map<string, number>();

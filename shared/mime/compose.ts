@@ -5,6 +5,7 @@ import type Mail from 'nodemailer/lib/mailer';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import type { Notice, NoticeContent } from '../notice/model';
+import { withCrlf } from './line-ends';
 import { composeReturnToSender } from './return-to-sender';
 
 /** A composed message and how to route it. */
@@ -14,8 +15,9 @@ export interface OutgoingMessage {
   messageId: string;
   /** The From header as configured: what SES is given as the source. */
   from: string;
-  /** SMTP envelope: MAIL FROM (where relays send bounces) and RCPT TO. */
+  /** SMTP envelope: MAIL FROM (where relays send bounces; empty for the null sender `<>`) and RCPT TO. */
   envelope: { from: string; to: string[] };
+  /** The message, its lines ended with CRLF only (RFC 5322 §2.1). */
   raw: Buffer;
 }
 
@@ -30,7 +32,7 @@ export const messageIdOf = (noticeId: string, institution: InstitutionConfig): s
 
 export const buildMail = (options: Mail.Options & { baseBoundary?: string }): Promise<Buffer> =>
   new Promise((resolve, reject) => {
-    new MailComposer(options).compile().build((error, message) => (error ? reject(error) : resolve(message)));
+    new MailComposer(options).compile().build((error, message) => (error ? reject(error) : resolve(withCrlf(message))));
   });
 
 /**

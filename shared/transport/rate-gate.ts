@@ -1,12 +1,13 @@
 // Rate limits of an institution's transport (README: How delivery works): `maxPerMinute` and `maxPerDay`, honoured by
-// every sender at once, and pauses a relay asks for with its throttling and quota replies. The limits are
-// decided here; the state lives in the store (dynamo-rate-gate.ts), shared by all senders.
+// every sender at once. The limits are decided here; the state lives in the institution's transport state
+// (records.ts), shared by all senders, which the store only reads and writes with a compare-and-set.
 //
 // Sends are spaced evenly: each takes the next free slot, `60 s / maxPerMinute` (and a margin) after the
 // one before, so no 60-second window holds more than maxPerMinute. A notice whose slot is later keeps it
 // (the reservation is recorded on the notice) and comes back then, without counting a failed attempt.
 // One that comes back long after its slot (a lost doorbell rung again by the sweep) sends without a new
 // one: giving it the next free slot would push every late notice behind the whole backlog, again and again.
+import { changeState, type TransportStates } from './records';
 
 /** Limits of one transport. */
 export interface RateLimits {
@@ -14,16 +15,13 @@ export interface RateLimits {
   maxPerDay?: number;
 }
 
-/** What the store keeps for one institution. */
+/** What the transport state keeps for the limits. */
 export interface RateState {
   /** The earliest time the next slot may be taken (epoch ms). */
   nextSlotAt: number;
   /** UTC day (YYYY-MM-DD) that `dayCount` counts recipients of. */
   day?: string;
   dayCount: number;
-  /** No sends before this (epoch ms): a relay asked to slow down or its quota ran out. */
-  pausedUntil?: number;
-  pauseReason?: string;
 }
 
 /** A slot, or the time to come back. */
@@ -31,16 +29,6 @@ export interface Slot {
   at: Date;
   /** Why the slot is later than asked, for the notice's history. */
   reason?: string;
-}
-
-export interface RateGate {
-  /**
-   * Takes the next slot for the institution (now or later) for a message to `recipients` addresses
-   * (maxPerDay counts recipients, as Microsoft 365's daily limit does); throws only if the store fails.
-   */
-  reserve(institutionId: string, limits: RateLimits, now: Date, recipients?: number): Promise<Slot>;
-  /** Makes every sender wait until `until` (a later pause wins). */
-  pause(institutionId: string, until: Date, reason: string): Promise<void>;
 }
 
 /**
@@ -64,9 +52,8 @@ const nextUtcMidnight = (ms: number): number => {
  * const { slot, next } = nextSlot(state, { maxPerMinute: 30 }, now);
  */
 export const nextSlot = (state: RateState, limits: RateLimits, now: Date, recipients = 1): { slot: Slot; next: RateState } => {
-  let at = Math.max(now.getTime(), state.nextSlotAt, state.pausedUntil ?? 0);
-  let reason = state.pausedUntil && state.pausedUntil > now.getTime() ? `the relay asked to wait: ${state.pauseReason ?? 'throttled'}` : undefined;
-  if (limits.maxPerMinute && at > now.getTime() && !reason) reason = `held back by maxPerMinute (${limits.maxPerMinute})`;
+  let at = Math.max(now.getTime(), state.nextSlotAt);
+  let reason = limits.maxPerMinute && at > now.getTime() ? `held back by maxPerMinute (${limits.maxPerMinute})` : undefined;
   let day = utcDay(at);
   let count = state.day === day ? state.dayCount : 0;
   // A day with nothing sent yet takes any message, so one with more recipients than the limit still goes.
@@ -88,8 +75,16 @@ export const nextSlot = (state: RateState, limits: RateLimits, now: Date, recipi
 };
 
 /**
- * How long a relay's reply pauses the whole institution, in ms: a quota until it may have reset (the long
- * retry delay, an hour by default), throttling for the short one (3 minutes by default).
+ * Takes the next slot for the institution (now or later) for a message to `recipients` addresses
+ * (maxPerDay counts recipients, as Microsoft 365's daily limit does), with a compare-and-set on the
+ * institution's transport state; throws only if the store fails.
+ * @example
+ * const slot = await reserveSlot(states, 'demo', { maxPerMinute: 30 }, now);
  */
-export const pauseFor = (facts: { throttled?: boolean; quota?: boolean }, retry: { shortDelaySeconds: readonly [number, number]; longDelaySeconds: readonly [number, number] }): number | undefined =>
-  facts.quota ? retry.longDelaySeconds[0] * 1000 : facts.throttled ? retry.shortDelaySeconds[0] * 1000 : undefined;
+export const reserveSlot = async (states: TransportStates, institutionId: string, limits: RateLimits, now: Date, recipients = 1): Promise<Slot> => {
+  const { result } = await changeState(states, institutionId, (state) => {
+    const { slot, next } = nextSlot({ nextSlotAt: state.nextSlotAt ?? 0, day: state.day, dayCount: state.dayCount ?? 0 }, limits, now, recipients);
+    return { change: { set: { nextSlotAt: next.nextSlotAt, day: next.day, dayCount: next.dayCount } }, result: slot };
+  });
+  return result;
+};

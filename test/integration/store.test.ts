@@ -1,9 +1,11 @@
-// DynamoNoticeStore with the real SDK against dynalite: keys, indexes, compare-and-set, idempotency.
+// DynamoNoticeStore and DynamoTransportState with the real SDK against dynalite: keys, indexes, compare-and-set, idempotency.
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
-import { DeliveryError, StaleNoticeError } from '../../shared/errors';
+import { StaleNoticeError } from '../../shared/errors';
+import { deliveryFailure } from '../../shared/transport/classify';
 import { afterAttempt, cancel, type LifecycleContext, newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
+import { DynamoTransportState } from '../../shared/store/dynamo-transport-state';
 import { DUE_SHARDS } from '../../shared/store/table';
 import { aNoticeInput, settingsOf } from '../support/factories';
 import { startTestTable, type TestTable } from '../support/emulators';
@@ -198,7 +200,7 @@ describe('Class: DynamoNoticeStore', () => {
     const sending = await store.apply(takeLease(toSend.notice, leasedAt, 'token-a', settings));
     const failing = await store.apply(takeLease(toFail.notice, leasedAt, 'token-b', settings));
     const whileSending = await rawState(sending.id);
-    const refusal = new DeliveryError('550 5.1.1 no such user', 'permanent', { transport: 'smtp', server: 'mail.example.org:587', code: 'EENVELOPE', responseCode: 550 });
+    const refusal = deliveryFailure('ERECIPIENT', '550 5.1.1 no such user', { transport: 'smtp', server: 'mail.example.org:587', responseCode: 550 });
     // Act
     await store.apply(afterAttempt(sending, { ok: true, transport: 'smtp', server: 'mail.example.org:587', messageId: '<a@example.org>', startedAt: leasedAt }, finalAt, ctx).transition);
     await store.apply(afterAttempt(failing, { ok: false, error: refusal, startedAt: leasedAt }, finalAt, ctx).transition);
@@ -280,5 +282,36 @@ describe('Class: DynamoNoticeStore', () => {
       // Assess
       expect(claim).toEqual({ kind: 'proceed', ids: ['D1'], takeover: false });
     });
+  });
+});
+
+describe('Class: DynamoTransportState', () => {
+  const pause = { since: '2030-01-01T00:00:00.000Z', code: 'EAUTH', reply: '535 5.7.8 Authentication credentials invalid', server: 'relay.library.example.org:587', nextProbeAt: '2030-01-01T00:03:00.000Z', backoffSeconds: 180, probes: 0 };
+
+  it('reads an institution nothing was kept for as version 0, and writes with a compare-and-set on the version', async () => {
+    // Prepare
+    const states = new DynamoTransportState({ client: table.client, tableName: table.tableName });
+    // Act
+    const empty = await states.read('cas');
+    const created = await states.write('cas', 0, { set: { pause, firstUnsentAt: pause.since } });
+    const again = await states.write('cas', 0, { set: { firstUnsentAt: '2030-01-01T00:00:01.000Z' } });
+    const probed = await states.write('cas', 1, { set: { probe: { token: 'p1', until: '2030-01-01T00:04:30.000Z' } } });
+    const stale = await states.write('cas', 1, { remove: ['pause'] });
+    const resumed = await states.write('cas', 2, { set: { authRecoveredAt: '2030-01-01T00:03:05.000Z' }, remove: ['pause', 'probe', 'firstUnsentAt'] });
+    // Assess
+    expect(empty).toEqual({ version: 0 });
+    expect([created, again, probed, stale, resumed]).toEqual([true, false, true, false, true]);
+    expect(await states.read('cas')).toEqual({ version: 3, authRecoveredAt: '2030-01-01T00:03:05.000Z' });
+  });
+
+  it('lets one of two probes taken at once win, so one sender tries the relay', async () => {
+    // Prepare
+    const states = new DynamoTransportState({ client: table.client, tableName: table.tableName });
+    await states.write('race', 0, { set: { pause } });
+    const seen = await states.read('race');
+    // Act: two senders take the probe on the state they read
+    const taken = await Promise.all(['p1', 'p2'].map((token) => states.write('race', seen.version, { set: { probe: { token, until: '2030-01-01T00:04:30.000Z' } } })));
+    // Assess
+    expect(taken.filter(Boolean)).toHaveLength(1);
   });
 });

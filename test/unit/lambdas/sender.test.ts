@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { makeSenderHandler } from '../../../lambdas/sender/sender-handler';
 import type { Notice } from '../../../shared/notice/model';
-import { aNotice, sqsEvent } from '../../support/factories';
+import { aConfig, aNotice, sqsEvent } from '../../support/factories';
 import { recordingLog } from '../../support/pipeline';
 import { testDeps } from '../../support/deps';
 
@@ -118,7 +118,7 @@ describe('Handler: sender', () => {
 
   it('records a permanent refusal and creates the report once', async () => {
     // Prepare
-    ses.on(SendRawEmailCommand).rejects(Object.assign(new Error('Email address is not verified.'), { name: 'MessageRejected', $fault: 'client' }));
+    ses.on(SendRawEmailCommand).rejects(Object.assign(new Error('Message length is more than 10485760 bytes long.'), { name: 'MessageRejected', $fault: 'client' }));
     documents.on(UpdateCommand).callsFake((input) => {
       const status = input.ExpressionAttributeValues[':s0'];
       if (status === 'sending') return leased(input);
@@ -132,7 +132,7 @@ describe('Handler: sender', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(documents).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ pk: 'notice#01JBREPORT0000000000000000', kind: 'report', to: 'it@branch.example.edu' }), ConditionExpression: 'attribute_not_exists(#pk)' });
     expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [expect.objectContaining({ MessageBody: doorbell('01JBREPORT0000000000000000') })] });
-    expect(log.lines.find((l) => l.message === 'notice not sent')?.attributes).toMatchObject({ noticeId: ids[0], code: 'MessageRejected', verdict: 'permanent' });
+    expect(log.lines.find((l) => l.message === 'notice not sent')?.attributes).toMatchObject({ noticeId: ids[0], code: 'ESESREJECTED', scope: 'message', verdict: 'permanent' });
   });
 
   it('never logs a patron address or a message body', async () => {
@@ -152,22 +152,24 @@ describe('Handler: sender', () => {
     expect(documents).toHaveReceivedCommandWith(GetCommand, { Key: { pk: 'transport#branch' } });
   });
 
-  it('holds notices back while a relay asked to wait, without counting an attempt', async () => {
+  const throttled = { pk: 'transport#branch', version: 2, pause: { since: NOW.toISOString(), code: 'ETHROTTLED', reply: 'Throttling: Maximum sending rate exceeded.', server: 'ses', nextProbeAt: new Date(NOW.getTime() + 600_000).toISOString(), backoffSeconds: 600, probes: 0 } };
+
+  it('holds notices back while the institution is paused, without counting an attempt', async () => {
     // Prepare
-    documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', pausedUntil: NOW.getTime() + 600_000, pauseReason: '421 from ses' } });
+    documents.on(GetCommand).resolves({ Item: throttled });
     // Act
     const response = await handler(sqsEvent([doorbell(ids[0]!)]));
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
     const deferral = documents.commandCalls(UpdateCommand)[1]?.args[0].input;
-    expect(deferral?.ExpressionAttributeValues).toMatchObject({ ':append': [expect.objectContaining({ outcome: 'deferred', message: 'the relay asked to wait: 421 from ses' })] });
+    expect(deferral?.ExpressionAttributeValues).toMatchObject({ ':append': [expect.objectContaining({ outcome: 'deferred', code: 'ETHROTTLED', message: "held while the institution's sending is paused (ETHROTTLED: the relay or SES asked to slow down)" })] });
     expect(deferral?.UpdateExpression).not.toContain('attemptCount');
   });
 
   it('still holds a notice back when an event moved its version on meanwhile, instead of leaving it sending', async () => {
     // Prepare: the first deferral finds the version changed (SES appended a delay event), the lease still ours
-    documents.on(GetCommand, { Key: { pk: 'transport#branch' } }).resolves({ Item: { pk: 'transport#branch', pausedUntil: NOW.getTime() + 600_000, pauseReason: '421 from ses' } });
+    documents.on(GetCommand, { Key: { pk: 'transport#branch' } }).resolves({ Item: throttled });
     documents.on(GetCommand, { Key: { pk: `notice#${ids[0]}` } }).resolves({ Item: stored(ids[0]!, { status: 'sending', version: 3, leaseToken: 't' }) });
     let deferrals = 0;
     documents.on(UpdateCommand).callsFake((input) => {
@@ -180,7 +182,7 @@ describe('Handler: sender', () => {
     // Assess: the second deferral was made on the notice as it now is
     expect(deferrals).toBe(2);
     expect(documents.commandCalls(UpdateCommand)[2]?.args[0].input.ExpressionAttributeValues).toMatchObject({ ':expect': 3, ':s0': 'queued' });
-    expect(log.lines.find((line) => line.message === 'notice held back')).toBeDefined();
+    expect(log.lines.find((line) => line.message === 'notice held')).toBeDefined();
     expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
   });
 
@@ -208,13 +210,15 @@ describe('Handler: sender', () => {
     expect(log.lines.find((l) => l.message === 'notice not sent')?.attributes).toMatchObject({ noticeId: ids[0], code: 'ELEASE' });
   });
 
-  it('waits out a pause that ends within a second, and sends after it, never before', async () => {
-    // Prepare
-    documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', pausedUntil: NOW.getTime() + 400, pauseReason: '421 from ses' } });
+  it('waits out a rate-limit slot that comes within a second, and sends in it, never before', async () => {
+    // Prepare: 30 a minute; the next slot is 400 ms away
+    const config = aConfig();
+    config.institutions[1] = { ...config.institutions[1]!, transport: { kind: 'ses', maxPerMinute: 30 } };
+    documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', version: 1, nextSlotAt: NOW.getTime() + 400, day: '2030-01-01', dayCount: 1 } });
     const events: string[] = [];
     const sleep = jest.fn(async (ms: number) => void events.push(`slept ${ms}`));
     ses.on(SendRawEmailCommand).callsFake(() => (events.push('sent'), { MessageId: 'ses-1' }));
-    const waiting = makeSenderHandler({ ...testDeps({ clock: { now: () => NOW }, log, random: () => 0 }), sleep });
+    const waiting = makeSenderHandler({ ...testDeps({ config, clock: { now: () => NOW }, log, random: () => 0 }), sleep });
     // Act
     await waiting(sqsEvent([doorbell(ids[0]!)]));
     // Assess

@@ -1,4 +1,5 @@
-import { nextSlot, pauseFor, type RateState, slotSpacingMs } from '../../../../shared/transport/rate-gate';
+import { nextSlot, type RateState, reserveSlot, slotSpacingMs } from '../../../../shared/transport/rate-gate';
+import { memoryStates } from '../../../support/transport-states';
 
 const at = (iso: string) => new Date(iso);
 const fresh: RateState = { nextSlotAt: 0, dayCount: 0 };
@@ -76,18 +77,17 @@ describe('Function: nextSlot', () => {
     expect(nextSlot({ nextSlotAt: 0, day: '2029-12-31', dayCount: 10_000 }, { maxPerDay: 10_000 }, at('2030-01-01T00:00:01Z')).next).toMatchObject({ day: '2030-01-01', dayCount: 1 });
   });
 
-  it('waits out a pause a relay asked for', () => {
-    const paused = { ...fresh, pausedUntil: at('2030-01-01T01:00:00Z').getTime(), pauseReason: '554 from mail.example.org:587' };
-    expect(nextSlot(paused, { maxPerMinute: 30 }, at('2030-01-01T00:30:00Z')).slot).toEqual({ at: at('2030-01-01T01:00:00Z'), reason: 'the relay asked to wait: 554 from mail.example.org:587' });
-  });
 });
 
-describe('Function: pauseFor', () => {
-  const retry = { shortDelaySeconds: [180, 540] as const, longDelaySeconds: [3600, 5400] as const };
-
-  it('pauses for the long retry delay on a quota, the short one on throttling, not at all otherwise', () => {
-    expect(pauseFor({ throttled: true, quota: true }, retry)).toBe(3_600_000);
-    expect(pauseFor({ throttled: true }, retry)).toBe(180_000);
-    expect(pauseFor({}, retry)).toBeUndefined();
+describe('Function: reserveSlot', () => {
+  it('takes the next slot with a compare-and-set, reading again when another sender took one first', async () => {
+    // Prepare: another sender takes the first slot between this one's read and write
+    const states = memoryStates(() => ({ set: { nextSlotAt: at('2030-01-01T00:00:02.100Z').getTime(), day: '2030-01-01', dayCount: 1 } }));
+    // Act
+    const slot = await reserveSlot(states, 'demo', { maxPerMinute: 30 }, at('2030-01-01T00:00:00Z'));
+    // Assess
+    expect(slot).toEqual({ at: at('2030-01-01T00:00:02.100Z'), reason: 'held back by maxPerMinute (30)' });
+    expect(states.writes).toBe(1);
+    expect(await states.read('demo')).toMatchObject({ nextSlotAt: at('2030-01-01T00:00:04.200Z').getTime(), dayCount: 2 });
   });
 });
