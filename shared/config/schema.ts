@@ -129,6 +129,11 @@ const sesTransport = z.strictObject({
   /** The custom MAIL FROM domain; `bounce.<From domain>` when absent. */
   mailFromDomain: domainName.optional(),
   configurationSet: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  /**
+   * The From domain's SES identity exists already in the account (made by hand, or by another stack):
+   * the deployment uses it as it is instead of creating it, which would fail.
+   */
+  existingIdentity: z.boolean().default(false),
   maxPerMinute: perMinute,
   maxPerDay: perDay,
 });

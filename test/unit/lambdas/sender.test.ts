@@ -213,7 +213,7 @@ describe('Handler: sender', () => {
   it('waits out a rate-limit slot that comes within a second, and sends in it, never before', async () => {
     // Prepare: 30 a minute; the next slot is 400 ms away
     const config = aConfig();
-    config.institutions[1] = { ...config.institutions[1]!, transport: { kind: 'ses', maxPerMinute: 30 } };
+    config.institutions[1] = { ...config.institutions[1]!, transport: { kind: 'ses', existingIdentity: false, maxPerMinute: 30 } };
     documents.on(GetCommand).resolves({ Item: { pk: 'transport#branch', version: 1, nextSlotAt: NOW.getTime() + 400, day: '2030-01-01', dayCount: 1 } });
     const events: string[] = [];
     const sleep = jest.fn(async (ms: number) => void events.push(`slept ${ms}`));
