@@ -54,7 +54,7 @@ const CATALOGUE = {
   ERELAYDENIED: institution('the relay refuses to relay for this sender (5.7.1 at RCPT TO)'),
   ESENDER: institution('the relay refused the envelope sender or the From address'),
   ETEMPFAIL: institution('the relay asked to try again later before any recipient was named'),
-  EPROTOCOL: institution('the relay refused the conversation itself (EHLO, or commands out of sequence)'),
+  EPROTOCOL: institution('the relay refused the conversation itself: its greeting of the client, or commands out of sequence'),
   ETHROTTLED: institution('the relay or SES asked to slow down', 'throttle'),
   EQUOTA: institution('a daily sending quota ran out', 'quota'),
   ESESNOTVERIFIED: institution('SES has not verified the sending domain yet, or the account is in the SES sandbox and the recipient is not verified'),

@@ -71,8 +71,6 @@ export interface Relay {
   commands: string[];
   /** How many commands of this verb (`AUTH`, `QUIT`, `STARTTLS`, `MAIL`…) the relay read. */
   count(verb: string): number;
-  /** Connections that ended, and how many of them the client ended with QUIT. */
-  closed: number;
   stop(): Promise<void>;
 }
 
@@ -109,7 +107,6 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
     oauthAttempts: [],
     commands,
     count: (verb) => commands.filter((line) => line.split(/[ :]/)[0]?.toUpperCase() === verb.toUpperCase()).length,
-    closed: 0,
     stop: async () => undefined,
   };
   // smtp-server's own log of each command it reads (bunyan style): the relay's record of the conversation.
@@ -135,9 +132,6 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
     onConnect: (_session, callback) => {
       relay.connections++;
       callback();
-    },
-    onClose: () => {
-      relay.closed++;
     },
     onAuth: (auth, _session, callback) => {
       if (options.oauth2 && auth.method === 'XOAUTH2') {
