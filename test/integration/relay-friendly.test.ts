@@ -148,7 +148,7 @@ describe('OAuth2 (XOAUTH2)', () => {
   });
 
   it('fetches a new token when the relay refuses the one it holds', async () => {
-    // Prepare: the relay forgets the first token it was given
+    // Prepare: the relay forgets the first token it was given; the refusal pauses sending until a probe, with a new token, works
     const valid = new Set<string>();
     const tokens = track(await startTokenEndpoint({ ...CLIENT, expiresIn: 3600, issued: valid }));
     const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: valid } }));
@@ -166,7 +166,7 @@ describe('OAuth2 (XOAUTH2)', () => {
     ]);
     expect(tokens.requests).toHaveLength(2);
     expect((await pipeline.api('GET', '/v1/transport')).body.lastAuthFailure).toMatchObject({ code: 'EAUTH', recoveredAt: expect.any(String) });
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('DKIM through any relay', () => {
