@@ -106,10 +106,24 @@ export class DeliveryBatch {
 
   private async attempt(found: Notice, content: NoticeContent | undefined): Promise<DeliveryOutcome> {
     const { deps } = this;
+    const institution = deps.institutions.get(found.institutionId);
+    // The institution's own setup refused mail: only the probe goes until it works again.
+    const clearance = institution ? await this.watch.clear(institution, found) : { kind: 'send' as const };
+    if (clearance.kind === 'hold') {
+      // Within SQS's longest delay, the notice is left as it is and its doorbell rung again for the
+      // probe's time: a night's batch held through a short pause costs no write at all.
+      const doorbell = waitFor(found, clearance.until, deps.clock.now());
+      if (doorbell) {
+        this.doorbells.push(doorbell);
+        deps.log.debug('notice held', { noticeId: found.id, institution: found.institutionId, code: clearance.code, until: clearance.until.toISOString() });
+        return 'deferred';
+      }
+    }
     let notice: Notice;
     try {
       notice = await deps.store.apply(takeLease(found, deps.clock.now(), deps.newId(), deps.settings));
     } catch (error) {
+      if (institution && clearance.kind === 'send' && clearance.probeToken) await this.watch.release(institution, clearance.probeToken);
       if (error instanceof StaleNoticeError) {
         // Another sender took it between our read and our lease: it sends, we do not.
         deps.log.debug('lease taken by another sender', { noticeId: found.id });
@@ -117,11 +131,8 @@ export class DeliveryBatch {
       }
       throw error;
     }
-
-    const institution = deps.institutions.get(notice.institutionId);
-    // The institution's own setup refused mail: only the probe goes until it works again.
-    const clearance = institution ? await this.watch.clear(institution, notice) : { kind: 'send' as const };
     if (clearance.kind === 'hold') {
+      // A longer pause: the notice waits in the store for the sweep, with one entry in its history.
       const deferred = await this.applyLeased(notice, (current) => defer(current, clearance.until, deps.clock.now(), lifecycleContext(deps), clearance.reason, false, clearance.code));
       if (deferred) deps.log.info('notice held', { noticeId: notice.id, institution: notice.institutionId, code: clearance.code, until: clearance.until.toISOString() });
       return 'deferred';

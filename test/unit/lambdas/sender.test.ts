@@ -154,22 +154,22 @@ describe('Handler: sender', () => {
 
   const throttled = { pk: 'transport#branch', version: 2, pause: { since: NOW.toISOString(), code: 'ETHROTTLED', reply: 'Throttling: Maximum sending rate exceeded.', server: 'ses', nextProbeAt: new Date(NOW.getTime() + 600_000).toISOString(), backoffSeconds: 600, probes: 0 } };
 
-  it('holds notices back while the institution is paused, without counting an attempt', async () => {
+  it('holds notices back while the institution is paused, without counting an attempt or writing anything', async () => {
     // Prepare
     documents.on(GetCommand).resolves({ Item: throttled });
     // Act
     const response = await handler(sqsEvent([doorbell(ids[0]!)]));
-    // Assess
+    // Assess: left as it was, its doorbell rung again for the probe's time
     expect(response).toEqual({ batchItemFailures: [] });
     expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
-    const deferral = documents.commandCalls(UpdateCommand)[1]?.args[0].input;
-    expect(deferral?.ExpressionAttributeValues).toMatchObject({ ':append': [expect.objectContaining({ outcome: 'deferred', code: 'ETHROTTLED', message: "held while the institution's sending is paused (ETHROTTLED: the relay or SES asked to slow down)" })] });
-    expect(deferral?.UpdateExpression).not.toContain('attemptCount');
+    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [expect.objectContaining({ MessageBody: doorbell(ids[0]!), DelaySeconds: 600 })] });
   });
 
-  it('still holds a notice back when an event moved its version on meanwhile, instead of leaving it sending', async () => {
-    // Prepare: the first deferral finds the version changed (SES appended a delay event), the lease still ours
-    documents.on(GetCommand, { Key: { pk: 'transport#branch' } }).resolves({ Item: throttled });
+  it('defers a notice in the store when the pause outlasts the queue, and still when an event moved its version on meanwhile', async () => {
+    // Prepare: the next probe is an hour away; the first deferral finds the version changed (SES appended a delay event), the lease still ours
+    const longPause = { ...throttled, pause: { ...throttled.pause, code: 'EQUOTA', nextProbeAt: new Date(NOW.getTime() + 3_600_000).toISOString() } };
+    documents.on(GetCommand, { Key: { pk: 'transport#branch' } }).resolves({ Item: longPause });
     documents.on(GetCommand, { Key: { pk: `notice#${ids[0]}` } }).resolves({ Item: stored(ids[0]!, { status: 'sending', version: 3, leaseToken: 't' }) });
     let deferrals = 0;
     documents.on(UpdateCommand).callsFake((input) => {
@@ -179,9 +179,11 @@ describe('Handler: sender', () => {
     });
     // Act
     await handler(sqsEvent([doorbell(ids[0]!)]));
-    // Assess: the second deferral was made on the notice as it now is
+    // Assess: the second deferral was made on the notice as it now is, with one entry in its history and no attempt counted
     expect(deferrals).toBe(2);
-    expect(documents.commandCalls(UpdateCommand)[2]?.args[0].input.ExpressionAttributeValues).toMatchObject({ ':expect': 3, ':s0': 'queued' });
+    const deferral = documents.commandCalls(UpdateCommand)[2]?.args[0].input;
+    expect(deferral?.ExpressionAttributeValues).toMatchObject({ ':expect': 3, ':s0': 'queued', ':append': [expect.objectContaining({ outcome: 'deferred', code: 'EQUOTA', message: "held while the institution's sending is paused (EQUOTA: a daily sending quota ran out)" })] });
+    expect(deferral?.UpdateExpression).not.toContain('attemptCount');
     expect(log.lines.find((line) => line.message === 'notice held')).toBeDefined();
     expect(ses).not.toHaveReceivedCommand(SendRawEmailCommand);
   });
