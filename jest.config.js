@@ -1,4 +1,4 @@
-// Three suites (unit, integration, infra), all offline; `npm test` runs every one.
+// Four suites (unit, integration, infra, browser), all offline; `npm test` runs every one.
 const { availableParallelism } = require('node:os');
 
 const common = {
@@ -21,5 +21,7 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 30 },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'], slowTestThreshold: 60 },
+    // The staff console in Debian's headless Chromium (test/support/browser.ts).
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'], slowTestThreshold: 60 },
   ],
 };

@@ -1,10 +1,8 @@
 // API keys (README: Using the API): each belongs to one institution; only digests are compared, in constant time.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hashApiKey } from './config/key-digest';
 import type { InstitutionConfig } from './config/schema';
 import { UnauthorizedError } from './errors';
-
-/** The SHA-256 digest of an API key, in hex: what an AWS deployment stores instead of the key. */
-export const hashApiKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
 
 /** Finds the institution an API key belongs to. */
 export class KeyRing {
@@ -23,12 +21,13 @@ export class KeyRing {
    */
   public authenticate(presented: string | undefined): { institution: InstitutionConfig; keyId: string } {
     if (!presented) throw new UnauthorizedError();
-    const digest = createHash('sha256').update(presented, 'utf8').digest();
+    const keyId = hashApiKey(presented);
+    const digest = Buffer.from(keyId, 'hex');
     let found: InstitutionConfig | undefined;
     for (const entry of this.entries) {
       if (timingSafeEqual(entry.digest, digest) && !found) found = entry.institution;
     }
     if (!found) throw new UnauthorizedError('The API key is not valid.');
-    return { institution: found, keyId: digest.toString('hex') };
+    return { institution: found, keyId };
   }
 }

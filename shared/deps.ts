@@ -1,11 +1,13 @@
-// The composition root: the only module that reads the environment and builds SDK clients. On Lambda
-// the handlers call it at start-up; the local runtime calls it with the emulators' endpoints.
+// The composition root: the only module that reads the environment and builds SDK clients. Each Lambda
+// function's handler.ts calls its own builder at start-up, which builds only what that function uses (and
+// so only that goes into its bundle); the local runtime calls the same builders with the emulators' endpoints.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { randomBytes } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import { KeyRing } from './auth';
 import { type Clock, type Random, systemClock } from './clock';
 import { readRuntimeConfig } from './config/runtime';
@@ -13,11 +15,13 @@ import type { Config, InstitutionConfig } from './config/schema';
 import type { CoreDeps } from './core-deps';
 import { ulidSource } from './ids';
 import type { LifecycleSettings } from './lifecycle/transitions';
-import type { Log } from './log';
+import type { Log, LogAttributes } from './log';
 import { SqsDoorbell } from './queue/sqs-doorbell';
 import { noSecrets, type SecretSource } from './secrets';
 import { SecretsManagerSource } from './secrets-manager';
+import { DynamoIdempotencyStore } from './store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from './store/dynamo-notice-store';
+import type { IdempotencyStore } from './store/idempotency-store';
 import { type DeskDeps, makeDesk, type TransportDesk } from './transport/desk';
 import type { KeyRateCounter } from './intake/key-rate';
 import { DynamoKeyRateCounter } from './store/dynamo-key-rate';
@@ -25,28 +29,61 @@ import type { TransportDeps } from './transport/factory';
 import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
 import type { TransportStates } from './transport/records';
 import { DynamoTransportState } from './store/dynamo-transport-state';
+import { type TlsIdentity, tlsIdentityOfSecret } from './submission/certificate';
+import { DynamoConsoleSessions, DynamoSignInFailures } from './store/dynamo-console-state';
+import type { NoticeLookups } from './store/notice-store';
+import type { SessionStore, TokenSource } from './console/sessions';
+import type { FailureCounter } from './console/sign-in';
+import { StaffKeys } from './console/staff-keys';
+import { noWebhookDeliveries, type WebhookDeliveries } from './console/timeline';
+import { OverviewReader } from './console/overview';
+import type { DnsDeps } from './console/dns';
+import type { Deployment } from './console/settings';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** What every handler needs: the store, the queue, the configuration and the domain's inputs. */
+/** What the functions that act on notices share: the store, the queue, the configuration and the domain's inputs. */
 export interface BaseDeps extends CoreDeps {
   config: Config;
   institutions: ReadonlyMap<string, InstitutionConfig>;
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
-  /** Each institution's transport state: the senders' rate limits and paused sending, the sweep's stall alert. */
-  transportStates: TransportStates;
-  /** alerts.stalledAfterMinutes: the sweep tells of an institution that has sent nothing while notices were due that long. */
-  stalledAfterMinutes: number;
   /** Closes the SDK clients' connections (the local runtime's shutdown). */
   close(): void;
 }
 
-/** What the handlers that send mail need besides (the Test Server, the sender). */
-export interface Deps extends IntakeFunctionDeps {
-  desk: TransportDesk;
+/** The sweep's: the base, and each institution's transport state, for the stall alert. */
+export interface SweepFunctionDeps extends BaseDeps {
+  transportStates: TransportStates;
+  /** alerts.stalledAfterMinutes: the sweep tells of an institution that has sent nothing while notices were due that long. */
+  stalledAfterMinutes: number;
+}
+
+/** The feedback's: the base and nothing more. */
+export type FeedbackFunctionDeps = BaseDeps;
+
+/** The sender's: the base, and the transports and each institution's transport state (rate limits, paused sending); no API keys. */
+export interface SenderFunctionDeps extends BaseDeps {
   transports: TransportDeps;
+  transportStates: TransportStates;
   attemptTimeoutSeconds: number;
+  sleep: (ms: number) => Promise<void>;
   clients: BaseDeps['clients'] & { ses: SESClient };
+}
+
+/** What authenticating an API request takes: the institutions' keys and the keys' rates. */
+interface ApiKeyDeps {
+  keyRing: KeyRing;
+  keyRates: KeyRateCounter;
+}
+
+/** The transport function's: the Test Server and the transport's status, behind the API's keys; no notices. */
+export interface TransportFunctionDeps extends ApiKeyDeps {
+  config: Config;
+  clock: Clock;
+  log: Log;
+  desk: TransportDesk;
+  clients: { dynamodb: DynamoDBClient; ses: SESClient };
+  close(): void;
 }
 
 /** A required environment variable; start-up fails at once, by name, when it is missing. */
@@ -72,12 +109,16 @@ const endpointOptions = (endpoint: string | undefined) =>
 const cryptoRandom: Random = () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
 
 /** Powertools' Logger behind the domain's Log: structured JSON lines, one per event. */
-export const powertoolsLog = (logger: Logger): Log => ({
-  debug: (message, attributes) => (attributes ? logger.debug(message, attributes) : logger.debug(message)),
-  info: (message, attributes) => (attributes ? logger.info(message, attributes) : logger.info(message)),
-  warn: (message, attributes) => (attributes ? logger.warn(message, attributes) : logger.warn(message)),
-  error: (message, attributes) => (attributes ? logger.error(message, attributes) : logger.error(message)),
-});
+export const powertoolsLog = (logger: Logger): Log => {
+  const at =
+    (level: keyof Log) =>
+    (message: string, attributes?: LogAttributes): void =>
+      attributes ? logger[level](message, attributes) : logger[level](message);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+};
+
+/** The log of one function: Powertools' Logger, naming the function on every line. */
+const serviceLog = (service: string): Log => powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } }));
 
 export interface DepsOverrides {
   config?: Config;
@@ -165,14 +206,12 @@ export const createDeskDeps = (env: Env, config: Config, log: Log, options: Desk
 };
 
 /**
- * Builds what every handler needs from the environment: NOTICE_RELAY_CONFIG (path of the validated
- * configuration the deployment wrote), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL, and for emulators
- * NOTICE_RELAY_DYNAMODB_ENDPOINT and NOTICE_RELAY_SQS_ENDPOINT. The sweep and the feedback need no more,
- * so their bundles carry no SES, Secrets Manager or SMTP code.
- * @example
- * export const handler = makeSweepHandler(createBaseDeps(process.env, 'sweep'));
+ * Builds what the functions that act on notices share, from the environment: NOTICE_RELAY_CONFIG (path of
+ * the validated configuration the deployment wrote), NOTICE_RELAY_TABLE, NOTICE_RELAY_QUEUE_URL, and for
+ * emulators NOTICE_RELAY_DYNAMODB_ENDPOINT and NOTICE_RELAY_SQS_ENDPOINT. Each function's own builder
+ * below adds what only it uses.
  */
-export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}): BaseDeps => {
+const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}, tableName = requireEnv(env, 'NOTICE_RELAY_TABLE')): BaseDeps => {
   // On Lambda, the configuration the deployment validated; npm start and tests pass theirs in.
   const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
   const region = env.AWS_REGION ?? 'us-east-1';
@@ -182,16 +221,14 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
   return {
     config,
     settings: lifecycleSettings(config),
-    store: new DynamoNoticeStore({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE'), random: cryptoRandom }),
+    store: new DynamoNoticeStore({ client: dynamodb, tableName, random: cryptoRandom }),
     queue: new SqsDoorbell({ client: sqs, queueUrl: requireEnv(env, 'NOTICE_RELAY_QUEUE_URL') }),
     clock,
     random: overrides.random ?? cryptoRandom,
     newId: ulidSource(clock),
-    log: overrides.log ?? powertoolsLog(new Logger({ serviceName: 'notice-relay', persistentKeys: { handler: service } })),
+    log: overrides.log ?? serviceLog(service),
     institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
     clients: { dynamodb, sqs },
-    transportStates: new DynamoTransportState({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
-    stalledAfterMinutes: config.alerts.stalledAfterMinutes,
     close: () => {
       dynamodb.destroy();
       sqs.destroy();
@@ -199,50 +236,217 @@ export const createBaseDeps = (env: Env, service: string, overrides: DepsOverrid
   };
 };
 
-/** What the intake needs besides the base: the API keys and their rates. */
-export interface IntakeFunctionDeps extends BaseDeps {
-  keyRing: KeyRing;
-  keyRates: KeyRateCounter;
+/** The intake's: the base, the institutions' API keys and their rates, the Idempotency-Keys. */
+export interface IntakeFunctionDeps extends BaseDeps, ApiKeyDeps {
+  idempotency: IdempotencyStore;
   sleep: (ms: number) => Promise<void>;
 }
 
-/** The base, and what answering the API takes: the institutions' keys, the keys' rates, a way to wait. */
-const withApiKeys = (env: Env, base: BaseDeps): IntakeFunctionDeps => ({
-  ...base,
-  keyRing: new KeyRing(base.config.institutions),
-  keyRates: new DynamoKeyRateCounter({ client: base.clients.dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE') }),
-  sleep,
+/** The keys of the configuration's institutions and their per-minute counts in the table. */
+const apiKeys = (config: Config, dynamodb: DynamoDBClient, tableName: string): ApiKeyDeps => ({
+  keyRing: new KeyRing(config.institutions),
+  keyRates: new DynamoKeyRateCounter({ client: dynamodb, tableName }),
 });
 
-/**
- * Builds what the intake needs: the base, and the institutions' API keys. No SES, secrets or SMTP: the
- * Test Server, which sends, is a function of its own.
- * @example
- * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
- */
-export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): IntakeFunctionDeps => withApiKeys(env, createBaseDeps(env, 'intake', overrides));
-
-/**
- * Builds everything the handlers that send mail need: the base, and SES, the institutions' secrets
- * (NOTICE_RELAY_SECRET_ARNS on AWS: a JSON object of secret ARNs by institution id) and, for the
- * emulator, NOTICE_RELAY_SES_ENDPOINT.
- * @example
- * export const handler = makeSenderHandler(createDeps(process.env, 'sender'));
- */
-export const createDeps = (env: Env, service: string, overrides: DepsOverrides = {}): Deps => {
-  const base = withApiKeys(env, createBaseDeps(env, service, overrides));
-  const { config, clock } = base;
+/** SES and the institutions' secrets, as the functions that send (the sender, the Test Server) build them. */
+const sending = (env: Env, config: Config, clock: Clock, overrides: DepsOverrides) => {
   const region = env.AWS_REGION ?? 'us-east-1';
   const ses = sdkClient(SESClient, region, env.NOTICE_RELAY_SES_ENDPOINT);
   const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
   const secrets =
     overrides.secrets ?? (secretArns ? new SecretsManagerSource({ client: sdkClient(SecretsManagerClient, region), secretIds: secretArns, clock }) : noSecrets);
-  const transports = transportDeps(config, clock, secrets, ses);
+  return { ses, transports: transportDeps(config, clock, secrets, ses) };
+};
+
+/**
+ * Builds the intake's dependencies: the base, the institutions' API keys and the Idempotency-Keys. No
+ * SES, secrets or SMTP: the Test Server, which sends, is a function of its own.
+ * @example
+ * export const handler = makeIntakeHandler(createIntakeDeps(process.env));
+ */
+export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): IntakeFunctionDeps => {
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const base = createBaseDeps(env, 'intake', overrides, tableName);
   return {
     ...base,
-    desk: makeDesk({ transports, records: base.transportStates, clock, newId: base.newId, log: base.log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
+    ...apiKeys(base.config, base.clients.dynamodb, tableName),
+    idempotency: new DynamoIdempotencyStore({ client: base.clients.dynamodb, tableName }),
+    sleep,
+  };
+};
+
+/**
+ * Builds the sender's dependencies: the base, and SES, the institutions' secrets (NOTICE_RELAY_SECRET_ARNS
+ * on AWS: a JSON object of secret ARNs by institution id; NOTICE_RELAY_SES_ENDPOINT for the emulator), the
+ * institutions' transport states (rate limits, paused sending). No API keys: the sender answers no request.
+ * @example
+ * export const handler = makeSenderHandler(createSenderDeps(process.env));
+ */
+export const createSenderDeps = (env: Env, overrides: DepsOverrides = {}): SenderFunctionDeps => {
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const base = createBaseDeps(env, 'sender', overrides, tableName);
+  const { ses, transports } = sending(env, base.config, base.clock, overrides);
+  return {
+    ...base,
     transports,
-    attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
+    transportStates: new DynamoTransportState({ client: base.clients.dynamodb, tableName }),
+    attemptTimeoutSeconds: base.config.sender.attemptTimeoutSeconds,
+    sleep,
+    clients: { ...base.clients, ses },
+    close: () => {
+      base.close();
+      ses.destroy();
+    },
+  };
+};
+
+/**
+ * Builds the transport function's dependencies: the API's keys and the Test Server, with SES and the
+ * institutions' secrets and the table its results are kept in. No notice store and no queue.
+ * @example
+ * export const handler = makeTransportHandler(createTransportFunctionDeps(process.env));
+ */
+export const createTransportFunctionDeps = (env: Env, overrides: DepsOverrides = {}): TransportFunctionDeps => {
+  const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
+  const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? serviceLog('transport');
+  const dynamodb = sdkClient(DynamoDBClient, env.AWS_REGION ?? 'us-east-1', env.NOTICE_RELAY_DYNAMODB_ENDPOINT);
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const { ses, transports } = sending(env, config, clock, overrides);
+  const records = new DynamoTransportState({ client: dynamodb, tableName });
+  const attemptTimeoutSeconds = config.sender.attemptTimeoutSeconds;
+  return {
+    config,
+    clock,
+    log,
+    ...apiKeys(config, dynamodb, tableName),
+    desk: makeDesk({ transports, records, clock, newId: ulidSource(clock), log, attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
+    clients: { dynamodb, ses },
+    close: () => {
+      dynamodb.destroy();
+      ses.destroy();
+    },
+  };
+};
+
+/**
+ * Builds the sweep's dependencies: the base and the institutions' transport states (the stall alert needs
+ * no transport), so its bundle carries no SES, Secrets Manager or SMTP code.
+ * @example
+ * export const handler = makeSweepHandler(createSweepDeps(process.env));
+ */
+export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepFunctionDeps => {
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const base = createBaseDeps(env, 'sweep', overrides, tableName);
+  return { ...base, transportStates: new DynamoTransportState({ client: base.clients.dynamodb, tableName }), stalledAfterMinutes: base.config.alerts.stalledAfterMinutes };
+};
+
+/**
+ * Builds the feedback's dependencies: the base alone, so its bundle carries no SES, Secrets Manager or SMTP code.
+ * @example
+ * export const handler = makeFeedbackHandler(createFeedbackDeps(process.env));
+ */
+export const createFeedbackDeps = (env: Env, overrides: DepsOverrides = {}): FeedbackFunctionDeps => createBaseDeps(env, 'feedback', overrides);
+
+/** What the SMTP door needs: what the intake needs, where to listen, and on AWS the certificate it serves. */
+export interface SmtpDoorFunctionDeps extends IntakeFunctionDeps {
+  /**
+   * The container's address and ports: NOTICE_RELAY_SMTP_HOST (default every interface),
+   * NOTICE_RELAY_SMTP_PORT and NOTICE_RELAY_SMTPS_PORT (2587 and 2465: the load balancer's 587 and 465
+   * forward to them, and a process needs no privilege to listen there).
+   */
+  listen: { host: string; submissionPort: number; implicitTlsPort: number };
+  /**
+   * Reads the door's certificate from the Secrets Manager secret NOTICE_RELAY_SMTP_TLS_SECRET names:
+   * undefined while IT has not filled it. Absent when no secret is named (npm start has its own).
+   */
+  readTlsSecret?: () => Promise<TlsIdentity | undefined>;
+}
+
+/**
+ * Builds what the SMTP door's container needs: the intake's dependencies (the same acceptNotices, keys and
+ * key rates), its configuration from NOTICE_RELAY_CONFIG_JSON (a container has no bundle to carry a file)
+ * or NOTICE_RELAY_CONFIG, and the reader of its certificate's secret.
+ * @example
+ * const deps = createSmtpDoorDeps(process.env);
+ */
+export const createSmtpDoorDeps = (env: Env, overrides: DepsOverrides = {}): SmtpDoorFunctionDeps & { close(): void } => {
+  const inline = env.NOTICE_RELAY_CONFIG_JSON ? (JSON.parse(env.NOTICE_RELAY_CONFIG_JSON) as Config) : undefined;
+  const base = createIntakeDeps(env, { ...overrides, config: overrides.config ?? inline, log: overrides.log ?? serviceLog('smtp-door') });
+  const port = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+  const listen = { host: env.NOTICE_RELAY_SMTP_HOST || '0.0.0.0', submissionPort: port('NOTICE_RELAY_SMTP_PORT', 2587), implicitTlsPort: port('NOTICE_RELAY_SMTPS_PORT', 2465) };
+  const secretId = env.NOTICE_RELAY_SMTP_TLS_SECRET;
+  if (!secretId) return { ...base, listen };
+  const client = sdkClient(SecretsManagerClient, env.AWS_REGION ?? 'us-east-1');
+  return {
+    ...base,
+    listen,
+    readTlsSecret: async () => tlsIdentityOfSecret((await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString),
+    close: () => {
+      base.close();
+      client.destroy();
+    },
+  };
+};
+
+/** What the staff console needs besides what sends mail (it runs the Test Server): its sessions, keys and lookups. */
+export interface ConsoleParts {
+  lookups: NoticeLookups;
+  sessions: SessionStore;
+  signInFailures: FailureCounter;
+  staffKeys: StaffKeys;
+  newToken: TokenSource;
+  webhooks: WebhookDeliveries;
+  overview: OverviewReader;
+  dns: Omit<DnsDeps, 'config' | 'log'>;
+  deployment: Deployment;
+}
+
+/** How long one DNS question of the console's DNS page may take, twice. */
+const DNS_TIMEOUT_MS = 2000;
+
+/** The console's: the base (it reads, cancels and sends notices again), the Test Server (it sends), and its own parts. */
+export interface ConsoleFunctionDeps extends BaseDeps, ConsoleParts {
+  desk: TransportDesk;
+  clients: BaseDeps['clients'] & { ses: SESClient };
+}
+
+/**
+ * Builds what the console needs: the base, the Test Server with SES and the institutions' secrets, the
+ * table's sessions and sign-in counts, the staff keys, a DNS resolver (NOTICE_RELAY_DNS_RESOLVER, `IP:PORT`,
+ * names one; else the system's) and the Easy DKIM tokens the stack knows (NOTICE_RELAY_DKIM_TOKENS, JSON of
+ * token lists by domain).
+ * @example
+ * export const handler = makeConsoleHandler(createConsoleDeps(process.env));
+ */
+export const createConsoleDeps = (env: Env, overrides: DepsOverrides = {}): ConsoleFunctionDeps => {
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const base = createBaseDeps(env, 'console', overrides, tableName);
+  const { clock, config, log } = base;
+  const client = base.clients.dynamodb;
+  const { ses, transports } = sending(env, config, clock, overrides);
+  const records = new DynamoTransportState({ client, tableName });
+  const lookups = new DynamoNoticeStore({ client, tableName, random: cryptoRandom });
+  const resolver = new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 2 });
+  if (env.NOTICE_RELAY_DNS_RESOLVER) resolver.setServers([env.NOTICE_RELAY_DNS_RESOLVER]);
+  return {
+    ...base,
+    desk: makeDesk({ transports, records, clock, newId: base.newId, log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
+    lookups,
+    sessions: new DynamoConsoleSessions({ client, tableName }),
+    signInFailures: new DynamoSignInFailures({ client, tableName }),
+    staffKeys: new StaffKeys(config.institutions),
+    newToken: () => randomBytes(32).toString('base64url'),
+    webhooks: noWebhookDeliveries,
+    overview: new OverviewReader({ store: lookups, clock }),
+    dns: {
+      resolver,
+      region: env.AWS_REGION ?? 'us-east-1',
+      dkimTokens: env.NOTICE_RELAY_DKIM_TOKENS ? (JSON.parse(env.NOTICE_RELAY_DKIM_TOKENS) as Record<string, string[]>) : undefined,
+      secrets: transports.secrets,
+    },
+    // Lambda sets AWS_LAMBDA_FUNCTION_NAME: secrets then live in Secrets Manager, not in the file.
+    deployment: env.AWS_LAMBDA_FUNCTION_NAME ? 'aws' : 'local',
     clients: { ...base.clients, ses },
     close: () => {
       base.close();

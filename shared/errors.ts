@@ -36,10 +36,14 @@ export class MalformedJsonError extends NoticeRelayError {
   }
 }
 
+/** The body is not JSON in UTF-8; `code` says how (`unsupported_media_type`, `invalid_utf8`). */
 export class UnsupportedMediaTypeError extends NoticeRelayError {
-  public constructor(message: string, options?: ErrorOptions) {
+  public readonly code: string;
+
+  public constructor(message: string, code = 'unsupported_media_type', options?: ErrorOptions) {
     super(message, options);
     this.name = 'UnsupportedMediaTypeError';
+    this.code = code;
   }
 }
 
@@ -100,6 +104,14 @@ export class UnavailableError extends NoticeRelayError {
     super(message, options);
     this.name = 'UnavailableError';
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A list's cursor the store did not issue: altered, cut short, or from another API. */
+export class InvalidCursorError extends NoticeRelayError {
+  public constructor(options?: ErrorOptions) {
+    super('unknown cursor', options);
+    this.name = 'InvalidCursorError';
   }
 }
 

@@ -5,22 +5,43 @@ import * as z from 'zod';
 import type { ErrorDetail } from './errors';
 
 // RFC 5322's dot-atom before the @ (so a&b@, o'neil@ and joe!@ are addresses), and a domain of at least
-// two labels whose top level is letters or an internationalized one in its xn-- (punycode) form.
+// two labels whose top level is letters or an internationalized one in its xn-- (punycode) form. The
+// OpenAPI document (lambdas/intake/openapi.json, schema Email) states both patterns as they are written
+// here: without a lookahead, which not every regular-expression engine of an API client has.
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-const ADDRESS = new RegExp(`^(?=[^@]{1,64}@)${ATEXT}+(?:\\.${ATEXT}+)*@(?:${LABEL}\\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$`);
+/** An address as the API takes it: a dot-atom, an @ and a domain of two labels or more. */
+export const EMAIL_ADDRESS = new RegExp(`^${ATEXT}+(?:\\.${ATEXT}+)*@(?:${LABEL}\\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$`);
+/** RFC 5321 §4.5.3.1.1: at most 64 characters before the @. */
+export const EMAIL_LOCAL_PART_LENGTH = /^[^@]{1,64}@/;
 // eslint-disable-next-line no-control-regex -- anything past ASCII
 const NON_ASCII = /[^\u0000-\u007f]/;
 
+/**
+ * How many characters a string holds, counted as JSON Schema's minLength and maxLength count them: in
+ * Unicode code points, so that an emoji (two UTF-16 units in JavaScript) is one character.
+ */
+export const characterCount = (value: string): number => {
+  let count = 0;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    count++;
+  }
+  return count;
+};
+
+/** A string of at most `max` characters (code points, as the OpenAPI document counts them). */
+export const textOfAtMost = (max: number) =>
+  z.string().refine((value) => value.length <= max || characterCount(value) <= max, { message: `must be at most ${max} characters` });
+
 /** An RFC 5321 mailbox as a plain address (`user@example.org`). */
-export const emailAddress = z
-  .string()
-  .max(254)
-  .superRefine((value, ctx) => {
-    if (ADDRESS.test(value)) return;
-    const international = NON_ASCII.test(value.slice(value.lastIndexOf('@') + 1));
-    ctx.addIssue({ code: 'custom', message: `must be an email address like name@example.org${international ? '; write an international domain in its xn-- form' : ''}` });
-  });
+export const emailAddress = textOfAtMost(254).superRefine((value, ctx) => {
+  if (EMAIL_ADDRESS.test(value) && EMAIL_LOCAL_PART_LENGTH.test(value)) return;
+  const international = NON_ASCII.test(value.slice(value.lastIndexOf('@') + 1));
+  ctx.addIssue({ code: 'custom', message: `must be an email address like name@example.org${international ? '; write an international domain in its xn-- form' : ''}` });
+});
 
 /** A count of things in words: `1 character`, `3 items`. */
 const counted = (count: unknown, one: string, many = `${one}s`): string => `${String(count)} ${Number(count) === 1 ? one : many}`;

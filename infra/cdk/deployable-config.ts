@@ -8,6 +8,7 @@ import type { Config } from '../../shared/config/schema';
 /** Where a secret may not be on AWS, and where it goes instead. */
 const SECRET_FIELDS: Record<string, string> = {
   apiKeys: 'list the SHA-256 digests in apiKeyHashes instead (printf %s "$KEY" | sha256sum)',
+  consoleKeys: 'list the SHA-256 digests in consoleKeyHashes instead (printf %s "$KEY" | sha256sum)',
   pass: 'put it in the institution\'s secret in Secrets Manager ({"servers": [{"pass": "…"}]})',
   clientSecret: 'put it in the institution\'s secret in Secrets Manager ({"servers": [{"clientSecret": "…"}]})',
   refreshToken: 'put it in the institution\'s secret in Secrets Manager ({"servers": [{"refreshToken": "…"}]})',

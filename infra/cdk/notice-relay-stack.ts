@@ -25,6 +25,7 @@ import { type HandlerName, NoticeRelayFunctions } from './constructs/functions';
 import { MailIdentities } from './constructs/mail';
 import { DoorbellQueue } from './constructs/queue';
 import { SecretsForInstitutions } from './constructs/secrets';
+import { SmtpDoorService } from './constructs/smtp-door';
 import { NoticeTable } from './constructs/store';
 
 export interface NoticeRelayStackProps extends StackProps {
@@ -85,17 +86,27 @@ export class NoticeRelayStack extends Stack {
         sender: Duration.seconds(timings.functionTimeoutSeconds),
         sweep: Duration.minutes(2),
         feedback: Duration.seconds(30),
+        // The console's Test Server answers within API Gateway's 29 s too.
+        console: Duration.seconds(30),
       },
-      // The transport function sends the Test Server's email, the sender everything else: both reach the relays.
-      network: egress ? { vpc: egress.vpc, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, handlers: ['transport', 'sender'] } : undefined,
+      // The transport and console functions send the Test Server's email, the sender everything else: all reach the relays.
+      network: egress ? { vpc: egress.vpc, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, handlers: ['transport', 'sender', 'console'] } : undefined,
     });
+    // The console's DNS page checks SES's Easy DKIM records, whose tokens only the deployment knows (and only
+    // for the identities it created: an existing identity's tokens are in the SES console).
+    functions.functions.console.addEnvironment(
+      'NOTICE_RELAY_DKIM_TOKENS',
+      this.toJsonString(
+        Object.fromEntries(mail.domains.flatMap((sending) => (sending.identity ? [[sending.domain, sending.identity.dkimRecords.map((record) => Fn.select(0, Fn.split('.', record.name)))]] : []))),
+      ),
+    );
 
     // Least privilege, function by function. No function may Scan: the sweep reads the due index.
     const table = store.table.tableArn;
     const indexes = Object.keys(INDEXES).map((name) => `${table}/index/${name}`);
     const can = (names: HandlerName[], actions: string[], resources: string[]) => functions.allow(names, actions, resources);
     can(['intake'], ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DescribeTable'], [table]);
-    can(['intake'], ['dynamodb:Query'], indexes.filter((arn) => !arn.endsWith('/due')));
+    can(['intake'], ['dynamodb:Query'], indexes.filter((arn) => /\/(byInstitution|byExternalId)$/.test(arn)));
     // The Test Server: the key's rate, and the transport's state it reads and records its result in.
     can(['transport'], ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table]);
     can(['sender'], ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
@@ -103,12 +114,17 @@ export class NoticeRelayStack extends Stack {
     can(['sweep'], ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     can(['sweep'], ['dynamodb:Query'], indexes.filter((arn) => arn.endsWith('/due')));
     can(['feedback'], ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
-    can(['intake', 'sender', 'sweep', 'feedback'], ['sqs:SendMessage'], [doorbells.queue.queueArn]);
+    // The staff console: notices read, cancelled and sent again (a new notice, its doorbell), its sessions
+    // and sign-in counts, the Test Server's result; its searches read every index but the sweep's.
+    can(['console'], ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'], [table]);
+    can(['console'], ['dynamodb:Query'], indexes.filter((arn) => !arn.endsWith('/due')));
+    can(['intake', 'sender', 'sweep', 'feedback', 'console'], ['sqs:SendMessage'], [doorbells.queue.queueArn]);
     can(['intake'], ['sqs:GetQueueAttributes'], [doorbells.queue.queueArn]);
     // Only the functions that send hold the relays' credentials and SES's permission: never the intake.
-    if (secrets.secrets.size) can(['transport', 'sender'], ['secretsmanager:GetSecretValue'], [...secrets.secrets.values()].map((secret) => secret.secretArn));
+    // The console sends the Test Server's email, and its DNS page derives the DKIM record from the key.
+    if (secrets.secrets.size) can(['transport', 'sender', 'console'], ['secretsmanager:GetSecretValue'], [...secrets.secrets.values()].map((secret) => secret.secretArn));
     if (mail.sendingArns.length) {
-      functions.allow(['transport', 'sender'], ['ses:SendRawEmail'], mail.sendingArns, { StringEquals: { 'ses:FromAddress': mail.fromAddresses } });
+      functions.allow(['transport', 'sender', 'console'], ['ses:SendRawEmail'], mail.sendingArns, { StringEquals: { 'ses:FromAddress': mail.fromAddresses } });
     }
 
     // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html: partial batch responses
@@ -129,9 +145,15 @@ export class NoticeRelayStack extends Stack {
     Validations.of(unrecordedFeedback).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue: the feedback function sends the events it could not record here.' });
     functions.functions.feedback.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(unrecordedFeedback) });
 
-    const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, transport: functions.functions.transport, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
+    const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, transport: functions.functions.transport, console: functions.functions.console, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
+
+    const smtpDoor = config.smtpSubmission.enabled
+      ? new SmtpDoorService(this, 'SmtpDoor', { config, runtimeConfigJson: props.runtimeConfigJson, table: store.table, queue: doorbells.queue, secretNamePrefix: `notice-relay/${this.stackName}`, vpc: egress?.vpc })
+      : undefined;
 
     this.alarms(config, functions, doorbells, unrecordedFeedback, api, mail, props.alarmEmail);
+    // The door's alarms go to the topic alarms() made.
+    for (const alarm of smtpDoor?.alarms ?? []) alarm.addAlarmAction(new SnsAction(this.node.findChild('Alarms') as Topic));
     this.outputs(config, api, mail, secrets, egress);
   }
 
@@ -234,6 +256,10 @@ export class NoticeRelayStack extends Stack {
     new CfnOutput(this, 'ApiUrl', {
       value: `https://${api.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${api.api.deploymentStage.stageName}`,
       description: "The API's base URL: point the ILS at <ApiUrl>/v1/notices (GET <ApiUrl>/v1/openapi.json describes every path)",
+    });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: `https://${api.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${api.api.deploymentStage.stageName}/console`,
+      description: "The staff console: library staff sign in with their library's id and a staff key (consoleKeyHashes)",
     });
     const output = (id: string, record: DnsRecord) => new CfnOutput(this, id, { value: outputLine(record), description: record.description });
     const published = new Set<string>();

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { describeConfigError } from '../../shared/config/load';
 import { ConfigError } from '../../shared/errors';
-import { banner, startLocal } from '../local/start';
+import { banner } from '../local/banner';
+import { startLocal } from '../local/start';
 import { dnsCheckCommand, dnsRecordsCommand } from './dns';
 import { type CliOutput, UsageError } from './command';
 import { secretTemplateCommand } from './secret-template';

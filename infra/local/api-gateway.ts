@@ -5,9 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { type AddressInfo, isIP } from 'node:net';
+import { isBinaryMediaType } from '../../lambdas/intake/gateway-body';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../lambdas/intake/gateway-refusals';
 import { type IntakeHandlerDeps, makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { isTransportPath, makeTransportHandler, type TransportHandlerDeps } from '../../lambdas/transport/transport-handler';
+import { isConsolePath } from '../../lambdas/console/http';
 import { LOOPBACK, type Running } from './emulators';
 
 /** API Gateway refuses larger payloads itself, before the Lambda sees them. */
@@ -15,17 +17,21 @@ const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 /** API Gateway's integration timeout. */
 const GATEWAY_TIMEOUT_MS = 29_000;
 
-type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 /**
  * The functions behind the API, routed as API Gateway routes them (infra/cdk/constructs/api.ts): the
- * Test Server's paths to the transport function, every other path to the intake.
+ * Test Server's paths to the transport function, /console to the console function (when given its
+ * dependencies), every other path to the intake.
  */
-export const apiFunctions = (deps: IntakeHandlerDeps & TransportHandlerDeps): ProxyHandler => {
-  const intake = makeIntakeHandler(deps);
-  const transport = makeTransportHandler(deps);
-  return (event) => (isTransportPath(event.path) ? transport(event) : intake(event));
-};
+export const routeApi =
+  (functions: { intake: ProxyHandler; transport: ProxyHandler; console?: ProxyHandler }): ProxyHandler =>
+  (event) =>
+    isTransportPath(event.path) ? functions.transport(event) : functions.console && isConsolePath(event.path) ? functions.console(event) : functions.intake(event);
+
+/** Both API functions made from one set of dependencies (the handlers' unit tests). */
+export const apiFunctions = (deps: IntakeHandlerDeps & TransportHandlerDeps): ProxyHandler =>
+  routeApi({ intake: makeIntakeHandler(deps), transport: makeTransportHandler(deps) });
 
 /** API Gateway's own refusal, as the deployed stack words it (its gateway responses). */
 const gatewayError = (response: ServerResponse, statusCode: number, refusal: GatewayRefusal) => {
@@ -87,6 +93,8 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, options: { 
   }
   const hasQuery = Object.keys(query).length > 0;
   const path = safeDecodeUri(url.pathname);
+  // As the deployed API does (lambdas/intake/gateway-body.ts): bytes in base64, never text decoded here.
+  const asBytes = body.length > 0 && isBinaryMediaType(request.headers['content-type']);
   const method = (request.method ?? 'GET').toUpperCase();
   return {
     resource: '/{proxy+}',
@@ -98,8 +106,8 @@ export const toProxyEvent = (request: IncomingMessage, body: Buffer, options: { 
     multiValueQueryStringParameters: hasQuery ? multiQuery : null,
     pathParameters: { proxy: path.replace(/^\//, '') },
     stageVariables: null,
-    body: body.length > 0 ? body.toString('utf8') : null,
-    isBase64Encoded: false,
+    body: body.length > 0 ? body.toString(asBytes ? 'base64' : 'utf8') : null,
+    isBase64Encoded: asBytes,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',

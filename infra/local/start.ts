@@ -1,56 +1,32 @@
 // `npm start`: the whole pipeline on one machine (README: How it is built). The same handlers as on AWS, driven by
-// a local API gateway, against embedded emulators, with no AWS account.
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+// a local API gateway, against embedded emulators, with no AWS account. This module reads the environment
+// (ports, data directory, configuration) and starts the parts in order; TLS, the emulators' resources and
+// the banner each have a module of their own.
 import { join, resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
-import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
-import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
 import { loadConfig } from '../../shared/config/load';
 import type { Config } from '../../shared/config/schema';
-import { senderTimings } from '../../shared/config/timing';
-import { createDeps, type Deps, type Env } from '../../shared/deps';
-import { createTableInput } from '../../shared/store/table';
+import type { Env } from '../../shared/deps';
 import { errorCode } from '../../shared/errors';
-import { apiFunctions, startApiGateway, type TlsIdentity } from './api-gateway';
+import type { BannerFacts } from './banner';
 import { freePort, type MailSink, type Running, startDynamo, startMailSink, startSes, startSqs } from './emulators';
-import { deleteExpired } from './expirer';
+import { provision, TABLE_NAME } from './provision';
 import { reindexDueNotices } from './reindex';
-import { startSchedule } from './schedule';
-import { type SqsPoller, startSqsPoller } from './sqs-poller';
+import { type RunningFunctions, startLocalRuntime } from './runtime';
+import { readTlsIdentity, urlCoveredBy } from './tls';
+import { DEFAULT_SMTP_PORTS, type LocalSmtpDoor, startLocalSmtpDoor } from '../smtp-door/local';
 
-export const TABLE_NAME = 'notice-relay';
-export const QUEUE_NAME = 'notice-relay-doorbells';
-export const DEAD_LETTER_QUEUE_NAME = 'notice-relay-doorbells-dlq';
-/** Receives after which SQS moves a doorbell to the dead-letter queue (the notice itself stays in the store). */
-export const MAX_RECEIVE_COUNT = 5;
-
-export interface LocalRuntime {
-  apiUrl: string;
-  /** Whether the API answers beyond this machine, and whether over HTTPS. */
-  api: { reachableFromOtherMachines: boolean; https: boolean };
-  /** The configuration file read; the committed demo's keys may be shown, a real one's never are. */
-  configPath: string;
-  demoConfig: boolean;
-  /** Where the store keeps accepted notices across restarts (NOTICE_RELAY_DATA). */
-  dataDir: string;
-  mailViewerUrl: string;
+/** What `npm start` runs, as the banner (banner.ts) and the tests see it. */
+export interface LocalRuntime extends BannerFacts {
+  /** The SMTP door (NOTICE_RELAY_SMTP_PORT, NOTICE_RELAY_SMTPS_PORT). */
+  smtpDoor: LocalSmtpDoor;
   config: Config;
-  deps: Deps;
+  /** The functions, as runtime.ts wired and hosts them. */
+  functions: RunningFunctions;
   endpoints: { dynamodb: string; sqs: string; ses: string; smtpSink: { host: string; port: number } };
   queueUrl: string;
-  poller: SqsPoller;
   stop(): Promise<void>;
 }
-
-const EXPIRY_INTERVAL_SECONDS = 3600;
 const DEFAULT_API_PORT = 3000;
-/** The key the committed demo configuration ships with: published in the README, so printing it gives nothing away. */
-export const DEMO_API_KEY = 'local-only-demo-key';
-
 /** The committed demo configuration, found from the project itself so `start` runs from any directory. */
 const DEMO_CONFIG_PATH = join(__dirname, '..', '..', 'config', 'local.json');
 
@@ -62,55 +38,18 @@ const PORT_SETTINGS: Record<string, string> = {
   NOTICE_RELAY_SES_PORT: 'SES',
   NOTICE_RELAY_SINK_SMTP_PORT: "the mail sink's SMTP",
   NOTICE_RELAY_SINK_WEB_PORT: 'the mail viewer',
+  NOTICE_RELAY_SMTP_PORT: "the SMTP door's STARTTLS",
+  NOTICE_RELAY_SMTPS_PORT: "the SMTP door's TLS",
 };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
-
-/**
- * The API's certificate and key, from the PEM files NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY name:
- * both or neither, checked to belong together before anything starts.
- */
-const readTlsIdentity = (env: Env): TlsIdentity | undefined => {
-  const certPath = env.NOTICE_RELAY_TLS_CERT || undefined;
-  const keyPath = env.NOTICE_RELAY_TLS_KEY || undefined;
-  if (!certPath && !keyPath) return undefined;
-  if (!certPath || !keyPath) throw new Error('NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY go together: set both (PEM files) for HTTPS, or neither.');
-  const read = (name: string, path: string) => {
-    try {
-      return readFileSync(path);
-    } catch (error) {
-      throw new Error(`${name}: cannot read ${path} (${errorCode(error)})`, { cause: error });
-    }
-  };
-  const identity = { cert: read('NOTICE_RELAY_TLS_CERT', certPath), key: read('NOTICE_RELAY_TLS_KEY', keyPath) };
-  try {
-    createSecureContext(identity);
-  } catch (error) {
-    throw new Error(`NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY are not a PEM certificate and its private key: ${(error as Error).message}`, { cause: error });
-  }
-  return identity;
-};
-
-/** The API's URL under a name its certificate covers, so that the banner's curl verifies it. */
-export const urlCoveredBy = (url: string, cert: TlsIdentity['cert']): string => {
-  const certificate = new X509Certificate(cert);
-  const parsed = new URL(url);
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) ? certificate.checkIP(host) : certificate.checkHost(host)) return url;
-  const dnsName = certificate.subjectAltName
-    ?.split(', ')
-    .find((name) => name.startsWith('DNS:') && !name.includes('*'))
-    ?.slice('DNS:'.length);
-  if (!dnsName) return url;
-  parsed.hostname = dnsName;
-  return parsed.toString().replace(/\/$/, '');
-};
 
 /** A port already taken, said in terms of the setting that chose it (PORT is 3000 unless set). */
 const explainPortInUse = (error: unknown, env: Env): unknown => {
   const port = (error as { port?: unknown }).port;
   if (errorCode(error) !== 'EADDRINUSE' || typeof port !== 'number') return error;
-  const chosen = (name: string) => (name === 'PORT' ? (portFrom(env, name) ?? DEFAULT_API_PORT) : portFrom(env, name));
+  const chosen = (name: string) =>
+    name === 'PORT' ? (portFrom(env, name) ?? DEFAULT_API_PORT) : (portFrom(env, name) ?? DEFAULT_SMTP_PORTS[name as keyof typeof DEFAULT_SMTP_PORTS]);
   const setting = Object.keys(PORT_SETTINGS).find((name) => chosen(name) === port);
   if (!setting) return error;
   return new Error(
@@ -125,33 +64,6 @@ const portFrom = (env: Env, name: string): number | undefined => {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, not ${value}`);
   return port;
-};
-
-/** Creates the table and the queues on the emulators, or finds them there after a restart. */
-export const provision = async (endpoints: { dynamodb: string; sqs: string }, config: Config): Promise<{ queueUrl: string; queueArn: string }> => {
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region: 'us-east-1', credentials });
-  const sqs = new SQSClient({ endpoint: endpoints.sqs, region: 'us-east-1', credentials });
-  try {
-    await dynamodb.send(new CreateTableCommand(createTableInput(TABLE_NAME)));
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  }
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: DEAD_LETTER_QUEUE_NAME, Attributes: { MessageRetentionPeriod: '1209600' } }));
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: QUEUE_NAME,
-      Attributes: {
-        VisibilityTimeout: String(senderTimings(config.sender).visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
-      },
-    }),
-  );
-  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn as string;
-  dynamodb.destroy();
-  sqs.destroy();
-  return { queueUrl: queue.QueueUrl as string, queueArn };
 };
 
 /**
@@ -181,47 +93,23 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     started.push(ses);
 
     const { queueUrl, queueArn } = await provision({ dynamodb: dynamo.url, sqs: sqs.url }, config);
-    const deps = createDeps(
-      {
-        ...env,
-        AWS_REGION: 'us-east-1',
-        NOTICE_RELAY_TABLE: TABLE_NAME,
-        NOTICE_RELAY_QUEUE_URL: queueUrl,
-        NOTICE_RELAY_DYNAMODB_ENDPOINT: dynamo.url,
-        NOTICE_RELAY_SQS_ENDPOINT: sqs.url,
-        NOTICE_RELAY_SES_ENDPOINT: ses.url,
-      },
-      'local',
-      { config },
-    );
-    started.push({ url: '', port: 0, stop: async () => deps.close() });
-    const left = await reindexDueNotices(deps.clients.dynamodb, TABLE_NAME, deps.clock.now());
-    if (left.rewritten) deps.log.info('due index brought up to date at start', { notices: left.rewritten });
-    // Whatever the queue did not ring, the sweep rings after its grace.
-    if (left.doorbells.length) await deps.queue.ring(left.doorbells);
-
-    const reportError = (what: string) => (error: unknown) => deps.log.error(what, { code: errorCode(error) });
-    const timings = senderTimings(config.sender);
-    const poller = startSqsPoller({
-      client: deps.clients.sqs,
-      queueUrl,
-      queueArn,
-      handler: makeSenderHandler(deps),
-      batchSize: config.sender.batchSize,
-      concurrency: config.sender.concurrency,
-      functionTimeoutSeconds: timings.functionTimeoutSeconds,
-      visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
-      onError: reportError('sender invocation failed'),
-    });
-    started.push({ url: '', port: 0, stop: () => poller.stop() });
-    const sweeper = startSchedule(makeSweepHandler(deps), config.sweep.intervalSeconds, reportError('sweep failed'));
-    started.push({ url: '', port: 0, stop: () => sweeper.stop() });
-    const expirer = startSchedule(() => deleteExpired(deps.clients.dynamodb, TABLE_NAME, new Date()), EXPIRY_INTERVAL_SECONDS, reportError('expiry failed'));
-    started.push({ url: '', port: 0, stop: () => expirer.stop() });
-
     const apiHost = env.HOST || '127.0.0.1';
-    const api = await startApiGateway(apiFunctions(deps), { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls });
-    started.push(api);
+    const functions = await startLocalRuntime({
+      config,
+      resources: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, tableName: TABLE_NAME, queueUrl, queueArn },
+      env,
+      hosting: { sender: true, sweep: true, expiry: true, api: { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls } },
+      beforeHosting: async ({ deps: { sweep } }) => {
+        const left = await reindexDueNotices(sweep.clients.dynamodb, TABLE_NAME, sweep.clock.now());
+        if (left.rewritten) sweep.log.info('due index brought up to date at start', { notices: left.rewritten });
+        // Whatever the queue did not ring, the sweep rings after its grace.
+        if (left.doorbells.length) await sweep.queue.ring(left.doorbells);
+      },
+    });
+    started.push({ url: '', port: 0, stop: () => functions.stop() });
+    const api = functions.api as Running;
+    const smtp = await startLocalSmtpDoor(functions.deps.intake, env, { host: apiHost, tls });
+    started.push({ url: '', port: 0, stop: () => smtp.door.stop() });
 
     return {
       apiUrl: tls ? urlCoveredBy(api.url, tls.cert) : api.url,
@@ -230,55 +118,15 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       dataDir,
       demoConfig: resolve(configPath) === resolve(DEMO_CONFIG_PATH),
       mailViewerUrl: sink.webUrl,
+      smtpDoor: smtp.summary,
       config,
-      deps,
+      functions,
       endpoints: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, smtpSink: { host: '127.0.0.1', port: sink.smtpPort } },
       queueUrl,
-      poller,
       stop: stopAll,
     };
   } catch (error) {
     await stopAll();
     throw explainPortInUse(error, env);
   }
-};
-
-/**
- * What `npm start` prints once everything listens. It shows an API key only for the committed demo
- * configuration on this machine alone: a relay that other machines use is a real one, whose output may
- * end up in a system log, and a key is a secret.
- */
-export const banner = (runtime: LocalRuntime): string => {
-  const institution = runtime.config.institutions.find((inst) => inst.apiKeys?.length) ?? runtime.config.institutions[0];
-  const firstKey = institution?.apiKeys?.[0];
-  // The file's path alone does not make it the demo: someone may have put a key of their own in it.
-  const demoKey = runtime.demoConfig && firstKey === DEMO_API_KEY && !runtime.api.reachableFromOtherMachines ? firstKey : undefined;
-  const key = demoKey ?? '<API key>';
-  const keyLine = demoKey ? `${demoKey}   (institution "${institution?.id}")` : `one of institution "${institution?.id}"'s keys in ${runtime.configPath} (not shown)`;
-  const plainBeyondThisMachine = runtime.api.reachableFromOtherMachines && !runtime.api.https;
-  return [
-    '',
-    'Notice Relay is running on this machine.',
-    '',
-    `  API            ${runtime.apiUrl}   (OpenAPI: ${runtime.apiUrl}/v1/openapi.json)`,
-    `  API key        ${keyLine}`,
-    `  Mail viewer    ${runtime.mailViewerUrl}   (every email sent, as received)`,
-    `  Mail sink      SMTP on ${runtime.endpoints.smtpSink.host}:${runtime.endpoints.smtpSink.port}   (${runtime.demoConfig ? 'the relay of config/local.json; ' : ''}NOTICE_RELAY_SINK_SMTP_PORT sets its port)`,
-    ...(plainBeyondThisMachine
-      ? [
-          '',
-          'Warning: the API answers other machines over plain HTTP, so API keys and patron addresses cross the',
-          'network unencrypted. Set NOTICE_RELAY_TLS_CERT and NOTICE_RELAY_TLS_KEY for HTTPS, or put an HTTPS proxy in front.',
-        ]
-      : []),
-    '',
-    'Send a notice:',
-    '',
-    `  curl -sS -X POST ${runtime.apiUrl}/v1/notices \\`,
-    `    -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
-    `    -d '{"to":"patron@example.org","subject":"Your hold is ready","text":"Pick it up at the front desk by Friday.","type":"hold-pickup"}'`,
-    '',
-    `Ctrl-C stops it; accepted notices are kept in ${runtime.dataDir} (NOTICE_RELAY_DATA) across restarts.`,
-    '',
-  ].join('\n');
 };

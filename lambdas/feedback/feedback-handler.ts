@@ -5,7 +5,7 @@ import { type FeedbackDeps, recordFeedback, type SesEventRecord } from '../../sh
 /**
  * Makes the feedback handler. A failure throws, so that EventBridge retries the event.
  * @example
- * export const handler = makeFeedbackHandler(createBaseDeps(process.env, 'feedback'));
+ * export const handler = makeFeedbackHandler(createFeedbackDeps(process.env));
  */
 export const makeFeedbackHandler =
   (deps: FeedbackDeps) =>

@@ -1,5 +1,5 @@
 // EventBridge event (SES feedback) → feedback (shared). The entry point Lambda runs.
-import { createBaseDeps } from '../../shared/deps';
+import { createFeedbackDeps } from '../../shared/deps';
 import { makeFeedbackHandler } from './feedback-handler';
 
-export const handler = makeFeedbackHandler(createBaseDeps(process.env, 'feedback'));
+export const handler = makeFeedbackHandler(createFeedbackDeps(process.env));

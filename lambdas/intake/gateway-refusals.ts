@@ -14,7 +14,7 @@ export const GATEWAY_REFUSALS = {
   // A function that failed or ran out of time may have stored part of a batch: the answer cannot say nothing was.
   unavailable: {
     code: 'unavailable',
-    message: 'The service could not answer the request. Retry with the same Idempotency-Key, which never accepts a notice twice; a request near 6 MB may be too large to pass.',
+    message: 'The service could not answer the request. Retry with the same Idempotency-Key, which never accepts a notice twice; on AWS a request over about 4.5 MB may be too large to pass: send smaller batches.',
   },
 } as const satisfies Record<string, GatewayRefusal>;
 

@@ -2,31 +2,34 @@
 // Test Server's (lambdas/transport), which holds the mail credentials this function never sees.
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { ValidationError } from '../../shared/errors';
+import { InvalidCursorError, ValidationError } from '../../shared/errors';
 import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
 import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
 import { NOTICE_STATUSES } from '../../shared/notice/model';
-import { formatPath } from '../../shared/validation';
+import { ISO_TIMESTAMP, utcTimestamp } from '../../shared/notice/validate';
+import { formatPath, textOfAtMost } from '../../shared/validation';
 import openapi from './openapi.json';
 import { header, json, jsonBody } from './http';
 import { type AuthDeps, authenticated, routeRequests, type RouteTable } from './router';
 
 export type IntakeHandlerDeps = IntakeDeps & ManageDeps & HealthDeps & AuthDeps;
 
+// Each filter as the OpenAPI document states it (GET /v1/notices): `status` a comma-separated list of
+// statuses, `since` a date-time as notices take it.
 const listQuery = z.strictObject({
   status: z
     .string()
-    .transform((value) => value.split(',').map((s) => s.trim()))
+    .transform((value) => value.split(','))
     .pipe(z.array(z.enum(NOTICE_STATUSES, { message: `must be one or more of ${NOTICE_STATUSES.join(', ')}, comma-separated` })))
     .optional(),
-  type: z.string().min(1).max(64).optional(),
-  externalId: z.string().min(1).max(200).optional(),
+  type: textOfAtMost(64).min(1).optional(),
+  externalId: textOfAtMost(200).min(1).optional(),
   since: z
     .string()
     // An offset's + left unencoded in a URL arrives as a space; nothing else can stand there.
-    .transform((value) => value.replace(/ (\d{2}(?::?\d{2})?)$/, '+$1'))
-    .pipe(z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone (in a URL, write + as %2B)' }))
-    .transform((value) => new Date(value).toISOString())
+    .transform((value) => value.replace(/ (?=\d{2}:\d{2}$)/, '+'))
+    .pipe(z.string().regex(ISO_TIMESTAMP, { message: 'must be an ISO 8601 date-time with a time zone (in a URL, write + as %2B)' }))
+    .transform(utcTimestamp)
     .optional(),
   limit: z
     .string()
@@ -34,7 +37,7 @@ const listQuery = z.strictObject({
     .transform(Number)
     .pipe(z.number().int().min(1, { message: 'must be a whole number from 1 to 200' }).max(200, { message: 'must be a whole number from 1 to 200' }))
     .optional(),
-  cursor: z.string().min(1).max(2000).optional(),
+  cursor: textOfAtMost(2000).min(1).optional(),
 });
 
 const parseListQuery = (event: APIGatewayProxyEvent) => {
@@ -103,7 +106,13 @@ const routes: Array<RouteTable<IntakeHandlerDeps>> = [
       },
       GET: async (deps, event) => {
         const institution = await authenticated(deps, event);
-        return json(200, await listNotices(deps, institution, parseListQuery(event)));
+        try {
+          return json(200, await listNotices(deps, institution, parseListQuery(event)));
+        } catch (error) {
+          // A cursor the store cannot read is a mistake in the query, said as the query's other ones are.
+          if (!(error instanceof InvalidCursorError)) throw error;
+          throw new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }], 'invalid_cursor');
+        }
       },
     },
   },

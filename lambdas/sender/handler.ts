@@ -1,5 +1,5 @@
 // SQS event → sender (shared) → partial batch response. The entry point Lambda runs.
-import { createDeps } from '../../shared/deps';
+import { createSenderDeps } from '../../shared/deps';
 import { makeSenderHandler } from './sender-handler';
 
-export const handler = makeSenderHandler(createDeps(process.env, 'sender'));
+export const handler = makeSenderHandler(createSenderDeps(process.env));

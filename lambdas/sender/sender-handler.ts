@@ -14,7 +14,7 @@ const RESERVE_MS = 10_000;
  * connections and honours rate limits in order. A doorbell whose outcome was recorded succeeds, even
  * when the notice failed; only one that could not be recorded goes back to SQS.
  * @example
- * export const handler = makeSenderHandler(createDeps(process.env, 'sender'));
+ * export const handler = makeSenderHandler(createSenderDeps(process.env));
  */
 export const makeSenderHandler = (deps: DeliveryDeps) => {
   return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {

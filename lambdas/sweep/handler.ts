@@ -1,5 +1,5 @@
 // EventBridge scheduled event → sweep (shared). The entry point Lambda runs.
-import { createBaseDeps } from '../../shared/deps';
+import { createSweepDeps } from '../../shared/deps';
 import { makeSweepHandler } from './sweep-handler';
 
-export const handler = makeSweepHandler(createBaseDeps(process.env, 'sweep'));
+export const handler = makeSweepHandler(createSweepDeps(process.env));

@@ -5,7 +5,7 @@ import { sweep, type SweepDeps, type SweepResult } from '../../shared/delivery/s
 /**
  * Makes the sweep handler. Runs every minute; an overlapping run is safe.
  * @example
- * export const handler = makeSweepHandler(createBaseDeps(process.env, 'sweep'));
+ * export const handler = makeSweepHandler(createSweepDeps(process.env));
  */
 export const makeSweepHandler =
   (deps: SweepDeps) =>

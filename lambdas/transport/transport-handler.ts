@@ -42,6 +42,6 @@ const routes: Array<RouteTable<TransportHandlerDeps>> = [
 /**
  * Makes the transport handler from its dependencies.
  * @example
- * export const handler = makeTransportHandler(createDeps(process.env, 'transport'));
+ * export const handler = makeTransportHandler(createTransportFunctionDeps(process.env));
  */
 export const makeTransportHandler = (deps: TransportHandlerDeps) => routeRequests(routes, deps);

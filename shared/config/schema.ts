@@ -2,10 +2,11 @@
 // Every object is strict: a misspelt key ("allowNonsecure") is an error, not a silently ignored option.
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
-import { hashApiKey } from '../auth';
-import { dkimKeyProblem } from '../dns/records';
-import { emailAddress } from '../validation';
+import { dkimKeyProblem } from '../dns/dkim-key';
+import { networksOverlap, noLoginNetworkProblem, parseNetwork } from '../submission/networks';
+import { emailAddress, formatPath } from '../validation';
 import { domainOf } from './domains';
+import { hashApiKey } from './key-digest';
 
 const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----/;
 
@@ -35,6 +36,23 @@ const domainName = z
   .max(253)
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, { message: 'must be a domain name like bounce.library.example.org' })
   .transform((value) => value.toLowerCase());
+
+/** A CIDR network (or one address), written back canonically: `10.1.0.0/16`. */
+const network = z.string().transform((text, ctx) => {
+  const parsed = parseNetwork(text);
+  if ('problem' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  }
+  return parsed.text;
+});
+
+/** A network whose connections need no login: the ILS's own, never a large part of the internet. */
+const noLoginNetwork = network.superRefine((text, ctx) => {
+  const parsed = parseNetwork(text);
+  const problem = 'problem' in parsed ? undefined : noLoginNetworkProblem(parsed);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const perMinute = z.number().int().positive().max(100_000).optional();
 const perDay = z.number().int().positive().max(10_000_000).optional();
@@ -138,17 +156,25 @@ const sesTransport = z.strictObject({
   maxPerDay: perDay,
 });
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 digest in lower-case hex' });
+
 const institution = z.strictObject({
   id: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, { message: 'must be 1–40 lower-case letters, digits and inner hyphens' }),
   name: z.string().min(1).max(200).optional(),
   /** Plain keys, for `npm start`; on AWS use apiKeyHashes. */
   apiKeys: z.array(z.string().min(16, { message: 'must be at least 16 characters' }).max(256)).optional(),
   /** SHA-256 of each key, in hex: what the AWS deployment keeps. */
-  apiKeyHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 digest in lower-case hex' })).optional(),
+  apiKeyHashes: z.array(sha256Hex).optional(),
+  /** Staff keys for the console, plain, for `npm start`; on AWS use consoleKeyHashes. Never an API key. */
+  consoleKeys: z.array(z.string().min(16, { message: 'must be at least 16 characters' }).max(256)).optional(),
+  /** SHA-256 of each staff key, in hex: what the AWS deployment keeps. */
+  consoleKeyHashes: z.array(sha256Hex).optional(),
   from: mailbox,
   bounceTo: emailAddress,
   testTo: emailAddress.optional(),
   transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
+  /** The SMTP door: the networks whose connections may submit as this institution without a login. */
+  smtpSubmission: z.strictObject({ allowFrom: z.array(noLoginNetwork).min(1, { message: 'needs at least one network, like 10.1.0.0/16' }) }).optional(),
 })
   .superRefine(
     (inst, ctx) => {
@@ -212,6 +238,17 @@ export const configSchema = z
     retention: z.strictObject({ days: z.number().int().min(1).max(3650).default(30) }).prefault({}),
     /** When IT is told that an institution has sent nothing while notices were due; fractions for tests and demos. */
     alerts: z.strictObject({ stalledAfterMinutes: z.number().positive().max(10_080).default(30) }).prefault({}),
+    /**
+     * The SMTP door. `enabled` deploys it on AWS (npm start always opens it); `hostName` is the name the ILS
+     * connects to, which its TLS certificate names; `loginFrom` the networks that may connect to log in.
+     */
+    smtpSubmission: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        hostName: domainName.optional(),
+        loginFrom: z.array(network).default(['0.0.0.0/0', '::/0']),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const seenIds = new Map<string, number>();
@@ -234,6 +271,45 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['institutions', index, field, keyIndex], message: `is also a key of ${owner}: a key belongs to one institution` });
         }
         keyOwners.set(digest, inst.id);
+      }
+    });
+    // A connection without a login belongs to the institution whose network it comes from: two
+    // institutions sharing an address would leave it to chance which one's notices it sends.
+    const claimed: Array<{ text: string; path: PropertyKey[]; id: string; index: number }> = [];
+    config.institutions.forEach((inst, index) => {
+      (inst.smtpSubmission?.allowFrom ?? []).forEach((text, networkIndex) => {
+        const path = ['institutions', index, 'smtpSubmission', 'allowFrom', networkIndex];
+        const mine = parseNetwork(text);
+        const other = claimed.find((earlier) => {
+          const theirs = parseNetwork(earlier.text);
+          return earlier.index !== index && !('problem' in mine) && !('problem' in theirs) && networksOverlap(mine, theirs);
+        });
+        if (other) {
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `overlaps ${other.text} of ${other.id} (${formatPath(other.path)}): a connection without a login must belong to one institution`,
+          });
+        }
+        claimed.push({ text, path, id: inst.id, index });
+      });
+    });
+    // A staff key that is also an API key would put the ILS's key in a browser, which the console exists to avoid.
+    const staffKeyOwners = new Map<string, string>();
+    config.institutions.forEach((inst, index) => {
+      const staffKeys = [
+        ...(inst.consoleKeys ?? []).map((key, keyIndex) => ({ digest: hashApiKey(key), field: 'consoleKeys', keyIndex })),
+        ...(inst.consoleKeyHashes ?? []).map((digest, keyIndex) => ({ digest, field: 'consoleKeyHashes', keyIndex })),
+      ];
+      for (const { digest, field, keyIndex } of staffKeys) {
+        const apiOwner = keyOwners.get(digest);
+        const staffOwner = staffKeyOwners.get(digest);
+        if (apiOwner !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['institutions', index, field, keyIndex], message: `is also an API key of ${apiOwner}: a staff key must differ from every API key` });
+        } else if (staffOwner !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['institutions', index, field, keyIndex], message: `is also a staff key of ${staffOwner}: a key belongs to one institution` });
+        }
+        staffKeyOwners.set(digest, inst.id);
       }
     });
   });

@@ -1,12 +1,13 @@
 // SES feedback (README: How delivery works): delivery, bounce, complaint and reject events, which SES publishes through
 // the configuration set to EventBridge, recorded on the notice they concern. The notice is found by the
 // `notice-id` message tag the SES transport sets on every message.
+import type { InstitutionConfig } from '../config/schema';
+import type { CoreDeps } from '../core-deps';
 import { StaleNoticeError } from '../errors';
 import { type Doorbell, type Feedback, onFeedback } from '../lifecycle/transitions';
 import { classifySesEvent } from '../transport/classify';
 import { NOTICE_ID_TAG } from '../transport/transport';
 import { applyPlan, lifecycleContext } from './plan';
-import type { SweepDeps } from './sweep';
 
 /** The part of an SES event record this service reads (Amazon SES Developer Guide, "Contents of event data"). */
 export interface SesEventRecord {
@@ -64,8 +65,10 @@ export const feedbackOf = (record: SesEventRecord, patron?: string): Feedback | 
 
 const RECORD_TRIES = 3;
 
-/** The feedback needs what the sweep needs: the store, the queue and the institutions. */
-export type FeedbackDeps = SweepDeps;
+/** The feedback needs the store, the queue and the institutions (for the report a bounce owes). */
+export interface FeedbackDeps extends CoreDeps {
+  institutions: ReadonlyMap<string, InstitutionConfig>;
+}
 
 /**
  * Records one SES event on its notice.

@@ -18,10 +18,10 @@ const SQS_BATCH = 10;
 
 export interface SweepDeps extends CoreDeps {
   institutions: ReadonlyMap<string, InstitutionConfig>;
-  /** The institutions' transport states, for the stall alert; without them the sweep does not look for stalls. */
-  transportStates?: TransportStates;
+  /** The institutions' transport states, for the stall alert. */
+  transportStates: TransportStates;
   /** alerts.stalledAfterMinutes. */
-  stalledAfterMinutes?: number;
+  stalledAfterMinutes: number;
 }
 
 export interface SweepResult {
@@ -124,7 +124,6 @@ const handle = async (deps: SweepDeps, notice: Notice, action: Exclude<SweepActi
  */
 const checkStalls = async (deps: SweepDeps): Promise<void> => {
   const { transportStates, stalledAfterMinutes } = deps;
-  if (!transportStates || stalledAfterMinutes === undefined) return;
   const now = deps.clock.now();
   for (const institution of deps.institutions.values()) {
     try {

@@ -42,19 +42,6 @@ export const dmarcStartingRecord = (institution: InstitutionConfig): string => `
 export const dkimPublicKeyOf = (privateKeyPem: string): string =>
   createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'der' }).toString('base64');
 
-/**
- * What keeps a PEM from signing DKIM here, or undefined when it can. Nodemailer signs with RSA keys only,
- * and a key it cannot use it skips without a word, sending the message unsigned.
- */
-export const dkimKeyProblem = (privateKeyPem: string): string | undefined => {
-  try {
-    const key = createPrivateKey(privateKeyPem);
-    return key.asymmetricKeyType === 'rsa' ? undefined : `is an ${key.asymmetricKeyType} key; DKIM signing takes an RSA key (2048 bits)`;
-  } catch {
-    return 'cannot be read as a private key (cut short, or its line breaks written as the two characters \\n)';
-  }
-};
-
 /** The DKIM TXT value for a public key. */
 export const dkimTxtValue = (publicKeyBase64: string): string => `v=DKIM1; k=rsa; p=${publicKeyBase64}`;
 

@@ -9,9 +9,10 @@ import type { NoticeId } from '../ids';
 import { type Doorbell, newNotice } from '../lifecycle/transitions';
 import type { NewNotice } from '../notice/model';
 import { validateSubmission } from '../notice/validate';
-import type { IdempotencyRequest } from '../store/notice-store';
+import type { IdempotencyRequest, IdempotencyStore } from '../store/idempotency-store';
 
 export interface IntakeDeps extends CoreDeps {
+  idempotency: IdempotencyStore;
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -21,6 +22,21 @@ export interface Accepted {
   /** The answer repeats that of an earlier request with the same Idempotency-Key. */
   replayed: boolean;
 }
+
+export interface AcceptOptions {
+  /**
+   * On a failed write, remove what this request wrote even when it has an Idempotency-Key, as a request
+   * without one does: the SMTP door answers one reply for a whole message, and its 451 must mean that
+   * none of the message's notices will be sent. A retry with the key writes them all again, same ids.
+   */
+  wholeOrNothing?: boolean;
+}
+
+/**
+ * How long after claiming its key a request may still remove what it wrote: well inside the store's
+ * Idempotency-Key lease (60 s), so no retry can have taken the key over and answered for those notices.
+ */
+const UNDO_WITHIN_MS = 30_000;
 
 /** How long a duplicate request waits for the original to finish before answering 409. */
 const IN_PROGRESS_WAIT_MS = 10_000;
@@ -51,7 +67,7 @@ const accepted = (ids: NoticeId[], batch: boolean, replayed: boolean): Accepted 
  * @example
  * const result = await acceptNotices(deps, institution, JSON.parse(body), headers['idempotency-key']);
  */
-export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionConfig, body: unknown, idempotencyKey?: string): Promise<Accepted> => {
+export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionConfig, body: unknown, idempotencyKey?: string, options: AcceptOptions = {}): Promise<Accepted> => {
   const now = deps.clock.now();
   const { notices, batch } = validateSubmission(body, now);
   let ids = notices.map(() => deps.newId());
@@ -65,7 +81,7 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
     request = { institutionId: institution.id, key: idempotencyKey, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'), ids, batch, now };
     const deadline = now.getTime() + IN_PROGRESS_WAIT_MS;
     for (;;) {
-      const claim = await deps.store.claimIdempotencyKey({ ...request, now: deps.clock.now() });
+      const claim = await deps.idempotency.claim({ ...request, now: deps.clock.now() });
       if (claim.kind === 'replay') return accepted(claim.ids, claim.batch, true);
       if (claim.kind === 'mismatch') {
         throw new ConflictError('This Idempotency-Key was already used with a different request body.', 'idempotency_key_reused');
@@ -93,23 +109,33 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
     await deps.store.createNotices(toWrite);
   } catch (error) {
     deps.log.error('notices not stored', { institution: institution.id, count: toWrite.length, code: errorCode(error) });
-    if (request) {
-      // The retry with the same key takes over and writes what is missing, with the same ids.
-      await deps.store.releaseIdempotencyKey(request).catch(() => undefined);
-    } else {
-      // Without a key a retry makes new ids: remove what was written so nothing is sent twice.
+    // Without a key a retry makes new ids: what was written must go, or it would be sent twice. With one,
+    // the retry takes over and writes what is missing under the same ids, so what was written may stay,
+    // unless the caller promised that nothing of a refused request is ever sent.
+    const inTime = deps.clock.now().getTime() - now.getTime() < UNDO_WITHIN_MS;
+    const undo = !request || (options.wholeOrNothing === true && inTime);
+    if (options.wholeOrNothing && request && !inTime) {
+      // Too late to be sure no retry took the key over: what was written stays, for that retry to complete.
+      deps.log.warn('notices of a refused request left for its retry to complete', { institution: institution.id, ids: toWrite.map((record) => record.notice.id) });
+    }
+    let undone = true;
+    if (undo) {
       const written = toWrite.map((record) => record.notice.id);
       try {
         await deps.store.deleteNotices(written);
       } catch (deleteError) {
         // Then some may stay stored and be sent: say so, to the client and to IT, with the ids to cancel.
         deps.log.error('notices of a refused request may be left stored and sent', { institution: institution.id, ids: written, code: errorCode(deleteError) });
-        throw new UnavailableError(
-          'The notices could not all be stored, and those that were could not be removed, so some may still be sent. Send batches with an Idempotency-Key: a retry with it never sends one twice.',
-          RETRY_AFTER_SECONDS,
-          { cause: error },
-        );
+        undone = false;
       }
+    }
+    if (request) await deps.idempotency.release(request).catch(() => undefined);
+    if (!undone && !request) {
+      throw new UnavailableError(
+        'The notices could not all be stored, and those that were could not be removed, so some may still be sent. Send batches with an Idempotency-Key: a retry with it never sends one twice.',
+        RETRY_AFTER_SECONDS,
+        { cause: error },
+      );
     }
     throw new UnavailableError('The notices could not be stored; nothing was accepted. Retry the request.', RETRY_AFTER_SECONDS, { cause: error });
   }
@@ -119,7 +145,7 @@ export const acceptNotices = async (deps: IntakeDeps, institution: InstitutionCo
   if (unrung.length > 0) deps.log.warn('doorbells not rung; the sweep will ring them', { institution: institution.id, count: unrung.length });
 
   if (request) {
-    await deps.store.completeIdempotencyKey(request).catch((error: unknown) =>
+    await deps.idempotency.complete(request).catch((error: unknown) =>
       // The notices are stored; a retry that finds the key still in progress takes it over and writes nothing new.
       deps.log.warn('idempotency key not marked complete', { institution: institution.id, code: errorCode(error) }),
     );

@@ -3,7 +3,7 @@ import type { Clock } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { NotFoundError, StaleNoticeError } from '../errors';
 import { isNoticeId } from '../ids';
-import { cancel, type LifecycleSettings } from '../lifecycle/transitions';
+import { type Actor, cancel, type LifecycleSettings } from '../lifecycle/transitions';
 import type { Notice } from '../notice/model';
 import { type NoticeDetail, type NoticeSummary, toDetail, toSummary } from '../notice/view';
 import type { ListQuery, NoticeStore } from '../store/notice-store';
@@ -18,7 +18,7 @@ export interface ManageDeps {
  * A notice of this institution; another institution's notice does not exist, as far as the caller can tell.
  * ULIDs are case-insensitive, so an id an ILS stored in lower case still finds its notice.
  */
-const findOwned = async (store: NoticeStore, institution: InstitutionConfig, id: string): Promise<Notice> => {
+export const findOwned = async (store: NoticeStore, institution: InstitutionConfig, id: string): Promise<Notice> => {
   const canonical = id.toUpperCase();
   const notice = isNoticeId(canonical) ? await store.getNotice(canonical) : undefined;
   if (!notice || notice.institutionId !== institution.id) throw new NotFoundError(`No notice ${id} exists for this API key.`);
@@ -36,13 +36,13 @@ export const listNotices = async (deps: ManageDeps, institution: InstitutionConf
 const CANCEL_TRIES = 3;
 
 /**
- * Cancels a notice not yet sent. Cancelling a cancelled notice answers the same; a notice being
+ * Cancels a notice not yet sent, for the ILS (DELETE /v1/notices/{id}) or staff in the console. Cancelling a cancelled notice answers the same; a notice being
  * sent or already sent is a ConflictError.
  */
-export const cancelNotice = async (deps: ManageDeps, institution: InstitutionConfig, id: string): Promise<NoticeDetail> => {
+export const cancelNotice = async (deps: ManageDeps, institution: InstitutionConfig, id: string, by: Actor = 'ils'): Promise<NoticeDetail> => {
   for (let attempt = 1; ; attempt++) {
     const notice = await findOwned(deps.store, institution, id);
-    const transition = cancel(notice, deps.clock.now(), deps.settings);
+    const transition = cancel(notice, deps.clock.now(), deps.settings, by);
     if (!transition) return toDetail(notice);
     try {
       return toDetail(await deps.store.apply(transition));

@@ -12,7 +12,7 @@
 import { addSeconds, type Random, secondsUntil } from '../clock';
 import { ConflictError, type DeliveryError } from '../errors';
 import type { IdSource, NoticeId } from '../ids';
-import type { FeedbackEvent, HistoryEntry, NewNotice, Notice, NoticeInput, NoticeStatus, ReturnToSenderReport } from '../notice/model';
+import type { FeedbackEvent, HistoryEntry, NewNotice, Notice, NoticeContent, NoticeInput, NoticeStatus, ReturnToSenderReport } from '../notice/model';
 import { PENDING_STATUSES } from '../notice/model';
 import { firstAttemptTime, giveUpTime, nextAttempt, type RetryPolicy } from '../retry/policy';
 import { enhancedStatusOf, replyCodeOf } from '../transport/classify';
@@ -456,8 +456,11 @@ const releaseLease = (notice: Notice, now: Date, ctx: LifecycleContext): Plan =>
   );
 };
 
-/** Cancels a notice not yet sent (DELETE). `undefined` means it is already cancelled: nothing to do. */
-export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings): Transition | undefined => {
+/** Who acts on a notice besides the pipeline: the ILS through the API, or library staff in the console. */
+export type Actor = 'ils' | 'console';
+
+/** Cancels a notice not yet sent (DELETE, or the console). `undefined` means it is already cancelled: nothing to do. */
+export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings, by: Actor = 'ils'): Transition | undefined => {
   if (notice.status === 'cancelled') return undefined;
   if (!PENDING_STATUSES.has(notice.status)) {
     throw new ConflictError(
@@ -470,8 +473,71 @@ export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings): 
     expectVersion: notice.version,
     set: { status: 'cancelled', updatedAt: iso(now), retainUntil: retainUntil(now, settings) },
     remove: ['nextAttemptAt', 'sweepAt'],
-    append: [{ at: iso(now), outcome: 'cancelled', status: 'cancelled', message: 'cancelled by the ILS before it was sent' }],
+    append: [{ at: iso(now), outcome: 'cancelled', status: 'cancelled', message: by === 'console' ? 'cancelled from the console before it was sent' : 'cancelled by the ILS before it was sent' }],
   };
+};
+
+/**
+ * Why a notice may not be sent again from the console, or undefined when it may: it must be over (a
+ * notice still waiting or being sent would go twice), a notice rather than a report, and not one the
+ * patron marked as spam (mailing a complainer again hurts the sender's reputation with every provider).
+ * Its return-to-sender report may still be owed: the sweep makes it all the same.
+ */
+export const resendRefusal = (notice: Notice): string | undefined => {
+  if (notice.kind === 'report') return 'A return-to-sender report is not sent again; send the notice it reports again instead.';
+  if (PENDING_STATUSES.has(notice.status) || notice.status === 'sending') return 'The notice is still being sent; cancel it first, or wait for its outcome.';
+  if (notice.status === 'complained') return 'The patron marked this notice as spam: do not email them again; reach them another way.';
+  if (!isFinal(notice.status)) return `A ${notice.status} notice is not sent again.`;
+  return undefined;
+};
+
+/**
+ * The link on a notice sent again from the console: it names the new notice, once (a compare-and-set, so
+ * two clicks make one copy). `previous` is a link already there whose notice was never created (the
+ * console stopped between the two writes), which a new try may replace.
+ */
+export const markResent = (original: Notice, newId: NoticeId, now: Date, previous?: NoticeId): Transition => {
+  const refusal = resendRefusal(original);
+  if (refusal) throw new ConflictError(refusal, 'not_resendable');
+  if (original.resentAs !== undefined && original.resentAs !== previous) {
+    throw new ConflictError(`The notice was already sent again as ${original.resentAs}; send that one again if it too did not arrive.`, 'already_resent');
+  }
+  return {
+    id: original.id,
+    expectVersion: original.version,
+    set: { resentAs: newId, updatedAt: iso(now) },
+    remove: [],
+    append: [{ at: iso(now), outcome: 'resent', status: original.status, message: `sent again from the console as ${newId}` }],
+  };
+};
+
+/**
+ * The new notice that sends `original` again, from the console: its content (to `to` when staff corrected
+ * the address), queued with its first attempt now, linked to the original both ways. A past `expiresAt`
+ * is dropped: staff chose to send it; a future one still holds.
+ */
+export const resendOf = (
+  original: Notice,
+  content: NoticeContent,
+  ctx: { id: NoticeId; now: Date; random: Random; settings: LifecycleSettings; to?: string },
+): { record: NewNotice; ring?: Doorbell } => {
+  const { now } = ctx;
+  const input: NoticeInput = dropUndefined({
+    to: ctx.to ?? content.to,
+    cc: content.cc,
+    replyTo: content.replyTo,
+    subject: content.subject,
+    text: content.text,
+    html: content.html,
+    attachments: content.attachments,
+    type: original.type,
+    externalId: original.externalId,
+    expiresAt: original.expiresAt && at(original.expiresAt) > now ? original.expiresAt : undefined,
+  });
+  const made = newNotice(input, { id: ctx.id, institutionId: original.institutionId, now, random: ctx.random, settings: { ...ctx.settings, spreadSeconds: 0 } });
+  const copy = ctx.to !== undefined && ctx.to.toLowerCase() !== content.to.toLowerCase() ? ' (to a corrected address)' : '';
+  const entry: HistoryEntry = { at: iso(now), outcome: 'resent', status: 'queued', message: `sent again from the console${copy}: a copy of ${original.id}` };
+  return { ...made, record: { ...made.record, notice: { ...made.record.notice, resentFrom: original.id, attempts: [entry] } } };
 };
 
 /** What an SES event means for a notice: the event to record and, maybe, the status it reaches. */
@@ -590,7 +656,8 @@ export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { boun
   const outcome = original.status === 'failed' ? 'failed' : original.status === 'bounced' ? 'bounced' : 'discarded';
   // A bounce is the reason even when the attempt that sent the message is recorded after it (SES may
   // report before the sender has written its outcome).
-  const last = [...original.attempts].reverse().find((entry) => (outcome === 'bounced' ? entry.outcome === 'bounced' : entry.outcome !== 'deferred'));
+  // Staff may send it again before the report is made: that is not why it failed.
+  const last = [...original.attempts].reverse().find((entry) => (outcome === 'bounced' ? entry.outcome === 'bounced' : entry.outcome !== 'deferred' && entry.outcome !== 'resent'));
   const report: ReturnToSenderReport = dropUndefined({
     noticeId: original.id,
     outcome,

@@ -6,26 +6,11 @@ import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import type { Notice, NoticeContent } from '../notice/model';
 import { withCrlf } from './line-ends';
+import type { ComposeOptions, OutgoingMessage } from './message';
 import { composeReturnToSender } from './return-to-sender';
 
-/** A composed message and how to route it. */
-export interface OutgoingMessage {
-  noticeId: string;
-  /** The Message-ID header, `<notice id@From domain>`: the same for every attempt of a notice. */
-  messageId: string;
-  /** The From header as configured: what SES is given as the source. */
-  from: string;
-  /** SMTP envelope: MAIL FROM (where relays send bounces; empty for the null sender `<>`) and RCPT TO. */
-  envelope: { from: string; to: string[] };
-  /** The message, its lines ended with CRLF only (RFC 5322 §2.1). */
-  raw: Buffer;
-}
-
-export interface ComposeOptions {
-  now: Date;
-  /** Fixes MIME boundaries, for byte-exact tests. */
-  baseBoundary?: string;
-}
+// Declared apart so the report's composer needs nothing of this one; the transports import them from here.
+export type { ComposeOptions, OutgoingMessage } from './message';
 
 /** The Message-ID of a notice: on the institution's own domain, stable across retries. */
 export const messageIdOf = (noticeId: string, institution: InstitutionConfig): string => `<${noticeId}@${domainOf(institution.from.address)}>`;

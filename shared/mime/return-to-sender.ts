@@ -7,8 +7,8 @@ import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import type { HistoryEntry, Notice, ReturnToSenderReport } from '../notice/model';
 import { outcomeOf } from '../transport/classify';
-import type { ComposeOptions, OutgoingMessage } from './compose';
 import { withCrlf } from './line-ends';
+import type { ComposeOptions, OutgoingMessage } from './message';
 
 /** RFC 5322 date-time, as DSN fields use it. */
 const rfc5322 = (iso: string): string => new Date(iso).toUTCString().replace('GMT', '+0000');

@@ -78,7 +78,9 @@ export type HistoryOutcome =
   | 'cancelled'
   | 'delivered'
   | 'bounced'
-  | 'complained';
+  | 'complained'
+  /** Sent again from the console: on the original, the new notice's id; on the new one, the original's. */
+  | 'resent';
 
 /** One entry of a notice's history: an attempt and its result, or a transition. */
 export interface HistoryEntry {
@@ -117,6 +119,10 @@ export interface Notice {
   kind: 'notice' | 'report';
   reportFor?: NoticeId;
   reportId?: NoticeId;
+  /** A notice sent again (from the console) as a new notice: the original's id, on the new one. */
+  resentFrom?: NoticeId;
+  /** The new notice this one was sent again as. */
+  resentAs?: NoticeId;
   status: NoticeStatus;
   to: string;
   subject: string;

@@ -2,7 +2,7 @@
 // problem reported with its path (`notices[3].to`). Nothing here touches the store.
 import * as z from 'zod';
 import { type ErrorDetail, TooLargeError, ValidationError } from '../errors';
-import { emailAddress, formatPath, issuesToDetails } from '../validation';
+import { emailAddress, formatPath, issuesToDetails, textOfAtMost } from '../validation';
 import type { NoticeInput } from './model';
 
 export const MAX_BATCH_NOTICES = 500;
@@ -18,29 +18,45 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** A string that will become (part of) a mail header: CR or LF would let it inject headers of its own. */
 const headerText = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .superRefine((value, ctx) => {
-      if (LINE_BREAK.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain CR or LF: rejected as header injection' });
-      else if (CONTROL.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
-    });
+  textOfAtMost(max).superRefine((value, ctx) => {
+    if (LINE_BREAK.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain CR or LF: rejected as header injection' });
+    else if (CONTROL.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
+  });
 
 const address = headerText(254).pipe(emailAddress);
 
+// An RFC 3339 date-time with seconds and a time zone (Z or ±hh:mm), whose date exists (29 February only
+// in a leap year). The OpenAPI document states this pattern (schema Timestamp).
+const DATE = String.raw`(?:\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))|(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[048]|[2468][048]|[13579][26])00)-02-29)`;
+const TIME = String.raw`(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?`;
+/** A date-time as notices and queries take it, like 2030-01-31T09:00:00Z or 2030-01-31T09:00:00-05:00. */
+export const ISO_TIMESTAMP = new RegExp(`^${DATE}T${TIME}(?:Z|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)$`);
+export const TIMESTAMP_MESSAGE = 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z';
+
+const EARLIEST = Date.parse('0000-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * A date-time in UTC, as it is stored and compared. Within a day of year 0000 or 9999 an offset can carry
+ * the instant past what four digits of year hold ("9999-12-31T23:59:59-05:00", an ILS's "never"); it is
+ * held at the nearest such instant, which means the same to a notice (long past, or never), so that every
+ * time kept compares as text and reads as RFC 3339.
+ */
+export const utcTimestamp = (value: string): string => new Date(Math.min(LATEST, Math.max(EARLIEST, Date.parse(value)))).toISOString();
+
 const isoTimestamp = headerText(40)
-  .pipe(z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z' }))
-  .transform((value) => new Date(value).toISOString());
+  .pipe(z.string().regex(ISO_TIMESTAMP, { message: TIMESTAMP_MESSAGE }))
+  .transform(utcTimestamp);
+
+/** Padded base64 without line breaks: whole groups of four, the last perhaps ending in = or ==. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 const attachment = z.strictObject({
   filename: headerText(255)
     .min(1)
     .refine((name) => !/[/\\]/.test(name), { message: 'must be a file name without a path' }),
   contentType: headerText(127).regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, { message: 'must be a MIME type like application/pdf' }),
-  contentBase64: z
-    .string()
-    .min(1)
-    .refine((data) => data.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(data), { message: 'must be base64, padded with =, without line breaks' }),
+  contentBase64: z.string().min(1).regex(BASE64, { message: 'must be base64, padded with =, without line breaks' }),
 });
 
 const noticeSchema = z

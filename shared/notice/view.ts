@@ -24,6 +24,10 @@ export interface NoticeSummary {
   returnToSender: string | null;
   /** For a return-to-sender report: the notice it reports. */
   reportFor: string | null;
+  /** For a notice sent again from the console: the notice it repeats. */
+  resentFrom: string | null;
+  /** The notice this one was sent again as, from the console. */
+  resentAs: string | null;
 }
 
 export interface NoticeDetail extends NoticeSummary {
@@ -50,6 +54,8 @@ export const toSummary = (notice: Notice): NoticeSummary => ({
   attemptCount: notice.attemptCount,
   returnToSender: notice.reportPending ? null : (notice.reportId ?? null),
   reportFor: notice.reportFor ?? null,
+  resentFrom: notice.resentFrom ?? null,
+  resentAs: notice.resentAs ?? null,
 });
 
 export const toDetail = (notice: Notice): NoticeDetail => ({ ...toSummary(notice), attempts: notice.attempts, events: notice.events });

@@ -1,10 +1,11 @@
 // NoticeStore on DynamoDB. One table, items keyed by `pk`:
 //   notice#<id>   the state: small, rewritten on every transition (a write unit per KB written)
 //   content#<id>  what is mailed: written once, never rewritten
-//   idem#<institution>#<sha256 of key>   an Idempotency-Key and the ids it produced
+// (Idempotency-Keys share the table, as `idem#…` items: see dynamo-idempotency-store.ts.)
 // Indexes (see table.ts) are KEYS_ONLY, so a status change costs no index write unless it moves the
 // notice in or out of the sweep's sparse `due` index.
 import { ConditionalCheckFailedException, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -15,14 +16,13 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
 import { chunk, inParallel } from '../batching';
 import type { Random } from '../clock';
-import { StaleNoticeError, UnavailableError, ValidationError } from '../errors';
+import { InvalidCursorError, StaleNoticeError, UnavailableError } from '../errors';
 import type { NoticeId } from '../ids';
 import type { Transition } from '../lifecycle/transitions';
 import type { NewNotice, Notice, NoticeContent } from '../notice/model';
-import type { IdempotencyClaim, IdempotencyRequest, ListPage, ListQuery, NoticeStore } from './notice-store';
+import type { ListPage, ListQuery, NoticeLookups, NoticeStore, NoticeTally } from './notice-store';
 import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
 import { documentsOf } from './documents';
 
@@ -30,10 +30,6 @@ export interface DynamoNoticeStoreOptions {
   /** Built once in shared/deps.ts; dynalite's in integration tests. */
   client: DynamoDBClient;
   tableName: string;
-  /** How long an Idempotency-Key is remembered. */
-  idempotencySeconds?: number;
-  /** How long a request holds its Idempotency-Key before a retry may take it over (> the intake's timeout). */
-  idempotencyLeaseSeconds?: number;
   /** Jitter for the backoff between retries of unprocessed batch items; none when absent. */
   random?: Random;
 }
@@ -53,8 +49,15 @@ const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000)
 /** The due-index shard of a notice: spread by the random tail of its id. */
 export const dueShardOf = (id: NoticeId): string => String(id.charCodeAt(id.length - 1) % DUE_SHARDS);
 
+/**
+ * The byAddress index's partition of an institution's notices to `address`: a digest, so that the
+ * address is matched in any case and the index holds no copy of it.
+ */
+export const addressKeyOf = (institutionId: string, address: string): string =>
+  `${institutionId}#${createHash('sha256').update(address.trim().toLowerCase(), 'utf8').digest('hex')}`;
+
 /** Attributes that exist only for the indexes and TTL; not part of the domain's Notice. */
-const DERIVED = new Set([PARTITION_KEY, 'instKey', 'instSort', 'extKey', 'dueShard', 'dueAt', TTL_ATTRIBUTE]);
+const DERIVED = new Set([PARTITION_KEY, 'instKey', 'instSort', 'extKey', 'dueShard', 'dueAt', TTL_ATTRIBUTE, INDEXES.byAddress.partitionKey]);
 
 /** The sort key of the listing indexes: newest first is descending order of creation, then id. */
 const sortKeyOf = (notice: Pick<Notice, 'createdAt' | 'id'>) => `${notice.createdAt}#${notice.id}`;
@@ -65,16 +68,15 @@ const toStateItem = (notice: Notice): Record<string, unknown> => ({
   [PARTITION_KEY]: noticeKey(notice.id),
   [INDEXES.byInstitution.partitionKey]: notice.institutionId,
   [INDEXES.byInstitution.sortKey]: sortKeyOf(notice),
+  [INDEXES.byAddress.partitionKey]: addressKeyOf(notice.institutionId, notice.to),
   ...(notice.externalId ? { [INDEXES.byExternalId.partitionKey]: `${notice.institutionId}#${notice.externalId}` } : {}),
   ...(notice.sweepAt ? { [INDEXES.due.partitionKey]: dueShardOf(notice.id), [INDEXES.due.sortKey]: epochSeconds(notice.sweepAt) } : {}),
   ...(notice.retainUntil ? { [TTL_ATTRIBUTE]: epochSeconds(notice.retainUntil) } : {}),
 });
 
-const fromStateItem = (item: Record<string, unknown>): Notice =>
-  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as Notice;
-
-const fromContentItem = (item: Record<string, unknown>): NoticeContent =>
-  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as NoticeContent;
+/** A stored item as the domain sees it (a Notice or its NoticeContent): without what only the table uses. */
+const fromItem = <T extends Notice | NoticeContent>(item: Record<string, unknown>): T =>
+  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as T;
 
 const toContentItem = (record: NewNotice): Record<string, unknown> => ({
   ...record.content,
@@ -93,28 +95,15 @@ const decodeCursor = (cursor: string): string => {
   } catch {
     // falls through to the error below
   }
-  throw new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }], 'invalid_cursor');
+  throw new InvalidCursorError();
 };
 
-interface IdempotencyItem {
-  requestHash: string;
-  ids: NoticeId[];
-  batch: boolean;
-  state: 'in-progress' | 'complete';
-  leaseUntil: number;
-  expireAt: number;
-}
-
-export class DynamoNoticeStore implements NoticeStore {
+export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
   private readonly documents: DynamoDBDocumentClient;
-  private readonly idempotencySeconds: number;
-  private readonly idempotencyLeaseSeconds: number;
   private readonly random: Random;
 
   public constructor(private readonly options: DynamoNoticeStoreOptions) {
     this.documents = documentsOf(options.client);
-    this.idempotencySeconds = options.idempotencySeconds ?? 86_400;
-    this.idempotencyLeaseSeconds = options.idempotencyLeaseSeconds ?? 60;
     this.random = options.random ?? (() => 0.5);
   }
 
@@ -145,8 +134,11 @@ export class DynamoNoticeStore implements NoticeStore {
     });
   }
 
-  /** BatchGetItem (consistent) in chunks of 100 keys, retrying unprocessed keys. */
-  private async batchGet(keys: string[]): Promise<Map<string, Record<string, unknown>>> {
+  /** BatchGetItem (consistent unless told) in chunks of 100 keys, retrying unprocessed keys. */
+  private async batchGet(keys: string[], read: { consistent: boolean; attributes?: string[] } = { consistent: true }): Promise<Map<string, Record<string, unknown>>> {
+    const projection = read.attributes
+      ? { ProjectionExpression: [PARTITION_KEY, ...read.attributes].map((_, i) => `#p${i}`).join(', '), ExpressionAttributeNames: Object.fromEntries([PARTITION_KEY, ...read.attributes].map((name, i) => [`#p${i}`, name])) }
+      : {};
     const found = new Map<string, Record<string, unknown>>();
     const unique = [...new Set(keys)];
     await inParallel(chunk(unique, BATCH_GET_MAX), PARALLEL_REQUESTS, async (batch) => {
@@ -154,7 +146,7 @@ export class DynamoNoticeStore implements NoticeStore {
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt >= MAX_BATCH_TRIES) throw new UnavailableError(`the store left ${pending.length} reads unprocessed after ${MAX_BATCH_TRIES} tries`);
         if (attempt > 0) await backoff(attempt, this.random);
-        const output = await this.documents.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        const output = await this.documents.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: read.consistent, ...projection } } }));
         for (const item of output.Responses?.[this.table] ?? []) found.set(item[PARTITION_KEY] as string, item);
         pending = (output.UnprocessedKeys?.[this.table]?.Keys ?? []) as Array<Record<string, unknown>>;
       }
@@ -169,12 +161,12 @@ export class DynamoNoticeStore implements NoticeStore {
 
   public async getNotice(id: NoticeId): Promise<Notice | undefined> {
     const output = await this.documents.send(new GetCommand({ TableName: this.table, Key: { [PARTITION_KEY]: noticeKey(id) }, ConsistentRead: true }));
-    return output.Item ? fromStateItem(output.Item) : undefined;
+    return output.Item ? fromItem<Notice>(output.Item) : undefined;
   }
 
   public async getNotices(ids: NoticeId[]): Promise<Map<NoticeId, Notice>> {
     const found = await this.batchGet(ids.map(noticeKey));
-    return new Map([...found.values()].map((item) => [idFromKey(item[PARTITION_KEY] as string), fromStateItem(item)]));
+    return new Map([...found.values()].map((item) => [idFromKey(item[PARTITION_KEY] as string), fromItem<Notice>(item)]));
   }
 
   public async getForDelivery(ids: NoticeId[]): Promise<Map<NoticeId, { notice: Notice; content?: NoticeContent }>> {
@@ -184,23 +176,43 @@ export class DynamoNoticeStore implements NoticeStore {
       const state = found.get(noticeKey(id));
       if (!state) continue;
       const content = found.get(contentKey(id));
-      result.set(id, { notice: fromStateItem(state), content: content ? fromContentItem(content) : undefined });
+      result.set(id, { notice: fromItem<Notice>(state), content: content ? fromItem<NoticeContent>(content) : undefined });
     }
     return result;
   }
 
   public async listNotices(institutionId: string, query: ListQuery): Promise<ListPage> {
-    const byExternalId = query.externalId !== undefined;
-    const index = byExternalId ? INDEXES.byExternalId : INDEXES.byInstitution;
-    const partition = byExternalId ? `${institutionId}#${query.externalId}` : institutionId;
-    const filtered = query.status !== undefined || query.type !== undefined;
+    return query.externalId !== undefined
+      ? this.listFrom('byExternalId', `${institutionId}#${query.externalId}`, institutionId, { ...query, externalId: undefined })
+      : this.listFrom('byInstitution', institutionId, institutionId, query);
+  }
+
+  public async listNoticesTo(institutionId: string, address: string, query: ListQuery): Promise<ListPage> {
+    return this.listFrom('byAddress', addressKeyOf(institutionId, address), institutionId, query);
+  }
+
+  /**
+   * A page of one partition of a listing index (all sorted newest first by `instSort`), its states read
+   * by key and filtered by what the partition does not already select.
+   */
+  private async listFrom(indexName: 'byInstitution' | 'byExternalId' | 'byAddress', partition: string, institutionId: string, query: ListQuery): Promise<ListPage> {
+    const index = INDEXES[indexName];
+    const filtered = query.status !== undefined || query.type !== undefined || query.externalId !== undefined;
     const matches = (notice: Notice) =>
-      notice.institutionId === institutionId && (!query.status || query.status.includes(notice.status)) && (query.type === undefined || notice.type === query.type);
+      notice.institutionId === institutionId &&
+      (!query.status || query.status.includes(notice.status)) &&
+      (query.type === undefined || notice.type === query.type) &&
+      (query.externalId === undefined || notice.externalId === query.externalId);
 
     let startSortKey = query.cursor ? decodeCursor(query.cursor) : undefined;
     // Newest first, a cursor already older than `since` (the filter moved on between pages) has nothing
     // left after it; DynamoDB would refuse a start key outside the key condition.
     if (startSortKey !== undefined && query.since !== undefined && startSortKey < query.since) return { notices: [] };
+    if (startSortKey !== undefined && query.before !== undefined && startSortKey >= query.before) startSortKey = undefined;
+    if (query.since !== undefined && query.before !== undefined && query.since >= query.before) return { notices: [] };
+    // Sort keys are `<createdAt>#<id>`: `before` itself sorts ahead of every key of that instant.
+    const range = query.since && query.before ? '#pk = :pk AND #sk BETWEEN :since AND :before' : query.since ? '#pk = :pk AND #sk >= :since' : query.before ? '#pk = :pk AND #sk < :before' : '#pk = :pk';
+    const bounded = query.since !== undefined || query.before !== undefined;
     // One match past the page tells whether another page exists, so the last page carries no cursor
     // even when it is exactly full.
     const notices: Notice[] = [];
@@ -210,10 +222,10 @@ export class DynamoNoticeStore implements NoticeStore {
       const page: QueryCommandOutput = await this.documents.send(
         new QueryCommand({
           TableName: this.table,
-          IndexName: byExternalId ? 'byExternalId' : 'byInstitution',
-          KeyConditionExpression: query.since ? '#pk = :pk AND #sk >= :since' : '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': index.partitionKey, ...(query.since ? { '#sk': index.sortKey } : {}) },
-          ExpressionAttributeValues: { ':pk': partition, ...(query.since ? { ':since': query.since } : {}) },
+          IndexName: indexName,
+          KeyConditionExpression: range,
+          ExpressionAttributeNames: { '#pk': index.partitionKey, ...(bounded ? { '#sk': index.sortKey } : {}) },
+          ExpressionAttributeValues: { ':pk': partition, ...(query.since ? { ':since': query.since } : {}), ...(query.before ? { ':before': query.before } : {}) },
           ScanIndexForward: false,
           Limit: filtered ? Math.min(BATCH_GET_MAX, MAX_EXAMINED_PER_PAGE - examined) : query.limit + 1 - notices.length,
           ExclusiveStartKey: startSortKey
@@ -225,7 +237,7 @@ export class DynamoNoticeStore implements NoticeStore {
       const states = await this.batchGet(keys.map((sortKey) => noticeKey(idOfSortKey(sortKey))));
       for (const sortKey of keys) {
         const state = states.get(noticeKey(idOfSortKey(sortKey)));
-        const notice = state && fromStateItem(state);
+        const notice = state && fromItem<Notice>(state);
         if (notice && matches(notice)) {
           if (notices.length === query.limit) return { notices, cursor: encodeCursor(lastOnPage as string) };
           notices.push(notice);
@@ -238,6 +250,34 @@ export class DynamoNoticeStore implements NoticeStore {
       // Reading stops somewhere on a sparse filter: the next page goes on from the last notice read.
       if (examined >= MAX_EXAMINED_PER_PAGE) return { notices, cursor: encodeCursor(notices.length === query.limit ? (lastOnPage as string) : (startSortKey as string)) };
     }
+  }
+
+  public async talliesSince(institutionId: string, since: string, limit: number): Promise<{ notices: NoticeTally[]; complete: boolean }> {
+    const keys: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.documents.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'byInstitution',
+          KeyConditionExpression: '#pk = :pk AND #sk >= :since',
+          ExpressionAttributeNames: { '#pk': INDEXES.byInstitution.partitionKey, '#sk': INDEXES.byInstitution.sortKey },
+          ExpressionAttributeValues: { ':pk': institutionId, ':since': since },
+          ScanIndexForward: false,
+          Limit: limit + 1 - keys.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) keys.push(item[PARTITION_KEY] as string);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && keys.length <= limit);
+    const complete = keys.length <= limit;
+    const states = await this.batchGet(keys.slice(0, limit), { consistent: false, attributes: ['id', 'kind', 'status', 'createdAt'] });
+    const notices = keys.flatMap((key) => {
+      const item = states.get(key);
+      return item ? [{ id: item.id, kind: item.kind, status: item.status, createdAt: item.createdAt } as NoticeTally] : [];
+    });
+    return { notices, complete };
   }
 
   public async apply(transition: Transition): Promise<Notice> {
@@ -302,7 +342,7 @@ export class DynamoNoticeStore implements NoticeStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return fromStateItem(output.Attributes as Record<string, unknown>);
+      return fromItem<Notice>(output.Attributes as Record<string, unknown>);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new StaleNoticeError(`notice ${transition.id} changed since version ${transition.expectVersion} was read`, { cause: error });
@@ -350,85 +390,6 @@ export class DynamoNoticeStore implements NoticeStore {
       }),
     );
     return perShard.flat();
-  }
-
-  private idempotencyKey(request: Pick<IdempotencyRequest, 'institutionId' | 'key'>) {
-    return `idem#${request.institutionId}#${createHash('sha256').update(request.key).digest('hex')}`;
-  }
-
-  public async claimIdempotencyKey(request: IdempotencyRequest): Promise<IdempotencyClaim> {
-    const nowMs = request.now.getTime();
-    const Key = { [PARTITION_KEY]: this.idempotencyKey(request) };
-    const item: IdempotencyItem = {
-      requestHash: request.requestHash,
-      ids: request.ids,
-      batch: request.batch,
-      state: 'in-progress',
-      leaseUntil: nowMs + this.idempotencyLeaseSeconds * 1000,
-      expireAt: Math.floor(nowMs / 1000) + this.idempotencySeconds,
-    };
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...Key, ...item },
-          // A record past its expiry may linger until DynamoDB's TTL removes it; it no longer counts.
-          ConditionExpression: 'attribute_not_exists(#pk) OR #expireAt < :nowSeconds',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#expireAt': TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':nowSeconds': Math.floor(nowMs / 1000) },
-        }),
-      );
-      return { kind: 'proceed', ids: request.ids, takeover: false };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    const existing = (await this.documents.send(new GetCommand({ TableName: this.table, Key, ConsistentRead: true }))).Item as IdempotencyItem | undefined;
-    if (!existing) return this.claimIdempotencyKey(request);
-    if (existing.requestHash !== request.requestHash) return { kind: 'mismatch' };
-    if (existing.state === 'complete') return { kind: 'replay', ids: existing.ids, batch: existing.batch };
-    if (existing.leaseUntil > nowMs) return { kind: 'in-progress' };
-    // The request that held the key died or gave up: take it over, with the ids it chose.
-    try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key,
-          UpdateExpression: 'SET leaseUntil = :lease',
-          ConditionExpression: 'leaseUntil = :seen AND #state = :inProgress',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':lease': nowMs + this.idempotencyLeaseSeconds * 1000, ':seen': existing.leaseUntil, ':inProgress': 'in-progress' },
-        }),
-      );
-      return { kind: 'proceed', ids: existing.ids, takeover: true };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return { kind: 'in-progress' };
-      throw error;
-    }
-  }
-
-  public async completeIdempotencyKey(request: IdempotencyRequest): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { [PARTITION_KEY]: this.idempotencyKey(request) },
-        UpdateExpression: 'SET #state = :complete',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':complete': 'complete' },
-      }),
-    );
-  }
-
-  public async releaseIdempotencyKey(request: IdempotencyRequest): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { [PARTITION_KEY]: this.idempotencyKey(request) },
-        UpdateExpression: 'SET leaseUntil = :zero',
-        ConditionExpression: '#state = :inProgress',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':zero': 0, ':inProgress': 'in-progress' },
-      }),
-    );
   }
 
   public async ping(): Promise<void> {

@@ -10,6 +10,8 @@ export interface ListQuery {
   externalId?: string;
   /** ISO 8601: only notices created at or after it. */
   since?: string;
+  /** ISO 8601: only notices created before it. */
+  before?: string;
   limit: number;
   cursor?: string;
 }
@@ -18,26 +20,6 @@ export interface ListPage {
   notices: Notice[];
   /** Pass back to get the next page; absent on the last one. */
   cursor?: string;
-}
-
-/** What an Idempotency-Key claim found. */
-export type IdempotencyClaim =
-  /** The key is new (or its earlier holder died): write these ids. */
-  | { kind: 'proceed'; ids: NoticeId[]; takeover: boolean }
-  /** The same request completed before: answer as then. */
-  | { kind: 'replay'; ids: NoticeId[]; batch: boolean }
-  /** The same request is being processed right now. */
-  | { kind: 'in-progress' }
-  /** The key was used with another body. */
-  | { kind: 'mismatch' };
-
-export interface IdempotencyRequest {
-  institutionId: string;
-  key: string;
-  requestHash: string;
-  ids: NoticeId[];
-  batch: boolean;
-  now: Date;
 }
 
 export interface NoticeStore {
@@ -61,12 +43,23 @@ export interface NoticeStore {
   createReport(record: NewNotice): Promise<boolean>;
   /** Ids of notices whose `sweepAt` has come, read from the sparse due index (never a scan). */
   findDue(now: Date, limit: number): Promise<NoticeId[]>;
-  /** Claims an Idempotency-Key for a request. */
-  claimIdempotencyKey(request: IdempotencyRequest): Promise<IdempotencyClaim>;
-  /** Marks the request done: later requests with the key replay it. */
-  completeIdempotencyKey(request: IdempotencyRequest): Promise<void>;
-  /** Lets a retry of a failed request take the key over at once. */
-  releaseIdempotencyKey(request: IdempotencyRequest): Promise<void>;
   /** Answers when the store is reachable. */
   ping(): Promise<void>;
+}
+
+/** What the overview counts of a notice: a small part of its state. */
+export type NoticeTally = Pick<Notice, 'id' | 'kind' | 'status' | 'createdAt'>;
+
+/**
+ * The staff console's lookups besides the API's, read from indexes (never a scan): an institution's
+ * notices to one patron address, and the statuses of its recent notices for the overview.
+ */
+export interface NoticeLookups {
+  /** An institution's notices to `address` (in any case), newest first, filtered and paged as `query` says. */
+  listNoticesTo(institutionId: string, address: string, query: ListQuery): Promise<ListPage>;
+  /**
+   * The statuses of the institution's notices accepted at or after `since`, newest first, at most `limit`
+   * of them (`complete` is false when there were more). Read eventually consistent: a count, not a decision.
+   */
+  talliesSince(institutionId: string, since: string, limit: number): Promise<{ notices: NoticeTally[]; complete: boolean }>;
 }

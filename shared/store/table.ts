@@ -14,6 +14,11 @@ export const INDEXES = {
   byInstitution: { partitionKey: 'instKey', sortKey: 'instSort' },
   byExternalId: { partitionKey: 'extKey', sortKey: 'instSort' },
   due: { partitionKey: 'dueShard', sortKey: 'dueAt' },
+  /**
+   * The staff console's search by patron address: the institution and a digest of the address, written
+   * once with the notice (its address never changes), so no transition writes it again.
+   */
+  byAddress: { partitionKey: 'addrKey', sortKey: 'instSort' },
 } as const;
 
 /** Shards of the due index, so that a consortium's night of notices does not land on one partition. */
@@ -31,6 +36,7 @@ export const createTableInput = (tableName: string): CreateTableCommandInput => 
     { AttributeName: INDEXES.byExternalId.partitionKey, AttributeType: 'S' },
     { AttributeName: INDEXES.due.partitionKey, AttributeType: 'S' },
     { AttributeName: INDEXES.due.sortKey, AttributeType: 'N' },
+    { AttributeName: INDEXES.byAddress.partitionKey, AttributeType: 'S' },
   ],
   GlobalSecondaryIndexes: Object.entries(INDEXES).map(([name, index]) => ({
     IndexName: name,

@@ -5,7 +5,7 @@ import type { SESClient } from '@aws-sdk/client-ses';
 import type { Clock } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
-import { dkimKeyProblem } from '../dns/records';
+import { dkimKeyProblem } from '../dns/dkim-key';
 import { ConfigError, errorCode } from '../errors';
 import { deliveryFailure } from './classify';
 import type { InstitutionSecrets, SecretSource } from '../secrets';

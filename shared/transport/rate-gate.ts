@@ -1,6 +1,7 @@
 // Rate limits of an institution's transport (README: How delivery works): `maxPerMinute` and `maxPerDay`, honoured by
 // every sender at once. The limits are decided here; the state lives in the institution's transport state
-// (records.ts), shared by all senders, which the store only reads and writes with a compare-and-set.
+// (records.ts), shared by all senders, which the store (shared/store/dynamo-transport-state.ts) only reads
+// and writes with a compare-and-set.
 //
 // Sends are spaced evenly: each takes the next free slot, `60 s / maxPerMinute` (and a margin) after the
 // one before, so no 60-second window holds more than maxPerMinute. A notice whose slot is later keeps it

@@ -4,11 +4,9 @@
 // Lambda's event source mapping drives it (infra/local/sqs-poller.ts), whose ReceiveMessage and
 // DeleteMessageBatch calls AWS bills too, so the poller is given the counted SQS client.
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startLocalRuntime } from '../../infra/local/runtime';
 import { type SqsPollerOptions, startSqsPoller } from '../../infra/local/sqs-poller';
-import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
-import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { senderTimings } from '../../shared/config/timing';
-import { createDeps, createIntakeDeps, type Deps } from '../../shared/deps';
 import { createTableInput } from '../../shared/store/table';
 import { apiEvent } from '../support/factories';
 import { type Counts, RequestCounter } from './counting';
@@ -98,29 +96,26 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
   // Logs at the level the stack deploys (POWERTOOLS_LOG_LEVEL=INFO), so their bytes are what AWS ingests.
   const savedLevel = process.env.POWERTOOLS_LOG_LEVEL;
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
-  const env = {
-    AWS_REGION: 'us-east-1',
-    NOTICE_RELAY_TABLE: tableName,
-    NOTICE_RELAY_QUEUE_URL: queueUrl,
-    NOTICE_RELAY_DYNAMODB_ENDPOINT: emulators.dynamodb,
-    NOTICE_RELAY_SQS_ENDPOINT: emulators.sqs,
-    // SES is not used by an SMTP institution; its client is counted all the same (0 requests).
-    NOTICE_RELAY_SES_ENDPOINT: 'http://127.0.0.1:9',
-  };
-  // Two functions, two sets of clients, as on AWS.
-  const intakeDeps = createIntakeDeps(env, { config });
-  const senderDeps: Deps = createDeps(env, 'sender', { config });
+  // Each function with clients of its own, as on AWS, wired as npm start wires them; nothing hosted but
+  // the sender's poller, started below with the counted client. SES is not used by an SMTP institution;
+  // its client is counted all the same (0 requests).
+  const runtime = await startLocalRuntime({
+    config,
+    resources: { dynamodb: emulators.dynamodb, sqs: emulators.sqs, ses: 'http://127.0.0.1:9', tableName, queueUrl, queueArn },
+  });
   process.env.POWERTOOLS_LOG_LEVEL = savedLevel;
+  const { deps } = runtime;
 
   const counter = new RequestCounter();
-  for (const deps of [intakeDeps, senderDeps]) {
-    counter.instrument(deps.clients.dynamodb, 'DynamoDB');
-    counter.instrument(deps.clients.sqs, 'SQS');
+  // Once each: functions may share their clients.
+  for (const each of new Set([deps.intake, deps.sender])) {
+    counter.instrument(each.clients.dynamodb, 'DynamoDB');
+    counter.instrument(each.clients.sqs, 'SQS');
   }
-  counter.instrument(senderDeps.clients.ses, 'SES');
+  counter.instrument(deps.sender.clients.ses, 'SES');
   const meter = new InvocationMeter();
-  const intake = meter.wrap('intake', makeIntakeHandler(intakeDeps));
-  const sender = meter.wrap('sender', makeSenderHandler(senderDeps));
+  const intake = meter.wrap('intake', runtime.handlers.intake);
+  const sender = meter.wrap('sender', runtime.handlers.sender);
 
   const stdout = captureStdout();
   // Filled in as the run goes; read once it is over.
@@ -132,25 +127,15 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
     if (response.statusCode !== 202) throw new Error(`bench: the intake answered ${response.statusCode}: ${response.body}`);
     measured.ids = (JSON.parse(response.body) as { notices: Array<{ id: string }> }).notices.map((notice) => notice.id);
 
-    await sendUntilAllDeleted({ counter, meter, stdout, started, measured }, count, `${count} doorbells handled`, {
-      client: senderDeps.clients.sqs,
-      queueUrl,
-      queueArn,
-      handler: sender,
-      batchSize: config.sender.batchSize,
-      concurrency: config.sender.concurrency,
-      functionTimeoutSeconds: timings.functionTimeoutSeconds,
-      visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
-    });
+    await sendUntilAllDeleted({ counter, meter, stdout, started, measured }, count, `${count} doorbells handled`, { ...runtime.senderPolling, handler: sender });
   } finally {
     stdout.restore();
   }
 
   // The counts are frozen: these reads check the outcome and are not counted.
-  const stored = await senderDeps.store.getNotices(measured.ids);
+  const stored = await deps.sender.store.getNotices(measured.ids);
   const notSent = measured.ids.filter((id) => stored.get(id)?.status !== 'sent');
-  intakeDeps.close();
-  senderDeps.close();
+  await runtime.stop();
   if (notSent.length) throw new Error(`bench: ${notSent.length} of ${count} notices are not sent`);
 
   return happyPath(count, counter, meter, measured);

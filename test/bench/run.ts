@@ -4,6 +4,7 @@
 //   requestsPerNotice     requests.ts / naive.ts   AWS requests per delivered notice, vs the naive design
 //   awsCostPer1000        cost.ts                  dollars per 1,000 notices besides SES, vs the naive design
 //   localThroughputRatio  throughput.ts            npm start's pipeline vs nodemailer's own pool, same sink
+//   smtpDoorRatio         smtp-door.ts             notices accepted through the SMTP door vs a plain smtp-server sink
 //   sweepScaling          sweep-scaling.ts         items a sweep reads, 100,000 kept vs 1,000 kept
 //   bundleBytes           bundles.ts               each minified Lambda bundle vs 1 MB
 //   coldInitRatio         bundles.ts               loading each bundle vs starting bare node
@@ -19,6 +20,7 @@ import { measureNaive } from './naive';
 import { type HappyPath, measureOurs } from './requests';
 import { startCountingSink } from './sink';
 import { measureSweepScaling } from './sweep-scaling';
+import { measureSmtpDoor, SMTP_DOOR_WARM_UP, type SmtpDoorRun } from './smtp-door';
 import { measureThroughput, type ThroughputRun, WARM_UP } from './throughput';
 import { progress } from './workload';
 
@@ -27,6 +29,10 @@ const THROUGHPUT_NOTICES = 2000;
 const THROUGHPUT_BATCH = 500;
 const THROUGHPUT_CONCURRENCIES = [4, 8];
 const COLD_INIT_RUNS = 12;
+const SMTP_DOOR_MESSAGES = 400;
+const SMTP_DOOR_CONNECTIONS = 8;
+/** The door should take messages at least as fast as a key may send them by default: 600 a minute. */
+const SMTP_DOOR_GOAL_PER_SECOND = 10;
 /** Lambda's deployment limits are in MB of 2^20 bytes; the goal is read the same way. */
 const ONE_MB = 1024 * 1024;
 
@@ -116,7 +122,10 @@ const main = async () => {
   }
   const bestThroughput = throughput.reduce((best, run) => (run.ratio > best.ratio ? run : best));
 
-  // 4. bundleBytes and coldInitRatio.
+  // 4. smtpDoorRatio, with nothing else running.
+  const smtpDoor: SmtpDoorRun = await measureSmtpDoor(SMTP_DOOR_MESSAGES, SMTP_DOOR_CONNECTIONS);
+
+  // 5. bundleBytes and coldInitRatio.
   const bundles = measureBundles(COLD_INIT_RUNS);
   const largest = bundles.bundles.reduce((a, b) => (b.bytes > a.bytes ? b : a));
   const slowest = bundles.bundles.reduce((a, b) => (b.coldInitRatio > a.coldInitRatio ? b : a));
@@ -138,6 +147,16 @@ const main = async () => {
       baselineIs: `nodemailer pool ×${bestThroughput.concurrency}`,
       goal: 'ratio ≥ 0.5',
       met: bestThroughput.ratio >= 0.5,
+    },
+    {
+      figure: 'smtpDoorRatio',
+      ours: smtpDoor.door.perSecond,
+      baseline: smtpDoor.sink.perSecond,
+      ratio: smtpDoor.ratio,
+      unit: 'notices/s',
+      baselineIs: `smtp-server sink ×${smtpDoor.concurrency}`,
+      goal: `ours ≥ ${SMTP_DOOR_GOAL_PER_SECOND}/s`,
+      met: smtpDoor.door.perSecond >= SMTP_DOOR_GOAL_PER_SECOND,
     },
     { figure: 'sweepScaling', ours: sweep.large.itemsRead, baseline: sweep.small.itemsRead, ratio: sweep.ratio, unit: 'items', baselineIs: '1,000 kept', goal: 'ratio ≤ 1.1', met: sweep.ratio <= 1.1 },
     ...bundles.bundles.map((bundle) => ({
@@ -190,6 +209,7 @@ const main = async () => {
         `throughput at concurrency ${run.concurrency}: pipeline ${run.pipeline.perSecond.toFixed(1)}/s (intake of all ${run.pipeline.notices} ${run.pipeline.intakeMs.toFixed(0)} ms, first message at ${run.pipeline.firstMessageMs.toFixed(0)} ms, sending ${sentRate(run).toFixed(1)}/s, ${run.pipeline.invocations} sender invocations, ${run.pipeline.connections} SMTP connections; process CPU ${run.pipeline.load.cpuShare.toFixed(2)} cores, event loop ${(run.pipeline.load.eventLoopUtilization * 100).toFixed(0)}% busy; waiting for UpdateItem/BatchGetItem/GetItem answers took ${(senderDynamoShare(run) * 100).toFixed(0)}% of the sender lanes' time) vs raw ${run.raw.perSecond.toFixed(1)}/s (CPU ${run.raw.load.cpuShare.toFixed(2)}, event loop ${(run.raw.load.eventLoopUtilization * 100).toFixed(0)}%): ratio ${run.ratio.toFixed(3)}.`,
     ),
     `throughput ceiling: npm start runs every handler on one JavaScript thread, and each AWS request costs that thread the SDK's own work (an UpdateItem like the sender's, measured on the runtime's client after the run: ${bestThroughput.ceiling.sdkBusyMsPerRequest.toFixed(3)} ms busy). With ${bestThroughput.ceiling.requestsPerNotice.toFixed(2)} requests per notice on top of raw's ${bestThroughput.ceiling.rawBusyMsPerNotice.toFixed(3)} ms per message, no pipeline on this thread passes ${bestThroughput.ceiling.perSecond.toFixed(0)}/s: ratio ${bestThroughput.ceiling.ratio.toFixed(3)} at best; this run reached ${((bestThroughput.ratio / bestThroughput.ceiling.ratio) * 100).toFixed(0)}% of it. Spread over more threads it would still need the CPU it uses: ${bestThroughput.ceiling.cpuMsPerNotice.toFixed(2)} ms per notice across all of the process's threads (dynalite's included), which on ${bestThroughput.ceiling.cores} cores, perfectly shared, is ${bestThroughput.ceiling.allCoresPerSecond.toFixed(0)}/s, ratio ${bestThroughput.ceiling.allCoresRatio.toFixed(3)}.`,
+    `smtp door: ${SMTP_DOOR_MESSAGES} messages (the throughput's notices, text and HTML, a Message-ID and X-Notice-* headers each) sent by one nodemailer pool of ${SMTP_DOOR_CONNECTIONS} connections, timed from the first to the last reply after ${SMTP_DOOR_WARM_UP} warm-up messages each: to the SMTP door (from this machine, without a login: the institution's allowFrom; each 250 given once the notices are in dynalite and their doorbells in fauxqs, the sender not running) ${smtpDoor.door.perSecond.toFixed(1)}/s, and to a plain smtp-server sink that keeps nothing ${smtpDoor.sink.perSecond.toFixed(1)}/s: ratio ${smtpDoor.ratio.toFixed(3)}. The door's AWS requests per message: ${Object.entries(smtpDoor.requestsPerMessage).map(([name, n]) => `${name} ${n}`).join(', ')} (the key's rate counter, the Idempotency-Key claimed and completed, the notices, their doorbells), each on the one thread the door, the client and dynalite share here; the goal is the key's default rate (intake.requestsPerMinutePerKey, 600 a minute), which an ILS cannot pass anyway.`,
     `sweep: ${sweep.small.due} due notices among ${sweep.small.kept} kept read ${sweep.small.itemsRead} items (Query + BatchGetItem; ScannedCount ${sweep.small.scannedCount}, ${sweep.small.readUnits} RRU, ${sweep.small.ms.toFixed(0)} ms); among ${sweep.large.kept} kept, ${sweep.large.itemsRead} items (ScannedCount ${sweep.large.scannedCount}, ${sweep.large.readUnits} RRU, ${sweep.large.ms.toFixed(0)} ms). Filling took ${(sweep.fillMs / 1000).toFixed(0)} s.`,
     `bundles: from a cdk synth of config/example.json (esbuild, minified; ${(bundles.synthMs / 1000).toFixed(0)} s); largest ${largest.handler} ${largest.bytes} bytes = ${(largest.bytes / ONE_MB).toFixed(3)} MB (1 MB = ${ONE_MB} bytes), of which ${largest.largestInputs.map((input) => `${input.name} ${(input.bytes / 1024).toFixed(0)} KiB`).join(', ')}.`,
     `cold init: median of ${bundles.runs} runs of node -e "require(bundle)" with the handler's environment vs node -e "" (median ${bundles.bareNodeMs.toFixed(1)} ms), alternating; worst ${slowest.handler} ${slowest.coldInitRatio.toFixed(2)}×. The floor under every handler: a bundle of only the DynamoDB and SQS clients (${(bundles.sdkOnly.bytes / 1024).toFixed(0)} KiB, built alike) loads in ${bundles.sdkOnly.initMs.toFixed(1)} ms, ${bundles.sdkOnly.ratio.toFixed(2)}× bare node. Node's start plus reading and compiling the bundle without running it (vm.Script): ${bundles.bundles.map((bundle) => `${bundle.handler} ${bundle.compileMs.toFixed(0)} ms`).join(', ')}; the rest of each load is running the modules' top level (building the SDK clients, schemas and configuration) and compiling what that calls.`,
@@ -218,6 +238,7 @@ const main = async () => {
       },
       cost: { prices: PRICES, platformLogBytesPerInvocation: PLATFORM_LOG_BYTES_PER_INVOCATION, ours: oursCost, naive: naiveCost },
       throughput,
+      smtpDoor,
       sweep,
       bundles,
     },

@@ -7,7 +7,7 @@ import { ulid } from 'ulid';
 import { startDynamo } from '../../infra/local/emulators';
 import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
 import { chunk, inParallel } from '../../shared/batching';
-import { createBaseDeps } from '../../shared/deps';
+import { createSweepDeps } from '../../shared/deps';
 import { newNotice } from '../../shared/lifecycle/transitions';
 import { silentLog } from '../../shared/log';
 import { INDEXES, PARTITION_KEY, TTL_ATTRIBUTE, createTableInput } from '../../shared/store/table';
@@ -82,9 +82,8 @@ export const measureSweepScaling = async (sqsEndpoint: string): Promise<SweepSca
   const tableName = 'sweep-notices';
   const { queueUrl } = await createQueue(sqsEndpoint, 'sweep-doorbells');
   const config = benchConfig({ host: '127.0.0.1', port: 25 }, { batchSize: 10, concurrency: 1 });
-  const deps = createBaseDeps(
+  const deps = createSweepDeps(
     { AWS_REGION: 'us-east-1', NOTICE_RELAY_TABLE: tableName, NOTICE_RELAY_QUEUE_URL: queueUrl, NOTICE_RELAY_DYNAMODB_ENDPOINT: dynamo.url, NOTICE_RELAY_SQS_ENDPOINT: sqsEndpoint },
-    'sweep',
     { config, log: silentLog },
   );
   await deps.clients.dynamodb.send(new CreateTableCommand(createTableInput(tableName)));

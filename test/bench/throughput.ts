@@ -7,7 +7,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
-import { startLocal, TABLE_NAME } from '../../infra/local/start';
+import { TABLE_NAME } from '../../infra/local/provision';
+import type { SqsPoller } from '../../infra/local/sqs-poller';
+import { startLocal } from '../../infra/local/start';
 import { type Counts, RequestCounter } from './counting';
 import { captureStdout } from './invocations';
 import { measureSdkFloor, type SdkFloor } from './sdk-floor';
@@ -126,7 +128,7 @@ export const measurePipeline = async (sink: CountingSink, count: number, batchSi
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   // maildev announces its web viewer on stdout, which is the bench's table.
   const quiet = captureStdout();
-  const runtime = await startLocal({ ...process.env, PORT: '0', NOTICE_RELAY_CONFIG: configPath, NOTICE_RELAY_DATA: join(dir, 'data') })
+  const runtime = await startLocal({ ...process.env, PORT: '0', NOTICE_RELAY_SMTP_PORT: '0', NOTICE_RELAY_SMTPS_PORT: '0', NOTICE_RELAY_CONFIG: configPath, NOTICE_RELAY_DATA: join(dir, 'data') })
     .catch((error: unknown) => {
       rmSync(dir, { recursive: true, force: true });
       throw error;
@@ -140,9 +142,11 @@ export const measurePipeline = async (sink: CountingSink, count: number, batchSi
     await waitUntil(() => sink.count() >= WARM_UP, SEND_TIMEOUT_MS, 'the warm-up notices at the sink');
     // Counts and times the runtime's own requests (unchanged: no ReturnConsumedCapacity asked).
     const counter = new RequestCounter();
-    counter.instrument(runtime.deps.clients.dynamodb, 'DynamoDB', { capacity: false });
-    counter.instrument(runtime.deps.clients.sqs, 'SQS', { capacity: false });
-    const before = runtime.poller.stats();
+    const { deps, poller } = runtime.functions;
+    // Each function's own clients, once each (functions may share them).
+    for (const client of new Set(Object.values(deps).map((each) => each.clients.dynamodb))) counter.instrument(client, 'DynamoDB', { capacity: false });
+    for (const client of new Set(Object.values(deps).flatMap((each) => ('sqs' in each.clients ? [each.clients.sqs] : [])))) counter.instrument(client, 'SQS', { capacity: false });
+    const before = (poller as SqsPoller).stats();
     sink.reset();
 
     const load = loadMeter();
@@ -155,8 +159,8 @@ export const measurePipeline = async (sink: CountingSink, count: number, batchSi
     const ms = sink.lastAt() - started;
     const measured = load();
     counter.freeze();
-    const after = runtime.poller.stats();
-    const sdkFloor = await measureSdkFloor(runtime.deps.clients.dynamodb, TABLE_NAME, ids, concurrency);
+    const after = (poller as SqsPoller).stats();
+    const sdkFloor = await measureSdkFloor(deps.sender.clients.dynamodb, TABLE_NAME, ids, concurrency);
     return {
       notices: count,
       ms,

@@ -4,7 +4,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secretTemplate } from '../../shared/secrets';
 import { aConfig } from '../support/factories';
@@ -62,8 +62,9 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(failure).toMatchObject({ name: 'ValidationFailed' });
   });
 
-  it('runs five functions on Node.js 24 for arm64, each with its configuration in the bundle', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+  it('runs six functions on Node.js 24 for arm64, each with its configuration in the bundle, and no SMTP door unless enabled', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
+    template.resourceCountIs('AWS::ECS::Service', 0);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Environment: { Variables: expect.objectContaining({ NOTICE_RELAY_CONFIG: '/var/task/config.json' }) } });
     }
@@ -137,7 +138,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true });
   });
 
-  it('sends the Test Server\'s paths to the transport function and every other path, the root included, to the intake, over TLS 1.2 or later', () => {
+  it('sends the Test Server\'s paths to the transport function, the console\'s to the console function, and every other path, the root included, to the intake, over TLS 1.2 or later', () => {
     // Prepare: each resource's full path, and the function each method of it invokes
     const resources = template.findResources('AWS::ApiGateway::Resource') as Record<string, { Properties: { PathPart: string; ParentId: { Ref?: string } } }>;
     const pathOf = (id: string | undefined): string => {
@@ -150,7 +151,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       pathOf(method.Properties.ResourceId.Ref) || '/',
       method.Properties.HttpMethod,
       method.Properties.Integration.Type,
-      /Functions(intake|transport)/.exec(JSON.stringify(method.Properties.Integration.Uri))?.[1],
+      /Functions(intake|transport|console)/.exec(JSON.stringify(method.Properties.Integration.Uri))?.[1],
     ]);
     // Assess
     expect(routes.sort()).toEqual(
@@ -159,11 +160,18 @@ describe('Stack: NoticeRelay from config/example.json', () => {
         ['/v1', 'ANY', 'AWS_PROXY', 'intake'],
         ['/v1/transport', 'ANY', 'AWS_PROXY', 'transport'],
         ['/v1/transport/{proxy+}', 'ANY', 'AWS_PROXY', 'transport'],
+        ['/console', 'ANY', 'AWS_PROXY', 'console'],
+        ['/console/{proxy+}', 'ANY', 'AWS_PROXY', 'console'],
         ['/v1/{proxy+}', 'ANY', 'AWS_PROXY', 'intake'],
         ['/{proxy+}', 'ANY', 'AWS_PROXY', 'intake'],
       ].sort(),
     );
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { SecurityPolicy: 'TLS_1_2' });
+  });
+
+  it('hands every request body to the functions as its bytes, so that a body not in UTF-8 is refused, not read as U+FFFD', () => {
+    // Every method is a Lambda proxy (above), which takes */* without a contentHandling of its own.
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: ['*/*'] });
   });
 
   it('gives the API throttling, access logs, error-only execution logs without bodies, and JSON refusals', () => {
@@ -227,7 +235,31 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(sending(actionsOfRole('intake'))).toEqual([]);
     expect(sending(actionsOfRole('transport'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
     expect(sending(actionsOfRole('sender'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
+    // The console runs the Test Server (and reads the DKIM key for its DNS page).
+    expect(sending(actionsOfRole('console'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
     expect(sending([...actionsOfRole('sweep'), ...actionsOfRole('feedback')])).toEqual([]);
+  });
+
+  it('gives the console what its pages and actions use, and no more: never the due index, a scan or a table change', () => {
+    // Prepare
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{ Properties: { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const consoleStatements = policies.filter((policy) => policy.Properties.Roles.some((role) => role.Ref.startsWith('FunctionsconsoleRole'))).flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    const intakeQueries = policies
+      .filter((policy) => policy.Properties.Roles.some((role) => role.Ref.startsWith('FunctionsintakeRole')))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement) => actionsOf(statement).includes('dynamodb:Query'));
+    // Act
+    const dynamodb = consoleStatements.flatMap(actionsOf).filter((action) => action.startsWith('dynamodb:')).sort();
+    const queried = JSON.stringify(consoleStatements.filter((statement) => actionsOf(statement).includes('dynamodb:Query')).map((statement) => statement.Resource));
+    // Assess
+    expect(dynamodb).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(queried).toMatch(/index\/byAddress/);
+    expect(queried).not.toMatch(/index\/due/);
+    expect(consoleStatements.flatMap(actionsOf)).toContain('sqs:SendMessage');
+    // The intake, which has no search by address, may not read that index.
+    expect(JSON.stringify(intakeQueries.map((statement) => statement.Resource))).not.toMatch(/byAddress/);
+    // The DNS page knows the Easy DKIM tokens the stack made.
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'Notice Relay console', Timeout: 30, Environment: { Variables: Match.objectLike({ NOTICE_RELAY_DKIM_TOKENS: Match.anyValue() }) } });
   });
 
   it('outputs the API URL and each DNS record as a DNS administrator pastes it', () => {
@@ -248,6 +280,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       'Fn::Join': ['', ['https://', { Ref: expect.stringMatching(/^Api/) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: expect.any(String) }]],
     });
     expect(Object.keys(outputs).filter((key) => key.startsWith('ApiEndpoint'))).toEqual([]);
+    expect(JSON.stringify(outputs.ConsoleUrl?.Value)).toMatch(/\/console"\]\]\}$/);
     expect(outputs.EgressIps).toBeUndefined();
   });
 
@@ -339,15 +372,118 @@ describe('Stack: NoticeRelay with static egress', () => {
     template.resourceCountIs('AWS::EC2::EIP', 2);
     template.resourceCountIs('AWS::EC2::NatGateway', 2);
     template.hasResourceProperties('AWS::EC2::NatGateway', { AllocationId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EgressIp'), 'AllocationId'] } });
-    // The two that reach the relays (the sender and the Test Server) go out through the NAT; the others need no VPC.
+    // Those that reach the relays (the sender and the Test Server's two) go out through the NAT; the others need no VPC.
     const inVpc = Object.values(template.findResources('AWS::Lambda::Function'))
       .filter((fn) => fn.Properties.VpcConfig)
       .map((fn) => fn.Properties.Description)
       .sort();
-    expect(inVpc).toEqual(['Notice Relay sender', 'Notice Relay transport']);
+    expect(inVpc).toEqual(['Notice Relay console', 'Notice Relay sender', 'Notice Relay transport']);
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(outputs.EgressIps?.Value)).toMatch(/EgressIp1.*EgressIp2/);
     expect(() => built.app.synth()).not.toThrow();
+  });
+});
+
+describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () => {
+  // Prepare: the example with the door on, and the branch's ILS sending from its campus network without a login
+  const dir = temporary.make('config-');
+  const input = JSON.parse(readFileSync('config/example.json', 'utf8'));
+  input.smtpSubmission = { enabled: true, hostName: 'notices-smtp.library.example.org' };
+  input.institutions[1].smtpSubmission = { allowFrom: ['10.1.0.0/16'] };
+  writeFileSync(join(dir, 'door.json'), JSON.stringify(input));
+  const built = buildApp({ configPath: join(dir, 'door.json'), outdir: outdir(), env: {} });
+  const template = Template.fromStack(built.stack);
+
+  it('synthesizes offline, without Docker, its image an asset built from infra/smtp-door/Dockerfile for arm64, and passes cdk-nag', () => {
+    // Act
+    const assembly = built.app.synth();
+    // Assess
+    const manifest = JSON.parse(readFileSync(join(assembly.directory, 'NoticeRelay.assets.json'), 'utf8')) as { dockerImages: Record<string, { source: { directory: string; dockerFile: string; platform: string } }> };
+    const images = Object.values(manifest.dockerImages);
+    expect(images).toHaveLength(1);
+    expect(images[0]?.source).toMatchObject({ dockerFile: 'infra/smtp-door/Dockerfile', platform: 'linux/arm64' });
+    // The image's context is what its bundle reads, no more: a change to a test or a handler builds no new image.
+    expect(readdirSync(join(assembly.directory, images[0]!.source.directory)).sort()).toEqual(['infra', 'package-lock.json', 'package.json', 'shared', 'tsconfig.json']);
+  });
+
+  it('runs at least two arm64 Fargate tasks, spread over two zones, scaled on connections and CPU, stopped gently', () => {
+    template.hasResourceProperties('AWS::ECS::Service', { LaunchType: 'FARGATE', DesiredCount: 2, DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, DeploymentCircuitBreaker: { Enable: true, Rollback: true } }) });
+    const subnets = Object.values(template.findResources('AWS::EC2::Subnet'));
+    expect(new Set(subnets.map((subnet) => JSON.stringify(subnet.Properties.AvailabilityZone))).size).toBe(2);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      RequiresCompatibilities: ['FARGATE'],
+      ContainerDefinitions: [
+        Match.objectLike({
+          PortMappings: [Match.objectLike({ ContainerPort: 2587 }), Match.objectLike({ ContainerPort: 2465 })],
+          HealthCheck: Match.objectLike({ Command: ['CMD', 'node', 'health-check.cjs', '2587'] }),
+          StopTimeout: 45,
+          ReadonlyRootFilesystem: true,
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 10 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'TargetTrackingScaling', TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ActiveFlowCount', Namespace: 'AWS/NetworkELB' });
+    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+  });
+
+  it('listens on 587 and 465 behind an internet-facing Network Load Balancer that keeps the client address, the door judged by its health', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network', Scheme: 'internet-facing' });
+    for (const [listener, container] of [[587, 2587], [465, 2465]]) {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: listener, Protocol: 'TCP' });
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        Port: container,
+        Protocol: 'TCP',
+        TargetType: 'ip',
+        HealthCheckPort: '2587',
+        TargetGroupAttributes: Match.arrayWith([{ Key: 'preserve_client_ip.enabled', Value: 'true' }]),
+      });
+    }
+  });
+
+  it('opens the load balancer to allowFrom and loginFrom alone, and the tasks to the load balancer alone', () => {
+    // Prepare
+    const groups = template.findResources('AWS::EC2::SecurityGroup');
+    const balancer = Object.entries(groups).find(([id]) => id.startsWith('SmtpDoorBalancerSecurityGroup'))?.[1] as { Properties: { SecurityGroupIngress: Array<Record<string, unknown>> } };
+    const ingress = balancer.Properties.SecurityGroupIngress.map((rule) => `${rule.CidrIp ?? rule.CidrIpv6} ${rule.FromPort}`).sort();
+    // Assess
+    expect(ingress).toEqual(['0.0.0.0/0 465', '0.0.0.0/0 587', '10.1.0.0/16 465', '10.1.0.0/16 587', '::/0 465', '::/0 587']);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 2587, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SmtpDoorBalancerSecurityGroup'), 'GroupId'] } });
+    const tasks = Object.entries(groups).find(([id]) => id.startsWith('SmtpDoorTaskSecurityGroup'))?.[1] as { Properties: { SecurityGroupIngress?: unknown[] } };
+    expect(tasks.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  it("grants the tasks the intake's store and queue actions and their own certificate: no Query, Scan, SES or relay secret", () => {
+    // Prepare
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{ Properties: { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const taskRole = policies.filter((policy) => policy.Properties.Roles.some((role) => /^SmtpDoorTaskTaskRole/.test(role.Ref)));
+    const actions = taskRole.flatMap((policy) => policy.Properties.PolicyDocument.Statement.flatMap(actionsOf)).sort();
+    // Assess
+    expect(actions).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'sqs:SendMessage']);
+    const secretStatement = taskRole.flatMap((policy) => policy.Properties.PolicyDocument.Statement).find((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'));
+    expect(secretStatement?.Resource).toEqual({ Ref: expect.stringMatching(/^SmtpDoorTlsSecret/) });
+    // The task's environment names the secret; no secret value is in the template.
+    const container = (Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as { Properties: { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: unknown }> }> } }).Properties.ContainerDefinitions[0]!;
+    expect(container.Environment.map((variable) => variable.Name).sort()).toEqual(['NOTICE_RELAY_CONFIG_JSON', 'NOTICE_RELAY_QUEUE_URL', 'NOTICE_RELAY_SMTP_TLS_SECRET', 'NOTICE_RELAY_TABLE', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'notice-relay/NoticeRelay/smtp-door-tls', SecretString: '{}' });
+  });
+
+  it('alarms on the door\'s errors and on fewer than two healthy tasks, to the alarm topic', () => {
+    // The door's own two, beside the target-tracking pair its scaling makes.
+    const doorAlarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.startsWith('SmtpDoor') && !id.includes('TaskCountTarget'));
+    expect(doorAlarms.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['SmtpDoorErrorsAlarm', 'SmtpDoorUnhealthyAlarm']);
+    template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.level = "ERROR" }', MetricTransformations: [Match.objectLike({ MetricName: 'SmtpDoorErrors' })] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SmtpDoorErrors', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HealthyHostCount', Threshold: 2, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
+  });
+
+  it('outputs the host, the ports, the CNAME to publish and the secret to fill', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.SmtpHost?.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^SmtpDoorLoadBalancer/), 'DNSName'] });
+    expect(outputs.SmtpPorts?.Value).toBe('587 (STARTTLS), 465 (implicit TLS)');
+    expect(outputs.SmtpCname?.Value).toEqual({ 'Fn::Join': ['', ['notices-smtp.library.example.org CNAME ', { 'Fn::GetAtt': [expect.stringMatching(/^SmtpDoorLoadBalancer/), 'DNSName'] }, '.']] });
+    expect(outputs.SmtpTlsSecret?.Value).toEqual({ Ref: expect.stringMatching(/^SmtpDoorTlsSecret/) });
   });
 });
 
@@ -365,7 +501,7 @@ describe('Function: loadDeployableConfig', () => {
     try {
       run();
     } catch (error) {
-      expect((error as ConfigError).details.map((d) => d.path)).toEqual(['institutions[0].apiKeys', 'institutions[0].transport.servers[0].auth.pass', 'institutions[1].apiKeys']);
+      expect((error as ConfigError).details.map((d) => d.path)).toEqual(['institutions[0].apiKeys', 'institutions[0].consoleKeys', 'institutions[0].transport.servers[0].auth.pass', 'institutions[1].apiKeys']);
     }
   });
 

@@ -1,4 +1,4 @@
-// The five Lambda bundles exactly as `cdk synth` builds them (esbuild, minified, ES module builds of the
+// The six Lambda bundles exactly as `cdk synth` builds them (esbuild, minified, ES module builds of the
 // packages first), each run in a Node process of its own as Lambda runs it: loaded with the function's
 // environment, handed its event, against dynalite, fauxqs and an SMTP relay on 127.0.0.1. What the other
 // tests prove of the TypeScript source is then also true of what is deployed.
@@ -132,7 +132,7 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     }
   });
 
-  it('sends the Test Server\'s email from the transport bundle, the only API bundle with SMTP code', async () => {
+  it('sends the Test Server\'s email from the transport bundle; the intake\'s has no SMTP code', async () => {
     // Act
     const tested: APIGatewayProxyResult = await run('transport', apiEvent({ method: 'POST', path: '/v1/transport/test', body: { to: 'it@library.example.org' } }));
     const shown: APIGatewayProxyResult = await run('transport', apiEvent({ method: 'GET', path: '/v1/transport' }));
@@ -146,6 +146,24 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     // nodemailer's SMTP client names its EHLO; no other code does
     expect(readFileSync(bundles.get('intake')?.path as string, 'utf8')).not.toContain('EHLO');
     expect(readFileSync(bundles.get('transport')?.path as string, 'utf8')).toContain('EHLO');
+  });
+
+  it('serves the console\'s pages and its own assets from the console bundle, which the intake does not serve', async () => {
+    // Act
+    const signIn: APIGatewayProxyResult = await run('console', apiEvent({ method: 'GET', path: '/console/sign-in', key: null }));
+    const stylesheet = /href="(\/console\/assets\/[^"]+\.css)"/.exec(signIn.body)?.[1] as string;
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(signIn.body)?.[1] as string;
+    const css: APIGatewayProxyResult = await run('console', apiEvent({ method: 'GET', path: stylesheet, key: null }));
+    const js: APIGatewayProxyResult = await run('console', apiEvent({ method: 'GET', path: script, key: null }));
+    const unsigned: APIGatewayProxyResult = await run('console', apiEvent({ method: 'GET', path: '/console/activity', key: null }));
+    const notInIntake: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'GET', path: '/console/sign-in', key: null }));
+    // Assess
+    expect(signIn.statusCode).toBe(200);
+    expect(signIn.headers?.['content-security-policy']).toContain("script-src 'self'");
+    expect([css.statusCode, css.headers?.['content-type']]).toEqual([200, 'text/css; charset=utf-8']);
+    expect([js.statusCode, js.headers?.['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect([unsigned.statusCode, unsigned.headers?.location]).toEqual([303, '/console/sign-in']);
+    expect(notInIntake.statusCode).toBe(404);
   });
 
   it('serves the OpenAPI document and refuses a bad request as the source does', async () => {

@@ -1,9 +1,8 @@
 // Delivery end to end: intake → store → doorbell → sender → real SMTP relays on 127.0.0.1, with
 // retries, the sweep and return-to-sender, hosted as `npm start` hosts them, in seconds not hours.
 import { freePort, startSes } from '../../infra/local/emulators';
-import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { recordFeedback, type SesEventRecord } from '../../shared/delivery/feedback';
-import type { Deps } from '../../shared/deps';
+import type { SweepFunctionDeps } from '../../shared/deps';
 import type { Notice } from '../../shared/notice/model';
 import { NOTICE_ID_TAG } from '../../shared/transport/transport';
 import { aNoticeInput, BRANCH_KEY, sqsEvent } from '../support/factories';
@@ -19,13 +18,13 @@ const seconds = (from: string | Date, to: string | Date) => (new Date(to).getTim
 let pipeline: Pipeline | undefined;
 /** Runs of the sweep so far (its reads of the due index), so a test waits for a sweep, not for a time. */
 let sweepReads = 0;
-const countingSweeps = (deps: Deps): Deps => {
-  const store = Object.create(deps.store) as Deps['store'];
+const countingSweeps = (deps: SweepFunctionDeps): SweepFunctionDeps => {
+  const store = Object.create(deps.store) as SweepFunctionDeps['store'];
   store.findDue = (...args) => ((sweepReads += 1), deps.store.findDue(...args));
   return { ...deps, store };
 };
 /** Starts the pipeline with the sweep's runs counted. */
-const start = (config: Parameters<typeof startPipeline>[0], options: Parameters<typeof startPipeline>[1] = {}) => startPipeline(config, { ...options, deliveryDeps: countingSweeps });
+const start = (config: Parameters<typeof startPipeline>[0], options: Parameters<typeof startPipeline>[1] = {}) => startPipeline(config, { ...options, decorate: { ...options.decorate, sweep: countingSweeps } });
 /** Waits until the sweep has run `runs` more times: whatever it would do again, it has had the chance. */
 const sweepsRun = async (runs: number) => {
   const target = sweepReads + runs;
@@ -328,7 +327,7 @@ describe('Delivery through an SMTP relay', () => {
     pipeline = await start(fastConfig(smtp(mail.port)));
     const { body } = await pipeline.submit(aNoticeInput({ sendAt: new Date(Date.now() + 300 * 86_400_000).toISOString() }));
     await pipeline.deps.store.apply({ id: body.id, expectVersion: 1, set: { nextAttemptAt: new Date().toISOString() }, remove: [] });
-    const sender = makeSenderHandler(pipeline.deps);
+    const sender = pipeline.functions.handlers.sender;
     const event = sqsEvent([JSON.stringify({ id: body.id })]);
     // Act
     const responses = await Promise.all([sender(event), sender(event), sender(event)]);
@@ -345,7 +344,7 @@ describe('Delivery through an SMTP relay', () => {
       dataDelayMs: 500,
       onData: (raw) => {
         const id = /^Message-ID: <([0-9A-Z]{26})@/im.exec(raw.toString('latin1'))?.[1] as string;
-        reported.push(recordFeedback(pipeline?.deps as Deps, { ...event, mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), tags: { [NOTICE_ID_TAG]: [id] } } }));
+        reported.push(recordFeedback(pipeline!.deps, { ...event, mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), tags: { [NOTICE_ID_TAG]: [id] } } }));
         return undefined;
       },
     });

@@ -2,18 +2,28 @@
 // fauxqs: what an ILS sees over HTTP, and what lands in the store and the queue.
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { apiFunctions, startApiGateway } from '../../infra/local/api-gateway';
 import type { Running } from '../../infra/local/emulators';
+import { type RunningFunctions, startLocalRuntime } from '../../infra/local/runtime';
+import type { Config } from '../../shared/config/schema';
+import { silentLog } from '../../shared/log';
 import { aConfig, aNoticeInput, BRANCH_KEY, DEMO_KEY } from '../support/factories';
 import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
-import { testDeps } from '../support/deps';
 import { checkAgainstOpenApi, documentedOperations } from '../support/openapi';
 import { documentsOf } from '../../shared/store/documents';
 
 let table: TestTable;
 let queue: TestQueue;
 let api: Running;
-let closeDeps = () => undefined as void;
+let runtime: RunningFunctions | undefined;
+
+/** The API's two functions, wired as npm start wires them, behind a gateway of their own on a free port. */
+const startApi = (config: Config) =>
+  startLocalRuntime({
+    config,
+    resources: { dynamodb: table.url, sqs: queue.url, tableName: table.tableName, queueUrl: queue.queueUrl },
+    overrides: { random: Math.random, log: silentLog },
+    hosting: { api: { port: 0 } },
+  });
 
 interface Answer {
   status: number;
@@ -51,14 +61,12 @@ beforeAll(async () => {
   [table, queue] = await Promise.all([startTestTable(), startTestQueue()]);
   // No intake jitter here, so that a doorbell is visible at once.
   const config = aConfig({ intake: { spreadSeconds: 0 } });
-  const deps = testDeps({ config, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random });
-  closeDeps = () => deps.close();
-  api = await startApiGateway(apiFunctions(deps), { port: 0 });
+  runtime = await startApi(config);
+  api = runtime.api as Running;
 }, 30_000);
 
 afterAll(async () => {
-  await api?.stop();
-  closeDeps();
+  await runtime?.stop();
   await Promise.all([table?.stop(), queue?.stop()]);
 });
 
@@ -122,6 +130,27 @@ describe('Intake API over HTTP', () => {
       expect(answer.body.error.code).toBe(code);
       expect((await storedNotices()).length).toBe(before);
       expect(await queue.receive()).toEqual([]);
+    });
+  });
+
+  describe('the bytes of a body, as the gateway hands them on', () => {
+    /** Posts bytes as they are, and answers the status, the body and the notices listed under an externalId after. */
+    const postBytes = async (bytes: Buffer, externalId: string) => {
+      const response = await fetch(`${api.url}/v1/notices`, { method: 'POST', headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' }, body: bytes });
+      const body = await response.json();
+      const listed = await call('GET', `/v1/notices?externalId=${externalId}`);
+      return { status: response.status, body, listed: listed.body.notices as Array<{ subject: string }> };
+    };
+
+    it('takes UTF-8 as it was sent, and refuses Latin-1 (415 invalid_utf8) and a lone surrogate (400 invalid_unicode), storing neither', async () => {
+      // Act
+      const utf8 = await postBytes(Buffer.from(JSON.stringify(aNoticeInput({ subject: 'Renée, \u{1F4DA} is due', externalId: 'bytes-utf8' })), 'utf8'), 'bytes-utf8');
+      const latin1 = await postBytes(Buffer.from(JSON.stringify(aNoticeInput({ subject: 'Renée, your book is due', externalId: 'bytes-latin1' })), 'latin1'), 'bytes-latin1');
+      const surrogate = await postBytes(Buffer.from(JSON.stringify(aNoticeInput({ subject: 'Ren\ud800e', externalId: 'bytes-surrogate' })), 'utf8'), 'bytes-surrogate');
+      // Assess
+      expect(utf8).toMatchObject({ status: 202, listed: [{ subject: 'Renée, \u{1F4DA} is due' }] });
+      expect(latin1).toMatchObject({ status: 415, body: { error: { code: 'invalid_utf8', message: expect.stringMatching(/^The body is not UTF-8: the byte 0xE9 at offset \d+ \(line 1\)/) } }, listed: [] });
+      expect(surrogate).toMatchObject({ status: 400, body: { error: { code: 'invalid_unicode', details: [{ path: 'subject' }] } }, listed: [] });
     });
   });
 
@@ -241,8 +270,8 @@ describe('Intake API over HTTP', () => {
     const [demoKey, branchKey] = ['rate-probe-demo-0123456789', 'rate-probe-branch-0123456789'];
     (limited.institutions[0] as { apiKeys?: string[] }).apiKeys = [demoKey];
     (limited.institutions[1] as { apiKeys?: string[] }).apiKeys = [branchKey];
-    const instances = [0, 1].map(() => testDeps({ config: limited, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random }));
-    const gateways = await Promise.all(instances.map((deps) => startApiGateway(apiFunctions(deps), { port: 0 })));
+    const instances = await Promise.all([0, 1].map(() => startApi(limited)));
+    const gateways = instances.map((instance) => instance.api as Running);
     const post = (gateway: Running, key: string) =>
       fetch(`${gateway.url}/v1/notices`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(aNoticeInput({ subject: 'Rate probe' })) });
     try {
@@ -261,8 +290,7 @@ describe('Intake API over HTTP', () => {
       expect(otherKey.status).toBe(202);
       expect((await storedNotices()).filter((item) => item.subject === 'Rate probe')).toHaveLength(4);
     } finally {
-      await Promise.all(gateways.map((gateway) => gateway.stop()));
-      for (const deps of instances) deps.close();
+      await Promise.all(instances.map((instance) => instance.stop()));
     }
   }, 30_000);
 

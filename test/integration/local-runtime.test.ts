@@ -1,4 +1,5 @@
 // `npm start` as a user runs it: a child process with its own data directory, stopped politely or killed.
+import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
@@ -92,7 +93,7 @@ describe('Local runtime (notice-relay start)', () => {
     expect(await second.exited).toBe(0);
   }, 120_000);
 
-  it('delivers with the committed config/local.json, started from any directory: SMTP to maildev, SES through its emulator to maildev, both in the mail viewer', async () => {
+  it("delivers with the committed config/local.json, started from any directory: SMTP to maildev, SES through its emulator to maildev, and the banner's swaks example through the SMTP door, all in the mail viewer", async () => {
     // Prepare: a temporary folder of its own, to see what the mail sink leaves there, and to start in
     const tmp = temporary.make('notice-relay-tmp-');
     const local = await startLocalProcess({ NOTICE_RELAY_DATA: temporary.make('notice-relay-data-'), TMPDIR: tmp }, { cwd: tmp });
@@ -106,19 +107,30 @@ describe('Local runtime (notice-relay start)', () => {
         body: JSON.stringify(aNoticeInput({ to: 'ses-patron@example.org', subject: 'Fine due: $2.00' })),
       });
       const ids = { smtp: ((await smtp.json()) as { id: string }).id, ses: ((await ses.json()) as { id: string }).id };
+      // The banner's example, pasted into a shell as printed (swaks: what .ci/run installs when missing)
+      const swaks = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn('sh', ['-c', local.swaksExample ?? 'false'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.once('exit', (code) => resolve({ code, output }));
+      });
       const statusOf = async (id: string, key: string) =>
         ((await (await fetch(`${local.apiUrl}/v1/notices/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { status: string; messageId?: string }).status;
       const deadline = Date.now() + 30_000;
       let inbox: Array<{ subject: string; to: Array<{ address: string }>; from: Array<{ address: string }> }> = [];
       while (Date.now() < deadline) {
         inbox = (await (await fetch(`${local.mailViewerUrl}/api/email`)).json()) as typeof inbox;
-        if (inbox.length >= 2) break;
+        if (inbox.length >= 3) break;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       // Assess: what the mail viewer shows, and what the API says
       const bySubject = Object.fromEntries(inbox.map((mail) => [mail.subject, mail]));
       expect(bySubject['Hold ready: Dune']).toMatchObject({ to: [{ address: 'smtp-patron@example.org' }], from: [{ address: 'notices@library.example.org' }] });
       expect(bySubject['Fine due: $2.00']).toMatchObject({ to: [{ address: 'ses-patron@example.org' }], from: [{ address: 'notices@branch.example.edu' }] });
+      expect(swaks.code).toBe(0);
+      expect(swaks.output).toMatch(/<~ {2}250 2\.6\.0 Accepted: 1 notice \([0-9A-Z]{26}\) queued\./);
+      expect(bySubject['Your hold is ready']).toMatchObject({ to: [{ address: 'patron@example.org' }], from: [{ address: 'notices@library.example.org' }] });
       expect(await statusOf(ids.smtp, KEY)).toBe('sent');
       expect(await statusOf(ids.ses, 'local-only-branch-key')).toBe('sent');
       mailFiles = readdirSync(tmp, { recursive: true, encoding: 'utf8' });
@@ -127,7 +139,7 @@ describe('Local runtime (notice-relay start)', () => {
       await local.exited;
     }
     // The messages were kept in the sink's own directory while it ran, and went with it
-    expect(mailFiles?.filter((name) => /^notice-relay-mail-[^/]+\/[^/]+\.eml$/.test(name))).toHaveLength(2);
+    expect(mailFiles?.filter((name) => /^notice-relay-mail-[^/]+\/[^/]+\.eml$/.test(name))).toHaveLength(3);
     // (tsx, which runs npm start from TypeScript, keeps its compile cache there too)
     expect(readdirSync(tmp).filter((name) => !name.startsWith('tsx-'))).toEqual([]);
   }, 90_000);
@@ -153,6 +165,7 @@ describe('Local runtime (notice-relay start)', () => {
     ['DynamoDB', 'NOTICE_RELAY_DYNAMODB_PORT'],
     ['SES', 'NOTICE_RELAY_SES_PORT'],
     ['the API', 'PORT'],
+    ["the SMTP door's STARTTLS", 'NOTICE_RELAY_SMTP_PORT'],
   ])('stops at once, naming the setting, when the port for %s is taken, and leaves nothing running', async (what, setting) => {
     // Prepare: someone else listens on the port
     const taken = createServer();

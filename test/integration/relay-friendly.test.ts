@@ -4,20 +4,19 @@
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import { generateKeyPairSync } from 'node:crypto';
 import { freePort } from '../../infra/local/emulators';
-import { startSqsPoller } from '../../infra/local/sqs-poller';
-import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
-import { senderTimings } from '../../shared/config/timing';
+import { startLocalRuntime } from '../../infra/local/runtime';
+import type { SqsPoller } from '../../infra/local/sqs-poller';
 import { dkimPublicKeyOf, dkimTxtValue } from '../../shared/dns/records';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { sendTestCommand } from '../../infra/cli/send-test';
 import { createDeskDeps } from '../../shared/deps';
+import { silentLog } from '../../shared/log';
 import { makeDesk } from '../../shared/transport/desk';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aConfigInput, aNoticeInput } from '../support/factories';
 import { runCli } from '../support/local-runtime';
-import { testDeps } from '../support/deps';
 import { FAST, fastConfig, type Pipeline, recordingLog, startPipeline } from '../support/pipeline';
 import { type Relay, startRelay, startSilentServer } from '../support/smtp-relay';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint';
@@ -180,7 +179,7 @@ describe('DKIM through any relay', () => {
     const log = recordingLog();
     const config = fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }], dkim: { selector: 'notices' } });
     const dkimPrivateKey = key();
-    pipeline = await startPipeline(config, { log, deliveryDeps: (deps) => ({ ...deps, transports: { ...deps.transports, secrets: { forInstitution: async () => ({ dkimPrivateKey }) } } }) });
+    pipeline = await startPipeline(config, { log, decorate: { sender: (deps) => ({ ...deps, transports: { ...deps.transports, secrets: { forInstitution: async () => ({ dkimPrivateKey }) } } }) } });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
     const held = await firstEntry(pipeline, body.id);
@@ -223,10 +222,14 @@ describe('Rate limits', () => {
       { retry: { ...FAST.retry!, maxAgeSeconds: 600 }, sender: { ...FAST.sender, concurrency: 2 } },
     );
     pipeline = await startPipeline(config);
-    const secondDeps = testDeps({ config, random: Math.random, endpoints: { dynamodb: pipeline.table.url, sqs: pipeline.queue.url }, tableName: pipeline.table.tableName, queueUrl: pipeline.queue.queueUrl });
-    const timings = senderTimings(config.sender);
-    const second = startSqsPoller({ client: secondDeps.clients.sqs, queueUrl: pipeline.queue.queueUrl, handler: makeSenderHandler(secondDeps), batchSize: 10, concurrency: 2, functionTimeoutSeconds: timings.functionTimeoutSeconds, visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds });
-    track({ stop: async () => (await second.stop(), secondDeps.close()) });
+    const secondSender = await startLocalRuntime({
+      config,
+      resources: { dynamodb: pipeline.table.url, sqs: pipeline.queue.url, tableName: pipeline.table.tableName, queueUrl: pipeline.queue.queueUrl },
+      overrides: { random: Math.random, log: silentLog },
+      hosting: { sender: true },
+    });
+    const second = secondSender.poller as SqsPoller;
+    track({ stop: () => secondSender.stop() });
     // Act
     const { body } = await pipeline.submit({ notices: Array.from({ length: 50 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org` })) });
     await pipeline.waitFor(async () => relay.received.length >= 50 || undefined, 120_000, '50 messages at the relay');

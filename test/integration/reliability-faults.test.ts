@@ -34,7 +34,7 @@ describe('Reliability: faults in the sender and the sweep', () => {
     const faults = new FaultInjector(0.25, seeded(424242));
     const config = fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }, { retry: { ...FAST.retry!, maxAgeSeconds: 20 } });
     const log = recordingLog();
-    pipeline = await startPipeline(config, { log, deliveryDeps: (deps) => faults.deps(deps) });
+    pipeline = await startPipeline(config, { log, decorate: { sender: (deps) => faults.senderDeps(deps), sweep: (deps) => faults.sweepDeps(deps) } });
     const inputs = [
       ...Array.from({ length: 40 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org`, externalId: `ok-${i}` })),
       ...Array.from({ length: 5 }, (_, i) => aNoticeInput({ to: 'unknown@example.org', externalId: `bad-${i}` })),

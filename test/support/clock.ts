@@ -1,3 +1,4 @@
+// A clock for tests: time moves only when the test moves it, so no test sleeps or depends on the machine's speed.
 import type { Clock } from '../../shared/clock';
 
 /** A clock that only moves when told to. */

@@ -85,18 +85,22 @@ export const aNotice = (overrides: Partial<Notice> = {}): Notice => ({
   ...overrides,
 });
 
-/** An API Gateway REST proxy event, as the local gateway or API Gateway builds it. */
+/**
+ * An API Gateway REST proxy event, as the local gateway or API Gateway builds it. A body given as `bytes`
+ * comes in base64, as the deployed API hands every body on (lambdas/intake/gateway-body.ts).
+ */
 export const apiEvent = (options: {
   method: string;
   path: string;
   headers?: Record<string, string>;
   body?: unknown;
   rawBody?: string;
+  bytes?: Uint8Array;
   query?: Record<string, string>;
   key?: string | null;
 }): APIGatewayProxyEvent => {
   const headers: Record<string, string> = {
-    ...(options.body !== undefined || options.rawBody !== undefined ? { 'Content-Type': 'application/json' } : {}),
+    ...(options.body !== undefined || options.rawBody !== undefined || options.bytes !== undefined ? { 'Content-Type': 'application/json' } : {}),
     ...(options.key === null ? {} : { Authorization: `Bearer ${options.key ?? DEMO_KEY}` }),
     ...options.headers,
   };
@@ -110,8 +114,8 @@ export const apiEvent = (options: {
     multiValueQueryStringParameters: options.query ? Object.fromEntries(Object.entries(options.query).map(([k, v]) => [k, [v]])) : null,
     pathParameters: { proxy: options.path.slice(1) },
     stageVariables: null,
-    body: options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body)),
-    isBase64Encoded: false,
+    body: options.bytes ? Buffer.from(options.bytes).toString('base64') : (options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body))),
+    isBase64Encoded: options.bytes !== undefined,
     requestContext: { requestId: 'test-request', stage: 'test' } as APIGatewayProxyEvent['requestContext'],
   };
 };
@@ -134,6 +138,3 @@ export const sqsRecord = (body: string, messageId = `m-${Math.random().toString(
 });
 
 export const sqsEvent = (bodies: string[]): SQSEvent => ({ Records: bodies.map((body) => sqsRecord(body)) });
-
-/** Whether a mocked store call wrote something other than the per-key request counter (which every authenticated request raises). */
-export const isNotKeyRateWrite = (call: { args: [{ input: object }] }): boolean => !String((call.args[0].input as { Key?: { pk?: unknown } }).Key?.pk ?? '').startsWith('keyrate#');

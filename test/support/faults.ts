@@ -2,7 +2,7 @@
 // queue and the transport may throw, time out or be throttled, before or (for the store) after it took
 // effect. The injector remembers the one case in which a duplicate email is allowed: a message the relay
 // accepted whose outcome then could not be recorded.
-import type { Deps } from '../../shared/deps';
+import type { SenderFunctionDeps, SweepFunctionDeps } from '../../shared/deps';
 import type { Transition } from '../../shared/lifecycle/transitions';
 import type { DoorbellQueue } from '../../shared/queue/doorbell';
 import type { NoticeStore } from '../../shared/store/notice-store';
@@ -83,9 +83,6 @@ export class FaultInjector {
       createNotices: store.createNotices.bind(store),
       deleteNotices: store.deleteNotices.bind(store),
       existingIds: store.existingIds.bind(store),
-      claimIdempotencyKey: store.claimIdempotencyKey.bind(store),
-      completeIdempotencyKey: store.completeIdempotencyKey.bind(store),
-      releaseIdempotencyKey: store.releaseIdempotencyKey.bind(store),
       ping: store.ping.bind(store),
     };
   }
@@ -134,8 +131,13 @@ export class FaultInjector {
     };
   }
 
-  /** The sender's and the sweep's dependencies with every store, queue and transport call exposed to faults. */
-  public deps(deps: Deps): Deps {
+  /** The sweep's dependencies with every store, queue and transport-state call exposed to faults. */
+  public sweepDeps(deps: SweepFunctionDeps): SweepFunctionDeps {
+    return { ...deps, store: this.store(deps.store), queue: this.queue(deps.queue), transportStates: this.transportStates(deps.transportStates) };
+  }
+
+  /** The sender's dependencies with every store, queue and transport call exposed to faults. */
+  public senderDeps(deps: SenderFunctionDeps): SenderFunctionDeps {
     return {
       ...deps,
       store: this.store(deps.store),

@@ -1,5 +1,7 @@
-// Checks answers against the OpenAPI document the API serves: each status must be documented for its
-// operation and each body must match the documented schema.
+// The OpenAPI document the API serves, read as tests use it: each answer's status must be documented for
+// its operation and each body must match the documented schema; and any schema of it (a request body's, a
+// parameter's) can be looked up by JSON pointer and checked against, as test/support/openapi-arbitraries.ts
+// does to derive inputs from it.
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import document from '../../lambdas/intake/openapi.json';
@@ -10,9 +12,12 @@ const openapi = document as unknown as { paths: Record<string, Record<string, Js
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
+// The document's one extension: the most bytes a value may take as compact JSON in UTF-8 (a notice's 256 KiB).
+ajv.addKeyword({ keyword: 'x-max-json-bytes', schemaType: 'number', validate: (max: number, data: unknown) => Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8') <= max });
 ajv.addSchema({ ...document, $id: 'openapi' });
 
-const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+/** A JSON pointer's segments joined, each escaped (RFC 6901). */
+export const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
 const validators = new Map<string, ReturnType<typeof ajv.compile>>();
 /** One compiled validator per schema of the document, for checks made thousands of times. */
@@ -75,3 +80,19 @@ export const checkAgainstOpenApi = (method: string, path: string, status: number
   }
   return `${method} ${template}`;
 };
+
+/** The schema (or any part of the document) at a pointer like `#/components/schemas/NoticeInput`. */
+export const schemaAt = (at: string): Json => {
+  let node: unknown = document;
+  for (const part of at.replace(/^#\/?/, '').split('/').filter(Boolean)) {
+    node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  if (!node || typeof node !== 'object') throw new Error(`nothing in the OpenAPI document at ${at}`);
+  return node as Json;
+};
+
+/** Whether a value is valid against the schema at a pointer, by the same validator the answers are checked with. */
+export const isValidAt = (at: string, value: unknown): boolean => validatorOf(`openapi${at}`)(value) as boolean;
+
+/** The pointer of an operation's part, e.g. `operationPointer('post', '/v1/notices', 'requestBody')`. */
+export const operationPointer = (method: string, template: string, ...rest: string[]): string => `#/${pointer('paths', template, method.toLowerCase(), ...rest)}`;

@@ -2,18 +2,11 @@
 // poller driving the sender handler, and the sweep on a timer, with the real SDK clients against
 // dynalite and fauxqs. Timings are seconds, so retries and give-ups happen within a test.
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { apiFunctions } from '../../infra/local/api-gateway';
-import { startSchedule } from '../../infra/local/schedule';
-import { startSqsPoller } from '../../infra/local/sqs-poller';
-import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
-import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
+import { type LocalRuntimeOptions, type RunningFunctions, startLocalRuntime } from '../../infra/local/runtime';
 import type { ConfigInput } from '../../shared/config/schema';
-import { senderTimings } from '../../shared/config/timing';
-import type { Deps } from '../../shared/deps';
-import type { Log } from '../../shared/log';
+import { type Log, silentLog } from '../../shared/log';
 import type { Notice } from '../../shared/notice/model';
 import { aConfig, aConfigInput, apiEvent, DEMO_KEY } from './factories';
-import { testDeps } from './deps';
 import { startTestQueue, startTestTable, type TestQueue, type TestTable } from './emulators';
 
 /** Timings in seconds: retries after 1–2 s, then 3–4 s; a notice is given up after 12 s. */
@@ -39,7 +32,10 @@ export const recordingLog = (): Log & { lines: Array<{ level: string; message: s
 };
 
 export interface Pipeline {
-  deps: Deps;
+  /** The functions, wired and hosted by infra/local/runtime.ts as npm start wires them. */
+  functions: RunningFunctions;
+  /** The sweep's dependencies: the store and the queue, for a test to read or act as another actor. */
+  deps: RunningFunctions['deps']['sweep'];
   table: TestTable;
   queue: TestQueue;
   /** POST /v1/notices through the intake handler. */
@@ -59,33 +55,23 @@ export interface Pipeline {
 export interface PipelineOptions {
   sesEndpoint?: string;
   log?: Log;
-  /** What the sender and the sweep use instead of the dependencies the intake uses (fault injection). */
-  deliveryDeps?: (deps: Deps) => Deps;
+  /** What the sender and the sweep use instead of what they were built with (fault injection). */
+  decorate?: LocalRuntimeOptions['decorate'];
+  /** More of the environment the functions read (the console's NOTICE_RELAY_DNS_RESOLVER…). */
+  env?: LocalRuntimeOptions['env'];
 }
 
 export const startPipeline = async (config: ReturnType<typeof aConfig>, options: PipelineOptions = {}): Promise<Pipeline> => {
   const [table, queue] = await Promise.all([startTestTable(), startTestQueue()]);
-  const deps = testDeps({
+  const functions = await startLocalRuntime({
     config,
-    random: Math.random,
-    log: options.log,
-    endpoints: { dynamodb: table.url, sqs: queue.url, ses: options.sesEndpoint },
-    tableName: table.tableName,
-    queueUrl: queue.queueUrl,
+    resources: { dynamodb: table.url, sqs: queue.url, ses: options.sesEndpoint, tableName: table.tableName, queueUrl: queue.queueUrl },
+    overrides: { random: Math.random, log: options.log ?? silentLog },
+    decorate: options.decorate,
+    env: options.env,
+    hosting: { sender: true, sweep: true },
   });
-  const timings = senderTimings(config.sender);
-  const delivery = options.deliveryDeps ? options.deliveryDeps(deps) : deps;
-  const poller = startSqsPoller({
-    client: deps.clients.sqs,
-    queueUrl: queue.queueUrl,
-    handler: makeSenderHandler(delivery),
-    batchSize: config.sender.batchSize,
-    concurrency: config.sender.concurrency,
-    functionTimeoutSeconds: timings.functionTimeoutSeconds,
-    visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
-  });
-  const sweeper = startSchedule(makeSweepHandler(delivery), config.sweep.intervalSeconds);
-  const apiHandler = apiFunctions(deps);
+  const deps = functions.deps.sweep;
   const waitFor = async <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'the condition'): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -96,7 +82,7 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
     }
   };
   const api = async (method: string, path: string, body?: unknown, key = DEMO_KEY) => {
-    const result: APIGatewayProxyResult = await apiHandler(apiEvent({ method, path, body, key }));
+    const result: APIGatewayProxyResult = await functions.handlers.api(apiEvent({ method, path, body, key }));
     return { status: result.statusCode, body: JSON.parse(result.body) };
   };
   const notice = async (id: string) => {
@@ -105,6 +91,7 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
     return found;
   };
   return {
+    functions,
     deps,
     table,
     queue,
@@ -131,9 +118,7 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
         `notice ${id}'s first attempt`,
       ),
     stop: async () => {
-      await sweeper.stop();
-      await poller.stop();
-      deps.close();
+      await functions.stop();
       await Promise.all([table.stop(), queue.stop()]);
     },
   };

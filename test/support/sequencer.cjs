@@ -9,9 +9,12 @@ const EXPECTED_MS = {
   'reliability-soak.test.ts': 135_000,
   'relay-friendly.test.ts': 120_000,
   'delivery.test.ts': 90_000,
+  'smtp-door.test.ts': 40_000,
   'local-runtime.test.ts': 32_000,
+  'openapi-contract.test.ts': 30_000,
   'reliability-faults.test.ts': 23_000,
   'bundles.test.ts': 21_000,
+  'console.test.ts': 25_000,
   'stack.test.ts': 18_000,
   'delivery-crash.test.ts': 16_000,
 };

@@ -1,6 +1,7 @@
 // The HTTPS API the ILS calls: a REST API whose paths go to the intake function, but the Test Server's
-// (/v1/transport…), which go to the transport function; throttled, with access logs, and whose own
-// refusals (throttling, oversized requests) answer in the API's JSON error shape.
+// (/v1/transport…), which go to the transport function, and the staff console's (/console…), which go to
+// the console function; throttled, with access logs, and whose own refusals (throttling, oversized
+// requests) answer in the API's JSON error shape.
 import { Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
@@ -16,8 +17,10 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BINARY_MEDIA_TYPES } from '../../../lambdas/intake/gateway-body';
 import { GATEWAY_REFUSALS, type GatewayRefusal, refusalBody } from '../../../lambdas/intake/gateway-refusals';
 import { TRANSPORT_PATH } from '../../../lambdas/transport/transport-handler';
+import { CONSOLE_PATH } from '../../../lambdas/console/http';
 
 export const STAGE_NAME = 'prod';
 
@@ -42,13 +45,17 @@ const GATEWAY_RESPONSES: GatewayResponseSpec[] = [
 export class NoticeApi extends Construct {
   public readonly api: RestApi;
 
-  public constructor(scope: Construct, id: string, props: { intake: IFunction; transport: IFunction; rateLimit: number; burstLimit: number }) {
+  public constructor(scope: Construct, id: string, props: { intake: IFunction; transport: IFunction; console: IFunction; rateLimit: number; burstLimit: number }) {
     super(scope, id);
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.api = new RestApi(this, 'Api', {
       restApiName: 'notice-relay',
       description: 'Notice Relay: library notices in, email out',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // Every body reaches the functions as its bytes, so that one not in UTF-8 is refused rather than read
+      // with U+FFFD in place of its bad bytes. Every method here is a Lambda proxy: a MOCK integration (a
+      // CORS preflight) added later would need contentHandling CONVERT_TO_TEXT to work with */*.
+      binaryMediaTypes: [...BINARY_MEDIA_TYPES],
       cloudWatchRole: true,
       deployOptions: {
         stageName: STAGE_NAME,
@@ -81,6 +88,12 @@ export class NoticeApi extends Construct {
     const transportResource = this.api.root.resourceForPath(TRANSPORT_PATH);
     transportResource.addMethod('ANY', transport);
     transportResource.addProxy({ defaultIntegration: transport, anyMethod: true });
+    // The staff console and everything under it (its pages, forms and assets) go to the console function,
+    // a static resource beside the root's greedy one, as infra/local/api-gateway.ts routes it locally.
+    const staffConsole = new LambdaIntegration(props.console, { proxy: true });
+    const consoleResource = this.api.root.resourceForPath(CONSOLE_PATH);
+    consoleResource.addMethod('ANY', staffConsole);
+    consoleResource.addProxy({ defaultIntegration: staffConsole, anyMethod: true });
     for (const { type, refusal, statusCode, headers } of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(`Response-${refusal.code}-${type.responseType}`, {
         type,
@@ -89,9 +102,9 @@ export class NoticeApi extends Construct {
         templates: { 'application/json': refusalBody(refusal) },
       });
     }
-    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG2', reason: 'The intake and transport functions validate every request and answer with every problem by path; a gateway model would answer less precisely.' });
+    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG2', reason: 'The intake, transport and console functions validate every request and answer with every problem by path; a gateway model would answer less precisely.' });
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG3', reason: 'WAF is optional: API keys are checked by the functions and the stage is throttled; an institution may attach a web ACL.' });
-    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'The intake and transport functions authenticate every request with a per-institution API key (Bearer or x-api-key), compared in constant time; health and the OpenAPI document are public by design.' });
+    Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'The intake and transport functions authenticate every request with a per-institution API key (Bearer or x-api-key), compared in constant time, and the console with a staff key and a session cookie; health, the OpenAPI document and the console sign-in page are public by design.' });
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', reason: 'API Gateway writes its execution logs with the AWS managed push-to-CloudWatch role.' });
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-COG4', reason: 'ILS systems authenticate with API keys, not Cognito users.' });
   }

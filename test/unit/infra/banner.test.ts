@@ -1,17 +1,18 @@
 // What `npm start` prints: the demo's key but never a real one, and a warning before patron data
 // crosses a network in plain text.
-import { banner, DEMO_API_KEY, type LocalRuntime, urlCoveredBy } from '../../../infra/local/start';
+import { banner, type BannerFacts, DEMO_API_KEY, DEMO_STAFF_KEY } from '../../../infra/local/banner';
+import { urlCoveredBy } from '../../../infra/local/tls';
 import { aConfig, aConfigInput } from '../../support/factories';
 import { makePrivateCa } from '../../support/tls';
 
 /** A configuration whose first institution has the demo's published key, as config/local.json has. */
 const demoConfig = () => {
   const input = aConfigInput();
-  input.institutions[0] = { ...input.institutions[0]!, apiKeys: [DEMO_API_KEY] };
+  input.institutions[0] = { ...input.institutions[0]!, apiKeys: [DEMO_API_KEY], consoleKeys: [DEMO_STAFF_KEY] };
   return aConfig(input);
 };
 
-const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
+const runtime = (overrides: Partial<BannerFacts>): BannerFacts =>
   ({
     apiUrl: 'http://127.0.0.1:3000',
     mailViewerUrl: 'http://127.0.0.1:1080',
@@ -22,7 +23,7 @@ const runtime = (overrides: Partial<LocalRuntime>): LocalRuntime =>
     dataDir: '/srv/notice-relay/data',
     demoConfig: true,
     ...overrides,
-  }) as LocalRuntime;
+  }) as BannerFacts;
 
 describe('the start-up banner', () => {
   it("shows the committed demo configuration's key in a curl to paste", () => {
@@ -48,12 +49,49 @@ describe('the start-up banner', () => {
     expect(text).toContain("-H 'Authorization: Bearer <API key>'");
   });
 
+  it("names the console's sign-in URL, with the demo staff key only for the committed demo on this machine", () => {
+    const own = aConfigInput();
+    own.institutions[0] = { ...own.institutions[0]!, consoleKeys: ['a-staff-key-of-our-own-0123'] };
+    expect(banner(runtime({}))).toContain(`  Console        http://127.0.0.1:3000/console/sign-in?institution=demo   (staff key ${DEMO_STAFF_KEY})`);
+    expect(banner(runtime({ api: { reachableFromOtherMachines: true, https: true } }))).not.toContain(DEMO_STAFF_KEY);
+    const ownText = banner(runtime({ config: aConfig(own), demoConfig: false, configPath: '/etc/notice-relay/config.json' }));
+    expect(ownText).toContain('(a staff key of "demo" in /etc/notice-relay/config.json (not shown))');
+    expect(ownText).not.toContain('a-staff-key-of-our-own-0123');
+    expect(banner(runtime({ config: aConfig(), demoConfig: false }))).toContain('  Console        http://127.0.0.1:3000/console   (no staff key is configured (consoleKeys))');
+  });
+
   it.each([
     [{ reachableFromOtherMachines: true, https: false }, true],
     [{ reachableFromOtherMachines: true, https: true }, false],
     [{ reachableFromOtherMachines: false, https: false }, false],
   ])('warns of plain HTTP only when other machines can reach it: %o', (api, warned) => {
     expect(banner(runtime({ api })).includes('API keys and patron addresses cross the\nnetwork unencrypted')).toBe(warned);
+  });
+});
+
+describe('the SMTP door in the banner', () => {
+  const door = { host: '127.0.0.1', submissionPort: 2587, implicitTlsPort: 2465, certificate: 'made' as const };
+
+  it('names its ports and how to log in, with a swaks command that logs in as the demo institution', () => {
+    const text = banner(runtime({ smtpDoor: door }));
+    expect(text).toContain('  SMTP door      127.0.0.1:2587 (STARTTLS) and 2465 (TLS)   (user: an institution id, password: one of its API keys; a certificate made at start, for this machine only)');
+    expect(text).toContain(`  swaks --server 127.0.0.1:2587 --tls --auth-user demo --auth-password '${DEMO_API_KEY}' \\`);
+    expect(text).toContain('    --from notices@library.example.org --to patron@example.org');
+  });
+
+  it('leaves the key out of the swaks command wherever it leaves it out of the curl', () => {
+    const text = banner(runtime({ smtpDoor: { ...door, host: '0.0.0.0', certificate: 'given' }, api: { reachableFromOtherMachines: true, https: true } }));
+    expect(text).not.toContain(DEMO_API_KEY);
+    expect(text).toContain("--auth-password '<API key>'");
+    // On every interface, the example still talks to this machine.
+    expect(text).toContain('swaks --server 127.0.0.1:2587 --tls');
+  });
+
+  it('warns that a door without a certificate takes mail only from the networks that need no login', () => {
+    const text = banner(runtime({ smtpDoor: { host: '0.0.0.0', submissionPort: 2587, certificate: 'none' }, api: { reachableFromOtherMachines: true, https: false } }));
+    expect(text).toContain('SMTP door      127.0.0.1:2587 (STARTTLS)   (user: an institution id, password: one of its API keys; no certificate');
+    expect(text).toContain('Warning: the SMTP door has no certificate, so it takes mail only without a login');
+    expect(text).not.toContain('--tls');
   });
 });
 

@@ -1,38 +1,29 @@
-import { ConditionalCheckFailedException, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { createHash } from 'node:crypto';
-import 'aws-sdk-client-mock-jest';
 import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
 import { canonicalJson } from '../../../shared/intake/accept-notices';
-import type { Notice } from '../../../shared/notice/model';
-import { aNotice, aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY, isNotKeyRateWrite } from '../../support/factories';
-import { testDeps } from '../../support/deps';
+import type { Transition } from '../../../shared/lifecycle/transitions';
+import type { NewNotice, Notice } from '../../../shared/notice/model';
+import { fakeDeps } from '../../support/fake-deps';
+import { aNotice, aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
+import { serviceFault } from '../../support/fakes';
 import { recordingLog } from '../../support/pipeline';
 
-const documents = mockClient(DynamoDBDocumentClient);
-const dynamodb = mockClient(DynamoDBClient);
-const sqs = mockClient(SQSClient);
-
 const NOW = new Date('2030-01-01T00:00:00Z');
-const handler = makeIntakeHandler(testDeps({ clock: { now: () => NOW }, random: () => 0.5 }));
+let fakes: ReturnType<typeof fakeDeps>;
+let handler: ReturnType<typeof makeIntakeHandler>;
 const body = (result: { body: string }) => JSON.parse(result.body);
+const written = () => fakes.store.argsOf('createNotices').flatMap(([records]) => (records as NewNotice[]).map((record) => record.notice.id));
 
-/** Nothing reached the store or the queue. */
+/** Nothing reached the store or the queue, and no Idempotency-Key was taken. */
 const expectNothingStoredOrQueued = () => {
-  expect(documents).not.toHaveReceivedCommand(BatchWriteCommand);
-  expect(documents).not.toHaveReceivedCommand(PutCommand);
-  expect(documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
-  expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
+  for (const method of ['createNotices', 'deleteNotices', 'apply', 'createReport'] as const) expect(fakes.store.timesCalled(method)).toBe(0);
+  expect(fakes.queue.timesCalled('ring')).toBe(0);
+  expect(fakes.idempotency.size).toBe(0);
 };
 
 beforeEach(() => {
-  documents.reset();
-  dynamodb.reset();
-  sqs.reset();
-  documents.on(BatchWriteCommand).resolves({});
-  sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  fakes = fakeDeps({ now: NOW, random: () => 0.5 });
+  handler = makeIntakeHandler(fakes.deps);
 });
 
 describe('Handler: intake, POST /v1/notices', () => {
@@ -54,71 +45,64 @@ describe('Handler: intake, POST /v1/notices', () => {
     const { id, status } = body(result);
     expect(status).toBe('queued');
     expect(result.headers?.location).toBe(`/v1/notices/${id}`);
-    const written = documents.commandCalls(BatchWriteCommand)[0]?.args[0].input.RequestItems?.notices?.map((r) => r.PutRequest?.Item);
-    expect(written).toEqual([
-      expect.objectContaining({ pk: `notice#${id}`, status: 'queued', institutionId: 'demo', instKey: 'demo', extKey: 'demo#loan-81234', dueShard: expect.any(String), dueAt: expect.any(Number) }),
-      expect.objectContaining({ pk: `content#${id}`, text: aNoticeInput().text, expireAt: expect.any(Number) }),
-    ]);
-    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [{ Id: '0', MessageBody: JSON.stringify({ id }), DelaySeconds: 30 }] });
+    expect(fakes.store.peek(id)).toMatchObject({ id, status: 'queued', institutionId: 'demo', externalId: 'loan-81234', version: 1, sweepAt: expect.any(String) });
+    expect(fakes.store.peekContent(id)).toMatchObject({ to: 'patron@example.org', text: aNoticeInput().text });
+    expect(fakes.queue.rung).toEqual([{ id, delaySeconds: 30 }]);
   });
 
-  it('writes a batch in BatchWriteItem requests of 25 and rings in SendMessageBatch requests of 10', async () => {
+  it('writes a batch in one call to the store and rings its doorbells in one call to the queue', async () => {
     // Prepare
     const notices = Array.from({ length: 30 }, (_, i) => aNoticeInput({ externalId: `loan-${i}` }));
     // Act
     const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: { notices } }));
     // Assess
     expect(result.statusCode).toBe(202);
-    expect(body(result).notices).toHaveLength(30);
-    expect(documents).toHaveReceivedCommandTimes(BatchWriteCommand, 3);
-    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 3);
-  });
-
-  it('retries the writes DynamoDB leaves unprocessed', async () => {
-    // Prepare
-    documents.on(BatchWriteCommand).callsFakeOnce((input) => ({ UnprocessedItems: { notices: input.RequestItems.notices.slice(1) } })).resolves({});
-    // Act
-    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
-    // Assess
-    expect(result.statusCode).toBe(202);
-    expect(documents).toHaveReceivedCommandTimes(BatchWriteCommand, 2);
-    expect(documents.commandCalls(BatchWriteCommand)[1]?.args[0].input.RequestItems?.notices).toHaveLength(1);
+    const ids = body(result).notices.map((notice: { id: string }) => notice.id);
+    expect(ids).toHaveLength(30);
+    expect(fakes.store.timesCalled('createNotices')).toBe(1);
+    expect(written()).toEqual(ids);
+    expect(fakes.queue.timesCalled('ring')).toBe(1);
+    expect(fakes.queue.rung.map((doorbell) => doorbell.id)).toEqual(ids);
   });
 
   it('answers 503 and rings nothing when the store fails, and removes what it wrote', async () => {
     // Prepare
-    documents.on(BatchWriteCommand).rejectsOnce(Object.assign(new Error('down'), { name: 'InternalServerError', $fault: 'server' })).resolves({});
+    fakes.store.failNext('createNotices', serviceFault('down'));
     // Act
     const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
     // Assess
     expect(result.statusCode).toBe(503);
     expect(body(result).error.code).toBe('unavailable');
     expect(result.headers?.['retry-after']).toBe('5');
-    expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
-    expect(documents.commandCalls(BatchWriteCommand)[1]?.args[0].input.RequestItems?.notices?.[0]).toHaveProperty('DeleteRequest');
+    expect(fakes.queue.timesCalled('ring')).toBe(0);
+    expect(fakes.store.argsOf('deleteNotices')).toEqual([[written()]]);
+    expect(written()).toHaveLength(1);
   });
 
   it('says so in the 503, and logs the ids, when what it wrote could not be removed either', async () => {
     // Prepare
-    documents.on(BatchWriteCommand).rejects(Object.assign(new Error('down'), { name: 'InternalServerError', $fault: 'server' }));
     const log = recordingLog();
-    const logging = makeIntakeHandler(testDeps({ clock: { now: () => NOW }, random: () => 0.5, log }));
+    fakes = fakeDeps({ now: NOW, random: () => 0.5, log });
+    fakes.store.failAlways('createNotices', serviceFault('down')).failAlways('deleteNotices', serviceFault('down'));
+    const logging = makeIntakeHandler(fakes.deps);
     // Act
     const result = await logging(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
     // Assess
     expect(result.statusCode).toBe(503);
     expect(body(result).error.message).toMatch(/some may still be sent/);
-    const written = String(documents.commandCalls(BatchWriteCommand)[0]?.args[0].input.RequestItems?.notices?.[0]?.PutRequest?.Item?.pk).replace('notice#', '');
-    expect(log.lines.find((l) => l.message === 'notices of a refused request may be left stored and sent')?.attributes).toMatchObject({ ids: [written] });
+    expect(written()).toHaveLength(1);
+    expect(log.lines.find((l) => l.message === 'notices of a refused request may be left stored and sent')?.attributes).toMatchObject({ ids: written() });
   });
 
   it('answers 202 even when the doorbell cannot be rung: the notice is stored and the sweep rings it', async () => {
-    // Prepare
-    sqs.on(SendMessageBatchCommand).rejects(new Error('queue down'));
+    // Prepare: the queue reports the doorbell back, as SendMessageBatch's Failed entries do
+    fakes.queue.loseNext(1);
     // Act
     const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
     // Assess
     expect(result.statusCode).toBe(202);
+    expect(fakes.store.peek(body(result).id)).toMatchObject({ status: 'queued', sweepAt: expect.any(String) });
+    expect(fakes.queue.rung).toEqual([]);
   });
 
   it.each([
@@ -186,69 +170,98 @@ describe('Handler: intake, POST /v1/notices', () => {
 });
 
 describe('Handler: intake, Idempotency-Key', () => {
-  const conditionFailed = () => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+  const KEY = 'night-2030-01-01';
+  /** What the store remembers of an earlier request with the key (Prepare). */
+  const earlier = async (requestHash: string, state: 'in-progress' | 'complete', ids = ['01JB0000000000000000000001']) => {
+    const request = { institutionId: 'demo', key: KEY, requestHash, ids, batch: false, now: NOW };
+    await fakes.idempotency.claim(request);
+    if (state === 'complete') await fakes.idempotency.complete(request);
+    fakes.idempotency.calls.length = 0;
+  };
+  const post = () => handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput(), headers: { 'Idempotency-Key': KEY } }));
 
   it('answers a repeated request with the ids of the first, writing nothing', async () => {
     // Prepare
-    documents.on(PutCommand).rejects(conditionFailed());
-    documents.on(GetCommand).callsFake(async (input) => ({
-      Item: { pk: input.Key.pk, state: 'complete', requestHash: hashOf(aNoticeInput()), ids: ['01JB0000000000000000000001'], batch: false, leaseUntil: 0, expireAt: 0 },
-    }));
+    await earlier(hashOf(aNoticeInput()), 'complete');
     // Act
-    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput(), headers: { 'Idempotency-Key': 'night-2030-01-01' } }));
+    const result = await post();
     // Assess
     expect(result.statusCode).toBe(202);
     expect(body(result)).toEqual({ id: '01JB0000000000000000000001', status: 'queued' });
     expect(result.headers?.['idempotent-replayed']).toBe('true');
-    expect(documents).not.toHaveReceivedCommand(BatchWriteCommand);
-    expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
+    expect(fakes.store.timesCalled('createNotices')).toBe(0);
+    expect(fakes.queue.timesCalled('ring')).toBe(0);
   });
 
   it('answers 409 when the key was used with another body', async () => {
     // Prepare
-    documents.on(PutCommand).rejects(conditionFailed());
-    documents.on(GetCommand).resolves({ Item: { state: 'complete', requestHash: 'another', ids: ['x'], batch: false, leaseUntil: 0 } });
+    await earlier('another', 'complete');
     // Act
-    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput(), headers: { 'Idempotency-Key': 'night-2030-01-01' } }));
+    const result = await post();
     // Assess
     expect(result.statusCode).toBe(409);
     expect(body(result).error.code).toBe('idempotency_key_reused');
-    expect(documents).not.toHaveReceivedCommand(BatchWriteCommand);
+    expect(fakes.store.timesCalled('createNotices')).toBe(0);
   });
 
-  it('claims a new key, stores, then marks the key complete', async () => {
+  it('waits for the first request with the key, then answers 409 while it is still in progress', async () => {
     // Prepare
-    documents.on(PutCommand).resolves({});
-    documents.on(UpdateCommand).resolves({});
+    await earlier(hashOf(aNoticeInput()), 'in-progress');
     // Act
-    const result = await handler(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput(), headers: { 'Idempotency-Key': 'night-2030-01-01' } }));
+    const result = await post();
+    // Assess: polled for ten seconds of the clock, then gave up without writing
+    expect(result.statusCode).toBe(409);
+    expect(body(result).error.code).toBe('idempotency_in_progress');
+    expect(fakes.slept.reduce((sum, ms) => sum + ms, 0)).toBeGreaterThanOrEqual(10_000);
+    expect(fakes.store.timesCalled('createNotices')).toBe(0);
+  });
+
+  it('claims a new key with the ids it will write, stores, then marks the key complete', async () => {
+    // Act
+    const result = await post();
     // Assess
     expect(result.statusCode).toBe(202);
-    expect(documents.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({ state: 'in-progress', ids: [body(result).id] });
-    expect(documents).toHaveReceivedCommandWith(UpdateCommand, { ExpressionAttributeValues: { ':complete': 'complete' } });
+    const { id } = body(result);
+    expect(fakes.idempotency.argsOf('claim')).toEqual([[expect.objectContaining({ institutionId: 'demo', key: KEY, requestHash: hashOf(aNoticeInput()), ids: [id] })]]);
+    expect(fakes.idempotency.peek('demo', KEY)).toMatchObject({ state: 'complete', ids: [id] });
+    expect(written()).toEqual([id]);
+  });
+
+  it('lets a retry take the key over, with the same ids, once the first request could not store its notices', async () => {
+    // Prepare
+    fakes.store.failNext('createNotices', serviceFault('down'));
+    const failed = await post();
+    // Act
+    const retried = await post();
+    // Assess
+    expect(failed.statusCode).toBe(503);
+    expect(retried.statusCode).toBe(202);
+    expect(fakes.idempotency.timesCalled('release')).toBe(1);
+    expect(written()).toEqual([body(retried).id, body(retried).id]);
   });
 });
 
 describe('Handler: intake, reading and cancelling', () => {
-  const stored = (overrides: Partial<Notice> = {}) => ({
-    pk: 'notice#01JB0000000000000000000001',
-    ...aNotice({ id: '01JB0000000000000000000001', version: 3, subject: 'Overdue', type: undefined, externalId: undefined, leaseToken: 'internal', ...overrides }),
-  });
+  const ID = '01JB0000000000000000000001';
+  const stored = (overrides: Partial<Notice> = {}) =>
+    aNotice({ id: ID, version: 3, subject: 'Overdue', type: undefined, externalId: undefined, leaseToken: 'internal', ...overrides });
+  const seed = (notice: Notice) => fakes.store.seed({ notice, content: { to: notice.to, subject: notice.subject, text: 'x' } });
+  const cancellation = () => fakes.store.argsOf('apply')[0]?.[0] as Transition | undefined;
 
   it('finds a notice by its id in lower case too, as ULIDs are case-insensitive', async () => {
     // Prepare
-    documents.on(GetCommand).resolves({ Item: stored() });
+    seed(stored());
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices/01jb0000000000000000000001' }));
     // Assess
     expect(result.statusCode).toBe(200);
     expect(body(result).id).toBe('01JB0000000000000000000001');
-    expect(documents).toHaveReceivedCommandWith(GetCommand, { Key: { pk: 'notice#01JB0000000000000000000001' } });
+    expect(fakes.store.argsOf('getNotice')).toEqual([[ID]]);
   });
 
   it('answers a notice with nulls for what is unset, and no internal field', async () => {
     // Prepare
-    documents.on(GetCommand).resolves({ Item: stored() });
+    seed(stored());
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices/01JB0000000000000000000001' }));
     // Assess
@@ -272,6 +285,8 @@ describe('Handler: intake, reading and cancelling', () => {
       attemptCount: 0,
       returnToSender: null,
       reportFor: null,
+      resentFrom: null,
+      resentAs: null,
       attempts: [],
       events: [],
     });
@@ -282,36 +297,36 @@ describe('Handler: intake, reading and cancelling', () => {
     ['DELETE', '/v1/notices/01JB0000000000000000000001'],
   ])("answers 404 to %s of another institution's notice", async (method, path) => {
     // Prepare
-    documents.on(GetCommand).resolves({ Item: stored({ institutionId: 'branch' }) });
+    seed(stored({ institutionId: 'branch' }));
     // Act
     const result = await handler(apiEvent({ method, path, key: DEMO_KEY }));
     // Assess
     expect(result.statusCode).toBe(404);
     expect(body(result).error.code).toBe('not_found');
-    expect(documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
+    expect(fakes.store.timesCalled('apply')).toBe(0);
   });
 
   it('answers 404 to an id this service never issues, without asking the store', async () => {
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices/..%2F..%2Fetc' }));
     expect(result.statusCode).toBe(404);
-    expect(documents).not.toHaveReceivedCommand(GetCommand);
+    expect(fakes.store.timesCalled('getNotice')).toBe(0);
   });
 
   it('cancels a queued notice with a compare-and-set on its version', async () => {
     // Prepare
-    documents.on(GetCommand).resolves({ Item: stored() });
-    documents.on(UpdateCommand).resolves({ Attributes: stored({ status: 'cancelled', version: 4 }) });
+    seed(stored());
     // Act
     const result = await handler(apiEvent({ method: 'DELETE', path: '/v1/notices/01JB0000000000000000000001' }));
     // Assess
     expect(result.statusCode).toBe(200);
     expect(body(result).status).toBe('cancelled');
-    expect(documents).toHaveReceivedCommandWith(UpdateCommand, { ConditionExpression: '#version = :expect', ExpressionAttributeValues: expect.objectContaining({ ':expect': 3 }) });
+    expect(cancellation()).toMatchObject({ id: ID, expectVersion: 3, set: expect.objectContaining({ status: 'cancelled' }) });
+    expect(fakes.store.peek(ID)).toMatchObject({ status: 'cancelled', version: 4 });
   });
 
   it('answers 409 to cancelling a notice already sent', async () => {
     // Prepare
-    documents.on(GetCommand).resolves({ Item: stored({ status: 'sent' }) });
+    seed(stored({ status: 'sent' }));
     // Act
     const result = await handler(apiEvent({ method: 'DELETE', path: '/v1/notices/01JB0000000000000000000001' }));
     // Assess
@@ -321,49 +336,49 @@ describe('Handler: intake, reading and cancelling', () => {
 
   it('answers 409 to cancelling a notice being sent, and leaves it alone', async () => {
     // Prepare
-    documents.on(GetCommand).resolves({ Item: stored({ status: 'sending', leaseExpiresAt: '2030-01-01T00:01:30.000Z' }) });
+    seed(stored({ status: 'sending', leaseExpiresAt: '2030-01-01T00:01:30.000Z' }));
     // Act
     const result = await handler(apiEvent({ method: 'DELETE', path: '/v1/notices/01JB0000000000000000000001' }));
     // Assess
     expect(result.statusCode).toBe(409);
     expect(body(result).error.code).toBe('not_cancellable');
-    expect(documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite)).toHaveLength(0);
+    expect(fakes.store.timesCalled('apply')).toBe(0);
+    expect(fakes.store.peek(ID)?.status).toBe('sending');
   });
 
   it('cancels a retrying notice with a compare-and-set on its version', async () => {
     // Prepare
-    documents.on(GetCommand).resolves({ Item: stored({ status: 'retrying', attemptCount: 1 }) });
-    documents.on(UpdateCommand).resolves({ Attributes: stored({ status: 'cancelled', version: 4, attemptCount: 1 }) });
+    seed(stored({ status: 'retrying', attemptCount: 1 }));
     // Act
     const result = await handler(apiEvent({ method: 'DELETE', path: '/v1/notices/01JB0000000000000000000001' }));
     // Assess
     expect(result.statusCode).toBe(200);
     expect(body(result).status).toBe('cancelled');
-    const [update] = documents.commandCalls(UpdateCommand).filter(isNotKeyRateWrite);
-    expect(update?.args[0].input).toMatchObject({ ConditionExpression: '#version = :expect', ExpressionAttributeValues: expect.objectContaining({ ':expect': 3 }) });
-    expect(Object.values(update?.args[0].input.ExpressionAttributeValues ?? {})).toContain('cancelled');
+    expect(fakes.store.timesCalled('apply')).toBe(1);
+    expect(cancellation()).toMatchObject({ id: ID, expectVersion: 3, set: expect.objectContaining({ status: 'cancelled' }) });
+    expect(fakes.store.peek(ID)).toMatchObject({ status: 'cancelled', attemptCount: 1 });
   });
 
   it("lists only the caller's notices, newest first", async () => {
     // Prepare
-    documents.on(QueryCommand).resolves({ Items: [{ pk: 'notice#01JB0000000000000000000001', instKey: 'demo', instSort: '2030-01-01T00:00:00.000Z#01JB0000000000000000000001' }] });
-    documents.on(BatchGetCommand).resolves({ Responses: { notices: [stored()] } });
+    seed(stored());
+    seed(stored({ id: '01JB0000000000000000000002', createdAt: '2030-01-01T00:05:00.000Z' }));
+    seed(stored({ id: '01JB0000000000000000000003', institutionId: 'branch' }));
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', query: { limit: '10' } }));
     // Assess
     expect(result.statusCode).toBe(200);
-    expect(body(result)).toEqual({ notices: [expect.objectContaining({ id: '01JB0000000000000000000001' })], cursor: null });
-    expect(documents).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'byInstitution', ScanIndexForward: false, ExpressionAttributeValues: { ':pk': 'demo' } });
+    expect(body(result)).toEqual({ notices: [expect.objectContaining({ id: '01JB0000000000000000000002' }), expect.objectContaining({ id: ID })], cursor: null });
+    expect(fakes.store.argsOf('listNotices')).toEqual([['demo', { limit: 10 }]]);
   });
 
   it('reads a since whose + offset arrived as a space, as an unencoded + in a URL does', async () => {
     // Prepare
-    documents.on(QueryCommand).resolves({ Items: [] });
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', query: { since: '2030-01-01T09:00:00 01:00' } }));
     // Assess
     expect(result.statusCode).toBe(200);
-    expect(documents).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'demo', ':since': '2030-01-01T08:00:00.000Z' } });
+    expect(fakes.store.argsOf('listNotices')).toEqual([['demo', { limit: 50, since: '2030-01-01T08:00:00.000Z' }]]);
   });
 
   it.each([
@@ -374,13 +389,20 @@ describe('Handler: intake, reading and cancelling', () => {
     [{ cursor: 'not-a-cursor' }, 'cursor'],
     [{ sort: 'asc' }, 'sort'],
   ])('refuses the list query %p', async (query, path) => {
-    // Prepare
-    documents.on(QueryCommand).resolves({ Items: [] });
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', query }));
     // Assess
     expect(result.statusCode).toBe(400);
     expect(body(result).error.details[0].path).toBe(path);
+  });
+
+  it('answers a cursor the store did not issue as invalid_cursor, found only by the store', async () => {
+    // Act
+    const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', query: { cursor: 'not-a-cursor' } }));
+    // Assess
+    expect(fakes.store.timesCalled('listNotices')).toBe(1);
+    expect(result.statusCode).toBe(400);
+    expect(body(result).error).toEqual({ code: 'invalid_cursor', message: 'The cursor is not one this API issued.', details: [{ path: 'cursor', message: 'is not a cursor returned by GET /v1/notices' }] });
   });
 });
 
@@ -389,19 +411,15 @@ describe('Handler: intake, the per-key request rate', () => {
     // Act
     await handler(apiEvent({ method: 'GET', path: '/v1/notices' }));
     // Assess
-    const [call] = documents.commandCalls(UpdateCommand).filter((c) => !isNotKeyRateWrite(c));
-    expect(call?.args[0].input).toMatchObject({
-      Key: { pk: `keyrate#${createHash('sha256').update(DEMO_KEY).digest('hex')}#${NOW.getTime() / 1000}` },
-      ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-      ExpressionAttributeValues: { ':one': 1, ':limit': 600, ':expireAt': NOW.getTime() / 1000 + 180 },
-    });
-    expect(JSON.stringify(call?.args[0].input)).not.toContain(DEMO_KEY);
+    expect(fakes.keyRates.argsOf('count')).toEqual([[createHash('sha256').update(DEMO_KEY).digest('hex'), NOW.getTime() / 1000, 600, NOW.getTime() / 1000 + 180]]);
+    expect(JSON.stringify(fakes.keyRates.calls)).not.toContain(DEMO_KEY);
   });
 
   it('answers 429 with Retry-After until the minute ends once the key used its requests, and stores nothing', async () => {
-    // Prepare: the counter is full
-    documents.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
-    const later = makeIntakeHandler(testDeps({ clock: { now: () => new Date('2030-01-01T00:00:42.500Z') }, random: () => 0.5 }));
+    // Prepare: the counter of this minute is full
+    fakes = fakeDeps({ now: '2030-01-01T00:00:42.500Z', random: () => 0.5 });
+    fakes.keyRates.seed(createHash('sha256').update(DEMO_KEY).digest('hex'), NOW.getTime() / 1000, 600);
+    const later = makeIntakeHandler(fakes.deps);
     // Act
     const result = await later(apiEvent({ method: 'POST', path: '/v1/notices', body: aNoticeInput() }));
     // Assess
@@ -414,15 +432,12 @@ describe('Handler: intake, the per-key request rate', () => {
   it('does not count a request without a valid key', async () => {
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices', key: 'not-a-key-0123456789' }));
     expect(result.statusCode).toBe(401);
-    expect(documents).not.toHaveReceivedCommand(UpdateCommand);
+    expect(fakes.keyRates.timesCalled('count')).toBe(0);
   });
 });
 
 describe('Handler: intake, service endpoints', () => {
   it('answers health 200 when the store and the queue answer, without a key', async () => {
-    // Prepare
-    dynamodb.on(DescribeTableCommand).resolves({});
-    sqs.on(GetQueueAttributesCommand).resolves({});
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/health', key: null }));
     // Assess
@@ -432,8 +447,7 @@ describe('Handler: intake, service endpoints', () => {
 
   it('answers health 503 when the store does not answer', async () => {
     // Prepare
-    dynamodb.on(DescribeTableCommand).rejects(new Error('down'));
-    sqs.on(GetQueueAttributesCommand).resolves({});
+    fakes.store.failAlways('ping', new Error('down'));
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/health', key: null }));
     // Assess
@@ -443,8 +457,7 @@ describe('Handler: intake, service endpoints', () => {
 
   it('answers health 503 when the queue does not answer', async () => {
     // Prepare
-    dynamodb.on(DescribeTableCommand).resolves({});
-    sqs.on(GetQueueAttributesCommand).rejects(new Error('down'));
+    fakes.queue.failAlways('ping', new Error('down'));
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/health', key: null }));
     // Assess
@@ -487,7 +500,7 @@ describe('Handler: intake, service endpoints', () => {
 
   it('answers a 500 without the error text when something unexpected fails', async () => {
     // Prepare
-    documents.on(GetCommand).rejects(new Error('secret internals: patron@example.org'));
+    fakes.store.failAlways('getNotice', new Error('secret internals: patron@example.org'));
     // Act
     const result = await handler(apiEvent({ method: 'GET', path: '/v1/notices/01JB0000000000000000000001' }));
     // Assess

@@ -1,92 +1,131 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-jest';
 import { makeSweepHandler } from '../../../lambdas/sweep/sweep-handler';
+import { StaleNoticeError } from '../../../shared/errors';
 import type { Notice } from '../../../shared/notice/model';
+import { fakeDeps } from '../../support/fake-deps';
 import { aNotice } from '../../support/factories';
-import { testDeps } from '../../support/deps';
+import { recordingLog } from '../../support/pipeline';
 
-const documents = mockClient(DynamoDBDocumentClient);
-const sqs = mockClient(SQSClient);
 const NOW = new Date('2030-01-01T00:10:00Z');
-const stored = (overrides: Partial<Notice>) => ({ pk: `notice#${overrides.id}`, ...aNotice(overrides) });
-const handler = makeSweepHandler(testDeps({ clock: { now: () => NOW } }));
+const ids = ['01JB0000000000000000000001', '01JB0000000000000000000002', '01JB0000000000000000000003'];
 
-const due = (...notices: Array<ReturnType<typeof stored>>) => {
-  documents.on(QueryCommand).callsFake((input) => ({ Items: input.ExpressionAttributeValues[':shard'] === '0' ? notices.map((n) => ({ pk: n.pk })) : [] }));
-  documents.on(BatchGetCommand).resolves({ Responses: { notices } });
-};
+let fakes: ReturnType<typeof fakeDeps>;
+let handler: ReturnType<typeof makeSweepHandler>;
+const seed = (...notices: Notice[]) => fakes.store.seed(...notices.map((notice) => ({ notice, content: { to: notice.to, subject: notice.subject, text: 'Please return it.' } })));
 
 beforeEach(() => {
-  documents.reset();
-  sqs.reset();
-  sqs.on(SendMessageBatchCommand).resolves({});
-  documents.on(UpdateCommand).callsFake((input) => ({ Attributes: { ...stored({ id: input.Key.pk.slice(7) }), version: 2 } }));
+  fakes = fakeDeps({ now: NOW });
+  handler = makeSweepHandler(fakes.deps);
 });
 
 describe('Handler: sweep', () => {
-  it('reads only the due index, by shard, and never scans', async () => {
-    // Prepare
-    due();
+  it('asks the store only for what is due, and examines nothing when nothing is', async () => {
+    // Prepare: a notice due in an hour
+    seed(aNotice({ id: ids[0], sweepAt: '2030-01-01T01:10:00.000Z', nextAttemptAt: '2030-01-01T01:00:00.000Z' }));
     // Act
     const result = await handler();
     // Assess
     expect(result.examined).toBe(0);
-    expect(documents).toHaveReceivedCommandTimes(QueryCommand, 4);
-    expect(documents).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'due', KeyConditionExpression: '#shard = :shard AND #due <= :now', ExpressionAttributeValues: { ':shard': '0', ':now': 1893456600 } });
-    expect(documents).not.toHaveReceivedCommand(ScanCommand);
+    expect(fakes.store.argsOf('findDue')).toEqual([[NOW, 500]]);
+    expect(fakes.store.timesCalled('getNotices')).toBe(0);
   });
 
   it('rings a notice whose doorbell was lost', async () => {
-    // Prepare
-    due(stored({ id: '01JB0000000000000000000001' }));
+    // Prepare: due at 00:00:30, its sweep time past
+    seed(aNotice({ id: ids[0] }));
     // Act
     const result = await handler();
     // Assess
     expect(result).toMatchObject({ examined: 1, rung: 1 });
-    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { Entries: [expect.objectContaining({ MessageBody: '{"id":"01JB0000000000000000000001"}', DelaySeconds: 0 })] });
+    expect(fakes.queue.rung).toEqual([{ id: ids[0], delaySeconds: 0 }]);
+    expect(fakes.store.peek(ids[0]!)).toMatchObject({ version: 2, status: 'queued' });
   });
 
   it('rings nothing when an overlapping sweep changed the notice first', async () => {
-    // Prepare
-    due(stored({ id: '01JB0000000000000000000001' }));
-    documents.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'changed', $metadata: {} }));
+    // Prepare: the compare-and-set finds another version, as the store reports it
+    seed(aNotice({ id: ids[0] }));
+    fakes.store.failNext('apply', new StaleNoticeError('changed'));
     // Act
     const result = await handler();
     // Assess
     expect(result).toMatchObject({ examined: 1, rung: 0, raced: 1 });
-    expect(sqs).not.toHaveReceivedCommand(SendMessageBatchCommand);
+    expect(fakes.queue.timesCalled('ring')).toBe(0);
   });
 
   it('rings every doorbell it committed when the store refuses one notice, then fails the run for the alarm', async () => {
     // Prepare: three notices whose doorbells were lost; the store refuses to update the middle one
-    const ids = ['01JB0000000000000000000001', '01JB0000000000000000000002', '01JB0000000000000000000003'];
-    due(...ids.map((id) => stored({ id })));
-    documents.on(UpdateCommand).callsFake((input) => {
-      if (input.Key.pk === `notice#${ids[1]}`) throw Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
-      return { Attributes: { ...stored({ id: input.Key.pk.slice(7) }), version: 2 } };
-    });
+    seed(...ids.map((id) => aNotice({ id })));
+    const throttled = Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
+    fakes.store.failAlways('apply', throttled, (transition: { id: string }) => transition.id === ids[1]);
     // Act
     const run = handler();
     // Assess
     await expect(run).rejects.toThrow('the sweep could not handle 1 notice(s); the next sweep tries them again');
-    const rung = sqs.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []).map((entry) => JSON.parse(entry.MessageBody ?? '{}').id);
-    expect(rung.sort()).toEqual([ids[0], ids[2]]);
+    expect(fakes.queue.rung.map((doorbell) => doorbell.id).sort()).toEqual([ids[0], ids[2]]);
   });
 
   it('discards a notice past its give-up time and creates its report', async () => {
     // Prepare
-    due(stored({ id: '01JB0000000000000000000001', status: 'retrying', giveUpAt: '2030-01-01T00:09:00.000Z', sweepAt: '2030-01-01T00:09:00.000Z' }));
-    documents.on(UpdateCommand).callsFake(() => ({
-      Attributes: { ...stored({ id: '01JB0000000000000000000001', status: 'discarded', reportPending: true, reportId: '01JBREPORT0000000000000000' }), version: 2 },
-    }));
-    documents.on(PutCommand).resolves({});
+    seed(aNotice({ id: ids[0], status: 'retrying', attemptCount: 2, giveUpAt: '2030-01-01T00:09:00.000Z', sweepAt: '2030-01-01T00:09:00.000Z' }));
     // Act
     const result = await handler();
     // Assess
     expect(result).toMatchObject({ discarded: 1, reportsCreated: 1 });
-    expect(documents).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ pk: 'notice#01JBREPORT0000000000000000', kind: 'report', reportFor: '01JB0000000000000000000001' }) });
+    expect(fakes.store.peek(ids[0]!)).toMatchObject({ status: 'discarded' });
+    const report = fakes.store.all().find((notice) => notice.kind === 'report');
+    expect(report).toMatchObject({ reportFor: ids[0], to: 'circulation@library.example.org', status: 'queued' });
+    expect(fakes.store.timesCalled('createReport')).toBe(1);
+    expect(fakes.queue.rung.map((doorbell) => doorbell.id)).toContain(report?.id);
+  });
+});
+
+describe('Handler: sweep, the stall alert', () => {
+  const pause = { since: '2030-01-01T00:00:00.000Z', code: 'EAUTH', reply: '535 5.7.8 Authentication credentials invalid', server: 'relay.library.example.org:587', nextProbeAt: '2030-01-01T00:03:00.000Z', backoffSeconds: 180, probes: 0 };
+
+  it('tells of a stall once when it begins, marks every run while it lasts, and tells of its end once', async () => {
+    // Prepare: demo paused since midnight; nothing else due
+    const log = recordingLog();
+    fakes = fakeDeps({ now: '2030-01-01T00:00:00Z', log });
+    handler = makeSweepHandler(fakes.deps);
+    fakes.transportState.seed('demo', { pause, firstUnsentAt: pause.since });
+    const told = (message: string) => log.lines.filter((line) => line.message === message);
+    // Act: runs before, at, and after 30 minutes; then sending works again
+    await handler();
+    fakes.clock.set('2030-01-01T00:30:00Z');
+    await handler();
+    fakes.clock.set('2030-01-01T00:31:00Z');
+    await handler();
+    const whileStalled = fakes.transportState.peek('demo');
+    fakes.transportState.seed('demo', { stall: whileStalled.stall });
+    fakes.clock.set('2030-01-01T00:32:00Z');
+    await handler();
+    await handler();
+    // Assess
+    expect(told('transport stalled')).toEqual([{ level: 'error', message: 'transport stalled', attributes: { institution: 'demo', code: 'EAUTH', summary: 'the relay refused the login', since: '2030-01-01T00:00:00.000Z', minutes: 30 } }]);
+    expect(told('transport stall continues').map((line) => line.attributes)).toEqual([
+      { institution: 'demo', stalled: 1, since: '2030-01-01T00:00:00.000Z' },
+      { institution: 'demo', stalled: 1, since: '2030-01-01T00:00:00.000Z' },
+    ]);
+    expect(whileStalled.stall).toEqual({ since: '2030-01-01T00:00:00.000Z', noticedAt: '2030-01-01T00:30:00.000Z' });
+    expect(told('transport stall over')).toEqual([{ level: 'info', message: 'transport stall over', attributes: { institution: 'demo' } }]);
+    expect(fakes.transportState.peek('demo').stall).toBeUndefined();
+    // The other institution was never stalled.
+    expect(JSON.stringify(log.lines)).not.toContain('branch');
+  });
+
+  it('still sweeps the notices when the transport state cannot be read, and looks again next run', async () => {
+    // Prepare
+    const log = recordingLog();
+    fakes = fakeDeps({ now: NOW, log });
+    handler = makeSweepHandler(fakes.deps);
+    seed(aNotice({ id: ids[0] }));
+    fakes.transportState.failAlways('read', Object.assign(new Error('down'), { name: 'InternalServerError' }));
+    // Act
+    const result = await handler();
+    // Assess
+    expect(result).toMatchObject({ rung: 1 });
+    expect(log.lines.filter((line) => line.message === 'stall not checked').map((line) => line.attributes)).toEqual([
+      { institution: 'demo', code: 'InternalServerError' },
+      { institution: 'branch', code: 'InternalServerError' },
+    ]);
   });
 });

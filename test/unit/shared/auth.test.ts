@@ -1,4 +1,5 @@
-import { hashApiKey, KeyRing } from '../../../shared/auth';
+import { KeyRing } from '../../../shared/auth';
+import { hashApiKey } from '../../../shared/config/key-digest';
 import { UnauthorizedError } from '../../../shared/errors';
 import { aConfig, BRANCH_KEY, DEMO_KEY } from '../../support/factories';
 

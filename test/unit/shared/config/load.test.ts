@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashApiKey } from '../../../../shared/auth';
+import { hashApiKey } from '../../../../shared/config/key-digest';
 import { describeConfigError, expandVariables, loadConfig, parseConfig } from '../../../../shared/config/load';
 import { ConfigError } from '../../../../shared/errors';
 import { aConfigInput } from '../../../support/factories';
@@ -124,6 +124,59 @@ describe('Function: loadConfig', () => {
     expect(problems).toEqual([
       'institutions[1].apiKeys[0]: is also a key of demo: a key belongs to one institution',
       'institutions[1].apiKeyHashes[0]: is also a key of demo: a key belongs to one institution',
+    ]);
+  });
+
+  it('reads the SMTP door: networks written canonically, closed on AWS and open to logins from anywhere unless told', () => {
+    // Prepare
+    const input = aConfigInput({ smtpSubmission: { enabled: true, hostName: 'Notices-SMTP.library.example.org' } }) as { institutions: Array<Record<string, unknown>> };
+    input.institutions[0] = { ...input.institutions[0], smtpSubmission: { allowFrom: ['10.1.0.0/16', '192.0.2.7', '2001:DB8:0:0::/48'] } };
+    // Act
+    const config = parseConfig(input);
+    const defaults = parseConfig(aConfigInput());
+    // Assess
+    expect(config.institutions[0]?.smtpSubmission).toEqual({ allowFrom: ['10.1.0.0/16', '192.0.2.7/32', '2001:db8::/48'] });
+    expect(config.smtpSubmission).toEqual({ enabled: true, hostName: 'notices-smtp.library.example.org', loginFrom: ['0.0.0.0/0', '::/0'] });
+    expect(defaults.smtpSubmission).toEqual({ enabled: false, loginFrom: ['0.0.0.0/0', '::/0'] });
+    expect(defaults.institutions[0]?.smtpSubmission).toBeUndefined();
+  });
+
+  it('refuses a staff key that is also an API key, or a staff key of another institution', () => {
+    // Prepare
+    const input = aConfigInput() as { institutions: Array<Record<string, unknown>> };
+    const demoApiKey = (input.institutions[0] as { apiKeys: string[] }).apiKeys[0] as string;
+    const staffKey = 'a-staff-key-of-the-demo-library';
+    input.institutions[0] = { ...input.institutions[0], consoleKeys: [staffKey, demoApiKey] };
+    input.institutions[1] = { ...input.institutions[1], consoleKeyHashes: [hashApiKey(staffKey)] };
+    // Act
+    const problems = problemsOf(() => parseConfig(input));
+    // Assess
+    expect(problems).toEqual([
+      'institutions[0].consoleKeys[1]: is also an API key of demo: a staff key must differ from every API key',
+      'institutions[1].consoleKeyHashes[0]: is also a staff key of demo: a key belongs to one institution',
+    ]);
+  });
+
+  it('refuses no-login networks that are malformed, too wide, or shared by two institutions, each by path', () => {
+    // Prepare: the branch's campus range takes in the demo's ILS server
+    const input = aConfigInput({ smtpSubmission: { loginFrom: ['10.0.0.0/33'] } }) as { institutions: Array<Record<string, unknown>> };
+    input.institutions[0] = { ...input.institutions[0], smtpSubmission: { allowFrom: ['10.1.4.20', '10.1.2.3/16', 'ils.library.example.org', '0.0.0.0/0'] } };
+    input.institutions[1] = { ...input.institutions[1], smtpSubmission: { allowFrom: ['172.16.0.0/12', '10.0.0.0/8'] } };
+    // Act
+    const problems = problemsOf(() => parseConfig(input));
+    // Assess
+    expect(problems).toEqual([
+      'institutions[0].smtpSubmission.allowFrom[1]: has host bits set after the prefix: the network is 10.1.0.0/16',
+      'institutions[0].smtpSubmission.allowFrom[2]: must be an IPv4 or IPv6 network like 10.1.0.0/16 or 2001:db8::/32, or one address',
+      "institutions[0].smtpSubmission.allowFrom[3]: is wider than /8: a network whose connections need no login must be the ILS's own, not a large part of the internet",
+      'smtpSubmission.loginFrom[0]: has a prefix longer than 32 bits',
+    ]);
+    // Once each network is well formed, the overlap is what remains.
+    input.institutions[0] = { ...input.institutions[0], smtpSubmission: { allowFrom: ['10.1.4.20'] } };
+    const fixed = aConfigInput() as { institutions: Array<Record<string, unknown>> };
+    fixed.institutions = input.institutions;
+    expect(problemsOf(() => parseConfig(fixed))).toEqual([
+      'institutions[1].smtpSubmission.allowFrom[1]: overlaps 10.1.4.20/32 of demo (institutions[0].smtpSubmission.allowFrom[0]): a connection without a login must belong to one institution',
     ]);
   });
 

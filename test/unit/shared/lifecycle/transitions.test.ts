@@ -6,10 +6,13 @@ import {
   defer,
   doorbellAfterQueueLoss,
   type LifecycleContext,
+  markResent,
   newNotice,
   newReport,
   onDoorbell,
   onFeedback,
+  resendOf,
+  resendRefusal,
   sweepAction,
   takeLease,
 } from '../../../../shared/lifecycle/transitions';
@@ -296,6 +299,78 @@ describe('Function: cancel', () => {
 
   it.each(['sending', 'sent', 'failed', 'discarded', 'delivered'] as const)('refuses to cancel a %s notice', (status) => {
     expect(() => cancel(aNotice({ status }), now, settings)).toThrow(ConflictError);
+  });
+});
+
+describe('Sending again from the console', () => {
+  const now = at('2030-01-03T10:00:00Z');
+  const failed = () => aNotice({ id: 'N0', status: 'failed', version: 4, expiresAt: '2030-01-02T00:00:00.000Z', externalId: 'loan-81234' });
+  const content = { to: 'patron@example.org', cc: ['guardian@example.org'], subject: 'Overdue: The Hobbit', text: 'Please return it.' };
+
+  it('says why a cancel from the console is in the history', () => {
+    expect(cancel(aNotice(), now, settings, 'console')?.append).toEqual([expect.objectContaining({ outcome: 'cancelled', message: 'cancelled from the console before it was sent' })]);
+  });
+
+  it.each([
+    ['a notice still waiting', aNotice({ status: 'retrying' }), /still being sent/],
+    ['a notice being sent', aNotice({ status: 'sending' }), /still being sent/],
+    ['a return-to-sender report', aNotice({ status: 'failed', kind: 'report' }), /report is not sent again/],
+    ['a notice marked as spam', aNotice({ status: 'complained' }), /marked this notice as spam/],
+  ])('refuses %s', (_what, notice, reason) => {
+    expect(resendRefusal(notice)).toMatch(reason);
+    expect(() => markResent(notice, 'N1', now)).toThrow(ConflictError);
+  });
+
+  it.each(['failed', 'discarded', 'bounced', 'sent', 'delivered', 'cancelled'] as const)('lets a %s notice go again', (status) => {
+    expect(resendRefusal(aNotice({ status }))).toBeUndefined();
+  });
+
+  it('lets a failed notice go again before its report is made, whose reason stays the refusal', () => {
+    // Prepare
+    const refused = { at: '2030-01-03T09:00:00.000Z', outcome: 'permanent' as const, status: 'failed' as const, message: '550 5.1.1 no such user' };
+    const original = aNotice({ status: 'failed', reportPending: true, reportId: 'R1', attempts: [refused] });
+    const marked = { ...original, resentAs: 'N1', attempts: [...original.attempts, ...(markResent(original, 'N1', now).append ?? [])] };
+    // Act
+    const { record } = newReport(marked as typeof original & { reportId: string }, { bounceTo: 'circulation@library.example.org', now, settings });
+    // Assess
+    expect(resendRefusal(original)).toBeUndefined();
+    expect(record.content.report?.reason).toBe('550 5.1.1 no such user');
+  });
+
+  it('links the original to its copy once, in a compare-and-set with the history saying so', () => {
+    // Act
+    const mark = markResent(failed(), 'N1', now);
+    // Assess
+    expect(mark).toEqual({
+      id: 'N0',
+      expectVersion: 4,
+      set: { resentAs: 'N1', updatedAt: '2030-01-03T10:00:00.000Z' },
+      remove: [],
+      append: [{ at: '2030-01-03T10:00:00.000Z', outcome: 'resent', status: 'failed', message: 'sent again from the console as N1' }],
+    });
+    expect(() => markResent(aNotice({ ...failed(), resentAs: 'N1' }), 'N2', now)).toThrow(/already sent again as N1/);
+    // A link to a copy that was never written may be replaced by the next try.
+    expect(markResent(aNotice({ ...failed(), resentAs: 'N1' }), 'N2', now, 'N1').set).toMatchObject({ resentAs: 'N2' });
+  });
+
+  it('makes the copy with the same content, due now, linked back, without an expiry that has passed', () => {
+    // Act
+    const { record, ring } = resendOf(failed(), content, { id: 'N1', now, random: () => 0.9, settings });
+    // Assess
+    expect(record.notice).toMatchObject({ id: 'N1', status: 'queued', resentFrom: 'N0', to: 'patron@example.org', externalId: 'loan-81234', type: 'overdue', nextAttemptAt: '2030-01-03T10:00:00.000Z' });
+    expect(record.notice.expiresAt).toBeUndefined();
+    expect(record.notice.attempts).toEqual([{ at: '2030-01-03T10:00:00.000Z', outcome: 'resent', status: 'queued', message: 'sent again from the console: a copy of N0' }]);
+    expect(record.content).toEqual(content);
+    expect(ring).toEqual({ id: 'N1', delaySeconds: 0 });
+  });
+
+  it('sends the copy to a corrected address and keeps an expiry still to come', () => {
+    // Act
+    const { record } = resendOf(aNotice({ ...failed(), expiresAt: '2030-01-04T00:00:00.000Z' }), content, { id: 'N1', now, random: () => 0, settings, to: 'right@example.org' });
+    // Assess
+    expect(record.notice).toMatchObject({ to: 'right@example.org', expiresAt: '2030-01-04T00:00:00.000Z' });
+    expect(record.content.to).toBe('right@example.org');
+    expect(record.notice.attempts[0]?.message).toBe('sent again from the console (to a corrected address): a copy of N0');
   });
 });
 

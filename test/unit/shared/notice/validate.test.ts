@@ -65,11 +65,40 @@ describe('Function: validateSubmission', () => {
     ['subject', { subject: null } as object, 'must be a string, not null'],
     ['attachments', { attachments: {} } as object, 'must be a list, not an object'],
     ['cc', { cc: 5 } as object, 'must be a string or a list, not a number'],
+    ['externalId', { externalId: 'loan\u001b1' }, 'must not contain control characters'],
+    ['attachments[0].filename', { attachments: [{ filename: 'a\u007f.pdf', contentType: 'application/pdf', contentBase64: 'JVBERg==' }] }, 'must not contain control characters'],
+    ['attachments[0].contentBase64', { attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', contentBase64: '' }] }, 'must not be empty'],
+    ['attachments[0].contentBase64', { attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', contentBase64: 'JVBERg=' }] }, 'must be base64, padded with =, without line breaks'],
+    ['attachments[0].contentBase64', { attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', contentBase64: 'JVB===' }] }, 'must be base64, padded with =, without line breaks'],
+    ['attachments[0].contentType', { attachments: [{ filename: 'a.pdf', contentType: `application/${'x'.repeat(116)}`, contentBase64: 'JVBERg==' }] }, 'must be at most 127 characters'],
+    ['sendAt', { sendAt: '2030-01-02T09:00Z' }, 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z'],
+    ['sendAt', { sendAt: '2030-01-02t09:00:00z' }, 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z'],
+    ['sendAt', { sendAt: '2030-01-02T09:00:00+0100' }, 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z'],
+    ['sendAt', { sendAt: '2030-02-29T09:00:00Z' }, 'must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z'],
+    ['expiresAt', { expiresAt: '2030-01-02T09:00:00.0000000000000000000000Z' }, 'must be at most 40 characters'],
+    ['to', { to: `${'a'.repeat(65)}@example.org` }, 'must be an email address like name@example.org'],
   ])('refuses a notice whose %s is wrong', (path, override, message) => {
     // Act
     const details = detailsOf({ ...aNoticeInput(), ...override });
     // Assess
     expect(details).toContainEqual({ path, message });
+  });
+
+  it('counts lengths in characters, as the OpenAPI document does, not in UTF-16 units', () => {
+    // Act
+    const atTheLimit = validateSubmission(aNoticeInput({ externalId: '\u{1F4DA}'.repeat(200) }), NOW);
+    // Assess
+    expect(atTheLimit.notices[0]?.externalId).toHaveLength(400);
+    expect(detailsOf(aNoticeInput({ externalId: '\u{1F4DA}'.repeat(201) }))).toEqual([{ path: 'externalId', message: 'must be at most 200 characters' }]);
+  });
+
+  it('keeps a time within a day of year 9999 or 0000 at the last or first instant those years hold, so it stays a date-time', () => {
+    // Act: an ILS's "never" in its own time zone, and the earliest time there is
+    const [never] = validateSubmission(aNoticeInput({ expiresAt: '9999-12-31T23:59:59-05:00' }), NOW).notices;
+    const [long] = validateSubmission(aNoticeInput({ sendAt: '0000-01-01T00:00:00+01:00', expiresAt: '0000-01-01T00:00:01Z' }), NOW).notices;
+    // Assess
+    expect(never?.expiresAt).toBe('9999-12-31T23:59:59.999Z');
+    expect(long).toMatchObject({ sendAt: '0000-01-01T00:00:00.000Z', expiresAt: '0000-01-01T00:00:01.000Z' });
   });
 
   it('reports a missing field as required', () => {

@@ -1,5 +1,5 @@
 import { nextSlot, type RateState, reserveSlot, slotSpacingMs } from '../../../../shared/transport/rate-gate';
-import { memoryStates } from '../../../support/transport-states';
+import { InMemoryTransportState } from '../../../support/fakes';
 
 const at = (iso: string) => new Date(iso);
 const fresh: RateState = { nextSlotAt: 0, dayCount: 0 };
@@ -82,12 +82,13 @@ describe('Function: nextSlot', () => {
 describe('Function: reserveSlot', () => {
   it('takes the next slot with a compare-and-set, reading again when another sender took one first', async () => {
     // Prepare: another sender takes the first slot between this one's read and write
-    const states = memoryStates(() => ({ set: { nextSlotAt: at('2030-01-01T00:00:02.100Z').getTime(), day: '2030-01-01', dayCount: 1 } }));
+    const states = new InMemoryTransportState();
+    states.interceptNext('write', () => states.seed('demo', { nextSlotAt: at('2030-01-01T00:00:02.100Z').getTime(), day: '2030-01-01', dayCount: 1 }));
     // Act
     const slot = await reserveSlot(states, 'demo', { maxPerMinute: 30 }, at('2030-01-01T00:00:00Z'));
     // Assess
     expect(slot).toEqual({ at: at('2030-01-01T00:00:02.100Z'), reason: 'held back by maxPerMinute (30)' });
     expect(states.writes).toBe(1);
-    expect(await states.read('demo')).toMatchObject({ nextSlotAt: at('2030-01-01T00:00:04.200Z').getTime(), dayCount: 2 });
+    expect(states.peek('demo')).toMatchObject({ nextSlotAt: at('2030-01-01T00:00:04.200Z').getTime(), dayCount: 2 });
   });
 });

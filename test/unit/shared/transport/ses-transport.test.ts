@@ -1,3 +1,5 @@
+// SesTransport: SendRawEmail of the composed bytes, tagged with the notice id for SES's events, and every
+// SES error the catalogue names classified by it.
 import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -24,6 +26,23 @@ const SAID: Record<string, string> = {
 beforeEach(() => ses.reset());
 
 describe('Class: SesTransport', () => {
+  it('sends the raw message as composed, from the configured sender to the envelope, tagged with the notice id', async () => {
+    // Prepare
+    ses.on(SendRawEmailCommand).resolves({ MessageId: 'ses-1' });
+    const raw = { noticeId: '01JB0000000000000000000001', messageId: '<01JB0000000000000000000001@branch.example.edu>', from: 'Branch Library <notices@branch.example.edu>', envelope: { from: 'it@branch.example.edu', to: ['patron@example.org'] }, raw: Buffer.from('Subject: Overdue\r\n\r\nPlease return it.\r\n') };
+    // Act
+    const receipt = await transport().send(raw, { deadline: new Date(Date.now() + 5000) });
+    // Assess
+    expect(ses).toHaveReceivedCommandWith(SendRawEmailCommand, {
+      Source: 'Branch Library <notices@branch.example.edu>',
+      Destinations: ['patron@example.org'],
+      RawMessage: { Data: raw.raw },
+      ConfigurationSetName: 'notice-relay-noticerelay',
+      Tags: [{ Name: 'notice-id', Value: '01JB0000000000000000000001' }],
+    });
+    expect(receipt).toMatchObject({ transport: 'ses', server: 'ses', messageId: 'ses-1' });
+  });
+
   it('hands SES the message with CRLF line ends only, the notice tag and the configuration set', async () => {
     // Prepare
     ses.on(SendRawEmailCommand).resolves({ MessageId: 'ses-1' });

@@ -1,0 +1,105 @@
+// The SMTP door's use cases (README: Point your ILS at Notice Relay): who is submitting, whether the key's
+// rate allows another message, and a message accepted as notices through the same acceptNotices as
+// POST /v1/notices, so that a 250 means what a 202 means: every notice of the message is stored.
+import { createHash } from 'node:crypto';
+import type { KeyRing } from '../auth';
+import type { Config, InstitutionConfig } from '../config/schema';
+import { RateLimitedError, UnauthorizedError, UnavailableError } from '../errors';
+import { acceptNotices, type IntakeDeps } from '../intake/accept-notices';
+import { admitRequest, type KeyRateCounter } from '../intake/key-rate';
+import { messageToNotices, parseMessage } from './message';
+import { reply, replyFor, type SmtpReply, SmtpRefusalError } from './replies';
+
+/** Who sends the messages of a connection. */
+export interface Submitter {
+  institution: InstitutionConfig;
+  /** `login`: AUTH with an API key; `network`: no login, from one of the institution's allowFrom networks. */
+  via: 'login' | 'network';
+  /** What the key's rate is counted against: the API key's digest, or the no-login networks' own. */
+  rateKey: string;
+}
+
+export interface SubmissionDeps extends IntakeDeps {
+  config: Pick<Config, 'intake'>;
+  keyRing: KeyRing;
+  keyRates: KeyRateCounter;
+}
+
+/** Refusals for the key's rate on one connection before the door closes it with 421 4.7.0. */
+export const RATE_REFUSALS_BEFORE_CLOSING = 3;
+
+/** A log-safe outcome of a message, for the listener to log beside the connection's facts. */
+export interface MessageOutcome {
+  reply: SmtpReply;
+  reason: string;
+  ids?: string[];
+  replayed?: boolean;
+  recipients?: number;
+}
+
+/**
+ * AUTH PLAIN or LOGIN: the user name is the institution's id, the password one of its API keys. The key
+ * is checked as the API checks it, in constant time; a key of another institution is refused like a wrong one.
+ * @throws SmtpRefusalError 535 5.7.8.
+ */
+export const authenticateSubmitter = (keyRing: KeyRing, username: string, password: string): Submitter => {
+  let found: ReturnType<KeyRing['authenticate']> | undefined;
+  try {
+    found = keyRing.authenticate(password);
+  } catch {
+    found = undefined;
+  }
+  if (!found || found.institution.id !== username.trim().toLowerCase()) {
+    throw new SmtpRefusalError(replyFor(new UnauthorizedError()).reply, 'login_refused');
+  }
+  return { institution: found.institution, via: 'login', rateKey: found.keyId };
+};
+
+/** The submitter of a connection without a login from one of `institution`'s networks. */
+export const networkSubmitter = (institution: InstitutionConfig): Submitter => ({
+  institution,
+  via: 'network',
+  // Counted like a key of its own, named by a digest as keys are, so it never collides with one.
+  rateKey: createHash('sha256').update(`smtp-no-login:${institution.id}`).digest('hex'),
+});
+
+/**
+ * MAIL FROM: one more message within the key's rate, counted as the API counts a request
+ * (`intake.requestsPerMinutePerKey`, across every door and intake instance).
+ * @throws SmtpRefusalError 451 4.7.1 over the rate, 451 4.3.0 when the counter cannot be reached.
+ */
+export const admitMessage = async (deps: SubmissionDeps, submitter: Submitter): Promise<void> => {
+  try {
+    await admitRequest(deps.keyRates, submitter.rateKey, deps.config.intake.requestsPerMinutePerKey, deps.clock.now());
+  } catch (error) {
+    // Anything but the rate itself means the counter, in the store, did not answer.
+    const known = error instanceof RateLimitedError ? error : new UnavailableError('The key rate counter did not answer.', 5, { cause: error });
+    const { reply: refusal, reason } = replyFor(known);
+    throw new SmtpRefusalError(refusal, reason, { cause: error });
+  }
+};
+
+const queuedText = (ids: string[], replayed: boolean): string => {
+  const listed = ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 2).join(', ')} and ${ids.length - 2} more`;
+  const what = `${ids.length} notice${ids.length === 1 ? '' : 's'} (${listed})`;
+  return replayed ? `Already accepted: ${what}; nothing new was created.` : `Accepted: ${what} queued.`;
+};
+
+/**
+ * After DATA: the message becomes one notice per envelope recipient, all stored or none, or a refusal
+ * that says what to fix. Never throws: every outcome is a reply.
+ * Primary course: 1. read the message; 2. check its From and X-Notice-* headers; 3. accept the notices
+ * with the Message-ID and recipients as Idempotency-Key; 4. answer 250 once they are durable.
+ * @example
+ * const outcome = await acceptMessage(deps, submitter, session.envelope.rcptTo.map((r) => r.address), raw);
+ */
+export const acceptMessage = async (deps: SubmissionDeps, submitter: Submitter, recipients: readonly string[], raw: Buffer): Promise<MessageOutcome> => {
+  try {
+    const submission = messageToNotices(await parseMessage(raw), recipients, submitter.institution);
+    const accepted = await acceptNotices(deps, submitter.institution, submission.body, submission.idempotencyKey, { wholeOrNothing: true });
+    const ids = accepted.notices.map((notice) => notice.id);
+    return { reply: reply(250, '2.6.0', queuedText(ids, accepted.replayed)), reason: accepted.replayed ? 'replayed' : 'accepted', ids, replayed: accepted.replayed, recipients: submission.facts.recipients };
+  } catch (error) {
+    return replyFor(error);
+  }
+};

@@ -1,0 +1,52 @@
+import { explainAttempt, explainEvent, reasonFor, statusLabel } from '../../../../shared/console/reasons';
+import type { HistoryEntry } from '../../../../shared/notice/model';
+import { aNotice } from '../../../support/factories';
+
+const entry = (overrides: Partial<HistoryEntry>): HistoryEntry => ({ at: '2030-01-01T00:01:00.000Z', outcome: 'transient', status: 'retrying', ...overrides });
+
+describe('Function: reasonFor', () => {
+  it.each([
+    ['an unknown address', entry({ outcome: 'permanent', status: 'failed', responseCode: 550, enhancedStatus: '5.1.1', code: 'EENVELOPE' }), "The patron's email address does not exist.", 'patron'],
+    ['a full mailbox', entry({ outcome: 'permanent', status: 'failed', responseCode: 552, enhancedStatus: '5.2.2' }), "The patron's mailbox is full.", 'patron'],
+    ['a spam filter', entry({ outcome: 'permanent', status: 'failed', responseCode: 550, enhancedStatus: '5.7.1' }), "The patron's mail server refused it as unwanted (a spam filter or a policy).", 'patron'],
+    ['SES refusing the message', entry({ outcome: 'permanent', status: 'failed', transport: 'ses', code: 'MessageRejected' }), 'Amazon SES refused the message.', 'it'],
+    ['a 5xx without an enhanced status', entry({ outcome: 'permanent', status: 'failed', responseCode: 554 }), 'The mail server refused it for good.', 'patron'],
+  ])('explains a notice that failed on %s', (_what, refusal, summary, who) => {
+    // Act
+    const reason = reasonFor(aNotice({ status: 'failed', attempts: [refusal] }));
+    // Assess
+    expect(reason).toMatchObject({ summary, who });
+  });
+
+  it('explains a give-up by its last problem, and tells an expiry from a give-up', () => {
+    // Prepare
+    const refused = entry({ code: 'EAUTH', responseCode: 535 });
+    // Act
+    const givenUp = reasonFor(aNotice({ status: 'discarded', attempts: [refused, entry({ outcome: 'discarded', status: 'discarded' })] }));
+    const expired = reasonFor(aNotice({ status: 'discarded', expiresAt: '2030-01-02T00:00:00.000Z', attempts: [] }));
+    // Assess
+    expect(givenUp.summary).toBe("It could not be delivered in time, so Notice Relay gave up. Last problem: The mail server refused Notice Relay's login.");
+    expect(givenUp.who).toBe('it');
+    expect(expired.summary).toBe('It expired before it could be delivered (its pickup or due window ended).');
+  });
+
+  it('explains bounces and complaints from what Amazon SES reported', () => {
+    expect(reasonFor(aNotice({ status: 'bounced', events: [{ at: 'x', type: 'bounce', detail: 'Permanent/NoEmail: smtp; 550 5.1.1 user unknown' }] })).summary).toBe("The patron's email address does not exist.");
+    expect(reasonFor(aNotice({ status: 'bounced', events: [{ at: 'x', type: 'bounce', detail: 'Permanent/OnAccountSuppressionList' }] })).summary).toMatch(/account's suppression list/);
+    expect(reasonFor(aNotice({ status: 'complained' }))).toMatchObject({ summary: 'The patron marked it as spam.', who: 'patron' });
+    expect(explainEvent({ at: 'x', type: 'bounce', detail: 'Transient/MailboxFull' }).summary).toBe("The patron's mailbox is full, for now (a soft bounce).");
+  });
+
+  it('explains a notice still waiting by its last try, and one suppressed, which the lifecycle will add', () => {
+    expect(reasonFor(aNotice({ status: 'retrying', attempts: [entry({ code: 'ECONNECTION' })] })).summary).toBe("The library's mail server could not be reached.");
+    expect(reasonFor(aNotice({ status: 'queued' })).summary).toBe('Waiting for its first try.');
+    expect(reasonFor(aNotice({ status: 'suppressed' as never })).summary).toMatch(/suppression list/);
+    expect(statusLabel('suppressed')).toBe('Not sent (suppressed)');
+    expect(statusLabel('a-status-of-tomorrow')).toBe('a-status-of-tomorrow');
+  });
+
+  it('says something for a code no catalogue entry names, without inventing a cause', () => {
+    expect(explainAttempt(entry({ code: 'ESOMETHINGNEW' }))).toEqual({ summary: 'A try did not work (ESOMETHINGNEW).', action: 'Nothing to do: it is tried again.', who: 'none' });
+    expect(explainAttempt(entry({ outcome: 'permanent', status: 'failed', code: 'ESOMETHINGNEW' })).who).toBe('patron');
+  });
+});
