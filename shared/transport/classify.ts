@@ -20,6 +20,20 @@ export type PauseKind =
   /** A daily quota ran out: the long retry delay, then a probe. */
   | 'quota';
 
+/** Who can do something about an outcome: the patron (their address), the library's IT, or nobody (it goes on its own). */
+export type WhoActs = 'patron' | 'it' | 'none';
+
+/** An outcome in words a circulation clerk understands, as the staff console shows it. */
+export interface StaffWords {
+  /** One sentence: what happened. */
+  says: string;
+  /** The sentence when it was Amazon SES that answered, for the outcomes SMTP relays and SES share. */
+  sesSays?: string;
+  /** What to do about it, if anything. */
+  action?: string;
+  who: WhoActs;
+}
+
 export interface Outcome extends OutcomeKind {
   code: OutcomeCode;
   /** Institution scope only: how it pauses. */
@@ -28,13 +42,45 @@ export interface Outcome extends OutcomeKind {
   login?: boolean;
   /** What it means, in a few words: the transport status and the return-to-sender report say it. */
   summary: string;
+  /** What it means to circulation staff, and who acts on it: the console's words. */
+  staff: StaffWords;
   /** Decided here, before any word from the relay or SES: it says nothing of whether they take mail. */
   local?: boolean;
 }
 
-const institution = (summary: string, pause: PauseKind = 'probe', login = false) => ({ scope: 'institution' as const, verdict: 'transient' as const, pause, summary, ...(login ? { login } : {}) });
-const recipient = (verdict: 'transient' | 'permanent', summary: string) => ({ scope: 'recipient' as const, verdict, summary });
-const message = (verdict: 'transient' | 'permanent', summary: string, local = false) => ({ scope: 'message' as const, verdict, summary, ...(local ? { local } : {}) });
+const TELL_IT = "Notices wait and keep their place. Tell the library's IT: the Email settings page shows the mail server's state and has a Test Server button.";
+const CHECK_ADDRESS = "Check the patron's email address in the ILS, correct it, then send the notice again.";
+const GOES_ON = 'Nothing to do: it is tried again later.';
+const WAITS = 'Nothing to do: notices wait and go out on their own.';
+
+/** Words for staff: who acts follows from the scope and the verdict unless an entry says otherwise. */
+type Words = string | { says: string; sesSays?: string; action?: string; who?: WhoActs };
+const wordsOf = (words: Words, who: WhoActs, action: string | undefined): StaffWords => {
+  const given = typeof words === 'string' ? { says: words } : words;
+  const acting = given.who ?? who;
+  const said = 'action' in given ? given.action : acting === 'none' ? GOES_ON : action;
+  return { says: given.says, ...('sesSays' in given && given.sesSays ? { sesSays: given.sesSays } : {}), ...(said ? { action: said } : {}), who: acting };
+};
+
+const institution = (summary: string, staff: Words, pause: PauseKind = 'probe', login = false) => ({
+  scope: 'institution' as const,
+  verdict: 'transient' as const,
+  pause,
+  summary,
+  staff: wordsOf(staff, 'it', TELL_IT),
+  ...(login ? { login } : {}),
+});
+const recipient = (verdict: 'transient' | 'permanent', summary: string, staff: Words) => ({ scope: 'recipient' as const, verdict, summary, staff: wordsOf(staff, verdict === 'permanent' ? 'patron' : 'none', CHECK_ADDRESS) });
+const message = (verdict: 'transient' | 'permanent', summary: string, staff: Words, local = false) => ({
+  scope: 'message' as const,
+  verdict,
+  summary,
+  staff: wordsOf(staff, verdict === 'permanent' ? 'it' : 'none', "Tell the library's IT: the notice's page shows the mail server's reply."),
+  ...(local ? { local } : {}),
+});
+
+const LOGIN = "Notices wait and keep their place. Tell the library's IT: the mail server's password or account needs checking.";
+const DNS_PAGE = "Notices wait and keep their place. Tell the library's IT: the DNS page lists the records to publish, and Amazon SES must show the domain verified.";
 
 /**
  * Every outcome a failed attempt can have. The README's "Having a problem?" table names each of these
@@ -42,47 +88,68 @@ const message = (verdict: 'transient' | 'permanent', summary: string, local = fa
  */
 const CATALOGUE = {
   // The institution's own setup: the relay, its login, TLS, DNS, the secret, SES's account.
-  ECONNECTION: institution('the relay could not be reached, or closed the connection before the mail transaction'),
-  EDNS: institution("the relay's host name does not resolve"),
-  ETLS: institution('TLS could not be made with the relay: it offers no STARTTLS, the handshake failed, or its certificate does not verify'),
-  EAUTH: institution('the relay refused the login', 'probe', true),
-  EAUTHREQUIRED: institution('the relay takes mail only after a login, and none is configured', 'probe', true),
-  EOAUTH2: institution('the OAuth2 token endpoint refused the grant or did not answer', 'probe', true),
-  ENOAUTH: institution('a password, OAuth2 secret or DKIM key is missing from the configuration and the secret', 'probe', true),
-  ESECRET: institution("the institution's secret could not be read", 'probe', true),
-  EDKIMKEY: institution('the DKIM private key cannot sign', 'probe', true),
-  ERELAYDENIED: institution('the relay refuses to relay for this sender (5.7.1 at RCPT TO)'),
-  ESENDER: institution('the relay refused the envelope sender or the From address'),
-  ETEMPFAIL: institution('the relay asked to try again later before any recipient was named'),
-  EPROTOCOL: institution('the relay refused the conversation itself: its greeting of the client, or commands out of sequence'),
-  ETHROTTLED: institution('the relay or SES asked to slow down', 'throttle'),
-  EQUOTA: institution('a daily sending quota ran out', 'quota'),
-  ESESNOTVERIFIED: institution('SES has not verified the sending domain yet, or the account is in the SES sandbox and the recipient is not verified'),
-  ESESMAILFROM: institution('SES has not verified the custom MAIL FROM domain: its MX record is missing'),
-  ESESPAUSED: institution('SES has paused sending for the account or its configuration set'),
-  ESESACCESS: institution('SES refused the credentials or the permission to send'),
-  ESESUNAVAILABLE: institution('SES did not answer, or answered with a fault of its own'),
-  ECONFIG: institution("the sender's configuration cannot send this institution's mail"),
-  EREPEATED: institution('the relay gave the same permanent refusal to several different patrons in a row'),
+  ECONNECTION: institution('the relay could not be reached, or closed the connection before the mail transaction', "The library's mail server could not be reached."),
+  EDNS: institution("the relay's host name does not resolve", "The mail server's name could not be looked up."),
+  ETLS: institution(
+    'TLS could not be made with the relay: it offers no STARTTLS, the handshake failed, or its certificate does not verify',
+    'A secure (TLS) connection to the mail server could not be made.',
+  ),
+  EAUTH: institution('the relay refused the login', { says: "The mail server refused Notice Relay's login.", action: LOGIN }, 'probe', true),
+  EAUTHREQUIRED: institution('the relay takes mail only after a login, and none is configured', { says: 'The mail server wants a login that is not set up.', action: LOGIN }, 'probe', true),
+  EOAUTH2: institution(
+    'the OAuth2 token endpoint refused the grant or did not answer',
+    { says: "Google or Microsoft refused Notice Relay's sign-in to the mailbox.", action: "Notices wait and keep their place. Tell the library's IT: the OAuth2 authorisation needs renewing." },
+    'probe',
+    true,
+  ),
+  ENOAUTH: institution('a password, OAuth2 secret or DKIM key is missing from the configuration and the secret', 'A password or key the mail server needs is not set up.', 'probe', true),
+  ESECRET: institution("the institution's secret could not be read", "The mail server's password could not be read.", 'probe', true),
+  EDKIMKEY: institution('the DKIM private key cannot sign', "The key that signs the library's mail (DKIM) cannot be used.", 'probe', true),
+  ERELAYDENIED: institution('the relay refuses to relay for this sender (5.7.1 at RCPT TO)', "The library's mail server will not pass Notice Relay's mail on (it wants a login or an allowed address)."),
+  ESENDER: institution('the relay refused the envelope sender or the From address', "The library's mail server refused the library's own sending address."),
+  ETEMPFAIL: institution('the relay asked to try again later before any recipient was named', "The library's mail server asked to try again later."),
+  EPROTOCOL: institution('the relay refused the conversation itself: its greeting of the client, or commands out of sequence', 'The mail server answered something unexpected.'),
+  ETHROTTLED: institution('the relay or SES asked to slow down', { says: 'The mail server asked Notice Relay to slow down.', sesSays: 'Amazon SES asked Notice Relay to slow down.', who: 'none', action: WAITS }, 'throttle'),
+  EQUOTA: institution('a daily sending quota ran out', { says: "The library's daily sending limit was reached.", who: 'none', action: 'Nothing to do: notices wait and go out when the limit allows.' }, 'quota'),
+  ESESNOTVERIFIED: institution(
+    'SES has not verified the sending domain yet, or the account is in the SES sandbox and the recipient is not verified',
+    { says: 'Amazon SES is not ready to send for the library yet (the sending domain is not verified, or the account is still in the SES sandbox).', action: DNS_PAGE },
+  ),
+  ESESMAILFROM: institution('SES has not verified the custom MAIL FROM domain: its MX record is missing', { says: "Amazon SES has not verified the library's bounce (MAIL FROM) domain.", action: DNS_PAGE }),
+  ESESPAUSED: institution('SES has paused sending for the account or its configuration set', "Amazon SES has paused sending for the library's account."),
+  ESESACCESS: institution('SES refused the credentials or the permission to send', "Amazon SES refused Notice Relay's permission to send."),
+  ESESUNAVAILABLE: institution('SES did not answer, or answered with a fault of its own', { says: 'Amazon SES did not answer.', who: 'none', action: WAITS }),
+  ECONFIG: institution("the sender's configuration cannot send this institution's mail", 'Notice Relay is not set up to send for this library.'),
+  EREPEATED: institution(
+    'the relay gave the same permanent refusal to several different patrons in a row',
+    "The library's mail server refused several different patrons in a row the same way: that is the mail server, not their addresses.",
+  ),
   // The patron's address.
-  ERECIPIENT: recipient('permanent', "the relay refused the patron's address"),
-  ERECIPIENTLATER: recipient('transient', "the relay asked to try the patron's address again later"),
-  EBOUNCED: recipient('permanent', "the patron's mail system returned the message as undeliverable"),
+  ERECIPIENT: recipient('permanent', "the relay refused the patron's address", "The patron's email address was refused."),
+  ERECIPIENTLATER: recipient('transient', "the relay asked to try the patron's address again later", "The patron's mail server asked to try again later."),
+  EBOUNCED: recipient('permanent', "the patron's mail system returned the message as undeliverable", "The patron's mail server returned it."),
   // This one message.
-  EMESSAGE: message('permanent', 'the relay refused this message'),
-  EMESSAGELATER: message('transient', 'the relay asked to try this message again later'),
-  ELOST: message('transient', 'the relay dropped the connection during the mail transaction, before it had the message'),
+  EMESSAGE: message('permanent', 'the relay refused this message', 'The mail server refused this message.'),
+  EMESSAGELATER: message('transient', 'the relay asked to try this message again later', 'The mail server asked to try this message again later.'),
+  ELOST: message('transient', 'the relay dropped the connection during the mail transaction, before it had the message', 'The connection to the mail server was lost during the try.'),
   // A timeout is not taken for the setup's refusal: a relay that is slow under load, or one moment of a busy
   // network, must not hold every notice back. This notice alone tries again; one that never answers stalls
   // the institution, and the stall alert tells of it.
-  ETIMEDOUT: message('transient', 'the relay did not answer in time, before it had the message'),
-  EUNCONFIRMED: message('transient', "the relay took the message's data and never confirmed it: the patron may have received it"),
-  ESESREJECTED: message('permanent', 'SES refused this message'),
-  EREJECTED: message('permanent', 'SES took the message, then rejected it (it found a virus)'),
-  ENOCONTENT: message('permanent', "the notice's content is no longer stored", true),
-  ELEASE: message('transient', 'the lease ran out before the message could be sent', true),
-  EINTERNAL: message('transient', 'the attempt failed inside the sender', true),
-  EUNKNOWN: message('transient', 'an error this catalogue does not know', true),
+  ETIMEDOUT: message('transient', 'the relay did not answer in time, before it had the message', 'The mail server did not answer in time.'),
+  EUNCONFIRMED: message(
+    'transient',
+    "the relay took the message's data and never confirmed it: the patron may have received it",
+    {
+      says: 'The mail server took the message but never confirmed it: the patron may have received it.',
+      sesSays: 'Amazon SES did not confirm it took the message: the patron may have received it.',
+      action: 'Nothing to do: it is tried again, so the patron may get it twice.' },
+  ),
+  ESESREJECTED: message('permanent', 'SES refused this message', 'Amazon SES refused the message.'),
+  EREJECTED: message('permanent', 'SES took the message, then rejected it (it found a virus)', 'Amazon SES refused to send it (it found a virus in it).'),
+  ENOCONTENT: message('permanent', "the notice's content is no longer stored", { says: "The notice's text was no longer kept, so it could not be sent.", action: 'Send it again from the ILS.', who: 'none' }, true),
+  ELEASE: message('transient', 'the lease ran out before the message could be sent', 'The sender ran out of time for this try.', true),
+  EINTERNAL: message('transient', 'the attempt failed inside the sender', 'Notice Relay itself failed during the try.', true),
+  EUNKNOWN: message('transient', 'an error this catalogue does not know', 'A try did not work.', true),
 } as const;
 
 export type OutcomeCode = keyof typeof CATALOGUE;
@@ -92,8 +159,21 @@ export const OUTCOMES: Readonly<Record<OutcomeCode, Outcome>> = Object.fromEntri
   Object.entries(CATALOGUE).map(([code, entry]) => [code, { code, ...entry }]),
 ) as Record<OutcomeCode, Outcome>;
 
-/** The outcome a code names; an unknown code (one recorded by an older version) is EUNKNOWN's. */
-export const outcomeOf = (code: string | undefined): Outcome => OUTCOMES[code as OutcomeCode] ?? OUTCOMES.EUNKNOWN;
+/** Codes older versions recorded before the catalogue: Nodemailer's socket codes (SES error names are mapped below). */
+const RECORDED_BEFORE: Readonly<Record<string, OutcomeCode>> = { ECONNREFUSED: 'ECONNECTION', ECONNRESET: 'ECONNECTION', EHOSTUNREACH: 'ECONNECTION', ENETUNREACH: 'ECONNECTION', ESOCKET: 'ECONNECTION', EPIPE: 'ECONNECTION' };
+
+/**
+ * The outcome a recorded code names, also a code an older version recorded (a socket code, an SES error
+ * name); undefined for a code it cannot place.
+ */
+export const knownOutcomeOf = (code: string | undefined): Outcome | undefined => {
+  if (code === undefined) return undefined;
+  const named = Object.hasOwn(OUTCOMES, code) ? (code as OutcomeCode) : Object.hasOwn(RECORDED_BEFORE, code) ? RECORDED_BEFORE[code] : Object.hasOwn(SES_ERRORS, code) ? SES_ERRORS[code] : undefined;
+  return named ? OUTCOMES[named] : undefined;
+};
+
+/** The outcome a code names; a code it cannot place is EUNKNOWN's. */
+export const outcomeOf = (code: string | undefined): Outcome => knownOutcomeOf(code) ?? OUTCOMES.EUNKNOWN;
 
 /**
  * A failed attempt with the outcome `code` names.

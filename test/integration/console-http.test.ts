@@ -244,11 +244,15 @@ describe('Console: actions', () => {
     const attention = await client.get('/console/attention');
     const settings = await client.get('/console/settings');
     // Assess
-    expect(attention.body).toContain(`<strong>Sending is paused until <time datetime="${until.toISOString()}">`);
-    expect(attention.body).toContain('EQUOTA from ses');
+    // The catalogue's words for the pause, its reply and the next check, as a clerk reads them.
+    expect(attention.body).toContain('<strong>Sending is paused</strong> since <time');
+    expect(attention.body).toContain("The library&#39;s daily sending limit was reached.");
+    expect(attention.body).toContain(`The next check of the mail server is at <time datetime="${until.toISOString()}">`);
+    expect(attention.body).toContain('Throttling: Daily message quota exceeded.');
     expect(attention.body).toContain("<strong>The mail server refused Notice Relay's login</strong>");
     expect(settings.body).toContain('<h2>How mail leaves: Amazon SES</h2>');
-    expect(settings.body).toContain('paused until');
+    expect(settings.body).toContain('<strong>paused</strong> since');
+    expect(settings.body).toContain('<dt>Next check</dt>');
     expect(settings.body).toContain('<strong>not recovered</strong>');
   });
 
