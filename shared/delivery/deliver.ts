@@ -21,7 +21,7 @@ import { composeMessage } from '../mime/compose';
 import { type Notice, type NoticeContent, PENDING_STATUSES } from '../notice/model';
 import { deliveryFailure } from '../transport/classify';
 import { type TransportDeps, TransportSession } from '../transport/factory';
-import { reserveSlot } from '../transport/rate-gate';
+import { admitReservedSend, reserveSlot } from '../transport/rate-gate';
 import type { TransportStates } from '../transport/records';
 import { applyPlan, lifecycleContext } from './plan';
 import { TransportWatch } from './transport-watch';
@@ -138,10 +138,9 @@ export class DeliveryBatch {
       return 'deferred';
     }
     const held = institution ? await this.holdBack(notice, institution, 1 + (content?.cc?.length ?? 0)) : undefined;
-    const wait = held ? held.at.getTime() - deps.clock.now().getTime() : 0;
     // A short wait comes out of the attempt's own time (its deadline counts from the lease); a longer one defers.
-    if (held && wait <= Math.min(SLOT_WAIT_MS, this.recordingMarginMs / 2)) {
-      await deps.sleep(Math.max(0, wait));
+    if (held?.sendsHere) {
+      await deps.sleep(Math.max(0, held.at.getTime() - deps.clock.now().getTime()));
     } else if (held) {
       if (institution && clearance.probeToken) await this.watch.release(institution, clearance.probeToken);
       const deferred = await this.applyLeased(notice, (current) => defer(current, held.at, deps.clock.now(), lifecycleContext(deps), held.reason, held.reserved));
@@ -202,17 +201,29 @@ export class DeliveryBatch {
    * When the notice must wait for the next slot of the transport's rate limit (reserved for the notice)
    * instead of being sent now. Undefined: send now.
    */
-  private async holdBack(notice: Notice, institution: InstitutionConfig, recipients: number): Promise<{ at: Date; reason: string; reserved: boolean } | undefined> {
+  private async holdBack(notice: Notice, institution: InstitutionConfig, recipients: number): Promise<{ at: Date; reason: string; reserved: boolean; sendsHere: boolean } | undefined> {
     const now = this.deps.clock.now().getTime();
     const { maxPerMinute, maxPerDay } = institution.transport;
     if (!maxPerMinute && !maxPerDay) return undefined;
-    // A notice coming back to the slot it was given sends in it without taking another.
+    // A notice coming back to the slot it was given goes in it without taking another, once the sends
+    // of the last minute leave room (it may come back late, beside notices that are on time).
     if (notice.reservedSlotAt) {
       const reserved = new Date(notice.reservedSlotAt);
-      if (reserved.getTime() <= now + SLOT_WAIT_MS) return reserved.getTime() > now ? { at: reserved, reason: 'its slot', reserved: true } : undefined;
+      if (reserved.getTime() <= now + SLOT_WAIT_MS) {
+        if (!maxPerMinute) return reserved.getTime() > now ? { at: reserved, reason: 'its slot', reserved: true, sendsHere: true } : undefined;
+        const { at, admitted } = await admitReservedSend(this.deps.transportStates, institution.id, maxPerMinute, reserved, new Date(now), this.slotWaitMs);
+        if (at.getTime() <= now) return undefined;
+        return { at, reason: at.getTime() === reserved.getTime() ? 'its slot' : `held back by maxPerMinute (${maxPerMinute})`, reserved: true, sendsHere: admitted };
+      }
     }
-    const slot = await reserveSlot(this.deps.transportStates, institution.id, { maxPerMinute, maxPerDay }, new Date(now), recipients);
-    return slot.at.getTime() > now ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true } : undefined;
+    const slot = await reserveSlot(this.deps.transportStates, institution.id, { maxPerMinute, maxPerDay }, new Date(now), recipients, this.slotWaitMs);
+    const sendsHere = slot.at.getTime() <= now + this.slotWaitMs;
+    return slot.at.getTime() > now ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true, sendsHere } : undefined;
+  }
+
+  /** The longest wait for a slot spent in the sender, out of the attempt's own time; a longer one defers. */
+  private get slotWaitMs(): number {
+    return Math.min(SLOT_WAIT_MS, this.recordingMarginMs / 2);
   }
 
   /** The last part of the lease, kept to record the attempt's outcome (the configuration makes the lease outlast the attempt timeout). */

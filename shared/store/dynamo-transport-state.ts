@@ -16,6 +16,7 @@ export interface DynamoTransportStateOptions {
 /** The attributes of the item that are the state; anything else on it (older fields) is left alone. */
 const FIELDS = [
   'nextSlotAt',
+  'recentSends',
   'day',
   'dayCount',
   'pause',

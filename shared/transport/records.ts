@@ -77,6 +77,8 @@ export interface TransportState {
   version: number;
   /** The rate limit (rate-gate.ts): the earliest time of the next slot (epoch ms). */
   nextSlotAt?: number;
+  /** The rate limit: when the last sends (at most maxPerMinute) were admitted, oldest first (epoch ms). */
+  recentSends?: number[];
   /** UTC day (YYYY-MM-DD) that `dayCount` counts recipients of. */
   day?: string;
   dayCount?: number;
