@@ -27,6 +27,9 @@ afterAll(() => temporary.removeAll());
 
 const CLIENT = { clientId: 'notice-relay-client', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The first log line `wanted` matches, once it is written: a sender may log a moment after the state a test waited for. */
+const logLine = (log: ReturnType<typeof recordingLog>, wanted: (line: ReturnType<typeof recordingLog>['lines'][number]) => boolean) =>
+  pipeline!.waitFor(async () => log.lines.find(wanted), 20_000, 'the log line');
 const seconds = (from: string, to: string) => (new Date(to).getTime() - new Date(from).getTime()) / 1000;
 /**
  * The notice once its first attempt is in its history. A refusal of the institution's setup holds the
@@ -106,7 +109,7 @@ describe('OAuth2 (XOAUTH2)', () => {
     // Assess: held with no attempt counted, the institution paused
     expect(held.attempts[0]).toMatchObject({ outcome: 'transient', status: 'queued', code: 'EOAUTH2', server: `127.0.0.1:${relay.port}` });
     expect(held.attempts[0]?.message).toMatch(/^OAuth2 for 127\.0\.0\.1:\d+: the token endpoint refused the grant \(HTTP 400, invalid_grant: Token has been expired or revoked\.\)/);
-    expect(log.lines.find((line) => line.level === 'error' && line.message === 'transport paused')?.attributes).toMatchObject({ code: 'EOAUTH2', institution: 'demo' });
+    expect((await logLine(log, (line) => line.level === 'error' && line.message === 'transport paused'))?.attributes).toMatchObject({ code: 'EOAUTH2', institution: 'demo' });
     expect(transport.body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EOAUTH2', recoveredAt: null });
     expect(transport.body).toMatchObject({ state: 'paused', paused: { code: 'EOAUTH2', server: `127.0.0.1:${relay.port}` } });
     expect(JSON.stringify(transport.body)).not.toContain(CLIENT.clientSecret);
@@ -127,7 +130,7 @@ describe('OAuth2 (XOAUTH2)', () => {
     expect(held.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EOAUTH2', message: expect.stringMatching(/the token endpoint did not answer before the attempt's deadline$/) });
     expect(held.attempts.some((entry) => entry.outcome === 'lease-expired')).toBe(false);
     expect(seconds(held.attempts[0]!.startedAt!, held.attempts[0]!.at)).toBeLessThan(3);
-    expect(log.lines.find((line) => line.message === 'transport paused')).toMatchObject({ level: 'error' });
+    expect(await logLine(log, (line) => line.message === 'transport paused')).toMatchObject({ level: 'error' });
   }, 60_000);
 
   it('shows a relay that wants a login it was not given (530) as the setup refusing mail, not a refused notice', async () => {
@@ -141,7 +144,7 @@ describe('OAuth2 (XOAUTH2)', () => {
     const transport = await pipeline.api('GET', '/v1/transport');
     // Assess
     expect(held.attempts[0]).toMatchObject({ outcome: 'transient', status: 'queued', code: 'EAUTHREQUIRED', responseCode: 530, server: `127.0.0.1:${relay.port}` });
-    expect(log.lines.find((line) => line.level === 'error' && line.message === 'transport paused')?.attributes).toMatchObject({ code: 'EAUTHREQUIRED', institution: 'demo' });
+    expect((await logLine(log, (line) => line.level === 'error' && line.message === 'transport paused'))?.attributes).toMatchObject({ code: 'EAUTHREQUIRED', institution: 'demo' });
     expect(transport.body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EAUTHREQUIRED', recoveredAt: null });
     expect(relay.received).toHaveLength(0);
   });
@@ -185,7 +188,7 @@ describe('DKIM through any relay', () => {
     const held = await firstEntry(pipeline, body.id);
     // Assess: held, not failed, and the institution paused until the key can sign
     expect(held.attempts[0]).toMatchObject({ outcome: 'transient', status: 'queued', code, message: expect.stringContaining(message) });
-    expect(log.lines.find((line) => line.message === 'transport paused')).toMatchObject({ level: 'error', attributes: expect.objectContaining({ code }) });
+    expect(await logLine(log, (line) => line.message === 'transport paused')).toMatchObject({ level: 'error', attributes: expect.objectContaining({ code }) });
     expect(relay.received).toHaveLength(0);
   });
 
@@ -233,7 +236,16 @@ describe('Rate limits', () => {
     // Act
     const { body } = await pipeline.submit({ notices: Array.from({ length: 50 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org` })) });
     await pipeline.waitFor(async () => relay.received.length >= 50 || undefined, 120_000, '50 messages at the relay');
-    await sleep(3000);
+    // Every outcome recorded: a notice sent twice would have reached the relay before its second record.
+    const ids = body.notices.map((n: { id: string }) => n.id);
+    const states = await pipeline.waitFor(
+      async () => {
+        const found = await pipeline!.deps.store.getNotices(ids);
+        return [...found.values()].every((n) => n.status === 'sent') ? found : undefined;
+      },
+      30_000,
+      'every notice recorded as sent',
+    );
     // Assess
     const times = relay.received.map((r) => r.at.getTime()).sort((a, b) => a - b);
     const busiest = Math.max(...times.map((start) => times.filter((t) => t >= start && t < start + 60_000).length));
@@ -241,7 +253,6 @@ describe('Rate limits', () => {
     expect(busiest).toBeLessThanOrEqual(40);
     expect(new Set(relay.received.map((r) => r.parsed.messageId)).size).toBe(50);
     expect(relay.received).toHaveLength(50);
-    const states = await pipeline.deps.store.getNotices(body.notices.map((n: { id: string }) => n.id));
     expect([...states.values()].every((n) => n.status === 'sent' && n.attemptCount === 1)).toBe(true);
     expect([...states.values()].filter((n) => n.attempts.some((a) => a.outcome === 'deferred')).length).toBeGreaterThan(0);
     expect(second.stats().invocations).toBeGreaterThan(0);
@@ -324,7 +335,7 @@ describe('Test Server', () => {
     const tested = await pipeline.api('POST', '/v1/transport/test');
     // Assess
     expect(tested.body.lastTestResult).toMatchObject({ ok: false, servers: [{ ok: false, reply: expect.stringMatching(/535/) }] });
-    expect(log.lines.find((line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error', attributes: { institution: 'demo', server: `127.0.0.1:${relay.port}`, test: true } });
+    expect(await logLine(log, (line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error', attributes: { institution: 'demo', server: `127.0.0.1:${relay.port}`, test: true } });
     expect((await pipeline.api('GET', '/v1/transport')).body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EAUTH' });
     expect(JSON.stringify(log.lines)).not.toContain('a-wrong-password');
   });
