@@ -385,8 +385,9 @@ describe('Delivery through an SMTP relay', () => {
   it('delivers a batch of 500, each notice exactly once', async () => {
     // Prepare
     const mail = await relay();
-    // Notices live long enough for a busy machine to deliver them all: this is about once each, not about give-up.
-    pipeline = await start(fastConfig(smtp(mail.port), { sender: { ...FAST.sender, concurrency: 4 }, retry: { ...FAST.retry!, maxAgeSeconds: 600 } }));
+    // Notices live long enough for a busy machine to deliver them all, and leases outlast its stalls: this is
+    // about once each, not about give-up or a lease lapsing while the outcome is recorded.
+    pipeline = await start(fastConfig(smtp(mail.port), { sender: { ...FAST.sender, concurrency: 4, attemptTimeoutSeconds: 5, leaseSeconds: 15 }, retry: { ...FAST.retry!, maxAgeSeconds: 600 } }));
     const notices = Array.from({ length: 500 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org`, externalId: `bulk-${i}` }));
     const started = Date.now();
     // Act
