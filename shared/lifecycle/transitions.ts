@@ -289,7 +289,8 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
   }
   const giveUpAt = at(notice.giveUpAt);
   if (now >= giveUpAt) {
-    return finish(notice, 'discarded', now, ctx, [attemptEntry(result, 'discarded', now), discardEntry(notice, now, settings)], true);
+    // The give-up time passed during the attempt: discarded now, and the attempt counted only if it was the notice's own failure.
+    return finish(notice, 'discarded', now, ctx, [attemptEntry(result, 'discarded', now), discardEntry(notice, now, settings)], !result.heldUntil);
   }
   if (result.heldUntil) {
     // Not the notice's failure: it waits for the institution's next probe, keeps its give-up time, and counts no attempt.

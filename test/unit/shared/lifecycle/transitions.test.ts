@@ -137,6 +137,8 @@ describe('Function: afterAttempt', () => {
     const refused = deliveryFailure('ECONNECTION', 'connect ECONNREFUSED', { transport: 'smtp', server: 'mail.example.org:587' });
     const plan = afterAttempt(leased({ giveUpAt: '2030-01-01T00:00:31.000Z' }), { ok: false, error: refused, startedAt, heldUntil: at('2030-01-01T00:03:31Z') }, now, ctx());
     expect(plan).toMatchObject({ reportOwed: true, transition: { set: { status: 'discarded' } } });
+    // The refusal was the setup's, not the notice's: it counts no attempt, even as the last one.
+    expect(plan.transition.countAttempt).toBe(false);
   });
 
   it('remembers the copies a relay took while it deferred the patron, so a retry does not send them again', () => {
