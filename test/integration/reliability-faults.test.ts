@@ -60,7 +60,9 @@ describe('Reliability: faults in the sender and the sweep', () => {
         const reports = await pipeline!.deps.store.getNotices(all.flatMap((n) => (n.reportId ? [n.reportId] : [])));
         return [...reports.values()].every((r) => FINAL.has(r.status)) ? { all, reports: [...reports.values()] } : undefined;
       },
-      60_000,
+      // Bounded by the notices' life, not by the machine's speed: on two cores shared with other suites
+      // the same work takes several times as long.
+      240_000,
       'every notice and report to be final',
     );
     // Assess
@@ -95,5 +97,5 @@ describe('Reliability: faults in the sender and the sweep', () => {
     expect(logged).not.toMatch(/(patron\d+|unknown|greylist|returned\d+)@example\.org/);
     expect(logged).not.toContain('Please return or renew it');
     expect(logged).not.toContain('The Hobbit');
-  }, 120_000);
+  }, 330_000);
 });
