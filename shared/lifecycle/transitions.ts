@@ -197,13 +197,20 @@ export const waitFor = (notice: Notice, until: Date, now: Date): Doorbell | unde
 /**
  * Takes the `sending` lease. While it lasts no other sender touches the notice; if this sender dies,
  * the lease expires at `leaseExpiresAt` and the sweep makes the notice due again.
+ *
+ * The sweep's time is left where the doorbell put it when that is at most one doorbell grace away: the
+ * sweep then finds a crashed sender's notice at most a grace after the lease began (one that is still
+ * sending, it looks at again when the lease ends), and the due index's entry, which costs two index
+ * writes each time it moves, stays put for the attempt. A sweep time already past or further off is
+ * moved to the lease's end, so a crash is never noticed later than that.
  */
 export const takeLease = (notice: Notice, now: Date, token: string, settings: Pick<LifecycleSettings, 'leaseSeconds'>): Transition => {
   const leaseExpiresAt = addSeconds(now, settings.leaseSeconds);
+  const sweepAtKept = notice.sweepAt !== undefined && at(notice.sweepAt) > now && at(notice.sweepAt) <= addSeconds(now, doorbellGraceSeconds(settings));
   return {
     id: notice.id,
     expectVersion: notice.version,
-    set: { status: 'sending', leaseExpiresAt: iso(leaseExpiresAt), leaseToken: token, updatedAt: iso(now), sweepAt: iso(leaseExpiresAt) },
+    set: { status: 'sending', leaseExpiresAt: iso(leaseExpiresAt), leaseToken: token, updatedAt: iso(now), ...(sweepAtKept ? {} : { sweepAt: iso(leaseExpiresAt) }) },
     remove: ['nextAttemptAt', 'sweepRings'],
     // Taking over a lapsed lease: the previous sender's attempt has no recorded outcome.
     append: notice.status === 'sending' ? [leaseExpiredEntry(notice, now, 'sending')] : undefined,

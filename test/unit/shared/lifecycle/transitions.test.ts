@@ -73,17 +73,38 @@ describe('Function: onDoorbell', () => {
 });
 
 describe('Function: takeLease', () => {
-  it('leases the notice until leaseSeconds from now, and keeps it in the sweep until then', () => {
+  it('leases the notice until leaseSeconds from now', () => {
     // Act
     const transition = takeLease(aNotice(), at('2030-01-01T00:00:30Z'), 'token-1', settings);
     // Assess
     expect(transition).toEqual({
       id: aNotice().id,
       expectVersion: 1,
-      set: { status: 'sending', leaseExpiresAt: '2030-01-01T00:02:00.000Z', leaseToken: 'token-1', updatedAt: '2030-01-01T00:00:30.000Z', sweepAt: '2030-01-01T00:02:00.000Z' },
+      set: { status: 'sending', leaseExpiresAt: '2030-01-01T00:02:00.000Z', leaseToken: 'token-1', updatedAt: '2030-01-01T00:00:30.000Z' },
       remove: ['nextAttemptAt', 'sweepRings'],
       append: undefined,
     });
+  });
+
+  it('leaves the sweep time where the doorbell put it, within a grace, so the due index entry does not move', () => {
+    // Prepare: rung at 00:00:00 with a grace of 2 × leaseSeconds (90 s)
+    const rung = aNotice({ sweepAt: '2030-01-01T00:03:00.000Z' });
+    // Act
+    const transition = takeLease(rung, at('2030-01-01T00:00:05Z'), 'token-1', settings);
+    // Assess
+    expect(transition.set).not.toHaveProperty('sweepAt');
+    expect(transition.set.leaseExpiresAt).toBe('2030-01-01T00:01:35.000Z');
+  });
+
+  it.each([
+    ['not set', undefined],
+    ['already past', '2030-01-01T00:00:00.000Z'],
+    ['further off than a grace', '2030-01-01T01:00:00.000Z'],
+  ])('moves a sweep time %s to the end of the lease, so a crash is noticed by then', (_case, sweepAt) => {
+    // Act
+    const transition = takeLease(aNotice({ sweepAt }), at('2030-01-01T00:00:05Z'), 'token-1', settings);
+    // Assess
+    expect(transition.set.sweepAt).toBe('2030-01-01T00:01:35.000Z');
   });
 
   it('records that a lapsed lease left no outcome when it takes the notice over', () => {
