@@ -103,8 +103,13 @@ describe('Reliability: soak through a misbehaving relay', () => {
         `reports ${JSON.stringify(reportCounts)}; the relay answered ${JSON.stringify(answers)}; attempts ${final.states.reduce((n, s) => n + s.attemptCount, 0)}`,
     );
     expect(sent.length + failed.length + discarded.length).toBe(COUNT);
-    // Every sent notice reached the relay exactly once (no sender died, so no copy is allowed).
-    for (const notice of sent) expect(atRelay.get(`<${notice.id}@library.example.org>`)).toBe(1);
+    // Every sent notice reached the relay once, but for the copies the design cannot prevent, each in its
+    // history: an attempt whose data the relay took without confirming it (EUNCONFIRMED, retried because
+    // the patron may not have it), or a lease taken over from a sender that stalled past it. On an idle
+    // machine neither happens; on a busy one an attempt's deadline can pass while the relay's 250 waits.
+    const copiesAllowed = (notice: Notice) => 1 + notice.attempts.filter((entry) => entry.code === 'EUNCONFIRMED' || entry.outcome === 'lease-expired').length;
+    const copies = sent.map((notice) => ({ id: notice.id, atRelay: atRelay.get(`<${notice.id}@library.example.org>`) ?? 0, allowed: copiesAllowed(notice) }));
+    expect(copies.filter((copy) => copy.atRelay < 1 || copy.atRelay > copy.allowed)).toEqual([]);
     // A notice failed exactly when the relay refused its address for good.
     expect(new Set(failed.map((n) => n.to))).toEqual(new Set([...refusedForGood].filter((address) => address !== BOUNCE_TO)));
     // One report each, about that notice.
