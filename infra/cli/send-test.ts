@@ -50,7 +50,7 @@ export const sendTestCommand = async (args: string[], output: CliOutput, env: No
     const { lastTestedAt, lastTestResult: result } = await makeDesk({ ...deps, ...(deps.records ? { records: noting(deps.records, problems) } : {}) }).test(institution, values.to);
     output.out(`Test email for ${institution.name ?? institution.id} to ${result.to}, ${lastTestedAt}:`);
     for (const server of result.servers) output.out(`  ${server.ok ? '✔' : '✘'} ${server.server} — ${server.reply}`);
-    output.out(result.ok ? `OK: ${result.server} took the message. Check that it arrived, and not as spam.` : 'FAILED: no server took the message (see "Having a problem?" in the README).');
+    output.out(result.ok ? `OK: ${result.server} took the message. Check that it arrived, and not as spam.` : 'FAILED: no server took the message (see docs/it/troubleshooting.md, "A notice is not delivered").');
     if (!result.ok && institution.transport.kind === 'ses') {
       output.out(
         `SES is reached with this machine's AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) in AWS_REGION (${env.AWS_REGION || 'us-east-1'}). ` +
