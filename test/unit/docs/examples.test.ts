@@ -81,6 +81,18 @@ describe('JSON examples of the README and docs/', () => {
 });
 
 describe('Configuration keys documented', () => {
+  it("shows in the configuration page's whole file every timing at its default, as it says", () => {
+    // Prepare
+    const block = fencedBlocks(page('docs/it/configuration.md').text).find((each) => each.info.join(' ') === 'json config');
+    const shown = JSON.parse(block?.body ?? '{}') as ConfigInput;
+    // Act
+    const { institutions: _, smtpSubmission: __, ...timings } = parseConfig(shown);
+    const { institutions: ___, smtpSubmission: ____, ...defaults } = parseConfig({ institutions: shown.institutions });
+    // Assess
+    expect(Object.keys(shown).filter((key) => !['institutions', 'smtpSubmission'].includes(key)).sort()).toEqual(Object.keys(defaults).sort());
+    expect(timings).toEqual(defaults);
+  });
+
   /** Every key the schema takes, as `section.key` paths: `sender.leaseSeconds`, `institutions.transport.servers.auth.clientId`. */
   const keyPaths = (): string[] => {
     const paths: string[] = [];
