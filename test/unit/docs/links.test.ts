@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { anchorsOf, documentationPages, page, relativeLinks, ROOT, slugOf } from '../../support/markdown';
 
@@ -56,5 +56,25 @@ describe('Links of the README and docs/', () => {
     // Assess
     expect(docs.filter((path) => !fromReadme.has(path))).toEqual([]);
     expect(docs.filter((path) => !fromIndex.has(path))).toEqual([]);
+  });
+});
+
+describe('Pages the code names', () => {
+  it('names in comments only pages that exist', () => {
+    // Prepare
+    const sources: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(join(ROOT, dir))) {
+        const path = `${dir}/${name}`;
+        if (statSync(join(ROOT, path)).isDirectory()) walk(path);
+        else if (/\.(ts|cjs)$/.test(name)) sources.push(path);
+      }
+    };
+    ['infra', 'lambdas', 'shared', 'test'].forEach(walk);
+    // Act
+    const named = sources.flatMap((path) => [...readFileSync(join(ROOT, path), 'utf8').matchAll(/\bdocs\/[\w/-]+\.md\b/g)].map((match) => ({ path, page: match[0] })));
+    // Assess
+    expect(named.length).toBeGreaterThan(20);
+    expect(named.filter(({ page: named }) => !existsSync(join(ROOT, named)))).toEqual([]);
   });
 });
