@@ -118,9 +118,15 @@ export class NoticeRelayStack extends Stack {
     }
 
     // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html: partial batch responses
-    // need ReportBatchItemFailures; maxConcurrency bounds how many senders reach the relays at once.
+    // need ReportBatchItemFailures; maxConcurrency bounds how many senders reach the relays at once; the
+    // batching window fills batches when doorbells come spread out, at the cost of that much latency.
     functions.functions.sender.addEventSource(
-      new SqsEventSource(doorbells.queue, { batchSize: config.sender.batchSize, reportBatchItemFailures: true, maxConcurrency: Math.max(2, config.sender.concurrency) }),
+      new SqsEventSource(doorbells.queue, {
+        batchSize: config.sender.batchSize,
+        maxBatchingWindow: config.sender.batchingWindowSeconds > 0 ? Duration.seconds(config.sender.batchingWindowSeconds) : undefined,
+        reportBatchItemFailures: true,
+        maxConcurrency: Math.max(2, config.sender.concurrency),
+      }),
     );
     // EventBridge schedules in whole minutes; a shorter sweep.intervalSeconds is for npm start.
     new Rule(this, 'SweepSchedule', {

@@ -96,7 +96,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('wires the queue to the sender with a dead-letter queue, partial batch responses and bounded concurrency', () => {
+  it('wires the queue to the sender with a dead-letter queue, partial batch responses, a batching window and bounded concurrency', () => {
     const timings = senderTimings(example.sender);
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: timings.visibilityTimeoutSeconds,
@@ -104,6 +104,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: example.sender.batchSize,
+      MaximumBatchingWindowInSeconds: example.sender.batchingWindowSeconds,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: example.sender.concurrency },
     });
