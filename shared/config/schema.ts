@@ -1,4 +1,4 @@
-// The configuration file's shape (README: Configuration), its defaults and its cross-field rules.
+// The configuration file's shape (docs/it/configuration.md), its defaults and its cross-field rules.
 // Every object is strict: a misspelt key ("allowNonsecure") is an error, not a silently ignored option.
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
@@ -147,6 +147,11 @@ const sesTransport = z.strictObject({
   /** The custom MAIL FROM domain; `bounce.<From domain>` when absent. */
   mailFromDomain: domainName.optional(),
   configurationSet: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  /**
+   * The From domain's SES identity exists already in the account (made by hand, or by another stack):
+   * the deployment uses it as it is instead of creating it, which would fail.
+   */
+  existingIdentity: z.boolean().default(false),
   maxPerMinute: perMinute,
   maxPerDay: perDay,
 });
@@ -252,6 +257,8 @@ export const configSchema = z
       })
       .prefault({}),
     retention: z.strictObject({ days: z.number().int().min(1).max(3650).default(30) }).prefault({}),
+    /** When IT is told that an institution has sent nothing while notices were due; fractions for tests and demos. */
+    alerts: z.strictObject({ stalledAfterMinutes: z.number().positive().max(10_080).default(30) }).prefault({}),
     /**
      * The SMTP door. `enabled` deploys it on AWS (npm start always opens it); `hostName` is the name the ILS
      * connects to, which its TLS certificate names; `loginFrom` the networks that may connect to log in.

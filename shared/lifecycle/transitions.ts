@@ -220,7 +220,8 @@ const leaseExpiredEntry = (notice: Notice, now: Date, status: NoticeStatus): His
 /** The outcome of one attempt, as the transport reported it. */
 export type AttemptResult =
   | { ok: true; transport: 'smtp' | 'ses'; server: string; messageId: string; response?: string; startedAt: Date }
-  | { ok: false; error: DeliveryError; startedAt: Date };
+  /** `heldUntil`: the institution's own setup refused it, and its sending is paused until then (shared/transport/pause.ts). */
+  | { ok: false; error: DeliveryError; startedAt: Date; heldUntil?: Date };
 
 const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): HistoryEntry =>
   dropUndefined(
@@ -288,7 +289,13 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
   }
   const giveUpAt = at(notice.giveUpAt);
   if (now >= giveUpAt) {
-    return finish(notice, 'discarded', now, ctx, [attemptEntry(result, 'discarded', now), discardEntry(notice, now, settings)], true);
+    // The give-up time passed during the attempt: discarded now, and the attempt counted only if it was the notice's own failure.
+    return finish(notice, 'discarded', now, ctx, [attemptEntry(result, 'discarded', now), discardEntry(notice, now, settings)], !result.heldUntil);
+  }
+  if (result.heldUntil) {
+    // Not the notice's failure: it waits for the institution's next probe, keeps its give-up time, and counts no attempt.
+    const held = defer(notice, result.heldUntil, now, ctx, '');
+    return { ...held, transition: { ...held.transition, set: { ...held.transition.set, ...copiesSentAfter(notice, result.error) }, append: [attemptEntry(result, pendingStatus(notice), now)] } };
   }
   const next = nextAttempt({ dueFrom: dueFrom(notice), giveUpAt }, now, settings.retry, ctx.random);
   const append = [attemptEntry(result, 'retrying', now)];
@@ -307,14 +314,18 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
 
 /**
  * Puts a leased notice back to wait until `until` without counting an attempt: a transport's rate
- * limit or a relay's pause held it back. With `reserved`, `until` is a send slot kept for it.
+ * limit or the institution's paused sending held it back. With `reserved`, `until` is a send slot kept
+ * for it; `code` is the catalogue's code of what paused the sending. The same deferral again (a pause
+ * that lasts) adds nothing to the history.
  */
-export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false): Plan => {
+export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false, code?: string): Plan => {
   const { settings } = ctx;
   // SES reported on an earlier copy meanwhile: nothing is left to wait for.
   if (notice.reportedBySes) return settleBySes(notice, notice.reportedBySes, now, ctx, []);
   const status = pendingStatus(notice);
-  const append = [{ at: iso(now), outcome: 'deferred' as const, status, message: reason }];
+  const last = notice.attempts.at(-1);
+  const again = last?.outcome === 'deferred' && last.message === reason && last.code === code && last.status === status;
+  const append = again ? [] : [dropUndefined({ at: iso(now), outcome: 'deferred' as const, status, code, message: reason })];
   const base = { id: notice.id, expectVersion: notice.version, append };
   if (until >= at(notice.giveUpAt)) {
     return { transition: { ...base, set: { status, updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...spent, 'nextAttemptAt'] } };
@@ -536,6 +547,8 @@ export interface Feedback {
   becomes?: 'delivered' | 'bounced' | 'complained';
   /** The receiving side's enhanced status code (a bounce's `status`). */
   enhancedStatus?: string;
+  /** The catalogue's code of a bounce or a reject (shared/transport/classify.ts). */
+  code?: string;
 }
 
 /** From which final statuses SES feedback may move a notice: a bounce can follow a delivery, never the reverse. */
@@ -600,7 +613,7 @@ export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: L
   // share a type and a time, so the detail counts too.
   if (notice.events.some((seen) => seen.type === event.type && seen.at === event.at && seen.detail === event.detail)) return undefined;
   const entry = (status: NoticeStatus): HistoryEntry =>
-    dropUndefined({ at: event.at, outcome: feedback.becomes as SesVerdict, status, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, message: shorten(event.detail) });
+    dropUndefined({ at: event.at, outcome: feedback.becomes as SesVerdict, status, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, code: feedback.code, message: shorten(event.detail) });
   const becomes = feedback.becomes;
   if (becomes && notice.status === 'sending' && !leaseLapsed(notice, now)) {
     // The sender's compare-and-set on the version sees this, and plans its outcome again on it.

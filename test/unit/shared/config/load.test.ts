@@ -42,6 +42,8 @@ describe('Function: loadConfig', () => {
     expect(config.sweep).toEqual({ intervalSeconds: 60 });
     expect(config.sender).toEqual({ attemptTimeoutSeconds: 60, leaseSeconds: 90, batchSize: 10, concurrency: 4, batchingWindowSeconds: 5 });
     expect(config.retention).toEqual({ days: 30 });
+    expect(config.alerts).toEqual({ stalledAfterMinutes: 30 });
+    expect(config.institutions[1]?.transport).toMatchObject({ kind: 'ses', existingIdentity: false });
     expect(config.institutions[0]?.from).toEqual({ name: 'Demo Public Library', address: 'notices@library.example.org', text: 'Demo Public Library <notices@library.example.org>' });
   });
 
