@@ -1,4 +1,4 @@
-// API keys (README: Using the API): each belongs to one institution; only digests are compared, in constant time.
+// API keys (docs/integrator/api.md): each belongs to one institution; only digests are compared, in constant time.
 import { timingSafeEqual } from 'node:crypto';
 import { hashApiKey } from './config/key-digest';
 import type { InstitutionConfig } from './config/schema';

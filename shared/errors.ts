@@ -144,7 +144,7 @@ export const errorCode = (error: unknown): string => {
   return 'UnknownError';
 };
 
-/** How a failed attempt counts (README: How delivery works): try again later, or never. */
+/** How a failed attempt counts (docs/contributing/notice-flow.md): try again later, or never. */
 export type Verdict = 'transient' | 'permanent';
 
 /**

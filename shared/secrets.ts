@@ -1,4 +1,4 @@
-// Secrets that never sit in the configuration file on AWS (README: Configuration): SMTP passwords, OAuth2
+// Secrets that never sit in the configuration file on AWS (docs/it/configuration.md): SMTP passwords, OAuth2
 // client secrets and refresh tokens, DKIM private keys. One secret per institution, a JSON document:
 //   {"servers": [{"pass": "…"}, {"clientSecret": "…", "refreshToken": "…"}], "dkimPrivateKey": "-----BEGIN…"}
 // `servers` is in the order of the configuration's servers. A value in the file wins over the secret.

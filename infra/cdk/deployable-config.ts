@@ -1,4 +1,4 @@
-// The configuration file as the AWS deployment takes it: secrets never sit in it (README: Configuration), and
+// The configuration file as the AWS deployment takes it: secrets never sit in it (docs/it/configuration.md), and
 // what the Lambda functions read is the validated result, its ${VARIABLES} expanded on the deploying machine.
 import { ConfigError, type ErrorDetail } from '../../shared/errors';
 import { expandVariables, parseConfig, readConfigJson } from '../../shared/config/load';

@@ -1,4 +1,4 @@
-// The one stack an institution deploys (README: How it is built, Deploy to AWS): store, queue, functions, API, SES, secrets,
+// The one stack an institution deploys (docs/contributing/layout.md, docs/it/deploy.md): store, queue, functions, API, SES, secrets,
 // optional static egress, alarms, and the outputs IT reads: the API URL and the DNS records to publish.
 import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';

@@ -1,4 +1,4 @@
-// `notice-relay dns-records` and `notice-relay dns-check` (README: Command line): argv → shared/dns → lines and an exit code.
+// `notice-relay dns-records` and `notice-relay dns-check` (docs/it/dns.md): argv → shared/dns → lines and an exit code.
 import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';

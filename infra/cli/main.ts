@@ -1,4 +1,4 @@
-// `notice-relay <command>` (README: Command line): argv → the command → exit code.
+// `notice-relay <command>` (docs/it/configuration.md, Command line): argv → the command → exit code.
 import { parseArgs } from 'node:util';
 import { describeConfigError } from '../../shared/config/load';
 import { ConfigError } from '../../shared/errors';
@@ -72,7 +72,8 @@ const start = async (output: CliOutput): Promise<number> => {
 /** Runs one command; answers the process exit code (see USAGE). */
 export const run = async (argv: string[], output: CliOutput = { out: (t) => console.log(t), err: (t) => console.error(t) }): Promise<number> => {
   const [command, ...rest] = argv;
-  // The SDK warns once per process that future releases need Node 22; the README says so instead.
+  // The SDK warns once per process that future releases need Node 22; the docs say so instead
+  // (docs/contributing/layout.md, Dependencies and why).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (command && command in COMMAND_HELP && command !== 'help' && rest.some((arg) => arg === '--help' || arg === '-h')) {
     output.out(helpOf(command));

@@ -1,4 +1,4 @@
-// `notice-relay secret-template --config F --institution ID` (README: Deploy to AWS): the JSON document
+// `notice-relay secret-template --config F --institution ID` (docs/it/deploy.md): the JSON document
 // an institution's Secrets Manager secret holds, every field empty, for IT to fill in and put.
 import { parseArgs } from 'node:util';
 import { secretTemplate } from '../../shared/secrets';

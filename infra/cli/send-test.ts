@@ -1,4 +1,4 @@
-// `notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]` (README:
+// `notice-relay send-test --config F --institution ID [--to ADDR] [--secret ARN] [--table NAME]` (docs/it/configuration.md,
 // Command line): the Test Server from a terminal. Sends a test email now through each configured server in turn and
 // says which answered. With --secret, the passwords and keys of a deployed configuration come from the
 // institution's Secrets Manager secret (the stack's Secret<institution> output); with --table, the result
@@ -32,7 +32,7 @@ export const sendTestCommand = async (args: string[], output: CliOutput, env: No
     const { lastTestedAt, lastTestResult: result } = await makeDesk({ ...deps, recordFailed }).test(institution, values.to);
     output.out(`Test email for ${institution.name ?? institution.id} to ${result.to}, ${lastTestedAt}:`);
     for (const server of result.servers) output.out(`  ${server.ok ? '✔' : '✘'} ${server.server} — ${server.reply}`);
-    output.out(result.ok ? `OK: ${result.server} took the message. Check that it arrived, and not as spam.` : 'FAILED: no server took the message (see "Having a problem?" in the README).');
+    output.out(result.ok ? `OK: ${result.server} took the message. Check that it arrived, and not as spam.` : 'FAILED: no server took the message (see docs/it/troubleshooting.md, "A notice is not delivered").');
     if (!result.ok && institution.transport.kind === 'ses') {
       output.out(
         `SES is reached with this machine's AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) in AWS_REGION (${env.AWS_REGION || 'us-east-1'}). ` +

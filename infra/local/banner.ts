@@ -1,9 +1,9 @@
-// What `npm start` prints once everything listens (README: Quick start): where the API and the mail
+// What `npm start` prints once everything listens (docs/it/run-locally.md): where the API and the mail
 // viewer are, a curl to paste, and a warning before patron data would cross a network in plain text.
 import type { Config } from '../../shared/config/schema';
 import { type LocalSmtpDoor, smtpDoorBanner } from '../smtp-door/local';
 
-/** The key the committed demo configuration ships with: published in the README, so printing it gives nothing away. */
+/** The key the committed demo configuration ships with: published in docs/integrator/api.md, so printing it gives nothing away. */
 export const DEMO_API_KEY = 'local-only-demo-key';
 /** The key config/local.json gives the demo library's staff for the console: published like the demo API key. */
 export const DEMO_STAFF_KEY = 'local-only-demo-staff-key';

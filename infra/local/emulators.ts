@@ -1,4 +1,4 @@
-// The embedded AWS stand-ins of the local runtime (README: How it is built), each on 127.0.0.1. A port of 0 means
+// The embedded AWS stand-ins of the local runtime (docs/contributing/layout.md), each on 127.0.0.1. A port of 0 means
 // "any free port"; every function answers with where the emulator listens and how to stop it.
 import sesServer from 'aws-ses-v2-local';
 import dynalite from 'dynalite';

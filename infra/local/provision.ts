@@ -1,4 +1,4 @@
-// The local runtime's AWS resources (README: How it is built): the table and the doorbell queue with its
+// The local runtime's AWS resources (docs/contributing/layout.md): the table and the doorbell queue with its
 // dead-letter queue, created on the emulators as the CDK stack creates them on AWS, or found after a restart.
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';

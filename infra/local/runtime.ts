@@ -1,4 +1,4 @@
-// The local runtime's wiring (README: How it is built), in one place for `npm start`, the tests' pipeline
+// The local runtime's wiring (docs/contributing/layout.md), in one place for `npm start`, the tests' pipeline
 // and the bench: each function's dependencies built from the environment as on Lambda, its handler made,
 // and hosted as AWS hosts it: the API's functions behind the local gateway, the sender behind an SQS
 // poller as Lambda's event source mapping, the sweep on EventBridge's schedule, TTL as an hourly delete.

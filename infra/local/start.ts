@@ -1,4 +1,4 @@
-// `npm start`: the whole pipeline on one machine (README: How it is built). The same handlers as on AWS, driven by
+// `npm start`: the whole pipeline on one machine (docs/contributing/layout.md). The same handlers as on AWS, driven by
 // a local API gateway, against embedded emulators, with no AWS account. This module reads the environment
 // (ports, data directory, configuration) and starts the parts in order; TLS, the emulators' resources and
 // the banner each have a module of their own.

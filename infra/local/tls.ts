@@ -1,4 +1,4 @@
-// The local API's HTTPS (README: Quick start): the certificate and key NOTICE_RELAY_TLS_CERT and
+// The local API's HTTPS (docs/it/run-locally.md): the certificate and key NOTICE_RELAY_TLS_CERT and
 // NOTICE_RELAY_TLS_KEY name, checked before anything starts, and the URL the banner shows for them.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';

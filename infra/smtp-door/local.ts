@@ -1,4 +1,4 @@
-// The SMTP door of `npm start` (README: Point your ILS at Notice Relay): its ports from the environment,
+// The SMTP door of `npm start` (docs/integrator/smtp-door.md): its ports from the environment,
 // its certificate from NOTICE_RELAY_TLS_CERT/_KEY (the API's) or, on this machine alone, one made at start,
 // and the banner's lines, with an example to paste.
 import type { Env } from '../../shared/deps';

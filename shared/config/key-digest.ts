@@ -1,4 +1,4 @@
-// The digest an API key is known by (README: Deploy to AWS, `apiKeyHashes`): the configuration checks
+// The digest an API key is known by (docs/it/deploy.md, `apiKeyHashes`): the configuration checks
 // keys for repeats by it and the key ring compares by it, so neither needs the other.
 import { createHash } from 'node:crypto';
 

@@ -1,4 +1,4 @@
-// The configuration file's shape (README: Configuration), its defaults and its cross-field rules.
+// The configuration file's shape (docs/it/configuration.md), its defaults and its cross-field rules.
 // Every object is strict: a misspelt key ("allowNonsecure") is an error, not a silently ignored option.
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';

@@ -1,4 +1,4 @@
-// The console's Activity (README: The staff console): search an institution's notices by patron address,
+// The console's Activity (docs/staff/console.md): search an institution's notices by patron address,
 // externalId, type, status and date, and a notice's page: its timeline, why it is where it is, and what
 // staff may do with it. Every read goes through an index or by key, never a scan.
 import * as z from 'zod';

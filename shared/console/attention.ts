@@ -1,4 +1,4 @@
-// The console's Needs attention (README: The staff console): notices that did not arrive (failed, given
+// The console's Needs attention (docs/staff/console.md): notices that did not arrive (failed, given
 // up, bounced, marked as spam, suppressed), newest first, each with its reason in words; what still
 // waits, with its next try; and whether the institution's sending is paused. Exported as CSV for the
 // circulation desk's follow-up.

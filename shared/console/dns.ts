@@ -1,4 +1,4 @@
-// The console's DNS page (README: The staff console): the records IT publishes for the institution's
+// The console's DNS page (docs/staff/console.md): the records IT publishes for the institution's
 // sending domain, each checked live by the same code as `notice-relay dns-check`, and the whole set as
 // zone lines to paste.
 import type { Config, InstitutionConfig } from '../config/schema';

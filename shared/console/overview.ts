@@ -1,4 +1,4 @@
-// The console's Overview (README: The staff console): per day, how many notices were sent, delivered,
+// The console's Overview (docs/staff/console.md): per day, how many notices were sent, delivered,
 // bounced, marked as spam, failed and suppressed, and the bounce and complaint rates against the levels
 // at which Amazon SES reviews an account.
 //

@@ -1,4 +1,4 @@
-// What happened to a notice, in words a circulation clerk understands (README: The staff console). The
+// What happened to a notice, in words a circulation clerk understands (docs/staff/console.md). The
 // verdict on an outcome, and its words, are the catalogue's (shared/transport/classify.ts): this module
 // only picks the entry that applies and puts it in a sentence. Beside it, the RFC 3463 enhanced status of
 // a patron's mail server's refusal (5.1.1 "no such user", 5.2.2 "mailbox full") words what the catalogue

@@ -1,4 +1,4 @@
-// "Send again" (README: The staff console): a new notice with the same content, linked to the original
+// "Send again" (docs/staff/console.md): a new notice with the same content, linked to the original
 // both ways, its history saying it was done from the console. The original is marked first, with a
 // compare-and-set, so a double click makes one copy; should the copy then fail to be written, the mark
 // names a notice that does not exist, and the next try replaces it.

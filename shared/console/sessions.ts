@@ -1,4 +1,4 @@
-// Console sessions (README: The staff console). A session is an item in the store, found by the digest
+// Console sessions (docs/staff/console.md). A session is an item in the store, found by the digest
 // of the cookie's random token: signing out deletes it at once, and the store never holds a token that
 // would sign anyone in. Each session has its own CSRF token, which every form that changes something
 // carries back.

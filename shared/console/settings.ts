@@ -1,4 +1,4 @@
-// The console's Email settings (README: The staff console), laid out as library staff know such a page:
+// The console's Email settings (docs/staff/console.md), laid out as library staff know such a page:
 // how mail leaves, Server 1 and Server 2, the sending limits, the transport's state, and the Test Server
 // with its last result. Read-only: each setting names the configuration key (or the secret's field) that
 // changes it. No password, client secret, token or key ever reaches the page: only where it is kept.

@@ -1,4 +1,4 @@
-// Signing in to the console with a staff key (README: The staff console). Wrong keys are counted per
+// Signing in to the console with a staff key (docs/staff/console.md). Wrong keys are counted per
 // source address and per institution in fixed windows; while either count is full, every attempt from
 // there is refused, a right key too, so guessing gains nothing by going on. Only failures count: staff
 // signing in do not use up the institution's allowance.

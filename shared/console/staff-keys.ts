@@ -1,4 +1,4 @@
-// The console's staff keys (README: The staff console): one or more per institution, separate from the
+// The console's staff keys (docs/staff/console.md): one or more per institution, separate from the
 // ILS's API keys so that those never sit in a browser. Only digests are compared, in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { hashApiKey } from '../config/key-digest';

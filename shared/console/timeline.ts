@@ -1,4 +1,4 @@
-// A notice's timeline for the console (README: The staff console): accepted, each try with its server and
+// A notice's timeline for the console (docs/staff/console.md): accepted, each try with its server and
 // reply, what Amazon SES reported, the return-to-sender report, a copy sent again, and the webhook
 // deliveries about it, in the order they happened, each in words.
 import type { FeedbackEvent, HistoryEntry, Notice } from '../notice/model';

@@ -31,7 +31,7 @@ export interface DeliveryDeps extends CoreDeps {
   transports: TransportDeps;
   /** Each institution's transport state: its rate limit's slots, its paused sending (shared/transport/records.ts). */
   transportStates: TransportStates;
-  /** The hard deadline of one attempt (README: How delivery works). */
+  /** The hard deadline of one attempt (docs/contributing/notice-flow.md). */
   attemptTimeoutSeconds: number;
   /** Waits out a slot less than a second away rather than sending before it. */
   sleep: (ms: number) => Promise<void>;

@@ -1,4 +1,4 @@
-// SES feedback (README: How delivery works): delivery, bounce, complaint and reject events, which SES publishes through
+// SES feedback (docs/contributing/notice-flow.md): delivery, bounce, complaint and reject events, which SES publishes through
 // the configuration set to EventBridge, recorded on the notice they concern. The notice is found by the
 // `notice-id` message tag the SES transport sets on every message.
 import type { InstitutionConfig } from '../config/schema';

@@ -1,4 +1,4 @@
-// The sweep (README: How delivery works): finds, from the sparse due index only, the notices whose sweepAt has come,
+// The sweep (docs/contributing/notice-flow.md): finds, from the sparse due index only, the notices whose sweepAt has come,
 // and for each rings its lost or long-delayed doorbell, releases its expired lease, discards it at its
 // give-up time, or finishes its report. Every change is a compare-and-set, so overlapping sweeps are safe.
 import { type Doorbell, type SweepAction, sweepAction } from '../lifecycle/transitions';

@@ -1,4 +1,4 @@
-// The sender's side of an institution's paused sending (README: When sending pauses): before a notice is sent,
+// The sender's side of an institution's paused sending (docs/it/mail-systems.md, When sending pauses): before a notice is sent,
 // whether it may be (or is the probe); after, what its outcome does to the institution's sending. The
 // decisions are shared/transport/pause.ts's; this module reads the shared transport state once per batch,
 // writes it with a compare-and-set when an outcome changes it, and writes the log lines IT and the alarms

@@ -1,4 +1,4 @@
-// `notice-relay dns-check` (README: Command line): every record records.ts expects, looked up and judged.
+// `notice-relay dns-check` (docs/it/dns.md): every record records.ts expects, looked up and judged.
 // The resolver comes in, so tests answer from a fake or a local server and the CLI from node:dns.
 import type { Config, InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
@@ -269,7 +269,7 @@ const judgeDmarc = async (record: DnsRecord, domain: string, lookups: Lookups): 
 };
 
 /**
- * Reported as the README's Command line section says: a From domain whose policy rejects unaligned mail. An SMTP institution without
+ * Reported as docs/it/dns.md says: a From domain whose policy rejects unaligned mail. An SMTP institution without
  * `transport.dkim` sends unsigned through its relay; DMARC then rests on SPF alignment alone, which
  * forwarding and any relay missing from the domain's SPF break.
  */
@@ -288,7 +288,7 @@ const judgeAlignment = async (institution: InstitutionConfig, domain: string, lo
   };
 };
 
-/** The SPF of a relaying institution's own domain: shown, never judged (README: Command line). */
+/** The SPF of a relaying institution's own domain: shown, never judged (docs/it/dns.md). */
 const describeOwnSpf = async (record: DnsRecord, institution: InstitutionConfig, lookups: Lookups): Promise<Judgement> => {
   const relays = institution.transport.kind === 'smtp' ? institution.transport.servers.map((server) => server.host).join(', ') : '';
   const belongs = `belongs to your mail system; for SPF to pass it must cover the relays (${relays})`;

@@ -1,4 +1,4 @@
-// The DNS records an institution's IT publishes (README: Deploy to AWS, Command line), rendered in one place for the stack
+// The DNS records an institution's IT publishes (docs/it/dns.md), rendered in one place for the stack
 // outputs, `notice-relay dns-records` and `notice-relay dns-check`. Values may be CDK tokens (the DKIM
 // tokens SES issues at deploy time): everything here is string concatenation, which tokens survive.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
@@ -116,5 +116,5 @@ export const zoneLine = (record: DnsRecord, ttlSeconds = 3600): string => {
   return `${record.name}. ${ttlSeconds} IN ${record.type} ${data}`;
 };
 
-/** The short form the stack outputs use: `name TYPE value` (README: Deploy to AWS). */
+/** The short form the stack outputs use: `name TYPE value` (docs/it/deploy.md). */
 export const outputLine = (record: DnsRecord): string => `${record.name} ${record.type} ${record.type === 'TXT' ? `"${record.value}"` : record.value}`;

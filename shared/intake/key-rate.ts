@@ -1,4 +1,4 @@
-// The per-key request rate of the API (README: Using the API, 429 "over the key's rate"): a fixed one-minute
+// The per-key request rate of the API (docs/integrator/api.md, 429 "over the key's rate"): a fixed one-minute
 // window per API key, counted in the store so that it holds across every intake instance.
 import { RateLimitedError } from '../errors';
 

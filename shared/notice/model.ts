@@ -24,7 +24,7 @@ export interface AttachmentInput {
   contentBase64: string;
 }
 
-/** One notice as the ILS submits it (README: Using the API), after validation and normalisation. */
+/** One notice as the ILS submits it (docs/integrator/api.md), after validation and normalisation. */
 export interface NoticeInput {
   to: string;
   subject: string;

@@ -1,4 +1,4 @@
-// Validation of what the ILS submits (README: Using the API): one notice or a batch, checked whole, every
+// Validation of what the ILS submits (docs/integrator/api.md): one notice or a batch, checked whole, every
 // problem reported with its path (`notices[3].to`). Nothing here touches the store.
 import * as z from 'zod';
 import { type ErrorDetail, TooLargeError, ValidationError } from '../errors';

@@ -1,4 +1,4 @@
-// What the API answers about a notice (README: Using the API). Absent values are null, so every answer has
+// What the API answers about a notice (docs/integrator/api.md). Absent values are null, so every answer has
 // the same shape; internal bookkeeping (lease token, sweep time, version) never leaves the service.
 import type { FeedbackEvent, HistoryEntry, Notice, NoticeStatus } from './model';
 

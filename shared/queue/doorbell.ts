@@ -1,5 +1,5 @@
 // The queue's contract. A doorbell carries only a notice id: the store holds the truth, and a lost
-// doorbell is rung again by the sweep (README: How delivery works).
+// doorbell is rung again by the sweep (docs/contributing/notice-flow.md).
 import type { NoticeId } from '../ids';
 import type { Doorbell } from '../lifecycle/transitions';
 

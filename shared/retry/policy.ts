@@ -1,4 +1,4 @@
-// When to try again (README: How delivery works). Pure: the time and the random source come in, so every branch
+// When to try again (docs/contributing/notice-flow.md). Pure: the time and the random source come in, so every branch
 // is testable with a fixed clock and `() => 0`.
 //
 //   accepted            short range ends                                  giveUpAt

@@ -1,4 +1,4 @@
-// The Idempotency-Key's contract (README: Using the API): a request claims its key before it writes, and
+// The Idempotency-Key's contract (docs/integrator/api.md): a request claims its key before it writes, and
 // a repeat of it replays the first answer, waits for it, or takes over from a request that died. Kept
 // apart from the notice store, as Powertools keeps its idempotency layer; implemented on DynamoDB by
 // dynamo-idempotency-store.ts.

@@ -1,4 +1,4 @@
-// The store's contract: the source of truth for notices (README: How it is built). Implemented on DynamoDB by
+// The store's contract: the source of truth for notices (docs/contributing/layout.md). Implemented on DynamoDB by
 // dynamo-notice-store.ts; the domain depends only on this.
 import type { NoticeId } from '../ids';
 import type { Transition } from '../lifecycle/transitions';

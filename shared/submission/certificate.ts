@@ -1,5 +1,5 @@
-// The SMTP door's TLS certificate on AWS: a Secrets Manager secret IT fills (README: Point your ILS at
-// Notice Relay), read at start and every few minutes after, so a renewed certificate needs no deploy.
+// The SMTP door's TLS certificate on AWS: a Secrets Manager secret IT fills (docs/it/deploy.md,
+// step 6), read at start and every few minutes after, so a renewed certificate needs no deploy.
 import { createSecureContext } from 'node:tls';
 
 /** A certificate (PEM, intermediates after it) and its private key (PEM). */
@@ -11,7 +11,7 @@ export interface TlsIdentity {
 /** The ERROR line the door logs while it has no usable certificate (the stack's alarm sees every ERROR). */
 export const NO_CERTIFICATE_LOG = 'smtp door has no usable TLS certificate';
 
-/** The fields of the secret, as the README documents them. */
+/** The fields of the secret, as docs/it/deploy.md documents them. */
 export const TLS_SECRET_FIELDS = { certificate: 'certificate', privateKey: 'privateKey' } as const;
 
 /**

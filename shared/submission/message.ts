@@ -1,5 +1,5 @@
-// A message the SMTP door received, as the notices POST /v1/notices would take (README: Point your ILS at
-// Notice Relay): one per envelope recipient, the same content for each. The From is checked here and
+// A message the SMTP door received, as the notices POST /v1/notices would take
+// (docs/integrator/smtp-door.md): one per envelope recipient, the same content for each. The From is checked here and
 // replaced later by the configured sender, as the API does; what the ILS wrote there stays reachable as
 // Reply-To. Nothing here touches the store: the notices go through the intake's own acceptNotices.
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-// The networks of the SMTP door (README: Point your ILS at Notice Relay): an institution's
+// The networks of the SMTP door (docs/integrator/smtp-door.md): an institution's
 // `smtpSubmission.allowFrom`, from which its ILS may submit without a login, and the top level's
 // `loginFrom`, from which anyone may connect to log in. ipaddr.js does the address arithmetic.
 import ipaddr from 'ipaddr.js';

@@ -1,4 +1,4 @@
-// The SMTP door's use cases (README: Point your ILS at Notice Relay): who is submitting, whether the key's
+// The SMTP door's use cases (docs/integrator/smtp-door.md): who is submitting, whether the key's
 // rate allows another message, and a message accepted as notices through the same acceptNotices as
 // POST /v1/notices, so that a 250 means what a 202 means: every notice of the message is stored.
 import { createHash } from 'node:crypto';

@@ -1,7 +1,7 @@
-// The one catalogue of outcomes (README: Having a problem?). Every SMTP reply, connection or TLS error,
+// The one catalogue of outcomes (docs/it/troubleshooting.md). Every SMTP reply, connection or TLS error,
 // OAuth2 failure, SES error and SES event maps here, by structured field (Nodemailer's code, the reply
 // code, the enhanced status, the command, the SES error's name), to an outcome with
-// - a code from OUTCOMES below, the one list the README's troubleshooting table is tested against;
+// - a code from OUTCOMES below, the one list docs/it/troubleshooting.md's code table is tested against;
 // - a scope: the patron's address (`recipient`), this one message (`message`), or the institution's own
 //   sending setup (`institution`). Only the first two may fail a notice: an institution-scope outcome
 //   pauses the institution's sending (shared/transport/pause.ts) and holds the notice without counting
@@ -83,7 +83,7 @@ const LOGIN = "Notices wait and keep their place. Tell the library's IT: the mai
 const DNS_PAGE = "Notices wait and keep their place. Tell the library's IT: the DNS page lists the records to publish, and Amazon SES must show the domain verified.";
 
 /**
- * Every outcome a failed attempt can have. The README's "Having a problem?" table names each of these
+ * Every outcome a failed attempt can have. docs/it/troubleshooting.md ("What each code means") names each of these
  * codes, and no other (test/unit/shared/transport/classify.test.ts).
  */
 const CATALOGUE = {

@@ -1,4 +1,4 @@
-// The transport desk (README: Using the API): GET /v1/transport (the configuration, whether sending is paused
+// The transport desk (docs/integrator/api.md): GET /v1/transport (the configuration, whether sending is paused
 // and why, a stall, the last test, the last refused login; never a secret) and the Test Server of
 // POST /v1/transport/test and `notice-relay send-test`, which sends a test email now through each
 // configured server in turn. A test that the first server (or SES) takes shows the setup works: a pause
@@ -36,7 +36,7 @@ export interface TransportStatus {
   lastTestedAt: string | null;
   lastTestResult: TransportTestResult | null;
   lastAuthFailure: (AuthFailure & { recoveredAt: string | null }) | null;
-  /** `paused` while the institution's own setup refuses mail (README: When sending pauses). */
+  /** `paused` while the institution's own setup refuses mail (docs/it/mail-systems.md, When sending pauses). */
   state: 'sending' | 'paused';
   paused: { since: string; code: string; scope: 'institution'; summary: string; reply: string; server: string; nextProbeAt: string; probes: number } | null;
   /** Since when nothing was sent while notices were due, once that has lasted alerts.stalledAfterMinutes. */

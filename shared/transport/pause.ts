@@ -1,4 +1,4 @@
-// When the institution's own setup refuses mail, its sending pauses (README: When sending pauses). Pure
+// When the institution's own setup refuses mail, its sending pauses (docs/it/mail-systems.md, When sending pauses). Pure
 // decisions on the shared transport state (records.ts), made by every sender alike:
 //
 //   sending ──institution-scope outcome──▶ paused (since, code, reply, nextProbeAt)

@@ -1,4 +1,4 @@
-// Rate limits of an institution's transport (README: How delivery works): `maxPerMinute` and `maxPerDay`, honoured by
+// Rate limits of an institution's transport (docs/contributing/notice-flow.md): `maxPerMinute` and `maxPerDay`, honoured by
 // every sender at once. The limits are decided here; the state lives in the institution's transport state
 // (records.ts), shared by all senders, which the store (shared/store/dynamo-transport-state.ts) only reads
 // and writes with a compare-and-set.

@@ -1,4 +1,4 @@
-// Transport over the institution's SMTP relays (README: Configuration): the primary, then the backup when the
+// Transport over the institution's SMTP relays (docs/it/configuration.md): the primary, then the backup when the
 // primary does not answer, within one attempt and one deadline. One connection per server is kept for the
 // life of the transport (one sender batch), so a batch reuses it, and it ends with QUIT (RFC 5321 §4.1.1.10).
 // Nodemailer's SMTPConnection speaks the protocol; this module decides when TLS is good enough, logs in

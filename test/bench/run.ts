@@ -1,4 +1,4 @@
-// `npm run bench` (README: Performance): every figure against a baseline measured in the same run, printed as a
+// `npm run bench` (docs/contributing/benchmarks.md): every figure against a baseline measured in the same run, printed as a
 // table and written to bench/results.json. Never part of `npm test`: figures are not assertions.
 //
 //   requestsPerNotice     requests.ts / naive.ts   AWS requests per delivered notice, vs the naive design: a batch

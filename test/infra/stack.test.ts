@@ -276,7 +276,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     }
     expect(outputs.DkimTxtBranch?.Value).toBe('notices._domainkey.branch.example.edu TXT "v=DKIM1; k=rsa; p=<the public key of the DKIM private key>"');
     expect(outputs.SecretBranch?.Value).toEqual({ Ref: expect.stringMatching(/^SecretsSecretbranch/) });
-    // The base URL, without /v1, as the local banner prints it: the README's $API/v1/... works with both.
+    // The base URL, without /v1, as the local banner prints it: docs/integrator/api.md's $API/v1/... works with both.
     expect(outputs.ApiUrl?.Value).toEqual({
       'Fn::Join': ['', ['https://', { Ref: expect.stringMatching(/^Api/) }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: expect.any(String) }]],
     });

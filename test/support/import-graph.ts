@@ -1,5 +1,5 @@
 // The project's import graph, read with the TypeScript compiler's own parser, and the layering rules
-// it must keep (README: How it is built): no cycles, no import upward, no adapter that borrows logic.
+// it must keep (docs/contributing/layout.md): no cycles, no import upward, no adapter that borrows logic.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as ts from 'typescript';

@@ -185,7 +185,7 @@ export const noticeStoreContract = (store: () => NoticeStore): void => {
   });
 };
 
-/** The IdempotencyStore contract (README: Using the API, Idempotency-Key). */
+/** The IdempotencyStore contract (docs/integrator/api.md, Idempotency-Key). */
 export const idempotencyStoreContract = (idempotency: () => IdempotencyStore): void => {
   const request = (overrides: Partial<IdempotencyRequest> = {}): IdempotencyRequest => ({
     institutionId: 'demo',

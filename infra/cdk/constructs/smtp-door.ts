@@ -1,4 +1,4 @@
-// The SMTP door on AWS (`smtpSubmission.enabled`, README: Point your ILS at Notice Relay): the listener of
+// The SMTP door on AWS (`smtpSubmission.enabled`, docs/integrator/smtp-door.md): the listener of
 // infra/smtp-door in ECS Fargate tasks (arm64, at least two, in two zones) behind a Network Load Balancer on
 // 587 and 465, its certificate from a Secrets Manager secret IT fills, its security groups from the
 // configuration's networks, the intake's least privilege, scaling on connections and CPU, alarms, outputs.

@@ -32,7 +32,7 @@ describe('the start-up banner', () => {
     expect(text).toContain(`-H 'Authorization: Bearer ${DEMO_API_KEY}'`);
     expect(text).toContain('accepted notices are kept in /srv/notice-relay/data (NOTICE_RELAY_DATA) across restarts');
     expect(text).not.toContain('Warning');
-    // The API line is the base the README's examples put in $API.
+    // The API line is the base the examples of docs/integrator/api.md put in $API.
     expect(text).toContain('  API            http://127.0.0.1:3000   (OpenAPI: http://127.0.0.1:3000/v1/openapi.json)');
     expect(text).toContain('  Mail sink      SMTP on 127.0.0.1:2525');
   });

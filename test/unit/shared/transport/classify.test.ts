@@ -30,10 +30,10 @@ describe('Catalogue: OUTCOMES', () => {
     }
   });
 
-  it('is the list the README troubleshooting table is keyed by, code for code', () => {
+  it('is the list the troubleshooting page is keyed by, code for code', () => {
     // Prepare
-    const readme = readFileSync(join(__dirname, '..', '..', '..', '..', 'README.md'), 'utf8');
-    const section = /\n## Having a problem\?\n([\s\S]*?)(\n## |$)/.exec(readme)?.[1] ?? '';
+    const page = readFileSync(join(__dirname, '..', '..', '..', '..', 'docs', 'it', 'troubleshooting.md'), 'utf8');
+    const section = /\n## What each code means\n([\s\S]*?)(\n## |$)/.exec(page)?.[1] ?? '';
     // Act
     const documented = new Set([...section.matchAll(/`(E[A-Z0-9]+)`/g)].map((match) => match[1]));
     // Assess
