@@ -267,7 +267,7 @@ export class DeliveryBatch {
       const message = await composeMessage(notice, content, institution, { now: startedAt });
       const transport = await this.session.for(institution);
       const receipt = await transport.send(message, { deadline });
-      return { ok: true, transport: receipt.transport, server: receipt.server, messageId: receipt.messageId, response: receipt.response, startedAt };
+      return { ok: true, ...receipt, startedAt };
     } catch (error) {
       if (error instanceof DeliveryError) return { ok: false, error, startedAt };
       // Not a classified send failure (composition, a bug): transient, so maxAge bounds it.

@@ -15,7 +15,6 @@ import type { IdSource, NoticeId } from '../ids';
 import type { FeedbackEvent, HistoryEntry, NewNotice, Notice, NoticeContent, NoticeInput, NoticeStatus, ReturnToSenderReport } from '../notice/model';
 import { PENDING_STATUSES } from '../notice/model';
 import { firstAttemptTime, giveUpTime, nextAttempt, type RetryPolicy } from '../retry/policy';
-import { enhancedStatusOf, replyCodeOf } from '../transport/classify';
 
 /** SQS cannot delay a message longer than this; later attempts wait in the store for the sweep. */
 export const SQS_MAX_DELAY_SECONDS = 900;
@@ -219,7 +218,7 @@ const leaseExpiredEntry = (notice: Notice, now: Date, status: NoticeStatus): His
 
 /** The outcome of one attempt, as the transport reported it. */
 export type AttemptResult =
-  | { ok: true; transport: 'smtp' | 'ses'; server: string; messageId: string; response?: string; startedAt: Date }
+  | { ok: true; transport: 'smtp' | 'ses'; server: string; messageId: string; response?: string; responseCode?: number; enhancedStatus?: string; startedAt: Date }
   | { ok: false; error: DeliveryError; startedAt: Date };
 
 const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): HistoryEntry =>
@@ -232,8 +231,9 @@ const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): H
           status,
           transport: result.transport,
           server: result.server,
-          // An SMTP server's acceptance has a reply code like its refusals; SES answers with a message id.
-          ...(result.transport === 'smtp' ? { responseCode: replyCodeOf(result.response), enhancedStatus: enhancedStatusOf(result.response) } : {}),
+          // An SMTP server's acceptance has a reply code like its refusals (the transport read it); SES answers with a message id.
+          responseCode: result.responseCode,
+          enhancedStatus: result.enhancedStatus,
           message: shorten(result.response),
         }
       : {

@@ -9,7 +9,7 @@ import type { SmtpServerConfig } from '../config/schema';
 import { DeliveryError } from '../errors';
 import type { OutgoingMessage } from '../mime/compose';
 import { credentialForms, redactSecrets } from '../secrets';
-import { classifySmtpFailure, isConnectionFailure, isTlsUnavailable } from './classify';
+import { classifySmtpFailure, enhancedStatusOf, isConnectionFailure, isTlsUnavailable, replyCodeOf } from './classify';
 import type { SendOptions, SendReceipt, Transport } from './transport';
 
 /** Credentials for a server's `auth`, resolved from the configuration or the institution's secret. */
@@ -144,7 +144,7 @@ export class SmtpTransport implements Transport {
     // An acceptance is kept like a refusal, so a careless server's quoting of the login is taken out of it too.
     const secrets = this.secretsOf(server);
     const response = secrets.length > 0 && typeof info.response === 'string' ? redactSecrets(info.response, secrets) : info.response;
-    return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response };
+    return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response, responseCode: replyCodeOf(response), enhancedStatus: enhancedStatusOf(response) };
   }
 
   /**

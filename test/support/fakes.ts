@@ -329,7 +329,7 @@ export class InMemoryTransports {
           options.tries?.push({ server: answer.facts.server ?? server, ok: false, reply: answer.message });
           throw answer;
         }
-        const receipt: SendReceipt = { transport: kind, server, messageId: message.messageId, response: '250 2.0.0 Ok: queued', ...answer };
+        const receipt: SendReceipt = { transport: kind, server, messageId: message.messageId, response: '250 2.0.0 Ok: queued', ...(kind === 'smtp' ? { responseCode: 250, enhancedStatus: '2.0.0' } : {}), ...answer };
         options.tries?.push({ server: receipt.server, ok: true, reply: receipt.response });
         return receipt;
       },

@@ -96,7 +96,7 @@ describe('Function: afterAttempt', () => {
 
   it('marks a delivered notice sent and takes it out of the sweep', () => {
     // Act
-    const plan = afterAttempt(leased(), { ok: true, transport: 'smtp', server: 'mail.example.org:587', messageId: '<N1@library.example.org>', response: '250 2.0.0 OK queued', startedAt }, now, ctx());
+    const plan = afterAttempt(leased(), { ok: true, transport: 'smtp', server: 'mail.example.org:587', messageId: '<N1@library.example.org>', response: '250 2.0.0 OK queued', responseCode: 250, enhancedStatus: '2.0.0', startedAt }, now, ctx());
     // Assess
     expect(plan.transition).toMatchObject({
       expectVersion: 2,
