@@ -2,7 +2,7 @@
 // the lifecycle's settings. Each use case adds what only it needs.
 import type { Clock, Random } from './clock';
 import type { IdSource } from './ids';
-import type { LifecycleSettings } from './lifecycle/transitions';
+import type { LifecycleSettings } from './lifecycle/plan';
 import type { Log } from './log';
 import type { DoorbellQueue } from './queue/doorbell';
 import type { NoticeStore } from './store/notice-store';

@@ -14,7 +14,7 @@ import { readRuntimeConfig } from './config/runtime';
 import type { Config, InstitutionConfig } from './config/schema';
 import type { CoreDeps } from './core-deps';
 import { ulidSource } from './ids';
-import type { LifecycleSettings } from './lifecycle/transitions';
+import type { LifecycleSettings } from './lifecycle/plan';
 import type { Log, LogAttributes } from './log';
 import { SqsDoorbell } from './queue/sqs-doorbell';
 import { noSecrets, type SecretSource } from './secrets';

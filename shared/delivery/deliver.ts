@@ -5,17 +5,10 @@ import type { InstitutionConfig } from '../config/schema';
 import type { CoreDeps } from '../core-deps';
 import { DeliveryError, errorCode, StaleNoticeError } from '../errors';
 import type { NoticeId } from '../ids';
-import {
-  afterAttempt,
-  type AttemptResult,
-  defer,
-  discard,
-  type Doorbell,
-  onDoorbell,
-  type Plan,
-  takeLease,
-  waitFor,
-} from '../lifecycle/transitions';
+import type { AttemptResult } from '../lifecycle/history';
+import type { Doorbell, Plan } from '../lifecycle/plan';
+import { waitFor } from '../lifecycle/scheduling';
+import { afterAttempt, defer, discard, onDoorbell, takeLease } from '../lifecycle/transitions';
 import { AUTH_FAILURE_LOG } from '../log';
 import { composeMessage } from '../mime/compose';
 import { type Notice, type NoticeContent, PENDING_STATUSES } from '../notice/model';

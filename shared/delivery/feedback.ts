@@ -2,7 +2,8 @@
 // the configuration set to EventBridge, recorded on the notice they concern. The notice is found by the
 // `notice-id` message tag the SES transport sets on every message.
 import { StaleNoticeError } from '../errors';
-import { type Doorbell, type Feedback, onFeedback } from '../lifecycle/transitions';
+import { type Feedback, onFeedback } from '../lifecycle/feedback';
+import type { Doorbell } from '../lifecycle/plan';
 import { NOTICE_ID_TAG } from '../transport/transport';
 import { applyPlan, lifecycleContext } from './plan';
 import type { SweepDeps } from './sweep';

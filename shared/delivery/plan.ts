@@ -1,7 +1,7 @@
 // Applying what the lifecycle decided: the transition (a compare-and-set), the doorbell it rings and
 // the report it owes. Shared by the sender, the sweep and the feedback, without the transports.
 import { StaleNoticeError } from '../errors';
-import type { Doorbell, LifecycleContext, Plan } from '../lifecycle/transitions';
+import type { Doorbell, LifecycleContext, Plan } from '../lifecycle/plan';
 import type { Notice } from '../notice/model';
 import { createReport, type ReportDeps } from './report';
 

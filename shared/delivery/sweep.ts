@@ -1,7 +1,8 @@
 // The sweep (README: How delivery works): finds, from the sparse due index only, the notices whose sweepAt has come,
 // and for each rings its lost or long-delayed doorbell, releases its expired lease, discards it at its
 // give-up time, or finishes its report. Every change is a compare-and-set, so overlapping sweeps are safe.
-import { type Doorbell, type SweepAction, sweepAction } from '../lifecycle/transitions';
+import type { Doorbell } from '../lifecycle/plan';
+import { type SweepAction, sweepAction } from '../lifecycle/transitions';
 import type { CoreDeps } from '../core-deps';
 import type { InstitutionConfig } from '../config/schema';
 import { errorCode, UnavailableError } from '../errors';

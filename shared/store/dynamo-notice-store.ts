@@ -20,7 +20,7 @@ import { chunk, inParallel } from '../batching';
 import type { Random } from '../clock';
 import { InvalidCursorError, StaleNoticeError, UnavailableError } from '../errors';
 import type { NoticeId } from '../ids';
-import type { Transition } from '../lifecycle/transitions';
+import type { Transition } from '../lifecycle/plan';
 import type { NewNotice, Notice, NoticeContent } from '../notice/model';
 import type { ListPage, ListQuery, NoticeLookups, NoticeStore, NoticeTally } from './notice-store';
 import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';

@@ -1,7 +1,7 @@
 // The store's contract: the source of truth for notices (README: How it is built). Implemented on DynamoDB by
 // dynamo-notice-store.ts; the domain depends only on this.
 import type { NoticeId } from '../ids';
-import type { Transition } from '../lifecycle/transitions';
+import type { Transition } from '../lifecycle/plan';
 import type { NewNotice, Notice, NoticeContent, NoticeStatus } from '../notice/model';
 
 export interface ListQuery {

@@ -3,7 +3,8 @@
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { DeliveryError } from '../../shared/errors';
-import { afterAttempt, cancel, type LifecycleContext, newNotice, takeLease } from '../../shared/lifecycle/transitions';
+import type { LifecycleContext } from '../../shared/lifecycle/plan';
+import { afterAttempt, cancel, newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import { DynamoIdempotencyStore } from '../../shared/store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
 import { DUE_SHARDS } from '../../shared/store/table';

@@ -4,7 +4,7 @@
 // accepted whose outcome then could not be recorded.
 import { DeliveryError } from '../../shared/errors';
 import type { SenderFunctionDeps, SweepFunctionDeps } from '../../shared/deps';
-import type { Transition } from '../../shared/lifecycle/transitions';
+import type { Transition } from '../../shared/lifecycle/plan';
 import type { DoorbellQueue } from '../../shared/queue/doorbell';
 import type { NoticeStore } from '../../shared/store/notice-store';
 import type { RateGate } from '../../shared/transport/rate-gate';

@@ -1,20 +1,9 @@
 import { ConflictError, DeliveryError } from '../../../../shared/errors';
-import {
-  afterAttempt,
-  cancel,
-  defer,
-  doorbellAfterQueueLoss,
-  type LifecycleContext,
-  markResent,
-  newNotice,
-  newReport,
-  onDoorbell,
-  onFeedback,
-  resendOf,
-  resendRefusal,
-  sweepAction,
-  takeLease,
-} from '../../../../shared/lifecycle/transitions';
+import { onFeedback } from '../../../../shared/lifecycle/feedback';
+import type { LifecycleContext } from '../../../../shared/lifecycle/plan';
+import { newReport } from '../../../../shared/lifecycle/reports';
+import { doorbellAfterQueueLoss } from '../../../../shared/lifecycle/scheduling';
+import { afterAttempt, cancel, defer, markResent, newNotice, onDoorbell, resendOf, resendRefusal, sweepAction, takeLease } from '../../../../shared/lifecycle/transitions';
 import { aNotice, aNoticeInput, settingsOf } from '../../../support/factories';
 
 const at = (iso: string) => new Date(iso);
