@@ -17,6 +17,13 @@ import { ulidSource } from './ids';
 import type { LifecycleSettings } from './lifecycle/plan';
 import type { Log, LogAttributes } from './log';
 import { SqsDoorbell } from './queue/sqs-doorbell';
+import { SqsWebhookQueue } from './queue/sqs-webhook-queue';
+import { DynamoSuppressionStore } from './store/dynamo-suppression-store';
+import { DynamoWebhookStore } from './store/dynamo-webhook-store';
+import type { SuppressionStore } from './store/suppression-store';
+import type { WebhookDeliveryDeps } from './webhooks/deliver';
+import { httpPoster } from './webhooks/http-poster';
+import { subscriptionsOf } from './webhooks/relay';
 import { noSecrets, type SecretSource } from './secrets';
 import { SecretsManagerSource } from './secrets-manager';
 import { DynamoIdempotencyStore } from './store/dynamo-idempotency-store';
@@ -46,6 +53,9 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** What the functions that act on notices share: the store, the queue, the configuration and the domain's inputs. */
 export interface BaseDeps extends CoreDeps {
   config: Config;
+  /** The institutions' suppression lists, and how long an entry lasts (`suppression.days`). */
+  suppressions: SuppressionStore;
+  suppressionDays: number;
   institutions: ReadonlyMap<string, InstitutionConfig>;
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
   /** Closes the SDK clients' connections (the local runtime's shutdown). */
@@ -97,6 +107,7 @@ export const lifecycleSettings = (config: Config): LifecycleSettings => ({
   leaseSeconds: config.sender.leaseSeconds,
   retentionDays: config.retention.days,
   spreadSeconds: config.intake.spreadSeconds,
+  reportsMode: config.reports.mode,
 });
 
 /** Client options for an emulator endpoint (any credentials do), or none on AWS. */
@@ -216,16 +227,22 @@ const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}
   const dynamodb = sdkClient(DynamoDBClient, region, env.NOTICE_RELAY_DYNAMODB_ENDPOINT);
   const sqs = sdkClient(SQSClient, region, env.NOTICE_RELAY_SQS_ENDPOINT);
   const clock = overrides.clock ?? systemClock;
+  const institutions = new Map(config.institutions.map((institution) => [institution.id, institution]));
+  // Without the webhook queue (a deployment that predates it) no event is written: none could be relayed.
+  const webhookQueueUrl = env.NOTICE_RELAY_WEBHOOK_QUEUE_URL;
   return {
     config,
     settings: lifecycleSettings(config),
     store: new DynamoNoticeStore({ client: dynamodb, tableName, random: cryptoRandom }),
     queue: new SqsDoorbell({ client: sqs, queueUrl: requireEnv(env, 'NOTICE_RELAY_QUEUE_URL') }),
+    suppressions: new DynamoSuppressionStore({ client: dynamodb, tableName, random: cryptoRandom }),
+    suppressionDays: config.suppression.days,
+    ...(webhookQueueUrl ? { webhookQueue: new SqsWebhookQueue({ client: sqs, queueUrl: webhookQueueUrl }), subscriptions: subscriptionsOf(institutions) } : {}),
     clock,
     random: overrides.random ?? cryptoRandom,
     newId: ulidSource(clock),
     log: overrides.log ?? serviceLog(service),
-    institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
+    institutions,
     clients: { dynamodb, sqs },
     close: () => {
       dynamodb.destroy();
@@ -342,6 +359,44 @@ export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepF
  * export const handler = makeFeedbackHandler(createFeedbackDeps(process.env));
  */
 export const createFeedbackDeps = (env: Env, overrides: DepsOverrides = {}): FeedbackFunctionDeps => createBaseDeps(env, 'feedback', overrides);
+
+/** The webhook function's: the institutions and their secrets, the deliveries' records, its queue and a poster. */
+export type WebhookFunctionDeps = WebhookDeliveryDeps & { close(): void };
+
+/**
+ * Builds the webhook function's dependencies: the configuration, the institutions' secrets (the signing
+ * secrets, NOTICE_RELAY_SECRET_ARNS on AWS), the table (NOTICE_RELAY_TABLE) for the deliveries' records, the
+ * webhook queue (NOTICE_RELAY_WEBHOOK_QUEUE_URL) for the next try. No notice store, no SES, no SMTP.
+ * @example
+ * export const handler = makeWebhooksHandler(createWebhookDeps(process.env));
+ */
+export const createWebhookDeps = (env: Env, overrides: DepsOverrides = {}): WebhookFunctionDeps => {
+  const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const clock = overrides.clock ?? systemClock;
+  const dynamodb = sdkClient(DynamoDBClient, region, env.NOTICE_RELAY_DYNAMODB_ENDPOINT);
+  const sqs = sdkClient(SQSClient, region, env.NOTICE_RELAY_SQS_ENDPOINT);
+  const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
+  const secretsClient = secretArns ? sdkClient(SecretsManagerClient, region) : undefined;
+  const secrets = overrides.secrets ?? (secretsClient && secretArns ? new SecretsManagerSource({ client: secretsClient, secretIds: secretArns, clock }) : noSecrets);
+  return {
+    institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
+    secrets,
+    poster: httpPoster,
+    deliveries: new DynamoWebhookStore({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE'), random: cryptoRandom, retentionDays: config.retention.days }),
+    webhookQueue: new SqsWebhookQueue({ client: sqs, queueUrl: requireEnv(env, 'NOTICE_RELAY_WEBHOOK_QUEUE_URL') }),
+    clock,
+    random: overrides.random ?? cryptoRandom,
+    log: overrides.log ?? serviceLog('webhooks'),
+    // Lambda sets AWS_LAMBDA_FUNCTION_NAME: there a receiver must be public unless its entry says otherwise.
+    privateTargets: env.AWS_LAMBDA_FUNCTION_NAME ? 'refuse-unless-allowed' : 'allow',
+    close: () => {
+      dynamodb.destroy();
+      sqs.destroy();
+      secretsClient?.destroy();
+    },
+  };
+};
 
 /** What the SMTP door needs: what the intake needs, where to listen, and on AWS the certificate it serves. */
 export interface SmtpDoorFunctionDeps extends IntakeFunctionDeps {

@@ -7,6 +7,7 @@ import { networksOverlap, noLoginNetworkProblem, parseNetwork } from '../submiss
 import { emailAddress, formatPath } from '../validation';
 import { domainOf } from './domains';
 import { hashApiKey } from './key-digest';
+import { WEBHOOK_EVENT_TYPES } from '../webhooks/events';
 
 const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----/;
 
@@ -151,6 +152,36 @@ const sesTransport = z.strictObject({
   maxPerDay: perDay,
 });
 
+/** Hosts a webhook may reach over plain http: this machine only (`npm start`, tests). */
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * A receiver of the institution's events. `secret` signs them (`npm start`; on AWS it is in the
+ * institution's secret, `{"webhooks": [{"secret": "…"}]}` in the order of this list).
+ */
+const webhook = z.strictObject({
+  url: z
+    .string()
+    .max(2048)
+    .superRefine((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be an absolute URL, like https://ils.library.example.org/notice-relay/events' });
+        return;
+      }
+      if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not hold a user or password: events are signed instead' });
+      if (url.protocol === 'https:') return;
+      if (url.protocol === 'http:' && LOOPBACK_HOST.test(url.hostname)) return;
+      ctx.addIssue({ code: 'custom', message: 'must be https (plain http only to this machine, for testing)' });
+    }),
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES as [string, ...string[]])).min(1).default([...WEBHOOK_EVENT_TYPES]),
+  secret: z.string().min(24, { message: 'must be at least 24 characters' }).max(256).optional(),
+  /** On AWS, a receiver on a private or link-local address is refused unless this says it is meant. */
+  allowPrivateNetwork: z.boolean().default(false),
+});
+
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 digest in lower-case hex' });
 
 const institution = z.strictObject({
@@ -170,6 +201,8 @@ const institution = z.strictObject({
   transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
   /** The SMTP door: the networks whose connections may submit as this institution without a login. */
   smtpSubmission: z.strictObject({ allowFrom: z.array(noLoginNetwork).min(1, { message: 'needs at least one network, like 10.1.0.0/16' }) }).optional(),
+  /** Where the institution's notice events are posted, signed (README: Webhooks). */
+  webhooks: z.array(webhook).max(10).default([]),
 })
   .superRefine(
     (inst, ctx) => {
@@ -190,6 +223,16 @@ const institution = z.strictObject({
       });
     }
   });
+
+/** Whether the runtime knows `zone` as an IANA time zone (Intl throws a RangeError on any other). */
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone.length > 0;
+  } catch {
+    return false;
+  }
+};
 
 const delayRange = z
   .tuple([z.number().int().min(0), z.number().int().min(0)])
@@ -231,6 +274,25 @@ export const configSchema = z
       })
       .prefault({}),
     retention: z.strictObject({ days: z.number().int().min(1).max(3650).default(30) }).prefault({}),
+    /** How long an address stays on an institution's suppression list; 0 keeps it until it is deleted. */
+    suppression: z.strictObject({ days: z.number().int().min(0).max(3650).default(180) }).prefault({}),
+    /**
+     * How the circulation desk hears of notices that did not arrive: `each` (a return-to-sender report per
+     * notice), `daily` (one digest a day at `timeOfDay` in `timeZone`), or `both`.
+     */
+    reports: z
+      .strictObject({
+        mode: z.enum(['each', 'daily', 'both']).default('each'),
+        timeOfDay: z
+          .string()
+          .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be a 24-hour time like 07:30' })
+          .default('07:00'),
+        timeZone: z
+          .string()
+          .default('UTC')
+          .refine((zone) => isTimeZone(zone), { message: 'must be an IANA time zone like America/Chicago' }),
+      })
+      .prefault({}),
     /**
      * The SMTP door. `enabled` deploys it on AWS (npm start always opens it); `hostName` is the name the ILS
      * connects to, which its TLS certificate names; `loginFrom` the networks that may connect to log in.
@@ -318,4 +380,6 @@ export type SesTransportConfig = Extract<TransportConfig, { kind: 'ses' }>;
 export type SmtpServerConfig = SmtpTransportConfig['servers'][number];
 export type RetryConfig = Config['retry'];
 export type SenderConfig = Config['sender'];
+export type WebhookConfig = InstitutionConfig['webhooks'][number];
+export type ReportsConfig = Config['reports'];
 

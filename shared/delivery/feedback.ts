@@ -5,6 +5,7 @@ import { StaleNoticeError } from '../errors';
 import { type Feedback, onFeedback } from '../lifecycle/feedback';
 import type { Doorbell } from '../lifecycle/plan';
 import { NOTICE_ID_TAG } from '../transport/transport';
+import { type SuppressionDeps, suppressAddress } from '../suppression/suppress';
 import { applyPlan, lifecycleContext } from './plan';
 import type { SweepDeps } from './sweep';
 
@@ -64,8 +65,26 @@ export const feedbackOf = (record: SesEventRecord, patron?: string): Feedback | 
 
 const RECORD_TRIES = 3;
 
-/** The feedback needs what the sweep needs: the store, the queue and the institutions. */
-export type FeedbackDeps = SweepDeps;
+/**
+ * Whether an SES event puts the patron's address on the suppression list: a `Permanent` bounce of it
+ * (SES's own account-level suppression reports so too, as `OnAccountSuppressionList`), or a complaint.
+ */
+export const suppressionOf = (record: SesEventRecord, patron: string): { reason: 'bounce' | 'complaint'; detail: string } | undefined => {
+  if (record.eventType === 'Bounce' && record.bounce?.bounceType === 'Permanent') {
+    const recipients = record.bounce.bouncedRecipients ?? [];
+    if (recipients.length && !recipients.some((bounced) => sameAddress(bounced.emailAddress, patron))) return undefined;
+    return { reason: 'bounce', detail: `SES Permanent/${record.bounce.bounceSubType ?? 'General'}` };
+  }
+  if (record.eventType === 'Complaint') {
+    const recipients = record.complaint?.complainedRecipients ?? [];
+    if (recipients.length && !recipients.some((complained) => sameAddress(complained.emailAddress, patron))) return undefined;
+    return { reason: 'complaint', detail: record.complaint?.complaintFeedbackType ?? 'complaint' };
+  }
+  return undefined;
+};
+
+/** The feedback needs what the sweep needs (the store, the queue and the institutions), and the suppression list. */
+export type FeedbackDeps = SweepDeps & Partial<SuppressionDeps>;
 
 /**
  * Records one SES event on its notice.
@@ -92,6 +111,10 @@ export const recordFeedback = async (deps: FeedbackDeps, record: SesEventRecord)
     const updated = await applyPlan(deps, plan, doorbells);
     if (updated) {
       if (doorbells.length) await deps.queue.ring(doorbells);
+      const suppression = updated.kind === 'notice' ? suppressionOf(record, updated.to) : undefined;
+      if (suppression && deps.suppressions && deps.suppressionDays !== undefined) {
+        await suppressAddress({ ...deps, suppressions: deps.suppressions, suppressionDays: deps.suppressionDays }, { institutionId: updated.institutionId, address: updated.to, noticeId: updated.id, ...suppression });
+      }
       deps.log.info('SES feedback recorded', { noticeId, eventType: record.eventType, status: updated.status });
       return 'recorded';
     }

@@ -2,6 +2,7 @@
 // event may move a notice from, which verdict wins when SES reports twice, and how a notice that had not
 // recorded `sent` (its sender timed out, or died, after SES took the message) ends as SES says.
 import { type FeedbackEvent, type HistoryEntry, type Notice, type NoticeStatus, PENDING_STATUSES } from '../notice/model';
+import { announced } from './events';
 import { leaseExpiredEntry, shorten } from './history';
 import { at, dropUndefined, iso, type LifecycleContext, type Plan, spent, type Transition } from './plan';
 import { owesReport, reportOwed } from './reports';
@@ -43,7 +44,7 @@ export const settleBySes = (
   append: HistoryEntry[],
   extra: { set?: Transition['set']; countAttempt?: boolean; appendEvents?: FeedbackEvent[] } = {},
 ): Plan => {
-  const owed = reportOwed(notice, verdict);
+  const owed = reportOwed(notice, verdict, ctx.settings);
   return {
     transition: {
       id: notice.id,
@@ -71,7 +72,9 @@ export const settleBySes = (
  * timed out after SES took the message) ends at once; one a sender holds keeps the verdict for that
  * sender, or for the sweep if the sender died. A hard bounce of a notice owes one return-to-sender report.
  */
-export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: LifecycleContext): Plan | undefined => {
+export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: LifecycleContext): Plan | undefined => announced(planFeedback(notice, feedback, now, ctx), notice, now, ctx);
+
+const planFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: LifecycleContext): Plan | undefined => {
   const { event } = feedback;
   // EventBridge delivers at least once: the same event again changes nothing. Two recipients' events may
   // share a type and a time, so the detail counts too.
@@ -91,7 +94,7 @@ export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: L
     return settleBySes(notice, verdict, now, ctx, [...lapsed, entry(verdict)], { appendEvents: [event] });
   }
   const moves = becomes && FEEDBACK_FROM[becomes].has(notice.status) ? becomes : undefined;
-  const owed = moves !== undefined && reportOwed(notice, moves);
+  const owed = moves !== undefined && reportOwed(notice, moves, ctx.settings);
   return {
     transition: {
       id: notice.id,

@@ -5,12 +5,15 @@ import type { Random } from '../clock';
 import type { IdSource, NoticeId } from '../ids';
 import type { FeedbackEvent, HistoryEntry, Notice } from '../notice/model';
 import type { RetryPolicy } from '../retry/policy';
+import type { NoticeEvent, WebhookEventType } from '../webhooks/events';
 
 export interface LifecycleSettings {
   retry: RetryPolicy;
   leaseSeconds: number;
   retentionDays: number;
   spreadSeconds: number;
+  /** `reports.mode`: whether a notice that did not arrive owes its own return-to-sender report. */
+  reportsMode?: 'each' | 'daily' | 'both';
 }
 
 /** What the lifecycle needs besides the notice and the time: settings, jitter, and ids for reports. */
@@ -18,7 +21,12 @@ export interface LifecycleContext {
   settings: LifecycleSettings;
   random: Random;
   newId: IdSource;
+  /** Which webhook events each institution listens to; none when absent. */
+  subscriptions?: Subscriptions;
 }
+
+/** Which webhook events an institution listens to (none: nothing is written to the outbox). */
+export type Subscriptions = (institutionId: string) => ReadonlySet<WebhookEventType>;
 
 /** A compare-and-set on one notice: applied only if its version is still `expectVersion`. */
 export interface Transition {
@@ -32,6 +40,8 @@ export interface Transition {
   appendEvents?: FeedbackEvent[];
   /** The transition records the outcome of an attempt. */
   countAttempt?: boolean;
+  /** Webhook events for the outbox, written with the change that caused them. */
+  appendOutbox?: NoticeEvent[];
 }
 
 export interface Doorbell {

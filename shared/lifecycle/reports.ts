@@ -7,15 +7,21 @@ import type { NewNotice, Notice, NoticeStatus, ReturnToSenderReport } from '../n
 import { type Doorbell, dropUndefined, iso, type LifecycleContext, type LifecycleSettings, type Transition } from './plan';
 import { contentRetention, doorbellGraceSeconds, queued } from './scheduling';
 
-/** The endings that owe the institution a return-to-sender report. */
+/**
+ * The endings that owe the institution a return-to-sender report. Not `suppressed`: the bounce or complaint
+ * that put the address on the list was reported already, and a desk should not get one email per patron
+ * per night for an address it knows is bad; the daily digest lists suppressed notices instead.
+ */
 const REPORTED_ENDINGS: ReadonlySet<NoticeStatus> = new Set(['failed', 'discarded', 'bounced']);
 
 /**
  * Whether a notice that ends as `ending` owes a return-to-sender report: a notice (a report is never
  * reported on) that failed, was discarded or bounced, and has none yet (a bounce after a failure owes
- * nothing more).
+ * nothing more), while `reports.mode` asks for a report per notice (`each` or `both`; `daily` sends the
+ * digest alone).
  */
-export const reportOwed = (notice: Pick<Notice, 'kind' | 'reportId'>, ending: NoticeStatus): boolean => REPORTED_ENDINGS.has(ending) && notice.kind === 'notice' && !notice.reportId;
+export const reportOwed = (notice: Pick<Notice, 'kind' | 'reportId'>, ending: NoticeStatus, settings: Pick<LifecycleSettings, 'reportsMode'>): boolean =>
+  REPORTED_ENDINGS.has(ending) && notice.kind === 'notice' && !notice.reportId && settings.reportsMode !== 'daily';
 
 /**
  * What a notice that owes a return-to-sender report carries until the report exists: its id, fixed here
@@ -63,10 +69,10 @@ export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { boun
   return { record: { notice, content: { to: ctx.bounceTo, subject, report }, retainContentUntil: contentRetention(giveUpAt) }, ring: ring as Doorbell };
 };
 
-/** The report exists: the original leaves the sweep's index. */
+/** The report exists: the original leaves the sweep's index, unless webhook events still wait to be relayed. */
 export const reportCreated = (original: Notice): Transition => ({
   id: original.id,
   expectVersion: original.version,
   set: {},
-  remove: ['reportPending', 'sweepAt'],
+  remove: original.outbox?.length ? ['reportPending'] : ['reportPending', 'sweepAt'],
 });

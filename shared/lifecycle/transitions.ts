@@ -17,13 +17,14 @@ import type { NoticeId } from '../ids';
 import type { HistoryEntry, NewNotice, Notice, NoticeContent, NoticeInput, NoticeStatus } from '../notice/model';
 import { PENDING_STATUSES } from '../notice/model';
 import { firstAttemptTime, giveUpTime, nextAttempt } from '../retry/policy';
+import { announce, announced } from './events';
 import { settleBySes } from './feedback';
 import { type AttemptResult, attemptEntry, discardEntry, leaseExpiredEntry } from './history';
 import { at, clearLease, type Doorbell, dropUndefined, iso, type LifecycleContext, type LifecycleSettings, type Plan, spent, type Transition } from './plan';
 import { owesReport, reportOwed } from './reports';
 import { contentRetention, dueFrom, queued, retainUntil, scheduleAttempt, withRing } from './scheduling';
 
-const FINAL_STATUSES: ReadonlySet<NoticeStatus> = new Set(['sent', 'delivered', 'bounced', 'complained', 'failed', 'discarded', 'cancelled']);
+const FINAL_STATUSES: ReadonlySet<NoticeStatus> = new Set(['sent', 'delivered', 'bounced', 'complained', 'failed', 'discarded', 'cancelled', 'suppressed']);
 export const isFinal = (status: NoticeStatus): boolean => FINAL_STATUSES.has(status);
 
 const pendingStatus = (notice: Pick<Notice, 'attemptCount'>): NoticeStatus => (notice.attemptCount > 0 ? 'retrying' : 'queued');
@@ -103,10 +104,21 @@ const copiesSentAfter = (notice: Notice, error: DeliveryError): Pick<Notice, 'co
 };
 
 /**
+ * Records an attempt of a leased notice (see planAttempt), with the webhook event its outcome causes.
+ */
+export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: LifecycleContext): Plan => announced(planAttempt(notice, result, now, ctx), notice, now, ctx);
+
+/**
+ * Puts a leased notice back to wait (see planDefer), or ends it as SES reported meanwhile, with that event.
+ */
+export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false): Plan =>
+  announced(planDefer(notice, until, now, ctx, reason, reserved), notice, now, ctx);
+
+/**
  * Records an attempt of a leased notice: `sent`; `retrying` at the policy's next time, or waiting
  * for its give-up time when no attempt fits before it; `failed` on a permanent refusal.
  */
-export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: LifecycleContext): Plan => {
+const planAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: LifecycleContext): Plan => {
   const { settings } = ctx;
   const base = { id: notice.id, expectVersion: notice.version, countAttempt: true };
   if (notice.reportedBySes) {
@@ -150,7 +162,7 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
  * Puts a leased notice back to wait until `until` without counting an attempt: a transport's rate
  * limit or a relay's pause held it back. With `reserved`, `until` is a send slot kept for it.
  */
-export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false): Plan => {
+const planDefer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved: boolean): Plan => {
   const { settings } = ctx;
   // SES reported on an earlier copy meanwhile: nothing is left to wait for.
   if (notice.reportedBySes) return settleBySes(notice, notice.reportedBySes, now, ctx, []);
@@ -176,7 +188,7 @@ export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleCont
  * Ends a notice as failed or discarded. A notice (not a report) then owes one return-to-sender report.
  */
 const finish = (notice: Notice, status: 'failed' | 'discarded', now: Date, ctx: LifecycleContext, append: HistoryEntry[], countAttempt = false): Plan => {
-  const owed = reportOwed(notice, status);
+  const owed = reportOwed(notice, status, ctx.settings);
   return {
     transition: {
       id: notice.id,
@@ -196,18 +208,26 @@ const finish = (notice: Notice, status: 'failed' | 'discarded', now: Date, ctx: 
 };
 
 /** Gives a notice up at its `giveUpAt`: `discarded`, with the reason in its history. */
-export const discard = (notice: Notice, now: Date, ctx: LifecycleContext): Plan => finish(notice, 'discarded', now, ctx, [discardEntry(notice, now, ctx.settings)]);
+export const discard = (notice: Notice, now: Date, ctx: LifecycleContext): Plan => announced(finish(notice, 'discarded', now, ctx, [discardEntry(notice, now, ctx.settings)]), notice, now, ctx);
+
+/** What the sweep does with a notice it found due (see planSweep), with the webhook event a change causes. */
+export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): SweepAction => {
+  const action = planSweep(notice, now, ctx);
+  return action.kind === 'plan' ? { kind: 'plan', plan: announced(action.plan, notice, now, ctx) } : action;
+};
 
 /** What the sweep does with a notice it found due. */
-export type SweepAction = { kind: 'none' } | { kind: 'plan'; plan: Plan } | { kind: 'create-report' };
+export type SweepAction = { kind: 'none' } | { kind: 'plan'; plan: Plan } | { kind: 'create-report' } | { kind: 'relay-events' };
 
 /**
  * Decides what the sweep does with a notice whose `sweepAt` has come. Every branch sets a later
  * `sweepAt` or none, so the sweep never acts twice on the same notice for the same reason.
  */
-export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): SweepAction => {
+const planSweep = (notice: Notice, now: Date, ctx: LifecycleContext): SweepAction => {
   if (!notice.sweepAt || at(notice.sweepAt) > now) return { kind: 'none' };
   if (notice.reportPending) return { kind: 'create-report' };
+  // Its webhook events were written but not handed on (the process stopped in between): relay them now.
+  if (notice.outbox?.length) return { kind: 'relay-events' };
   const { settings } = ctx;
   const base = { id: notice.id, expectVersion: notice.version, remove: [] };
   const giveUpAt = at(notice.giveUpAt);
@@ -249,11 +269,37 @@ const releaseLease = (notice: Notice, now: Date, ctx: LifecycleContext): Plan =>
   );
 };
 
+/** Why an address is on the suppression list, as the sender found it. */
+export interface SuppressionFound {
+  reason: string;
+  since: string;
+}
+
+/**
+ * Ends a waiting notice as `suppressed`, unsent: its address is on the institution's suppression list
+ * (added after a hard bounce, a complaint, or by the ILS). No report per notice (./reports.ts says why).
+ */
+export const suppress = (notice: Notice, found: SuppressionFound, now: Date, ctx: LifecycleContext): Plan => announced({
+  transition: {
+    id: notice.id,
+    expectVersion: notice.version,
+    set: { status: 'suppressed', updatedAt: iso(now), retainUntil: retainUntil(now, ctx.settings) },
+    remove: [...spent, 'nextAttemptAt', 'sweepAt', 'sweepRings'],
+    append: [{ at: iso(now), outcome: 'suppressed', status: 'suppressed', message: `not sent: the address is on the suppression list since ${found.since} (${found.reason})` }],
+  },
+}, notice, now, ctx);
+
 /** Who acts on a notice besides the pipeline: the ILS through the API, or library staff in the console. */
 export type Actor = 'ils' | 'console';
 
 /** Cancels a notice not yet sent (DELETE, or the console). `undefined` means it is already cancelled: nothing to do. */
-export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings, by: Actor = 'ils'): Transition | undefined => {
+export const cancel = (
+  notice: Notice,
+  now: Date,
+  settings: LifecycleSettings,
+  by: Actor = 'ils',
+  events?: Pick<LifecycleContext, 'subscriptions' | 'newId'>,
+): Transition | undefined => {
   if (notice.status === 'cancelled') return undefined;
   if (!PENDING_STATUSES.has(notice.status)) {
     throw new ConflictError(
@@ -261,13 +307,14 @@ export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings, b
       'not_cancellable',
     );
   }
-  return {
+  const transition: Transition = {
     id: notice.id,
     expectVersion: notice.version,
     set: { status: 'cancelled', updatedAt: iso(now), retainUntil: retainUntil(now, settings) },
     remove: ['nextAttemptAt', 'sweepAt'],
     append: [{ at: iso(now), outcome: 'cancelled', status: 'cancelled', message: by === 'console' ? 'cancelled from the console before it was sent' : 'cancelled by the ILS before it was sent' }],
   };
+  return events ? announce(transition, notice, now, { ...events, settings }) : transition;
 };
 
 /**

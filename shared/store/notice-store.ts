@@ -39,6 +39,12 @@ export interface NoticeStore {
   listNotices(institutionId: string, query: ListQuery): Promise<ListPage>;
   /** Applies a transition if the notice still has the expected version; throws StaleNoticeError if not. */
   apply(transition: Transition): Promise<Notice>;
+  /**
+   * Empties the notice's webhook outbox once its first `relayed` events are handed on, and takes it out of
+   * the sweep's index when nothing else keeps it there; false (and nothing changed) when events were added
+   * meanwhile, which the next relay hands on with the rest.
+   */
+  clearOutbox(id: NoticeId, relayed: number): Promise<boolean>;
   /** Creates a return-to-sender report unless a report with its id exists; true when this call created it. */
   createReport(record: NewNotice): Promise<boolean>;
   /** Ids of notices whose `sweepAt` has come, read from the sparse due index (never a scan). */

@@ -180,10 +180,22 @@ export class InMemoryNoticeStore extends Recorded<NoticeStoreMethod> implements 
     for (const attribute of transition.remove) delete next[attribute];
     if (transition.append?.length) next.attempts = [...((next.attempts as unknown[]) ?? []), ...stored(transition.append)];
     if (transition.appendEvents?.length) next.events = [...((next.events as unknown[]) ?? []), ...stored(transition.appendEvents)];
+    if (transition.appendOutbox?.length) next.outbox = [...((next.outbox as unknown[]) ?? []), ...stored(transition.appendOutbox)];
     if (transition.countAttempt) next.attemptCount = (next.attemptCount as number) + 1;
     next.version = current.version + 1;
     this.states.set(transition.id, next as unknown as Notice);
     return this.peek(transition.id) as Notice;
+  }
+
+  public async clearOutbox(id: NoticeId, relayed: number): Promise<boolean> {
+    this.enter('clearOutbox', id, relayed);
+    const current = this.states.get(id);
+    if (!current?.outbox || current.outbox.length !== relayed) return false;
+    const next: Notice = { ...current };
+    delete next.outbox;
+    if (!next.reportPending) delete next.sweepAt;
+    this.states.set(id, next);
+    return true;
   }
 
   public async createReport(record: NewNotice): Promise<boolean> {
