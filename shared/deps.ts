@@ -21,6 +21,7 @@ import { SqsWebhookQueue } from './queue/sqs-webhook-queue';
 import { DynamoSuppressionStore } from './store/dynamo-suppression-store';
 import { DynamoWebhookStore } from './store/dynamo-webhook-store';
 import type { SuppressionStore } from './store/suppression-store';
+import type { WebhookStore } from './store/webhook-store';
 import type { WebhookDeliveryDeps } from './webhooks/deliver';
 import { httpPoster } from './webhooks/http-poster';
 import { subscriptionsOf } from './webhooks/relay';
@@ -254,6 +255,8 @@ const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}
 /** The intake's: the base, the institutions' API keys and their rates, the Idempotency-Keys. */
 export interface IntakeFunctionDeps extends BaseDeps, ApiKeyDeps {
   idempotency: IdempotencyStore;
+  /** The webhook deliveries' records (GET /v1/webhooks/deliveries). */
+  deliveries: WebhookStore;
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -286,6 +289,7 @@ export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): Intak
     ...base,
     ...apiKeys(base.config, base.clients.dynamodb, tableName),
     idempotency: new DynamoIdempotencyStore({ client: base.clients.dynamodb, tableName }),
+    deliveries: new DynamoWebhookStore({ client: base.clients.dynamodb, tableName, random: cryptoRandom, retentionDays: base.config.retention.days }),
     sleep,
   };
 };
@@ -361,7 +365,7 @@ export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepF
 export const createFeedbackDeps = (env: Env, overrides: DepsOverrides = {}): FeedbackFunctionDeps => createBaseDeps(env, 'feedback', overrides);
 
 /** The webhook function's: the institutions and their secrets, the deliveries' records, its queue and a poster. */
-export type WebhookFunctionDeps = WebhookDeliveryDeps & { close(): void };
+export type WebhookFunctionDeps = WebhookDeliveryDeps & { clients: { dynamodb: DynamoDBClient; sqs: SQSClient }; close(): void };
 
 /**
  * Builds the webhook function's dependencies: the configuration, the institutions' secrets (the signing
@@ -390,6 +394,7 @@ export const createWebhookDeps = (env: Env, overrides: DepsOverrides = {}): Webh
     log: overrides.log ?? serviceLog('webhooks'),
     // Lambda sets AWS_LAMBDA_FUNCTION_NAME: there a receiver must be public unless its entry says otherwise.
     privateTargets: env.AWS_LAMBDA_FUNCTION_NAME ? 'refuse-unless-allowed' : 'allow',
+    clients: { dynamodb, sqs },
     close: () => {
       dynamodb.destroy();
       sqs.destroy();
