@@ -394,6 +394,7 @@ export const createWebhookDeps = (env: Env, overrides: DepsOverrides = {}): Webh
     log: overrides.log ?? serviceLog('webhooks'),
     // Lambda sets AWS_LAMBDA_FUNCTION_NAME: there a receiver must be public unless its entry says otherwise.
     privateTargets: env.AWS_LAMBDA_FUNCTION_NAME ? 'refuse-unless-allowed' : 'allow',
+    retry: config.retry.webhooks,
     clients: { dynamodb, sqs },
     close: () => {
       dynamodb.destroy();

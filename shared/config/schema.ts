@@ -180,6 +180,8 @@ const webhook = z.strictObject({
   secret: z.string().min(24, { message: 'must be at least 24 characters' }).max(256).optional(),
   /** On AWS, a receiver on a private or link-local address is refused unless this says it is meant. */
   allowPrivateNetwork: z.boolean().default(false),
+  /** How long one POST may take before it counts as failed and is tried again later. */
+  timeoutSeconds: z.number().int().min(1).max(30).default(10),
 });
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 digest in lower-case hex' });
@@ -247,6 +249,14 @@ export const configSchema = z
         shortDelaySeconds: delayRange.default([180, 540]),
         longDelaySeconds: delayRange.default([3600, 5400]),
         maxAgeSeconds: z.number().int().positive().default(360_000),
+        /** A webhook event's tries: the first wait, doubling to the longest, for at most `giveUpAfterSeconds`. */
+        webhooks: z
+          .strictObject({
+            firstDelaySeconds: z.number().int().min(1).max(900).default(30),
+            longestDelaySeconds: z.number().int().min(1).max(86_400).default(21_600),
+            giveUpAfterSeconds: z.number().int().min(1).max(604_800).default(86_400),
+          })
+          .prefault({}),
       })
       .prefault({}),
     intake: z
@@ -379,6 +389,7 @@ export type SmtpTransportConfig = Extract<TransportConfig, { kind: 'smtp' }>;
 export type SesTransportConfig = Extract<TransportConfig, { kind: 'ses' }>;
 export type SmtpServerConfig = SmtpTransportConfig['servers'][number];
 export type RetryConfig = Config['retry'];
+export type WebhookRetryConfig = RetryConfig['webhooks'];
 export type SenderConfig = Config['sender'];
 export type WebhookConfig = InstitutionConfig['webhooks'][number];
 export type ReportsConfig = Config['reports'];

@@ -26,7 +26,7 @@ export const senderTimings = (sender: SenderConfig): SenderTimings => {
 export const WEBHOOK_BATCH_SIZE = 10;
 /** Invocations at once locally (on AWS, the event source mapping's maximum concurrency). */
 export const WEBHOOK_CONCURRENCY = 2;
-/** The webhook function's timeout: one POST's 10-second deadline, with room for recording the outcomes. */
-export const WEBHOOK_FUNCTION_TIMEOUT_SECONDS = 30;
+/** The webhook function's timeout: one POST's longest deadline (30 s), with room for recording the outcomes. */
+export const WEBHOOK_FUNCTION_TIMEOUT_SECONDS = 60;
 /** Six times the function timeout, as for the doorbell queue. */
 export const WEBHOOK_VISIBILITY_TIMEOUT_SECONDS = 6 * WEBHOOK_FUNCTION_TIMEOUT_SECONDS;

@@ -1,11 +1,12 @@
 // Posts one event to one receiver (README: Webhooks): signed, with a deadline, its outcome recorded; on a
-// non-2xx answer or no answer, tried again after a jittered backoff for up to 24 hours. A wait longer than
-// SQS's 15-minute delay is made of several: a message that comes before its `dueAt` is sent on again.
+// non-2xx answer or no answer, tried again after a jittered backoff for up to 24 hours (`retry.webhooks`).
+// A wait longer than SQS's 15-minute delay is made of several: a message that comes before its `dueAt` is
+// sent on again with the rest of the wait.
 //
-// tries:   1    2    3    4    5     6     7     8      9      10     11 …       (each ±50 %, from the first)
-// after:   0    30s  1m   2m   4m    8m    16m   32m    64m    2h8m   4h16m, then every 6 h up to 24 h
+// try:     1    2    3    4    5     6     7     8      9      10     11 …   (each wait between half and all of it)
+// after:   0    30s  1m   2m   4m    8m    16m   32m    64m    2h8m   4h16m, then every 6 h, up to 24 h
 import { addSeconds, type Clock, type Random, secondsUntil, toEpochSeconds } from '../clock';
-import type { InstitutionConfig, WebhookConfig } from '../config/schema';
+import type { InstitutionConfig, WebhookConfig, WebhookRetryConfig } from '../config/schema';
 import type { Log } from '../log';
 import type { WebhookMessage, WebhookQueue } from '../queue/webhook-queue';
 import type { SecretSource } from '../secrets';
@@ -13,12 +14,6 @@ import type { WebhookStore, WebhookTry } from '../store/webhook-store';
 import { receiverId } from './receiver';
 import { SIGNATURE_HEADER, signatureHeader } from './signature';
 
-/** How long retries go on, counted from the first try. */
-export const RETRY_WINDOW_SECONDS = 24 * 3600;
-/** How long one POST may take, connection included. */
-export const POST_TIMEOUT_MS = 10_000;
-const FIRST_RETRY_SECONDS = 30;
-const LONGEST_WAIT_SECONDS = 6 * 3600;
 const SQS_MAX_DELAY_SECONDS = 900;
 
 /** The receiver's answer, or why there was none. */
@@ -40,12 +35,17 @@ export interface WebhookDeliveryDeps {
   log: Log;
   /** On AWS a receiver on a private or link-local address is refused unless its entry allows it; npm start allows all. */
   privateTargets: 'allow' | 'refuse-unless-allowed';
+  /** `retry.webhooks`. */
+  retry: WebhookRetryConfig;
 }
 
-/** The wait before try `tries + 1` (tries ≥ 1): doubling from 30 s up to 6 h, each between half and all of it. */
-export const retryDelaySeconds = (tries: number, random: Random): number => {
-  const base = Math.min(LONGEST_WAIT_SECONDS, FIRST_RETRY_SECONDS * 2 ** Math.max(0, tries - 1));
-  return Math.ceil(base / 2 + (random() * base) / 2);
+/**
+ * The wait before try `tries + 1` (tries ≥ 1): doubling from the first delay up to the longest, each between
+ * half and all of it ("equal jitter"), so receivers that failed together are not all tried again together.
+ */
+export const retryDelaySeconds = (tries: number, retry: WebhookRetryConfig, random: Random): number => {
+  const base = Math.min(retry.longestDelaySeconds, retry.firstDelaySeconds * 2 ** Math.max(0, tries - 1));
+  return Math.max(1, Math.ceil(base / 2 + (random() * base) / 2));
 };
 
 export type WebhookResult = 'delivered' | 'retrying' | 'failed' | 'waiting' | 'dropped';
@@ -86,7 +86,7 @@ export const deliverWebhook = async (deps: WebhookDeliveryDeps, message: Webhook
       [SIGNATURE_HEADER]: signatureHeader(secret, toEpochSeconds(now), body),
       'Notice-Relay-Event-Id': message.event.id,
     };
-    outcome = await deps.poster.post(hook.url, body, headers, { timeoutMs: POST_TIMEOUT_MS, allowPrivateNetwork: deps.privateTargets === 'allow' || hook.allowPrivateNetwork });
+    outcome = await deps.poster.post(hook.url, body, headers, { timeoutMs: hook.timeoutSeconds * 1000, allowPrivateNetwork: deps.privateTargets === 'allow' || hook.allowPrivateNetwork });
   }
   const after = deps.clock.now();
   const delivered = 'statusCode' in outcome && outcome.statusCode >= 200 && outcome.statusCode <= 299;
@@ -99,10 +99,10 @@ export const deliverWebhook = async (deps: WebhookDeliveryDeps, message: Webhook
     await deps.deliveries.recordTry({ ...record, status: 'delivered' }, tried);
     return 'delivered';
   }
-  const next = addSeconds(after, retryDelaySeconds(tries, deps.random));
-  if (next.getTime() - new Date(firstTriedAt).getTime() > RETRY_WINDOW_SECONDS * 1000) {
+  const next = addSeconds(after, retryDelaySeconds(tries, deps.retry, deps.random));
+  if (next.getTime() - new Date(firstTriedAt).getTime() > deps.retry.giveUpAfterSeconds * 1000) {
     await deps.deliveries.recordTry({ ...record, status: 'failed' }, tried);
-    deps.log.warn('webhook event given up after 24 hours of tries', { institution: institution.id, eventId: message.event.id, noticeId: message.event.notice.id, tries });
+    deps.log.warn('webhook event given up after its tries', { institution: institution.id, eventId: message.event.id, noticeId: message.event.notice.id, tries });
     return 'failed';
   }
   // The next try is queued before this one is recorded: a crash in between repeats a record, never loses a try.
