@@ -35,8 +35,7 @@ import type { KeyRateCounter } from './intake/key-rate';
 import { DynamoKeyRateCounter } from './store/dynamo-key-rate';
 import type { TransportDeps } from './transport/factory';
 import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
-import type { RateGate } from './transport/rate-gate';
-import type { TransportRecords } from './transport/records';
+import type { TransportStates } from './transport/records';
 import { DynamoTransportState } from './store/dynamo-transport-state';
 import { type TlsIdentity, tlsIdentityOfSecret } from './submission/certificate';
 import { DynamoConsoleSessions, DynamoSignInFailures } from './store/dynamo-console-state';
@@ -63,17 +62,20 @@ export interface BaseDeps extends CoreDeps {
   close(): void;
 }
 
-/** The sweep's: the base and nothing more. */
-export type SweepFunctionDeps = BaseDeps;
+/** The sweep's: the base, and each institution's transport state, for the stall alert. */
+export interface SweepFunctionDeps extends BaseDeps {
+  transportStates: TransportStates;
+  /** alerts.stalledAfterMinutes: the sweep tells of an institution that has sent nothing while notices were due that long. */
+  stalledAfterMinutes: number;
+}
 
 /** The feedback's: the base and nothing more. */
 export type FeedbackFunctionDeps = BaseDeps;
 
-/** The sender's: the base, and the transports, their rate limits and records; no API keys. */
+/** The sender's: the base, and the transports and each institution's transport state (rate limits, paused sending); no API keys. */
 export interface SenderFunctionDeps extends BaseDeps {
   transports: TransportDeps;
-  rates: RateGate;
-  transportRecords: TransportRecords;
+  transportStates: TransportStates;
   attemptTimeoutSeconds: number;
   sleep: (ms: number) => Promise<void>;
   clients: BaseDeps['clients'] & { ses: SESClient };
@@ -297,7 +299,7 @@ export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): Intak
 /**
  * Builds the sender's dependencies: the base, and SES, the institutions' secrets (NOTICE_RELAY_SECRET_ARNS
  * on AWS: a JSON object of secret ARNs by institution id; NOTICE_RELAY_SES_ENDPOINT for the emulator), the
- * rate gate and the transport's records. No API keys: the sender answers no request.
+ * institutions' transport states (rate limits, paused sending). No API keys: the sender answers no request.
  * @example
  * export const handler = makeSenderHandler(createSenderDeps(process.env));
  */
@@ -305,12 +307,10 @@ export const createSenderDeps = (env: Env, overrides: DepsOverrides = {}): Sende
   const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
   const base = createBaseDeps(env, 'sender', overrides, tableName);
   const { ses, transports } = sending(env, base.config, base.clock, overrides);
-  const transportState = new DynamoTransportState({ client: base.clients.dynamodb, tableName });
   return {
     ...base,
     transports,
-    rates: transportState,
-    transportRecords: transportState,
+    transportStates: new DynamoTransportState({ client: base.clients.dynamodb, tableName }),
     attemptTimeoutSeconds: base.config.sender.attemptTimeoutSeconds,
     sleep,
     clients: { ...base.clients, ses },
@@ -351,14 +351,19 @@ export const createTransportFunctionDeps = (env: Env, overrides: DepsOverrides =
 };
 
 /**
- * Builds the sweep's dependencies: the base alone, so its bundle carries no SES, Secrets Manager or SMTP code.
+ * Builds the sweep's dependencies: the base and the institutions' transport states (the stall alert needs
+ * no transport), so its bundle carries no SES, Secrets Manager or SMTP code.
  * @example
  * export const handler = makeSweepHandler(createSweepDeps(process.env));
  */
-export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepFunctionDeps => createBaseDeps(env, 'sweep', overrides);
+export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepFunctionDeps => {
+  const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
+  const base = createBaseDeps(env, 'sweep', overrides, tableName);
+  return { ...base, transportStates: new DynamoTransportState({ client: base.clients.dynamodb, tableName }), stalledAfterMinutes: base.config.alerts.stalledAfterMinutes };
+};
 
 /**
- * Builds the feedback's dependencies: the base alone, as the sweep's.
+ * Builds the feedback's dependencies: the base alone, so its bundle carries no SES, Secrets Manager or SMTP code.
  * @example
  * export const handler = makeFeedbackHandler(createFeedbackDeps(process.env));
  */

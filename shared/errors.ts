@@ -147,38 +147,50 @@ export const errorCode = (error: unknown): string => {
 /** How a failed attempt counts (README: How delivery works): try again later, or never. */
 export type Verdict = 'transient' | 'permanent';
 
+/**
+ * What an outcome is about: the patron's address, this one message, or the institution's own sending
+ * setup (its relay, login, TLS, DNS or SES account). Only the first two may fail a notice.
+ */
+export type Scope = 'recipient' | 'message' | 'institution';
+
+/** One entry of the catalogue of outcomes (shared/transport/classify.ts): its code decides the rest. */
+export interface OutcomeKind {
+  code: string;
+  scope: Scope;
+  verdict: Verdict;
+}
+
 /** Facts about a failed send, for the history and the classifier's callers; never a patron address. */
 export interface DeliveryFacts {
   transport: 'smtp' | 'ses';
   /** `host:port` of the relay that answered or was tried last, or `ses`. */
   server?: string;
-  /** Nodemailer's error code (`ECONNECTION`, `ETIMEDOUT`, `EAUTH`…), an SES error name, or ours. */
+  /** The outcome's code, from the catalogue in shared/transport/classify.ts (`EAUTH`, `ERECIPIENT`…). */
   code: string;
   /** SMTP reply code (RFC 5321 §4.2). */
   responseCode?: number;
   /** RFC 3463 enhanced status code, e.g. `5.1.1`. */
   enhancedStatus?: string;
-  /** The SMTP command that drew the reply (`RCPT TO`, `DATA`…). */
+  /** The SMTP command that drew the reply (`RCPT TO`, `DATA`…), or the SES error's name. */
   command?: string;
-  /** The relay refused our credentials: shown at once in the transport's status. */
-  authFailure?: boolean;
-  /** The relay or provider asked us to slow down or wait for a quota to reset. */
-  throttled?: boolean;
-  /** A sending quota ran out (Gmail's 550 5.4.5, Microsoft 365's 554 5.2.0): it resets later. */
-  quota?: boolean;
   /** The copies (cc) a relay accepted while it refused the patron's address: not sent again. */
   copiesAccepted?: string[];
 }
 
-/** A send that did not succeed, classified once by shared/transport/classify.ts. */
+/**
+ * A send that did not succeed. Built only by shared/transport/classify.ts, which gives it an outcome
+ * of its catalogue: the code, and with it the scope and the verdict.
+ */
 export class DeliveryError extends NoticeRelayError {
   public readonly verdict: Verdict;
+  public readonly scope: Scope;
   public readonly facts: DeliveryFacts;
 
-  public constructor(message: string, verdict: Verdict, facts: DeliveryFacts, options?: ErrorOptions) {
+  public constructor(message: string, outcome: OutcomeKind, facts: Omit<DeliveryFacts, 'code'>, options?: ErrorOptions) {
     super(message, options);
     this.name = 'DeliveryError';
-    this.verdict = verdict;
-    this.facts = facts;
+    this.verdict = outcome.verdict;
+    this.scope = outcome.scope;
+    this.facts = { ...facts, code: outcome.code };
   }
 }

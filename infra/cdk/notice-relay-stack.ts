@@ -1,12 +1,11 @@
 // The one stack an institution deploys (README: How it is built, Deploy to AWS): store, queue, functions, API, SES, secrets,
 // optional static egress, alarms, and the outputs IT reads: the API URL and the DNS records to publish.
 import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
@@ -18,7 +17,7 @@ import type { Config, InstitutionConfig } from '../../shared/config/schema';
 import { domainOf } from '../../shared/config/domains';
 import { senderTimings } from '../../shared/config/timing';
 import { type DnsRecord, dnsRecordsFor, outputLine } from '../../shared/dns/records';
-import { AUTH_FAILURE_LOG } from '../../shared/log';
+import { AUTH_FAILURE_LOG, TRANSPORT_PAUSED_LOG, TRANSPORT_STALL_GAUGE_LOG } from '../../shared/log';
 import { INDEXES } from '../../shared/store/table';
 import { NoticeApi } from './constructs/api';
 import { StaticEgress } from './constructs/egress';
@@ -45,6 +44,9 @@ export interface NoticeRelayStackProps extends StackProps {
 }
 
 
+/** Half the bounce and complaint rates at which SES puts an account under review (5 %, 0.1 %). */
+export const REPUTATION_LIMITS = { bounceRate: 0.025, complaintRate: 0.0005 };
+
 /** A CloudFormation output id from a domain: `library.example.org` → `LibraryExampleOrg`. */
 const idOf = (text: string): string =>
   text
@@ -61,12 +63,16 @@ export class NoticeRelayStack extends Stack {
 
     const store = new NoticeTable(this, 'Store');
     const doorbells = new DoorbellQueue(this, 'Doorbells', { timings });
-    const secrets = new SecretsForInstitutions(this, 'Secrets', { institutions: config.institutions, namePrefix: `notice-relay/${this.stackName}` });
-    const mail = new MailIdentities(this, 'Mail', { institutions: config.institutions, defaultConfigurationSetName: `notice-relay-${this.stackName}`.toLowerCase() });
+    // A suffix of the stack's own id: unique to this deployment, the same on every update. A stack deleted and
+    // deployed again gets new secrets, rather than colliding with the names of those the old one kept.
+    const deploymentSuffix = Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', this.stackId))));
+    const secrets = new SecretsForInstitutions(this, 'Secrets', { institutions: config.institutions, namePrefix: `notice-relay/${this.stackName}`, nameSuffix: deploymentSuffix });
+    const defaultConfigurationSetName = `notice-relay-${this.stackName}`.toLowerCase();
+    const mail = new MailIdentities(this, 'Mail', { institutions: config.institutions, defaultConfigurationSetName });
     const egress = props.staticEgress ? new StaticEgress(this, 'Egress') : undefined;
 
     const functions = new NoticeRelayFunctions(this, 'Functions', {
-      runtimeConfigJson: props.runtimeConfigJson,
+      runtimeConfigJson: MailIdentities.runtimeWithConfigurationSets(props.runtimeConfigJson, defaultConfigurationSetName),
       bundleMetafile: props.bundleMetafile,
       environment: {
         NOTICE_RELAY_TABLE: store.table.tableName,
@@ -86,10 +92,13 @@ export class NoticeRelayStack extends Stack {
       // The transport and console functions send the Test Server's email, the sender everything else: all reach the relays.
       network: egress ? { vpc: egress.vpc, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, handlers: ['transport', 'sender', 'console'] } : undefined,
     });
-    // The console's DNS page checks SES's Easy DKIM records, whose tokens only the deployment knows.
+    // The console's DNS page checks SES's Easy DKIM records, whose tokens only the deployment knows (and only
+    // for the identities it created: an existing identity's tokens are in the SES console).
     functions.functions.console.addEnvironment(
       'NOTICE_RELAY_DKIM_TOKENS',
-      this.toJsonString(Object.fromEntries(mail.domains.map((sending) => [sending.domain, sending.identity.dkimRecords.map((record) => Fn.select(0, Fn.split('.', record.name)))]))),
+      this.toJsonString(
+        Object.fromEntries(mail.domains.flatMap((sending) => (sending.identity ? [[sending.domain, sending.identity.dkimRecords.map((record) => Fn.select(0, Fn.split('.', record.name)))]] : []))),
+      ),
     );
 
     // Least privilege, function by function. No function may Scan: the sweep reads the due index.
@@ -101,7 +110,8 @@ export class NoticeRelayStack extends Stack {
     // The Test Server: the key's rate, and the transport's state it reads and records its result in.
     can(['transport'], ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table]);
     can(['sender'], ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
-    can(['sweep'], ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
+    // GetItem: each institution's transport state, for the stall alert.
+    can(['sweep'], ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     can(['sweep'], ['dynamodb:Query'], indexes.filter((arn) => arn.endsWith('/due')));
     can(['feedback'], ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     // The staff console: notices read, cancelled and sent again (a new notice, its doorbell), its sessions
@@ -118,9 +128,15 @@ export class NoticeRelayStack extends Stack {
     }
 
     // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html: partial batch responses
-    // need ReportBatchItemFailures; maxConcurrency bounds how many senders reach the relays at once.
+    // need ReportBatchItemFailures; maxConcurrency bounds how many senders reach the relays at once; the
+    // batching window fills batches when doorbells come spread out, at the cost of that much latency.
     functions.functions.sender.addEventSource(
-      new SqsEventSource(doorbells.queue, { batchSize: config.sender.batchSize, reportBatchItemFailures: true, maxConcurrency: Math.max(2, config.sender.concurrency) }),
+      new SqsEventSource(doorbells.queue, {
+        batchSize: config.sender.batchSize,
+        maxBatchingWindow: config.sender.batchingWindowSeconds > 0 ? Duration.seconds(config.sender.batchingWindowSeconds) : undefined,
+        reportBatchItemFailures: true,
+        maxConcurrency: Math.max(2, config.sender.concurrency),
+      }),
     );
     // EventBridge schedules in whole minutes; a shorter sweep.intervalSeconds is for npm start.
     new Rule(this, 'SweepSchedule', {
@@ -141,49 +157,77 @@ export class NoticeRelayStack extends Stack {
       ? new SmtpDoorService(this, 'SmtpDoor', { config, runtimeConfigJson: props.runtimeConfigJson, table: store.table, queue: doorbells.queue, secretNamePrefix: `notice-relay/${this.stackName}`, vpc: egress?.vpc })
       : undefined;
 
-    this.alarms(functions, doorbells, unrecordedFeedback, props.alarmEmail);
+    this.alarms(config, functions, doorbells, unrecordedFeedback, api, mail, props.alarmEmail);
     // The door's alarms go to the topic alarms() made.
     for (const alarm of smtpDoor?.alarms ?? []) alarm.addAlarmAction(new SnsAction(this.node.findChild('Alarms') as Topic));
     this.outputs(config, api, mail, secrets, egress);
   }
 
-  private alarms(functions: NoticeRelayFunctions, doorbells: DoorbellQueue, unrecordedFeedback: Queue, alarmEmail: string | undefined): void {
+  private alarms(config: Config, functions: NoticeRelayFunctions, doorbells: DoorbellQueue, unrecordedFeedback: Queue, api: NoticeApi, mail: MailIdentities, alarmEmail: string | undefined): void {
     const topic = new Topic(this, 'Alarms', { displayName: 'Notice Relay alarms', enforceSSL: true });
     if (alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
     const alarms = [...doorbells.alarms];
-    for (const name of ['transport', 'sender'] as const) {
-      const filter = new MetricFilter(this, `AuthFailures-${name}`, {
-        logGroup: functions.logGroups[name],
-        metricNamespace: 'NoticeRelay',
-        metricName: 'TransportAuthenticationFailures',
-        filterPattern: FilterPattern.stringValue('$.message', '=', AUTH_FAILURE_LOG),
-        metricValue: '1',
-      });
-      alarms.push(
-        new Alarm(this, `AuthFailureAlarm-${name}`, {
-          alarmDescription: 'A relay refused the SMTP login (535) or an OAuth2 grant: see GET /v1/transport; notices wait in retry until the credentials are fixed.',
-          metric: filter.metric({ period: Duration.minutes(5), statistic: 'Sum' }),
-          threshold: 0,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    }
-    const onErrors = (id: string, fn: IFunction, alarmDescription: string) =>
+    /** An alarm when `metric` goes above `threshold` (or reaches it, with `atLeast`) in one period. */
+    const above = (id: string, metric: IMetric, alarmDescription: string, threshold = 0, atLeast = false) =>
       new Alarm(this, id, {
         alarmDescription,
-        metric: fn.metricErrors({ period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        metric,
+        threshold,
+        comparisonOperator: atLeast ? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD : ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
-    alarms.push(onErrors('SenderErrors', functions.functions.sender, 'The sender function failed (not a failed send: an invocation error).'));
+    const fromLog = (id: string, name: HandlerName, metricName: string, message: string, dimensions?: Record<string, string>) =>
+      new MetricFilter(this, id, {
+        logGroup: functions.logGroups[name],
+        metricNamespace: 'NoticeRelay',
+        metricName,
+        filterPattern: FilterPattern.stringValue('$.message', '=', message),
+        metricValue: '1',
+        ...(dimensions ? { dimensions } : {}),
+      });
+
+    // The institution's own setup refused mail and its sending paused: one ERROR line per change of state.
+    const paused = fromLog('TransportPaused-sender', 'sender', 'TransportPaused', TRANSPORT_PAUSED_LOG);
+    alarms.push(
+      above(
+        'TransportPausedAlarm',
+        paused.metric({ period: Duration.minutes(5), statistic: 'Sum' }),
+        "An institution's own sending setup refused mail (a refused login, relaying denied, TLS, SES not verified…) and its sending paused: see GET /v1/transport for the reply and the next probe. Notices are held, not failed.",
+      ),
+    );
+    // The Test Server's refused logins: IT pressed the button, but the alarm hears of it too.
+    const testLogins = fromLog('AuthFailures-transport', 'transport', 'TransportAuthenticationFailures', AUTH_FAILURE_LOG);
+    alarms.push(above('AuthFailureAlarm-transport', testLogins.metric({ period: Duration.minutes(5), statistic: 'Sum' }), 'A Test Server run met a refused SMTP login or OAuth2 grant: see GET /v1/transport.'));
+
+    // A stall, per institution, from the sweep: it writes the line every run while the institution has sent
+    // nothing while notices were due for alerts.stalledAfterMinutes. The alarm's return to OK says the stall is over.
+    const stalled = fromLog('TransportStalled-sweep', 'sweep', 'TransportStalled', TRANSPORT_STALL_GAUGE_LOG, { Institution: '$.institution' });
+    for (const institution of config.institutions) {
+      const alarm = above(
+        `TransportStalled-${institution.id}`,
+        stalled.metric({ dimensionsMap: { Institution: institution.id }, period: Duration.minutes(5), statistic: 'Maximum' }),
+        `${institution.id} has sent nothing for ${config.alerts.stalledAfterMinutes} minutes while notices were due: see GET /v1/transport (paused, stalledSince). This alarm returns to OK when it sends again.`,
+      );
+      alarm.addOkAction(new SnsAction(topic));
+      alarms.push(alarm);
+    }
+
+    const erring = (id: string, name: HandlerName, alarmDescription: string) => above(id, functions.functions[name].metricErrors({ period: Duration.minutes(5) }), alarmDescription);
+    const throttled = (id: string, name: HandlerName, alarmDescription: string) => above(id, functions.functions[name].metricThrottles({ period: Duration.minutes(5) }), alarmDescription);
+    alarms.push(
+      erring('IntakeErrors', 'intake', 'The intake function failed (an invocation error, not a refused request): the ILS may have had 502s.'),
+      erring('TransportErrors', 'transport', 'The transport function (GET /v1/transport, the Test Server) failed.'),
+      erring('SenderErrors', 'sender', 'The sender function failed (not a failed send: an invocation error).'),
+      throttled('IntakeThrottles', 'intake', "Lambda throttled the intake function: the account's concurrency is used up, and the ILS gets 502s or 429s."),
+      throttled('TransportThrottles', 'transport', 'Lambda throttled the transport function.'),
+      throttled('SenderThrottles', 'sender', "Lambda throttled the sender function: doorbells wait in the queue until it runs."),
+      above('Api5xx', api.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }), 'API Gateway answered 5xx: see the intake and transport functions\' errors and the API\'s access log.'),
+    );
     // Retries after the first hour, scheduled notices, lost doorbells and give-ups all wait on the sweep:
     // a sweep that fails, or stops being run, stalls them without a message in any queue to show it.
     alarms.push(
-      onErrors('SweepErrors', functions.functions.sweep, 'The sweep failed: notices due from the store (long retries, sendAt, give-ups) are not being rung.'),
+      erring('SweepErrors', 'sweep', 'The sweep failed: notices due from the store (long retries, sendAt, give-ups) are not being rung.'),
       new Alarm(this, 'SweepNotRunning', {
         alarmDescription: 'The sweep has not run for 10 minutes (it runs every minute): check its EventBridge schedule.',
         metric: functions.functions.sweep.metricInvocations({ period: Duration.minutes(10), statistic: 'Sum' }),
@@ -194,15 +238,21 @@ export class NoticeRelayStack extends Stack {
       }),
     );
     alarms.push(
-      new Alarm(this, 'FeedbackUnrecorded', {
-        alarmDescription: 'An SES delivery, bounce or complaint event could not be recorded on its notice; it is kept 14 days in the UnrecordedFeedback queue.',
-        metric: unrecordedFeedback.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+      above(
+        'FeedbackUnrecorded',
+        unrecordedFeedback.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+        'An SES delivery, bounce or complaint event could not be recorded on its notice; it is kept 14 days in the UnrecordedFeedback queue.',
+      ),
     );
+    if (mail.domains.length > 0) {
+      // The account's reputation, at half the rates at which SES puts an account under review (5 % bounces,
+      // 0.1 % complaints): time to look before SES pauses sending (https://docs.aws.amazon.com/ses/latest/dg/reputationdashboard-cloudwatch-alarm.html).
+      const reputation = (metricName: string) => new Metric({ namespace: 'AWS/SES', metricName, period: Duration.hours(1), statistic: 'Maximum' });
+      alarms.push(
+        above('SesBounceRate', reputation('Reputation.BounceRate'), "SES's bounce rate for the account reached 2.5 % (SES reviews an account at 5 %): look for lists of stale addresses in the ILS.", REPUTATION_LIMITS.bounceRate, true),
+        above('SesComplaintRate', reputation('Reputation.ComplaintRate'), "SES's complaint rate for the account reached 0.05 % (SES reviews an account at 0.1 %).", REPUTATION_LIMITS.complaintRate, true),
+      );
+    }
     for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(topic));
     new CfnOutput(this, 'AlarmTopicArn', { value: topic.topicArn, description: 'Subscribe IT to these alarms (SNS topic)' });
   }
@@ -221,16 +271,24 @@ export class NoticeRelayStack extends Stack {
     const published = new Set<string>();
     for (const sending of mail.domains) {
       const institution = sending.institutions[0] as InstitutionConfig;
-      const records = dnsRecordsFor(institution, { region: this.region, dkimCnames: sending.identity.dkimRecords });
+      const { identity } = sending;
+      const records = dnsRecordsFor(institution, { region: this.region, ...(identity ? { dkimCnames: identity.dkimRecords } : {}) });
       const domainId = idOf(sending.domain);
-      records.filter((r) => r.purpose === 'dkim').forEach((record, index) => output(`Dkim${index + 1}${domainId}`, record));
+      if (identity) {
+        records.filter((r) => r.purpose === 'dkim').forEach((record, index) => output(`Dkim${index + 1}${domainId}`, record));
+        new CfnOutput(this, `DkimTokens${domainId}`, {
+          value: Fn.join(',', identity.dkimRecords.map((record) => Fn.select(0, Fn.split('.', record.name)))),
+          description: `the Easy DKIM tokens of ${sending.domain}, for notice-relay dns-check --dkim-tokens`,
+        });
+      } else {
+        new CfnOutput(this, `ExistingIdentity${domainId}`, {
+          value: sending.domain,
+          description: `${sending.domain} sends through the SES identity that already existed; its DKIM tokens: aws sesv2 get-email-identity --email-identity ${sending.domain} --query DkimAttributes.Tokens`,
+        });
+      }
       output(`MailFromMx${domainId}`, records.find((r) => r.purpose === 'mail-from-mx') as DnsRecord);
       output(`MailFromSpf${domainId}`, records.find((r) => r.purpose === 'mail-from-spf') as DnsRecord);
       output(`Dmarc${domainId}`, records.find((r) => r.purpose === 'dmarc') as DnsRecord);
-      new CfnOutput(this, `DkimTokens${domainId}`, {
-        value: Fn.join(',', sending.identity.dkimRecords.map((record) => Fn.select(0, Fn.split('.', record.name)))),
-        description: `the Easy DKIM tokens of ${sending.domain}, for notice-relay dns-check --dkim-tokens`,
-      });
       published.add(sending.domain);
     }
     for (const institution of config.institutions) {

@@ -9,29 +9,8 @@ import { createDeskDeps } from '../../shared/deps';
 import { errorCode } from '../../shared/errors';
 import { silentLog } from '../../shared/log';
 import { makeDesk } from '../../shared/transport/desk';
-import type { TransportRecords } from '../../shared/transport/records';
 import { emailAddress } from '../../shared/validation';
 import { chosenInstitution, type CliOutput, UsageError } from './command';
-
-/**
- * The records, with a write that fails noted instead of thrown: the test itself happened, and IT must
- * see its result even when the table cannot be reached (wrong name, region or permissions).
- */
-const noting = (records: TransportRecords, problems: string[]): TransportRecords => {
-  const attempt = async (action: () => Promise<void>) => {
-    try {
-      await action();
-    } catch (error) {
-      problems.push(error instanceof Error ? `${error.name}: ${error.message}` : errorCode(error));
-    }
-  };
-  return {
-    get: (institutionId) => records.get(institutionId),
-    recordTest: (institutionId, result) => attempt(() => records.recordTest(institutionId, result)),
-    recordAuthFailure: (institutionId, failure) => attempt(() => records.recordAuthFailure(institutionId, failure)),
-    recordAuthRecovered: (institutionId, at) => attempt(() => records.recordAuthRecovered(institutionId, at)),
-  };
-};
 
 export const sendTestCommand = async (args: string[], output: CliOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> => {
   const { values } = parseArgs({
@@ -47,7 +26,10 @@ export const sendTestCommand = async (args: string[], output: CliOutput, env: No
   });
   const problems: string[] = [];
   try {
-    const { lastTestedAt, lastTestResult: result } = await makeDesk({ ...deps, ...(deps.records ? { records: noting(deps.records, problems) } : {}) }).test(institution, values.to);
+    // A record that fails is noted, not thrown: the test itself happened, and IT must see its result even
+    // when the table cannot be reached (wrong name, region or permissions).
+    const recordFailed = (error: unknown) => problems.push(error instanceof Error ? `${error.name}: ${error.message}` : errorCode(error));
+    const { lastTestedAt, lastTestResult: result } = await makeDesk({ ...deps, recordFailed }).test(institution, values.to);
     output.out(`Test email for ${institution.name ?? institution.id} to ${result.to}, ${lastTestedAt}:`);
     for (const server of result.servers) output.out(`  ${server.ok ? '✔' : '✘'} ${server.server} — ${server.reply}`);
     output.out(result.ok ? `OK: ${result.server} took the message. Check that it arrived, and not as spam.` : 'FAILED: no server took the message (see "Having a problem?" in the README).');

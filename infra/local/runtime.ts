@@ -160,6 +160,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
       handler: sender,
       batchSize: config.sender.batchSize,
       concurrency: config.sender.concurrency,
+      batchingWindowSeconds: config.sender.batchingWindowSeconds,
       functionTimeoutSeconds: timings.functionTimeoutSeconds,
       visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
       onError: report('sender invocation failed'),

@@ -1,6 +1,7 @@
 // SQS → the sender handler, as Lambda's event source mapping does it: `concurrency` pollers each take up
-// to `batchSize` messages (hidden for the visibility timeout), invoke the handler with an SQS event,
-// delete what succeeded and leave the batchItemFailures to reappear when their visibility lapses.
+// to `batchSize` messages (hidden for the visibility timeout), gathering them for up to the batching
+// window once the first has come, invoke the handler with an SQS event, delete what succeeded and leave
+// the batchItemFailures to reappear when their visibility lapses.
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +13,12 @@ export interface SqsPollerOptions {
   handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
   batchSize: number;
   concurrency: number;
+  /**
+   * Lambda's MaximumBatchingWindowInSeconds: once a poller holds a message it goes on receiving until it
+   * holds `batchSize` or this many seconds have passed, then invokes. 0 (the default) invokes with what
+   * one receive returned.
+   */
+  batchingWindowSeconds?: number;
   /** The function timeout: what the handler's context counts down from. */
   functionTimeoutSeconds: number;
   visibilityTimeoutSeconds: number;
@@ -60,34 +67,88 @@ const lambdaContext = (timeoutSeconds: number): Context => {
   };
 };
 
+/** How long one receive waits for a first message: long polling, ended early by `stop()`. */
+const LONG_POLL_SECONDS = 5;
+/**
+ * How often a batch being gathered looks for more: a few receives per window at most, and a batch that
+ * fills early is invoked within this long of filling.
+ */
+const GATHER_STEP_MS = 2000;
+/** SQS's most messages a ReceiveMessage returns, and its longest wait. */
+const SQS_MAX_MESSAGES = 10;
+const SQS_MAX_WAIT_SECONDS = 20;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+
 /** Starts polling; `stop()` ends the long polls and waits for the invocations under way. */
 export const startSqsPoller = (options: SqsPollerOptions): SqsPoller => {
   const abort = new AbortController();
   const counters = { invocations: 0, messages: 0, failures: 0 };
   const queueArn = options.queueArn ?? 'arn:aws:sqs:us-east-1:000000000000:notice-relay-doorbells';
+  const windowMs = Math.max(0, options.batchingWindowSeconds ?? 0) * 1000;
+
+  const receive = async (maxMessages: number, waitSeconds: number): Promise<Message[]> => {
+    const output = await options.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: Math.min(SQS_MAX_MESSAGES, maxMessages),
+        WaitTimeSeconds: Math.min(SQS_MAX_WAIT_SECONDS, waitSeconds),
+        VisibilityTimeout: options.visibilityTimeoutSeconds,
+        MessageSystemAttributeNames: ['All'],
+      }),
+      { abortSignal: abort.signal },
+    );
+    return output.Messages ?? [];
+  };
+
+  /**
+   * With a batching window: receives more until the batch is full or the window, opened by the first
+   * message, closes. It looks every GATHER_STEP_MS with a receive that does not wait, rather than long
+   * polling: a long poll returns as soon as one message is there, so doorbells coming one at a time would
+   * cost a receive each, and the event source mapping's receives are billed as any others. A failed
+   * receive, or `stop()`, closes the window early: what is held is invoked, not left hidden for the
+   * visibility timeout.
+   */
+  const gather = async (batch: Message[]): Promise<Message[]> => {
+    const closesAt = performance.now() + windowMs;
+    while (batch.length < options.batchSize && !abort.signal.aborted) {
+      const leftMs = closesAt - performance.now();
+      if (leftMs <= 0) break;
+      await pause(Math.min(leftMs, GATHER_STEP_MS), abort.signal);
+      try {
+        batch.push(...(await receive(options.batchSize - batch.length, 0)));
+      } catch (error) {
+        if (!abort.signal.aborted) options.onError?.(error);
+        break;
+      }
+    }
+    return batch;
+  };
 
   const lane = async () => {
     while (!abort.signal.aborted) {
       let messages: Message[];
       try {
-        const output = await options.client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: options.batchSize,
-            WaitTimeSeconds: 5,
-            VisibilityTimeout: options.visibilityTimeoutSeconds,
-            MessageSystemAttributeNames: ['All'],
-          }),
-          { abortSignal: abort.signal },
-        );
-        messages = output.Messages ?? [];
+        messages = await receive(options.batchSize, LONG_POLL_SECONDS);
       } catch (error) {
         if (abort.signal.aborted) return;
         options.onError?.(error);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await pause(1000, abort.signal);
         continue;
       }
       if (messages.length === 0) continue;
+      if (windowMs > 0 && messages.length < options.batchSize) messages = await gather(messages);
       counters.invocations++;
       counters.messages += messages.length;
       let failed = new Set(messages.map((m) => m.MessageId as string));

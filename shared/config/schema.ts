@@ -148,6 +148,11 @@ const sesTransport = z.strictObject({
   /** The custom MAIL FROM domain; `bounce.<From domain>` when absent. */
   mailFromDomain: domainName.optional(),
   configurationSet: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  /**
+   * The From domain's SES identity exists already in the account (made by hand, or by another stack):
+   * the deployment uses it as it is instead of creating it, which would fail.
+   */
+  existingIdentity: z.boolean().default(false),
   maxPerMinute: perMinute,
   maxPerDay: perDay,
 });
@@ -235,6 +240,12 @@ const isTimeZone = (zone: string): boolean => {
     return false;
   }
 };
+/**
+ * Long enough that the doorbells of a batch spread over `intake.spreadSeconds` fill the sender's batches
+ * (500 notices over 60 s come at about 8 a second), short enough that a lone notice, or the Test Server's
+ * user watching the mail viewer, never notices it: the bench measures requests per notice with and without.
+ */
+export const DEFAULT_BATCHING_WINDOW_SECONDS = 5;
 
 const delayRange = z
   .tuple([z.number().int().min(0), z.number().int().min(0)])
@@ -272,6 +283,12 @@ export const configSchema = z
         leaseSeconds: z.number().positive().max(3600).default(90),
         batchSize: z.number().int().min(1).max(10).default(10),
         concurrency: z.number().int().min(1).max(1000).default(4),
+        /**
+         * Lambda's MaximumBatchingWindowInSeconds (0–300): how long the event source mapping gathers doorbells
+         * into one invocation once the first is in hand. Fuller batches make fewer requests per notice; each
+         * notice may wait this much longer.
+         */
+        batchingWindowSeconds: z.number().int().min(0).max(300).default(DEFAULT_BATCHING_WINDOW_SECONDS),
       })
       .superRefine((sender, ctx) => {
         if (sender.leaseSeconds <= sender.attemptTimeoutSeconds) {
@@ -279,6 +296,14 @@ export const configSchema = z
             code: 'custom',
             path: ['leaseSeconds'],
             message: `must be longer than sender.attemptTimeoutSeconds (${sender.attemptTimeoutSeconds}) so a retry never overlaps a send in flight`,
+          });
+        }
+        // The sweep takes a doorbell for lost twice the lease after its notice was due.
+        if (sender.batchingWindowSeconds >= 2 * sender.leaseSeconds) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['batchingWindowSeconds'],
+            message: `must be shorter than twice sender.leaseSeconds (${2 * sender.leaseSeconds}), or the sweep takes the doorbells waiting in a batch for lost`,
           });
         }
       })
@@ -303,6 +328,8 @@ export const configSchema = z
           .refine((zone) => isTimeZone(zone), { message: 'must be an IANA time zone like America/Chicago' }),
       })
       .prefault({}),
+    /** When IT is told that an institution has sent nothing while notices were due; fractions for tests and demos. */
+    alerts: z.strictObject({ stalledAfterMinutes: z.number().positive().max(10_080).default(30) }).prefault({}),
     /**
      * The SMTP door. `enabled` deploys it on AWS (npm start always opens it); `hostName` is the name the ILS
      * connects to, which its TLS certificate names; `loginFrom` the networks that may connect to log in.

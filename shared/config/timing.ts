@@ -11,15 +11,16 @@ export interface SenderTimings {
   /** The sender function's timeout: a whole batch of attempts that all run to their deadline. */
   functionTimeoutSeconds: number;
   /**
-   * The queue's visibility timeout: six times the function timeout, as AWS advises for a queue that
-   * feeds Lambda, so that a throttled batch is not redelivered while it still runs.
+   * The queue's visibility timeout: six times the function timeout plus the batching window, as AWS
+   * advises for a queue that feeds Lambda (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html),
+   * so that a throttled or still-gathering batch is not redelivered while it still runs.
    */
   visibilityTimeoutSeconds: number;
 }
 
 export const senderTimings = (sender: SenderConfig): SenderTimings => {
   const functionTimeoutSeconds = Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.ceil(sender.batchSize * (sender.attemptTimeoutSeconds + 5) + SENDER_OVERHEAD_SECONDS));
-  return { functionTimeoutSeconds, visibilityTimeoutSeconds: Math.min(43_200, 6 * functionTimeoutSeconds) };
+  return { functionTimeoutSeconds, visibilityTimeoutSeconds: Math.min(43_200, 6 * functionTimeoutSeconds + sender.batchingWindowSeconds) };
 };
 
 /** Webhook events one invocation takes; they are posted in parallel, each within its own deadline. */

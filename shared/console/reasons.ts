@@ -1,11 +1,12 @@
-// What happened to a notice, in words a circulation clerk understands (README: The staff console). The one
-// place that turns the delivery outcome codes (shared/transport/classify.ts and the sender's own), the
-// SMTP enhanced status codes (RFC 3463), the SES event kinds and the statuses into sentences. It is keyed
-// by the code strings and statuses themselves, so a new code needs one entry here and nothing else.
+// What happened to a notice, in words a circulation clerk understands (README: The staff console). The
+// verdict on an outcome, and its words, are the catalogue's (shared/transport/classify.ts): this module
+// only picks the entry that applies and puts it in a sentence. Beside it, the RFC 3463 enhanced status of
+// a patron's mail server's refusal (5.1.1 "no such user", 5.2.2 "mailbox full") words what the catalogue
+// files as "the patron's address was refused" more precisely, and SES's bounce sub-types word its bounces.
 import type { FeedbackEvent, HistoryEntry, Notice } from '../notice/model';
+import { knownOutcomeOf, outcomeOf, type StaffWords, type WhoActs } from '../transport/classify';
 
-/** Who can do something about it: the patron's address, the library's IT, or nobody (it is on its way). */
-export type WhoActs = 'patron' | 'it' | 'none';
+export type { WhoActs } from '../transport/classify';
 
 export interface Reason {
   /** One sentence: what happened. */
@@ -36,38 +37,12 @@ export const statusLabel = (status: string): string => STATUS_WORDS[status]?.lab
 const CHECK_ADDRESS = "Check the patron's email address in the ILS, correct it, then send the notice again.";
 const TELL_IT = "Tell the library's IT: the Email settings page shows the mail server's state and has a Test Server button.";
 
-/** Outcome codes: Nodemailer's and ours (classify.ts, deliver.ts, factory.ts) and SES error names. */
-const CODE_WORDS: Record<string, Reason> = {
-  ECONNECTION: { summary: "The library's mail server could not be reached.", action: TELL_IT, who: 'it' },
-  ECONNREFUSED: { summary: "The library's mail server refused the connection.", action: TELL_IT, who: 'it' },
-  ECONNRESET: { summary: "The library's mail server dropped the connection.", action: TELL_IT, who: 'it' },
-  EHOSTUNREACH: { summary: "The library's mail server could not be reached over the network.", action: TELL_IT, who: 'it' },
-  ENETUNREACH: { summary: "The library's mail server could not be reached over the network.", action: TELL_IT, who: 'it' },
-  ESOCKET: { summary: 'The connection to the mail server failed.', action: TELL_IT, who: 'it' },
-  EDNS: { summary: "The mail server's name could not be looked up.", action: TELL_IT, who: 'it' },
-  ETIMEDOUT: { summary: 'The mail server did not answer in time.', action: TELL_IT, who: 'it' },
-  ETLS: { summary: 'A secure (TLS) connection to the mail server could not be made.', action: TELL_IT, who: 'it' },
-  EAUTH: { summary: "The mail server refused Notice Relay's login.", action: "Tell the library's IT: the mail server's password or account needs checking.", who: 'it' },
-  EOAUTH2: { summary: 'Google or Microsoft refused Notice Relay\'s sign-in to the mailbox.', action: "Tell the library's IT: the OAuth2 authorisation needs renewing.", who: 'it' },
-  ENOAUTH: { summary: 'No password is set up for the mail server.', action: TELL_IT, who: 'it' },
-  EAUTHREQUIRED: { summary: 'The mail server wants a login that is not set up.', action: TELL_IT, who: 'it' },
-  ETHROTTLED: { summary: 'The mail server asked Notice Relay to slow down.', action: 'Nothing to do: it is tried again later.', who: 'none' },
-  EENVELOPE: { summary: "The patron's mail server asked to try again later.", action: 'Nothing to do: it is tried again later.', who: 'none' },
-  EPROTOCOL: { summary: 'The mail server answered something unexpected.', action: TELL_IT, who: 'it' },
-  EDKIMKEY: { summary: 'The key that signs the library\'s mail (DKIM) cannot be used.', action: TELL_IT, who: 'it' },
-  ESECRET: { summary: "The mail server's password could not be read.", action: TELL_IT, who: 'it' },
-  ECONFIG: { summary: 'Notice Relay is not set up to send for this library.', action: TELL_IT, who: 'it' },
-  ENOCONTENT: { summary: "The notice's text was no longer kept, so it could not be sent.", action: 'Send it again from the ILS.', who: 'none' },
-  ELEASE: { summary: 'The sender ran out of time for this try.', action: 'Nothing to do: it is tried again.', who: 'none' },
-  MessageRejected: { summary: 'Amazon SES refused the message.', action: "Tell the library's IT: while SES is in its sandbox it sends only to verified addresses.", who: 'it' },
-  InvalidParameterValue: { summary: 'Amazon SES found the address or the message invalid.', action: CHECK_ADDRESS, who: 'patron' },
-  MailFromDomainNotVerifiedException: { summary: "Amazon SES has not verified the library's sending domain.", action: "Tell the library's IT: the DNS page lists the records to publish.", who: 'it' },
-  AccountSendingPausedException: { summary: "Sending through the library's Amazon SES account is paused.", action: TELL_IT, who: 'it' },
-  ConfigurationSetSendingPausedException: { summary: 'Sending through Amazon SES is paused.', action: TELL_IT, who: 'it' },
-  Throttling: { summary: 'Amazon SES asked Notice Relay to slow down.', action: 'Nothing to do: it is tried again later.', who: 'none' },
-  ThrottlingException: { summary: 'Amazon SES asked Notice Relay to slow down.', action: 'Nothing to do: it is tried again later.', who: 'none' },
-  TooManyRequestsException: { summary: 'Amazon SES asked Notice Relay to slow down.', action: 'Nothing to do: it is tried again later.', who: 'none' },
-  LimitExceededException: { summary: "The library's Amazon SES sending limit was reached.", action: 'Nothing to do: it is tried again later.', who: 'none' },
+const reasonOf = (words: StaffWords, viaSes = false): Reason => ({ summary: (viaSes && words.sesSays) || words.says, ...(words.action ? { action: words.action } : {}), who: words.who });
+
+/** The catalogue's words for a recorded code, if it can place the code. */
+const codeReason = (entry: HistoryEntry): Reason | undefined => {
+  const outcome = knownOutcomeOf(entry.code);
+  return outcome && outcome.code !== 'EUNKNOWN' ? reasonOf(outcome.staff, entry.transport === 'ses' || entry.server === 'ses') : undefined;
 };
 
 /** RFC 3463 enhanced status codes a patron's mail server answers, by prefix (longest first). */
@@ -108,19 +83,35 @@ const enhancedReason = (enhanced: string | undefined): Reason | undefined => {
 /** What one attempt's outcome means. */
 export const explainAttempt = (entry: HistoryEntry): Reason => {
   if (entry.outcome === 'sent') return { summary: `Handed to ${entry.server === 'ses' ? 'Amazon SES' : (entry.server ?? 'the mail server')}.`, who: 'none' };
-  if (entry.outcome === 'deferred') return { summary: `Held back: ${entry.message ?? 'a sending limit'}.`, action: 'Nothing to do: it goes when the limit allows.', who: 'none' };
+  if (entry.outcome === 'deferred') {
+    // Held while the library's sending is paused (the entry carries the pause's code), or by a sending limit.
+    const paused = knownOutcomeOf(entry.code);
+    if (paused?.scope === 'institution') {
+      const words = reasonOf(paused.staff, entry.server === 'ses');
+      return { ...words, summary: `Waiting: the library's sending is paused. ${words.summary}` };
+    }
+    return { summary: `Held back: ${entry.message ?? 'a sending limit'}.`, action: 'Nothing to do: it goes when the limit allows.', who: 'none' };
+  }
   if (entry.outcome === 'lease-expired') return { summary: 'A try was interrupted before its result was recorded.', action: 'Nothing to do: it is tried again.', who: 'none' };
   const permanent = entry.outcome === 'permanent';
-  // A permanent refusal is about the patron's address or the message; its enhanced status says which.
-  const byStatus = permanent ? (enhancedReason(entry.enhancedStatus) ?? (entry.code && CODE_WORDS[entry.code])) : undefined;
-  const byCode = entry.code ? CODE_WORDS[entry.code] : undefined;
-  const reason = byStatus || byCode || enhancedReason(entry.enhancedStatus);
+  const byCode = codeReason(entry);
+  // A patron's mail server's permanent refusal: its enhanced status words it more precisely than the
+  // catalogue's "refused" (never for the library's own setup, whose words are the catalogue's alone).
+  const byStatus = permanent && knownOutcomeOf(entry.code)?.scope !== 'institution' ? enhancedReason(entry.enhancedStatus) : undefined;
+  const reason = byStatus ?? byCode ?? enhancedReason(entry.enhancedStatus);
   if (reason) return reason;
   if (entry.responseCode !== undefined && entry.responseCode >= 500) return { summary: 'The mail server refused it for good.', action: CHECK_ADDRESS, who: 'patron' };
   return permanent
     ? { summary: 'It was refused for good.', action: CHECK_ADDRESS, who: 'patron' }
     : { summary: `A try did not work${entry.code ? ` (${entry.code})` : ''}.`, action: 'Nothing to do: it is tried again.', who: 'none' };
 };
+
+/**
+ * Why the library's sending is paused, from the pause's code (GET /v1/transport's `paused.code`).
+ * @example
+ * pauseReason('EAUTH', 'mail.library.example.org:587').summary // "The mail server refused Notice Relay's login."
+ */
+export const pauseReason = (code: string, server: string): Reason => reasonOf(outcomeOf(code).staff, server === 'ses');
 
 /** What an SES event means. */
 export const explainEvent = (event: FeedbackEvent): Reason => {

@@ -9,28 +9,32 @@ import type { AttemptResult } from '../lifecycle/history';
 import type { Doorbell, Plan } from '../lifecycle/plan';
 import { waitFor } from '../lifecycle/scheduling';
 import { afterAttempt, defer, discard, onDoorbell, suppress, takeLease } from '../lifecycle/transitions';
-import { AUTH_FAILURE_LOG } from '../log';
+import { REPORT_UNDELIVERED_LOG } from '../log';
 import type { SuppressionEntry, SuppressionStore } from '../store/suppression-store';
 import { suppressionKey } from '../suppression/address';
-import { suppressionWords } from '../suppression/suppress';
+import { suppressAddress, suppressionWords } from '../suppression/suppress';
 import { composeMessage } from '../mime/compose';
 import { type Notice, type NoticeContent, PENDING_STATUSES } from '../notice/model';
+import { deliveryFailure } from '../transport/classify';
 import { type TransportDeps, TransportSession } from '../transport/factory';
-import { pauseFor, type RateGate } from '../transport/rate-gate';
-import type { TransportRecord, TransportRecords } from '../transport/records';
+import { admitReservedSend, reserveSlot } from '../transport/rate-gate';
+import type { TransportStates } from '../transport/records';
 import { applyPlan, lifecycleContext } from './plan';
+import { TransportWatch } from './transport-watch';
 
 export interface DeliveryDeps extends CoreDeps {
   institutions: ReadonlyMap<string, InstitutionConfig>;
   transports: TransportDeps;
-  rates: RateGate;
-  transportRecords: TransportRecords;
+  /** Each institution's transport state: its rate limit's slots, its paused sending (shared/transport/records.ts). */
+  transportStates: TransportStates;
   /** The hard deadline of one attempt (README: How delivery works). */
   attemptTimeoutSeconds: number;
   /** Waits out a slot less than a second away rather than sending before it. */
   sleep: (ms: number) => Promise<void>;
   /** The institutions' suppression lists: a notice to an address on its list ends `suppressed`, unsent. */
   suppressions?: SuppressionStore;
+  /** `suppression.days`: how long a refused address stays on the list. */
+  suppressionDays?: number;
 }
 
 /** What became of one doorbell. */
@@ -67,8 +71,8 @@ const suppressedOf = async (deps: DeliveryDeps, loaded: Map<NoticeId, { notice: 
 export class DeliveryBatch {
   private readonly doorbells: Doorbell[] = [];
   private readonly session: TransportSession;
-  /** Each institution's transport record, read once per batch: its pause, its last authentication failure. */
-  private readonly records = new Map<string, Promise<TransportRecord>>();
+  /** Each institution's transport state, read once per batch: whether its sending is paused. */
+  private readonly watch: TransportWatch;
 
   private constructor(
     private readonly deps: DeliveryDeps,
@@ -76,6 +80,7 @@ export class DeliveryBatch {
     private readonly suppressed: Map<NoticeId, SuppressionEntry>,
   ) {
     this.session = new TransportSession(deps.transports);
+    this.watch = new TransportWatch(deps);
   }
 
   /**
@@ -115,7 +120,8 @@ export class DeliveryBatch {
         // Another actor may have ended it first (the sweep, a DELETE, SES feedback): then it did.
         const discarded = await applyPlan(deps, discard(entry.notice, now, lifecycleContext(deps)), this.doorbells);
         if (!discarded) return 'skipped';
-        deps.log.info('notice discarded', { noticeId: id });
+        if (entry.notice.kind === 'report') deps.log.error(REPORT_UNDELIVERED_LOG, { noticeId: id, reportFor: entry.notice.reportFor });
+        else deps.log.info('notice discarded', { noticeId: id });
         return 'discarded';
       }
       case 'send': {
@@ -132,10 +138,24 @@ export class DeliveryBatch {
 
   private async attempt(found: Notice, content: NoticeContent | undefined): Promise<DeliveryOutcome> {
     const { deps } = this;
+    const institution = deps.institutions.get(found.institutionId);
+    // The institution's own setup refused mail: only the probe goes until it works again.
+    const clearance = institution ? await this.watch.clear(institution, found) : { kind: 'send' as const };
+    if (clearance.kind === 'hold') {
+      // Within SQS's longest delay, the notice is left as it is and its doorbell rung again for the
+      // probe's time: a night's batch held through a short pause costs no write at all.
+      const doorbell = waitFor(found, clearance.until, deps.clock.now());
+      if (doorbell) {
+        this.doorbells.push(doorbell);
+        deps.log.debug('notice held', { noticeId: found.id, institution: found.institutionId, code: clearance.code, until: clearance.until.toISOString() });
+        return 'deferred';
+      }
+    }
     let notice: Notice;
     try {
       notice = await deps.store.apply(takeLease(found, deps.clock.now(), deps.newId(), deps.settings));
     } catch (error) {
+      if (institution && clearance.kind === 'send' && clearance.probeToken) await this.watch.release(institution, clearance.probeToken);
       if (error instanceof StaleNoticeError) {
         // Another sender took it between our read and our lease: it sends, we do not.
         deps.log.debug('lease taken by another sender', { noticeId: found.id });
@@ -143,21 +163,26 @@ export class DeliveryBatch {
       }
       throw error;
     }
-
-    const institution = deps.institutions.get(notice.institutionId);
+    if (clearance.kind === 'hold') {
+      // A longer pause: the notice waits in the store for the sweep, with one entry in its history.
+      const deferred = await this.applyLeased(notice, (current) => defer(current, clearance.until, deps.clock.now(), lifecycleContext(deps), clearance.reason, false, clearance.code));
+      if (deferred) deps.log.info('notice held', { noticeId: notice.id, institution: notice.institutionId, code: clearance.code, until: clearance.until.toISOString() });
+      return 'deferred';
+    }
     const held = institution ? await this.holdBack(notice, institution, 1 + (content?.cc?.length ?? 0)) : undefined;
-    const wait = held ? held.at.getTime() - deps.clock.now().getTime() : 0;
     // A short wait comes out of the attempt's own time (its deadline counts from the lease); a longer one defers.
-    if (held && wait <= Math.min(SLOT_WAIT_MS, this.recordingMarginMs / 2)) {
-      await deps.sleep(Math.max(0, wait));
+    if (held?.sendsHere) {
+      await deps.sleep(Math.max(0, held.at.getTime() - deps.clock.now().getTime()));
     } else if (held) {
+      if (institution && clearance.probeToken) await this.watch.release(institution, clearance.probeToken);
       const deferred = await this.applyLeased(notice, (current) => defer(current, held.at, deps.clock.now(), lifecycleContext(deps), held.reason, held.reserved));
       if (deferred) deps.log.info('notice held back', { noticeId: notice.id, until: held.at.toISOString() });
       return 'deferred';
     }
 
     const startedAt = deps.clock.now();
-    const result = await this.send(notice, content, startedAt);
+    const attempted = await this.send(notice, content, startedAt);
+    const result = institution ? await this.watch.settle(institution, notice, attempted, clearance.probeToken) : attempted;
     const recorded = await this.applyLeased(notice, (current) => afterAttempt(current, result, deps.clock.now(), lifecycleContext(deps)));
     if (!recorded) {
       // Only a lease that expired under us lets another actor take the notice; the deadline is
@@ -165,17 +190,29 @@ export class DeliveryBatch {
       deps.log.error('attempt outcome not recorded: the lease was lost', { noticeId: notice.id, sent: result.ok });
       return 'skipped';
     }
-    if (institution) await this.noteTransport(institution, result);
     if (result.ok) {
       deps.log.info('notice sent', { noticeId: notice.id, server: result.server, attempt: recorded.attemptCount });
     } else {
-      const { facts, verdict } = result.error;
-      const attributes = { noticeId: notice.id, institution: notice.institutionId, server: facts.server, code: facts.code, responseCode: facts.responseCode, verdict, status: recorded.status };
-      if (facts.authFailure) deps.log.error(AUTH_FAILURE_LOG, attributes);
+      const { facts, verdict, scope } = result.error;
+      const attributes = { noticeId: notice.id, institution: notice.institutionId, server: facts.server, code: facts.code, responseCode: facts.responseCode, scope, verdict, status: recorded.status };
+      // The institution's pause has its own line, once (transport-watch.ts); each notice it holds is INFO.
+      if (result.heldUntil) deps.log.info('notice held', { ...attributes, until: result.heldUntil.toISOString() });
       else deps.log.warn('notice not sent', attributes);
+    }
+    if (recorded.status === 'discarded' && recorded.kind === 'report') deps.log.error(REPORT_UNDELIVERED_LOG, { noticeId: recorded.id, reportFor: recorded.reportFor });
+    // The relay refused the patron's address for good (the catalogue's recipient scope, e.g. 550 5.1.1): the
+    // next notice to it is not sent. A refusal the safety net took for the library's own setup is not one.
+    if (!result.ok && result.error.scope === 'recipient' && result.error.verdict === 'permanent' && recorded.status === 'failed' && recorded.kind === 'notice' && deps.suppressions) {
+      const { facts } = result.error;
+      const reply = [facts.responseCode, facts.enhancedStatus].filter((part) => part !== undefined).join(' ');
+      await suppressAddress(
+        { suppressions: deps.suppressions, suppressionDays: deps.suppressionDays ?? 0, clock: deps.clock, log: deps.log },
+        { institutionId: recorded.institutionId, address: recorded.to, reason: 'bounce', detail: `${reply || facts.code} from ${facts.server ?? facts.transport}`, noticeId: recorded.id },
+      );
     }
     // Delivered, bounced or complained here means SES reported on a copy it took while this attempt ran.
     if (recorded.status === 'failed' || recorded.status === 'discarded') return recorded.status;
+    if (!result.ok && result.heldUntil && PENDING_STATUSES.has(recorded.status)) return 'deferred';
     return PENDING_STATUSES.has(recorded.status) ? 'retrying' : 'sent';
   }
 
@@ -202,65 +239,33 @@ export class DeliveryBatch {
     }
   }
 
-  private record(institutionId: string): Promise<TransportRecord> {
-    let record = this.records.get(institutionId);
-    if (!record) {
-      record = this.deps.transportRecords.get(institutionId);
-      this.records.set(institutionId, record);
-      record.catch(() => this.records.delete(institutionId));
-    }
-    return record;
-  }
-
   /**
-   * When the notice must wait instead of being sent now: a pause a relay asked for, or the next slot
-   * of the transport's rate limit (reserved for the notice). Undefined: send now.
+   * When the notice must wait for the next slot of the transport's rate limit (reserved for the notice)
+   * instead of being sent now. Undefined: send now.
    */
-  private async holdBack(notice: Notice, institution: InstitutionConfig, recipients: number): Promise<{ at: Date; reason: string; reserved: boolean } | undefined> {
+  private async holdBack(notice: Notice, institution: InstitutionConfig, recipients: number): Promise<{ at: Date; reason: string; reserved: boolean; sendsHere: boolean } | undefined> {
     const now = this.deps.clock.now().getTime();
-    const record = await this.record(institution.id);
-    const pausedUntil = record.pausedUntil ? new Date(record.pausedUntil) : undefined;
-    if (pausedUntil && pausedUntil.getTime() > now) {
-      return { at: pausedUntil, reason: `the relay asked to wait: ${record.pauseReason ?? 'throttled'}`, reserved: false };
-    }
     const { maxPerMinute, maxPerDay } = institution.transport;
     if (!maxPerMinute && !maxPerDay) return undefined;
-    // A notice coming back to the slot it was given sends in it without taking another.
+    // A notice coming back to the slot it was given goes in it without taking another, once the sends
+    // of the last minute leave room (it may come back late, beside notices that are on time).
     if (notice.reservedSlotAt) {
       const reserved = new Date(notice.reservedSlotAt);
-      if (reserved.getTime() <= now + SLOT_WAIT_MS) return reserved.getTime() > now ? { at: reserved, reason: 'its slot', reserved: true } : undefined;
+      if (reserved.getTime() <= now + SLOT_WAIT_MS) {
+        if (!maxPerMinute) return reserved.getTime() > now ? { at: reserved, reason: 'its slot', reserved: true, sendsHere: true } : undefined;
+        const { at, admitted } = await admitReservedSend(this.deps.transportStates, institution.id, maxPerMinute, reserved, new Date(now), this.slotWaitMs);
+        if (at.getTime() <= now) return undefined;
+        return { at, reason: at.getTime() === reserved.getTime() ? 'its slot' : `held back by maxPerMinute (${maxPerMinute})`, reserved: true, sendsHere: admitted };
+      }
     }
-    const slot = await this.deps.rates.reserve(institution.id, { maxPerMinute, maxPerDay }, new Date(now), recipients);
-    return slot.at.getTime() > now ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true } : undefined;
+    const slot = await reserveSlot(this.deps.transportStates, institution.id, { maxPerMinute, maxPerDay }, new Date(now), recipients, this.slotWaitMs);
+    const sendsHere = slot.at.getTime() <= now + this.slotWaitMs;
+    return slot.at.getTime() > now ? { at: slot.at, reason: slot.reason ?? 'held back by the rate limit', reserved: true, sendsHere } : undefined;
   }
 
-  /** What an attempt tells about the transport: a pause to honour, credentials that broke or work again. */
-  private async noteTransport(institution: InstitutionConfig, result: AttemptResult): Promise<void> {
-    const { deps } = this;
-    const now = deps.clock.now();
-    try {
-      if (!result.ok) {
-        const { facts } = result.error;
-        const pauseMs = pauseFor(facts, deps.settings.retry);
-        if (pauseMs) {
-          await deps.rates.pause(institution.id, new Date(now.getTime() + pauseMs), `${facts.responseCode ?? facts.code} from ${facts.server ?? facts.transport}`);
-          this.records.delete(institution.id);
-        }
-        if (facts.authFailure) {
-          await deps.transportRecords.recordAuthFailure(institution.id, { at: now.toISOString(), server: facts.server ?? facts.transport, code: facts.code, message: result.error.message.slice(0, 300) });
-          this.records.delete(institution.id);
-        }
-        return;
-      }
-      const record = await this.record(institution.id);
-      if (record.lastAuthFailure && !record.authRecoveredAt) {
-        await deps.transportRecords.recordAuthRecovered(institution.id, now);
-        this.records.set(institution.id, Promise.resolve({ ...record, authRecoveredAt: now.toISOString() }));
-      }
-    } catch (error) {
-      // The notice's outcome is recorded; the transport's record is for IT, and a later attempt updates it.
-      deps.log.warn('transport record not updated', { institution: institution.id, code: errorCode(error) });
-    }
+  /** The longest wait for a slot spent in the sender, out of the attempt's own time; a longer one defers. */
+  private get slotWaitMs(): number {
+    return Math.min(SLOT_WAIT_MS, this.recordingMarginMs / 2);
   }
 
   /** The last part of the lease, kept to record the attempt's outcome (the configuration makes the lease outlast the attempt timeout). */
@@ -285,14 +290,14 @@ export class DeliveryBatch {
     const institution = deps.institutions.get(notice.institutionId);
     try {
       if (!institution) {
-        throw new DeliveryError(`institution ${notice.institutionId} is not in the configuration`, 'transient', { transport: 'smtp', code: 'ECONFIG' });
+        throw deliveryFailure('ECONFIG', `institution ${notice.institutionId} is not in the configuration`, { transport: 'smtp' });
       }
       if (!content) {
-        throw new DeliveryError('the content of the notice is no longer stored', 'permanent', { transport: institution.transport.kind, code: 'ENOCONTENT' });
+        throw deliveryFailure('ENOCONTENT', 'the content of the notice is no longer stored', { transport: institution.transport.kind });
       }
       const deadline = this.deadline(notice, startedAt);
       if (deadline.getTime() <= startedAt.getTime()) {
-        throw new DeliveryError('the lease ran out before the message could be sent', 'transient', { transport: institution.transport.kind, code: 'ELEASE' });
+        throw deliveryFailure('ELEASE', 'the lease ran out before the message could be sent', { transport: institution.transport.kind });
       }
       const message = await composeMessage(notice, content, institution, { now: startedAt });
       const transport = await this.session.for(institution);
@@ -302,7 +307,7 @@ export class DeliveryBatch {
       if (error instanceof DeliveryError) return { ok: false, error, startedAt };
       // Not a classified send failure (composition, a bug): transient, so maxAge bounds it.
       deps.log.error('attempt failed unexpectedly', { noticeId: notice.id, code: errorCode(error) });
-      return { ok: false, error: new DeliveryError('the attempt failed inside the sender', 'transient', { transport: institution?.transport.kind ?? 'smtp', code: errorCode(error) }, { cause: error }), startedAt };
+      return { ok: false, error: deliveryFailure('EINTERNAL', `the attempt failed inside the sender (${errorCode(error)})`, { transport: institution?.transport.kind ?? 'smtp' }, error), startedAt };
     }
   }
 

@@ -1,13 +1,15 @@
 // SES feedback (README: How delivery works): delivery, bounce, complaint and reject events, which SES publishes through
 // the configuration set to EventBridge, recorded on the notice they concern. The notice is found by the
 // `notice-id` message tag the SES transport sets on every message.
+import type { InstitutionConfig } from '../config/schema';
+import type { CoreDeps } from '../core-deps';
 import { StaleNoticeError } from '../errors';
 import { type Feedback, onFeedback } from '../lifecycle/feedback';
 import type { Doorbell } from '../lifecycle/plan';
+import { classifySesEvent } from '../transport/classify';
 import { NOTICE_ID_TAG } from '../transport/transport';
 import { type SuppressionDeps, suppressAddress } from '../suppression/suppress';
 import { applyPlan, lifecycleContext } from './plan';
-import type { SweepDeps } from './sweep';
 
 /** The part of an SES event record this service reads (Amazon SES Developer Guide, "Contents of event data"). */
 export interface SesEventRecord {
@@ -29,37 +31,37 @@ const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase(
 
 /**
  * What an SES event means for the notice sent to `patron`, or undefined for events this service does not
- * track (send, open, click…). A permanent bounce or a reject ends the notice as `bounced`; a transient
- * or undetermined bounce is recorded only (SES has given up on it, but the address may work another
- * day). A delivery, bounce or complaint that names its recipients decides the notice only when the
- * patron is one of them: what became of a copy (cc) is recorded on the notice, not taken as its fate.
+ * track (send, open, click…). The verdict is the catalogue's (classifySesEvent in
+ * shared/transport/classify.ts); this reads the event's fields for it: whether the event names the patron
+ * (a delivery, bounce or complaint that names only a copy (cc) is recorded on the notice, not taken as its
+ * fate), the bounce's type and the receiving side's diagnostic.
  */
 export const feedbackOf = (record: SesEventRecord, patron?: string): Feedback | undefined => {
   const concernsPatron = (recipients: string[] | undefined) => patron === undefined || !recipients?.length || recipients.some((address) => sameAddress(address, patron));
+  const bounce = record.bounce;
+  const bounced = bounce?.bouncedRecipients ?? [];
+  const named: Record<string, string[] | undefined> = {
+    Delivery: record.delivery?.recipients,
+    Bounce: bounced.map((recipient) => recipient.emailAddress),
+    Complaint: record.complaint?.complainedRecipients?.map((complained) => complained.emailAddress),
+  };
+  const verdict = classifySesEvent(record.eventType, { bounceType: bounce?.bounceType, concernsPatron: concernsPatron(named[record.eventType]) });
+  if (!verdict) return undefined;
+  const becomes = verdict.becomes ? { becomes: verdict.becomes } : {};
   switch (record.eventType) {
-    case 'Delivery': {
-      const event = { at: record.delivery?.timestamp ?? record.mail.timestamp, type: 'delivery' as const, detail: record.delivery?.smtpResponse };
-      return concernsPatron(record.delivery?.recipients) ? { event, becomes: 'delivered' } : { event };
-    }
+    case 'Delivery':
+      return { event: { at: record.delivery?.timestamp ?? record.mail.timestamp, type: 'delivery', detail: record.delivery?.smtpResponse }, ...becomes };
     case 'Bounce': {
-      const bounce = record.bounce;
-      const recipients = bounce?.bouncedRecipients ?? [];
-      const recipient = recipients.find((bounced) => patron !== undefined && sameAddress(bounced.emailAddress, patron)) ?? recipients[0];
+      const recipient = bounced.find((entry) => patron !== undefined && sameAddress(entry.emailAddress, patron)) ?? bounced[0];
       const detail = [`${bounce?.bounceType ?? 'Undetermined'}/${bounce?.bounceSubType ?? 'General'}`, recipient?.diagnosticCode].filter(Boolean).join(': ');
-      const event = { at: bounce?.timestamp ?? record.mail.timestamp, type: 'bounce' as const, detail };
-      const hard = bounce?.bounceType === 'Permanent' && concernsPatron(recipients.map((bounced) => bounced.emailAddress));
-      return hard ? { event, becomes: 'bounced', enhancedStatus: recipient?.status } : { event };
+      return { event: { at: bounce?.timestamp ?? record.mail.timestamp, type: 'bounce', detail }, ...becomes, ...(verdict.becomes ? { enhancedStatus: recipient?.status, code: verdict.code } : {}) };
     }
-    case 'Complaint': {
-      const event = { at: record.complaint?.timestamp ?? record.mail.timestamp, type: 'complaint' as const, detail: record.complaint?.complaintFeedbackType };
-      return concernsPatron(record.complaint?.complainedRecipients?.map((complained) => complained.emailAddress)) ? { event, becomes: 'complained' } : { event };
-    }
+    case 'Complaint':
+      return { event: { at: record.complaint?.timestamp ?? record.mail.timestamp, type: 'complaint', detail: record.complaint?.complaintFeedbackType }, ...becomes };
     case 'Reject':
-      return { event: { at: record.mail.timestamp, type: 'reject', detail: record.reject?.reason }, becomes: 'bounced' };
-    case 'DeliveryDelay':
-      return { event: { at: record.deliveryDelay?.timestamp ?? record.mail.timestamp, type: 'deliveryDelay', detail: record.deliveryDelay?.delayType } };
+      return { event: { at: record.mail.timestamp, type: 'reject', detail: record.reject?.reason }, ...becomes, code: verdict.code };
     default:
-      return undefined;
+      return { event: { at: record.deliveryDelay?.timestamp ?? record.mail.timestamp, type: 'deliveryDelay', detail: record.deliveryDelay?.delayType } };
   }
 };
 
@@ -83,8 +85,10 @@ export const suppressionOf = (record: SesEventRecord, patron: string): { reason:
   return undefined;
 };
 
-/** The feedback needs what the sweep needs (the store, the queue and the institutions), and the suppression list. */
-export type FeedbackDeps = SweepDeps & Partial<SuppressionDeps>;
+/** The feedback needs the store, the queue and the institutions (for the report a bounce owes), and the suppression list. */
+export interface FeedbackDeps extends CoreDeps, Partial<Pick<SuppressionDeps, 'suppressions' | 'suppressionDays'>> {
+  institutions: ReadonlyMap<string, InstitutionConfig>;
+}
 
 /**
  * Records one SES event on its notice.

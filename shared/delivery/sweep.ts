@@ -6,7 +6,11 @@ import { type SweepAction, sweepAction } from '../lifecycle/transitions';
 import type { CoreDeps } from '../core-deps';
 import type { InstitutionConfig } from '../config/schema';
 import { errorCode, UnavailableError } from '../errors';
+import { REPORT_UNDELIVERED_LOG, TRANSPORT_STALL_GAUGE_LOG, TRANSPORT_STALL_OVER_LOG, TRANSPORT_STALLED_LOG } from '../log';
 import type { Notice } from '../notice/model';
+import { outcomeOf } from '../transport/classify';
+import { checkStall } from '../transport/pause';
+import { changeState, type TransportStates } from '../transport/records';
 import { applyPlan, lifecycleContext } from './plan';
 import { relayOutbox } from '../webhooks/relay';
 import { createReport } from './report';
@@ -16,6 +20,10 @@ const SQS_BATCH = 10;
 
 export interface SweepDeps extends CoreDeps {
   institutions: ReadonlyMap<string, InstitutionConfig>;
+  /** The institutions' transport states, for the stall alert. */
+  transportStates: TransportStates;
+  /** alerts.stalledAfterMinutes. */
+  stalledAfterMinutes: number;
 }
 
 export interface SweepResult {
@@ -85,6 +93,7 @@ export const sweep = async (deps: SweepDeps, options: SweepOptions = {}): Promis
     if (acted === 0 || ids.length < batchSize || failed > failedBefore) break;
   }
   if (result.rung || result.discarded || result.leasesReleased || result.reportsCreated || result.eventsRelayed || result.raced) deps.log.info('sweep done', { ...result });
+  await checkStalls(deps);
   // The run fails, for the alarm on the sweep's errors, once what it could do is done.
   if (failed > 0) throw new UnavailableError(`the sweep could not handle ${failed} notice(s); the next sweep tries them again`);
   return result;
@@ -108,7 +117,40 @@ const handle = async (deps: SweepDeps, notice: Notice, action: Exclude<SweepActi
     result.raced++;
     return;
   }
-  if (updated.status === 'discarded' && before !== 'discarded') result.discarded++;
+  if (updated.status === 'discarded' && before !== 'discarded') {
+    result.discarded++;
+    if (notice.kind === 'report') deps.log.error(REPORT_UNDELIVERED_LOG, { noticeId: notice.id, reportFor: notice.reportFor });
+  }
   else if (before === 'sending' && updated.status !== 'sending') result.leasesReleased++;
   if (action.plan.reportOwed) result.reportsCreated++;
+};
+
+/**
+ * Tells of every institution that has sent nothing while notices were due for alerts.stalledAfterMinutes,
+ * by a path that needs no transport: an ERROR line once when the stall begins, an INFO line once when it
+ * ends (each written by the sweep whose compare-and-set recorded the change), and, every run while it
+ * lasts, the line the stack's per-institution alarm counts (infra/cdk: TransportStalled).
+ */
+const checkStalls = async (deps: SweepDeps): Promise<void> => {
+  const { transportStates, stalledAfterMinutes } = deps;
+  const now = deps.clock.now();
+  for (const institution of deps.institutions.values()) {
+    try {
+      const { state, result: verdict } = await changeState(transportStates, institution.id, (fresh) => {
+        const decided = checkStall(fresh, now, stalledAfterMinutes);
+        return { change: decided.change, result: decided };
+      });
+      const cause = state.pause?.code;
+      const attributes = { institution: institution.id, code: cause, summary: cause ? outcomeOf(cause).summary : undefined };
+      if (verdict.event === 'stalled') {
+        deps.log.error(TRANSPORT_STALLED_LOG, { ...attributes, since: verdict.stalledSince?.toISOString(), minutes: stalledAfterMinutes });
+      } else if (verdict.event === 'recovered') {
+        deps.log.info(TRANSPORT_STALL_OVER_LOG, { institution: institution.id });
+      }
+      if (verdict.stalledSince) deps.log.info(TRANSPORT_STALL_GAUGE_LOG, { institution: institution.id, stalled: 1, since: verdict.stalledSince.toISOString() });
+    } catch (error) {
+      // The notices came first; the next run looks again.
+      deps.log.warn('stall not checked', { institution: institution.id, code: errorCode(error) });
+    }
+  }
 };

@@ -14,6 +14,8 @@ export interface Feedback {
   becomes?: 'delivered' | 'bounced' | 'complained';
   /** The receiving side's enhanced status code (a bounce's `status`). */
   enhancedStatus?: string;
+  /** The catalogue's code of a bounce or a reject (shared/transport/classify.ts). */
+  code?: string;
 }
 
 /** From which final statuses SES feedback may move a notice: a bounce can follow a delivery, never the reverse. */
@@ -80,7 +82,7 @@ const planFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: Lifecy
   // share a type and a time, so the detail counts too.
   if (notice.events.some((seen) => seen.type === event.type && seen.at === event.at && seen.detail === event.detail)) return undefined;
   const entry = (status: NoticeStatus): HistoryEntry =>
-    dropUndefined({ at: event.at, outcome: feedback.becomes as SesVerdict, status, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, message: shorten(event.detail) });
+    dropUndefined({ at: event.at, outcome: feedback.becomes as SesVerdict, status, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, code: feedback.code, message: shorten(event.detail) });
   const becomes = feedback.becomes;
   if (becomes && notice.status === 'sending' && !leaseLapsed(notice, now)) {
     // The sender's compare-and-set on the version sees this, and plans its outcome again on it.

@@ -15,7 +15,8 @@ export const shorten = (text: string | undefined): string | undefined =>
 /** The outcome of one attempt, as the transport reported it. */
 export type AttemptResult =
   | { ok: true; transport: 'smtp' | 'ses'; server: string; messageId: string; response?: string; responseCode?: number; enhancedStatus?: string; startedAt: Date }
-  | { ok: false; error: DeliveryError; startedAt: Date };
+  /** `heldUntil`: the institution's own setup refused it, and its sending is paused until then (shared/transport/pause.ts). */
+  | { ok: false; error: DeliveryError; startedAt: Date; heldUntil?: Date };
 
 /** The entry for one attempt's outcome, as the notice reaches `status`. */
 export const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): HistoryEntry =>

@@ -111,8 +111,8 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
 /**
  * Puts a leased notice back to wait (see planDefer), or ends it as SES reported meanwhile, with that event.
  */
-export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false): Plan =>
-  announced(planDefer(notice, until, now, ctx, reason, reserved), notice, now, ctx);
+export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false, code?: string): Plan =>
+  announced(planDefer(notice, until, now, ctx, reason, reserved, code), notice, now, ctx);
 
 /**
  * Records an attempt of a leased notice: `sent`; `retrying` at the policy's next time, or waiting
@@ -141,7 +141,13 @@ const planAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: Life
   }
   const giveUpAt = at(notice.giveUpAt);
   if (now >= giveUpAt) {
-    return finish(notice, 'discarded', now, ctx, [attemptEntry(result, 'discarded', now), discardEntry(notice, now, settings)], true);
+    // The give-up time passed during the attempt: discarded now, and the attempt counted only if it was the notice's own failure.
+    return finish(notice, 'discarded', now, ctx, [attemptEntry(result, 'discarded', now), discardEntry(notice, now, settings)], !result.heldUntil);
+  }
+  if (result.heldUntil) {
+    // Not the notice's failure: it waits for the institution's next probe, keeps its give-up time, and counts no attempt.
+    const held = planDefer(notice, result.heldUntil, now, ctx, '', false);
+    return { ...held, transition: { ...held.transition, set: { ...held.transition.set, ...copiesSentAfter(notice, result.error) }, append: [attemptEntry(result, pendingStatus(notice), now)] } };
   }
   const next = nextAttempt({ dueFrom: dueFrom(notice), giveUpAt }, now, settings.retry, ctx.random);
   const append = [attemptEntry(result, 'retrying', now)];
@@ -160,14 +166,18 @@ const planAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: Life
 
 /**
  * Puts a leased notice back to wait until `until` without counting an attempt: a transport's rate
- * limit or a relay's pause held it back. With `reserved`, `until` is a send slot kept for it.
+ * limit or the institution's paused sending held it back. With `reserved`, `until` is a send slot kept
+ * for it; `code` is the catalogue's code of what paused the sending. The same deferral again (a pause
+ * that lasts) adds nothing to the history.
  */
-const planDefer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved: boolean): Plan => {
+const planDefer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved: boolean, code?: string): Plan => {
   const { settings } = ctx;
   // SES reported on an earlier copy meanwhile: nothing is left to wait for.
   if (notice.reportedBySes) return settleBySes(notice, notice.reportedBySes, now, ctx, []);
   const status = pendingStatus(notice);
-  const append = [{ at: iso(now), outcome: 'deferred' as const, status, message: reason }];
+  const last = notice.attempts.at(-1);
+  const again = last?.outcome === 'deferred' && last.message === reason && last.code === code && last.status === status;
+  const append = again ? [] : [dropUndefined({ at: iso(now), outcome: 'deferred' as const, status, code, message: reason })];
   const base = { id: notice.id, expectVersion: notice.version, append };
   if (until >= at(notice.giveUpAt)) {
     return { transition: { ...base, set: { status, updatedAt: iso(now), sweepAt: notice.giveUpAt }, remove: [...spent, 'nextAttemptAt'] } };

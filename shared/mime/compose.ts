@@ -5,6 +5,7 @@ import type Mail from 'nodemailer/lib/mailer';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import type { Notice, NoticeContent } from '../notice/model';
+import { withCrlf } from './line-ends';
 import type { ComposeOptions, OutgoingMessage } from './message';
 import { composeReturnToSender } from './return-to-sender';
 
@@ -16,7 +17,7 @@ export const messageIdOf = (noticeId: string, institution: InstitutionConfig): s
 
 export const buildMail = (options: Mail.Options & { baseBoundary?: string }): Promise<Buffer> =>
   new Promise((resolve, reject) => {
-    new MailComposer(options).compile().build((error, message) => (error ? reject(error) : resolve(message)));
+    new MailComposer(options).compile().build((error, message) => (error ? reject(error) : resolve(withCrlf(message))));
   });
 
 /**

@@ -8,8 +8,9 @@ export interface OutgoingMessage {
   messageId: string;
   /** The From header as configured: what SES is given as the source. */
   from: string;
-  /** SMTP envelope: MAIL FROM (where relays send bounces) and RCPT TO. */
+  /** SMTP envelope: MAIL FROM (where relays send bounces; empty for the null sender `<>`) and RCPT TO. */
   envelope: { from: string; to: string[] };
+  /** The message, its lines ended with CRLF only (RFC 5322 §2.1). */
   raw: Buffer;
 }
 

@@ -6,6 +6,8 @@ import MimeNode from 'nodemailer/lib/mime-node';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import type { HistoryEntry, Notice, ReturnToSenderReport } from '../notice/model';
+import { outcomeOf } from '../transport/classify';
+import { withCrlf } from './line-ends';
 import type { ComposeOptions, OutgoingMessage } from './message';
 
 /** RFC 5322 date-time, as DSN fields use it. */
@@ -24,12 +26,27 @@ const lastReply = (attempts: HistoryEntry[]): HistoryEntry | undefined =>
   [...attempts].reverse().find((entry) => entry.outcome === 'transient' || entry.outcome === 'permanent' || entry.outcome === 'bounced');
 
 /**
+ * What held the notice back when the institution's own setup is to blame: the last entry of its history
+ * with a code whose outcome is the institution's (an attempt it refused, or a hold while sending was
+ * paused). Undefined when the last word was about the patron's address or the message.
+ */
+const setupBlamed = (report: ReturnToSenderReport): HistoryEntry | undefined => {
+  if (report.outcome !== 'discarded') return undefined;
+  const last = [...report.attempts].reverse().find((entry) => entry.code !== undefined && ['transient', 'permanent', 'deferred'].includes(entry.outcome));
+  return last && outcomeOf(last.code).scope === 'institution' ? last : undefined;
+};
+
+/** An attempt whose outcome is unknown: the relay took the data and never confirmed it (EUNCONFIRMED). */
+const maybeReceived = (report: ReturnToSenderReport): boolean => report.attempts.some((entry) => entry.code === 'EUNCONFIRMED');
+
+/**
  * RFC 3463 status of the report: the last reply's enhanced code when it is permanent, 5.4.7 ("delivery
- * time expired") for a notice given up after retries, else 5.0.0.
+ * time expired") for a notice given up after retries or held by the institution's own setup (whose
+ * refusal, a 5.7.8 to a login say, is not the patron's), else 5.0.0.
  */
 const statusOf = (report: ReturnToSenderReport): string => {
   const enhanced = lastReply(report.attempts)?.enhancedStatus;
-  if (enhanced?.startsWith('5.')) return enhanced;
+  if (enhanced?.startsWith('5.') && !setupBlamed(report)) return enhanced;
   return report.outcome === 'discarded' ? '5.4.7' : '5.0.0';
 };
 
@@ -41,10 +58,21 @@ const describeAttempt = (entry: HistoryEntry, index: number): string => {
 
 const humanPart = (report: ReturnToSenderReport, institution: InstitutionConfig): string => {
   const reply = lastReply(report.attempts);
+  const setup = setupBlamed(report);
+  const unknown = maybeReceived(report);
+  const why = setup
+    ? [
+        "It could not be sent before its give-up time because the library's own sending setup refused mail:",
+        `${outcomeOf(setup.code).summary} (${setup.code}). The patron's address was not at fault.`,
+      ]
+    : [OUTCOMES[report.outcome]];
   return [
-    `A notice from ${institution.name ?? institution.from.text} was not delivered.`,
+    `A notice from ${institution.name ?? institution.from.text} ${unknown ? 'may not have been' : 'was not'} delivered.`,
     '',
-    OUTCOMES[report.outcome],
+    ...why,
+    ...(unknown
+      ? ['', "The patron may have received it: the relay took the message's data in an attempt and never confirmed it, so that attempt's outcome is unknown."]
+      : []),
     '',
     `Patron address:  ${report.recipient}`,
     `Subject:         ${report.subject}`,
@@ -58,7 +86,9 @@ const humanPart = (report: ReturnToSenderReport, institution: InstitutionConfig)
     `Attempts (${report.attempts.length}):`,
     ...(report.attempts.length ? report.attempts.map(describeAttempt) : ['  (none: the notice expired before it could be sent)']),
     '',
-    'Check the patron\'s address in the ILS, then send the notice again if it is still needed.',
+    setup
+      ? 'Once IT has the sending working again (the transport status shows what refused it), send the notice again if it is still needed.'
+      : 'Check the patron\'s address in the ILS, then send the notice again if it is still needed.',
     '',
   ].join('\n');
 };
@@ -125,8 +155,8 @@ export const composeReturnToSender = async (notice: Notice, report: ReturnToSend
   root.createChild('text/plain; charset=utf-8').setContent(humanPart(report, institution));
   root.createChild('message/delivery-status').setContent(deliveryStatusPart(report, institution));
   root.createChild('text/rfc822-headers').setContent(originalHeaders(report, institution));
-  const raw = await new Promise<Buffer>((resolve, reject) => root.build((error, message) => (error ? reject(error) : resolve(message))));
-  // The report goes from the notices address, so that if it bounces too, the bounce does not land
-  // back at bounceTo as another report to handle.
-  return { noticeId: notice.id, messageId, from: institution.from.text, envelope: { from: institution.from.address, to: [notice.to] }, raw };
+  const raw = await new Promise<Buffer>((resolve, reject) => root.build((error, message) => (error ? reject(error) : resolve(withCrlf(message)))));
+  // A delivery report goes with the null envelope sender (RFC 3464 §2, RFC 5321 §4.5.5): nothing may
+  // bounce back to a report, so no loop can start between two systems reporting on each other.
+  return { noticeId: notice.id, messageId, from: institution.from.text, envelope: { from: '', to: [notice.to] }, raw };
 };

@@ -6,7 +6,8 @@ import type { Clock } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import { dkimKeyProblem } from '../dns/dkim-key';
-import { ConfigError, DeliveryError, errorCode } from '../errors';
+import { ConfigError, errorCode } from '../errors';
+import { deliveryFailure } from './classify';
 import type { InstitutionSecrets, SecretSource } from '../secrets';
 import { oauth2SecretForms, type OAuth2Tokens } from './oauth2';
 import { SesTransport } from './ses-transport';
@@ -27,12 +28,7 @@ export interface TransportDeps {
 }
 
 const missingCredential = (institution: InstitutionConfig, server: string, what: string) =>
-  new DeliveryError(`no ${what} for ${server}: set it in the configuration or in the secret of institution ${institution.id}`, 'transient', {
-    transport: 'smtp',
-    server,
-    code: 'ENOAUTH',
-    authFailure: true,
-  });
+  deliveryFailure('ENOAUTH', `no ${what} for ${server}: set it in the configuration or in the secret of institution ${institution.id}`, { transport: 'smtp', server });
 
 /** Opens the transport of one institution; with `serverIndex`, that SMTP server alone (the Test Server). */
 export const openTransport = async (institution: InstitutionConfig, deps: TransportDeps, serverIndex?: number): Promise<Transport> => {
@@ -43,18 +39,19 @@ export const openTransport = async (institution: InstitutionConfig, deps: Transp
 const openPlainTransport = async (institution: InstitutionConfig, deps: TransportDeps, serverIndex?: number): Promise<Transport> => {
   const transport = institution.transport;
   if (transport.kind === 'ses') {
-    if (!deps.ses) throw new DeliveryError('SES is not available to this sender', 'transient', { transport: 'ses', server: 'ses', code: 'ECONFIG' });
+    if (!deps.ses) throw deliveryFailure('ECONFIG', 'SES is not available to this sender', { transport: 'ses', server: 'ses' });
     return new SesTransport({ client: deps.ses, configurationSet: transport.configurationSet, clock: deps.clock });
   }
   let secrets: InstitutionSecrets;
   try {
     secrets = await deps.secrets.forInstitution(institution.id);
   } catch (error) {
-    throw new DeliveryError(`the secret of institution ${institution.id} could not be read (${errorCode(error)}): ${error instanceof ConfigError ? error.message : 'see the sender log'}`, 'transient', {
-      transport: 'smtp',
-      code: 'ESECRET',
-      authFailure: true,
-    }, { cause: error });
+    throw deliveryFailure(
+      'ESECRET',
+      `the secret of institution ${institution.id} could not be read (${errorCode(error)}): ${error instanceof ConfigError ? error.message : 'see the sender log'}`,
+      { transport: 'smtp', server: 'Secrets Manager' },
+      error,
+    );
   }
   const servers: SmtpServer[] = transport.servers.map((config, index) => {
     const auth = config.auth;
@@ -91,11 +88,9 @@ const openPlainTransport = async (institution: InstitutionConfig, deps: Transpor
   if (transport.dkim && !dkimKey) throw missingCredential(institution, `DKIM selector ${transport.dkim.selector}`, 'DKIM private key');
   const keyProblem = transport.dkim && dkimKey ? dkimKeyProblem(dkimKey) : undefined;
   if (transport.dkim && keyProblem) {
-    throw new DeliveryError(`the DKIM private key of institution ${institution.id} ${keyProblem}; nothing is sent unsigned`, 'transient', {
+    throw deliveryFailure('EDKIMKEY', `the DKIM private key of institution ${institution.id} ${keyProblem}; nothing is sent unsigned`, {
       transport: 'smtp',
       server: `DKIM selector ${transport.dkim.selector}`,
-      code: 'EDKIMKEY',
-      authFailure: true,
     });
   }
   return new SmtpTransport({

@@ -2,7 +2,7 @@
 // is being switched off. A token is fetched once and kept until shortly before it expires, for every
 // message and batch of the process; concurrent needs share one request to the token endpoint.
 import type { Clock } from '../clock';
-import { DeliveryError } from '../errors';
+import { deliveryFailure } from './classify';
 import { credentialForms, redactSecrets } from '../secrets';
 
 export interface OAuth2Settings {
@@ -80,7 +80,7 @@ export class OAuth2Tokens {
   /**
    * An access token for `key` (one per institution and server), fetched only when none is held or it
    * is about to expire.
-   * @throws DeliveryError (transient, an authentication failure) naming `server` when the grant is refused.
+   * @throws DeliveryError (EOAUTH2, of the institution's setup) naming `server` when the grant is refused.
    */
   public async accessToken(key: string, server: string, settings: OAuth2Settings): Promise<string> {
     const now = this.options.clock.now().getTime();
@@ -109,7 +109,7 @@ export class OAuth2Tokens {
 
   private async fetchToken(server: string, settings: OAuth2Settings): Promise<Cached> {
     const refused = (message: string, cause?: unknown) =>
-      new DeliveryError(`OAuth2 for ${server}: ${message}`, 'transient', { transport: 'smtp', server, code: 'EOAUTH2', authFailure: true }, { cause });
+      deliveryFailure('EOAUTH2', `OAuth2 for ${server}: ${message}`, { transport: 'smtp', server }, cause);
     let endpoint: string;
     try {
       endpoint = tokenEndpoint(settings);

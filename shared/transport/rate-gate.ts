@@ -1,12 +1,16 @@
 // Rate limits of an institution's transport (README: How delivery works): `maxPerMinute` and `maxPerDay`, honoured by
-// every sender at once, and pauses a relay asks for with its throttling and quota replies. The limits are
-// decided here; the state lives in the store (shared/store/dynamo-transport-state.ts), shared by all senders.
+// every sender at once. The limits are decided here; the state lives in the institution's transport state
+// (records.ts), shared by all senders, which the store (shared/store/dynamo-transport-state.ts) only reads
+// and writes with a compare-and-set.
 //
 // Sends are spaced evenly: each takes the next free slot, `60 s / maxPerMinute` (and a margin) after the
-// one before, so no 60-second window holds more than maxPerMinute. A notice whose slot is later keeps it
-// (the reservation is recorded on the notice) and comes back then, without counting a failed attempt.
-// One that comes back long after its slot (a lost doorbell rung again by the sweep) sends without a new
-// one: giving it the next free slot would push every late notice behind the whole backlog, again and again.
+// one before. A notice whose slot is later keeps it (the reservation is recorded on the notice) and comes
+// back then, without counting a failed attempt. Slots schedule; they cannot bound a minute alone, since a
+// notice comes back late on a busy sender (or by the sweep, its doorbell lost) and would then go beside
+// the notices on time. So every send is also admitted against the times of the last maxPerMinute sends
+// (`recentSends`), recorded when the send goes: no window of a minute and the same margin holds more. A
+// late notice is admitted as soon as the window has room, not put behind the whole backlog again.
+import { changeState, type TransportState, type TransportStates } from './records';
 
 /** Limits of one transport. */
 export interface RateLimits {
@@ -14,16 +18,15 @@ export interface RateLimits {
   maxPerDay?: number;
 }
 
-/** What the store keeps for one institution. */
+/** What the transport state keeps for the limits. */
 export interface RateState {
   /** The earliest time the next slot may be taken (epoch ms). */
   nextSlotAt: number;
+  /** When the last sends (at most maxPerMinute of them) were admitted, oldest first (epoch ms). */
+  recentSends?: number[];
   /** UTC day (YYYY-MM-DD) that `dayCount` counts recipients of. */
   day?: string;
   dayCount: number;
-  /** No sends before this (epoch ms): a relay asked to slow down or its quota ran out. */
-  pausedUntil?: number;
-  pauseReason?: string;
 }
 
 /** A slot, or the time to come back. */
@@ -33,16 +36,6 @@ export interface Slot {
   reason?: string;
 }
 
-export interface RateGate {
-  /**
-   * Takes the next slot for the institution (now or later) for a message to `recipients` addresses
-   * (maxPerDay counts recipients, as Microsoft 365's daily limit does); throws only if the store fails.
-   */
-  reserve(institutionId: string, limits: RateLimits, now: Date, recipients?: number): Promise<Slot>;
-  /** Makes every sender wait until `until` (a later pause wins). */
-  pause(institutionId: string, until: Date, reason: string): Promise<void>;
-}
-
 /**
  * The spacing of sends for `maxPerMinute`, with 5 % to spare: the relay sees a message a little after
  * its slot begins, later on a busy sender, so slots exactly 60/N s apart could put N+1 in a minute when
@@ -50,6 +43,22 @@ export interface RateGate {
  * limit costs far more (Microsoft 365 throttles the mailbox and every sender waits).
  */
 export const slotSpacingMs = (maxPerMinute: number): number => Math.ceil((60_000 / maxPerMinute) * 1.05);
+
+/**
+ * The window the last maxPerMinute sends are counted over: a minute and the slots' 5 % margin, so that a
+ * message reaching the relay up to 3 s after it was admitted still falls in the window it was counted in.
+ * Evenly spaced slots (`slotSpacingMs`) always fit: maxPerMinute of them span at least this long.
+ */
+export const ADMISSION_WINDOW_MS = 63_000;
+
+/** The earliest time at or after `at` when one more send keeps every admission window within maxPerMinute. */
+export const admissionAt = (recentSends: readonly number[], maxPerMinute: number, at: number): number => {
+  const inWindow = recentSends.filter((sent) => sent > at - ADMISSION_WINDOW_MS);
+  return inWindow.length < maxPerMinute ? at : (inWindow[inWindow.length - maxPerMinute] as number) + ADMISSION_WINDOW_MS;
+};
+
+/** The sends to remember after one admitted at `at`: the last maxPerMinute, oldest first. */
+const withSend = (recentSends: readonly number[], maxPerMinute: number, at: number): number[] => [...recentSends, at].sort((a, b) => a - b).slice(-maxPerMinute);
 
 const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const nextUtcMidnight = (ms: number): number => {
@@ -63,10 +72,11 @@ const nextUtcMidnight = (ms: number): number => {
  * @example
  * const { slot, next } = nextSlot(state, { maxPerMinute: 30 }, now);
  */
-export const nextSlot = (state: RateState, limits: RateLimits, now: Date, recipients = 1): { slot: Slot; next: RateState } => {
-  let at = Math.max(now.getTime(), state.nextSlotAt, state.pausedUntil ?? 0);
-  let reason = state.pausedUntil && state.pausedUntil > now.getTime() ? `the relay asked to wait: ${state.pauseReason ?? 'throttled'}` : undefined;
-  if (limits.maxPerMinute && at > now.getTime() && !reason) reason = `held back by maxPerMinute (${limits.maxPerMinute})`;
+export const nextSlot = (state: RateState, limits: RateLimits, now: Date, recipients = 1, sendWithinMs = 0): { slot: Slot; next: RateState } => {
+  const recent = state.recentSends ?? [];
+  let at = Math.max(now.getTime(), state.nextSlotAt);
+  if (limits.maxPerMinute) at = admissionAt(recent, limits.maxPerMinute, at);
+  let reason = limits.maxPerMinute && at > now.getTime() ? `held back by maxPerMinute (${limits.maxPerMinute})` : undefined;
   let day = utcDay(at);
   let count = state.day === day ? state.dayCount : 0;
   // A day with nothing sent yet takes any message, so one with more recipients than the limit still goes.
@@ -83,13 +93,58 @@ export const nextSlot = (state: RateState, limits: RateLimits, now: Date, recipi
     nextSlotAt: at + (limits.maxPerMinute ? slotSpacingMs(limits.maxPerMinute) : 0),
     day,
     dayCount: count + recipients,
+    // A slot the sender sends in now (waiting at most `sendWithinMs`) is admitted with it.
+    ...(limits.maxPerMinute && at <= now.getTime() + sendWithinMs ? { recentSends: withSend(recent, limits.maxPerMinute, at) } : {}),
   };
   return { slot: { at: new Date(at), reason }, next };
 };
 
 /**
- * How long a relay's reply pauses the whole institution, in ms: a quota until it may have reset (the long
- * retry delay, an hour by default), throttling for the short one (3 minutes by default).
+ * When a notice coming back to its reserved slot (`reservedAt`) may go: its slot, or later when the
+ * sends admitted since would put one over maxPerMinute. Admitted (and recorded) when that is within
+ * `sendWithinMs` of `now`. Pure.
  */
-export const pauseFor = (facts: { throttled?: boolean; quota?: boolean }, retry: { shortDelaySeconds: readonly [number, number]; longDelaySeconds: readonly [number, number] }): number | undefined =>
-  facts.quota ? retry.longDelaySeconds[0] * 1000 : facts.throttled ? retry.shortDelaySeconds[0] * 1000 : undefined;
+export const admitReserved = (state: RateState, maxPerMinute: number, reservedAt: Date, now: Date, sendWithinMs: number): { at: Date; admitted: boolean; next?: RateState } => {
+  const recent = state.recentSends ?? [];
+  const at = admissionAt(recent, maxPerMinute, Math.max(reservedAt.getTime(), now.getTime()));
+  if (at > now.getTime() + sendWithinMs) return { at: new Date(at), admitted: false };
+  return { at: new Date(at), admitted: true, next: { ...state, recentSends: withSend(recent, maxPerMinute, at) } };
+};
+
+/**
+ * Takes the next slot for the institution (now or later) for a message to `recipients` addresses
+ * (maxPerDay counts recipients, as Microsoft 365's daily limit does), with a compare-and-set on the
+ * institution's transport state; throws only if the store fails.
+ * @example
+ * const slot = await reserveSlot(states, 'demo', { maxPerMinute: 30 }, now);
+ */
+export const reserveSlot = async (states: TransportStates, institutionId: string, limits: RateLimits, now: Date, recipients = 1, sendWithinMs = 0): Promise<Slot> => {
+  const { result } = await changeState(states, institutionId, (state) => {
+    const { slot, next } = nextSlot(rateStateOf(state), limits, now, recipients, sendWithinMs);
+    return { change: { set: { nextSlotAt: next.nextSlotAt, day: next.day, dayCount: next.dayCount, recentSends: next.recentSends } }, result: slot };
+  });
+  return result;
+};
+
+/**
+ * Admits a notice coming back to its reserved slot, with a compare-and-set on the institution's
+ * transport state: when it may go, and whether that is now (within `sendWithinMs`, then recorded).
+ * @example
+ * const { at, admitted } = await admitReservedSend(states, 'demo', 30, reservedAt, now, 1000);
+ */
+export const admitReservedSend = async (
+  states: TransportStates,
+  institutionId: string,
+  maxPerMinute: number,
+  reservedAt: Date,
+  now: Date,
+  sendWithinMs: number,
+): Promise<{ at: Date; admitted: boolean }> => {
+  const { result } = await changeState(states, institutionId, (state) => {
+    const { at, admitted, next } = admitReserved(rateStateOf(state), maxPerMinute, reservedAt, now, sendWithinMs);
+    return { change: next ? { set: { recentSends: next.recentSends } } : undefined, result: { at, admitted } };
+  });
+  return result;
+};
+
+const rateStateOf = (state: TransportState): RateState => ({ nextSlotAt: state.nextSlotAt ?? 0, day: state.day, dayCount: state.dayCount ?? 0, recentSends: state.recentSends });

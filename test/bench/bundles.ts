@@ -28,7 +28,12 @@ export interface Bundles {
   /** Median ms of `node -e ""`. */
   bareNodeMs: number;
   /** The floor under every handler: a bundle of only the DynamoDB and SQS clients, built and timed alike. */
-  sdkOnly: { bytes: number; initMs: number; ratio: number };
+  sdkOnly: Floor;
+  /**
+   * What the other heavy packages cost alone, built and timed alike: the SMTP stack (nodemailer) that the
+   * functions which send or test a relay load, and zod, with which the API's functions check requests.
+   */
+  floors: Array<Floor & { name: string; carriedBy: string[] }>;
   runs: number;
   synthMs: number;
 }
@@ -77,6 +82,13 @@ const synthesize = (): BundleSize[] => {
   return JSON.parse(line.slice(BUNDLES_MARK.length)) as BundleSize[];
 };
 
+export interface Floor {
+  bytes: number;
+  initMs: number;
+  /** initMs ÷ bare node. */
+  ratio: number;
+}
+
 /** What every handler loads before any code of ours: the SDK clients, bundled as the CDK app bundles. */
 const SDK_ONLY_ENTRY = `
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -85,11 +97,23 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 export const clients = [DynamoDBDocumentClient.from(new DynamoDBClient({})), new SQSClient({})];
 `;
 
-const buildSdkOnly = (): string => {
-  const outfile = join(mkdtempSync(join(tmpdir(), 'notice-relay-sdk-only-')), 'index.js');
+/** The other packages that weigh in a cold start, each alone, as the handlers import them. */
+const PACKAGE_FLOORS = [
+  // What any HTTPS client needs of Node itself, and the SDK loads: no function that calls AWS loads less.
+  {
+    name: "node's https, crypto, stream, zlib",
+    everyFunction: true,
+    entry: `import * as https from 'node:https';\nimport * as crypto from 'node:crypto';\nimport * as stream from 'node:stream';\nimport * as zlib from 'node:zlib';\nimport * as os from 'node:os';\nimport * as fs from 'node:fs/promises';\nexport const modules = [https, crypto, stream, zlib, os, fs];`,
+  },
+  { name: 'nodemailer', entry: `import nodemailer from 'nodemailer';\nexport const transport = nodemailer.createTransport({ host: '127.0.0.1', port: 25 });` },
+  { name: 'zod', entry: `import * as z from 'zod';\nexport const schema = z.strictObject({ to: z.email(), subject: z.string().min(1) });` },
+];
+
+const buildAlone = (entry: string): string => {
+  const outfile = join(mkdtempSync(join(tmpdir(), 'notice-relay-floor-')), 'index.js');
   // The options of infra/cdk/constructs/functions.ts.
   buildSync({
-    stdin: { contents: SDK_ONLY_ENTRY, resolveDir: join(__dirname, '..', '..'), loader: 'ts' },
+    stdin: { contents: entry, resolveDir: join(__dirname, '..', '..'), loader: 'ts' },
     bundle: true,
     platform: 'node',
     target: 'node24',
@@ -129,9 +153,12 @@ export const measureBundles = (runs: number): Bundles => {
   try {
     progress(`bundles: cold init, ${runs} runs each, alternating with bare node`);
     const bareEnv = { PATH: process.env.PATH ?? '' };
-    const sdkOnlyPath = buildSdkOnly();
+    const sdkOnlyPath = buildAlone(SDK_ONLY_ENTRY);
     const sdkOnlyBytes = statSync(sdkOnlyPath).size;
     const sdkOnly: number[] = [];
+    const floorPaths = PACKAGE_FLOORS.map((floor) => buildAlone(floor.entry));
+    const floorBytes = floorPaths.map((path) => statSync(path).size);
+    const floorTimes = PACKAGE_FLOORS.map((): number[] => []);
     const bare: number[] = [];
     const loaded = new Map<string, number[]>(sizes.map((size) => [size.handler, []]));
     const compiled = new Map<string, number[]>(sizes.map((size) => [size.handler, []]));
@@ -144,11 +171,24 @@ export const measureBundles = (runs: number): Bundles => {
         compiled.get(size.handler)?.push(timeNode(`new (require('node:vm').Script)(require('node:fs').readFileSync(${JSON.stringify(size.path)}, 'utf8'))`, bareEnv));
       }
       sdkOnly.push(timeNode(`require(${JSON.stringify(sdkOnlyPath)})`, handlerEnv(sdkOnlyPath)));
+      floorPaths.forEach((path, i) => floorTimes[i]?.push(timeNode(`require(${JSON.stringify(path)})`, bareEnv)));
     }
     const bareNodeMs = median(bare);
     const sdkOnlyMs = median(sdkOnly);
-    rmSync(dirname(sdkOnlyPath), { recursive: true, force: true });
+    for (const path of [sdkOnlyPath, ...floorPaths]) rmSync(dirname(path), { recursive: true, force: true });
+    const inputs = new Map(sizes.map((size) => [size.handler, largestInputs(size.path, Infinity)]));
     return {
+      floors: PACKAGE_FLOORS.map((floor, i) => {
+        const initMs = median(floorTimes[i] ?? []);
+        return {
+          name: floor.name,
+          bytes: floorBytes[i] ?? 0,
+          initMs,
+          ratio: initMs / bareNodeMs,
+          // A bundle carries the package when more than a few KiB of it are in (some carry a helper or two).
+          carriedBy: 'everyFunction' in floor ? sizes.map((size) => size.handler) : sizes.filter((size) => (inputs.get(size.handler) ?? []).some((input) => input.name === floor.name && input.bytes > 50_000)).map((size) => size.handler),
+        };
+      }),
       bundles: sizes.map((size) => {
         const initMs = median(loaded.get(size.handler) ?? []);
         return {
@@ -157,7 +197,7 @@ export const measureBundles = (runs: number): Bundles => {
           initMs,
           compileMs: median(compiled.get(size.handler) ?? []),
           coldInitRatio: initMs / bareNodeMs,
-          largestInputs: largestInputs(size.path),
+          largestInputs: (inputs.get(size.handler) ?? []).slice(0, 6),
         };
       }),
       bareNodeMs,

@@ -2,6 +2,8 @@
 // requests per service and command, and for DynamoDB the capacity each request consumed (asked for with
 // ReturnConsumedCapacity), the items it returned, and an estimate of the index writes it caused.
 import type { InitializeHandlerArguments, InitializeHandlerOutput, MiddlewareStack } from '@smithy/types';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { INDEXES } from '../../shared/store/table';
 
 export type Service = 'DynamoDB' | 'SQS' | 'SES';
@@ -28,6 +30,11 @@ export interface Counts {
   scannedCount: number;
   /** SQS messages deleted (DeleteMessage, DeleteMessageBatch entries that succeeded). */
   messagesDeleted: number;
+  /**
+   * Requests by `Service.Command` as the emulators received them: every HTTP request this process sent
+   * to a watched endpoint, whichever client sent it (see RequestCounter.watchWire). What AWS bills.
+   */
+  wire: Record<string, number>;
 }
 
 const emptyCounts = (): Counts => ({
@@ -40,6 +47,7 @@ const emptyCounts = (): Counts => ({
   itemsRead: 0,
   scannedCount: 0,
   messagesDeleted: 0,
+  wire: {},
 });
 
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
@@ -115,11 +123,27 @@ const itemsReadBy = (command: string, output: Loose): number => {
   return Array.isArray(output.Items) ? output.Items.length : 0;
 };
 
+/** The node:http channel every client request of this process is published on as it starts. */
+const HTTP_REQUEST_START = 'http.client.request.start';
+
+/** The port a request goes to, from its Host header (`127.0.0.1:4567`). */
+const portOf = (request: ClientRequest): number => Number(/:(\d+)$/.exec(String(request.getHeader('host') ?? ''))?.[1] ?? 0);
+
+/**
+ * `Service.Command` of a request on the wire: the JSON protocols name the operation in X-Amz-Target
+ * (`DynamoDB_20120810.GetItem`, `AmazonSQS.ReceiveMessage`); anything else by method and path.
+ */
+const wireName = (service: Service, request: ClientRequest): string => {
+  const target = String(request.getHeader('x-amz-target') ?? '');
+  return `${service}.${target.split('.').pop() || `${request.method} ${request.path}`}`;
+};
+
 /** Counts the requests of the clients it instruments, until frozen. */
 export class RequestCounter {
   private counts = emptyCounts();
   private frozen = false;
   private freezeAfterDeleted?: { messages: number; resolve: () => void };
+  private unwatch?: () => void;
 
   /** Starts again from zero (and counting). */
   public reset(): void {
@@ -146,7 +170,31 @@ export class RequestCounter {
   }
 
   public snapshot(): Counts {
-    return { ...this.counts, requests: { ...this.counts.requests }, waitMs: { ...this.counts.waitMs } };
+    return { ...this.counts, requests: { ...this.counts.requests }, waitMs: { ...this.counts.waitMs }, wire: { ...this.counts.wire } };
+  }
+
+  /**
+   * Also counts, into `wire`, every HTTP request this process sends to the emulators at `endpoints`, as
+   * node:http starts it: a check on the middleware's counts that no client was left uninstrumented
+   * (a client built elsewhere, a second store), since AWS would bill its requests all the same.
+   */
+  public watchWire(endpoints: Partial<Record<Service, string>>): void {
+    this.unwatch?.();
+    const services = new Map(Object.entries(endpoints).map(([service, url]) => [Number(new URL(url as string).port), service as Service]));
+    const onStart = (message: unknown) => {
+      if (this.frozen) return;
+      const { request } = message as { request: ClientRequest };
+      const service = services.get(portOf(request));
+      if (service) this.counts.wire[wireName(service, request)] = (this.counts.wire[wireName(service, request)] ?? 0) + 1;
+    };
+    subscribe(HTTP_REQUEST_START, onStart);
+    this.unwatch = () => unsubscribe(HTTP_REQUEST_START, onStart);
+  }
+
+  /** Stops watching the wire (the counts stay). */
+  public unwatchWire(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /**
@@ -199,11 +247,23 @@ export class RequestCounter {
   }
 }
 
-/** All requests counted, AWS-wide. */
-export const totalRequests = (counts: Counts): number => Object.values(counts.requests).reduce((sum, n) => sum + n, 0);
+const serviceOf = (name: string) => name.split('.')[0] as string;
 
-/** Requests of one service (the prefix of `Service.Command`). */
+/**
+ * The requests AWS would bill, by `Service.Command`: for a service whose emulator was watched, what
+ * reached it on the wire (retries and every client included); for the rest (API Gateway, counted by
+ * hand), what was counted.
+ */
+export const billedRequests = (counts: Counts): Record<string, number> => {
+  const onWire = new Set(Object.keys(counts.wire).map(serviceOf));
+  return { ...Object.fromEntries(Object.entries(counts.requests).filter(([name]) => !onWire.has(serviceOf(name)))), ...counts.wire };
+};
+
+/** All requests AWS would bill. */
+export const totalRequests = (counts: Counts): number => Object.values(billedRequests(counts)).reduce((sum, n) => sum + n, 0);
+
+/** Requests of one service (the prefix of `Service.Command`) that AWS would bill. */
 export const requestsOf = (counts: Counts, service: string): number =>
-  Object.entries(counts.requests)
-    .filter(([name]) => name.startsWith(`${service}.`))
+  Object.entries(billedRequests(counts))
+    .filter(([name]) => serviceOf(name) === service)
     .reduce((sum, [, n]) => sum + n, 0);

@@ -10,10 +10,17 @@ export interface FunctionUse {
 /** Wraps handlers to time each invocation, as Lambda's REPORT line does, until frozen. */
 export class InvocationMeter {
   private readonly use = new Map<string, FunctionUse>();
+  private readonly batches = new Map<string, Map<number, number>>();
   private frozen = false;
 
   public wrap<Args extends unknown[], Result>(name: string, handler: (...args: Args) => Promise<Result>): (...args: Args) => Promise<Result> {
     return async (...args: Args) => {
+      const records = (args[0] as { Records?: unknown[] } | undefined)?.Records;
+      if (Array.isArray(records) && !this.frozen) {
+        const sizes = this.batches.get(name) ?? new Map<number, number>();
+        sizes.set(records.length, (sizes.get(records.length) ?? 0) + 1);
+        this.batches.set(name, sizes);
+      }
       const started = performance.now();
       try {
         return await handler(...args);
@@ -30,6 +37,11 @@ export class InvocationMeter {
 
   public freeze(): void {
     this.frozen = true;
+  }
+
+  /** How many invocations of an SQS-driven function were handed how many records, by size. */
+  public batchSizes(name: string): Record<string, number> {
+    return Object.fromEntries([...(this.batches.get(name) ?? [])].sort(([a], [b]) => b - a).map(([size, n]) => [String(size), n]));
   }
 
   public snapshot(): Record<string, FunctionUse> {

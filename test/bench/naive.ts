@@ -34,6 +34,7 @@ export const measureNaive = async (emulators: Emulators, count: number): Promise
   const counter = new RequestCounter();
   counter.instrument(dynamodb, 'DynamoDB');
   counter.instrument(sqs, 'SQS');
+  counter.watchWire({ DynamoDB: emulators.dynamodb, SQS: emulators.sqs });
   const meter = new InvocationMeter();
 
   const intake = meter.wrap('intake', async (notice: NoticeBody) => {
@@ -90,6 +91,7 @@ export const measureNaive = async (emulators: Emulators, count: number): Promise
     });
   } finally {
     stdout.restore();
+    counter.unwatchWire();
   }
 
   const unsent = [];

@@ -1,8 +1,10 @@
 // requestsPerNotice, ours: the happy path of `count` notices (one intake request of a batch → doorbells →
 // sender → recorded `sent`) through the real handlers, with the real SDK clients against dynalite and
-// fauxqs, and every AWS request counted by middleware on those clients. The sender is driven the way
+// fauxqs, and every AWS request counted by middleware on those clients and again on the wire. The sender is driven the way
 // Lambda's event source mapping drives it (infra/local/sqs-poller.ts), whose ReceiveMessage and
-// DeleteMessageBatch calls AWS bills too, so the poller is given the counted SQS client.
+// DeleteMessageBatch calls AWS bills too, so the poller is given the counted SQS client. How the
+// doorbells arrive is the caller's: all at once in full batches, or spread over the intake's
+// spreadSeconds and handed out as the poller finds them, with or without a batching window.
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalRuntime } from '../../infra/local/runtime';
 import { type SqsPollerOptions, startSqsPoller } from '../../infra/local/sqs-poller';
@@ -11,7 +13,7 @@ import { createTableInput } from '../../shared/store/table';
 import { apiEvent } from '../support/factories';
 import { type Counts, RequestCounter } from './counting';
 import { captureStdout, type FunctionUse, InvocationMeter } from './invocations';
-import { BENCH_KEY, benchConfig, benchNotices, createQueue, waitUntil } from './workload';
+import { type Arrival, BENCH_KEY, benchConfig, benchNotices, createQueue, waitUntil } from './workload';
 
 /** What one design's happy path asked of AWS, for `notices` notices delivered. */
 export interface HappyPath {
@@ -22,6 +24,10 @@ export interface HappyPath {
   /** Bytes the handlers logged (CloudWatch Logs ingestion). */
   logBytes: number;
   elapsedMs: number;
+  /** How many sender invocations were handed how many doorbells: { "10": 48, "2": 1 }. */
+  batchSizes: Record<string, number>;
+  /** The arrival's settings as the configuration had them (ours only). */
+  arrival?: { spreadSeconds: number; batchSize: number; concurrency: number; batchingWindowSeconds: number };
 }
 
 export interface Emulators {
@@ -68,6 +74,7 @@ export const sendUntilAllDeleted = async (run: HappyPathRun, count: number, what
 export const happyPath = (notices: number, counter: RequestCounter, meter: InvocationMeter, measured: { logBytes: number; elapsedMs: number }): HappyPath => {
   const use = meter.snapshot();
   return {
+    batchSizes: meter.batchSizes('sender'),
     notices,
     counts: counter.snapshot(),
     functions: {
@@ -82,16 +89,18 @@ export const happyPath = (notices: number, counter: RequestCounter, meter: Invoc
 /** One API Gateway request per HTTP request: API Gateway bills each. */
 export const API_GATEWAY_REQUEST = 'APIGateway.Request';
 
-export const measureOurs = async (emulators: Emulators, count: number): Promise<HappyPath> => {
-  const tableName = 'bench-notices';
+/**
+ * `count` notices in one intake request, delivered as `arrival` has them arrive; `name` keeps each run's
+ * table and queue apart on the shared emulators.
+ */
+export const measureOurs = async (emulators: Emulators, count: number, arrival: Arrival, name: string): Promise<HappyPath> => {
+  const tableName = `bench-notices-${name}`;
   const setup = new DynamoDBClient({ endpoint: emulators.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   await setup.send(new CreateTableCommand(createTableInput(tableName)));
   setup.destroy();
-  // One sender at a time, so that each invocation's duration is its own and not its neighbours' too
-  // (a Lambda sandbox runs one invocation at a time); the request count does not depend on it.
-  const config = benchConfig(emulators.smtp, { batchSize: 10, concurrency: 1 });
+  const config = benchConfig(emulators.smtp, arrival);
   const timings = senderTimings(config.sender);
-  const { queueUrl, queueArn } = await createQueue(emulators.sqs, 'bench-doorbells', timings.visibilityTimeoutSeconds);
+  const { queueUrl, queueArn } = await createQueue(emulators.sqs, `bench-doorbells-${name}`, timings.visibilityTimeoutSeconds);
 
   // Logs at the level the stack deploys (POWERTOOLS_LOG_LEVEL=INFO), so their bytes are what AWS ingests.
   const savedLevel = process.env.POWERTOOLS_LOG_LEVEL;
@@ -113,6 +122,7 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
     counter.instrument(each.clients.sqs, 'SQS');
   }
   counter.instrument(deps.sender.clients.ses, 'SES');
+  counter.watchWire({ DynamoDB: emulators.dynamodb, SQS: emulators.sqs });
   const meter = new InvocationMeter();
   const intake = meter.wrap('intake', runtime.handlers.intake);
   const sender = meter.wrap('sender', runtime.handlers.sender);
@@ -130,6 +140,7 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
     await sendUntilAllDeleted({ counter, meter, stdout, started, measured }, count, `${count} doorbells handled`, { ...runtime.senderPolling, handler: sender });
   } finally {
     stdout.restore();
+    counter.unwatchWire();
   }
 
   // The counts are frozen: these reads check the outcome and are not counted.
@@ -138,5 +149,7 @@ export const measureOurs = async (emulators: Emulators, count: number): Promise<
   await runtime.stop();
   if (notSent.length) throw new Error(`bench: ${notSent.length} of ${count} notices are not sent`);
 
-  return happyPath(count, counter, meter, measured);
+  const { spreadSeconds } = config.intake;
+  const { batchSize, concurrency, batchingWindowSeconds } = config.sender;
+  return { ...happyPath(count, counter, meter, measured), arrival: { spreadSeconds, batchSize, concurrency, batchingWindowSeconds } };
 };

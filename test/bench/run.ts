@@ -1,8 +1,10 @@
 // `npm run bench` (README: Performance): every figure against a baseline measured in the same run, printed as a
 // table and written to bench/results.json. Never part of `npm test`: figures are not assertions.
 //
-//   requestsPerNotice     requests.ts / naive.ts   AWS requests per delivered notice, vs the naive design
-//   awsCostPer1000        cost.ts                  dollars per 1,000 notices besides SES, vs the naive design
+//   requestsPerNotice     requests.ts / naive.ts   AWS requests per delivered notice, vs the naive design: a batch
+//                                                  arriving as it really does (the intake's spread, the poller's
+//                                                  batches), judged; and in full batches (.fullBatches), printed
+//   awsCostPer1000        cost.ts                  dollars per 1,000 notices besides SES, vs the naive design, alike
 //   localThroughputRatio  throughput.ts            npm start's pipeline vs nodemailer's own pool, same sink
 //   smtpDoorRatio         smtp-door.ts             notices accepted through the SMTP door vs a plain smtp-server sink
 //   sweepScaling          sweep-scaling.ts         items a sweep reads, 100,000 kept vs 1,000 kept
@@ -14,17 +16,30 @@ import { join } from 'node:path';
 import { startDynamo } from '../../infra/local/emulators';
 import { startTestQueue } from '../support/emulators';
 import { measureBundles } from './bundles';
-import { costPer1000, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, requestUnits } from './cost';
-import { totalRequests } from './counting';
+import { type CostBreakdown, costPer1000, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, requestUnits } from './cost';
+import { billedRequests, totalRequests } from './counting';
 import { measureNaive } from './naive';
 import { type HappyPath, measureOurs } from './requests';
 import { startCountingSink } from './sink';
 import { measureSweepScaling } from './sweep-scaling';
 import { measureSmtpDoor, SMTP_DOOR_WARM_UP, type SmtpDoorRun } from './smtp-door';
 import { measureThroughput, type ThroughputRun, WARM_UP } from './throughput';
-import { progress } from './workload';
+import { type Arrival, FULL_BATCHES, progress } from './workload';
 
 const HAPPY_PATH_NOTICES = 500;
+/**
+ * A night's batch as it arrives: posted in one request with the configuration's default intake spread,
+ * and handed to the sender as the event source mapping finds the doorbells (its default concurrency and
+ * batching window). The figures that count AWS requests and dollars are judged on it.
+ */
+const REAL_ARRIVAL: Arrival = { batchSize: 10 };
+/**
+ * Capacity's arrival: every doorbell visible at once, so every invocation gets a full batch; one sender at
+ * a time, so that each invocation's duration is its own (a Lambda sandbox runs one invocation at a time).
+ */
+const FULL_BATCH_ARRIVAL: Arrival = { ...FULL_BATCHES, batchSize: 10, concurrency: 1 };
+const REQUESTS_GOAL = 3.0;
+const COST_GOAL_DOLLARS = 0.005;
 const THROUGHPUT_NOTICES = 2000;
 const THROUGHPUT_BATCH = 500;
 const THROUGHPUT_CONCURRENCIES = [4, 8];
@@ -46,13 +61,15 @@ interface Figure {
   baselineIs: string;
   goal: string;
   met: boolean;
+  /** false: printed beside a judged figure, for comparison, with no goal of its own. */
+  judged?: false;
 }
 
 const round = (value: number, digits = 4) => Number(value.toPrecision(digits));
 
 const perNotice = (run: HappyPath) =>
   Object.fromEntries(
-    Object.entries(run.counts.requests)
+    Object.entries(billedRequests(run.counts))
       .sort(([, a], [, b]) => b - a)
       .map(([name, n]) => [name, round(n / run.notices)]),
   );
@@ -63,6 +80,44 @@ const describeRequests = (run: HappyPath) =>
     .join(', ');
 
 const money = (dollars: number) => `$${dollars.toFixed(5)}`;
+
+/** Each part in dollars and as a share of the total: `dynamoWrites $0.00688 (88%), …, total $0.00778`. */
+const describeCost = (cost: CostBreakdown) =>
+  Object.entries(cost)
+    .map(([name, dollars]) => (name === 'total' ? `total ${money(dollars)}` : `${name} ${money(dollars)} (${((dollars / cost.total) * 100).toFixed(0)}%)`))
+    .join(', ');
+
+const describeUnits = (run: HappyPath) => {
+  const units = requestUnits(run.counts);
+  return `${round(run.counts.writeUnits / run.notices)} WRU table (reported) + ${round(run.counts.indexWriteUnits / run.notices)} WRU indexes (ESTIMATED) + ${round(units.read / run.notices)} RRU`;
+};
+
+const describeArrival = (run: HappyPath) => {
+  const arrival = run.arrival;
+  if (!arrival) return 'as the run had it';
+  return `intake.spreadSeconds ${arrival.spreadSeconds}, sender.batchSize ${arrival.batchSize}, sender.concurrency ${arrival.concurrency}, sender.batchingWindowSeconds ${arrival.batchingWindowSeconds}; ${run.notices} notices handled in ${(run.elapsedMs / 1000).toFixed(0)} s`;
+};
+
+/** `10×48, 2×1`: invocations by the number of doorbells they were handed. */
+const describeBatches = (run: HappyPath) => {
+  const sizes = Object.entries(run.batchSizes);
+  const invocations = sizes.reduce((sum, [, n]) => sum + n, 0);
+  const doorbells = sizes.reduce((sum, [size, n]) => sum + Number(size) * n, 0);
+  return `${sizes.map(([size, n]) => `${size}×${n}`).join(', ')} (${invocations} invocations, ${(doorbells / Math.max(1, invocations)).toFixed(2)} doorbells each)`;
+};
+
+/**
+ * The wire's count against the middleware's, by service: equal when every client is counted; the wire
+ * may be short by the few requests still being signed when the count froze, and long by retries or by a
+ * client the middleware never saw (those are billed, and the figures count them).
+ */
+const wireCheck = (run: HappyPath) =>
+  ['DynamoDB', 'SQS']
+    .map((service) => {
+      const sum = (counts: Record<string, number>) => Object.entries(counts).reduce((total, [name, n]) => total + (name.startsWith(`${service}.`) ? n : 0), 0);
+      return `${service} ${sum(run.counts.wire)} on the wire / ${sum(run.counts.requests)} by middleware`;
+    })
+    .join(', ');
 
 const cell = (figure: Figure, value: number) => {
   if (figure.unit === '$') return money(value);
@@ -75,7 +130,7 @@ const cell = (figure: Figure, value: number) => {
 const printTable = (figures: Figure[]) => {
   const rows = [
     ['figure', 'ours', 'baseline', 'ratio', 'goal', 'met'],
-    ...figures.map((f) => [f.figure, cell(f, f.ours), `${cell(f, f.baseline)} (${f.baselineIs})`, f.ratio.toFixed(3), f.goal, f.met ? 'met' : 'MISSED']),
+    ...figures.map((f) => [f.figure, cell(f, f.ours), `${cell(f, f.baseline)} (${f.baselineIs})`, f.ratio.toFixed(3), f.goal, f.judged === false ? '-' : f.met ? 'met' : 'MISSED']),
   ];
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] as string).length))) ?? [];
   const line = (row: string[]) => row.map((text, column) => text.padEnd(widths[column] ?? 0)).join(' | ').trimEnd();
@@ -93,6 +148,7 @@ const main = async () => {
   progress('starting dynalite, fauxqs and the SMTP sink');
   const sink = await startCountingSink();
   let ours: HappyPath;
+  let oursFull: HappyPath;
   let naive: HappyPath;
   let sweep: Awaited<ReturnType<typeof measureSweepScaling>>;
   const throughput: ThroughputRun[] = [];
@@ -102,8 +158,10 @@ const main = async () => {
     let dynamoStopped = false;
     try {
       const emulators = { dynamodb: dynamo.url, sqs: queue.url, smtp: { host: sink.host, port: sink.port } };
-      progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices (one intake batch → sender → recorded)`);
-      ours = await measureOurs(emulators, HAPPY_PATH_NOTICES);
+      progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices in full batches (one intake batch → sender → recorded)`);
+      oursFull = await measureOurs(emulators, HAPPY_PATH_NOTICES, FULL_BATCH_ARRIVAL, 'full');
+      progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices as they arrive (the intake's default spread, the poller's batches)`);
+      ours = await measureOurs(emulators, HAPPY_PATH_NOTICES, REAL_ARRIVAL, 'arriving');
       progress(`requests: the naive design, ${HAPPY_PATH_NOTICES} notices`);
       naive = await measureNaive(emulators, HAPPY_PATH_NOTICES);
       await dynamo.stop();
@@ -131,13 +189,17 @@ const main = async () => {
   const slowest = bundles.bundles.reduce((a, b) => (b.coldInitRatio > a.coldInitRatio ? b : a));
 
   const oursCost = costPer1000(ours);
+  const oursFullCost = costPer1000(oursFull);
   const naiveCost = costPer1000(naive);
   const oursRequests = totalRequests(ours.counts) / ours.notices;
+  const oursFullRequests = totalRequests(oursFull.counts) / oursFull.notices;
   const naiveRequests = totalRequests(naive.counts) / naive.notices;
 
   const figures: Figure[] = [
-    { figure: 'requestsPerNotice', ours: oursRequests, baseline: naiveRequests, ratio: oursRequests / naiveRequests, unit: '', baselineIs: 'naive', goal: 'ours ≤ 3.5', met: oursRequests <= 3.5 },
-    { figure: 'awsCostPer1000', ours: oursCost.total, baseline: naiveCost.total, ratio: oursCost.total / naiveCost.total, unit: '$', baselineIs: 'naive', goal: 'ours ≤ $0.01', met: oursCost.total <= 0.01 },
+    { figure: 'requestsPerNotice', ours: oursRequests, baseline: naiveRequests, ratio: oursRequests / naiveRequests, unit: '', baselineIs: 'naive', goal: `ours ≤ ${REQUESTS_GOAL.toFixed(1)}`, met: oursRequests <= REQUESTS_GOAL },
+    { figure: 'requestsPerNotice.fullBatches', ours: oursFullRequests, baseline: naiveRequests, ratio: oursFullRequests / naiveRequests, unit: '', baselineIs: 'naive', goal: 'not judged', met: true, judged: false },
+    { figure: 'awsCostPer1000', ours: oursCost.total, baseline: naiveCost.total, ratio: oursCost.total / naiveCost.total, unit: '$', baselineIs: 'naive', goal: `ours ≤ ${money(COST_GOAL_DOLLARS)}`, met: oursCost.total <= COST_GOAL_DOLLARS },
+    { figure: 'awsCostPer1000.fullBatches', ours: oursFullCost.total, baseline: naiveCost.total, ratio: oursFullCost.total / naiveCost.total, unit: '$', baselineIs: 'naive', goal: 'not judged', met: true, judged: false },
     {
       figure: 'localThroughputRatio',
       ours: bestThroughput.pipeline.perSecond,
@@ -181,7 +243,6 @@ const main = async () => {
     })),
   ];
 
-  const oursUnits = requestUnits(ours.counts);
   const naiveUnits = requestUnits(naive.counts);
   const sentRate = (run: ThroughputRun) => (run.pipeline.notices * 1000) / (run.pipeline.ms - run.pipeline.firstMessageMs);
   // The sender's own DynamoDB requests (the intake's are BatchWriteItem) against the time its lanes had.
@@ -191,18 +252,18 @@ const main = async () => {
     return sender / (run.pipeline.ms * run.concurrency);
   };
   const notes = [
-    `requests: counted by middleware on the handlers' real SDK clients (DynamoDB, SQS, SES) against dynalite and fauxqs, including the event source mapping's ReceiveMessage/DeleteMessageBatch (the poller is given the counted SQS client), plus 1 API Gateway request per HTTP request; counting stops at the ${HAPPY_PATH_NOTICES}th doorbell deleted, so idle polls after it are not counted.`,
-    `requests per notice, ours: ${describeRequests(ours)}.`,
+    `requests: counted by middleware on the handlers' real SDK clients (DynamoDB, SQS, SES) against dynalite and fauxqs, including the event source mapping's ReceiveMessage/DeleteMessageBatch (the poller is given the counted SQS client), and again on the wire: every HTTP request this process sent to dynalite and fauxqs, whichever client sent it, retries included (what AWS bills, and what the figures use); plus 1 API Gateway request per HTTP request. Counting stops at the ${HAPPY_PATH_NOTICES}th doorbell deleted, so idle polls after it are not counted.`,
+    `arrival, judged: ${describeArrival(ours)}; sender invocations by doorbells handed: ${describeBatches(ours)}. Full batches: ${describeArrival(oursFull)}; ${describeBatches(oursFull)}.`,
+    `requests per notice, ours as they arrive: ${describeRequests(ours)}.`,
+    `requests per notice, ours in full batches: ${describeRequests(oursFull)}.`,
     `requests per notice, naive: ${describeRequests(naive)}.`,
-    `DynamoDB units per notice, ours: ${round(ours.counts.writeUnits / ours.notices)} WRU table (reported) + ${round(ours.counts.indexWriteUnits / ours.notices)} WRU indexes (ESTIMATED) + ${round(oursUnits.read / ours.notices)} RRU; naive: ${round(naiveUnits.write / naive.notices)} WRU + ${round(naiveUnits.read / naive.notices)} RRU (no index).`,
+    `wire against middleware (requests, whole run): ${[ours, oursFull, naive].map((run, i) => `${['as they arrive', 'full batches', 'naive'][i]} ${wireCheck(run)}`).join('; ')}.`,
+    `DynamoDB units per notice, ours as they arrive: ${describeUnits(ours)}; in full batches: ${describeUnits(oursFull)}; naive: ${round(naiveUnits.write / naive.notices)} WRU + ${round(naiveUnits.read / naive.notices)} RRU (no index).`,
     'index write units are ESTIMATED here (dynalite reports table capacity only): indexes are KEYS_ONLY, 1 unit per entry; a put writes one entry per index whose keys it carries (instKey always, extKey with an externalId, dueShard/dueAt with a sweepAt); an UpdateItem that SETs the due keys moves the entry (2), one that REMOVEs them deletes it (1). A Query that reports 0 units is billed 0.5.',
-    `cost per 1,000, ours: ${Object.entries(oursCost)
-      .map(([name, dollars]) => `${name} ${money(dollars)}`)
-      .join(', ')}.`,
-    `cost per 1,000, naive: ${Object.entries(naiveCost)
-      .map(([name, dollars]) => `${name} ${money(dollars)}`)
-      .join(', ')}.`,
-    `cost: prices us-east-1 on-demand (DynamoDB $${PRICES.dynamoWriteRequestUnit * 1e6}/M WRU, $${PRICES.dynamoReadRequestUnit * 1e6}/M RRU; SQS $${PRICES.sqsRequest * 1e6}/M; Lambda arm64 $${PRICES.lambdaGbSecondArm64}/GB-s, $${PRICES.lambdaRequest * 1e6}/M; API Gateway REST $${PRICES.apiGatewayRestRequest * 1e6}/M; Logs $${PRICES.logsIngestionPerGb}/GB), no free tier, SES's $0.10 left out. Lambda durations are each invocation's wall time here (one at a time, against the emulators, rounded up to 1 ms) × memory (intake 512 MB: ${ours.functions.intake?.invocations} invocation(s) ${ours.functions.intake?.billedMs} ms; sender 512 MB: ${ours.functions.sender?.invocations} invocations ${ours.functions.sender?.billedMs} ms; naive sender ${naive.functions.sender?.invocations} invocations ${naive.functions.sender?.billedMs} ms). Logs: the Powertools lines written at INFO (${ours.logBytes} bytes for ${ours.notices} notices) + an estimated ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation; the naive design logs nothing of its own. Not per notice, so left out: the sweep's schedule (one invocation a minute whatever the volume), cold-start init, idle polls of the event source mapping.`,
+    `cost per 1,000, ours as they arrive: ${describeCost(oursCost)}.`,
+    `cost per 1,000, ours in full batches: ${describeCost(oursFullCost)}.`,
+    `cost per 1,000, naive: ${describeCost(naiveCost)}.`,
+    `cost: prices us-east-1 on-demand (DynamoDB $${PRICES.dynamoWriteRequestUnit * 1e6}/M WRU, $${PRICES.dynamoReadRequestUnit * 1e6}/M RRU; SQS $${PRICES.sqsRequest * 1e6}/M; Lambda arm64 $${PRICES.lambdaGbSecondArm64}/GB-s, $${PRICES.lambdaRequest * 1e6}/M; API Gateway REST $${PRICES.apiGatewayRestRequest * 1e6}/M; Logs $${PRICES.logsIngestionPerGb}/GB), no free tier, SES's $0.10 left out. Lambda durations are each invocation's wall time here (against the emulators, rounded up to 1 ms; in full batches one at a time, as they arrive as many at once as the poller's lanes) × memory (as they arrive: intake 512 MB ${ours.functions.intake?.invocations} invocation(s) ${ours.functions.intake?.billedMs} ms, sender 512 MB ${ours.functions.sender?.invocations} invocations ${ours.functions.sender?.billedMs} ms; full batches: sender ${oursFull.functions.sender?.invocations} invocations ${oursFull.functions.sender?.billedMs} ms; naive sender ${naive.functions.sender?.invocations} invocations ${naive.functions.sender?.billedMs} ms). Logs: the Powertools lines written at INFO (${ours.logBytes} bytes for ${ours.notices} notices as they arrive) + an estimated ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation; the naive design logs nothing of its own. Not per notice, so left out: the sweep's schedule (one invocation a minute whatever the volume), cold-start init, idle polls of the event source mapping.`,
     `throughput: ${THROUGHPUT_NOTICES} notices POSTed as ${THROUGHPUT_NOTICES / THROUGHPUT_BATCH} batches of ${THROUGHPUT_BATCH} to startLocal's API, timed from the first POST to the last message at a counting SMTP sink; baseline nodemailer's pool with as many connections sending the same messages to the same sink; ${WARM_UP} warm-up messages each, not timed. Figure at sender concurrency ${bestThroughput.concurrency} (the better of ${THROUGHPUT_CONCURRENCIES.join(' and ')}).`,
     ...throughput.map(
       (run) =>
@@ -213,6 +274,7 @@ const main = async () => {
     `sweep: ${sweep.small.due} due notices among ${sweep.small.kept} kept read ${sweep.small.itemsRead} items (Query + BatchGetItem; ScannedCount ${sweep.small.scannedCount}, ${sweep.small.readUnits} RRU, ${sweep.small.ms.toFixed(0)} ms); among ${sweep.large.kept} kept, ${sweep.large.itemsRead} items (ScannedCount ${sweep.large.scannedCount}, ${sweep.large.readUnits} RRU, ${sweep.large.ms.toFixed(0)} ms). Filling took ${(sweep.fillMs / 1000).toFixed(0)} s.`,
     `bundles: from a cdk synth of config/example.json (esbuild, minified; ${(bundles.synthMs / 1000).toFixed(0)} s); largest ${largest.handler} ${largest.bytes} bytes = ${(largest.bytes / ONE_MB).toFixed(3)} MB (1 MB = ${ONE_MB} bytes), of which ${largest.largestInputs.map((input) => `${input.name} ${(input.bytes / 1024).toFixed(0)} KiB`).join(', ')}.`,
     `cold init: median of ${bundles.runs} runs of node -e "require(bundle)" with the handler's environment vs node -e "" (median ${bundles.bareNodeMs.toFixed(1)} ms), alternating; worst ${slowest.handler} ${slowest.coldInitRatio.toFixed(2)}×. The floor under every handler: a bundle of only the DynamoDB and SQS clients (${(bundles.sdkOnly.bytes / 1024).toFixed(0)} KiB, built alike) loads in ${bundles.sdkOnly.initMs.toFixed(1)} ms, ${bundles.sdkOnly.ratio.toFixed(2)}× bare node. Node's start plus reading and compiling the bundle without running it (vm.Script): ${bundles.bundles.map((bundle) => `${bundle.handler} ${bundle.compileMs.toFixed(0)} ms`).join(', ')}; the rest of each load is running the modules' top level (building the SDK clients, schemas and configuration) and compiling what that calls.`,
+    `cold init, what remains and why: every function answers its first event with DynamoDB (most with SQS too), so it builds those clients as it loads; loading them later would only move the same time into the first invocation, which a cold start waits for all the same. Their load alone is ${bundles.sdkOnly.ratio.toFixed(2)}× bare node, so no function that uses them can meet a goal of 2×. Beside them, each alone, built and timed alike: ${bundles.floors.map((floor) => `${floor.name} ${(floor.bytes / 1024).toFixed(0)} KiB ${floor.initMs.toFixed(1)} ms, ${floor.ratio.toFixed(2)}× (in ${floor.carriedBy.join(', ') || 'none'})`).join('; ')}. The SMTP stack is in every function that sends or tries a relay (the sender, the Test Server, the console's test send), loaded whatever kind of transport the institutions have; zod checks the API's requests and the console's forms.`,
   ];
 
   const durationSeconds = (performance.now() - started) / 1000;
@@ -220,7 +282,8 @@ const main = async () => {
   printTable(figures);
   console.log('');
   for (const note of notes) console.log(`- ${note}`);
-  console.log(`\n${figures.filter((f) => f.met).length} of ${figures.length} goals met; bench took ${durationSeconds.toFixed(0)} s.`);
+  const judged = figures.filter((f) => f.judged !== false);
+  console.log(`\n${judged.filter((f) => f.met).length} of ${judged.length} goals met; bench took ${durationSeconds.toFixed(0)} s.`);
 
   const results = {
     date: startedAt.toISOString(),
@@ -234,9 +297,10 @@ const main = async () => {
     details: {
       requests: {
         ours: { perNotice: perNotice(ours), ...ours, counts: { ...ours.counts, waitMs: undefined } },
+        oursFullBatches: { perNotice: perNotice(oursFull), ...oursFull, counts: { ...oursFull.counts, waitMs: undefined } },
         naive: { perNotice: perNotice(naive), ...naive, counts: { ...naive.counts, waitMs: undefined } },
       },
-      cost: { prices: PRICES, platformLogBytesPerInvocation: PLATFORM_LOG_BYTES_PER_INVOCATION, ours: oursCost, naive: naiveCost },
+      cost: { prices: PRICES, platformLogBytesPerInvocation: PLATFORM_LOG_BYTES_PER_INVOCATION, ours: oursCost, oursFullBatches: oursFullCost, naive: naiveCost },
       throughput,
       smtpDoor,
       sweep,

@@ -14,7 +14,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startTestQueue } from '../support/emulators';
 import { RequestCounter } from './counting';
 import { intakeDepsFor } from '../support/intake-deps';
-import { benchConfigInput, benchNotices, INSTITUTION, progress } from './workload';
+import { benchConfigInput, benchNotices, INSTITUTION, progress, FULL_BATCHES } from './workload';
 
 /** Messages each side sends before the clock starts, so that neither is timed while still compiling code. */
 export const SMTP_DOOR_WARM_UP = 50;
@@ -98,7 +98,7 @@ export const measureSmtpDoor = async (count: number, concurrency: number): Promi
   }
 
   progress(`smtp door: the door, ${count} messages, ${concurrency} connections`);
-  const input = benchConfigInput({ host: '127.0.0.1', port: 2525 }, { batchSize: 10, concurrency: 2 });
+  const input = benchConfigInput({ host: '127.0.0.1', port: 2525 }, { ...FULL_BATCHES, batchSize: 10, concurrency: 2 });
   input.institutions[0] = { ...input.institutions[0]!, smtpSubmission: { allowFrom: ['127.0.0.1'] } } as (typeof input.institutions)[number];
   // Every message counts against the key's rate; the figure is the door's pace, not the limit's.
   const config = parseConfig({ ...input, intake: { ...input.intake, requestsPerMinutePerKey: 1_000_000 } });

@@ -12,7 +12,7 @@ import { newNotice } from '../../shared/lifecycle/transitions';
 import { silentLog } from '../../shared/log';
 import { INDEXES, PARTITION_KEY, TTL_ATTRIBUTE, createTableInput } from '../../shared/store/table';
 import { type Counts, RequestCounter } from './counting';
-import { aBenchNotice, benchConfig, createQueue, INSTITUTION, progress } from './workload';
+import { aBenchNotice, benchConfig, createQueue, INSTITUTION, progress, FULL_BATCHES } from './workload';
 import { documentsOf } from '../../shared/store/documents';
 
 export interface SweepSample {
@@ -81,7 +81,7 @@ export const measureSweepScaling = async (sqsEndpoint: string): Promise<SweepSca
   const dynamo = await startDynamo();
   const tableName = 'sweep-notices';
   const { queueUrl } = await createQueue(sqsEndpoint, 'sweep-doorbells');
-  const config = benchConfig({ host: '127.0.0.1', port: 25 }, { batchSize: 10, concurrency: 1 });
+  const config = benchConfig({ host: '127.0.0.1', port: 25 }, { ...FULL_BATCHES, batchSize: 10, concurrency: 1 });
   const deps = createSweepDeps(
     { AWS_REGION: 'us-east-1', NOTICE_RELAY_TABLE: tableName, NOTICE_RELAY_QUEUE_URL: queueUrl, NOTICE_RELAY_DYNAMODB_ENDPOINT: dynamo.url, NOTICE_RELAY_SQS_ENDPOINT: sqsEndpoint },
     { config, log: silentLog },

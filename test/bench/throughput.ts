@@ -14,7 +14,7 @@ import { type Counts, RequestCounter } from './counting';
 import { captureStdout } from './invocations';
 import { measureSdkFloor, type SdkFloor } from './sdk-floor';
 import type { CountingSink } from './sink';
-import { BENCH_KEY, benchConfigInput, benchNotices, INSTITUTION, progress, waitUntil } from './workload';
+import { BENCH_KEY, benchConfigInput, benchNotices, INSTITUTION, progress, waitUntil, FULL_BATCHES } from './workload';
 
 const SEND_TIMEOUT_MS = 240_000;
 /** Messages sent before the clock starts, by both, so that neither is timed while still compiling code. */
@@ -122,7 +122,7 @@ const post = async (apiUrl: string, notices: unknown[]): Promise<string[]> => {
 export const measurePipeline = async (sink: CountingSink, count: number, batchSize: number, concurrency: number): Promise<PipelineRun> => {
   const dir = mkdtempSync(join(tmpdir(), 'notice-relay-bench-'));
   const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(benchConfigInput(sink, { batchSize: 10, concurrency })));
+  writeFileSync(configPath, JSON.stringify(benchConfigInput(sink, { ...FULL_BATCHES, batchSize: 10, concurrency })));
   // Powertools reads the level from process.env when the runtime builds its logger.
   const savedLevel = process.env.POWERTOOLS_LOG_LEVEL;
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';

@@ -42,11 +42,24 @@ export const aBenchNotice = (i: number): NoticeBody => {
 export const benchNotices = (count: number, from = 0): NoticeBody[] => Array.from({ length: count }, (_, i) => aBenchNotice(from + i));
 
 /**
- * The configuration every figure runs with, as the file's JSON: one institution whose relay is the
- * bench's SMTP sink (no TLS), no intake spread (the first attempt is due at once), the sender's batch
- * size and concurrency.
+ * How notices reach the sender: the intake's spread and the event source mapping's settings. Figures of
+ * capacity ask for no spread (every first attempt due at once) and no batching window (FULL_BATCHES).
  */
-export const benchConfigInput = (smtp: { host: string; port: number }, sender: { batchSize: number; concurrency: number }) => ({
+export interface Arrival {
+  /** `intake.spreadSeconds`; the configuration's default when absent. */
+  spreadSeconds?: number;
+  batchSize: number;
+  /** `sender.concurrency`; the configuration's default when absent. */
+  concurrency?: number;
+  /** `sender.batchingWindowSeconds`; the configuration's default when absent. */
+  batchingWindowSeconds?: number;
+}
+
+/**
+ * The configuration every figure runs with, as the file's JSON: one institution whose relay is the
+ * bench's SMTP sink (no TLS), and the arrival asked for.
+ */
+export const benchConfigInput = (smtp: { host: string; port: number }, arrival: Arrival) => ({
   institutions: [
     {
       id: INSTITUTION.id,
@@ -57,12 +70,21 @@ export const benchConfigInput = (smtp: { host: string; port: number }, sender: {
       transport: { kind: 'smtp', servers: [{ host: smtp.host, port: smtp.port, tls: 'none' }] },
     },
   ],
-  intake: { spreadSeconds: 0 },
+  intake: { spreadSeconds: arrival.spreadSeconds },
   sweep: { intervalSeconds: 60 },
-  sender: { attemptTimeoutSeconds: 30, leaseSeconds: 60, batchSize: sender.batchSize, concurrency: sender.concurrency },
+  sender: {
+    attemptTimeoutSeconds: 30,
+    leaseSeconds: 60,
+    batchSize: arrival.batchSize,
+    concurrency: arrival.concurrency,
+    batchingWindowSeconds: arrival.batchingWindowSeconds,
+  },
 });
 
-export const benchConfig = (smtp: { host: string; port: number }, sender: { batchSize: number; concurrency: number }): Config => parseConfig(benchConfigInput(smtp, sender));
+/** Every doorbell visible at once and no window: the sender always handed full batches. */
+export const FULL_BATCHES = { spreadSeconds: 0, batchingWindowSeconds: 0 } as const;
+
+export const benchConfig = (smtp: { host: string; port: number }, arrival: Arrival): Config => parseConfig(benchConfigInput(smtp, arrival));
 
 /** A queue on the SQS emulator at `endpoint`, with its URL and ARN. */
 export const createQueue = async (endpoint: string, name: string, visibilityTimeoutSeconds = 120): Promise<{ queueUrl: string; queueArn: string }> => {

@@ -1,7 +1,7 @@
 // The staff console in a real browser (Debian's Chromium, headless): sign in and out, a wrong key
 // refused, a search by address and a notice's timeline, the Test Server, a failed notice sent again
-// from Needs attention through the real pipeline to the relay, and a form without its CSRF token
-// refused. Each page's screenshot is written under test-output/console for review.
+// from Needs attention through the real pipeline to the relay, a paused sending in words, and a form
+// without its CSRF token refused. Each page's screenshot is written under test-output/console for review.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -157,6 +157,41 @@ describe('Console in a browser', () => {
     // Assess
     expect(await page.textContent('main')).toContain('This form did not come from this console');
     expect((await harness.pipeline.notice(id)).status).toBe('queued');
+  });
+
+  it("shows a paused sending in a clerk's words on Needs attention and Email settings, with no script or policy error", async () => {
+    // Prepare: the demo library's relay refused the login, so its sending is paused (as the sender records it)
+    const states = harness.pipeline.functions.deps.sender.transportStates;
+    const since = new Date().toISOString();
+    const nextProbeAt = new Date(Date.now() + 600_000).toISOString();
+    const pause = { since, code: 'EAUTH', reply: '535 5.7.8 Authentication credentials invalid', server: `127.0.0.1:${harness.relay.port}`, nextProbeAt, backoffSeconds: 600, probes: 1 };
+    const change = async (set: boolean) => {
+      for (let written = false; !written; ) {
+        const seen = await states.read('demo');
+        written = await states.write('demo', seen.version, set ? { set: { pause } } : { remove: ['pause'] });
+      }
+    };
+    await change(true);
+    try {
+      // Act
+      await page.goto(`${harness.url}/console/attention`, { waitUntil: 'load' });
+      await shoot('attention-paused');
+      const banner = await page.locator('#sending-paused').textContent();
+      const probeAt = await page.locator('#sending-paused time').last().getAttribute('datetime');
+      await page.goto(`${harness.url}/console/settings`, { waitUntil: 'load' });
+      await shoot('settings-paused');
+      const state = await page.locator('#sending-state').textContent();
+      // Assess: the catalogue's words, the reply and the next check; no code a clerk must look up
+      expect(banner).toContain("The mail server refused Notice Relay's login.");
+      expect(banner).toContain("the mail server's password or account needs checking");
+      expect(banner).toContain('535 5.7.8 Authentication credentials invalid');
+      expect(probeAt).toBe(nextProbeAt);
+      expect(state).toContain("paused since");
+      expect(state).toContain("The mail server refused Notice Relay's login.");
+      expect(browserErrors).toEqual([]);
+    } finally {
+      await change(false);
+    }
   });
 
   it('shows the overview chart and the DNS records with a copy button, with no script or policy error', async () => {

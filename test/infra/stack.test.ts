@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { secretTemplate } from '../../shared/secrets';
 import { aConfig } from '../support/factories';
 import { buildApp } from '../../infra/cdk/app';
+import { MailIdentities } from '../../infra/cdk/constructs/mail';
 import { loadDeployableConfig } from '../../infra/cdk/deployable-config';
 import { loadConfig } from '../../shared/config/load';
 import { senderTimings } from '../../shared/config/timing';
@@ -96,7 +97,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('wires the queue to the sender with a dead-letter queue, partial batch responses and bounded concurrency', () => {
+  it('wires the queue to the sender with a dead-letter queue, partial batch responses, a batching window and bounded concurrency', () => {
     const timings = senderTimings(example.sender);
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: timings.visibilityTimeoutSeconds,
@@ -104,6 +105,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: example.sender.batchSize,
+      MaximumBatchingWindowInSeconds: example.sender.batchingWindowSeconds,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: example.sender.concurrency },
     });
@@ -191,7 +193,12 @@ describe('Stack: NoticeRelay from config/example.json', () => {
 
   it('creates an empty secret for the institution that needs one, whose value no change of configuration rewrites', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'notice-relay/NoticeRelay/branch', SecretString: '{}' });
+    // Named after the stack and the institution, with a suffix from the stack's own id: a stack deleted and
+    // deployed again under the same name gets new secrets instead of colliding with those the old one kept.
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: { 'Fn::Join': ['', ['notice-relay/NoticeRelay/branch-', { 'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] }] }]] },
+      SecretString: '{}',
+    });
     template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'RetainExceptOnCreate' });
     expect(secretTemplate(example.institutions.find((inst) => inst.id === 'branch')!)).toEqual({ servers: [{ pass: '' }, null], dkimPrivateKey: '' });
   });
@@ -278,16 +285,83 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(outputs.EgressIps).toBeUndefined();
   });
 
-  it('alarms on dead letters, backlogs, sender errors, a sweep that fails or stops, refused relay logins and unrecorded SES feedback', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+  it('alarms on dead letters, backlogs, function errors and throttles, API 5xx, a sweep that fails or stops, paused and stalled sending, SES reputation and unrecorded SES feedback', () => {
+    const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).map((id) => id.replace(/[0-9A-F]{8}$/, ''));
+    expect(alarms.sort()).toEqual(
+      [
+        'Api5xx',
+        'AuthFailureAlarmtransport',
+        'DoorbellsBacklog',
+        'DoorbellsDeadLetters',
+        'FeedbackUnrecorded',
+        'IntakeErrors',
+        'IntakeThrottles',
+        'SenderErrors',
+        'SenderThrottles',
+        'SesBounceRate',
+        'SesComplaintRate',
+        'SweepErrors',
+        'SweepNotRunning',
+        'TransportErrors',
+        'TransportPausedAlarm',
+        'TransportStalledbranch',
+        'TransportStalleddemo',
+        'TransportThrottles',
+      ].sort(),
+    );
     // A schedule that stopped sends no data at all: that must raise the alarm, not hide it.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Functionssweep') } }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Throttles', Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Functionsintake') } }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/ApiGateway', MetricName: '5XXError' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^UnrecordedFeedback'), 'QueueName'] } }],
     });
+    // Half the rates at which SES reviews an account.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SES', MetricName: 'Reputation.BounceRate', Threshold: 0.025, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SES', MetricName: 'Reputation.ComplaintRate', Threshold: 0.0005, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.message = "transport paused" }' });
     template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.message = "transport authentication failed" }' });
+    // One stall alarm per institution, on the sweep's line, which tells the topic again when the stall ends.
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.message = "transport stall continues" }',
+      MetricTransformations: [Match.objectLike({ MetricName: 'TransportStalled', Dimensions: [{ Key: 'Institution', Value: '$.institution' }] })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'TransportStalled',
+      Dimensions: [{ Name: 'Institution', Value: 'branch' }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+      OKActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+    });
+  });
+
+  it('names the stack configuration set on every SES message, so events come back whatever the identity', () => {
+    const runtime = JSON.parse(MailIdentities.runtimeWithConfigurationSets(loadDeployableConfig('config/example.json', {}).runtimeJson, 'notice-relay-noticerelay'));
+    expect(runtime.institutions[0].transport).toMatchObject({ kind: 'ses', configurationSet: 'notice-relay-noticerelay' });
+    expect(runtime.institutions[1].transport.configurationSet).toBeUndefined();
+  });
+});
+
+describe('Stack: NoticeRelay with an SES identity that already exists', () => {
+  const dir = temporary.make('config-');
+  const config = JSON.parse(readFileSync('config/example.json', 'utf8'));
+  config.institutions[0].transport.existingIdentity = true;
+  writeFileSync(join(dir, 'existing.json'), JSON.stringify(config));
+  const built = buildApp({ configPath: join(dir, 'existing.json'), outdir: outdir(), env: {} });
+  const template = Template.fromStack(built.stack);
+
+  it('uses the identity as it is instead of creating it, sends with its own configuration set, and says where its DKIM tokens are', () => {
+    template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    template.resourceCountIs('AWS::SES::ConfigurationSet', 1);
+    // The sender may still send as the identity.
+    const sending = statements(template).find((statement) => actionsOf(statement).includes('ses:SendRawEmail'));
+    expect(JSON.stringify(sending?.Resource)).toContain(':identity/library.example.org');
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+    expect(Object.keys(outputs).filter((key) => key.startsWith('Dkim') && key.endsWith('LibraryExampleOrg'))).toEqual([]);
+    expect(outputs.ExistingIdentityLibraryExampleOrg?.Description).toMatch(/aws sesv2 get-email-identity --email-identity library\.example\.org/);
+    expect(outputs.MailFromMxLibraryExampleOrg).toBeDefined();
+    expect(() => built.app.synth()).not.toThrow();
   });
 });
 
@@ -397,7 +471,9 @@ describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () =>
   });
 
   it('alarms on the door\'s errors and on fewer than two healthy tasks, to the alarm topic', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8 + 2 + 2);
+    // The door's own two, beside the target-tracking pair its scaling makes.
+    const doorAlarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.startsWith('SmtpDoor') && !id.includes('TaskCountTarget'));
+    expect(doorAlarms.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['SmtpDoorErrorsAlarm', 'SmtpDoorUnhealthyAlarm']);
     template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.level = "ERROR" }', MetricTransformations: [Match.objectLike({ MetricName: 'SmtpDoorErrors' })] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SmtpDoorErrors', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HealthyHostCount', Threshold: 2, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });

@@ -232,17 +232,27 @@ describe('Console: actions', () => {
     // Prepare: the branch library (SES), whose relay asked to wait and whose login was refused
     const { client } = await signedIn('branch', BRANCH_STAFF_KEY);
     const until = new Date(Date.now() + 3_600_000);
-    await harness.pipeline.functions.deps.sender.rates.pause('branch', until, 'Throttling: Daily message quota exceeded.');
-    await harness.pipeline.functions.deps.sender.transportRecords.recordAuthFailure('branch', { at: new Date().toISOString(), server: 'ses', code: 'EAUTH', message: '535 5.7.8 Authentication credentials invalid' });
+    const states = harness.pipeline.functions.deps.sender.transportStates;
+    const seen = await states.read('branch');
+    await states.write('branch', seen.version, {
+      set: {
+        pause: { since: new Date().toISOString(), code: 'EQUOTA', reply: 'Throttling: Daily message quota exceeded.', server: 'ses', nextProbeAt: until.toISOString(), backoffSeconds: 3600, probes: 0 },
+        lastAuthFailure: { at: new Date().toISOString(), server: 'ses', code: 'EAUTH', message: '535 5.7.8 Authentication credentials invalid' },
+      },
+    });
     // Act
     const attention = await client.get('/console/attention');
     const settings = await client.get('/console/settings');
     // Assess
-    expect(attention.body).toContain(`<strong>Sending is paused until <time datetime="${until.toISOString()}">`);
+    // The catalogue's words for the pause, its reply and the next check, as a clerk reads them.
+    expect(attention.body).toContain('<strong>Sending is paused</strong> since <time');
+    expect(attention.body).toContain("The library&#39;s daily sending limit was reached.");
+    expect(attention.body).toContain(`The next check of the mail server is at <time datetime="${until.toISOString()}">`);
     expect(attention.body).toContain('Throttling: Daily message quota exceeded.');
     expect(attention.body).toContain("<strong>The mail server refused Notice Relay's login</strong>");
     expect(settings.body).toContain('<h2>How mail leaves: Amazon SES</h2>');
-    expect(settings.body).toContain('paused until');
+    expect(settings.body).toContain('<strong>paused</strong> since');
+    expect(settings.body).toContain('<dt>Next check</dt>');
     expect(settings.body).toContain('<strong>not recovered</strong>');
   });
 

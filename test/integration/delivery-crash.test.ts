@@ -23,7 +23,7 @@ describe('Sender killed mid-batch', () => {
       retry: { shortRangeSeconds: 60, shortDelaySeconds: [1, 2], longDelaySeconds: [5, 10], maxAgeSeconds: 600 },
       intake: { spreadSeconds: 0 },
       sweep: { intervalSeconds: 1 },
-      sender: { attemptTimeoutSeconds: 2, leaseSeconds: 3, batchSize: 10, concurrency: 2 },
+      sender: { attemptTimeoutSeconds: 2, leaseSeconds: 3, batchSize: 10, concurrency: 2, batchingWindowSeconds: 0 },
     });
     config.institutions = [{ ...config.institutions[0]!, apiKeys: [KEY], transport: { kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] } }];
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));

@@ -27,7 +27,19 @@ afterAll(() => temporary.removeAll());
 
 const CLIENT = { clientId: 'notice-relay-client', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The first log line `wanted` matches, once it is written: a sender may log a moment after the state a test waited for. */
+const logLine = (log: ReturnType<typeof recordingLog>, wanted: (line: ReturnType<typeof recordingLog>['lines'][number]) => boolean) =>
+  pipeline!.waitFor(async () => log.lines.find(wanted), 20_000, 'the log line');
 const seconds = (from: string, to: string) => (new Date(to).getTime() - new Date(from).getTime()) / 1000;
+/**
+ * The notice once its first attempt is in its history. A refusal of the institution's setup holds the
+ * notice without counting the attempt, so its attemptCount says nothing of it.
+ */
+const firstEntry = (pipeline: Pipeline, id: string) =>
+  pipeline.waitFor(async () => {
+    const found = await pipeline.notice(id);
+    return found.attempts.length >= 1 ? found : undefined;
+  }, 30_000, `notice ${id}'s first attempt in its history`);
 
 let pipeline: Pipeline | undefined;
 const stoppable: Array<{ stop(): Promise<void> }> = [];
@@ -82,7 +94,7 @@ describe('OAuth2 (XOAUTH2)', () => {
     expect(tokens.requests).toEqual([{ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, grant_type: 'client_credentials', scope: 'https://outlook.office365.com/.default' }]);
   });
 
-  it('shows a refused grant at once: a transient error naming the server, an ERROR line, and GET /v1/transport', async () => {
+  it("shows a refused grant at once: the notice held, not failed, an ERROR line, and GET /v1/transport paused", async () => {
     // Prepare
     const valid = new Set<string>();
     const tokens = track(await startTokenEndpoint({ ...CLIENT, expiresIn: 3600, issued: valid }));
@@ -92,15 +104,14 @@ describe('OAuth2 (XOAUTH2)', () => {
     pipeline = await startPipeline(fastConfig(oauthServer(relay, tokens)), { log });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    const retrying = await pipeline.waitForFirstAttempt(body.id);
+    const held = await firstEntry(pipeline, body.id);
     const transport = await pipeline.api('GET', '/v1/transport');
-    // Assess
-    // What the attempt made of the notice (by the time this reads it, a fast retry may be under way)
-    expect(retrying.attempts[0]?.status).toBe('retrying');
-    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EOAUTH2', server: `127.0.0.1:${relay.port}` });
-    expect(retrying.attempts[0]?.message).toMatch(/^OAuth2 for 127\.0\.0\.1:\d+: the token endpoint refused the grant \(HTTP 400, invalid_grant: Token has been expired or revoked\.\)/);
-    expect(log.lines.find((line) => line.level === 'error' && line.message === 'transport authentication failed')?.attributes).toMatchObject({ code: 'EOAUTH2', institution: 'demo' });
+    // Assess: held with no attempt counted, the institution paused
+    expect(held.attempts[0]).toMatchObject({ outcome: 'transient', status: 'queued', code: 'EOAUTH2', server: `127.0.0.1:${relay.port}` });
+    expect(held.attempts[0]?.message).toMatch(/^OAuth2 for 127\.0\.0\.1:\d+: the token endpoint refused the grant \(HTTP 400, invalid_grant: Token has been expired or revoked\.\)/);
+    expect((await logLine(log, (line) => line.level === 'error' && line.message === 'transport paused'))?.attributes).toMatchObject({ code: 'EOAUTH2', institution: 'demo' });
     expect(transport.body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EOAUTH2', recoveredAt: null });
+    expect(transport.body).toMatchObject({ state: 'paused', paused: { code: 'EOAUTH2', server: `127.0.0.1:${relay.port}` } });
     expect(JSON.stringify(transport.body)).not.toContain(CLIENT.clientSecret);
     expect(JSON.stringify(transport.body)).not.toContain(CLIENT.refreshToken);
     expect(relay.received).toHaveLength(0);
@@ -114,34 +125,32 @@ describe('OAuth2 (XOAUTH2)', () => {
     pipeline = await startPipeline(fastConfig(oauthServer(relay, { url: `http://127.0.0.1:${hung.port}/token` } as TokenEndpoint)), { log });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    const retrying = await pipeline.waitForFirstAttempt(body.id);
+    const held = await firstEntry(pipeline, body.id);
     // Assess
-    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EOAUTH2', message: expect.stringMatching(/the token endpoint did not answer before the attempt's deadline$/) });
-    expect(retrying.attempts.some((entry) => entry.outcome === 'lease-expired')).toBe(false);
-    expect(seconds(retrying.attempts[0]!.startedAt!, retrying.attempts[0]!.at)).toBeLessThan(3);
-    expect(log.lines.find((line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error' });
-  });
+    expect(held.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EOAUTH2', message: expect.stringMatching(/the token endpoint did not answer before the attempt's deadline$/) });
+    expect(held.attempts.some((entry) => entry.outcome === 'lease-expired')).toBe(false);
+    expect(seconds(held.attempts[0]!.startedAt!, held.attempts[0]!.at)).toBeLessThan(3);
+    expect(await logLine(log, (line) => line.message === 'transport paused')).toMatchObject({ level: 'error' });
+  }, 60_000);
 
-  it('shows a relay that wants a login it was not given (530) as an authentication failure, not a refused notice', async () => {
+  it('shows a relay that wants a login it was not given (530) as the setup refusing mail, not a refused notice', async () => {
     // Prepare: the relay takes mail only after a login; the configuration gives none
     const relay = track(await startRelay({ auth: { user: 'relay', pass: 'relay-password' } }));
     const log = recordingLog();
     pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }), { log });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    const retrying = await pipeline.waitForFirstAttempt(body.id);
+    const held = await firstEntry(pipeline, body.id);
     const transport = await pipeline.api('GET', '/v1/transport');
     // Assess
-    // What the attempt made of the notice (by the time this reads it, a fast retry may be under way)
-    expect(retrying.attempts[0]?.status).toBe('retrying');
-    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EAUTHREQUIRED', responseCode: 530, server: `127.0.0.1:${relay.port}` });
-    expect(log.lines.find((line) => line.level === 'error' && line.message === 'transport authentication failed')?.attributes).toMatchObject({ code: 'EAUTHREQUIRED', institution: 'demo' });
+    expect(held.attempts[0]).toMatchObject({ outcome: 'transient', status: 'queued', code: 'EAUTHREQUIRED', responseCode: 530, server: `127.0.0.1:${relay.port}` });
+    expect((await logLine(log, (line) => line.level === 'error' && line.message === 'transport paused'))?.attributes).toMatchObject({ code: 'EAUTHREQUIRED', institution: 'demo' });
     expect(transport.body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EAUTHREQUIRED', recoveredAt: null });
     expect(relay.received).toHaveLength(0);
   });
 
   it('fetches a new token when the relay refuses the one it holds', async () => {
-    // Prepare: the relay forgets the first token it was given
+    // Prepare: the relay forgets the first token it was given; the refusal pauses sending until a probe, with a new token, works
     const valid = new Set<string>();
     const tokens = track(await startTokenEndpoint({ ...CLIENT, expiresIn: 3600, issued: valid }));
     const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: valid } }));
@@ -159,7 +168,7 @@ describe('OAuth2 (XOAUTH2)', () => {
     ]);
     expect(tokens.requests).toHaveLength(2);
     expect((await pipeline.api('GET', '/v1/transport')).body.lastAuthFailure).toMatchObject({ code: 'EAUTH', recoveredAt: expect.any(String) });
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('DKIM through any relay', () => {
@@ -176,12 +185,10 @@ describe('DKIM through any relay', () => {
     pipeline = await startPipeline(config, { log, decorate: { sender: (deps) => ({ ...deps, transports: { ...deps.transports, secrets: { forInstitution: async () => ({ dkimPrivateKey }) } } }) } });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    const retrying = await pipeline.waitForFirstAttempt(body.id);
-    // Assess
-    // What the attempt made of the notice (by the time this reads it, a fast retry may be under way)
-    expect(retrying.attempts[0]?.status).toBe('retrying');
-    expect(retrying.attempts[0]).toMatchObject({ outcome: 'transient', code, message: expect.stringContaining(message) });
-    expect(log.lines.find((line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error' });
+    const held = await firstEntry(pipeline, body.id);
+    // Assess: held, not failed, and the institution paused until the key can sign
+    expect(held.attempts[0]).toMatchObject({ outcome: 'transient', status: 'queued', code, message: expect.stringContaining(message) });
+    expect(await logLine(log, (line) => line.message === 'transport paused')).toMatchObject({ level: 'error', attributes: expect.objectContaining({ code }) });
     expect(relay.received).toHaveLength(0);
   });
 
@@ -229,7 +236,16 @@ describe('Rate limits', () => {
     // Act
     const { body } = await pipeline.submit({ notices: Array.from({ length: 50 }, (_, i) => aNoticeInput({ to: `patron${i}@example.org` })) });
     await pipeline.waitFor(async () => relay.received.length >= 50 || undefined, 120_000, '50 messages at the relay');
-    await sleep(3000);
+    // Every outcome recorded: a notice sent twice would have reached the relay before its second record.
+    const ids = body.notices.map((n: { id: string }) => n.id);
+    const states = await pipeline.waitFor(
+      async () => {
+        const found = await pipeline!.deps.store.getNotices(ids);
+        return [...found.values()].every((n) => n.status === 'sent') ? found : undefined;
+      },
+      30_000,
+      'every notice recorded as sent',
+    );
     // Assess
     const times = relay.received.map((r) => r.at.getTime()).sort((a, b) => a - b);
     const busiest = Math.max(...times.map((start) => times.filter((t) => t >= start && t < start + 60_000).length));
@@ -237,7 +253,6 @@ describe('Rate limits', () => {
     expect(busiest).toBeLessThanOrEqual(40);
     expect(new Set(relay.received.map((r) => r.parsed.messageId)).size).toBe(50);
     expect(relay.received).toHaveLength(50);
-    const states = await pipeline.deps.store.getNotices(body.notices.map((n: { id: string }) => n.id));
     expect([...states.values()].every((n) => n.status === 'sent' && n.attemptCount === 1)).toBe(true);
     expect([...states.values()].filter((n) => n.attempts.some((a) => a.outcome === 'deferred')).length).toBeGreaterThan(0);
     expect(second.stats().invocations).toBeGreaterThan(0);
@@ -249,12 +264,13 @@ describe('Rate limits', () => {
     pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }, { retry: { ...FAST.retry!, shortDelaySeconds: [3, 3] } }));
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
-    await pipeline.waitForFirstAttempt(body.id);
+    await firstEntry(pipeline, body.id);
     const transport = await pipeline.api('GET', '/v1/transport');
     const sent = await pipeline.waitForStatus(body.id, ['sent']);
-    // Assess
-    expect(transport.body).toMatchObject({ pausedUntil: expect.any(String), pauseReason: `421 from 127.0.0.1:${relay.port}` });
-    expect(sent.attempts[0]).toMatchObject({ outcome: 'transient', responseCode: 421, enhancedStatus: '4.3.2' });
+    // Assess: the throttled attempt held the notice without counting; the probe sent it
+    expect(transport.body).toMatchObject({ state: 'paused', paused: { code: 'ETHROTTLED' }, pausedUntil: expect.any(String), pauseReason: `ETHROTTLED from 127.0.0.1:${relay.port}` });
+    expect(sent.attempts[0]).toMatchObject({ outcome: 'transient', code: 'ETHROTTLED', responseCode: 421, enhancedStatus: '4.3.2' });
+    expect(sent.attemptCount).toBe(1);
   }, 30_000);
 });
 
@@ -319,7 +335,7 @@ describe('Test Server', () => {
     const tested = await pipeline.api('POST', '/v1/transport/test');
     // Assess
     expect(tested.body.lastTestResult).toMatchObject({ ok: false, servers: [{ ok: false, reply: expect.stringMatching(/535/) }] });
-    expect(log.lines.find((line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error', attributes: { institution: 'demo', server: `127.0.0.1:${relay.port}`, test: true } });
+    expect(await logLine(log, (line) => line.message === 'transport authentication failed')).toMatchObject({ level: 'error', attributes: { institution: 'demo', server: `127.0.0.1:${relay.port}`, test: true } });
     expect((await pipeline.api('GET', '/v1/transport')).body.lastAuthFailure).toMatchObject({ server: `127.0.0.1:${relay.port}`, code: 'EAUTH' });
     expect(JSON.stringify(log.lines)).not.toContain('a-wrong-password');
   });

@@ -79,28 +79,68 @@ describe('Class: SmtpTransport', () => {
     expect(plain.connections).toBe(1);
   });
 
+  it('ends the session with QUIT when the transport closes, so the relay logs no lost connection', async () => {
+    // Prepare
+    const plain = await relay();
+    const smtp = transport(server(plain.port));
+    // Act
+    await smtp.send(await message(), { deadline: new Date(Date.now() + 5000) });
+    await smtp.close();
+    // Assess
+    expect(plain.count('QUIT')).toBe(1);
+    expect(plain.commands.at(-1)).toBe('QUIT');
+  });
+
+  it('sends a report with the null envelope sender, MAIL FROM:<>', async () => {
+    // Prepare
+    const plain = await relay();
+    const report = { ...(await message('circulation@library.example.org')), envelope: { from: '', to: ['circulation@library.example.org'] } };
+    const smtp = transport(server(plain.port));
+    // Act
+    await smtp.send(report, { deadline: new Date(Date.now() + 5000) });
+    await smtp.close();
+    // Assess
+    expect(plain.commands).toContain('MAIL FROM:<>');
+    expect(plain.received[0]?.envelope.from).toBe('');
+  });
+
   it.each([
-    [451, '4.3.0 Mailbox busy, try later', 'transient', false],
-    [421, '4.3.2 System not accepting network messages', 'transient', true],
-    [452, '4.5.3 Too many recipients', 'transient', true],
-    [550, '5.4.5 Daily user sending quota exceeded', 'transient', true],
-    [554, '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException', 'transient', true],
-    [550, '5.1.1 The email account that you tried to reach does not exist', 'permanent', false],
-    [553, '5.1.3 Invalid recipient address syntax', 'permanent', false],
-  ])('classifies %i %s at RCPT TO as %s', async (code, text, verdict, throttled) => {
+    [451, '4.3.0 Mailbox busy, try later', 'ERECIPIENTLATER', 'recipient'],
+    [421, '4.3.2 System not accepting network messages', 'ETHROTTLED', 'institution'],
+    [452, '4.5.3 Too many recipients', 'ETHROTTLED', 'institution'],
+    [550, '5.4.5 Daily user sending quota exceeded', 'EQUOTA', 'institution'],
+    [554, '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException', 'EQUOTA', 'institution'],
+    [554, '5.7.1 Relay access denied', 'ERELAYDENIED', 'institution'],
+    [550, '5.1.1 The email account that you tried to reach does not exist', 'ERECIPIENT', 'recipient'],
+    [553, '5.1.3 Invalid recipient address syntax', 'ERECIPIENT', 'recipient'],
+  ])('classifies %i %s at RCPT TO as %s', async (code, text, outcome, scope) => {
     // Prepare
     const refusing = await relay({ onRcptTo: () => ({ code, message: text }) });
     // Act
     const error = await sendAndCatch(transport(server(refusing.port)));
     // Assess
     expect(error).toBeInstanceOf(DeliveryError);
-    expect(error).toMatchObject({ verdict, facts: { responseCode: code, enhancedStatus: text.split(' ')[0], server: `127.0.0.1:${refusing.port}` } });
-    expect(Boolean((error as DeliveryError).facts.throttled)).toBe(throttled);
+    expect(error).toMatchObject({ scope, facts: { code: outcome, responseCode: code, enhancedStatus: text.split(' ')[0], server: `127.0.0.1:${refusing.port}` } });
   });
 
-  it('classifies a 5xx after DATA (rejected content) as permanent', async () => {
+  it('classifies a 5xx after DATA (rejected content) as a permanent refusal of the message', async () => {
     const refusing = await relay({ onData: () => ({ code: 554, message: '5.6.0 Message content rejected' }) });
-    expect(await sendAndCatch(transport(server(refusing.port)))).toMatchObject({ verdict: 'permanent', facts: { responseCode: 554 } });
+    expect(await sendAndCatch(transport(server(refusing.port)))).toMatchObject({ verdict: 'permanent', scope: 'message', facts: { code: 'EMESSAGE', responseCode: 554 } });
+  });
+
+  it('resets the session after a refused recipient and sends the next message over the same connection', async () => {
+    // Prepare
+    const picky = await relay({ onRcptTo: (address) => (address === 'unknown@example.org' ? { code: 550, message: '5.1.1 User unknown' } : undefined) });
+    const smtp = transport(server(picky.port));
+    // Act
+    const refused = await smtp.send(await message('unknown@example.org'), { deadline: new Date(Date.now() + 5000) }).catch((error: unknown) => error);
+    const receipt = await smtp.send(await message('patron@example.org'), { deadline: new Date(Date.now() + 5000) });
+    await smtp.close();
+    // Assess
+    expect(refused).toMatchObject({ facts: { code: 'ERECIPIENT' } });
+    expect(receipt).toMatchObject({ transport: 'smtp' });
+    expect(picky.connections).toBe(1);
+    expect(picky.count('RSET')).toBe(1);
   });
 
   it('logs in, and shows a refused login as an authentication failure, transient', async () => {
@@ -112,7 +152,10 @@ describe('Class: SmtpTransport', () => {
     // Assess
     expect(good).toMatchObject({ transport: 'smtp' });
     expect(guarded.received[0]?.user).toBe('relay');
-    expect(bad).toMatchObject({ verdict: 'transient', facts: { code: 'EAUTH', authFailure: true, responseCode: 535 } });
+    expect(bad).toMatchObject({ verdict: 'transient', scope: 'institution', facts: { code: 'EAUTH', responseCode: 535 } });
+    // One login for the attempt, and the session ended politely after the refusal.
+    expect(guarded.count('AUTH')).toBe(2);
+    expect(guarded.count('QUIT')).toBe(2);
   });
 
   it('keeps a password the relay quotes back out of its refusal', async () => {
@@ -183,9 +226,9 @@ describe('Class: SmtpTransport', () => {
     // Act
     const error = await sendAndCatch(transport(server(slow.port)), 1000);
     // Assess
-    expect(error).toMatchObject({ verdict: 'transient', facts: { code: 'ETIMEDOUT', command: 'DATA' } });
+    expect(error).toMatchObject({ verdict: 'transient', scope: 'message', facts: { code: 'EUNCONFIRMED', command: 'DATA' } });
     // It had the whole message: the history says a retry may bring a second copy.
-    expect((error as Error).message).toMatch(/after taking the message's data: the message may have arrived$/);
+    expect((error as Error).message).toMatch(/took the message's data, before it confirmed it: the message may have arrived$/);
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
@@ -196,8 +239,12 @@ describe('Class: SmtpTransport', () => {
       // Act
       const error = await sendAndCatch(transport(server(noTls.port, { tls: 'starttls' })));
       // Assess
-      expect(error).toMatchObject({ verdict: 'transient', facts: { code: 'ETLS' } });
+      expect(error).toMatchObject({ verdict: 'transient', scope: 'institution', facts: { code: 'ETLS' } });
+      expect((error as Error).message).toMatch(/does not offer STARTTLS/);
       expect(noTls.received).toHaveLength(0);
+      // The relay never offered STARTTLS, so it was never sent; the session ended with QUIT.
+      expect(noTls.count('STARTTLS')).toBe(0);
+      expect(noTls.count('QUIT')).toBe(1);
     });
 
     it('falls back to plain with allowNonSecure when the relay offers no STARTTLS', async () => {
@@ -210,6 +257,9 @@ describe('Class: SmtpTransport', () => {
       expect(receipt).toMatchObject({ transport: 'smtp' });
       expect(noTls.received[0]?.secure).toBe(false);
       expect(tries.map((t) => t.server)).toEqual([`127.0.0.1:${noTls.port} (TLS)`, `127.0.0.1:${noTls.port} (plain)`]);
+      // The history says the message went in plain, and why.
+      expect((receipt as { response: string }).response).toMatch(/^250 .* \(sent without TLS under allowNonSecure: .*does not offer STARTTLS.*\)$/);
+      expect(noTls.count('STARTTLS')).toBe(0);
     });
 
     it('delivers over STARTTLS to a relay whose certificate a private CA signed, given that CA', async () => {

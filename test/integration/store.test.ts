@@ -1,16 +1,17 @@
-// DynamoNoticeStore and DynamoIdempotencyStore with the real SDK against dynalite: the ports' contracts
-// (test/support/store-contract.ts), and what only DynamoDB has: indexes, TTL, marshalling.
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+// DynamoNoticeStore, DynamoIdempotencyStore and DynamoTransportState with the real SDK against dynalite:
+// the ports' contracts (test/support/store-contract.ts), and what only DynamoDB has: indexes, TTL, marshalling.
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
-import { DeliveryError } from '../../shared/errors';
+import { deliveryFailure } from '../../shared/transport/classify';
 import type { LifecycleContext } from '../../shared/lifecycle/plan';
 import { afterAttempt, cancel, newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import { DynamoIdempotencyStore } from '../../shared/store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
+import { DynamoTransportState } from '../../shared/store/dynamo-transport-state';
 import { DUE_SHARDS } from '../../shared/store/table';
 import { aNoticeInput, settingsOf } from '../support/factories';
 import { startTestTable, type TestTable } from '../support/emulators';
-import { idempotencyStoreContract, noticeStoreContract } from '../support/store-contract';
+import { idempotencyStoreContract, noticeStoreContract, transportStateContract } from '../support/store-contract';
 import { documentsOf } from '../../shared/store/documents';
 import { DynamoKeyRateCounter } from '../../shared/store/dynamo-key-rate';
 import { deleteExpired } from '../../infra/local/expirer';
@@ -142,7 +143,7 @@ describe('Class: DynamoNoticeStore', () => {
     const sending = await store.apply(takeLease(toSend.notice, leasedAt, 'token-a', settings));
     const failing = await store.apply(takeLease(toFail.notice, leasedAt, 'token-b', settings));
     const whileSending = await rawState(sending.id);
-    const refusal = new DeliveryError('550 5.1.1 no such user', 'permanent', { transport: 'smtp', server: 'mail.example.org:587', code: 'EENVELOPE', responseCode: 550 });
+    const refusal = deliveryFailure('ERECIPIENT', '550 5.1.1 no such user', { transport: 'smtp', server: 'mail.example.org:587', responseCode: 550 });
     // Act
     await store.apply(afterAttempt(sending, { ok: true, transport: 'smtp', server: 'mail.example.org:587', messageId: '<a@example.org>', startedAt: leasedAt }, finalAt, ctx).transition);
     await store.apply(afterAttempt(failing, { ok: false, error: refusal, startedAt: leasedAt }, finalAt, ctx).transition);
@@ -170,4 +171,24 @@ describe('Class: DynamoIdempotencyStore', () => {
   });
 
   describe('honours the IdempotencyStore contract', () => idempotencyStoreContract(() => idempotency));
+});
+
+describe('Class: DynamoTransportState', () => {
+  let states: DynamoTransportState;
+  beforeAll(() => {
+    states = new DynamoTransportState({ client: table.client, tableName: table.tableName });
+  });
+
+  describe('honours the TransportStates contract', () => transportStateContract(() => states));
+
+  it('reads a state an older version kept, leaving its retired attributes alone', async () => {
+    // Prepare: an item as the rate gate and its relay pauses used to write it
+    await documentsOf(table.client).send(new PutCommand({ TableName: table.tableName, Item: { pk: 'transport#older', version: 4, nextSlotAt: 1_893_456_000_000, pausedUntil: 1_893_456_060_000, pauseReason: '421 from ses' } }));
+    // Act
+    const state = await states.read('older');
+    const written = await states.write('older', 4, { set: { firstUnsentAt: '2030-01-01T00:00:00.000Z' } });
+    // Assess
+    expect(state).toEqual({ version: 4, nextSlotAt: 1_893_456_000_000 });
+    expect(written).toBe(true);
+  });
 });

@@ -132,6 +132,36 @@ describe('Suppression list', () => {
     await p.waitFor(async () => eventsOf(hooks, second.id).some(({ event }) => event.type === 'notice.suppressed'), 30_000, 'notice.suppressed');
   }, 120_000);
 
+  it('suppresses an address the relay refused with 550 5.1.1: the next notice to it ends suppressed unsent, and after DELETE the next is sent', async () => {
+    // Prepare
+    let refusing = true;
+    let refusals = 0;
+    relay = await startRelay({
+      onRcptTo: (address) => {
+        if (address !== 'gone@example.org' || !refusing) return undefined;
+        refusals++;
+        return { code: 550, message: '5.1.1 <gone@example.org>: Recipient address rejected: User unknown' };
+      },
+    });
+    const config = fastConfig(smtp(relay.port));
+    pipeline = await startPipeline(config);
+    const p = pipeline;
+    // Act
+    const first = (await p.submit(aNoticeInput({ to: 'gone@example.org' }))).body;
+    await p.waitForStatus(first.id, ['failed']);
+    const second = (await p.submit(aNoticeInput({ to: 'Gone@Example.ORG' }))).body;
+    const suppressed = await p.waitForStatus(second.id, ['suppressed']);
+    const refusedBefore = refusals;
+    refusing = false;
+    await p.api('DELETE', `/v1/suppressions/${encodeURIComponent('gone@example.org')}`);
+    const third = (await p.submit(aNoticeInput({ to: 'gone@example.org' }))).body;
+    await p.waitForStatus(third.id, ['sent']);
+    // Assess
+    expect(suppressed.attempts).toEqual([expect.objectContaining({ outcome: 'suppressed', message: expect.stringMatching(/bounced: 550 5\.1\.1 from 127\.0\.0\.1:/) })]);
+    expect(refusedBefore).toBe(1);
+    expect(receivedFor(relay, 'gone@example.org')).toHaveLength(1);
+  }, 120_000);
+
   it('puts an address on the list from the API, and refuses to delete one that is not there', async () => {
     // Prepare
     const { relay: mail, pipeline: p } = await start();

@@ -93,8 +93,8 @@ export const fakeDeps = (options: FakeDepsOptions = {}) => {
       clock.advanceSeconds(ms / 1000);
     },
     transports: transportDeps,
-    rates: transportState,
-    transportRecords: transportState,
+    transportStates: transportState,
+    stalledAfterMinutes: config.alerts.stalledAfterMinutes,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     desk: makeDesk({ transports: transportDeps, records: transportState, clock, newId, log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
   };

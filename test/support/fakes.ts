@@ -16,8 +16,8 @@ import type { NewNotice, Notice, NoticeContent } from '../../shared/notice/model
 import type { DoorbellQueue } from '../../shared/queue/doorbell';
 import type { IdempotencyClaim, IdempotencyRequest, IdempotencyStore } from '../../shared/store/idempotency-store';
 import type { ListPage, ListQuery, NoticeStore } from '../../shared/store/notice-store';
-import { nextSlot, type RateGate, type RateLimits, type RateState, type Slot } from '../../shared/transport/rate-gate';
-import type { AuthFailure, TransportRecord, TransportRecords, TransportTest } from '../../shared/transport/records';
+import { deliveryFailure } from '../../shared/transport/classify';
+import type { TransportChange, TransportState, TransportStates } from '../../shared/transport/records';
 import type { SendOptions, SendReceipt, Transport } from '../../shared/transport/transport';
 import type { WebhookMessage, WebhookQueue } from '../../shared/queue/webhook-queue';
 import type { SuppressionEntry, SuppressionPage, SuppressionStore } from '../../shared/store/suppression-store';
@@ -337,7 +337,7 @@ export class InMemoryTransports {
       close: async () => undefined,
       send: async (message: OutgoingMessage, options: SendOptions): Promise<SendReceipt> => {
         if (options.deadline.getTime() <= this.clock.now().getTime()) {
-          throw new DeliveryError('the attempt deadline passed before the message was sent', 'transient', { transport: kind, server, code: 'ETIMEDOUT' });
+          throw deliveryFailure('ETIMEDOUT', 'the attempt deadline passed before the message was sent', { transport: kind, server });
         }
         this.sent.push({ institutionId: institution.id, message, deadline: options.deadline });
         const answer = this.answer(message);
@@ -363,60 +363,45 @@ export class InMemoryTransports {
   ) as SESClient;
 }
 
-type TransportStateMethod = keyof RateGate | keyof TransportRecords;
+/**
+ * Each institution's transport state in memory (rate-limit slots, a pause and its probe, the run of
+ * refusals, a stall, what GET /v1/transport shows), with DynamoTransportState's compare-and-set on the
+ * version: a write planned from an older version is refused and changes nothing.
+ */
+export class InMemoryTransportState extends Recorded<keyof TransportStates> implements TransportStates {
+  private readonly states = new Map<string, TransportState>();
+  /** Writes that took effect (Assess). */
+  public writes = 0;
 
-/** The transport's shared state in memory: the rate gate's slots and pauses, and what GET /v1/transport shows. */
-export class InMemoryTransportState extends Recorded<TransportStateMethod> implements RateGate, TransportRecords {
-  private readonly rates = new Map<string, RateState>();
-  private readonly records = new Map<string, TransportRecord>();
-
-  /** Sets what is recorded for an institution (Prepare): a pause, a refused login. */
-  public seed(institutionId: string, record: TransportRecord): this {
-    this.records.set(institutionId, stored(record));
-    if (record.pausedUntil) this.rates.set(institutionId, { ...this.rateOf(institutionId), pausedUntil: Date.parse(record.pausedUntil), pauseReason: record.pauseReason });
+  /**
+   * Sets an institution's state as earlier writes left it (Prepare). Its version moves on, so a write
+   * planned before it, as another sender's would be, is refused.
+   */
+  public seed(institutionId: string, state: Omit<TransportState, 'version'>): this {
+    this.states.set(institutionId, stored({ ...state, version: (this.states.get(institutionId)?.version ?? 0) + 1 }));
     return this;
   }
 
-  private rateOf(institutionId: string): RateState {
-    return this.rates.get(institutionId) ?? { nextSlotAt: 0, dayCount: 0 };
+  /** The state as stored now (Assess). */
+  public peek(institutionId: string): TransportState {
+    return stored(this.states.get(institutionId) ?? { version: 0 });
   }
 
-  public async reserve(institutionId: string, limits: RateLimits, now: Date, recipients = 1): Promise<Slot> {
-    this.enter('reserve', institutionId, limits, now, recipients);
-    const { slot, next } = nextSlot(this.rateOf(institutionId), limits, now, recipients);
-    this.rates.set(institutionId, next);
-    return slot;
+  public async read(institutionId: string): Promise<TransportState> {
+    this.enter('read', institutionId);
+    return this.peek(institutionId);
   }
 
-  public async pause(institutionId: string, until: Date, reason: string): Promise<void> {
-    this.enter('pause', institutionId, until, reason);
-    const rate = this.rateOf(institutionId);
-    // A longer pause already in force stays.
-    if (rate.pausedUntil !== undefined && rate.pausedUntil >= until.getTime()) return;
-    this.rates.set(institutionId, { ...rate, pausedUntil: until.getTime(), pauseReason: reason });
-  }
-
-  public async get(institutionId: string): Promise<TransportRecord> {
-    this.enter('get', institutionId);
-    const record = this.records.get(institutionId) ?? {};
-    const rate = this.rateOf(institutionId);
-    return stored({ ...record, pausedUntil: rate.pausedUntil ? new Date(rate.pausedUntil).toISOString() : undefined, pauseReason: rate.pausedUntil ? rate.pauseReason : undefined });
-  }
-
-  public async recordTest(institutionId: string, test: TransportTest): Promise<void> {
-    this.enter('recordTest', institutionId, test);
-    this.records.set(institutionId, { ...this.records.get(institutionId), ...stored(test) });
-  }
-
-  public async recordAuthFailure(institutionId: string, failure: AuthFailure): Promise<void> {
-    this.enter('recordAuthFailure', institutionId, failure);
-    const { authRecoveredAt: _recovered, ...rest } = this.records.get(institutionId) ?? {};
-    this.records.set(institutionId, { ...rest, lastAuthFailure: stored(failure) });
-  }
-
-  public async recordAuthRecovered(institutionId: string, at: Date): Promise<void> {
-    this.enter('recordAuthRecovered', institutionId, at);
-    this.records.set(institutionId, { ...this.records.get(institutionId), authRecoveredAt: at.toISOString() });
+  public async write(institutionId: string, expectVersion: number, change: TransportChange): Promise<boolean> {
+    this.enter('write', institutionId, expectVersion, change);
+    const current = this.peek(institutionId);
+    if (current.version !== expectVersion) return false;
+    const next: Record<string, unknown> = { ...current, version: current.version + 1 };
+    for (const [field, value] of Object.entries(change.set ?? {})) if (value !== undefined) next[field] = value;
+    for (const field of change.remove ?? []) delete next[field];
+    this.states.set(institutionId, stored(next as unknown as TransportState));
+    this.writes++;
+    return true;
   }
 }
 

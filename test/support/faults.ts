@@ -2,13 +2,12 @@
 // queue and the transport may throw, time out or be throttled, before or (for the store) after it took
 // effect. The injector remembers the one case in which a duplicate email is allowed: a message the relay
 // accepted whose outcome then could not be recorded.
-import { DeliveryError } from '../../shared/errors';
 import type { SenderFunctionDeps, SweepFunctionDeps } from '../../shared/deps';
 import type { Transition } from '../../shared/lifecycle/plan';
 import type { DoorbellQueue } from '../../shared/queue/doorbell';
 import type { NoticeStore } from '../../shared/store/notice-store';
-import type { RateGate } from '../../shared/transport/rate-gate';
-import type { TransportRecords } from '../../shared/transport/records';
+import { deliveryFailure } from '../../shared/transport/classify';
+import type { TransportStates } from '../../shared/transport/records';
 import type { Transport } from '../../shared/transport/transport';
 
 type Kind = 'throw' | 'throw-after' | 'timeout' | 'throttle' | 'lost';
@@ -113,9 +112,9 @@ export class FaultInjector {
           this.count('transport.send', kind);
           if (kind === 'timeout') {
             await this.sleep();
-            throw new DeliveryError('injected: the attempt deadline passed', 'transient', { transport: 'smtp', code: 'ETIMEDOUT' });
+            throw deliveryFailure('ETIMEDOUT', 'injected: the attempt deadline passed', { transport: 'smtp' });
           }
-          if (kind === 'throttle') throw new DeliveryError('421 4.3.2 injected: slow down', 'transient', { transport: 'smtp', code: 'ECONNECTION', responseCode: 421, enhancedStatus: '4.3.2', throttled: true });
+          if (kind === 'throttle') throw deliveryFailure('ETHROTTLED', '421 4.3.2 injected: slow down', { transport: 'smtp', responseCode: 421, enhancedStatus: '4.3.2' });
           throw new Error('injected fault at transport.send');
         }
         const receipt = await transport.send(message, options);
@@ -125,25 +124,16 @@ export class FaultInjector {
     };
   }
 
-  public rates(rates: RateGate): RateGate {
+  public transportStates(states: TransportStates): TransportStates {
     return {
-      reserve: (institutionId, limits, now, recipients) => this.around('rates.reserve', () => rates.reserve(institutionId, limits, now, recipients)),
-      pause: (institutionId, until, reason) => this.around('rates.pause', () => rates.pause(institutionId, until, reason)),
+      read: (institutionId) => this.around('transportStates.read', () => states.read(institutionId)),
+      write: (institutionId, version, change) => this.around('transportStates.write', () => states.write(institutionId, version, change), { after: true }),
     };
   }
 
-  public records(records: TransportRecords): TransportRecords {
-    return {
-      get: (institutionId) => this.around('records.get', () => records.get(institutionId)),
-      recordTest: (institutionId, result) => records.recordTest(institutionId, result),
-      recordAuthFailure: (institutionId, failure) => this.around('records.recordAuthFailure', () => records.recordAuthFailure(institutionId, failure)),
-      recordAuthRecovered: (institutionId, at) => this.around('records.recordAuthRecovered', () => records.recordAuthRecovered(institutionId, at)),
-    };
-  }
-
-  /** The sweep's dependencies with every store and queue call exposed to faults. */
+  /** The sweep's dependencies with every store, queue and transport-state call exposed to faults. */
   public sweepDeps(deps: SweepFunctionDeps): SweepFunctionDeps {
-    return { ...deps, store: this.store(deps.store), queue: this.queue(deps.queue) };
+    return { ...deps, store: this.store(deps.store), queue: this.queue(deps.queue), transportStates: this.transportStates(deps.transportStates) };
   }
 
   /** The sender's dependencies with every store, queue and transport call exposed to faults. */
@@ -152,8 +142,7 @@ export class FaultInjector {
       ...deps,
       store: this.store(deps.store),
       queue: this.queue(deps.queue),
-      rates: this.rates(deps.rates),
-      transportRecords: this.records(deps.transportRecords),
+      transportStates: this.transportStates(deps.transportStates),
       transports: { ...deps.transports, decorate: (transport) => this.transport(transport) },
     };
   }

@@ -15,7 +15,7 @@ export const FAST: Partial<ConfigInput> = {
   retry: { shortRangeSeconds: 4, shortDelaySeconds: [1, 2], longDelaySeconds: [3, 4], maxAgeSeconds: 12 },
   intake: { spreadSeconds: 0 },
   sweep: { intervalSeconds: 1 },
-  sender: { attemptTimeoutSeconds: 2, leaseSeconds: 3, batchSize: 10, concurrency: 2 },
+  sender: { attemptTimeoutSeconds: 2, leaseSeconds: 3, batchSize: 10, concurrency: 2, batchingWindowSeconds: 0 },
 };
 
 /** A configuration with FAST timings whose `demo` institution sends through `transport`. */

@@ -15,8 +15,11 @@ export interface Received {
   parsed: ParsedMail;
 }
 
-/** A scripted reply: `undefined` accepts; `drop` closes the connection without a word. */
-export type Reply = { code: number; message: string } | 'drop' | undefined;
+/**
+ * A scripted reply: `undefined` accepts; `drop` closes the connection without a word; `stall` (to the
+ * data) takes the message and never answers, until the client gives up.
+ */
+export type Reply = { code: number; message: string } | 'drop' | 'stall' | undefined;
 
 export interface RelayOptions {
   /** Implicit TLS (port 465 style). */
@@ -33,6 +36,11 @@ export interface RelayOptions {
   quoteAcceptedLogin?: boolean;
   /** Require XOAUTH2 for this user, with a token the set holds (the test's token endpoint fills it). */
   oauth2?: { user: string; validTokens: Set<string> };
+  /**
+   * Refuse every recipient with `554 5.7.1 <address>: Relay access denied` unless the session logged in,
+   * as Postfix does for a client not in mynetworks. Read at each RCPT TO, so a test can change it.
+   */
+  refuseRelay?: boolean;
   /** Decides the reply to each RCPT TO; the default accepts. */
   onRcptTo?: (address: string, attempt: number) => Reply;
   /** Decides the reply after DATA; the default accepts. 'drop': the message arrives and the connection goes, unconfirmed. */
@@ -50,6 +58,8 @@ export interface Relay {
   received: Received[];
   /** Messages the relay took whole and then dropped the connection instead of confirming. */
   droppedAfterData: number;
+  /** Messages the relay took whole and never answered (`stall`). */
+  stalledAfterData: number;
   /** RCPT TO commands seen, accepted or not, by address. */
   rcptAttempts: Map<string, number>;
   /** RCPT TO times by address, for the gaps between retries. */
@@ -57,6 +67,10 @@ export interface Relay {
   connections: number;
   /** XOAUTH2 tokens presented, in order. */
   oauthAttempts: string[];
+  /** Every command line the relay read, in order, as smtp-server logs them (credentials masked). */
+  commands: string[];
+  /** How many commands of this verb (`AUTH`, `QUIT`, `STARTTLS`, `MAIL`…) the relay read. */
+  count(verb: string): number;
   stop(): Promise<void>;
 }
 
@@ -80,7 +94,26 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
   const rcptTimes = new Map<string, Date[]>();
   let dataAttempts = 0;
   const logins = new Map<string, string>();
-  const relay: Relay = { host: '127.0.0.1', port: 0, received, droppedAfterData: 0, rcptAttempts, rcptTimes, connections: 0, oauthAttempts: [], stop: async () => undefined };
+  const commands: string[] = [];
+  const relay: Relay = {
+    host: '127.0.0.1',
+    port: 0,
+    received,
+    droppedAfterData: 0,
+    stalledAfterData: 0,
+    rcptAttempts,
+    rcptTimes,
+    connections: 0,
+    oauthAttempts: [],
+    commands,
+    count: (verb) => commands.filter((line) => line.split(/[ :]/)[0]?.toUpperCase() === verb.toUpperCase()).length,
+    stop: async () => undefined,
+  };
+  // smtp-server's own log of each command it reads (bunyan style): the relay's record of the conversation.
+  const keep = (entry: { tnx?: string } | undefined, _label: unknown, line: unknown) => {
+    if (entry?.tnx === 'command' && typeof line === 'string') commands.push(line);
+  };
+  const ignore = () => undefined;
   // The connection of a session goes away mid-conversation, as when a relay crashes.
   const drop = (session: SMTPServerSession) => {
     const connection = [...(server as unknown as { connections: Set<{ session: SMTPServerSession; _socket: Socket }> }).connections].find((c) => c.session.id === session.id);
@@ -91,7 +124,7 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     // A relay "without STARTTLS" must refuse the command, not merely leave it unadvertised.
     hideSTARTTLS: options.secure ? true : options.starttls === false,
-    authOptional: !options.auth && !options.oauth2,
+    authOptional: (!options.auth && !options.oauth2) || options.refuseRelay !== undefined,
     allowInsecureAuth: true,
     authMethods: options.oauth2 ? ['XOAUTH2'] : ['PLAIN', 'LOGIN'],
     disabledCommands: [...(options.auth || options.oauth2 ? [] : ['AUTH']), ...(options.starttls === false ? ['STARTTLS'] : [])],
@@ -118,8 +151,9 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
       const attempt = (rcptAttempts.get(address.address) ?? 0) + 1;
       rcptAttempts.set(address.address, attempt);
       rcptTimes.set(address.address, [...(rcptTimes.get(address.address) ?? []), new Date()]);
+      if (options.refuseRelay && !session.user) return callback(errorWith({ code: 554, message: `5.7.1 <${address.address}>: Relay access denied` }));
       const reply = options.onRcptTo?.(address.address, attempt);
-      if (reply === 'drop') return drop(session);
+      if (reply === 'drop' || reply === 'stall') return drop(session);
       callback(reply ? errorWith(reply) : undefined);
     },
     onData: (stream, session: SMTPServerSession, callback) => {
@@ -130,6 +164,7 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
         const reply = options.onData?.(raw, ++dataAttempts);
         if (options.dataDelayMs) await new Promise((resolve) => setTimeout(resolve, options.dataDelayMs));
         if (reply === 'drop') return (relay.droppedAfterData++, drop(session));
+        if (reply === 'stall') return void relay.stalledAfterData++;
         if (reply) return callback(errorWith(reply));
         received.push({
           at: new Date(),
@@ -145,6 +180,9 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
     },
   };
   const server = new SMTPServer(serverOptions);
+  // Given at construction, a logger would make smtp-server warn about its built-in test certificate on
+  // every start; set afterwards, it only hears the commands.
+  (server as unknown as { logger: Record<string, unknown> }).logger = { trace: ignore, debug: keep, info: ignore, warn: ignore, error: ignore, fatal: ignore };
   server.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

@@ -5,6 +5,7 @@ import { InvalidCursorError, StaleNoticeError } from '../../shared/errors';
 import { newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import type { IdempotencyRequest, IdempotencyStore } from '../../shared/store/idempotency-store';
 import type { ListPage, NoticeStore } from '../../shared/store/notice-store';
+import type { Pause, TransportStates } from '../../shared/transport/records';
 import { aNoticeInput, settingsOf } from './factories';
 
 const settings = settingsOf();
@@ -239,5 +240,74 @@ export const idempotencyStoreContract = (idempotency: () => IdempotencyStore): v
     const claim = await idempotency().claim(request({ key: 'old', requestHash: 'hash-b', ids: ['D1'], now: new Date('2030-01-02T00:00:01Z') }));
     // Assess
     expect(claim).toEqual({ kind: 'proceed', ids: ['D1'], takeover: false });
+  });
+};
+
+/**
+ * The TransportStates contract (shared/transport/records.ts): a strongly consistent read, and a write
+ * that takes effect only on the version it was planned from. Every decision on the state (the rate
+ * limit, the pause and its probe, the stall) rests on that compare-and-set. Each test uses an
+ * institution of its own.
+ */
+export const transportStateContract = (states: () => TransportStates): void => {
+  const pause: Pause = {
+    since: '2030-01-01T00:00:00.000Z',
+    code: 'EAUTH',
+    reply: '535 5.7.8 Authentication credentials invalid',
+    server: 'relay.library.example.org:587',
+    nextProbeAt: '2030-01-01T00:03:00.000Z',
+    backoffSeconds: 180,
+    probes: 0,
+  };
+
+  it('reads an institution nothing was kept for as version 0, and writes only on the version read', async () => {
+    // Act
+    const empty = await states().read('cas');
+    const created = await states().write('cas', 0, { set: { pause, firstUnsentAt: pause.since } });
+    const again = await states().write('cas', 0, { set: { firstUnsentAt: '2030-01-01T00:00:01.000Z' } });
+    const probed = await states().write('cas', 1, { set: { probe: { token: 'p1', until: '2030-01-01T00:04:30.000Z' } } });
+    const stale = await states().write('cas', 1, { remove: ['pause'] });
+    const resumed = await states().write('cas', 2, { set: { authRecoveredAt: '2030-01-01T00:03:05.000Z' }, remove: ['pause', 'probe', 'firstUnsentAt'] });
+    // Assess
+    expect(empty).toEqual({ version: 0 });
+    expect([created, again, probed, stale, resumed]).toEqual([true, false, true, false, true]);
+    expect(await states().read('cas')).toEqual({ version: 3, authRecoveredAt: '2030-01-01T00:03:05.000Z' });
+  });
+
+  it('keeps what a write names and nothing it leaves undefined, and reads back nested values whole', async () => {
+    // Prepare
+    const lastTestResult = { ok: false, server: 'relay.library.example.org:587', reply: '535 5.7.8 refused', servers: [{ server: 'relay.library.example.org:587', ok: false, reply: '535 5.7.8 refused' }], to: 'it@library.example.org' };
+    // Act
+    await states().write('whole', 0, { set: { pause, refusals: { signature: 'ERECIPIENT 550 5.1.1', recipients: ['a1', 'b2'] }, lastTestedAt: '2030-01-01T00:00:00.000Z', lastTestResult, stall: undefined } });
+    await states().write('whole', 1, { set: { nextSlotAt: 1_893_456_000_000, day: '2030-01-01', dayCount: 3 } });
+    // Assess
+    expect(await states().read('whole')).toEqual({
+      version: 2,
+      pause,
+      refusals: { signature: 'ERECIPIENT 550 5.1.1', recipients: ['a1', 'b2'] },
+      lastTestedAt: '2030-01-01T00:00:00.000Z',
+      lastTestResult,
+      nextSlotAt: 1_893_456_000_000,
+      day: '2030-01-01',
+      dayCount: 3,
+    });
+  });
+
+  it('lets one of two probes taken at once win, so one sender tries the relay', async () => {
+    // Prepare
+    await states().write('race', 0, { set: { pause } });
+    const seen = await states().read('race');
+    // Act: two senders take the probe on the state they read
+    const taken = await Promise.all(['p1', 'p2'].map((token) => states().write('race', seen.version, { set: { probe: { token, until: '2030-01-01T00:04:30.000Z' } } })));
+    // Assess
+    expect(taken.filter(Boolean)).toHaveLength(1);
+    expect((await states().read('race')).version).toBe(seen.version + 1);
+  });
+
+  it('keeps each institution apart', async () => {
+    // Act
+    await states().write('first', 0, { set: { pause } });
+    // Assess
+    expect(await states().read('second')).toEqual({ version: 0 });
   });
 };

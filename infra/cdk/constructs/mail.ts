@@ -1,7 +1,8 @@
 // SES for the institutions that send through it: one identity per From domain with Easy DKIM and a
 // custom MAIL FROM domain that rejects rather than falls back to amazonses.com (so SPF always aligns),
 // a configuration set whose events go to EventBridge, and the rule that hands them to the feedback
-// function.
+// function. An identity that already exists in the account (`transport.existingIdentity`) is used as it
+// is: creating it again would fail the deployment and roll it back.
 import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -28,7 +29,8 @@ const DETAIL_TYPES = ['Email Delivered', 'Email Bounced', 'Email Complaint Recei
 export interface SendingDomain {
   domain: string;
   mailFromDomain: string;
-  identity: EmailIdentity;
+  /** The identity the stack created; absent for one that already existed (its DKIM tokens are not the stack's to know). */
+  identity?: EmailIdentity;
   /** The SES institutions sending from this domain. */
   institutions: InstitutionConfig[];
 }
@@ -78,17 +80,38 @@ export class MailIdentities extends Construct {
         throw new ConfigError(`institutions ${institutions.map((i) => i.id).join(', ')} send from ${domain} with different mailFromDomain values; one domain has one MAIL FROM domain`);
       }
       const mailFromDomain = [...mailFromDomains][0] as string;
-      const identity = new EmailIdentity(this, `Identity-${domain}`, {
-        identity: Identity.domain(domain),
-        mailFromDomain,
-        // Without its MX record, SES refuses to send rather than use amazonses.com, whose SPF does not align.
-        mailFromBehaviorOnMxFailure: MailFromBehaviorOnMxFailure.REJECT_MESSAGE,
-        configurationSet: configurationSetOf(institutions[0] as InstitutionConfig),
-      });
-      institutions.slice(1).forEach(configurationSetOf);
+      const existing = new Set(institutions.map((institution) => institution.transport.kind === 'ses' && institution.transport.existingIdentity));
+      if (existing.size > 1) {
+        throw new ConfigError(`institutions ${institutions.map((i) => i.id).join(', ')} send from ${domain} and disagree on existingIdentity; one domain has one SES identity`);
+      }
+      const identity = existing.has(true)
+        ? undefined
+        : new EmailIdentity(this, `Identity-${domain}`, {
+            identity: Identity.domain(domain),
+            mailFromDomain,
+            // Without its MX record, SES refuses to send rather than use amazonses.com, whose SPF does not align.
+            mailFromBehaviorOnMxFailure: MailFromBehaviorOnMxFailure.REJECT_MESSAGE,
+            configurationSet: configurationSetOf(institutions[0] as InstitutionConfig),
+          });
+      // Every sender names its configuration set on each message (runtimeWithConfigurationSets), so an identity
+      // whose default set is not the stack's still reports its events.
+      institutions.forEach(configurationSetOf);
       this.domains.push({ domain, mailFromDomain, identity, institutions });
       this.sendingArns.push(arnOf('identity', domain));
     }
+  }
+
+  /**
+   * The runtime configuration with each SES institution's configuration set named, the default one where
+   * the file names none: SES then reports every message's events through the stack's set, whatever the
+   * identity's own default (an identity that already existed has none of the stack's).
+   */
+  public static runtimeWithConfigurationSets(runtimeConfigJson: string, defaultConfigurationSetName: string): string {
+    const config = JSON.parse(runtimeConfigJson) as { institutions: Array<{ transport: { kind: string; configurationSet?: string } }> };
+    for (const institution of config.institutions) {
+      if (institution.transport.kind === 'ses') institution.transport.configurationSet ??= defaultConfigurationSetName;
+    }
+    return JSON.stringify(config);
   }
 
   /** Sends the tracked SES events of these configuration sets to `feedback`. */

@@ -18,12 +18,16 @@ export class SecretsForInstitutions extends Construct {
   /** Secret by institution id. */
   public readonly secrets = new Map<string, Secret>();
 
-  public constructor(scope: Construct, id: string, props: { institutions: InstitutionConfig[]; namePrefix: string }) {
+  /**
+   * `namePrefix`/<institution>-`nameSuffix`: the suffix is unique to the deployment, so that a stack deployed
+   * again under the same name does not collide with the secrets its deleted predecessor kept.
+   */
+  public constructor(scope: Construct, id: string, props: { institutions: InstitutionConfig[]; namePrefix: string; nameSuffix: string }) {
     super(scope, id);
     for (const institution of props.institutions) {
       if (!secretTemplate(institution)) continue;
       const secret = new Secret(this, `Secret-${institution.id}`, {
-        secretName: `${props.namePrefix}/${institution.id}`,
+        secretName: `${props.namePrefix}/${institution.id}-${props.nameSuffix}`,
         description: `Notice Relay: SMTP credentials and DKIM key of institution ${institution.id}. The fields to fill in: npx notice-relay secret-template --config <file> --institution ${institution.id}`,
         secretStringValue: SecretValue.unsafePlainText(UNFILLED_SECRET),
         // Kept when the stack is deleted (it holds what IT put in), removed when a first deploy rolls back,

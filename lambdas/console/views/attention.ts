@@ -1,7 +1,7 @@
 // Needs attention: what did not arrive, with its reason and "send again"; what still waits; the transport's
 // state when it holds everything back.
 import type { Attention } from '../../../shared/console/attention';
-import { reasonFor } from '../../../shared/console/reasons';
+import { pauseReason, reasonFor } from '../../../shared/console/reasons';
 import { resendRefusal } from '../../../shared/lifecycle/transitions';
 import type { Notice } from '../../../shared/notice/model';
 import { html, type SafeHtml } from './html';
@@ -25,8 +25,13 @@ const waitingCell = (notice: Notice): SafeHtml => {
 
 export const attentionPage = (ctx: PageContext, view: Attention): string => {
   const t = view.transport;
-  const paused = t.pausedUntil
-    ? html`<div class="message error" role="alert"><strong>Sending is paused until ${when(t.pausedUntil)}.</strong> ${t.pauseReason ?? ''} Notices wait and go out after that on their own.</div>`
+  const why = t.paused ? pauseReason(t.paused.code, t.paused.server) : undefined;
+  const paused =
+    t.paused && why
+      ? html`<div class="message error" role="alert" id="sending-paused"><strong>Sending is paused</strong> since ${when(t.paused.since)}. ${why.summary} ${why.action ?? ''} The next check of the mail server is at ${when(t.paused.nextProbeAt)}; the first that works resumes sending at once.<div class="small">The mail server's reply: <span class="mono">${t.paused.reply}</span></div></div>`
+      : '';
+  const stalled = t.stalledSince
+    ? html`<div class="message error" role="alert"><strong>Nothing has been sent since ${when(t.stalledSince)}</strong> though notices are due. Tell the library's IT: see <a href="${ctx.base}/settings">Email settings</a>.</div>`
     : '';
   const auth = t.lastAuthFailure && !t.lastAuthFailure.recoveredAt
     ? html`<div class="message error" role="alert"><strong>The mail server refused Notice Relay's login</strong> (${t.lastAuthFailure.server}, ${when(t.lastAuthFailure.at)}). Notices wait until IT fixes it: see <a href="${ctx.base}/settings">Email settings</a>.</div>`
@@ -42,7 +47,7 @@ export const attentionPage = (ctx: PageContext, view: Attention): string => {
   return layout(
     ctx,
     'Needs attention',
-    html`${paused}${auth}
+    html`${paused}${stalled}${auth}
 <h2>Did not arrive</h2>
 <p>Failed, bounced, marked as spam, suppressed or given up, newest first. <a class="button secondary" href="${ctx.base}/attention.csv" download>Export as CSV</a></p>
 ${problems}${more}

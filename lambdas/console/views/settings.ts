@@ -1,6 +1,7 @@
 // Email settings, as a library's staff know the page: how mail leaves, Server 1 and Server 2, limits, the
 // transport's state, and the Test Server with Last Tested On and Last Test Results. Read-only: each
 // setting says which configuration key or secret field changes it.
+import { pauseReason } from '../../../shared/console/reasons';
 import type { EmailSettings, Setting } from '../../../shared/console/settings';
 import { html, type SafeHtml } from './html';
 import { csrfField, layout, type PageContext, scrollingTable, when } from './layout';
@@ -11,9 +12,17 @@ const settingList = (settings: Setting[]): SafeHtml =>
 export const settingsPage = (ctx: PageContext, view: EmailSettings, typedTo?: string): string => {
   const status = view.status;
   const result = status.lastTestResult;
+  const paused = status.paused;
+  const why = paused ? pauseReason(paused.code, paused.server) : undefined;
+  const sending = paused && why
+    ? html`<dt>Sending</dt><dd id="sending-state"><strong>paused</strong> since ${when(paused.since)}: ${why.summary}<div class="small">${why.action ?? ''}</div></dd>
+<dt>The mail server's reply</dt><dd><span class="mono">${paused.reply}</span> (${paused.server === 'ses' ? 'Amazon SES' : html`<span class="mono">${paused.server}</span>`}; code <code>${paused.code}</code>)</dd>
+<dt>Next check</dt><dd>${when(paused.nextProbeAt)}: one notice is tried; the first that works resumes sending at once${paused.probes ? html` (${paused.probes} ${paused.probes === 1 ? 'check' : 'checks'} so far)` : ''}</dd>`
+    : html`<dt>Sending</dt><dd id="sending-state">not paused</dd>`;
+  const stalled = status.stalledSince ? html`<dt>Stalled</dt><dd><strong>nothing sent since ${when(status.stalledSince)}</strong> though notices are due</dd>` : '';
   const state = html`<dl class="settings">
-<dt>Sending</dt><dd>${status.pausedUntil ? html`paused until ${when(status.pausedUntil)}: ${status.pauseReason ?? ''}` : 'not paused'}</dd>
-<dt>Last refused login</dt><dd>${status.lastAuthFailure ? html`${when(status.lastAuthFailure.at)} by <span class="mono">${status.lastAuthFailure.server}</span> (${status.lastAuthFailure.code}): ${status.lastAuthFailure.message}${status.lastAuthFailure.recoveredAt ? html` — sending worked again ${when(status.lastAuthFailure.recoveredAt)}` : html` — <strong>not recovered</strong>`}` : 'none'}</dd>
+${sending}${stalled}
+<dt>Last refused login</dt><dd>${status.lastAuthFailure ? html`${when(status.lastAuthFailure.at)} by <span class="mono">${status.lastAuthFailure.server}</span> : ${pauseReason(status.lastAuthFailure.code, status.lastAuthFailure.server).summary} <span class="mono">${status.lastAuthFailure.message}</span>${status.lastAuthFailure.recoveredAt ? html` — sending worked again ${when(status.lastAuthFailure.recoveredAt)}` : html` — <strong>not recovered</strong>`}` : 'none'}</dd>
 </dl>`;
   const servers = result?.servers.length
     ? scrollingTable(

@@ -54,7 +54,7 @@ describe('Handler: feedback', () => {
     expect(update?.set).toMatchObject({ status: 'bounced', reportPending: true });
     expect(update?.events).toEqual([{ at: '2030-01-01T09:00:03.669Z', type: 'bounce', detail: 'Permanent/General: smtp; 550 5.1.1 user unknown' }]);
     expect(update?.history).toEqual([
-      { at: '2030-01-01T09:00:03.669Z', outcome: 'bounced', status: 'bounced', transport: 'ses', server: 'ses', enhancedStatus: '5.1.1', message: 'Permanent/General: smtp; 550 5.1.1 user unknown' },
+      { at: '2030-01-01T09:00:03.669Z', outcome: 'bounced', status: 'bounced', transport: 'ses', server: 'ses', enhancedStatus: '5.1.1', code: 'EBOUNCED', message: 'Permanent/General: smtp; 550 5.1.1 user unknown' },
     ]);
     expect(update?.input.id).toBe(ID);
     const report = fakes.store.all().find((notice) => notice.kind === 'report');

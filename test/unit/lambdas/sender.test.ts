@@ -3,9 +3,11 @@ import { makeSenderHandler } from '../../../lambdas/sender/sender-handler';
 import { StaleNoticeError } from '../../../shared/errors';
 import type { Transition } from '../../../shared/lifecycle/plan';
 import type { Notice } from '../../../shared/notice/model';
+import { TRANSPORT_PAUSED_LOG, TRANSPORT_RESUMED_LOG } from '../../../shared/log';
 import { classifySesFailure } from '../../../shared/transport/classify';
+import type { Pause } from '../../../shared/transport/records';
 import { fakeDeps } from '../../support/fake-deps';
-import { aNotice, sqsEvent } from '../../support/factories';
+import { aConfig, aNotice, sqsEvent } from '../../support/factories';
 import { serviceFault } from '../../support/fakes';
 import { recordingLog } from '../../support/pipeline';
 
@@ -106,7 +108,7 @@ describe('Handler: sender', () => {
 
   it('records a permanent refusal and creates the report once', async () => {
     // Prepare
-    fakes.transports.refuseWith(sesRefusal('MessageRejected', 'Email address is not verified.'));
+    fakes.transports.refuseWith(sesRefusal('MessageRejected', 'Message length is more than 10485760 bytes long.'));
     // Act
     const response = await handler(sqsEvent([doorbell(ids[0]!)]));
     // Assess
@@ -116,7 +118,7 @@ describe('Handler: sender', () => {
     expect(reports).toEqual([expect.objectContaining({ reportFor: ids[0], to: 'it@branch.example.edu', status: 'queued' })]);
     expect(fakes.store.timesCalled('createReport')).toBe(1);
     expect(fakes.queue.rung).toEqual([expect.objectContaining({ id: reports[0]?.id })]);
-    expect(log.lines.find((l) => l.message === 'notice not sent')?.attributes).toMatchObject({ noticeId: ids[0], code: 'MessageRejected', verdict: 'permanent' });
+    expect(log.lines.find((l) => l.message === 'notice not sent')?.attributes).toMatchObject({ noticeId: ids[0], code: 'ESESREJECTED', scope: 'message', verdict: 'permanent' });
   });
 
   it('never logs a patron address or a message body', async () => {
@@ -133,26 +135,27 @@ describe('Handler: sender', () => {
 
   it("reads the institution's transport record once per batch", async () => {
     await handler(sqsEvent(ids.map(doorbell)));
-    expect(fakes.transportState.argsOf('get')).toEqual([['branch']]);
+    expect(fakes.transportState.argsOf('read')).toEqual([['branch']]);
+    expect(fakes.transportState.timesCalled('write')).toBe(0);
   });
 
-  it('holds notices back while a relay asked to wait, without counting an attempt', async () => {
+  const throttled: Pause = { since: NOW.toISOString(), code: 'ETHROTTLED', reply: 'Throttling: Maximum sending rate exceeded.', server: 'ses', nextProbeAt: new Date(NOW.getTime() + 600_000).toISOString(), backoffSeconds: 600, probes: 0 };
+
+  it('holds notices back while the institution is paused, without counting an attempt or writing anything', async () => {
     // Prepare
-    fakes.transportState.seed('branch', { pausedUntil: new Date(NOW.getTime() + 600_000).toISOString(), pauseReason: '421 from ses' });
+    fakes.transportState.seed('branch', { pause: throttled });
     // Act
     const response = await handler(sqsEvent([doorbell(ids[0]!)]));
-    // Assess
+    // Assess: left as it was, its doorbell rung again for the probe's time
     expect(response).toEqual({ batchItemFailures: [] });
     expect(fakes.transports.sent).toEqual([]);
-    const deferral = transitions()[1];
-    expect(deferral?.append).toEqual([expect.objectContaining({ outcome: 'deferred', message: 'the relay asked to wait: 421 from ses' })]);
-    expect(deferral?.countAttempt).toBeFalsy();
-    expect(fakes.store.peek(ids[0]!)).toMatchObject({ status: 'queued', attemptCount: 0 });
+    expect(fakes.store.timesCalled('apply')).toBe(0);
+    expect(fakes.queue.rung).toEqual([{ id: ids[0], delaySeconds: 600 }]);
   });
 
-  it('still holds a notice back when an event moved its version on meanwhile, instead of leaving it sending', async () => {
-    // Prepare: SES appends a delay event to the leased notice just before the deferral is recorded
-    fakes.transportState.seed('branch', { pausedUntil: new Date(NOW.getTime() + 600_000).toISOString(), pauseReason: '421 from ses' });
+  it('defers a notice in the store when the pause outlasts the queue, and still when an event moved its version on meanwhile', async () => {
+    // Prepare: the next probe is an hour away; SES appends a delay event to the leased notice just before the deferral is recorded
+    fakes.transportState.seed('branch', { pause: { ...throttled, code: 'EQUOTA', nextProbeAt: new Date(NOW.getTime() + 3_600_000).toISOString() } });
     const sesEvent = { at: '2030-01-01T00:00:59.000Z', type: 'deliveryDelay' as const };
     fakes.store.interceptNext('apply', () => undefined); // the lease
     fakes.store.interceptNext('apply', (t: Transition) => {
@@ -161,12 +164,46 @@ describe('Handler: sender', () => {
     });
     // Act
     await handler(sqsEvent([doorbell(ids[0]!)]));
-    // Assess: the second deferral was made on the notice as it now is
+    // Assess: the second deferral was made on the notice as it now is, with one entry in its history and no attempt counted
     const deferrals = transitions().filter((t) => t.set.status === 'queued');
     expect(deferrals.map((t) => t.expectVersion)).toEqual([2, 3]);
-    expect(fakes.store.peek(ids[0]!)).toMatchObject({ status: 'queued', version: 4, events: [sesEvent] });
-    expect(log.lines.find((line) => line.message === 'notice held back')).toBeDefined();
+    expect(deferrals.every((t) => !t.countAttempt)).toBe(true);
+    expect(fakes.store.peek(ids[0]!)).toMatchObject({ status: 'queued', version: 4, attemptCount: 0, events: [sesEvent] });
+    expect(fakes.store.peek(ids[0]!)?.attempts).toEqual([
+      expect.objectContaining({ outcome: 'deferred', code: 'EQUOTA', message: "held while the institution's sending is paused (EQUOTA: a daily sending quota ran out)" }),
+    ]);
+    expect(log.lines.find((line) => line.message === 'notice held')).toBeDefined();
     expect(fakes.transports.sent).toEqual([]);
+  });
+
+  it("pauses the institution when its own setup refuses a notice, holding that notice and the rest of the batch without counting an attempt", async () => {
+    // Prepare: SES is still verifying the domain
+    fakes.transports.refuseWith(sesRefusal('MessageRejected', 'Email address is not verified. The following identities failed the check in region US-EAST-1: notices@branch.example.edu'));
+    // Act
+    const response = await handler(sqsEvent(ids.map(doorbell)));
+    // Assess: one message went to SES; nothing failed, nothing was reported, and one ERROR line tells of the pause
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(fakes.transports.sent).toHaveLength(1);
+    expect(ids.map((id) => fakes.store.peek(id)).map((notice) => [notice?.status === 'failed', notice?.attemptCount])).toEqual([
+      [false, 0],
+      [false, 0],
+      [false, 0],
+    ]);
+    expect(fakes.store.timesCalled('createReport')).toBe(0);
+    expect(fakes.transportState.peek('branch').pause).toMatchObject({ code: 'ESESNOTVERIFIED', server: 'ses', since: NOW.toISOString(), probes: 0 });
+    expect(fakes.transportState.peek('branch').pause?.reply).not.toContain('notices@branch.example.edu');
+    expect(log.lines.filter((line) => line.message === TRANSPORT_PAUSED_LOG)).toEqual([expect.objectContaining({ level: 'error', attributes: expect.objectContaining({ institution: 'branch', code: 'ESESNOTVERIFIED' }) })]);
+  });
+
+  it('sends the first notice due after the probe time as the probe, and resumes sending when it goes', async () => {
+    // Prepare: the probe's time has come
+    fakes.transportState.seed('branch', { pause: { ...throttled, code: 'ESESNOTVERIFIED', nextProbeAt: NOW.toISOString() }, firstUnsentAt: throttled.since });
+    // Act
+    await handler(sqsEvent(ids.map(doorbell)));
+    // Assess
+    expect(fakes.transports.sent).toHaveLength(3);
+    expect(fakes.transportState.peek('branch')).toEqual({ version: expect.any(Number) });
+    expect(log.lines.filter((line) => line.message === TRANSPORT_RESUMED_LOG)).toHaveLength(1);
   });
 
   it('says nothing was discarded when another actor ended the notice first', async () => {
@@ -192,16 +229,19 @@ describe('Handler: sender', () => {
     expect(log.lines.find((l) => l.message === 'notice not sent')?.attributes).toMatchObject({ noticeId: ids[0], code: 'ELEASE' });
   });
 
-  it('waits out a pause that ends within a second, and sends after it, never before', async () => {
-    // Prepare
-    const pausedUntil = new Date(NOW.getTime() + 400);
-    fakes.transportState.seed('branch', { pausedUntil: pausedUntil.toISOString(), pauseReason: '421 from ses' });
+  it('waits out a rate-limit slot that comes within a second, and sends in it, never before', async () => {
+    // Prepare: 30 a minute; the next slot is 400 ms away
+    const config = aConfig();
+    config.institutions[1] = { ...config.institutions[1]!, transport: { kind: 'ses', existingIdentity: false, maxPerMinute: 30 } };
+    fakes = fakeDeps({ config, now: NOW, log, random: () => 0 });
+    fakes.store.seed({ notice: stored(ids[0]!), content });
+    fakes.transportState.seed('branch', { nextSlotAt: NOW.getTime() + 400, day: '2030-01-01', dayCount: 1 });
     const sentAt: Date[] = [];
     fakes.transports.answerWith(() => (sentAt.push(fakes.clock.now()), {}));
     // Act
-    await handler(sqsEvent([doorbell(ids[0]!)]));
+    await makeSenderHandler(fakes.deps)(sqsEvent([doorbell(ids[0]!)]));
     // Assess
     expect(fakes.slept).toEqual([400]);
-    expect(sentAt).toEqual([pausedUntil]);
+    expect(sentAt).toEqual([new Date(NOW.getTime() + 400)]);
   });
 });

@@ -3,6 +3,7 @@ import { StaleNoticeError } from '../../../shared/errors';
 import type { Notice } from '../../../shared/notice/model';
 import { fakeDeps } from '../../support/fake-deps';
 import { aNotice } from '../../support/factories';
+import { recordingLog } from '../../support/pipeline';
 
 const NOW = new Date('2030-01-01T00:10:00Z');
 const ids = ['01JB0000000000000000000001', '01JB0000000000000000000002', '01JB0000000000000000000003'];
@@ -74,5 +75,57 @@ describe('Handler: sweep', () => {
     expect(report).toMatchObject({ reportFor: ids[0], to: 'circulation@library.example.org', status: 'queued' });
     expect(fakes.store.timesCalled('createReport')).toBe(1);
     expect(fakes.queue.rung.map((doorbell) => doorbell.id)).toContain(report?.id);
+  });
+});
+
+describe('Handler: sweep, the stall alert', () => {
+  const pause = { since: '2030-01-01T00:00:00.000Z', code: 'EAUTH', reply: '535 5.7.8 Authentication credentials invalid', server: 'relay.library.example.org:587', nextProbeAt: '2030-01-01T00:03:00.000Z', backoffSeconds: 180, probes: 0 };
+
+  it('tells of a stall once when it begins, marks every run while it lasts, and tells of its end once', async () => {
+    // Prepare: demo paused since midnight; nothing else due
+    const log = recordingLog();
+    fakes = fakeDeps({ now: '2030-01-01T00:00:00Z', log });
+    handler = makeSweepHandler(fakes.deps);
+    fakes.transportState.seed('demo', { pause, firstUnsentAt: pause.since });
+    const told = (message: string) => log.lines.filter((line) => line.message === message);
+    // Act: runs before, at, and after 30 minutes; then sending works again
+    await handler();
+    fakes.clock.set('2030-01-01T00:30:00Z');
+    await handler();
+    fakes.clock.set('2030-01-01T00:31:00Z');
+    await handler();
+    const whileStalled = fakes.transportState.peek('demo');
+    fakes.transportState.seed('demo', { stall: whileStalled.stall });
+    fakes.clock.set('2030-01-01T00:32:00Z');
+    await handler();
+    await handler();
+    // Assess
+    expect(told('transport stalled')).toEqual([{ level: 'error', message: 'transport stalled', attributes: { institution: 'demo', code: 'EAUTH', summary: 'the relay refused the login', since: '2030-01-01T00:00:00.000Z', minutes: 30 } }]);
+    expect(told('transport stall continues').map((line) => line.attributes)).toEqual([
+      { institution: 'demo', stalled: 1, since: '2030-01-01T00:00:00.000Z' },
+      { institution: 'demo', stalled: 1, since: '2030-01-01T00:00:00.000Z' },
+    ]);
+    expect(whileStalled.stall).toEqual({ since: '2030-01-01T00:00:00.000Z', noticedAt: '2030-01-01T00:30:00.000Z' });
+    expect(told('transport stall over')).toEqual([{ level: 'info', message: 'transport stall over', attributes: { institution: 'demo' } }]);
+    expect(fakes.transportState.peek('demo').stall).toBeUndefined();
+    // The other institution was never stalled.
+    expect(JSON.stringify(log.lines)).not.toContain('branch');
+  });
+
+  it('still sweeps the notices when the transport state cannot be read, and looks again next run', async () => {
+    // Prepare
+    const log = recordingLog();
+    fakes = fakeDeps({ now: NOW, log });
+    handler = makeSweepHandler(fakes.deps);
+    seed(aNotice({ id: ids[0] }));
+    fakes.transportState.failAlways('read', Object.assign(new Error('down'), { name: 'InternalServerError' }));
+    // Act
+    const result = await handler();
+    // Assess
+    expect(result).toMatchObject({ rung: 1 });
+    expect(log.lines.filter((line) => line.message === 'stall not checked').map((line) => line.attributes)).toEqual([
+      { institution: 'demo', code: 'InternalServerError' },
+      { institution: 'branch', code: 'InternalServerError' },
+    ]);
   });
 });

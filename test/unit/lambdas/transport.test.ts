@@ -1,6 +1,7 @@
 import { apiFunctions } from '../../../infra/local/api-gateway';
 import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
 import { isTransportPath, makeTransportHandler } from '../../../lambdas/transport/transport-handler';
+import { deliveryFailure } from '../../../shared/transport/classify';
 import { fakeDeps } from '../../support/fake-deps';
 import { apiEvent } from '../../support/factories';
 
@@ -32,7 +33,7 @@ describe('Handler: transport, the Test Server', () => {
     expect(result.statusCode).toBe(400);
     expect(body(result).error).toMatchObject({ code: 'validation_failed', details: [expect.objectContaining({ path: 'to' })] });
     expect(fakes.transports.sent).toEqual([]);
-    expect(fakes.transportState.timesCalled('recordTest')).toBe(0);
+    expect(fakes.transportState.timesCalled('write')).toBe(0);
   });
 
   it('shows the transport without a secret, and answers HEAD, OPTIONS and a wrong method as the intake does', async () => {
@@ -48,6 +49,47 @@ describe('Handler: transport, the Test Server', () => {
     expect(options).toMatchObject({ statusCode: 204, headers: { allow: 'POST, OPTIONS' } });
     expect(wrongMethod.statusCode).toBe(405);
     expect(head).toMatchObject({ statusCode: 200, body: '', headers: { 'content-length': String(Buffer.byteLength(status.body)) } });
+  });
+});
+
+describe('Handler: transport, a paused institution', () => {
+  const pause = { since: '2030-01-01T00:00:00.000Z', code: 'EAUTH', reply: '535 5.7.8 Authentication credentials invalid', server: '127.0.0.1:2525', nextProbeAt: '2030-01-01T00:12:00.000Z', backoffSeconds: 360, probes: 2 };
+
+  it('shows why and since when sending is paused, and when the next probe goes', async () => {
+    // Prepare
+    fakes.transportState.seed('demo', { pause, firstUnsentAt: pause.since, lastAuthFailure: { at: pause.since, server: pause.server, code: 'EAUTH', message: pause.reply } });
+    // Act
+    const status = body(await handler(apiEvent({ method: 'GET', path: '/v1/transport' })));
+    // Assess
+    expect(status).toMatchObject({
+      state: 'paused',
+      paused: { since: pause.since, code: 'EAUTH', scope: 'institution', summary: 'the relay refused the login', reply: pause.reply, server: pause.server, nextProbeAt: pause.nextProbeAt, probes: 2 },
+      lastAuthFailure: { code: 'EAUTH', recoveredAt: null },
+      stalledSince: null,
+    });
+  });
+
+  it('resumes sending at once when the Test Server gets its message through the first server', async () => {
+    // Prepare
+    fakes.transportState.seed('demo', { pause, firstUnsentAt: pause.since, lastAuthFailure: { at: pause.since, server: pause.server, code: 'EAUTH', message: pause.reply } });
+    // Act
+    const tested = await handler(apiEvent({ method: 'POST', path: '/v1/transport/test', body: {} }));
+    const status = body(await handler(apiEvent({ method: 'GET', path: '/v1/transport' })));
+    // Assess
+    expect(tested.statusCode).toBe(200);
+    expect(fakes.transports.sent).toHaveLength(1);
+    expect(status).toMatchObject({ state: 'sending', paused: null, lastAuthFailure: { code: 'EAUTH', recoveredAt: '2030-01-01T00:00:00.000Z' } });
+    expect(fakes.transportState.peek('demo').firstUnsentAt).toBeUndefined();
+  });
+
+  it('leaves the pause as it is when the Test Server is refused too', async () => {
+    // Prepare
+    fakes.transportState.seed('demo', { pause });
+    fakes.transports.refuseWith(deliveryFailure('EAUTH', '535 5.7.8 Authentication credentials invalid', { transport: 'smtp', server: '127.0.0.1:2525', responseCode: 535 }));
+    // Act
+    await handler(apiEvent({ method: 'POST', path: '/v1/transport/test', body: {} }));
+    // Assess
+    expect(fakes.transportState.peek('demo')).toMatchObject({ pause, lastTestResult: { ok: false } });
   });
 });
 

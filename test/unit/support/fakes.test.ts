@@ -1,8 +1,8 @@
-import { DeliveryError } from '../../../shared/errors';
+import { deliveryFailure } from '../../../shared/transport/classify';
 import { aConfig } from '../../support/factories';
 import { ManualClock } from '../../support/clock';
 import { InMemoryDoorbellQueue, InMemoryIdempotencyStore, InMemoryKeyRateCounter, InMemoryNoticeStore, InMemoryTransports, InMemoryTransportState, serviceFault } from '../../support/fakes';
-import { idempotencyStoreContract, noticeStoreContract } from '../../support/store-contract';
+import { idempotencyStoreContract, noticeStoreContract, transportStateContract } from '../../support/store-contract';
 
 describe('Class: InMemoryNoticeStore', () => {
   const store = new InMemoryNoticeStore();
@@ -52,7 +52,7 @@ describe('Class: InMemoryTransports', () => {
     const deadline = new Date('2030-01-01T00:01:00Z');
     // Act
     const receipt = await transport.send(message, { deadline });
-    transports.refuseWith(new DeliveryError('550 5.1.1 no such user', 'permanent', { transport: 'ses', code: 'MessageRejected' }));
+    transports.refuseWith(deliveryFailure('ESESREJECTED', 'MessageRejected: 550 5.1.1 no such user', { transport: 'ses', server: 'ses' }));
     const refused = transport.send(message, { deadline });
     const late = transport.send(message, { deadline: clock.now() });
     // Assess
@@ -64,18 +64,19 @@ describe('Class: InMemoryTransports', () => {
 });
 
 describe('Class: InMemoryTransportState', () => {
-  it('keeps the longer of two pauses, and spaces slots as the rate gate decides', async () => {
+  const states = new InMemoryTransportState();
+  describe('honours the TransportStates contract', () => transportStateContract(() => states));
+
+  it('refuses a write planned before a state a test seeded, as one planned before another sender\'s write', async () => {
     // Prepare
-    const state = new InMemoryTransportState();
-    const now = new Date('2030-01-01T00:00:00Z');
+    const seeded = new InMemoryTransportState();
+    const seen = await seeded.read('demo');
+    seeded.seed('demo', { firstUnsentAt: '2030-01-01T00:00:00.000Z' });
     // Act
-    await state.pause('demo', new Date('2030-01-01T00:10:00Z'), 'long');
-    await state.pause('demo', new Date('2030-01-01T00:05:00Z'), 'short');
-    const first = await state.reserve('branch', { maxPerMinute: 60 }, now);
-    const second = await state.reserve('branch', { maxPerMinute: 60 }, now);
+    const written = await seeded.write('demo', seen.version, { set: { dayCount: 1 } });
     // Assess
-    expect(await state.get('demo')).toEqual({ pausedUntil: '2030-01-01T00:10:00.000Z', pauseReason: 'long' });
-    expect(second.at.getTime() - first.at.getTime()).toBe(1050);
+    expect(written).toBe(false);
+    expect([seeded.peek('demo'), seeded.writes]).toEqual([{ version: 1, firstUnsentAt: '2030-01-01T00:00:00.000Z' }, 0]);
   });
 });
 

@@ -46,11 +46,13 @@ describe('Function: loadConfig', () => {
     });
     expect(config.intake).toEqual({ spreadSeconds: 60, requestsPerMinutePerKey: 600 });
     expect(config.sweep).toEqual({ intervalSeconds: 60 });
-    expect(config.sender).toEqual({ attemptTimeoutSeconds: 60, leaseSeconds: 90, batchSize: 10, concurrency: 4 });
+    expect(config.sender).toEqual({ attemptTimeoutSeconds: 60, leaseSeconds: 90, batchSize: 10, concurrency: 4, batchingWindowSeconds: 5 });
     expect(config.retention).toEqual({ days: 30 });
     expect(config.suppression).toEqual({ days: 180 });
     expect(config.reports).toEqual({ mode: 'each', timeOfDay: '07:00', timeZone: 'UTC' });
     expect(config.institutions[0]?.webhooks).toEqual([]);
+    expect(config.alerts).toEqual({ stalledAfterMinutes: 30 });
+    expect(config.institutions[1]?.transport).toMatchObject({ kind: 'ses', existingIdentity: false });
     expect(config.institutions[0]?.from).toEqual({ name: 'Demo Public Library', address: 'notices@library.example.org', text: 'Demo Public Library <notices@library.example.org>' });
   });
 
@@ -100,6 +102,13 @@ describe('Function: loadConfig', () => {
       ]),
     );
     expect(problems).toHaveLength(6);
+  });
+
+  it('refuses a batching window the sweep would take for lost doorbells', () => {
+    // Act
+    const problems = problemsOf(() => parseConfig(aConfigInput({ sender: { attemptTimeoutSeconds: 1, leaseSeconds: 2 } })));
+    // Assess: the default window of 5 s is too long for a lease of 2 s, and the message names both keys
+    expect(problems).toEqual([expect.stringMatching(/^sender\.batchingWindowSeconds: must be shorter than twice sender\.leaseSeconds \(4\)/)]);
   });
 
   it('refuses settings that contradict each other across fields', () => {

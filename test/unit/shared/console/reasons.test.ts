@@ -1,4 +1,5 @@
-import { explainAttempt, explainEvent, reasonFor, statusLabel } from '../../../../shared/console/reasons';
+import { explainAttempt, explainEvent, pauseReason, reasonFor, statusLabel } from '../../../../shared/console/reasons';
+import { OUTCOMES } from '../../../../shared/transport/classify';
 import type { HistoryEntry } from '../../../../shared/notice/model';
 import { aNotice } from '../../../support/factories';
 
@@ -48,5 +49,40 @@ describe('Function: reasonFor', () => {
   it('says something for a code no catalogue entry names, without inventing a cause', () => {
     expect(explainAttempt(entry({ code: 'ESOMETHINGNEW' }))).toEqual({ summary: 'A try did not work (ESOMETHINGNEW).', action: 'Nothing to do: it is tried again.', who: 'none' });
     expect(explainAttempt(entry({ outcome: 'permanent', status: 'failed', code: 'ESOMETHINGNEW' })).who).toBe('patron');
+  });
+
+  it.each(Object.values(OUTCOMES).filter((outcome) => outcome.code !== 'EUNKNOWN').map((outcome) => [outcome.code, outcome]))(
+    "words %s as the catalogue does, with the catalogue's idea of who acts",
+    (code, outcome) => {
+      // Act
+      const reason = explainAttempt(entry({ code, outcome: outcome.verdict === 'permanent' ? 'permanent' : 'transient' }));
+      // Assess
+      expect(reason).toEqual({ summary: outcome.staff.says, ...(outcome.staff.action ? { action: outcome.staff.action } : {}), who: outcome.staff.who });
+      if (outcome.scope === 'institution') expect(reason.who).not.toBe('patron');
+    },
+  );
+
+  it("never words the library's own refusal as the patron's, whatever its enhanced status", () => {
+    // 5.7.1 relay access denied at RCPT TO: the catalogue's ERELAYDENIED, not a spam filter of the patron's
+    const reason = explainAttempt(entry({ code: 'ERELAYDENIED', responseCode: 554, enhancedStatus: '5.7.1' }));
+    expect(reason.who).toBe('it');
+    expect(reason.summary).toBe(OUTCOMES.ERELAYDENIED.staff.says);
+  });
+
+  it('explains a notice held while sending is paused by the pause, and the pause itself', () => {
+    // Prepare
+    const held = entry({ outcome: 'deferred', status: 'retrying', code: 'EAUTH', message: "held while the institution's sending is paused (EAUTH: the relay refused the login)" });
+    // Act
+    const reason = reasonFor(aNotice({ status: 'retrying', attempts: [held] }));
+    // Assess
+    expect(reason).toEqual({ summary: "Waiting: the library's sending is paused. The mail server refused Notice Relay's login.", action: OUTCOMES.EAUTH.staff.action, who: 'it' });
+    expect(pauseReason('ESESNOTVERIFIED', 'ses')).toMatchObject({ summary: OUTCOMES.ESESNOTVERIFIED.staff.says, who: 'it' });
+    expect(pauseReason('ETHROTTLED', 'ses')).toMatchObject({ summary: 'Amazon SES asked Notice Relay to slow down.', who: 'none' });
+  });
+
+  it('places codes older versions recorded: socket codes and SES error names', () => {
+    expect(explainAttempt(entry({ code: 'ECONNREFUSED' })).summary).toBe(OUTCOMES.ECONNECTION.staff.says);
+    expect(explainAttempt(entry({ code: 'AccountSendingPausedException' })).summary).toBe(OUTCOMES.ESESPAUSED.staff.says);
+    expect(explainAttempt(entry({ code: 'constructor' })).summary).toBe('A try did not work (constructor).');
   });
 });

@@ -1,4 +1,5 @@
-import { ConflictError, DeliveryError } from '../../../../shared/errors';
+import { ConflictError } from '../../../../shared/errors';
+import { deliveryFailure } from '../../../../shared/transport/classify';
 import { onFeedback } from '../../../../shared/lifecycle/feedback';
 import type { LifecycleContext } from '../../../../shared/lifecycle/plan';
 import { newReport } from '../../../../shared/lifecycle/reports';
@@ -9,8 +10,8 @@ import { aNotice, aNoticeInput, settingsOf } from '../../../support/factories';
 const at = (iso: string) => new Date(iso);
 const settings = settingsOf();
 const ctx = (random = () => 0): LifecycleContext => ({ settings, random, newId: () => '01JBREPORT0000000000000000' });
-const transient = new DeliveryError('451 4.3.0 try again later', 'transient', { transport: 'smtp', server: 'mail.example.org:587', code: 'EENVELOPE', responseCode: 451, enhancedStatus: '4.3.0' });
-const permanent = new DeliveryError('550 5.1.1 no such user', 'permanent', { transport: 'smtp', server: 'mail.example.org:587', code: 'EENVELOPE', responseCode: 550, enhancedStatus: '5.1.1' });
+const transient = deliveryFailure('ERECIPIENTLATER', '451 4.3.0 try again later', { transport: 'smtp', server: 'mail.example.org:587', responseCode: 451, enhancedStatus: '4.3.0' });
+const permanent = deliveryFailure('ERECIPIENT', '550 5.1.1 no such user', { transport: 'smtp', server: 'mail.example.org:587', responseCode: 550, enhancedStatus: '5.1.1' });
 const leased = (overrides = {}) => aNotice({ status: 'sending', version: 2, leaseToken: 't', leaseExpiresAt: '2030-01-01T00:02:00.000Z', nextAttemptAt: undefined, ...overrides });
 
 describe('Function: newNotice', () => {
@@ -102,13 +103,36 @@ describe('Function: afterAttempt', () => {
     const plan = afterAttempt(leased(), { ok: false, error: transient, startedAt }, now, ctx(() => 0));
     // Assess
     expect(plan.transition.set).toMatchObject({ status: 'retrying', nextAttemptAt: '2030-01-01T00:03:31.000Z' });
-    expect(plan.transition.append?.[0]).toMatchObject({ outcome: 'transient', status: 'retrying', responseCode: 451, enhancedStatus: '4.3.0', code: 'EENVELOPE', server: 'mail.example.org:587' });
+    expect(plan.transition.append?.[0]).toMatchObject({ outcome: 'transient', status: 'retrying', responseCode: 451, enhancedStatus: '4.3.0', code: 'ERECIPIENTLATER', server: 'mail.example.org:587' });
     expect(plan.ring).toEqual({ id: aNotice().id, delaySeconds: 180 });
+  });
+
+  it("holds a notice its institution's setup refused until the next probe: no attempt counted, its give-up time kept", () => {
+    // Prepare: the relay refused the login; the institution's next probe is in three minutes
+    const refused = deliveryFailure('EAUTH', '535 5.7.8 Authentication credentials invalid', { transport: 'smtp', server: 'mail.example.org:587', responseCode: 535, enhancedStatus: '5.7.8' });
+    const notice = leased({ attemptCount: 0 });
+    // Act
+    const plan = afterAttempt(notice, { ok: false, error: refused, startedAt, heldUntil: at('2030-01-01T00:03:31Z') }, now, ctx());
+    // Assess
+    expect(plan.transition.countAttempt).toBeFalsy();
+    expect(plan.transition.set).toMatchObject({ status: 'queued', nextAttemptAt: '2030-01-01T00:03:31.000Z' });
+    expect(plan.transition.set.giveUpAt).toBeUndefined();
+    expect(plan.transition.append).toEqual([expect.objectContaining({ outcome: 'transient', status: 'queued', code: 'EAUTH', responseCode: 535 })]);
+    expect(plan.reportOwed).toBeFalsy();
+    expect(plan.ring).toEqual({ id: notice.id, delaySeconds: 180 });
+  });
+
+  it('discards a held notice at its give-up time, as any other, when the pause outlasts it', () => {
+    const refused = deliveryFailure('ECONNECTION', 'connect ECONNREFUSED', { transport: 'smtp', server: 'mail.example.org:587' });
+    const plan = afterAttempt(leased({ giveUpAt: '2030-01-01T00:00:31.000Z' }), { ok: false, error: refused, startedAt, heldUntil: at('2030-01-01T00:03:31Z') }, now, ctx());
+    expect(plan).toMatchObject({ reportOwed: true, transition: { set: { status: 'discarded' } } });
+    // The refusal was the setup's, not the notice's: it counts no attempt, even as the last one.
+    expect(plan.transition.countAttempt).toBe(false);
   });
 
   it('remembers the copies a relay took while it deferred the patron, so a retry does not send them again', () => {
     // Prepare: one copy taken in an earlier attempt, another (in other case) in this one
-    const deferred = new DeliveryError('450 4.2.1 Mailbox busy', 'transient', { ...transient.facts, copiesAccepted: ['Teacher@example.org'] });
+    const deferred = deliveryFailure('ERECIPIENTLATER', '450 4.2.1 Mailbox busy', { ...transient.facts, copiesAccepted: ['Teacher@example.org'] });
     // Act
     const plan = afterAttempt({ ...leased(), copiesSent: ['guardian@example.org'] }, { ok: false, error: deferred, startedAt }, now, ctx(() => 0));
     // Assess
@@ -405,11 +429,11 @@ describe('SES feedback on a notice that has not recorded sent', () => {
 
   it('ends the notice as SES reported when its sender records the attempt, whatever the attempt said', () => {
     // Prepare: the attempt timed out after SES had taken the message
-    const timedOut = new DeliveryError('the attempt deadline passed', 'transient', { transport: 'ses', server: 'ses', code: 'ETIMEDOUT' });
+    const timedOut = deliveryFailure('EUNCONFIRMED', 'the attempt deadline passed', { transport: 'ses', server: 'ses' });
     // Act
     const plan = afterAttempt(leased({ reportedBySes: 'delivered' }), { ok: false, error: timedOut, startedAt: at('2030-01-01T00:00:30Z') }, now, ctx());
     // Assess: delivered, counted, nothing scheduled
-    expect(plan.transition).toMatchObject({ countAttempt: true, set: { status: 'delivered', retainUntil: '2030-01-31T00:01:00.000Z' }, append: [{ outcome: 'transient', status: 'delivered', code: 'ETIMEDOUT' }] });
+    expect(plan.transition).toMatchObject({ countAttempt: true, set: { status: 'delivered', retainUntil: '2030-01-31T00:01:00.000Z' }, append: [{ outcome: 'transient', status: 'delivered', code: 'EUNCONFIRMED' }] });
     expect(plan.transition.remove).toEqual(expect.arrayContaining(['leaseToken', 'leaseExpiresAt', 'nextAttemptAt', 'sweepAt', 'reportedBySes']));
     expect(plan.ring).toBeUndefined();
   });
@@ -471,5 +495,21 @@ describe('SES feedback on a notice that has not recorded sent', () => {
       const set = Object.keys(plan?.transition.set ?? {});
       expect(plan?.transition.remove.filter((name) => set.includes(name))).toEqual([]);
     }
+  });
+});
+
+describe('Function: defer', () => {
+  const now = at('2030-01-01T00:00:31Z');
+  const reason = "held while the institution's sending is paused (EAUTH: the relay refused the login)";
+
+  it("holds a notice while its institution's sending is paused, and writes the same hold into its history once", () => {
+    // Act
+    const first = defer(leased({ attemptCount: 1, status: 'sending' }), at('2030-01-01T00:03:00Z'), now, ctx(), reason, false, 'EAUTH');
+    const again = defer(leased({ attemptCount: 1, attempts: [{ at: '2030-01-01T00:00:00.000Z', outcome: 'deferred', status: 'retrying', code: 'EAUTH', message: reason }] }), at('2030-01-01T00:09:00Z'), now, ctx(), reason, false, 'EAUTH');
+    // Assess
+    expect(first.transition).toMatchObject({ set: { status: 'retrying', nextAttemptAt: '2030-01-01T00:03:00.000Z' }, append: [{ outcome: 'deferred', status: 'retrying', code: 'EAUTH', message: reason }] });
+    expect(first.transition.countAttempt).toBeFalsy();
+    expect(again.transition.set).toMatchObject({ nextAttemptAt: '2030-01-01T00:09:00.000Z' });
+    expect(again.transition.append).toEqual([]);
   });
 });

@@ -28,6 +28,14 @@ describe('Function: composeMessage', () => {
     expect(message.from).toBe('Demo Public Library <notices@library.example.org>');
   });
 
+  it('ends every line with CRLF, a multi-line text body included, as SES takes the bytes as they are', async () => {
+    // Act
+    const message = await composeMessage(aNotice(), content({ text: 'Dear patron,\nLes Misérables was due.\r\rThank you.\n', html: undefined }), institution, { now: NOW });
+    // Assess
+    expect(message.raw.toString('latin1')).not.toMatch(/\r(?!\n)|(?<!\r)\n/);
+    expect((await simpleParser(message.raw)).text).toBe('Dear patron,\nLes Misérables was due.\n\nThank you.\n');
+  });
+
   it('carries every field of the notice, as a mail reader parses them', async () => {
     // Prepare
     const attachments = [{ filename: 'fines.pdf', contentType: 'application/pdf', contentBase64: Buffer.from('%PDF-1.4 fines').toString('base64') }];
@@ -112,7 +120,8 @@ describe('Function: composeMessage for a return-to-sender report', () => {
     const message = await composeMessage(report, reportContent, institution, { now: NOW, baseBoundary: 'test' });
     // Assess
     expect(message.raw.toString()).toBe(fixture('return-to-sender.eml'));
-    expect(message.envelope).toEqual({ from: 'notices@library.example.org', to: ['circulation@library.example.org'] });
+    // A delivery report goes with the null envelope sender (RFC 3464, RFC 5321 §4.5.5): nothing bounces back to it.
+    expect(message.envelope).toEqual({ from: '', to: ['circulation@library.example.org'] });
   });
 
   it('names the patron, the notice, every attempt and the last reply', async () => {
@@ -140,6 +149,53 @@ describe('Function: composeMessage for a return-to-sender report', () => {
     expect(headersPart).toContain('Subject: =?UTF-8?Q?=C3=9Cberf=C3=A4llig=3A?= Das Kapital, Band');
     expect(headersPart).not.toMatch(/P\?blica|\?berf/);
     expect(Math.max(...headersPart.split('\r\n').map((line) => line.length))).toBeLessThanOrEqual(76);
+  });
+
+  it('ends every line of a report with CRLF', async () => {
+    const message = await composeMessage(report, reportContent, institution, { now: NOW });
+    expect(message.raw.toString('latin1')).not.toMatch(/\r(?!\n)|(?<!\r)\n/);
+  });
+
+  it("says the library's own setup stopped a notice it held until its give-up time, not the patron's address", async () => {
+    // Prepare: the relay refused the login at the one attempt; the notice was held until it was discarded
+    const held = {
+      ...reportContent,
+      report: {
+        ...reportContent.report!,
+        outcome: 'discarded' as const,
+        attempts: [
+          { at: '2030-01-01T00:00:31.000Z', startedAt: '2030-01-01T00:00:30.000Z', outcome: 'transient' as const, status: 'queued' as const, transport: 'smtp' as const, server: 'mail.example.org:587', responseCode: 535, enhancedStatus: '5.7.8', code: 'EAUTH', message: '535 5.7.8 Authentication credentials invalid' },
+          { at: '2030-01-01T00:03:31.000Z', outcome: 'deferred' as const, status: 'queued' as const, code: 'EAUTH', message: "held while the institution's sending is paused (EAUTH: the relay refused the login)" },
+          { at: '2030-01-05T04:00:00.000Z', outcome: 'discarded' as const, status: 'discarded' as const, message: 'not delivered within 100 hours of becoming due' },
+        ],
+      },
+    };
+    // Act
+    const message = await composeMessage(report, held, institution, { now: NOW });
+    const parsed = await simpleParser(message.raw);
+    // Assess
+    expect(parsed.text?.replace(/\s+/g, ' ')).toContain("because the library's own sending setup refused mail: the relay refused the login (EAUTH). The patron's address was not at fault.");
+    expect(parsed.text).toContain('Once IT has the sending working again');
+    expect(parsed.text).not.toContain("Check the patron's address");
+    // The relay's 5.7.8 was about the library's login, not the patron: the report says the time ran out.
+    expect(message.raw.toString()).toContain('Status: 5.4.7');
+  });
+
+  it('says the patron may have received a notice one of whose attempts went unconfirmed after its data', async () => {
+    // Prepare
+    const unconfirmed = {
+      ...reportContent,
+      report: {
+        ...reportContent.report!,
+        outcome: 'discarded' as const,
+        attempts: [{ at: '2030-01-01T00:01:31.000Z', startedAt: '2030-01-01T00:00:31.000Z', outcome: 'transient' as const, status: 'retrying' as const, transport: 'smtp' as const, server: 'mail.example.org:587', code: 'EUNCONFIRMED', message: "the attempt's deadline passed after mail.example.org:587 took the message's data, before it confirmed it: the message may have arrived" }],
+      },
+    };
+    // Act
+    const parsed = await simpleParser((await composeMessage(report, unconfirmed, institution, { now: NOW })).raw);
+    // Assess
+    expect(parsed.text).toMatch(/^A notice from Demo Public Library may not have been delivered\./);
+    expect(parsed.text).toContain('The patron may have received it');
   });
 
   it('reports a notice given up after retries as expired (5.4.7)', async () => {

@@ -24,8 +24,7 @@ describe('Function: describeTransport', () => {
     // Act
     const status = describeTransport(
       institution,
-      { lastAuthFailure: { at: '2030-01-01T00:00:00.000Z', server: 'smtp.office365.com:587', code: 'EAUTH', message: '535 5.7.3 Authentication unsuccessful' }, pausedUntil: '2030-01-01T00:04:00.000Z', pauseReason: '421 from relay' },
-      new Date('2030-01-01T00:05:00Z'),
+      { lastAuthFailure: { at: '2030-01-01T00:00:00.000Z', server: 'smtp.office365.com:587', code: 'EAUTH', message: '535 5.7.3 Authentication unsuccessful' } },
     );
     // Assess
     expect(status).toEqual({
@@ -41,16 +40,29 @@ describe('Function: describeTransport', () => {
       lastTestedAt: null,
       lastTestResult: null,
       lastAuthFailure: { at: '2030-01-01T00:00:00.000Z', server: 'smtp.office365.com:587', code: 'EAUTH', message: '535 5.7.3 Authentication unsuccessful', recoveredAt: null },
+      state: 'sending',
+      paused: null,
+      stalledSince: null,
       pausedUntil: null,
       pauseReason: null,
     });
     expect(JSON.stringify(status)).not.toMatch(/secret-value|token-value|password-value|PRIVATE KEY|MIIB/);
   });
 
-  it('shows a pause while it lasts, and not once it has ended', () => {
+  it('shows a paused institution: since when, the reply that caused it, and the next probe', () => {
+    // Prepare
     const institution = parseConfig(aConfigInput()).institutions[0]!;
-    const record = { pausedUntil: '2030-01-01T00:04:00.000Z', pauseReason: '421 from relay.library.example.org:587' };
-    expect(describeTransport(institution, record, new Date('2030-01-01T00:03:00Z'))).toMatchObject(record);
-    expect(describeTransport(institution, record, new Date('2030-01-01T00:04:00Z'))).toMatchObject({ pausedUntil: null, pauseReason: null });
+    const pause = { since: '2030-01-01T00:00:00.000Z', code: 'EAUTH', reply: '535 5.7.8 Authentication credentials invalid', server: 'relay.library.example.org:587', nextProbeAt: '2030-01-01T00:12:00.000Z', backoffSeconds: 360, probes: 2 };
+    // Act
+    const status = describeTransport(institution, { pause, stall: { since: '2030-01-01T00:00:00.000Z', noticedAt: '2030-01-01T00:30:00.000Z' } });
+    // Assess
+    expect(status).toMatchObject({
+      state: 'paused',
+      paused: { since: pause.since, code: 'EAUTH', scope: 'institution', summary: 'the relay refused the login', reply: pause.reply, server: pause.server, nextProbeAt: pause.nextProbeAt, probes: 2 },
+      stalledSince: '2030-01-01T00:00:00.000Z',
+      pausedUntil: pause.nextProbeAt,
+      pauseReason: 'EAUTH from relay.library.example.org:587',
+    });
+    expect(describeTransport(institution, {})).toMatchObject({ state: 'sending', paused: null, stalledSince: null, pausedUntil: null });
   });
 });

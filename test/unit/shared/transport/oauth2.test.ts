@@ -125,7 +125,7 @@ describe('Class: OAuth2Tokens', () => {
     const run = tokens.accessToken('demo/0', 'mail.example.org:587', google);
     // Assess
     await expect(run).rejects.toThrow(DeliveryError);
-    await expect(run).rejects.toMatchObject({ verdict: 'transient', message: expect.stringMatching(message), facts: { code: 'EOAUTH2', server: 'mail.example.org:587', authFailure: true } });
+    await expect(run).rejects.toMatchObject({ verdict: 'transient', message: expect.stringMatching(message), scope: 'institution', facts: { code: 'EOAUTH2', server: 'mail.example.org:587' } });
   });
 
   it('keeps the secrets of a request the endpoint quotes back out of its refusal', async () => {

@@ -1,49 +1,95 @@
-// SesTransport's request: SendRawEmail of the composed bytes, tagged with the notice id for SES's events.
+// SesTransport: SendRawEmail of the composed bytes, tagged with the notice id for SES's events, and every
+// SES error the catalogue names classified by it.
 import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { DeliveryError } from '../../../../shared/errors';
+import { composeMessage } from '../../../../shared/mime/compose';
+import { SES_ERROR_NAMES } from '../../../../shared/transport/classify';
 import { SesTransport } from '../../../../shared/transport/ses-transport';
+import type { ServerTry } from '../../../../shared/transport/transport';
+import { aConfig, aNotice } from '../../../support/factories';
 
 const ses = mockClient(SESClient);
-const transport = new SesTransport({ client: new SESClient({ region: 'us-east-1' }), configurationSet: 'notices', clock: { now: () => new Date('2030-01-01T00:00:00Z') } });
-const message = {
-  noticeId: '01JB0000000000000000000001',
-  messageId: '<01JB0000000000000000000001@branch.example.edu>',
-  from: 'Branch Library <notices@branch.example.edu>',
-  envelope: { from: 'it@branch.example.edu', to: ['patron@example.org'] },
-  raw: Buffer.from('Subject: Overdue\r\n\r\nPlease return it.\r\n'),
-};
-const deadline = new Date('2030-01-01T00:01:00Z');
+const NOW = new Date('2030-01-01T09:00:00Z');
+const institution = aConfig().institutions[1]!;
+const transport = () => new SesTransport({ client: new SESClient({ region: 'us-east-1' }), configurationSet: 'notice-relay-noticerelay', clock: { now: () => NOW } });
+const message = () => composeMessage(aNotice({ id: '01JB0000000000000000000001', institutionId: 'branch' }), { to: 'patron@example.org', subject: 'Overdue', text: 'Dear patron,\nplease return it.\n' }, institution, { now: NOW });
+const sesError = (name: string, message: string, fault: 'client' | 'server' = 'client') => Object.assign(new Error(message), { name, $fault: fault, $metadata: {} });
 
-beforeEach(() => {
-  ses.reset();
-});
+/** What SES answers for each error the catalogue names, as its API reference and knowledge center word them. */
+const SAID: Record<string, string> = {
+  MessageRejected: 'Email address is not verified. The following identities failed the check in region US-EAST-1: notices@branch.example.edu',
+  Throttling: 'Maximum sending rate exceeded.',
+};
+
+beforeEach(() => ses.reset());
 
 describe('Class: SesTransport', () => {
-  it('sends the raw message from the configured sender to the envelope, tagged with the notice id', async () => {
+  it('sends the raw message as composed, from the configured sender to the envelope, tagged with the notice id', async () => {
     // Prepare
     ses.on(SendRawEmailCommand).resolves({ MessageId: 'ses-1' });
+    const raw = { noticeId: '01JB0000000000000000000001', messageId: '<01JB0000000000000000000001@branch.example.edu>', from: 'Branch Library <notices@branch.example.edu>', envelope: { from: 'it@branch.example.edu', to: ['patron@example.org'] }, raw: Buffer.from('Subject: Overdue\r\n\r\nPlease return it.\r\n') };
     // Act
-    const receipt = await transport.send(message, { deadline });
+    const receipt = await transport().send(raw, { deadline: new Date(Date.now() + 5000) });
     // Assess
     expect(ses).toHaveReceivedCommandWith(SendRawEmailCommand, {
       Source: 'Branch Library <notices@branch.example.edu>',
       Destinations: ['patron@example.org'],
-      RawMessage: { Data: message.raw },
-      ConfigurationSetName: 'notices',
+      RawMessage: { Data: raw.raw },
+      ConfigurationSetName: 'notice-relay-noticerelay',
       Tags: [{ Name: 'notice-id', Value: '01JB0000000000000000000001' }],
     });
     expect(receipt).toMatchObject({ transport: 'ses', server: 'ses', messageId: 'ses-1' });
   });
 
-  it("turns SES's refusal into a classified DeliveryError", async () => {
+  it('hands SES the message with CRLF line ends only, the notice tag and the configuration set', async () => {
     // Prepare
-    ses.on(SendRawEmailCommand).rejects(Object.assign(new Error('Email address is not verified.'), { name: 'MessageRejected', $fault: 'client' }));
+    ses.on(SendRawEmailCommand).resolves({ MessageId: 'ses-1' });
     // Act
-    const sending = transport.send(message, { deadline });
+    const receipt = await transport().send(await message(), { deadline: new Date(Date.now() + 5000) });
     // Assess
-    await expect(sending).rejects.toThrow(DeliveryError);
-    await expect(transport.send(message, { deadline })).rejects.toMatchObject({ verdict: 'permanent', facts: { code: 'MessageRejected' } });
+    expect(receipt).toEqual({ transport: 'ses', server: 'ses', messageId: 'ses-1', response: 'SES accepted the message as ses-1' });
+    const input = ses.commandCalls(SendRawEmailCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({ Source: institution.from.text, Destinations: ['patron@example.org'], ConfigurationSetName: 'notice-relay-noticerelay', Tags: [{ Name: 'notice-id', Value: '01JB0000000000000000000001' }] });
+    // RFC 5322: SES takes the bytes as they are, so a multi-line text body must not reach it with bare LF.
+    expect(Buffer.from(input.RawMessage!.Data!).toString('latin1')).not.toMatch(/\r(?!\n)|(?<!\r)\n/);
+  });
+
+  it.each(SES_ERROR_NAMES.map((name) => [name]))('classifies %s by the catalogue and reports it as the try', async (name) => {
+    // Prepare
+    ses.on(SendRawEmailCommand).rejects(sesError(name, SAID[name] ?? `${name} happened`));
+    const tries: ServerTry[] = [];
+    // Act
+    const error = await transport().send(await message(), { deadline: new Date(Date.now() + 5000), tries }).catch((caught: unknown) => caught);
+    // Assess
+    expect(error).toBeInstanceOf(DeliveryError);
+    const { facts, scope } = error as DeliveryError;
+    expect(facts).toMatchObject({ transport: 'ses', server: 'ses', command: name });
+    expect(facts.code).not.toBe('EUNKNOWN');
+    expect(tries).toEqual([{ server: 'ses', ok: false, reply: `${name}: ${SAID[name] ?? `${name} happened`}` }]);
+    // The new account's first night: SES not ready is the library's setup, never a failed notice.
+    if (name === 'MessageRejected') expect({ code: facts.code, scope }).toEqual({ code: 'ESESNOTVERIFIED', scope: 'institution' });
+  });
+
+  it.each([
+    ['MessageRejected', 'Message length is more than 10485760 bytes long.', 'ESESREJECTED', 'message', 'permanent'],
+    ['Throttling', 'Daily message quota exceeded.', 'EQUOTA', 'institution', 'transient'],
+    ['AccountSendingPausedException', 'Sending paused for this account.', 'ESESPAUSED', 'institution', 'transient'],
+    ['AccessDeniedException', 'User is not authorized to perform: ses:SendRawEmail', 'ESESACCESS', 'institution', 'transient'],
+    ['TimeoutError', 'Connection timed out after 15000 ms', 'EUNCONFIRMED', 'message', 'transient'],
+  ])('tells %s (%s) apart: %s', async (name, said, code, scope, verdict) => {
+    // Prepare
+    ses.on(SendRawEmailCommand).rejects(sesError(name, said));
+    // Act
+    const error = (await transport().send(await message(), { deadline: new Date(Date.now() + 5000) }).catch((caught: unknown) => caught)) as DeliveryError;
+    // Assess
+    expect(error).toMatchObject({ scope, verdict, facts: { code } });
+  });
+
+  it("takes a fault of SES's own for SES being unavailable, whatever its name", async () => {
+    ses.on(SendRawEmailCommand).rejects(sesError('InternalFailure', 'We encountered an internal error.', 'server'));
+    const error = (await transport().send(await message(), { deadline: new Date(Date.now() + 5000) }).catch((caught: unknown) => caught)) as DeliveryError;
+    expect(error).toMatchObject({ scope: 'institution', facts: { code: 'ESESUNAVAILABLE' } });
   });
 });
