@@ -43,7 +43,8 @@ import type { NoticeLookups } from './store/notice-store';
 import type { SessionStore, TokenSource } from './console/sessions';
 import type { FailureCounter } from './console/sign-in';
 import { StaffKeys } from './console/staff-keys';
-import { noWebhookDeliveries, type WebhookDeliveries } from './console/timeline';
+import type { WebhookDeliveries } from './console/timeline';
+import { consoleWebhookDeliveries } from './webhooks/deliveries';
 import { OverviewReader } from './console/overview';
 import type { DnsDeps } from './console/dns';
 import type { Deployment } from './console/settings';
@@ -498,7 +499,7 @@ export const createConsoleDeps = (env: Env, overrides: DepsOverrides = {}): Cons
     signInFailures: new DynamoSignInFailures({ client, tableName }),
     staffKeys: new StaffKeys(config.institutions),
     newToken: () => randomBytes(32).toString('base64url'),
-    webhooks: noWebhookDeliveries,
+    webhooks: consoleWebhookDeliveries(new DynamoWebhookStore({ client, tableName, random: cryptoRandom, retentionDays: config.retention.days })),
     overview: new OverviewReader({ store: lookups, clock }),
     dns: {
       resolver,

@@ -1,6 +1,7 @@
 // GET /v1/webhooks/deliveries: what became of the institution's webhook events, newest first, and of one
 // notice's (the staff console's timeline reads the same records).
 import type { InstitutionConfig } from '../config/schema';
+import type { WebhookDeliveries as ConsoleWebhookDeliveries } from '../console/timeline';
 import type { NoticeId } from '../ids';
 import type { WebhookDelivery, WebhookStore } from '../store/webhook-store';
 
@@ -19,3 +20,21 @@ export const listWebhookDeliveries = async (
   const page = await deps.deliveries.list(institution.id, { limit: query.limit, cursor: query.cursor });
   return { deliveries: page.deliveries.map(view), cursor: page.cursor ?? null };
 };
+
+/**
+ * The staff console's view of a notice's webhook tries (shared/console/timeline.ts), one line per try, read
+ * from the deliveries' records.
+ */
+export const consoleWebhookDeliveries = (deliveries: Pick<WebhookStore, 'listForNotice'>): ConsoleWebhookDeliveries => ({
+  forNotice: async (institutionId, noticeId) =>
+    (await deliveries.listForNotice(institutionId, noticeId)).flatMap((delivery) =>
+      delivery.tries.map((tried) => ({
+        at: tried.at,
+        event: delivery.eventType,
+        url: delivery.url,
+        ok: tried.statusCode !== undefined && tried.statusCode >= 200 && tried.statusCode <= 299,
+        ...(tried.statusCode !== undefined ? { responseStatus: tried.statusCode } : {}),
+        ...(tried.error ? { detail: tried.error } : {}),
+      })),
+    ),
+});
