@@ -111,7 +111,6 @@ export const lifecycleSettings = (config: Config): LifecycleSettings => ({
   leaseSeconds: config.sender.leaseSeconds,
   retentionDays: config.retention.days,
   spreadSeconds: config.intake.spreadSeconds,
-  reportsMode: config.reports.mode,
 });
 
 /** Client options for an emulator endpoint (any credentials do), or none on AWS. */

@@ -12,7 +12,10 @@ export interface LifecycleSettings {
   leaseSeconds: number;
   retentionDays: number;
   spreadSeconds: number;
-  /** `reports.mode`: whether a notice that did not arrive owes its own return-to-sender report. */
+  /**
+   * Whether a notice that did not arrive owes its own return-to-sender report (`daily`: no, a digest tells
+   * the desk instead). Absent: `each`, which is all this version offers.
+   */
   reportsMode?: 'each' | 'daily' | 'both';
 }
 
