@@ -2,9 +2,10 @@
 // the lifecycle's settings. Each use case adds what only it needs.
 import type { Clock, Random } from './clock';
 import type { IdSource } from './ids';
-import type { LifecycleSettings } from './lifecycle/transitions';
+import type { LifecycleSettings, Subscriptions } from './lifecycle/plan';
 import type { Log } from './log';
 import type { DoorbellQueue } from './queue/doorbell';
+import type { WebhookQueue } from './queue/webhook-queue';
 import type { NoticeStore } from './store/notice-store';
 
 export interface CoreDeps {
@@ -15,4 +16,7 @@ export interface CoreDeps {
   newId: IdSource;
   log: Log;
   settings: LifecycleSettings;
+  /** The webhook queue; with it, `subscriptions` says which events the lifecycle writes to a notice's outbox. */
+  webhookQueue?: WebhookQueue;
+  subscriptions?: Subscriptions;
 }

@@ -14,9 +14,17 @@ import { readRuntimeConfig } from './config/runtime';
 import type { Config, InstitutionConfig } from './config/schema';
 import type { CoreDeps } from './core-deps';
 import { ulidSource } from './ids';
-import type { LifecycleSettings } from './lifecycle/transitions';
+import type { LifecycleSettings } from './lifecycle/plan';
 import type { Log, LogAttributes } from './log';
 import { SqsDoorbell } from './queue/sqs-doorbell';
+import { SqsWebhookQueue } from './queue/sqs-webhook-queue';
+import { DynamoSuppressionStore } from './store/dynamo-suppression-store';
+import { DynamoWebhookStore } from './store/dynamo-webhook-store';
+import type { SuppressionStore } from './store/suppression-store';
+import type { WebhookStore } from './store/webhook-store';
+import type { WebhookDeliveryDeps } from './webhooks/deliver';
+import { httpPoster } from './webhooks/http-poster';
+import { subscriptionsOf } from './webhooks/relay';
 import { noSecrets, type SecretSource } from './secrets';
 import { SecretsManagerSource } from './secrets-manager';
 import { DynamoIdempotencyStore } from './store/dynamo-idempotency-store';
@@ -35,7 +43,8 @@ import type { NoticeLookups } from './store/notice-store';
 import type { SessionStore, TokenSource } from './console/sessions';
 import type { FailureCounter } from './console/sign-in';
 import { StaffKeys } from './console/staff-keys';
-import { noWebhookDeliveries, type WebhookDeliveries } from './console/timeline';
+import type { WebhookDeliveries } from './console/timeline';
+import { consoleWebhookDeliveries } from './webhooks/deliveries';
 import { OverviewReader } from './console/overview';
 import type { DnsDeps } from './console/dns';
 import type { Deployment } from './console/settings';
@@ -45,6 +54,9 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** What the functions that act on notices share: the store, the queue, the configuration and the domain's inputs. */
 export interface BaseDeps extends CoreDeps {
   config: Config;
+  /** The institutions' suppression lists, and how long an entry lasts (`suppression.days`). */
+  suppressions: SuppressionStore;
+  suppressionDays: number;
   institutions: ReadonlyMap<string, InstitutionConfig>;
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
   /** Closes the SDK clients' connections (the local runtime's shutdown). */
@@ -218,16 +230,22 @@ const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}
   const dynamodb = sdkClient(DynamoDBClient, region, env.NOTICE_RELAY_DYNAMODB_ENDPOINT);
   const sqs = sdkClient(SQSClient, region, env.NOTICE_RELAY_SQS_ENDPOINT);
   const clock = overrides.clock ?? systemClock;
+  const institutions = new Map(config.institutions.map((institution) => [institution.id, institution]));
+  // Without the webhook queue (a deployment that predates it) no event is written: none could be relayed.
+  const webhookQueueUrl = env.NOTICE_RELAY_WEBHOOK_QUEUE_URL;
   return {
     config,
     settings: lifecycleSettings(config),
     store: new DynamoNoticeStore({ client: dynamodb, tableName, random: cryptoRandom }),
     queue: new SqsDoorbell({ client: sqs, queueUrl: requireEnv(env, 'NOTICE_RELAY_QUEUE_URL') }),
+    suppressions: new DynamoSuppressionStore({ client: dynamodb, tableName, random: cryptoRandom }),
+    suppressionDays: config.suppression.days,
+    ...(webhookQueueUrl ? { webhookQueue: new SqsWebhookQueue({ client: sqs, queueUrl: webhookQueueUrl }), subscriptions: subscriptionsOf(institutions) } : {}),
     clock,
     random: overrides.random ?? cryptoRandom,
     newId: ulidSource(clock),
     log: overrides.log ?? serviceLog(service),
-    institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
+    institutions,
     clients: { dynamodb, sqs },
     close: () => {
       dynamodb.destroy();
@@ -239,6 +257,8 @@ const createBaseDeps = (env: Env, service: string, overrides: DepsOverrides = {}
 /** The intake's: the base, the institutions' API keys and their rates, the Idempotency-Keys. */
 export interface IntakeFunctionDeps extends BaseDeps, ApiKeyDeps {
   idempotency: IdempotencyStore;
+  /** The webhook deliveries' records (GET /v1/webhooks/deliveries). */
+  deliveries: WebhookStore;
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -271,6 +291,7 @@ export const createIntakeDeps = (env: Env, overrides: DepsOverrides = {}): Intak
     ...base,
     ...apiKeys(base.config, base.clients.dynamodb, tableName),
     idempotency: new DynamoIdempotencyStore({ client: base.clients.dynamodb, tableName }),
+    deliveries: new DynamoWebhookStore({ client: base.clients.dynamodb, tableName, random: cryptoRandom, retentionDays: base.config.retention.days }),
     sleep,
   };
 };
@@ -347,6 +368,46 @@ export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepF
  * export const handler = makeFeedbackHandler(createFeedbackDeps(process.env));
  */
 export const createFeedbackDeps = (env: Env, overrides: DepsOverrides = {}): FeedbackFunctionDeps => createBaseDeps(env, 'feedback', overrides);
+
+/** The webhook function's: the institutions and their secrets, the deliveries' records, its queue and a poster. */
+export type WebhookFunctionDeps = WebhookDeliveryDeps & { clients: { dynamodb: DynamoDBClient; sqs: SQSClient }; close(): void };
+
+/**
+ * Builds the webhook function's dependencies: the configuration, the institutions' secrets (the signing
+ * secrets, NOTICE_RELAY_SECRET_ARNS on AWS), the table (NOTICE_RELAY_TABLE) for the deliveries' records, the
+ * webhook queue (NOTICE_RELAY_WEBHOOK_QUEUE_URL) for the next try. No notice store, no SES, no SMTP.
+ * @example
+ * export const handler = makeWebhooksHandler(createWebhookDeps(process.env));
+ */
+export const createWebhookDeps = (env: Env, overrides: DepsOverrides = {}): WebhookFunctionDeps => {
+  const config = overrides.config ?? readRuntimeConfig(requireEnv(env, 'NOTICE_RELAY_CONFIG'));
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const clock = overrides.clock ?? systemClock;
+  const dynamodb = sdkClient(DynamoDBClient, region, env.NOTICE_RELAY_DYNAMODB_ENDPOINT);
+  const sqs = sdkClient(SQSClient, region, env.NOTICE_RELAY_SQS_ENDPOINT);
+  const secretArns = env.NOTICE_RELAY_SECRET_ARNS ? (JSON.parse(env.NOTICE_RELAY_SECRET_ARNS) as Record<string, string>) : undefined;
+  const secretsClient = secretArns ? sdkClient(SecretsManagerClient, region) : undefined;
+  const secrets = overrides.secrets ?? (secretsClient && secretArns ? new SecretsManagerSource({ client: secretsClient, secretIds: secretArns, clock }) : noSecrets);
+  return {
+    institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
+    secrets,
+    poster: httpPoster,
+    deliveries: new DynamoWebhookStore({ client: dynamodb, tableName: requireEnv(env, 'NOTICE_RELAY_TABLE'), random: cryptoRandom, retentionDays: config.retention.days }),
+    webhookQueue: new SqsWebhookQueue({ client: sqs, queueUrl: requireEnv(env, 'NOTICE_RELAY_WEBHOOK_QUEUE_URL') }),
+    clock,
+    random: overrides.random ?? cryptoRandom,
+    log: overrides.log ?? serviceLog('webhooks'),
+    // Lambda sets AWS_LAMBDA_FUNCTION_NAME: there a receiver must be public unless its entry says otherwise.
+    privateTargets: env.AWS_LAMBDA_FUNCTION_NAME ? 'refuse-unless-allowed' : 'allow',
+    retry: config.retry.webhooks,
+    clients: { dynamodb, sqs },
+    close: () => {
+      dynamodb.destroy();
+      sqs.destroy();
+      secretsClient?.destroy();
+    },
+  };
+};
 
 /** What the SMTP door needs: what the intake needs, where to listen, and on AWS the certificate it serves. */
 export interface SmtpDoorFunctionDeps extends IntakeFunctionDeps {
@@ -437,7 +498,7 @@ export const createConsoleDeps = (env: Env, overrides: DepsOverrides = {}): Cons
     signInFailures: new DynamoSignInFailures({ client, tableName }),
     staffKeys: new StaffKeys(config.institutions),
     newToken: () => randomBytes(32).toString('base64url'),
-    webhooks: noWebhookDeliveries,
+    webhooks: consoleWebhookDeliveries(new DynamoWebhookStore({ client, tableName, random: cryptoRandom, retentionDays: config.retention.days })),
     overview: new OverviewReader({ store: lookups, clock }),
     dns: {
       resolver,

@@ -1,7 +1,9 @@
 // Secrets that never sit in the configuration file on AWS (docs/it/configuration.md): SMTP passwords, OAuth2
-// client secrets and refresh tokens, DKIM private keys. One secret per institution, a JSON document:
-//   {"servers": [{"pass": "…"}, {"clientSecret": "…", "refreshToken": "…"}], "dkimPrivateKey": "-----BEGIN…"}
-// `servers` is in the order of the configuration's servers. A value in the file wins over the secret.
+// client secrets and refresh tokens, DKIM private keys, webhook signing secrets. One secret per institution,
+// a JSON document:
+//   {"servers": [{"pass": "…"}, {"clientSecret": "…", "refreshToken": "…"}], "dkimPrivateKey": "-----BEGIN…",
+//    "webhooks": [{"secret": "…"}]}
+// `servers` and `webhooks` are in the order of the configuration's lists. A value in the file wins over the secret.
 import type { InstitutionConfig } from './config/schema';
 
 export interface ServerSecrets {
@@ -13,6 +15,8 @@ export interface ServerSecrets {
 export interface InstitutionSecrets {
   servers?: Array<ServerSecrets | null>;
   dkimPrivateKey?: string;
+  /** The signing secret of each webhook, in the order of the configuration's `webhooks`. */
+  webhooks?: Array<{ secret?: string } | null>;
 }
 
 /**
@@ -21,14 +25,19 @@ export interface InstitutionSecrets {
  */
 export const secretTemplate = (institution: InstitutionConfig): InstitutionSecrets | undefined => {
   const transport = institution.transport;
-  if (transport.kind !== 'smtp') return undefined;
-  const servers = transport.servers.map((server) =>
-    // Microsoft 365's application access has no refresh token: the field is then left empty.
-    !server.auth ? null : 'type' in server.auth ? { clientSecret: '', refreshToken: '' } : { pass: '' },
-  );
+  const servers =
+    transport.kind === 'smtp'
+      ? transport.servers.map((server) =>
+          // Microsoft 365's application access has no refresh token: the field is then left empty.
+          !server.auth ? null : 'type' in server.auth ? { clientSecret: '', refreshToken: '' } : { pass: '' },
+        )
+      : [];
   const needsServers = servers.some(Boolean);
-  if (!needsServers && !transport.dkim) return undefined;
-  return { ...(needsServers ? { servers } : {}), ...(transport.dkim ? { dkimPrivateKey: '' } : {}) };
+  const dkim = transport.kind === 'smtp' && transport.dkim !== undefined;
+  // Each webhook's signing secret: IT makes one (openssl rand -hex 32) and gives it to the ILS's receiver too.
+  const webhooks = institution.webhooks.map(() => ({ secret: '' }));
+  if (!needsServers && !dkim && webhooks.length === 0) return undefined;
+  return { ...(needsServers ? { servers } : {}), ...(dkim ? { dkimPrivateKey: '' } : {}), ...(webhooks.length ? { webhooks } : {}) };
 };
 
 export interface SecretSource {

@@ -13,6 +13,7 @@ const SECRET_FIELDS: Record<string, string> = {
   clientSecret: 'put it in the institution\'s secret in Secrets Manager ({"servers": [{"clientSecret": "…"}]})',
   refreshToken: 'put it in the institution\'s secret in Secrets Manager ({"servers": [{"refreshToken": "…"}]})',
   privateKey: 'put it in the institution\'s secret in Secrets Manager ({"dkimPrivateKey": "-----BEGIN…"})',
+  secret: 'put it in the institution\'s secret in Secrets Manager ({"webhooks": [{"secret": "…"}]}, in the order of webhooks)',
 };
 
 /** Every secret the file holds, by path. */

@@ -15,7 +15,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Config, InstitutionConfig } from '../../shared/config/schema';
 import { domainOf } from '../../shared/config/domains';
-import { senderTimings } from '../../shared/config/timing';
+import { senderTimings, WEBHOOK_BATCH_SIZE, WEBHOOK_FUNCTION_TIMEOUT_SECONDS, WEBHOOK_VISIBILITY_TIMEOUT_SECONDS } from '../../shared/config/timing';
 import { type DnsRecord, dnsRecordsFor, outputLine } from '../../shared/dns/records';
 import { AUTH_FAILURE_LOG, TRANSPORT_PAUSED_LOG, TRANSPORT_STALL_GAUGE_LOG } from '../../shared/log';
 import { INDEXES } from '../../shared/store/table';
@@ -23,7 +23,7 @@ import { NoticeApi } from './constructs/api';
 import { StaticEgress } from './constructs/egress';
 import { type HandlerName, NoticeRelayFunctions } from './constructs/functions';
 import { MailIdentities } from './constructs/mail';
-import { DoorbellQueue } from './constructs/queue';
+import { DoorbellQueue, WebhookQueue } from './constructs/queue';
 import { SecretsForInstitutions } from './constructs/secrets';
 import { SmtpDoorService } from './constructs/smtp-door';
 import { NoticeTable } from './constructs/store';
@@ -63,6 +63,7 @@ export class NoticeRelayStack extends Stack {
 
     const store = new NoticeTable(this, 'Store');
     const doorbells = new DoorbellQueue(this, 'Doorbells', { timings });
+    const webhookQueue = new WebhookQueue(this, 'Webhooks', { visibilityTimeoutSeconds: WEBHOOK_VISIBILITY_TIMEOUT_SECONDS });
     // A suffix of the stack's own id: unique to this deployment, the same on every update. A stack deleted and
     // deployed again gets new secrets, rather than colliding with the names of those the old one kept.
     const deploymentSuffix = Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', this.stackId))));
@@ -77,6 +78,7 @@ export class NoticeRelayStack extends Stack {
       environment: {
         NOTICE_RELAY_TABLE: store.table.tableName,
         NOTICE_RELAY_QUEUE_URL: doorbells.queue.queueUrl,
+        NOTICE_RELAY_WEBHOOK_QUEUE_URL: webhookQueue.queue.queueUrl,
         NOTICE_RELAY_SECRET_ARNS: this.toJsonString(Object.fromEntries([...secrets.secrets].map(([institution, secret]) => [institution, secret.secretArn]))),
       },
       timeouts: {
@@ -88,6 +90,7 @@ export class NoticeRelayStack extends Stack {
         feedback: Duration.seconds(30),
         // The console's Test Server answers within API Gateway's 29 s too.
         console: Duration.seconds(30),
+        webhooks: Duration.seconds(WEBHOOK_FUNCTION_TIMEOUT_SECONDS),
       },
       // The transport and console functions send the Test Server's email, the sender everything else: all reach the relays.
       network: egress ? { vpc: egress.vpc, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, handlers: ['transport', 'sender', 'console'] } : undefined,
@@ -105,7 +108,8 @@ export class NoticeRelayStack extends Stack {
     const table = store.table.tableArn;
     const indexes = Object.keys(INDEXES).map((name) => `${table}/index/${name}`);
     const can = (names: HandlerName[], actions: string[], resources: string[]) => functions.allow(names, actions, resources);
-    can(['intake'], ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DescribeTable'], [table]);
+    // DeleteItem: DELETE /v1/suppressions/{address}.
+    can(['intake'], ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable'], [table]);
     can(['intake'], ['dynamodb:Query'], indexes.filter((arn) => /\/(byInstitution|byExternalId)$/.test(arn)));
     // The Test Server: the key's rate, and the transport's state it reads and records its result in.
     can(['transport'], ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table]);
@@ -119,10 +123,14 @@ export class NoticeRelayStack extends Stack {
     can(['console'], ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'], [table]);
     can(['console'], ['dynamodb:Query'], indexes.filter((arn) => !arn.endsWith('/due')));
     can(['intake', 'sender', 'sweep', 'feedback', 'console'], ['sqs:SendMessage'], [doorbells.queue.queueArn]);
+    // The webhook function: each try's record (UpdateItem, GetItem), the next try on its own queue, and the
+    // institutions' secrets for the signing keys. Nothing of the notices, no SES, no relays.
+    can(['webhooks'], ['dynamodb:UpdateItem', 'dynamodb:GetItem'], [table]);
+    can(['intake', 'sender', 'sweep', 'feedback', 'console', 'webhooks'], ['sqs:SendMessage'], [webhookQueue.queue.queueArn]);
     can(['intake'], ['sqs:GetQueueAttributes'], [doorbells.queue.queueArn]);
     // Only the functions that send hold the relays' credentials and SES's permission: never the intake.
     // The console sends the Test Server's email, and its DNS page derives the DKIM record from the key.
-    if (secrets.secrets.size) can(['transport', 'sender', 'console'], ['secretsmanager:GetSecretValue'], [...secrets.secrets.values()].map((secret) => secret.secretArn));
+    if (secrets.secrets.size) can(['transport', 'sender', 'console', 'webhooks'], ['secretsmanager:GetSecretValue'], [...secrets.secrets.values()].map((secret) => secret.secretArn));
     if (mail.sendingArns.length) {
       functions.allow(['transport', 'sender', 'console'], ['ses:SendRawEmail'], mail.sendingArns, { StringEquals: { 'ses:FromAddress': mail.fromAddresses } });
     }
@@ -158,6 +166,9 @@ export class NoticeRelayStack extends Stack {
       : undefined;
 
     this.alarms(config, functions, doorbells, unrecordedFeedback, api, mail, props.alarmEmail);
+    // A receiver's failures are tried again through the queue; only what could not be recorded is handed back.
+    functions.functions.webhooks.addEventSource(new SqsEventSource(webhookQueue.queue, { batchSize: WEBHOOK_BATCH_SIZE, reportBatchItemFailures: true, maxConcurrency: 2 }));
+    for (const alarm of webhookQueue.alarms) alarm.addAlarmAction(new SnsAction(this.node.findChild('Alarms') as Topic));
     // The door's alarms go to the topic alarms() made.
     for (const alarm of smtpDoor?.alarms ?? []) alarm.addAlarmAction(new SnsAction(this.node.findChild('Alarms') as Topic));
     this.outputs(config, api, mail, secrets, egress);
@@ -222,6 +233,7 @@ export class NoticeRelayStack extends Stack {
       throttled('IntakeThrottles', 'intake', "Lambda throttled the intake function: the account's concurrency is used up, and the ILS gets 502s or 429s."),
       throttled('TransportThrottles', 'transport', 'Lambda throttled the transport function.'),
       throttled('SenderThrottles', 'sender', "Lambda throttled the sender function: doorbells wait in the queue until it runs."),
+      erring('WebhooksErrors', 'webhooks', 'The webhook function failed (not a receiver that answered badly: an invocation error). Webhook events wait in their queue.'),
       above('Api5xx', api.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }), 'API Gateway answered 5xx: see the intake and transport functions\' errors and the API\'s access log.'),
     );
     // Retries after the first hour, scheduled notices, lost doorbells and give-ups all wait on the sweep:

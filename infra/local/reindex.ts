@@ -8,7 +8,8 @@
 // (DynamoDB and SQS keep their own; this is for the emulators only.)
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { type Doorbell, doorbellAfterQueueLoss } from '../../shared/lifecycle/transitions';
+import type { Doorbell } from '../../shared/lifecycle/plan';
+import { doorbellAfterQueueLoss } from '../../shared/lifecycle/scheduling';
 import type { Notice } from '../../shared/notice/model';
 import { INDEXES, PARTITION_KEY } from '../../shared/store/table';
 import { scanPages } from './scan';

@@ -1,13 +1,15 @@
 // The local runtime's wiring (docs/contributing/layout.md), in one place for `npm start`, the tests' pipeline
 // and the bench: each function's dependencies built from the environment as on Lambda, its handler made,
 // and hosted as AWS hosts it: the API's functions behind the local gateway, the sender behind an SQS
-// poller as Lambda's event source mapping, the sweep on EventBridge's schedule, TTL as an hourly delete.
+// poller as Lambda's event source mapping, the webhook function behind a poller of its own queue, the sweep
+// on EventBridge's schedule, TTL as an hourly delete.
 import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
 import { makeConsoleHandler } from '../../lambdas/console/console-handler';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
 import { makeTransportHandler } from '../../lambdas/transport/transport-handler';
+import { makeWebhooksHandler } from '../../lambdas/webhooks/webhooks-handler';
 import type { Config } from '../../shared/config/schema';
 import { senderTimings } from '../../shared/config/timing';
 import type { SweepResult } from '../../shared/delivery/sweep';
@@ -18,13 +20,16 @@ import {
   createSenderDeps,
   createSweepDeps,
   createTransportFunctionDeps,
+  createWebhookDeps,
   type DepsOverrides,
   type Env,
   type IntakeFunctionDeps,
   type SenderFunctionDeps,
   type SweepFunctionDeps,
   type TransportFunctionDeps,
+  type WebhookFunctionDeps,
 } from '../../shared/deps';
+import { WEBHOOK_BATCH_SIZE, WEBHOOK_CONCURRENCY, WEBHOOK_FUNCTION_TIMEOUT_SECONDS, WEBHOOK_VISIBILITY_TIMEOUT_SECONDS } from '../../shared/config/timing';
 import { errorCode } from '../../shared/errors';
 import { type ProxyHandler, routeApi, startApiGateway, type TlsIdentity } from './api-gateway';
 import type { Running } from './emulators';
@@ -40,6 +45,9 @@ export interface LocalResources {
   tableName: string;
   queueUrl: string;
   queueArn?: string;
+  /** The webhook queue; without it no webhook event is written or posted. */
+  webhookQueueUrl?: string;
+  webhookQueueArn?: string;
 }
 
 /** What to host; nothing is hosted unless asked, so a test or the bench can drive a function itself. */
@@ -48,6 +56,8 @@ export interface Hosting {
   sender?: boolean;
   /** The sweep every `sweep.intervalSeconds`. */
   sweep?: boolean;
+  /** The webhook function behind a poller of its own queue (needs `resources.webhookQueueUrl`). */
+  webhooks?: boolean;
   /** Deleting what DynamoDB's TTL would have deleted, hourly. */
   expiry?: boolean;
   /** The API's functions behind a local API Gateway. */
@@ -72,7 +82,7 @@ export interface LocalRuntimeOptions {
 
 /** The functions as Lambda would run them, each with the dependencies its builder made. */
 export interface LocalFunctions {
-  deps: { intake: IntakeFunctionDeps; transport: TransportFunctionDeps; console: ConsoleFunctionDeps; sender: SenderFunctionDeps; sweep: SweepFunctionDeps };
+  deps: { intake: IntakeFunctionDeps; transport: TransportFunctionDeps; console: ConsoleFunctionDeps; sender: SenderFunctionDeps; sweep: SweepFunctionDeps; webhooks?: WebhookFunctionDeps };
   handlers: {
     intake: ProxyHandler;
     transport: ProxyHandler;
@@ -81,6 +91,7 @@ export interface LocalFunctions {
     api: ProxyHandler;
     sender: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
     sweep: () => Promise<SweepResult>;
+    webhooks?: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
   };
   /** How the sender is polled (Lambda's event source mapping, from the configuration), for a host of one's own. */
   senderPolling: SqsPollerOptions;
@@ -89,6 +100,8 @@ export interface LocalFunctions {
 export interface RunningFunctions extends LocalFunctions {
   /** The sender's poller, when hosted. */
   poller?: SqsPoller;
+  /** The webhook function's poller, when hosted: its own, so a slow receiver never holds up a doorbell. */
+  webhookPoller?: SqsPoller;
   /** The local API Gateway, when hosted. */
   api?: Running;
   /** Stops what is hosted, then closes every function's clients. */
@@ -112,6 +125,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
     NOTICE_RELAY_DYNAMODB_ENDPOINT: resources.dynamodb,
     NOTICE_RELAY_SQS_ENDPOINT: resources.sqs,
     NOTICE_RELAY_SES_ENDPOINT: resources.ses,
+    NOTICE_RELAY_WEBHOOK_QUEUE_URL: resources.webhookQueueUrl,
   };
   const overrides: DepsOverrides = { ...options.overrides, config };
   // Each function with clients of its own, as on AWS, from its own builder.
@@ -121,22 +135,24 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
     console: createConsoleDeps(env, overrides),
     sender: createSenderDeps(env, overrides),
     sweep: createSweepDeps(env, overrides),
+    ...(resources.webhookQueueUrl ? { webhooks: createWebhookDeps(env, overrides) } : {}),
   };
   const deps = { ...built, sender: options.decorate?.sender?.(built.sender) ?? built.sender, sweep: options.decorate?.sweep?.(built.sweep) ?? built.sweep };
   const closeClients = () => {
-    for (const each of Object.values(built)) each.close();
+    for (const each of Object.values(built)) each?.close();
   };
   const intake = makeIntakeHandler(deps.intake);
   const transport = makeTransportHandler(deps.transport);
   const staffConsole = makeConsoleHandler(deps.console);
   const sender = makeSenderHandler(deps.sender);
   const sweep = makeSweepHandler(deps.sweep);
+  const webhooks = deps.webhooks ? makeWebhooksHandler(deps.webhooks) : undefined;
   const timings = senderTimings(config.sender);
   const report = (what: string) => (error: unknown) =>
     options.onError ? options.onError(what, error) : deps.sweep.log.error(what, { code: errorCode(error) });
   const functions: LocalFunctions = {
     deps,
-    handlers: { intake, transport, console: staffConsole, api: routeApi({ intake, transport, console: staffConsole }), sender, sweep: () => sweep() },
+    handlers: { intake, transport, console: staffConsole, api: routeApi({ intake, transport, console: staffConsole }), sender, sweep: () => sweep(), webhooks },
     senderPolling: {
       client: deps.sender.clients.sqs,
       queueUrl: resources.queueUrl,
@@ -160,13 +176,28 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
     await options.beforeHosting?.(functions);
     const poller = hosting.sender ? startSqsPoller(functions.senderPolling) : undefined;
     if (poller) hosted.push(poller);
+    const webhookPoller =
+      hosting.webhooks && webhooks && resources.webhookQueueUrl
+        ? startSqsPoller({
+            client: deps.sweep.clients.sqs,
+            queueUrl: resources.webhookQueueUrl,
+            queueArn: resources.webhookQueueArn,
+            handler: webhooks,
+            batchSize: WEBHOOK_BATCH_SIZE,
+            concurrency: WEBHOOK_CONCURRENCY,
+            functionTimeoutSeconds: WEBHOOK_FUNCTION_TIMEOUT_SECONDS,
+            visibilityTimeoutSeconds: WEBHOOK_VISIBILITY_TIMEOUT_SECONDS,
+            onError: report('webhook invocation failed'),
+          })
+        : undefined;
+    if (webhookPoller) hosted.push(webhookPoller);
     if (hosting.sweep) hosted.push(startSchedule(functions.handlers.sweep, config.sweep.intervalSeconds, report('sweep failed')));
     if (hosting.expiry) {
       hosted.push(startSchedule(() => deleteExpired(deps.sweep.clients.dynamodb, resources.tableName, deps.sweep.clock.now()), EXPIRY_INTERVAL_SECONDS, report('expiry failed')));
     }
     const api = hosting.api ? await startApiGateway(functions.handlers.api, hosting.api) : undefined;
     if (api) hosted.push(api);
-    return { ...functions, poller, api, stop };
+    return { ...functions, poller, webhookPoller, api, stop };
   } catch (error) {
     await stop();
     throw error;

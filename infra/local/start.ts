@@ -92,13 +92,13 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
     const ses = await startSes({ port: portFrom(env, 'NOTICE_RELAY_SES_PORT'), forwardTo: { host: '127.0.0.1', port: sink.smtpPort } });
     started.push(ses);
 
-    const { queueUrl, queueArn } = await provision({ dynamodb: dynamo.url, sqs: sqs.url }, config);
+    const { queueUrl, queueArn, webhookQueueUrl, webhookQueueArn } = await provision({ dynamodb: dynamo.url, sqs: sqs.url }, config);
     const apiHost = env.HOST || '127.0.0.1';
     const functions = await startLocalRuntime({
       config,
-      resources: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, tableName: TABLE_NAME, queueUrl, queueArn },
+      resources: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, tableName: TABLE_NAME, queueUrl, queueArn, webhookQueueUrl, webhookQueueArn },
       env,
-      hosting: { sender: true, sweep: true, expiry: true, api: { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls } },
+      hosting: { sender: true, sweep: true, webhooks: true, expiry: true, api: { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls } },
       beforeHosting: async ({ deps: { sweep } }) => {
         const left = await reindexDueNotices(sweep.clients.dynamodb, TABLE_NAME, sweep.clock.now());
         if (left.rewritten) sweep.log.info('due index brought up to date at start', { notices: left.rewritten });

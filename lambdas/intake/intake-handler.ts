@@ -1,4 +1,4 @@
-// API Gateway proxy event → intake, notices, health (shared) → JSON response. Every path but the
+// API Gateway proxy event → intake, notices, suppressions, webhook deliveries, health (shared) → JSON response. Every path but the
 // Test Server's (lambdas/transport), which holds the mail credentials this function never sees.
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod';
@@ -7,12 +7,16 @@ import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notic
 import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
 import { NOTICE_STATUSES } from '../../shared/notice/model';
 import { ISO_TIMESTAMP, utcTimestamp } from '../../shared/notice/validate';
+import type { WebhookStore } from '../../shared/store/webhook-store';
+import { deleteSuppression, listSuppressions, putSuppression } from '../../shared/suppression/manage';
+import type { SuppressionDeps } from '../../shared/suppression/suppress';
+import { listWebhookDeliveries } from '../../shared/webhooks/deliveries';
 import { formatPath, textOfAtMost } from '../../shared/validation';
 import openapi from './openapi.json';
 import { header, json, jsonBody } from './http';
 import { type AuthDeps, authenticated, routeRequests, type RouteTable } from './router';
 
-export type IntakeHandlerDeps = IntakeDeps & ManageDeps & HealthDeps & AuthDeps;
+export type IntakeHandlerDeps = IntakeDeps & ManageDeps & HealthDeps & AuthDeps & SuppressionDeps & { deliveries: WebhookStore };
 
 // Each filter as the OpenAPI document states it (GET /v1/notices): `status` a comma-separated list of
 // statuses, `since` a date-time as notices take it.
@@ -39,6 +43,38 @@ const listQuery = z.strictObject({
     .optional(),
   cursor: textOfAtMost(2000).min(1).optional(),
 });
+
+// The query of the other lists (GET /v1/suppressions, GET /v1/webhooks/deliveries): pages as the notices'.
+const pageQuery = listQuery.pick({ limit: true, cursor: true });
+const deliveriesQuery = pageQuery.extend({ noticeId: z.string().regex(/^[0-9A-Za-z]{26}$/, { message: 'must be a notice id' }).optional() });
+
+/** A list's query, or a 400 naming each mistake (an unknown parameter, a limit out of range). */
+const parsePageQuery = <S extends z.ZodType<{ limit?: number }>>(schema: S, event: APIGatewayProxyEvent, list: string): z.output<S> & { limit: number } => {
+  const result = schema.safeParse(event.queryStringParameters ?? {});
+  if (!result.success) {
+    throw new ValidationError(
+      'The query string is invalid.',
+      result.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ path: key, message: `is not a parameter of ${list}` })) : [{ path: formatPath(issue.path.slice(0, 1)), message: issue.message }],
+      ),
+      'invalid_query',
+    );
+  }
+  return { ...result.data, limit: result.data.limit ?? 50 };
+};
+
+/** A list read with a cursor the store cannot read: a mistake in the query, said as the query's other ones are. */
+const withCursorCheck = async <T>(list: string, read: () => Promise<T>): Promise<T> => {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof InvalidCursorError)) throw error;
+    throw new ValidationError('The cursor is not one this API issued.', [{ path: 'cursor', message: `is not a cursor returned by ${list}` }], 'invalid_cursor');
+  }
+};
+
+/** PUT /v1/suppressions/{address}'s body: none, or `{"note": "…"}`. */
+const suppressionBody = z.strictObject({ note: textOfAtMost(200).optional() });
 
 const parseListQuery = (event: APIGatewayProxyEvent) => {
   const result = listQuery.safeParse(event.queryStringParameters ?? {});
@@ -121,6 +157,39 @@ const routes: Array<RouteTable<IntakeHandlerDeps>> = [
     methods: {
       GET: async (deps, event, [id]) => json(200, await getNotice(deps, await authenticated(deps, event), id as string)),
       DELETE: async (deps, event, [id]) => json(200, await cancelNotice(deps, await authenticated(deps, event), id as string)),
+    },
+  },
+  {
+    pattern: /^\/v1\/suppressions$/,
+    methods: {
+      GET: async (deps, event) => {
+        const institution = await authenticated(deps, event);
+        const query = parsePageQuery(pageQuery, event, 'GET /v1/suppressions (limit, cursor)');
+        return json(200, await withCursorCheck('GET /v1/suppressions', () => listSuppressions(deps, institution, query)));
+      },
+    },
+  },
+  {
+    pattern: /^\/v1\/suppressions\/([^/]+)$/,
+    methods: {
+      PUT: async (deps, event, [address]) => {
+        const institution = await authenticated(deps, event);
+        const raw = event.body ? jsonBody(event) : {};
+        const body = suppressionBody.safeParse(raw);
+        if (!body.success) throw new ValidationError('The body is invalid.', body.error.issues.map((issue) => ({ path: formatPath(issue.path) || 'body', message: issue.message })));
+        return json(200, await putSuppression(deps, institution, address as string, body.data.note));
+      },
+      DELETE: async (deps, event, [address]) => json(200, await deleteSuppression(deps, await authenticated(deps, event), address as string)),
+    },
+  },
+  {
+    pattern: /^\/v1\/webhooks\/deliveries$/,
+    methods: {
+      GET: async (deps, event) => {
+        const institution = await authenticated(deps, event);
+        const query = parsePageQuery(deliveriesQuery, event, 'GET /v1/webhooks/deliveries (limit, cursor, noticeId)');
+        return json(200, await withCursorCheck('GET /v1/webhooks/deliveries', () => listWebhookDeliveries(deps, institution, query)));
+      },
     },
   },
 ];

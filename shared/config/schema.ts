@@ -7,6 +7,7 @@ import { networksOverlap, noLoginNetworkProblem, parseNetwork } from '../submiss
 import { emailAddress, formatPath } from '../validation';
 import { domainOf } from './domains';
 import { hashApiKey } from './key-digest';
+import { WEBHOOK_EVENT_TYPES } from '../webhooks/events';
 
 const PEM = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+-----END [A-Z0-9 ]+-----/;
 
@@ -156,6 +157,38 @@ const sesTransport = z.strictObject({
   maxPerDay: perDay,
 });
 
+/** Hosts a webhook may reach over plain http: this machine only (`npm start`, tests). */
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * A receiver of the institution's events. `secret` signs them (`npm start`; on AWS it is in the
+ * institution's secret, `{"webhooks": [{"secret": "…"}]}` in the order of this list).
+ */
+const webhook = z.strictObject({
+  url: z
+    .string()
+    .max(2048)
+    .superRefine((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be an absolute URL, like https://ils.library.example.org/notice-relay/events' });
+        return;
+      }
+      if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not hold a user or password: events are signed instead' });
+      if (url.protocol === 'https:') return;
+      if (url.protocol === 'http:' && LOOPBACK_HOST.test(url.hostname)) return;
+      ctx.addIssue({ code: 'custom', message: 'must be https (plain http only to this machine, for testing)' });
+    }),
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES as [string, ...string[]])).min(1).default([...WEBHOOK_EVENT_TYPES]),
+  secret: z.string().min(24, { message: 'must be at least 24 characters' }).max(256).optional(),
+  /** On AWS, a receiver on a private or link-local address is refused unless this says it is meant. */
+  allowPrivateNetwork: z.boolean().default(false),
+  /** How long one POST may take before it counts as failed and is tried again later. */
+  timeoutSeconds: z.number().int().min(1).max(30).default(10),
+});
+
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be a SHA-256 digest in lower-case hex' });
 
 const institution = z.strictObject({
@@ -175,6 +208,8 @@ const institution = z.strictObject({
   transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
   /** The SMTP door: the networks whose connections may submit as this institution without a login. */
   smtpSubmission: z.strictObject({ allowFrom: z.array(noLoginNetwork).min(1, { message: 'needs at least one network, like 10.1.0.0/16' }) }).optional(),
+  /** Where the institution's notice events are posted, signed (docs/integrator/webhooks.md). */
+  webhooks: z.array(webhook).max(10).default([]),
 })
   .superRefine(
     (inst, ctx) => {
@@ -216,6 +251,14 @@ export const configSchema = z
         shortDelaySeconds: delayRange.default([180, 540]),
         longDelaySeconds: delayRange.default([3600, 5400]),
         maxAgeSeconds: z.number().int().positive().default(360_000),
+        /** A webhook event's tries: the first wait, doubling to the longest, for at most `giveUpAfterSeconds`. */
+        webhooks: z
+          .strictObject({
+            firstDelaySeconds: z.number().int().min(1).max(900).default(30),
+            longestDelaySeconds: z.number().int().min(1).max(86_400).default(21_600),
+            giveUpAfterSeconds: z.number().int().min(1).max(604_800).default(86_400),
+          })
+          .prefault({}),
       })
       .prefault({}),
     intake: z
@@ -257,6 +300,8 @@ export const configSchema = z
       })
       .prefault({}),
     retention: z.strictObject({ days: z.number().int().min(1).max(3650).default(30) }).prefault({}),
+    /** How long an address stays on an institution's suppression list; 0 keeps it until it is deleted. */
+    suppression: z.strictObject({ days: z.number().int().min(0).max(3650).default(180) }).prefault({}),
     /** When IT is told that an institution has sent nothing while notices were due; fractions for tests and demos. */
     alerts: z.strictObject({ stalledAfterMinutes: z.number().positive().max(10_080).default(30) }).prefault({}),
     /**
@@ -345,5 +390,7 @@ export type SmtpTransportConfig = Extract<TransportConfig, { kind: 'smtp' }>;
 export type SesTransportConfig = Extract<TransportConfig, { kind: 'ses' }>;
 export type SmtpServerConfig = SmtpTransportConfig['servers'][number];
 export type RetryConfig = Config['retry'];
+export type WebhookRetryConfig = RetryConfig['webhooks'];
 export type SenderConfig = Config['sender'];
+export type WebhookConfig = InstitutionConfig['webhooks'][number];
 

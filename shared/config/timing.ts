@@ -22,3 +22,12 @@ export const senderTimings = (sender: SenderConfig): SenderTimings => {
   const functionTimeoutSeconds = Math.min(LAMBDA_MAX_TIMEOUT_SECONDS, Math.ceil(sender.batchSize * (sender.attemptTimeoutSeconds + 5) + SENDER_OVERHEAD_SECONDS));
   return { functionTimeoutSeconds, visibilityTimeoutSeconds: Math.min(43_200, 6 * functionTimeoutSeconds + sender.batchingWindowSeconds) };
 };
+
+/** Webhook events one invocation takes; they are posted in parallel, each within its own deadline. */
+export const WEBHOOK_BATCH_SIZE = 10;
+/** Invocations at once locally (on AWS, the event source mapping's maximum concurrency). */
+export const WEBHOOK_CONCURRENCY = 2;
+/** The webhook function's timeout: one POST's longest deadline (30 s), with room for recording the outcomes. */
+export const WEBHOOK_FUNCTION_TIMEOUT_SECONDS = 60;
+/** Six times the function timeout, as for the doorbell queue. */
+export const WEBHOOK_VISIBILITY_TIMEOUT_SECONDS = 6 * WEBHOOK_FUNCTION_TIMEOUT_SECONDS;

@@ -9,7 +9,7 @@ import type { TransportDesk, TransportStatus } from '../transport/desk';
 import { toCsv } from './csv';
 import { reasonFor, statusLabel } from './reasons';
 
-/** Statuses that mean the patron did not get the notice. `suppressed` joins when the lifecycle has it. */
+/** Statuses that mean the patron did not get the notice. */
 const PROBLEM_STATUSES: readonly string[] = ['failed', 'discarded', 'bounced', 'complained', 'suppressed'];
 export const ATTENTION_STATUSES = NOTICE_STATUSES.filter((status) => PROBLEM_STATUSES.includes(status)) as NoticeStatus[];
 export const WAITING_STATUSES: NoticeStatus[] = ['queued', 'retrying', 'sending'];

@@ -23,8 +23,8 @@ export interface TimelineEntry {
 }
 
 /**
- * One delivery of a webhook about a notice. Webhooks are not part of this version: `WebhookDeliveries` is
- * the seam where their store plugs in, and the timeline shows what it answers.
+ * One try of a webhook about a notice: `WebhookDeliveries` is the seam the webhook deliveries' records plug
+ * into (shared/webhooks/deliveries.ts), and the timeline shows what it answers.
  */
 export interface WebhookDelivery {
   at: string;
@@ -38,9 +38,6 @@ export interface WebhookDelivery {
 export interface WebhookDeliveries {
   forNotice(institutionId: string, noticeId: string): Promise<WebhookDelivery[]>;
 }
-
-/** Until webhooks exist, there are none to show. */
-export const noWebhookDeliveries: WebhookDeliveries = { forNotice: async () => [] };
 
 const replyOf = (entry: HistoryEntry): string | undefined => {
   const parts = [entry.responseCode, entry.enhancedStatus].filter((part) => part !== undefined).join(' ');

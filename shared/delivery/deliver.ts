@@ -5,18 +5,14 @@ import type { InstitutionConfig } from '../config/schema';
 import type { CoreDeps } from '../core-deps';
 import { DeliveryError, errorCode, StaleNoticeError } from '../errors';
 import type { NoticeId } from '../ids';
-import {
-  afterAttempt,
-  type AttemptResult,
-  defer,
-  discard,
-  type Doorbell,
-  onDoorbell,
-  type Plan,
-  takeLease,
-  waitFor,
-} from '../lifecycle/transitions';
+import type { AttemptResult } from '../lifecycle/history';
+import type { Doorbell, Plan } from '../lifecycle/plan';
+import { waitFor } from '../lifecycle/scheduling';
+import { afterAttempt, defer, discard, onDoorbell, suppress, takeLease } from '../lifecycle/transitions';
 import { REPORT_UNDELIVERED_LOG } from '../log';
+import type { SuppressionEntry, SuppressionStore } from '../store/suppression-store';
+import { suppressionKey } from '../suppression/address';
+import { suppressAddress, suppressionWords } from '../suppression/suppress';
 import { composeMessage } from '../mime/compose';
 import { type Notice, type NoticeContent, PENDING_STATUSES } from '../notice/model';
 import { deliveryFailure } from '../transport/classify';
@@ -35,10 +31,14 @@ export interface DeliveryDeps extends CoreDeps {
   attemptTimeoutSeconds: number;
   /** Waits out a slot less than a second away rather than sending before it. */
   sleep: (ms: number) => Promise<void>;
+  /** The institutions' suppression lists: a notice to an address on its list ends `suppressed`, unsent. */
+  suppressions?: SuppressionStore;
+  /** `suppression.days`: how long a refused address stays on the list. */
+  suppressionDays?: number;
 }
 
 /** What became of one doorbell. */
-export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'deferred' | 'waiting' | 'skipped' | 'unknown';
+export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'deferred' | 'waiting' | 'skipped' | 'suppressed' | 'unknown';
 
 /**
  * A slot or pause at most this close is waited for in the sender rather than through the queue (SQS
@@ -47,6 +47,25 @@ export type DeliveryOutcome = 'sent' | 'retrying' | 'failed' | 'discarded' | 'de
 const SLOT_WAIT_MS = 1000;
 /** Compare-and-set tries to record an outcome while other writers only append to the notice. */
 const RECORD_TRIES = 4;
+
+/** The suppression entries that stop notices of the batch, by notice: one read per institution in it. */
+const suppressedOf = async (deps: DeliveryDeps, loaded: Map<NoticeId, { notice: Notice }>, now: Date): Promise<Map<NoticeId, SuppressionEntry>> => {
+  const found = new Map<NoticeId, SuppressionEntry>();
+  const { suppressions } = deps;
+  if (!suppressions) return found;
+  // Reports go to the library's own desk, which is never suppressed.
+  const notices = [...loaded.values()].map((entry) => entry.notice).filter((notice) => notice.kind === 'notice' && PENDING_STATUSES.has(notice.status));
+  const byInstitution = new Map<string, Notice[]>();
+  for (const notice of notices) byInstitution.set(notice.institutionId, [...(byInstitution.get(notice.institutionId) ?? []), notice]);
+  for (const [institutionId, ofInstitution] of byInstitution) {
+    const entries = await suppressions.findMany(institutionId, ofInstitution.map((notice) => suppressionKey(notice.to)), now);
+    for (const notice of ofInstitution) {
+      const entry = entries.get(suppressionKey(notice.to));
+      if (entry) found.set(notice.id, entry);
+    }
+  }
+  return found;
+};
 
 /** One SQS batch of doorbells. */
 export class DeliveryBatch {
@@ -58,14 +77,20 @@ export class DeliveryBatch {
   private constructor(
     private readonly deps: DeliveryDeps,
     private readonly loaded: Map<NoticeId, { notice: Notice; content?: NoticeContent }>,
+    private readonly suppressed: Map<NoticeId, SuppressionEntry>,
   ) {
     this.session = new TransportSession(deps.transports);
     this.watch = new TransportWatch(deps);
   }
 
-  /** Reads every notice of the batch, state and content, in one round of BatchGetItem. */
+  /**
+   * Reads every notice of the batch, state and content, in one round of BatchGetItem, then the suppression
+   * entries of their addresses in one more: a batch costs one read of the list, not one per notice, and an
+   * address suppressed after its notice was accepted is caught all the same.
+   */
   public static async open(deps: DeliveryDeps, ids: NoticeId[]): Promise<DeliveryBatch> {
-    return new DeliveryBatch(deps, await deps.store.getForDelivery(ids));
+    const loaded = await deps.store.getForDelivery(ids);
+    return new DeliveryBatch(deps, loaded, await suppressedOf(deps, loaded, deps.clock.now()));
   }
 
   /**
@@ -99,8 +124,15 @@ export class DeliveryBatch {
         else deps.log.info('notice discarded', { noticeId: id });
         return 'discarded';
       }
-      case 'send':
-        return this.attempt(entry.notice, entry.content);
+      case 'send': {
+        const suppression = this.suppressed.get(id);
+        if (!suppression) return this.attempt(entry.notice, entry.content);
+        const found = { reason: suppressionWords(suppression), since: suppression.createdAt };
+        const ended = await applyPlan(deps, suppress(entry.notice, found, now, lifecycleContext(deps)), this.doorbells);
+        if (!ended) return 'skipped';
+        deps.log.info('notice suppressed', { noticeId: id });
+        return 'suppressed';
+      }
     }
   }
 
@@ -168,6 +200,16 @@ export class DeliveryBatch {
       else deps.log.warn('notice not sent', attributes);
     }
     if (recorded.status === 'discarded' && recorded.kind === 'report') deps.log.error(REPORT_UNDELIVERED_LOG, { noticeId: recorded.id, reportFor: recorded.reportFor });
+    // The relay refused the patron's address for good (the catalogue's recipient scope, e.g. 550 5.1.1): the
+    // next notice to it is not sent. A refusal the safety net took for the library's own setup is not one.
+    if (!result.ok && result.error.scope === 'recipient' && result.error.verdict === 'permanent' && recorded.status === 'failed' && recorded.kind === 'notice' && deps.suppressions) {
+      const { facts } = result.error;
+      const reply = [facts.responseCode, facts.enhancedStatus].filter((part) => part !== undefined).join(' ');
+      await suppressAddress(
+        { suppressions: deps.suppressions, suppressionDays: deps.suppressionDays ?? 0, clock: deps.clock, log: deps.log },
+        { institutionId: recorded.institutionId, address: recorded.to, reason: 'bounce', detail: `${reply || facts.code} from ${facts.server ?? facts.transport}`, noticeId: recorded.id },
+      );
+    }
     // Delivered, bounced or complained here means SES reported on a copy it took while this attempt ran.
     if (recorded.status === 'failed' || recorded.status === 'discarded') return recorded.status;
     if (!result.ok && result.heldUntil && PENDING_STATUSES.has(recorded.status)) return 'deferred';
@@ -260,7 +302,7 @@ export class DeliveryBatch {
       const message = await composeMessage(notice, content, institution, { now: startedAt });
       const transport = await this.session.for(institution);
       const receipt = await transport.send(message, { deadline });
-      return { ok: true, transport: receipt.transport, server: receipt.server, messageId: receipt.messageId, response: receipt.response, startedAt };
+      return { ok: true, ...receipt, startedAt };
     } catch (error) {
       if (error instanceof DeliveryError) return { ok: false, error, startedAt };
       // Not a classified send failure (composition, a bug): transient, so maxAge bounds it.

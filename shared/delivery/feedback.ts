@@ -4,9 +4,11 @@
 import type { InstitutionConfig } from '../config/schema';
 import type { CoreDeps } from '../core-deps';
 import { StaleNoticeError } from '../errors';
-import { type Doorbell, type Feedback, onFeedback } from '../lifecycle/transitions';
+import { type Feedback, onFeedback } from '../lifecycle/feedback';
+import type { Doorbell } from '../lifecycle/plan';
 import { classifySesEvent } from '../transport/classify';
 import { NOTICE_ID_TAG } from '../transport/transport';
+import { type SuppressionDeps, suppressAddress } from '../suppression/suppress';
 import { applyPlan, lifecycleContext } from './plan';
 
 /** The part of an SES event record this service reads (Amazon SES Developer Guide, "Contents of event data"). */
@@ -65,8 +67,26 @@ export const feedbackOf = (record: SesEventRecord, patron?: string): Feedback | 
 
 const RECORD_TRIES = 3;
 
-/** The feedback needs the store, the queue and the institutions (for the report a bounce owes). */
-export interface FeedbackDeps extends CoreDeps {
+/**
+ * Whether an SES event puts the patron's address on the suppression list: a `Permanent` bounce of it
+ * (SES's own account-level suppression reports so too, as `OnAccountSuppressionList`), or a complaint.
+ */
+export const suppressionOf = (record: SesEventRecord, patron: string): { reason: 'bounce' | 'complaint'; detail: string } | undefined => {
+  if (record.eventType === 'Bounce' && record.bounce?.bounceType === 'Permanent') {
+    const recipients = record.bounce.bouncedRecipients ?? [];
+    if (recipients.length && !recipients.some((bounced) => sameAddress(bounced.emailAddress, patron))) return undefined;
+    return { reason: 'bounce', detail: `SES Permanent/${record.bounce.bounceSubType ?? 'General'}` };
+  }
+  if (record.eventType === 'Complaint') {
+    const recipients = record.complaint?.complainedRecipients ?? [];
+    if (recipients.length && !recipients.some((complained) => sameAddress(complained.emailAddress, patron))) return undefined;
+    return { reason: 'complaint', detail: record.complaint?.complaintFeedbackType ?? 'complaint' };
+  }
+  return undefined;
+};
+
+/** The feedback needs the store, the queue and the institutions (for the report a bounce owes), and the suppression list. */
+export interface FeedbackDeps extends CoreDeps, Partial<Pick<SuppressionDeps, 'suppressions' | 'suppressionDays'>> {
   institutions: ReadonlyMap<string, InstitutionConfig>;
 }
 
@@ -95,6 +115,10 @@ export const recordFeedback = async (deps: FeedbackDeps, record: SesEventRecord)
     const updated = await applyPlan(deps, plan, doorbells);
     if (updated) {
       if (doorbells.length) await deps.queue.ring(doorbells);
+      const suppression = updated.kind === 'notice' ? suppressionOf(record, updated.to) : undefined;
+      if (suppression && deps.suppressions && deps.suppressionDays !== undefined) {
+        await suppressAddress({ ...deps, suppressions: deps.suppressions, suppressionDays: deps.suppressionDays }, { institutionId: updated.institutionId, address: updated.to, noticeId: updated.id, ...suppression });
+      }
       deps.log.info('SES feedback recorded', { noticeId, eventType: record.eventType, status: updated.status });
       return 'recorded';
     }

@@ -3,7 +3,8 @@
 import type { Clock } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { StaleNoticeError } from '../errors';
-import { type Doorbell, type LifecycleSettings, newReport, reportCreated } from '../lifecycle/transitions';
+import type { Doorbell, LifecycleSettings } from '../lifecycle/plan';
+import { newReport, reportCreated } from '../lifecycle/reports';
 import type { Log } from '../log';
 import type { Notice } from '../notice/model';
 import type { NoticeStore } from '../store/notice-store';

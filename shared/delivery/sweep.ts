@@ -1,7 +1,8 @@
 // The sweep (docs/contributing/notice-flow.md): finds, from the sparse due index only, the notices whose sweepAt has come,
 // and for each rings its lost or long-delayed doorbell, releases its expired lease, discards it at its
-// give-up time, or finishes its report. Every change is a compare-and-set, so overlapping sweeps are safe.
-import { type Doorbell, type SweepAction, sweepAction } from '../lifecycle/transitions';
+// give-up time, finishes its report, or relays the webhook events a stopped process left in its outbox. Every change is a compare-and-set, so overlapping sweeps are safe.
+import type { Doorbell } from '../lifecycle/plan';
+import { type SweepAction, sweepAction } from '../lifecycle/transitions';
 import type { CoreDeps } from '../core-deps';
 import type { InstitutionConfig } from '../config/schema';
 import { errorCode, UnavailableError } from '../errors';
@@ -11,6 +12,7 @@ import { outcomeOf } from '../transport/classify';
 import { checkStall } from '../transport/pause';
 import { changeState, type TransportStates } from '../transport/records';
 import { applyPlan, lifecycleContext } from './plan';
+import { relayOutbox } from '../webhooks/relay';
 import { createReport } from './report';
 
 /** Doorbells SQS takes in one SendMessageBatch. */
@@ -31,6 +33,8 @@ export interface SweepResult {
   discarded: number;
   leasesReleased: number;
   reportsCreated: number;
+  /** Notices whose webhook events a stopped process left in their outbox. */
+  eventsRelayed: number;
   /** Changed by another actor between our read and our write. */
   raced: number;
 }
@@ -50,7 +54,7 @@ export interface SweepOptions {
 export const sweep = async (deps: SweepDeps, options: SweepOptions = {}): Promise<SweepResult> => {
   const batchSize = options.batchSize ?? 500;
   const maxRounds = options.maxRounds ?? 10;
-  const result: SweepResult = { examined: 0, rung: 0, discarded: 0, leasesReleased: 0, reportsCreated: 0, raced: 0 };
+  const result: SweepResult = { examined: 0, rung: 0, discarded: 0, leasesReleased: 0, reportsCreated: 0, eventsRelayed: 0, raced: 0 };
   const ctx = lifecycleContext(deps);
   // A change is committed before its doorbell rings: ring them as they come, a queue batch at a time, so
   // that neither a notice that fails nor a run cut off by its timeout leaves the others marked rung but silent.
@@ -88,7 +92,7 @@ export const sweep = async (deps: SweepDeps, options: SweepOptions = {}): Promis
     // Nothing changed this round (the index lagged behind the table), or the store is refusing: the next run will see.
     if (acted === 0 || ids.length < batchSize || failed > failedBefore) break;
   }
-  if (result.rung || result.discarded || result.leasesReleased || result.reportsCreated || result.raced) deps.log.info('sweep done', { ...result });
+  if (result.rung || result.discarded || result.leasesReleased || result.reportsCreated || result.eventsRelayed || result.raced) deps.log.info('sweep done', { ...result });
   await checkStalls(deps);
   // The run fails, for the alarm on the sweep's errors, once what it could do is done.
   if (failed > 0) throw new UnavailableError(`the sweep could not handle ${failed} notice(s); the next sweep tries them again`);
@@ -101,6 +105,11 @@ const handle = async (deps: SweepDeps, notice: Notice, action: Exclude<SweepActi
   if (action.kind === 'create-report') {
     await createReport(deps, notice, doorbells);
     result.reportsCreated++;
+    return;
+  }
+  if (action.kind === 'relay-events') {
+    await relayOutbox(deps, notice);
+    result.eventsRelayed++;
     return;
   }
   const updated = await applyPlan(deps, action.plan, doorbells);

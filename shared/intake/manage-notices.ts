@@ -3,7 +3,12 @@ import type { Clock } from '../clock';
 import type { InstitutionConfig } from '../config/schema';
 import { NotFoundError, StaleNoticeError } from '../errors';
 import { isNoticeId } from '../ids';
-import { type Actor, cancel, type LifecycleSettings } from '../lifecycle/transitions';
+import type { IdSource } from '../ids';
+import type { LifecycleSettings, Subscriptions } from '../lifecycle/plan';
+import type { Log } from '../log';
+import type { WebhookQueue } from '../queue/webhook-queue';
+import { relayOutbox } from '../webhooks/relay';
+import { type Actor, cancel } from '../lifecycle/transitions';
 import type { Notice } from '../notice/model';
 import { type NoticeDetail, type NoticeSummary, toDetail, toSummary } from '../notice/view';
 import type { ListQuery, NoticeStore } from '../store/notice-store';
@@ -12,6 +17,12 @@ export interface ManageDeps {
   store: NoticeStore;
   clock: Clock;
   settings: LifecycleSettings;
+  /** With these, a cancellation is announced to the institution's webhooks. */
+  newId?: IdSource;
+  subscriptions?: Subscriptions;
+  webhookQueue?: WebhookQueue;
+  institutions?: ReadonlyMap<string, InstitutionConfig>;
+  log?: Log;
 }
 
 /**
@@ -42,10 +53,13 @@ const CANCEL_TRIES = 3;
 export const cancelNotice = async (deps: ManageDeps, institution: InstitutionConfig, id: string, by: Actor = 'ils'): Promise<NoticeDetail> => {
   for (let attempt = 1; ; attempt++) {
     const notice = await findOwned(deps.store, institution, id);
-    const transition = cancel(notice, deps.clock.now(), deps.settings, by);
+    const events = deps.newId && deps.subscriptions ? { newId: deps.newId, subscriptions: deps.subscriptions } : undefined;
+    const transition = cancel(notice, deps.clock.now(), deps.settings, by, events);
     if (!transition) return toDetail(notice);
     try {
-      return toDetail(await deps.store.apply(transition));
+      const updated = await deps.store.apply(transition);
+      if (deps.institutions && deps.log) await relayOutbox({ store: deps.store, webhookQueue: deps.webhookQueue, institutions: deps.institutions, log: deps.log }, updated);
+      return toDetail(updated);
     } catch (error) {
       // A sender or the sweep moved the notice meanwhile: decide again on what it is now.
       if (!(error instanceof StaleNoticeError) || attempt >= CANCEL_TRIES) throw error;

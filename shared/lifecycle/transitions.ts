@@ -1,6 +1,8 @@
-// The one place that decides a notice's transitions (README: How delivery works). Each function reads a notice and
-// returns a Plan: the change to make (a compare-and-set on the notice's version), the doorbell to ring,
-// and whether a return-to-sender report is owed. The store applies plans; it decides nothing.
+// The one place that decides a notice's transitions (docs/contributing/notice-flow.md). Each function reads a notice and
+// returns a Plan (./plan.ts): the change to make (a compare-and-set on the notice's version), the doorbell to
+// ring, and whether a return-to-sender report is owed. When things happen is ./scheduling.ts's; what the
+// history says, ./history.ts's; what SES feedback does, ./feedback.ts's; which endings owe a report,
+// ./reports.ts's. The store applies plans; it decides nothing.
 //
 // queued ─▶ sending ─▶ sent ─▶ (delivered | bounced | complained)
 //    ▲         ├─▶ retrying ─▶ sending …         transient failure
@@ -9,133 +11,23 @@
 // queued/retrying ─▶ cancelled                    DELETE before it is sent
 // queued/retrying/sending ─▶ discarded            giveUpAt reached             (report)
 // queued/retrying/sending ─▶ delivered | bounced | complained                 SES reported on a copy it took
-import { addSeconds, type Random, secondsUntil } from '../clock';
+import { addSeconds, type Random } from '../clock';
 import { ConflictError, type DeliveryError } from '../errors';
-import type { IdSource, NoticeId } from '../ids';
-import type { FeedbackEvent, HistoryEntry, NewNotice, Notice, NoticeContent, NoticeInput, NoticeStatus, ReturnToSenderReport } from '../notice/model';
+import type { NoticeId } from '../ids';
+import type { HistoryEntry, NewNotice, Notice, NoticeContent, NoticeInput, NoticeStatus } from '../notice/model';
 import { PENDING_STATUSES } from '../notice/model';
-import { firstAttemptTime, giveUpTime, nextAttempt, type RetryPolicy } from '../retry/policy';
-import { enhancedStatusOf, replyCodeOf } from '../transport/classify';
+import { firstAttemptTime, giveUpTime, nextAttempt } from '../retry/policy';
+import { announce, announced } from './events';
+import { settleBySes } from './feedback';
+import { type AttemptResult, attemptEntry, discardEntry, leaseExpiredEntry } from './history';
+import { at, clearLease, type Doorbell, dropUndefined, iso, type LifecycleContext, type LifecycleSettings, type Plan, spent, type Transition } from './plan';
+import { owesReport, reportOwed } from './reports';
+import { contentRetention, doorbellGraceSeconds, dueFrom, queued, retainUntil, scheduleAttempt, withRing } from './scheduling';
 
-/** SQS cannot delay a message longer than this; later attempts wait in the store for the sweep. */
-export const SQS_MAX_DELAY_SECONDS = 900;
-/** How long before a far-off attempt the sweep rings its doorbell (with the rest as the delay). */
-export const RING_AHEAD_SECONDS = 600;
-/** Longest history message kept: a server reply is evidence, not a transcript. */
-const MAX_HISTORY_MESSAGE = 300;
-
-export interface LifecycleSettings {
-  retry: RetryPolicy;
-  leaseSeconds: number;
-  retentionDays: number;
-  spreadSeconds: number;
-}
-
-/** What the lifecycle needs besides the notice and the time: settings, jitter, and ids for reports. */
-export interface LifecycleContext {
-  settings: LifecycleSettings;
-  random: Random;
-  newId: IdSource;
-}
-
-/** A compare-and-set on one notice: applied only if its version is still `expectVersion`. */
-export interface Transition {
-  id: NoticeId;
-  expectVersion: number;
-  set: Partial<Omit<Notice, 'id' | 'version' | 'attempts' | 'attemptCount'>>;
-  remove: Array<keyof Notice>;
-  /** Appended to the history, in order. */
-  append?: HistoryEntry[];
-  /** Appended to the SES feedback events. */
-  appendEvents?: FeedbackEvent[];
-  /** The transition records the outcome of an attempt. */
-  countAttempt?: boolean;
-}
-
-export interface Doorbell {
-  id: NoticeId;
-  delaySeconds: number;
-}
-
-export interface Plan {
-  transition: Transition;
-  ring?: Doorbell;
-  /** The notice became failed or discarded and owes a report (created by createReport). */
-  reportOwed?: boolean;
-}
-
-const FINAL_STATUSES: ReadonlySet<NoticeStatus> = new Set(['sent', 'delivered', 'bounced', 'complained', 'failed', 'discarded', 'cancelled']);
+const FINAL_STATUSES: ReadonlySet<NoticeStatus> = new Set(['sent', 'delivered', 'bounced', 'complained', 'failed', 'discarded', 'cancelled', 'suppressed']);
 export const isFinal = (status: NoticeStatus): boolean => FINAL_STATUSES.has(status);
 
-const iso = (date: Date): string => date.toISOString();
-const at = (value: string): Date => new Date(value);
-const earlier = (a: Date, b: Date): Date => (a < b ? a : b);
-
-/** After this long past its due time, a rung notice's doorbell is presumed lost and the sweep rings again. */
-export const doorbellGraceSeconds = (settings: Pick<LifecycleSettings, 'leaseSeconds'>): number => 2 * settings.leaseSeconds;
-/**
- * A doorbell that seems lost may only be waiting behind a backlog (a night's batch against a relay
- * limited to 30 a minute): each ring the sweep adds without an attempt in between doubles the wait
- * before the next, up to this many doublings, so a backlog is not flooded with duplicate doorbells.
- */
-const MAX_RING_DOUBLINGS = 6;
-
-const retainUntil = (now: Date, settings: LifecycleSettings): string => iso(addSeconds(now, settings.retentionDays * 86_400));
-/** A notice is final by its give-up time plus a lease; a day later its content is no longer needed. */
-const contentRetention = (giveUpAt: Date): string => iso(addSeconds(giveUpAt, 86_400));
-
-const shorten = (text: string | undefined): string | undefined =>
-  text === undefined ? undefined : text.length > MAX_HISTORY_MESSAGE ? `${text.slice(0, MAX_HISTORY_MESSAGE - 1)}…` : text;
-
-/**
- * Where an attempt due at `due` waits: SQS holds it (a doorbell with a delay) when it is due within
- * 15 minutes, else the store does until the sweep rings it. Either way the sweep looks again at
- * `sweepAt`, which is never later than `giveUpAt`.
- */
-export const scheduleAttempt = (
-  due: Date,
-  now: Date,
-  giveUpAt: Date,
-  settings: Pick<LifecycleSettings, 'leaseSeconds'>,
-  sweepRings = 0,
-): { sweepAt: Date; ringDelaySeconds?: number } => {
-  const delay = secondsUntil(due, now);
-  if (delay <= SQS_MAX_DELAY_SECONDS) {
-    const grace = doorbellGraceSeconds(settings) * 2 ** Math.min(sweepRings, MAX_RING_DOUBLINGS);
-    return { sweepAt: earlier(addSeconds(due, grace), giveUpAt), ringDelaySeconds: delay };
-  }
-  return { sweepAt: earlier(addSeconds(due, -RING_AHEAD_SECONDS), giveUpAt) };
-};
-
 const pendingStatus = (notice: Pick<Notice, 'attemptCount'>): NoticeStatus => (notice.attemptCount > 0 ? 'retrying' : 'queued');
-
-const withRing = (transition: Transition, id: NoticeId, delaySeconds: number | undefined): Plan =>
-  delaySeconds === undefined ? { transition } : { transition, ring: { id, delaySeconds } };
-
-/** The first time a notice counts its age from: its `sendAt`, or when it was accepted. */
-const dueFrom = (notice: Pick<Notice, 'createdAt' | 'sendAt'>): Date =>
-  notice.sendAt && notice.sendAt > notice.createdAt ? at(notice.sendAt) : at(notice.createdAt);
-
-type QueuedFields = Pick<Notice, 'id' | 'institutionId' | 'kind' | 'to' | 'subject' | 'type' | 'externalId' | 'reportFor' | 'sendAt' | 'expiresAt'>;
-
-/** A new `queued` notice whose first attempt is at `first`, and the doorbell that attempt needs now, if any. */
-const queued = (fields: QueuedFields, times: { now: Date; first: Date; giveUpAt: Date }, settings: LifecycleSettings): { notice: Notice; ring?: Doorbell } => {
-  const schedule = scheduleAttempt(times.first, times.now, times.giveUpAt, settings);
-  const notice: Notice = {
-    ...fields,
-    version: 1,
-    status: 'queued',
-    createdAt: iso(times.now),
-    updatedAt: iso(times.now),
-    giveUpAt: iso(times.giveUpAt),
-    nextAttemptAt: iso(times.first),
-    attemptCount: 0,
-    attempts: [],
-    events: [],
-    sweepAt: iso(schedule.sweepAt),
-  };
-  return { notice: dropUndefined(notice), ring: schedule.ringDelaySeconds === undefined ? undefined : { id: fields.id, delaySeconds: schedule.ringDelaySeconds } };
-};
 
 /**
  * A notice as accepted: `queued`, its first attempt jittered, its give-up time fixed.
@@ -188,12 +80,6 @@ export const onDoorbell = (notice: Notice, now: Date): DoorbellDecision => {
   return { action: 'send' };
 };
 
-/** Rings again a doorbell that came early, or leaves a far-off notice to the sweep. */
-export const waitFor = (notice: Notice, until: Date, now: Date): Doorbell | undefined => {
-  const delaySeconds = secondsUntil(until, now);
-  return delaySeconds <= SQS_MAX_DELAY_SECONDS ? { id: notice.id, delaySeconds } : undefined;
-};
-
 /**
  * Takes the `sending` lease. While it lasts no other sender touches the notice; if this sender dies,
  * the lease expires at `leaseExpiresAt` and the sweep makes the notice due again.
@@ -217,47 +103,6 @@ export const takeLease = (notice: Notice, now: Date, token: string, settings: Pi
   };
 };
 
-const leaseExpiredEntry = (notice: Notice, now: Date, status: NoticeStatus): HistoryEntry => ({
-  at: iso(now),
-  outcome: 'lease-expired',
-  status,
-  message: `the sender that took this notice at ${notice.updatedAt} recorded no outcome before its lease expired`,
-});
-
-/** The outcome of one attempt, as the transport reported it. */
-export type AttemptResult =
-  | { ok: true; transport: 'smtp' | 'ses'; server: string; messageId: string; response?: string; startedAt: Date }
-  /** `heldUntil`: the institution's own setup refused it, and its sending is paused until then (shared/transport/pause.ts). */
-  | { ok: false; error: DeliveryError; startedAt: Date; heldUntil?: Date };
-
-const attemptEntry = (result: AttemptResult, status: NoticeStatus, now: Date): HistoryEntry =>
-  dropUndefined(
-    result.ok
-      ? {
-          at: iso(now),
-          startedAt: iso(result.startedAt),
-          outcome: 'sent' as const,
-          status,
-          transport: result.transport,
-          server: result.server,
-          // An SMTP server's acceptance has a reply code like its refusals; SES answers with a message id.
-          ...(result.transport === 'smtp' ? { responseCode: replyCodeOf(result.response), enhancedStatus: enhancedStatusOf(result.response) } : {}),
-          message: shorten(result.response),
-        }
-      : {
-          at: iso(now),
-          startedAt: iso(result.startedAt),
-          outcome: result.error.verdict,
-          status,
-          transport: result.error.facts.transport,
-          server: result.error.facts.server,
-          responseCode: result.error.facts.responseCode,
-          enhancedStatus: result.error.facts.enhancedStatus,
-          code: result.error.facts.code,
-          message: shorten(result.error.message),
-        },
-  );
-
 /** The copies a relay took in an attempt that failed for the patron, added to those taken before. */
 const copiesSentAfter = (notice: Notice, error: DeliveryError): Pick<Notice, 'copiesSent'> => {
   const accepted = error.facts.copiesAccepted ?? [];
@@ -265,15 +110,22 @@ const copiesSentAfter = (notice: Notice, error: DeliveryError): Pick<Notice, 'co
   return { copiesSent: [...new Set([...(notice.copiesSent ?? []), ...accepted.map((address) => address.toLowerCase())])] };
 };
 
-const clearLease: Array<keyof Notice> = ['leaseExpiresAt', 'leaseToken'];
-/** What an attempt uses up: its lease, and the rate-limit slot it was given. */
-const spent: Array<keyof Notice> = [...clearLease, 'reservedSlotAt'];
+/**
+ * Records an attempt of a leased notice (see planAttempt), with the webhook event its outcome causes.
+ */
+export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: LifecycleContext): Plan => announced(planAttempt(notice, result, now, ctx), notice, now, ctx);
+
+/**
+ * Puts a leased notice back to wait (see planDefer), or ends it as SES reported meanwhile, with that event.
+ */
+export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false, code?: string): Plan =>
+  announced(planDefer(notice, until, now, ctx, reason, reserved, code), notice, now, ctx);
 
 /**
  * Records an attempt of a leased notice: `sent`; `retrying` at the policy's next time, or waiting
  * for its give-up time when no attempt fits before it; `failed` on a permanent refusal.
  */
-export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: LifecycleContext): Plan => {
+const planAttempt = (notice: Notice, result: AttemptResult, now: Date, ctx: LifecycleContext): Plan => {
   const { settings } = ctx;
   const base = { id: notice.id, expectVersion: notice.version, countAttempt: true };
   if (notice.reportedBySes) {
@@ -301,7 +153,7 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
   }
   if (result.heldUntil) {
     // Not the notice's failure: it waits for the institution's next probe, keeps its give-up time, and counts no attempt.
-    const held = defer(notice, result.heldUntil, now, ctx, '');
+    const held = planDefer(notice, result.heldUntil, now, ctx, '', false);
     return { ...held, transition: { ...held.transition, set: { ...held.transition.set, ...copiesSentAfter(notice, result.error) }, append: [attemptEntry(result, pendingStatus(notice), now)] } };
   }
   const next = nextAttempt({ dueFrom: dueFrom(notice), giveUpAt }, now, settings.retry, ctx.random);
@@ -325,7 +177,7 @@ export const afterAttempt = (notice: Notice, result: AttemptResult, now: Date, c
  * for it; `code` is the catalogue's code of what paused the sending. The same deferral again (a pause
  * that lasts) adds nothing to the history.
  */
-export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved = false, code?: string): Plan => {
+const planDefer = (notice: Notice, until: Date, now: Date, ctx: LifecycleContext, reason: string, reserved: boolean, code?: string): Plan => {
   const { settings } = ctx;
   // SES reported on an earlier copy meanwhile: nothing is left to wait for.
   if (notice.reportedBySes) return settleBySes(notice, notice.reportedBySes, now, ctx, []);
@@ -350,21 +202,10 @@ export const defer = (notice: Notice, until: Date, now: Date, ctx: LifecycleCont
 };
 
 /**
- * What a notice that owes a return-to-sender report carries until the report exists: its id, fixed here
- * (a compare-and-set lets one actor end the notice, so one id exists), and a place in the sweep's index,
- * so a crash cannot lose the report.
- */
-const owesReport = (now: Date, ctx: LifecycleContext): Pick<Notice, 'reportPending' | 'reportId' | 'sweepAt'> => ({
-  reportPending: true,
-  reportId: ctx.newId(),
-  sweepAt: iso(addSeconds(now, doorbellGraceSeconds(ctx.settings))),
-});
-
-/**
  * Ends a notice as failed or discarded. A notice (not a report) then owes one return-to-sender report.
  */
 const finish = (notice: Notice, status: 'failed' | 'discarded', now: Date, ctx: LifecycleContext, append: HistoryEntry[], countAttempt = false): Plan => {
-  const reportOwed = notice.kind === 'notice';
+  const owed = reportOwed(notice, status, ctx.settings);
   return {
     transition: {
       id: notice.id,
@@ -375,42 +216,35 @@ const finish = (notice: Notice, status: 'failed' | 'discarded', now: Date, ctx: 
         status,
         updatedAt: iso(now),
         retainUntil: retainUntil(now, ctx.settings),
-        ...(reportOwed ? owesReport(now, ctx) : {}),
+        ...(owed ? owesReport(now, ctx) : {}),
       },
-      remove: [...spent, 'nextAttemptAt', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))],
+      remove: [...spent, 'nextAttemptAt', ...(owed ? [] : (['sweepAt'] as Array<keyof Notice>))],
     },
-    reportOwed,
+    reportOwed: owed,
   };
 };
-
-const discardEntry = (notice: Notice, now: Date, settings: LifecycleSettings): HistoryEntry => {
-  const expired = notice.expiresAt !== undefined && notice.expiresAt <= notice.giveUpAt;
-  return {
-    at: iso(now),
-    outcome: 'discarded',
-    status: 'discarded',
-    message: expired
-      ? `expired at ${notice.expiresAt} before it could be delivered`
-      : `not delivered within ${formatDuration(settings.retry.maxAgeSeconds)} of becoming due`,
-  };
-};
-
-const formatDuration = (seconds: number): string =>
-  seconds % 3600 === 0 ? `${seconds / 3600} hours` : seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} seconds`;
 
 /** Gives a notice up at its `giveUpAt`: `discarded`, with the reason in its history. */
-export const discard = (notice: Notice, now: Date, ctx: LifecycleContext): Plan => finish(notice, 'discarded', now, ctx, [discardEntry(notice, now, ctx.settings)]);
+export const discard = (notice: Notice, now: Date, ctx: LifecycleContext): Plan => announced(finish(notice, 'discarded', now, ctx, [discardEntry(notice, now, ctx.settings)]), notice, now, ctx);
+
+/** What the sweep does with a notice it found due (see planSweep), with the webhook event a change causes. */
+export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): SweepAction => {
+  const action = planSweep(notice, now, ctx);
+  return action.kind === 'plan' ? { kind: 'plan', plan: announced(action.plan, notice, now, ctx) } : action;
+};
 
 /** What the sweep does with a notice it found due. */
-export type SweepAction = { kind: 'none' } | { kind: 'plan'; plan: Plan } | { kind: 'create-report' };
+export type SweepAction = { kind: 'none' } | { kind: 'plan'; plan: Plan } | { kind: 'create-report' } | { kind: 'relay-events' };
 
 /**
  * Decides what the sweep does with a notice whose `sweepAt` has come. Every branch sets a later
  * `sweepAt` or none, so the sweep never acts twice on the same notice for the same reason.
  */
-export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): SweepAction => {
+const planSweep = (notice: Notice, now: Date, ctx: LifecycleContext): SweepAction => {
   if (!notice.sweepAt || at(notice.sweepAt) > now) return { kind: 'none' };
   if (notice.reportPending) return { kind: 'create-report' };
+  // Its webhook events were written but not handed on (the process stopped in between): relay them now.
+  if (notice.outbox?.length) return { kind: 'relay-events' };
   const { settings } = ctx;
   const base = { id: notice.id, expectVersion: notice.version, remove: [] };
   const giveUpAt = at(notice.giveUpAt);
@@ -428,18 +262,6 @@ export const sweepAction = (notice: Notice, now: Date, ctx: LifecycleContext): S
     return { kind: 'plan', plan: releaseLease(notice, now, ctx) };
   }
   return { kind: 'plan', plan: { transition: { ...base, set: {}, remove: ['sweepAt'] } } };
-};
-
-/**
- * The doorbell a waiting notice needs once the queue has lost every message (npm start's queue lives in
- * memory, so a restart starts it empty): a queued or retrying notice due within SQS's longest delay rings
- * now instead of after the sweep's grace for a doorbell presumed lost. Every other notice is the sweep's.
- * A doorbell too many is harmless: the lease sends a notice once.
- */
-export const doorbellAfterQueueLoss = (notice: Notice, now: Date): Doorbell | undefined => {
-  if (!PENDING_STATUSES.has(notice.status) || notice.reportPending || !notice.nextAttemptAt) return undefined;
-  const delaySeconds = secondsUntil(at(notice.nextAttemptAt), now);
-  return delaySeconds <= SQS_MAX_DELAY_SECONDS ? { id: notice.id, delaySeconds } : undefined;
 };
 
 /** An expired lease: the sender died or lost the store mid-attempt. The notice is due again at once. */
@@ -464,11 +286,37 @@ const releaseLease = (notice: Notice, now: Date, ctx: LifecycleContext): Plan =>
   );
 };
 
+/** Why an address is on the suppression list, as the sender found it. */
+export interface SuppressionFound {
+  reason: string;
+  since: string;
+}
+
+/**
+ * Ends a waiting notice as `suppressed`, unsent: its address is on the institution's suppression list
+ * (added after a hard bounce, a complaint, or by the ILS). No report per notice (./reports.ts says why).
+ */
+export const suppress = (notice: Notice, found: SuppressionFound, now: Date, ctx: LifecycleContext): Plan => announced({
+  transition: {
+    id: notice.id,
+    expectVersion: notice.version,
+    set: { status: 'suppressed', updatedAt: iso(now), retainUntil: retainUntil(now, ctx.settings) },
+    remove: [...spent, 'nextAttemptAt', 'sweepAt', 'sweepRings'],
+    append: [{ at: iso(now), outcome: 'suppressed', status: 'suppressed', message: `not sent: the address is on the suppression list since ${found.since} (${found.reason})` }],
+  },
+}, notice, now, ctx);
+
 /** Who acts on a notice besides the pipeline: the ILS through the API, or library staff in the console. */
 export type Actor = 'ils' | 'console';
 
 /** Cancels a notice not yet sent (DELETE, or the console). `undefined` means it is already cancelled: nothing to do. */
-export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings, by: Actor = 'ils'): Transition | undefined => {
+export const cancel = (
+  notice: Notice,
+  now: Date,
+  settings: LifecycleSettings,
+  by: Actor = 'ils',
+  events?: Pick<LifecycleContext, 'subscriptions' | 'newId'>,
+): Transition | undefined => {
   if (notice.status === 'cancelled') return undefined;
   if (!PENDING_STATUSES.has(notice.status)) {
     throw new ConflictError(
@@ -476,13 +324,14 @@ export const cancel = (notice: Notice, now: Date, settings: LifecycleSettings, b
       'not_cancellable',
     );
   }
-  return {
+  const transition: Transition = {
     id: notice.id,
     expectVersion: notice.version,
     set: { status: 'cancelled', updatedAt: iso(now), retainUntil: retainUntil(now, settings) },
     remove: ['nextAttemptAt', 'sweepAt'],
     append: [{ at: iso(now), outcome: 'cancelled', status: 'cancelled', message: by === 'console' ? 'cancelled from the console before it was sent' : 'cancelled by the ILS before it was sent' }],
   };
+  return events ? announce(transition, notice, now, { ...events, settings }) : transition;
 };
 
 /**
@@ -547,152 +396,3 @@ export const resendOf = (
   const entry: HistoryEntry = { at: iso(now), outcome: 'resent', status: 'queued', message: `sent again from the console${copy}: a copy of ${original.id}` };
   return { ...made, record: { ...made.record, notice: { ...made.record.notice, resentFrom: original.id, attempts: [entry] } } };
 };
-
-/** What an SES event means for a notice: the event to record and, maybe, the status it reaches. */
-export interface Feedback {
-  event: FeedbackEvent;
-  becomes?: 'delivered' | 'bounced' | 'complained';
-  /** The receiving side's enhanced status code (a bounce's `status`). */
-  enhancedStatus?: string;
-  /** The catalogue's code of a bounce or a reject (shared/transport/classify.ts). */
-  code?: string;
-}
-
-/** From which final statuses SES feedback may move a notice: a bounce can follow a delivery, never the reverse. */
-const FEEDBACK_FROM: Record<SesVerdict, ReadonlySet<NoticeStatus>> = {
-  delivered: new Set(['sent']),
-  bounced: new Set(['sent', 'delivered']),
-  complained: new Set(['sent', 'delivered']),
-};
-
-type SesVerdict = NonNullable<Feedback['becomes']>;
-
-/** Of two things SES reported about one notice, the one it ends with: a bounce or a complaint outranks a delivery. */
-const strongest = (seen: SesVerdict | undefined, next: SesVerdict): SesVerdict => (seen === undefined || seen === 'delivered' ? next : seen);
-
-/** A `sending` notice whose sender died: its lease has lapsed and no outcome will be recorded for it. */
-const leaseLapsed = (notice: Notice, now: Date): boolean => notice.status === 'sending' && (!notice.leaseExpiresAt || at(notice.leaseExpiresAt) <= now);
-
-/**
- * Ends as SES reported a notice that had not recorded `sent` (still to be tried again after an attempt
- * whose answer was lost, or held by a sender): `delivered`, `bounced` (owing its report) or `complained`,
- * with nothing left of its schedule, lease or slot.
- */
-const settleBySes = (
-  notice: Notice,
-  verdict: SesVerdict,
-  now: Date,
-  ctx: LifecycleContext,
-  append: HistoryEntry[],
-  extra: { set?: Transition['set']; countAttempt?: boolean; appendEvents?: FeedbackEvent[] } = {},
-): Plan => {
-  const reportOwed = verdict === 'bounced' && notice.kind === 'notice' && !notice.reportId;
-  return {
-    transition: {
-      id: notice.id,
-      expectVersion: notice.version,
-      countAttempt: extra.countAttempt,
-      set: {
-        ...extra.set,
-        status: verdict,
-        updatedAt: iso(now),
-        retainUntil: retainUntil(now, ctx.settings),
-        ...(reportOwed ? owesReport(now, ctx) : {}),
-      },
-      remove: [...spent, 'nextAttemptAt', 'sweepRings', 'reportedBySes', ...(reportOwed ? [] : (['sweepAt'] as Array<keyof Notice>))],
-      append: append.length ? append : undefined,
-      appendEvents: extra.appendEvents,
-    },
-    reportOwed,
-  };
-};
-
-/**
- * Records SES feedback on a notice SES took. `undefined` when the event was recorded before (EventBridge
- * delivers at least once). SES reports only on a message it accepted, so a delivery, a hard bounce or a
- * complaint also ends a notice that had not recorded `sent`: one waiting to be tried again (an attempt
- * timed out after SES took the message) ends at once; one a sender holds keeps the verdict for that
- * sender, or for the sweep if the sender died. A hard bounce of a notice owes one return-to-sender report.
- */
-export const onFeedback = (notice: Notice, feedback: Feedback, now: Date, ctx: LifecycleContext): Plan | undefined => {
-  const { event } = feedback;
-  // EventBridge delivers at least once: the same event again changes nothing. Two recipients' events may
-  // share a type and a time, so the detail counts too.
-  if (notice.events.some((seen) => seen.type === event.type && seen.at === event.at && seen.detail === event.detail)) return undefined;
-  const entry = (status: NoticeStatus): HistoryEntry =>
-    dropUndefined({ at: event.at, outcome: feedback.becomes as SesVerdict, status, transport: 'ses' as const, server: 'ses', enhancedStatus: feedback.enhancedStatus, code: feedback.code, message: shorten(event.detail) });
-  const becomes = feedback.becomes;
-  if (becomes && notice.status === 'sending' && !leaseLapsed(notice, now)) {
-    // The sender's compare-and-set on the version sees this, and plans its outcome again on it.
-    return {
-      transition: { id: notice.id, expectVersion: notice.version, set: { updatedAt: iso(now), reportedBySes: strongest(notice.reportedBySes, becomes) }, remove: [], appendEvents: [event], append: [entry('sending')] },
-    };
-  }
-  if (becomes && (PENDING_STATUSES.has(notice.status) || notice.status === 'sending')) {
-    const verdict = strongest(notice.reportedBySes, becomes);
-    const lapsed = notice.status === 'sending' ? [leaseExpiredEntry(notice, now, verdict)] : [];
-    return settleBySes(notice, verdict, now, ctx, [...lapsed, entry(verdict)], { appendEvents: [event] });
-  }
-  const moves = becomes && FEEDBACK_FROM[becomes].has(notice.status) ? becomes : undefined;
-  const reportOwed = moves === 'bounced' && notice.kind === 'notice' && !notice.reportId;
-  return {
-    transition: {
-      id: notice.id,
-      expectVersion: notice.version,
-      set: {
-        updatedAt: iso(now),
-        ...(moves ? { status: moves } : {}),
-        ...(reportOwed ? owesReport(now, ctx) : {}),
-      },
-      remove: [],
-      appendEvents: [event],
-      append: moves ? [entry(moves)] : undefined,
-    },
-    reportOwed,
-  };
-};
-
-/**
- * The return-to-sender report owed by a failed or discarded notice: a notice of kind `report` to the
- * institution's `bounceTo`, sent like any other but never reported on itself. It names the original's
- * externalId in its text but does not take it as its own, so an ILS that looks its notice up by
- * externalId finds that notice alone, not a report that was `sent`.
- */
-export const newReport = (original: Notice & { reportId: NoticeId }, ctx: { bounceTo: string; now: Date; settings: LifecycleSettings }): { record: NewNotice; ring: Doorbell } => {
-  const { now, settings } = ctx;
-  const id = original.reportId;
-  const outcome = original.status === 'failed' ? 'failed' : original.status === 'bounced' ? 'bounced' : 'discarded';
-  // A bounce is the reason even when the attempt that sent the message is recorded after it (SES may
-  // report before the sender has written its outcome).
-  // Staff may send it again before the report is made: that is not why it failed.
-  const last = [...original.attempts].reverse().find((entry) => (outcome === 'bounced' ? entry.outcome === 'bounced' : entry.outcome !== 'deferred' && entry.outcome !== 'resent'));
-  const report: ReturnToSenderReport = dropUndefined({
-    noticeId: original.id,
-    outcome,
-    recipient: original.to,
-    subject: original.subject,
-    type: original.type,
-    externalId: original.externalId,
-    createdAt: original.createdAt,
-    attempts: original.attempts,
-    reason: last?.message ?? outcome,
-  });
-  const subject = `Undelivered notice: ${original.subject}`.slice(0, 998);
-  const giveUpAt = addSeconds(now, settings.retry.maxAgeSeconds);
-  const { notice, ring } = queued(
-    { id, institutionId: original.institutionId, kind: 'report', reportFor: original.id, to: ctx.bounceTo, subject, type: 'return-to-sender' },
-    { now, first: now, giveUpAt },
-    settings,
-  );
-  return { record: { notice, content: { to: ctx.bounceTo, subject, report }, retainContentUntil: contentRetention(giveUpAt) }, ring: ring as Doorbell };
-};
-
-/** The report exists: the original leaves the sweep's index. */
-export const reportCreated = (original: Notice): Transition => ({
-  id: original.id,
-  expectVersion: original.version,
-  set: {},
-  remove: ['reportPending', 'sweepAt'],
-});
-
-const dropUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -1,5 +1,6 @@
 // The notice as the domain sees it: what the ILS submits, what is stored, and its history.
 import type { NoticeId } from '../ids';
+import type { NoticeEvent } from '../webhooks/events';
 
 export const NOTICE_STATUSES = [
   'queued',
@@ -12,6 +13,8 @@ export const NOTICE_STATUSES = [
   'failed',
   'discarded',
   'cancelled',
+  /** Accepted but never sent: the address is on the institution's suppression list. */
+  'suppressed',
 ] as const;
 export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
 
@@ -79,6 +82,8 @@ export type HistoryOutcome =
   | 'delivered'
   | 'bounced'
   | 'complained'
+  /** Not sent: the address is on the suppression list. */
+  | 'suppressed'
   /** Sent again from the console: on the original, the new notice's id; on the new one, the original's. */
   | 'resent';
 
@@ -163,6 +168,13 @@ export interface Notice {
   reportedBySes?: 'delivered' | 'bounced' | 'complained';
   /** When the record may be deleted (retention); set once the notice is final. */
   retainUntil?: string;
+  /**
+   * Webhook events written with the transitions that caused them and not yet handed to the webhook queue
+   * (an outbox: a crash between the two loses none; the sweep relays what is left).
+   */
+  outbox?: NoticeEvent[];
+  /** How many webhook events the notice has had: the last one's `sequence`. */
+  eventSeq?: number;
 }
 
 /** A notice ready to be written: state and content. */

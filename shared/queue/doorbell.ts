@@ -1,7 +1,7 @@
 // The queue's contract. A doorbell carries only a notice id: the store holds the truth, and a lost
 // doorbell is rung again by the sweep (docs/contributing/notice-flow.md).
 import type { NoticeId } from '../ids';
-import type { Doorbell } from '../lifecycle/transitions';
+import type { Doorbell } from '../lifecycle/plan';
 
 export interface DoorbellQueue {
   /** Rings doorbells in batches. Returns the ids whose doorbell could not be sent (the sweep finds those). */

@@ -2,7 +2,8 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { chunk, inParallel } from '../batching';
 import type { NoticeId } from '../ids';
-import { type Doorbell, SQS_MAX_DELAY_SECONDS } from '../lifecycle/transitions';
+import type { Doorbell } from '../lifecycle/plan';
+import { SQS_MAX_DELAY_SECONDS } from '../lifecycle/scheduling';
 import { type DoorbellQueue, doorbellBody } from './doorbell';
 
 export interface SqsDoorbellOptions {

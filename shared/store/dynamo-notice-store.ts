@@ -7,7 +7,6 @@
 import { ConditionalCheckFailedException, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -20,10 +19,11 @@ import { chunk, inParallel } from '../batching';
 import type { Random } from '../clock';
 import { InvalidCursorError, StaleNoticeError, UnavailableError } from '../errors';
 import type { NoticeId } from '../ids';
-import type { Transition } from '../lifecycle/transitions';
+import type { Transition } from '../lifecycle/plan';
 import type { NewNotice, Notice, NoticeContent } from '../notice/model';
 import type { ListPage, ListQuery, NoticeLookups, NoticeStore, NoticeTally } from './notice-store';
 import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
+import { backoff, batchGetItems } from './batch-get';
 import { documentsOf } from './documents';
 
 export interface DynamoNoticeStoreOptions {
@@ -84,8 +84,6 @@ const toContentItem = (record: NewNotice): Record<string, unknown> => ({
   [TTL_ATTRIBUTE]: epochSeconds(record.retainContentUntil),
 });
 
-/** Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
-const backoff = (attempt: number, random: Random) => new Promise((resolve) => setTimeout(resolve, random() * Math.min(2000, 25 * 2 ** attempt)));
 
 const encodeCursor = (sortKey: string) => Buffer.from(JSON.stringify({ s: sortKey })).toString('base64url');
 const decodeCursor = (cursor: string): string => {
@@ -136,22 +134,7 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
 
   /** BatchGetItem (consistent unless told) in chunks of 100 keys, retrying unprocessed keys. */
   private async batchGet(keys: string[], read: { consistent: boolean; attributes?: string[] } = { consistent: true }): Promise<Map<string, Record<string, unknown>>> {
-    const projection = read.attributes
-      ? { ProjectionExpression: [PARTITION_KEY, ...read.attributes].map((_, i) => `#p${i}`).join(', '), ExpressionAttributeNames: Object.fromEntries([PARTITION_KEY, ...read.attributes].map((name, i) => [`#p${i}`, name])) }
-      : {};
-    const found = new Map<string, Record<string, unknown>>();
-    const unique = [...new Set(keys)];
-    await inParallel(chunk(unique, BATCH_GET_MAX), PARALLEL_REQUESTS, async (batch) => {
-      let pending: Array<Record<string, unknown>> = batch.map((pk) => ({ [PARTITION_KEY]: pk }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= MAX_BATCH_TRIES) throw new UnavailableError(`the store left ${pending.length} reads unprocessed after ${MAX_BATCH_TRIES} tries`);
-        if (attempt > 0) await backoff(attempt, this.random);
-        const output = await this.documents.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: read.consistent, ...projection } } }));
-        for (const item of output.Responses?.[this.table] ?? []) found.set(item[PARTITION_KEY] as string, item);
-        pending = (output.UnprocessedKeys?.[this.table]?.Keys ?? []) as Array<Record<string, unknown>>;
-      }
-    });
-    return found;
+    return batchGetItems(this.documents, this.table, keys, this.random, read);
   }
 
   public async existingIds(ids: NoticeId[]): Promise<Set<NoticeId>> {
@@ -326,6 +309,12 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
       values[':empty'] = [];
       sets.push('#events = list_append(if_not_exists(#events, :empty), :appendEvents)');
     }
+    if (transition.appendOutbox?.length) {
+      names['#outbox'] = 'outbox';
+      values[':appendOutbox'] = transition.appendOutbox;
+      values[':empty'] = [];
+      sets.push('#outbox = list_append(if_not_exists(#outbox, :empty), :appendOutbox)');
+    }
     if (transition.countAttempt) {
       names['#attemptCount'] = 'attemptCount';
       sets.push('#attemptCount = #attemptCount + :one');
@@ -349,6 +338,33 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
       }
       throw error;
     }
+  }
+
+  public async clearOutbox(id: NoticeId, relayed: number): Promise<boolean> {
+    // Not a versioned change: the outbox is no part of the lifecycle's decisions, and a transition racing this
+    // one changes the outbox's size, which fails the condition and leaves its events for the next relay.
+    const names = { '#outbox': 'outbox', '#sweepAt': 'sweepAt', '#shard': INDEXES.due.partitionKey, '#dueAt': INDEXES.due.sortKey, '#reportPending': 'reportPending' };
+    const clear = async (withSweep: boolean): Promise<boolean> => {
+      try {
+        await this.documents.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { [PARTITION_KEY]: noticeKey(id) },
+            // Outbox events are written only as a notice becomes final: once they are relayed, the sweep has
+            // nothing left to do with it unless a report is still owed.
+            UpdateExpression: withSweep ? 'REMOVE #outbox, #sweepAt, #shard, #dueAt' : 'REMOVE #outbox',
+            ConditionExpression: withSweep ? 'size(#outbox) = :n AND attribute_not_exists(#reportPending)' : 'size(#outbox) = :n',
+            ExpressionAttributeNames: withSweep ? names : { '#outbox': 'outbox' },
+            ExpressionAttributeValues: { ':n': relayed },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    };
+    return (await clear(true)) || (await clear(false));
   }
 
   public async createReport(record: NewNotice): Promise<boolean> {

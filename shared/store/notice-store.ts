@@ -1,7 +1,7 @@
 // The store's contract: the source of truth for notices (docs/contributing/layout.md). Implemented on DynamoDB by
 // dynamo-notice-store.ts; the domain depends only on this.
 import type { NoticeId } from '../ids';
-import type { Transition } from '../lifecycle/transitions';
+import type { Transition } from '../lifecycle/plan';
 import type { NewNotice, Notice, NoticeContent, NoticeStatus } from '../notice/model';
 
 export interface ListQuery {
@@ -39,6 +39,12 @@ export interface NoticeStore {
   listNotices(institutionId: string, query: ListQuery): Promise<ListPage>;
   /** Applies a transition if the notice still has the expected version; throws StaleNoticeError if not. */
   apply(transition: Transition): Promise<Notice>;
+  /**
+   * Empties the notice's webhook outbox once its first `relayed` events are handed on, and takes it out of
+   * the sweep's index when nothing else keeps it there; false (and nothing changed) when events were added
+   * meanwhile, which the next relay hands on with the rest.
+   */
+  clearOutbox(id: NoticeId, relayed: number): Promise<boolean>;
   /** Creates a return-to-sender report unless a report with its id exists; true when this call created it. */
   createReport(record: NewNotice): Promise<boolean>;
   /** Ids of notices whose `sweepAt` has come, read from the sparse due index (never a scan). */

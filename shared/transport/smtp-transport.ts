@@ -12,7 +12,7 @@ import type { Clock } from '../clock';
 import type { SmtpServerConfig } from '../config/schema';
 import type { OutgoingMessage } from '../mime/compose';
 import { credentialForms, redactSecrets } from '../secrets';
-import { classifySmtpFailure, deliveryFailure, isConnectionFailure, isTlsUnavailable } from './classify';
+import { classifySmtpFailure, deliveryFailure, enhancedStatusOf, isConnectionFailure, isTlsUnavailable, replyCodeOf } from './classify';
 import type { SendOptions, SendReceipt, Transport } from './transport';
 import type { DeliveryError } from '../errors';
 
@@ -277,7 +277,7 @@ export class SmtpTransport implements Transport {
     // An acceptance is kept like a refusal, so a careless server's quoting of the login is taken out of it too.
     const secrets = this.secretsOf(server);
     const response = secrets.length > 0 && typeof info.response === 'string' ? redactSecrets(info.response, secrets) : info.response;
-    return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response };
+    return { transport: 'smtp', server: serverName(server.config), messageId: message.messageId, response, responseCode: replyCodeOf(response), enhancedStatus: enhancedStatusOf(response) };
   }
 
   /** One mail transaction on an open session; the session is reset after a refusal, dropped after anything else. */

@@ -13,6 +13,10 @@ export interface SendReceipt {
   messageId: string;
   /** The server's reply, e.g. `250 2.0.0 OK queued as 4Qx…`. */
   response: string;
+  /** SMTP: the reply code of the acceptance (250), read by the transport so nobody after it parses the text. */
+  responseCode?: number;
+  /** SMTP: the RFC 3463 enhanced status of the acceptance (`2.0.0`), when the server gave one. */
+  enhancedStatus?: string;
 }
 
 /** One try of one server, as the Test Server reports it. */

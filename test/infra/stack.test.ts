@@ -62,12 +62,44 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(failure).toMatchObject({ name: 'ValidationFailed' });
   });
 
-  it('runs six functions on Node.js 24 for arm64, each with its configuration in the bundle, and no SMTP door unless enabled', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 6);
+  it('runs seven functions on Node.js 24 for arm64, each with its configuration in the bundle, and no SMTP door unless enabled', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 7);
     template.resourceCountIs('AWS::ECS::Service', 0);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Environment: { Variables: expect.objectContaining({ NOTICE_RELAY_CONFIG: '/var/task/config.json' }) } });
     }
+  });
+
+  it('posts webhooks from a queue and function of their own: encrypted, with a dead-letter queue and its alarm, the function reading only secrets and its records', () => {
+    // Assess: the queue, its dead-letter queue, and the function behind it with partial batch responses
+    const queues = template.findResources('AWS::SQS::Queue');
+    const webhookQueue = Object.entries(queues).find(([id]) => /^Webhooks(Queue)/.test(id));
+    const webhookDlq = Object.entries(queues).find(([id]) => /^WebhooksDeadLetterQueue/.test(id));
+    expect(webhookQueue?.[1].Properties).toMatchObject({ SqsManagedSseEnabled: true, VisibilityTimeout: 360, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [webhookDlq?.[0], 'Arn'] }, maxReceiveCount: 5 } });
+    expect(webhookDlq?.[1].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+    const functionsById = template.findResources('AWS::Lambda::Function');
+    const webhooksFunction = Object.entries(functionsById).find(([, fn]) => (fn.Properties as { Description?: string }).Description === 'Notice Relay webhooks');
+    expect(webhooksFunction?.[1].Properties).toMatchObject({ Timeout: 60, MemorySize: 256, Environment: { Variables: expect.objectContaining({ NOTICE_RELAY_WEBHOOK_QUEUE_URL: expect.anything() }) } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: webhooksFunction?.[0] },
+      EventSourceArn: { 'Fn::GetAtt': [webhookQueue?.[0], 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('^Webhook events reached the dead-letter queue'),
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [webhookDlq?.[0], 'QueueName'] } }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+    });
+    // Least privilege: the webhook function's own policy reads and records its records and sends its next try, no more.
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify((policy as { Properties: { Roles: unknown } }).Properties.Roles).includes('webhooksRole'),
+    );
+    const actions = policies.flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }).Properties.PolicyDocument.Statement.flatMap(actionsOf)).sort();
+    expect(actions.filter((action) => !action.startsWith('logs:'))).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+    );
+    expect(actions.filter((action) => /^(ses|dynamodb:(Query|Scan|DeleteItem|BatchWriteItem|PutItem))/.test(action))).toEqual([]);
   });
 
   it('bundles the same code and configuration into the same assets on every synth, so a deploy changes only what changed', () => {
@@ -285,7 +317,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(outputs.EgressIps).toBeUndefined();
   });
 
-  it('alarms on dead letters, backlogs, function errors and throttles, API 5xx, a sweep that fails or stops, paused and stalled sending, SES reputation and unrecorded SES feedback', () => {
+  it('alarms on dead letters (doorbells and webhooks), backlogs, function errors and throttles, API 5xx, a sweep that fails or stops, paused and stalled sending, SES reputation and unrecorded SES feedback', () => {
     const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).map((id) => id.replace(/[0-9A-F]{8}$/, ''));
     expect(alarms.sort()).toEqual(
       [
@@ -307,6 +339,8 @@ describe('Stack: NoticeRelay from config/example.json', () => {
         'TransportStalledbranch',
         'TransportStalleddemo',
         'TransportThrottles',
+        'WebhooksDeadLetters',
+        'WebhooksErrors',
       ].sort(),
     );
     // A schedule that stopped sends no data at all: that must raise the alarm, not hide it.

@@ -10,7 +10,7 @@ import type { APIGatewayProxyResult, SQSEvent } from 'aws-lambda';
 import { bundleSizes, type BundleSize } from '../../infra/cdk/bundle-sizes';
 import { apiEvent, aNoticeInput, sqsRecord } from '../support/factories';
 import { FAST, fastConfig } from '../support/pipeline';
-import { doorbellGraceSeconds } from '../../shared/lifecycle/transitions';
+import { doorbellGraceSeconds } from '../../shared/lifecycle/scheduling';
 import { startTestQueue, startTestTable, type TestQueue, type TestTable } from '../support/emulators';
 import { receivedFor, startRelay, type Relay } from '../support/smtp-relay';
 

@@ -63,7 +63,7 @@ describe('Class: SmtpTransport', () => {
     // Act
     const receipt = await sendAndCatch(transport(server(plain.port)));
     // Assess
-    expect(receipt).toMatchObject({ transport: 'smtp', server: `127.0.0.1:${plain.port}`, messageId: '<N1@library.example.org>', response: expect.stringMatching(/^250 /) });
+    expect(receipt).toMatchObject({ transport: 'smtp', server: `127.0.0.1:${plain.port}`, messageId: '<N1@library.example.org>', response: expect.stringMatching(/^250 /), responseCode: 250 });
     expect(plain.received[0]?.envelope).toEqual({ from: 'circulation@library.example.org', to: ['patron@example.org'] });
   });
 

@@ -3,7 +3,8 @@
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { deliveryFailure } from '../../shared/transport/classify';
-import { afterAttempt, cancel, type LifecycleContext, newNotice, takeLease } from '../../shared/lifecycle/transitions';
+import type { LifecycleContext } from '../../shared/lifecycle/plan';
+import { afterAttempt, cancel, newNotice, takeLease } from '../../shared/lifecycle/transitions';
 import { DynamoIdempotencyStore } from '../../shared/store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
 import { DynamoTransportState } from '../../shared/store/dynamo-transport-state';

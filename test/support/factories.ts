@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { generateKeyPairSync } from 'node:crypto';
 import { parseConfig } from '../../shared/config/load';
 import type { Config, ConfigInput } from '../../shared/config/schema';
-import type { LifecycleSettings } from '../../shared/lifecycle/transitions';
+import type { LifecycleSettings } from '../../shared/lifecycle/plan';
 import type { Notice, NoticeInput } from '../../shared/notice/model';
 import { lifecycleSettings } from '../../shared/deps';
 

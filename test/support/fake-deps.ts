@@ -12,7 +12,18 @@ import type { TransportDeps } from '../../shared/transport/factory';
 import { type FetchLike, OAuth2Tokens } from '../../shared/transport/oauth2';
 import { ManualClock } from './clock';
 import { aConfig } from './factories';
-import { InMemoryDoorbellQueue, InMemoryIdempotencyStore, InMemoryKeyRateCounter, InMemoryNoticeStore, InMemoryTransports, InMemoryTransportState } from './fakes';
+import {
+  InMemoryDoorbellQueue,
+  InMemoryIdempotencyStore,
+  InMemoryKeyRateCounter,
+  InMemoryNoticeStore,
+  InMemorySuppressionStore,
+  InMemoryTransports,
+  InMemoryTransportState,
+  InMemoryWebhookQueue,
+  InMemoryWebhookStore,
+} from './fakes';
+import { subscriptionsOf } from '../../shared/webhooks/relay';
 
 export interface FakeDepsOptions {
   config?: Config;
@@ -47,6 +58,9 @@ export const fakeDeps = (options: FakeDepsOptions = {}) => {
   const transports = new InMemoryTransports(clock);
   const transportState = new InMemoryTransportState();
   const keyRates = new InMemoryKeyRateCounter();
+  const suppressions = new InMemorySuppressionStore();
+  const deliveries = new InMemoryWebhookStore();
+  const webhookQueue = new InMemoryWebhookQueue();
   const slept: number[] = [];
   const transportDeps: TransportDeps = {
     clock,
@@ -55,10 +69,16 @@ export const fakeDeps = (options: FakeDepsOptions = {}) => {
     tokens: new OAuth2Tokens({ fetch: noNetwork, clock }),
     decorate: (_real, institution) => transports.for(institution),
   };
+  const institutions = new Map(config.institutions.map((institution) => [institution.id, institution]));
   const deps = {
     config,
     settings: lifecycleSettings(config),
-    institutions: new Map(config.institutions.map((institution) => [institution.id, institution])),
+    institutions,
+    suppressions,
+    suppressionDays: config.suppression.days,
+    deliveries,
+    webhookQueue,
+    subscriptions: subscriptionsOf(institutions),
     store,
     idempotency,
     queue,
@@ -78,5 +98,5 @@ export const fakeDeps = (options: FakeDepsOptions = {}) => {
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     desk: makeDesk({ transports: transportDeps, records: transportState, clock, newId, log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
   };
-  return { deps, clock, store, idempotency, queue, transports, transportState, keyRates, slept };
+  return { deps, clock, store, idempotency, queue, transports, transportState, keyRates, suppressions, deliveries, webhookQueue, slept };
 };

@@ -1,5 +1,5 @@
 // In-memory fakes of the ports the handlers are built on (store, Idempotency-Keys, queue, transport,
-// transport state, key rates), for unit tests that test behaviour rather than DynamoDB's wire format.
+// transport state, key rates, suppression list, webhook deliveries and queue), for unit tests that test behaviour rather than DynamoDB's wire format.
 // Each honours the contract of the real adapter (test/support/store-contract.ts runs the same tests on
 // both): compare-and-set on versions, a report created once, cursors only the store issued, doorbell
 // delays within SQS's 15 minutes. Any method can be made to fail, as a store or a queue does.
@@ -9,7 +9,8 @@ import type { InstitutionConfig } from '../../shared/config/schema';
 import { DeliveryError, InvalidCursorError, StaleNoticeError } from '../../shared/errors';
 import type { NoticeId } from '../../shared/ids';
 import type { KeyRateCounter } from '../../shared/intake/key-rate';
-import { type Doorbell, SQS_MAX_DELAY_SECONDS, type Transition } from '../../shared/lifecycle/transitions';
+import type { Doorbell, Transition } from '../../shared/lifecycle/plan';
+import { SQS_MAX_DELAY_SECONDS } from '../../shared/lifecycle/scheduling';
 import type { OutgoingMessage } from '../../shared/mime/compose';
 import type { NewNotice, Notice, NoticeContent } from '../../shared/notice/model';
 import type { DoorbellQueue } from '../../shared/queue/doorbell';
@@ -18,6 +19,9 @@ import type { ListPage, ListQuery, NoticeStore } from '../../shared/store/notice
 import { deliveryFailure } from '../../shared/transport/classify';
 import type { TransportChange, TransportState, TransportStates } from '../../shared/transport/records';
 import type { SendOptions, SendReceipt, Transport } from '../../shared/transport/transport';
+import type { WebhookMessage, WebhookQueue } from '../../shared/queue/webhook-queue';
+import type { SuppressionEntry, SuppressionPage, SuppressionStore } from '../../shared/store/suppression-store';
+import type { WebhookDelivery, WebhookDeliveryPage, WebhookStore, WebhookTry } from '../../shared/store/webhook-store';
 
 /** A copy as a store keeps it: what was written, without undefined fields, never shared with the caller. */
 const stored = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -179,10 +183,22 @@ export class InMemoryNoticeStore extends Recorded<NoticeStoreMethod> implements 
     for (const attribute of transition.remove) delete next[attribute];
     if (transition.append?.length) next.attempts = [...((next.attempts as unknown[]) ?? []), ...stored(transition.append)];
     if (transition.appendEvents?.length) next.events = [...((next.events as unknown[]) ?? []), ...stored(transition.appendEvents)];
+    if (transition.appendOutbox?.length) next.outbox = [...((next.outbox as unknown[]) ?? []), ...stored(transition.appendOutbox)];
     if (transition.countAttempt) next.attemptCount = (next.attemptCount as number) + 1;
     next.version = current.version + 1;
     this.states.set(transition.id, next as unknown as Notice);
     return this.peek(transition.id) as Notice;
+  }
+
+  public async clearOutbox(id: NoticeId, relayed: number): Promise<boolean> {
+    this.enter('clearOutbox', id, relayed);
+    const current = this.states.get(id);
+    if (!current?.outbox || current.outbox.length !== relayed) return false;
+    const next: Notice = { ...current };
+    delete next.outbox;
+    if (!next.reportPending) delete next.sweepAt;
+    this.states.set(id, next);
+    return true;
   }
 
   public async createReport(record: NewNotice): Promise<boolean> {
@@ -329,7 +345,7 @@ export class InMemoryTransports {
           options.tries?.push({ server: answer.facts.server ?? server, ok: false, reply: answer.message });
           throw answer;
         }
-        const receipt: SendReceipt = { transport: kind, server, messageId: message.messageId, response: '250 2.0.0 Ok: queued', ...answer };
+        const receipt: SendReceipt = { transport: kind, server, messageId: message.messageId, response: '250 2.0.0 Ok: queued', ...(kind === 'smtp' ? { responseCode: 250, enhancedStatus: '2.0.0' } : {}), ...answer };
         options.tries?.push({ server: receipt.server, ok: true, reply: receipt.response });
         return receipt;
       },
@@ -406,5 +422,101 @@ export class InMemoryKeyRateCounter extends Recorded<'count'> implements KeyRate
     if (count >= limit) return false;
     this.counts.set(name, count + 1);
     return true;
+  }
+}
+
+/** SuppressionStore in memory: entries by institution and address, lapsing at their `expiresAt`. */
+export class InMemorySuppressionStore extends Recorded<keyof SuppressionStore> implements SuppressionStore {
+  private readonly entries = new Map<string, SuppressionEntry>();
+
+  public async add(entry: SuppressionEntry): Promise<void> {
+    this.enter('add', entry);
+    this.entries.set(`${entry.institutionId}#${entry.address}`, stored(entry));
+  }
+
+  public async remove(institutionId: string, address: string): Promise<boolean> {
+    this.enter('remove', institutionId, address);
+    return this.entries.delete(`${institutionId}#${address}`);
+  }
+
+  public async findMany(institutionId: string, addresses: string[], now: Date): Promise<Map<string, SuppressionEntry>> {
+    this.enter('findMany', institutionId, addresses, now);
+    const found = new Map<string, SuppressionEntry>();
+    for (const address of addresses) {
+      const entry = this.entries.get(`${institutionId}#${address}`);
+      if (entry && (!entry.expiresAt || new Date(entry.expiresAt) > now)) found.set(address, stored(entry));
+    }
+    return found;
+  }
+
+  public async list(institutionId: string, query: { limit: number; cursor?: string; now: Date }): Promise<SuppressionPage> {
+    this.enter('list', institutionId, query);
+    const sortKey = (entry: SuppressionEntry) => `${entry.createdAt}#${entry.address}`;
+    if (query.cursor !== undefined && !query.cursor.startsWith('in-memory:')) throw new InvalidCursorError();
+    const after = query.cursor?.slice('in-memory:'.length);
+    const matching = [...this.entries.values()]
+      .filter((entry) => entry.institutionId === institutionId && (!entry.expiresAt || new Date(entry.expiresAt) > query.now))
+      .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1))
+      .filter((entry) => after === undefined || sortKey(entry) < after);
+    const page = matching.slice(0, query.limit).map(stored);
+    const last = page[page.length - 1];
+    return matching.length > query.limit && last ? { suppressions: page, cursor: `in-memory:${sortKey(last)}` } : { suppressions: page };
+  }
+}
+
+/** WebhookStore in memory: one record per event and receiver, each try appended. */
+export class InMemoryWebhookStore extends Recorded<keyof WebhookStore> implements WebhookStore {
+  private readonly records = new Map<string, WebhookDelivery>();
+
+  public async recordTry(delivery: Omit<WebhookDelivery, 'tries'>, attempt: WebhookTry): Promise<void> {
+    this.enter('recordTry', delivery, attempt);
+    const key = `${delivery.institutionId}#${delivery.eventId}#${delivery.receiver}`;
+    const before = this.records.get(key);
+    const next: WebhookDelivery = { ...stored(delivery), createdAt: before?.createdAt ?? delivery.createdAt, tries: [...(before?.tries ?? []), stored(attempt)] };
+    if (!delivery.nextAttemptAt) delete next.nextAttemptAt;
+    this.records.set(key, next);
+  }
+
+  public async get(institutionId: string, eventId: string, receiver: string): Promise<WebhookDelivery | undefined> {
+    this.enter('get', institutionId, eventId, receiver);
+    const found = this.records.get(`${institutionId}#${eventId}#${receiver}`);
+    return found && stored(found);
+  }
+
+  public async list(institutionId: string, query: { limit: number; cursor?: string }): Promise<WebhookDeliveryPage> {
+    this.enter('list', institutionId, query);
+    const sortKey = (delivery: WebhookDelivery) => `${delivery.createdAt}#${delivery.eventId}#${delivery.receiver}`;
+    if (query.cursor !== undefined && !query.cursor.startsWith('in-memory:')) throw new InvalidCursorError();
+    const after = query.cursor?.slice('in-memory:'.length);
+    const matching = [...this.records.values()]
+      .filter((delivery) => delivery.institutionId === institutionId)
+      .sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1))
+      .filter((delivery) => after === undefined || sortKey(delivery) < after);
+    const page = matching.slice(0, query.limit).map(stored);
+    const last = page[page.length - 1];
+    return matching.length > query.limit && last ? { deliveries: page, cursor: `in-memory:${sortKey(last)}` } : { deliveries: page };
+  }
+
+  public async listForNotice(institutionId: string, noticeId: NoticeId): Promise<WebhookDelivery[]> {
+    this.enter('listForNotice', institutionId, noticeId);
+    return [...this.records.values()].filter((delivery) => delivery.institutionId === institutionId && delivery.noticeId === noticeId).sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1)).map(stored);
+  }
+}
+
+/** WebhookQueue in memory: what was sent, with its delay, for a test to hand to the webhook function. */
+export class InMemoryWebhookQueue extends Recorded<keyof WebhookQueue> implements WebhookQueue {
+  public readonly sent: Array<{ message: WebhookMessage; delaySeconds: number }> = [];
+
+  public async send(messages: Array<{ message: WebhookMessage; delaySeconds: number }>): Promise<void> {
+    this.enter('send', messages);
+    for (const entry of messages) {
+      if (entry.delaySeconds > SQS_MAX_DELAY_SECONDS) throw new Error(`SQS refuses a delay of ${entry.delaySeconds} s`);
+      this.sent.push(stored(entry));
+    }
+  }
+
+  /** Takes every message sent so far. */
+  public take(): WebhookMessage[] {
+    return this.sent.splice(0).map((entry) => entry.message);
   }
 }

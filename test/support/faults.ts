@@ -3,7 +3,7 @@
 // effect. The injector remembers the one case in which a duplicate email is allowed: a message the relay
 // accepted whose outcome then could not be recorded.
 import type { SenderFunctionDeps, SweepFunctionDeps } from '../../shared/deps';
-import type { Transition } from '../../shared/lifecycle/transitions';
+import type { Transition } from '../../shared/lifecycle/plan';
 import type { DoorbellQueue } from '../../shared/queue/doorbell';
 import type { NoticeStore } from '../../shared/store/notice-store';
 import { deliveryFailure } from '../../shared/transport/classify';

@@ -1,6 +1,7 @@
 // The whole pipeline in the test process, hosted as `npm start` hosts it: the API's functions, the SQS
 // poller driving the sender handler, and the sweep on a timer, with the real SDK clients against
 // dynalite and fauxqs. Timings are seconds, so retries and give-ups happen within a test.
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { type LocalRuntimeOptions, type RunningFunctions, startLocalRuntime } from '../../infra/local/runtime';
 import type { ConfigInput } from '../../shared/config/schema';
@@ -59,17 +60,22 @@ export interface PipelineOptions {
   decorate?: LocalRuntimeOptions['decorate'];
   /** More of the environment the functions read (the console's NOTICE_RELAY_DNS_RESOLVER…). */
   env?: LocalRuntimeOptions['env'];
+  /** A webhook queue on the same emulator, and the webhook function behind a poller of its own. */
+  webhooks?: boolean;
 }
 
 export const startPipeline = async (config: ReturnType<typeof aConfig>, options: PipelineOptions = {}): Promise<Pipeline> => {
   const [table, queue] = await Promise.all([startTestTable(), startTestQueue()]);
+  const webhookQueueUrl = options.webhooks
+    ? ((await queue.client.send(new CreateQueueCommand({ QueueName: 'webhooks', Attributes: { VisibilityTimeout: '30' } }))).QueueUrl as string)
+    : undefined;
   const functions = await startLocalRuntime({
     config,
-    resources: { dynamodb: table.url, sqs: queue.url, ses: options.sesEndpoint, tableName: table.tableName, queueUrl: queue.queueUrl },
+    resources: { dynamodb: table.url, sqs: queue.url, ses: options.sesEndpoint, tableName: table.tableName, queueUrl: queue.queueUrl, webhookQueueUrl },
     overrides: { random: Math.random, log: options.log ?? silentLog },
     decorate: options.decorate,
     env: options.env,
-    hosting: { sender: true, sweep: true },
+    hosting: { sender: true, sweep: true, webhooks: options.webhooks },
   });
   const deps = functions.deps.sweep;
   const waitFor = async <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'the condition'): Promise<T> => {
@@ -82,7 +88,9 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
     }
   };
   const api = async (method: string, path: string, body?: unknown, key = DEMO_KEY) => {
-    const result: APIGatewayProxyResult = await functions.handlers.api(apiEvent({ method, path, body, key }));
+    const [pathOnly = path, queryString] = path.split('?');
+    const query = queryString ? Object.fromEntries(new URLSearchParams(queryString)) : undefined;
+    const result: APIGatewayProxyResult = await functions.handlers.api(apiEvent({ method, path: pathOnly, body, key, query }));
     return { status: result.statusCode, body: JSON.parse(result.body) };
   };
   const notice = async (id: string) => {

@@ -47,3 +47,37 @@ export class DoorbellQueue extends Construct {
     ];
   }
 }
+
+/**
+ * The webhook queue, a queue of its own so that a receiver that is slow or down never holds up a doorbell,
+ * with its dead-letter queue: a message lands there only when its try could not be recorded five times
+ * (the table unreachable); a receiver's own failures are tried again through the queue itself.
+ */
+export class WebhookQueue extends Construct {
+  public readonly queue: Queue;
+  public readonly deadLetterQueue: Queue;
+  public readonly alarms: Alarm[];
+
+  public constructor(scope: Construct, id: string, props: { visibilityTimeoutSeconds: number }) {
+    super(scope, id);
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+    this.queue = new Queue(this, 'Queue', {
+      visibilityTimeout: Duration.seconds(props.visibilityTimeoutSeconds),
+      // A day of retries, with the waits between them: longer than the 24 h an event is tried.
+      retentionPeriod: Duration.days(4),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    this.alarms = [
+      new Alarm(this, 'DeadLetters', {
+        alarmDescription: 'Webhook events reached the dead-letter queue: the webhook function could not record their tries (table unreachable?). Redrive them once it is back.',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+  }
+}

@@ -28,7 +28,7 @@ export class SecretsForInstitutions extends Construct {
       if (!secretTemplate(institution)) continue;
       const secret = new Secret(this, `Secret-${institution.id}`, {
         secretName: `${props.namePrefix}/${institution.id}-${props.nameSuffix}`,
-        description: `Notice Relay: SMTP credentials and DKIM key of institution ${institution.id}. The fields to fill in: npx notice-relay secret-template --config <file> --institution ${institution.id}`,
+        description: `Notice Relay: SMTP credentials, DKIM key and webhook signing secrets of institution ${institution.id}. The fields to fill in: npx notice-relay secret-template --config <file> --institution ${institution.id}`,
         secretStringValue: SecretValue.unsafePlainText(UNFILLED_SECRET),
         // Kept when the stack is deleted (it holds what IT put in), removed when a first deploy rolls back,
         // so that its name is free for the next try.

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeFeedbackHandler } from '../../../lambdas/feedback/feedback-handler';
 import type { SesEventRecord } from '../../../shared/delivery/feedback';
-import type { Transition } from '../../../shared/lifecycle/transitions';
+import type { Transition } from '../../../shared/lifecycle/plan';
 import type { Notice } from '../../../shared/notice/model';
 import { fakeDeps } from '../../support/fake-deps';
 import { aNotice } from '../../support/factories';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { makeIntakeHandler } from '../../../lambdas/intake/intake-handler';
 import { canonicalJson } from '../../../shared/intake/accept-notices';
-import type { Transition } from '../../../shared/lifecycle/transitions';
+import type { Transition } from '../../../shared/lifecycle/plan';
 import type { NewNotice, Notice } from '../../../shared/notice/model';
 import { fakeDeps } from '../../support/fake-deps';
 import { aNotice, aNoticeInput, apiEvent, BRANCH_KEY, DEMO_KEY } from '../../support/factories';

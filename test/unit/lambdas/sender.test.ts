@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { makeSenderHandler } from '../../../lambdas/sender/sender-handler';
 import { StaleNoticeError } from '../../../shared/errors';
-import type { Transition } from '../../../shared/lifecycle/transitions';
+import type { Transition } from '../../../shared/lifecycle/plan';
 import type { Notice } from '../../../shared/notice/model';
 import { TRANSPORT_PAUSED_LOG, TRANSPORT_RESUMED_LOG } from '../../../shared/log';
 import { classifySesFailure } from '../../../shared/transport/classify';

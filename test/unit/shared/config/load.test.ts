@@ -37,14 +37,42 @@ describe('Function: loadConfig', () => {
     // Act
     const config = parseConfig(aConfigInput());
     // Assess
-    expect(config.retry).toEqual({ shortRangeSeconds: 3600, shortDelaySeconds: [180, 540], longDelaySeconds: [3600, 5400], maxAgeSeconds: 360000 });
+    expect(config.retry).toEqual({
+      shortRangeSeconds: 3600,
+      shortDelaySeconds: [180, 540],
+      longDelaySeconds: [3600, 5400],
+      maxAgeSeconds: 360000,
+      webhooks: { firstDelaySeconds: 30, longestDelaySeconds: 21600, giveUpAfterSeconds: 86400 },
+    });
     expect(config.intake).toEqual({ spreadSeconds: 60, requestsPerMinutePerKey: 600 });
     expect(config.sweep).toEqual({ intervalSeconds: 60 });
     expect(config.sender).toEqual({ attemptTimeoutSeconds: 60, leaseSeconds: 90, batchSize: 10, concurrency: 4, batchingWindowSeconds: 5 });
     expect(config.retention).toEqual({ days: 30 });
+    expect(config.suppression).toEqual({ days: 180 });
+    expect(config.institutions[0]?.webhooks).toEqual([]);
     expect(config.alerts).toEqual({ stalledAfterMinutes: 30 });
     expect(config.institutions[1]?.transport).toMatchObject({ kind: 'ses', existingIdentity: false });
     expect(config.institutions[0]?.from).toEqual({ name: 'Demo Public Library', address: 'notices@library.example.org', text: 'Demo Public Library <notices@library.example.org>' });
+  });
+
+  it('refuses a webhook that is not https, or that names an event there is not', () => {
+    // Prepare
+    const input = aConfigInput();
+    (input.institutions[0] as Record<string, unknown>).webhooks = [{ url: 'http://ils.library.example.org/events' }, { url: 'http://127.0.0.1:8080/events', events: ['notice.opened'] }];
+    // Act
+    const thrown = (() => {
+      try {
+        parseConfig(input);
+      } catch (error) {
+        return error as { details: Array<{ path: string; message: string }> };
+      }
+      return undefined;
+    })();
+    // Assess
+    expect(thrown?.details.map((detail) => detail.path)).toEqual(
+      expect.arrayContaining(['institutions[0].webhooks[0].url', 'institutions[0].webhooks[1].events[0]']),
+    );
+    expect(thrown?.details).toHaveLength(2);
   });
 
   it('lists every problem of a bad file by its JSON path', () => {

@@ -1,21 +1,10 @@
 import { ConflictError } from '../../../../shared/errors';
 import { deliveryFailure } from '../../../../shared/transport/classify';
-import {
-  afterAttempt,
-  cancel,
-  defer,
-  doorbellAfterQueueLoss,
-  type LifecycleContext,
-  markResent,
-  newNotice,
-  newReport,
-  onDoorbell,
-  onFeedback,
-  resendOf,
-  resendRefusal,
-  sweepAction,
-  takeLease,
-} from '../../../../shared/lifecycle/transitions';
+import { onFeedback } from '../../../../shared/lifecycle/feedback';
+import type { LifecycleContext } from '../../../../shared/lifecycle/plan';
+import { newReport } from '../../../../shared/lifecycle/reports';
+import { doorbellAfterQueueLoss } from '../../../../shared/lifecycle/scheduling';
+import { afterAttempt, cancel, defer, markResent, newNotice, onDoorbell, resendOf, resendRefusal, sweepAction, takeLease } from '../../../../shared/lifecycle/transitions';
 import { aNotice, aNoticeInput, settingsOf } from '../../../support/factories';
 
 const at = (iso: string) => new Date(iso);
@@ -118,7 +107,7 @@ describe('Function: afterAttempt', () => {
 
   it('marks a delivered notice sent and takes it out of the sweep', () => {
     // Act
-    const plan = afterAttempt(leased(), { ok: true, transport: 'smtp', server: 'mail.example.org:587', messageId: '<N1@library.example.org>', response: '250 2.0.0 OK queued', startedAt }, now, ctx());
+    const plan = afterAttempt(leased(), { ok: true, transport: 'smtp', server: 'mail.example.org:587', messageId: '<N1@library.example.org>', response: '250 2.0.0 OK queued', responseCode: 250, enhancedStatus: '2.0.0', startedAt }, now, ctx());
     // Assess
     expect(plan.transition).toMatchObject({
       expectVersion: 2,

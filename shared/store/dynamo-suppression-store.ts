@@ -1,0 +1,89 @@
+// The suppression list on DynamoDB: one item per institution and address, listed through the `byInstitution`
+// index under a partition of its own, and deleted by TTL once it lapses (read-time checks cover TTL's delay).
+// Addresses come normalised by the caller (shared/suppression/address.ts).
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Random } from '../clock';
+import { batchGetItems } from './batch-get';
+import { documentsOf } from './documents';
+import { pageByIndex } from './index-pages';
+import type { SuppressionEntry, SuppressionPage, SuppressionStore } from './suppression-store';
+import { INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
+
+export interface DynamoSuppressionStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  random: Random;
+}
+
+const keyOf = (institutionId: string, address: string) => `suppression#${institutionId}#${address}`;
+// `~` is in no institution id, so these partitions never meet a notice's.
+const listPartition = (institutionId: string) => `~suppressions#${institutionId}`;
+const inForce = (item: Record<string, unknown>, now: Date) => typeof item.expiresAt !== 'string' || new Date(item.expiresAt) > now;
+
+const toEntry = (item: Record<string, unknown>): SuppressionEntry => {
+  const { institutionId, address, reason, detail, noticeId, createdAt, expiresAt } = item as unknown as SuppressionEntry;
+  return Object.fromEntries(Object.entries({ institutionId, address, reason, detail, noticeId, createdAt, expiresAt }).filter(([, v]) => v !== undefined)) as unknown as SuppressionEntry;
+};
+
+export class DynamoSuppressionStore implements SuppressionStore {
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly random: Random;
+
+  constructor(options: DynamoSuppressionStoreOptions) {
+    this.documents = documentsOf(options.client);
+    this.table = options.tableName;
+    this.random = options.random;
+  }
+
+  public async add(entry: SuppressionEntry): Promise<void> {
+    const { address } = entry;
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...entry,
+          address,
+          [PARTITION_KEY]: keyOf(entry.institutionId, address),
+          [INDEXES.byInstitution.partitionKey]: listPartition(entry.institutionId),
+          [INDEXES.byInstitution.sortKey]: `${entry.createdAt}#${address}`,
+          ...(entry.expiresAt ? { [TTL_ATTRIBUTE]: Math.floor(new Date(entry.expiresAt).getTime() / 1000) } : {}),
+        },
+      }),
+    );
+  }
+
+  public async remove(institutionId: string, address: string): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new DeleteCommand({ TableName: this.table, Key: { [PARTITION_KEY]: keyOf(institutionId, address) }, ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  public async findMany(institutionId: string, addresses: string[], now: Date): Promise<Map<string, SuppressionEntry>> {
+    if (addresses.length === 0) return new Map();
+    const found = await batchGetItems(this.documents, this.table, addresses.map((address) => keyOf(institutionId, address)), this.random);
+    const entries = new Map<string, SuppressionEntry>();
+    for (const item of found.values()) if (inForce(item, now)) entries.set(item.address as string, toEntry(item));
+    return entries;
+  }
+
+  public async list(institutionId: string, query: { limit: number; cursor?: string; now: Date }): Promise<SuppressionPage> {
+    const page = await pageByIndex(this.documents, this.table, this.random, {
+      index: 'byInstitution',
+      partition: listPartition(institutionId),
+      keyPrefix: `suppression#${institutionId}#`,
+      limit: query.limit,
+      cursor: query.cursor,
+      newestFirst: true,
+      keep: (item) => inForce(item, query.now),
+    });
+    return { suppressions: page.items.map(toEntry), ...(page.cursor ? { cursor: page.cursor } : {}) };
+  }
+}
