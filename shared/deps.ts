@@ -37,6 +37,8 @@ import type { TransportDeps } from './transport/factory';
 import { type FetchLike, OAuth2Tokens } from './transport/oauth2';
 import type { TransportStates } from './transport/records';
 import { DynamoTransportState } from './store/dynamo-transport-state';
+import { DynamoBatchLookups } from './store/dynamo-batch-lookups';
+import type { BatchLookups } from './store/batch-lookups';
 import { type TlsIdentity, tlsIdentityOfSecret } from './submission/certificate';
 import { DynamoConsoleSessions, DynamoSignInFailures } from './store/dynamo-console-state';
 import type { NoticeLookups } from './store/notice-store';
@@ -77,6 +79,7 @@ export type FeedbackFunctionDeps = BaseDeps;
 export interface SenderFunctionDeps extends BaseDeps {
   transports: TransportDeps;
   transportStates: TransportStates;
+  batchLookups: BatchLookups;
   attemptTimeoutSeconds: number;
   sleep: (ms: number) => Promise<void>;
   clients: BaseDeps['clients'] & { ses: SESClient };
@@ -311,6 +314,7 @@ export const createSenderDeps = (env: Env, overrides: DepsOverrides = {}): Sende
     ...base,
     transports,
     transportStates: new DynamoTransportState({ client: base.clients.dynamodb, tableName }),
+    batchLookups: new DynamoBatchLookups({ client: base.clients.dynamodb, tableName, random: cryptoRandom }),
     attemptTimeoutSeconds: base.config.sender.attemptTimeoutSeconds,
     sleep,
     clients: { ...base.clients, ses },

@@ -10,6 +10,7 @@ import type { Doorbell, Plan } from '../lifecycle/plan';
 import { waitFor } from '../lifecycle/scheduling';
 import { afterAttempt, defer, discard, onDoorbell, suppress, takeLease } from '../lifecycle/transitions';
 import { REPORT_UNDELIVERED_LOG } from '../log';
+import { type BatchLookups, suppressionLookupKey } from '../store/batch-lookups';
 import type { SuppressionEntry, SuppressionStore } from '../store/suppression-store';
 import { suppressionKey } from '../suppression/address';
 import { suppressAddress, suppressionWords } from '../suppression/suppress';
@@ -18,7 +19,7 @@ import { type Notice, type NoticeContent, PENDING_STATUSES } from '../notice/mod
 import { deliveryFailure } from '../transport/classify';
 import { type TransportDeps, TransportSession } from '../transport/factory';
 import { admitReservedSend, reserveSlot } from '../transport/rate-gate';
-import type { TransportStates } from '../transport/records';
+import type { TransportState, TransportStates } from '../transport/records';
 import { applyPlan, lifecycleContext } from './plan';
 import { TransportWatch } from './transport-watch';
 
@@ -31,6 +32,8 @@ export interface DeliveryDeps extends CoreDeps {
   attemptTimeoutSeconds: number;
   /** Waits out a slot less than a second away rather than sending before it. */
   sleep: (ms: number) => Promise<void>;
+  /** A batch's transport states and suppression entries, read together once it has its notices. */
+  batchLookups: BatchLookups;
   /** The institutions' suppression lists: a notice to an address on its list ends `suppressed`, unsent. */
   suppressions?: SuppressionStore;
   /** `suppression.days`: how long a refused address stays on the list. */
@@ -48,23 +51,29 @@ const SLOT_WAIT_MS = 1000;
 /** Compare-and-set tries to record an outcome while other writers only append to the notice. */
 const RECORD_TRIES = 4;
 
-/** The suppression entries that stop notices of the batch, by notice: one read per institution in it. */
-const suppressedOf = async (deps: DeliveryDeps, loaded: Map<NoticeId, { notice: Notice }>, now: Date): Promise<Map<NoticeId, SuppressionEntry>> => {
-  const found = new Map<NoticeId, SuppressionEntry>();
-  const { suppressions } = deps;
-  if (!suppressions) return found;
+/**
+ * What the batch needs besides its notices, in one read: the transport state of each institution in it
+ * (whether its sending is paused) and the suppression entries that stop its notices, by notice.
+ */
+const lookupsOf = async (
+  deps: DeliveryDeps,
+  loaded: Map<NoticeId, { notice: Notice }>,
+  now: Date,
+): Promise<{ transportStates: Map<string, TransportState>; suppressed: Map<NoticeId, SuppressionEntry> }> => {
+  const notices = [...loaded.values()].map((entry) => entry.notice);
   // Reports go to the library's own desk, which is never suppressed.
-  const notices = [...loaded.values()].map((entry) => entry.notice).filter((notice) => notice.kind === 'notice' && PENDING_STATUSES.has(notice.status));
-  const byInstitution = new Map<string, Notice[]>();
-  for (const notice of notices) byInstitution.set(notice.institutionId, [...(byInstitution.get(notice.institutionId) ?? []), notice]);
-  for (const [institutionId, ofInstitution] of byInstitution) {
-    const entries = await suppressions.findMany(institutionId, ofInstitution.map((notice) => suppressionKey(notice.to)), now);
-    for (const notice of ofInstitution) {
-      const entry = entries.get(suppressionKey(notice.to));
-      if (entry) found.set(notice.id, entry);
-    }
+  const suppressible = deps.suppressions ? notices.filter((notice) => notice.kind === 'notice' && PENDING_STATUSES.has(notice.status)) : [];
+  const { transportStates, suppressions } = await deps.batchLookups.lookup({
+    institutionIds: notices.map((notice) => notice.institutionId),
+    addresses: suppressible.map((notice) => ({ institutionId: notice.institutionId, address: suppressionKey(notice.to) })),
+    now,
+  });
+  const suppressed = new Map<NoticeId, SuppressionEntry>();
+  for (const notice of suppressible) {
+    const entry = suppressions.get(suppressionLookupKey(notice.institutionId, suppressionKey(notice.to)));
+    if (entry) suppressed.set(notice.id, entry);
   }
-  return found;
+  return { transportStates, suppressed };
 };
 
 /** One SQS batch of doorbells. */
@@ -84,13 +93,17 @@ export class DeliveryBatch {
   }
 
   /**
-   * Reads every notice of the batch, state and content, in one round of BatchGetItem, then the suppression
-   * entries of their addresses in one more: a batch costs one read of the list, not one per notice, and an
-   * address suppressed after its notice was accepted is caught all the same.
+   * Reads every notice of the batch, state and content, in one round of BatchGetItem, then its
+   * institutions' transport states and the suppression entries of its addresses in one more: a batch
+   * costs two reads whatever it holds, and an address suppressed after its notice was accepted is caught
+   * all the same.
    */
   public static async open(deps: DeliveryDeps, ids: NoticeId[]): Promise<DeliveryBatch> {
     const loaded = await deps.store.getForDelivery(ids);
-    return new DeliveryBatch(deps, loaded, await suppressedOf(deps, loaded, deps.clock.now()));
+    const { transportStates, suppressed } = await lookupsOf(deps, loaded, deps.clock.now());
+    const batch = new DeliveryBatch(deps, loaded, suppressed);
+    batch.watch.prime(transportStates);
+    return batch;
   }
 
   /**

@@ -1,6 +1,7 @@
 // The sender's side of an institution's paused sending (docs/it/mail-systems.md, When sending pauses): before a notice is sent,
 // whether it may be (or is the probe); after, what its outcome does to the institution's sending. The
-// decisions are shared/transport/pause.ts's; this module reads the shared transport state once per batch,
+// decisions are shared/transport/pause.ts's; this module reads the shared transport state once per batch
+// (or is primed with it by the batch's lookups),
 // writes it with a compare-and-set when an outcome changes it, and writes the log lines IT and the alarms
 // read: one per change of state.
 import { createHash } from 'node:crypto';
@@ -46,6 +47,11 @@ export class TransportWatch {
       state.catch(() => this.seen.delete(institutionId));
     }
     return state;
+  }
+
+  /** States read for the whole batch beforehand (with its notices' other lookups), so none is read again. */
+  public prime(states: ReadonlyMap<string, TransportState>): void {
+    for (const [institutionId, state] of states) this.remember(institutionId, state);
   }
 
   private remember(institutionId: string, state: TransportState): void {

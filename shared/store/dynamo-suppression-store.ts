@@ -6,6 +6,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk
 import type { Random } from '../clock';
 import { batchGetItems } from './batch-get';
 import { documentsOf } from './documents';
+import { suppressionEntryOf, suppressionInForce, suppressionPartition } from './suppression-item';
 import { pageByIndex } from './index-pages';
 import type { SuppressionEntry, SuppressionPage, SuppressionStore } from './suppression-store';
 import { INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
@@ -16,15 +17,11 @@ export interface DynamoSuppressionStoreOptions {
   random: Random;
 }
 
-const keyOf = (institutionId: string, address: string) => `suppression#${institutionId}#${address}`;
+const keyOf = suppressionPartition;
 // `~` is in no institution id, so these partitions never meet a notice's.
 const listPartition = (institutionId: string) => `~suppressions#${institutionId}`;
-const inForce = (item: Record<string, unknown>, now: Date) => typeof item.expiresAt !== 'string' || new Date(item.expiresAt) > now;
-
-const toEntry = (item: Record<string, unknown>): SuppressionEntry => {
-  const { institutionId, address, reason, detail, noticeId, createdAt, expiresAt } = item as unknown as SuppressionEntry;
-  return Object.fromEntries(Object.entries({ institutionId, address, reason, detail, noticeId, createdAt, expiresAt }).filter(([, v]) => v !== undefined)) as unknown as SuppressionEntry;
-};
+const inForce = suppressionInForce;
+const toEntry = suppressionEntryOf;
 
 export class DynamoSuppressionStore implements SuppressionStore {
   private readonly documents: DynamoDBDocumentClient;

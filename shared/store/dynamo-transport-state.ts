@@ -6,29 +6,12 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TransportChange, TransportState, TransportStates } from '../transport/records';
 import { documentsOf } from './documents';
-import { PARTITION_KEY } from './table';
+import { transportStateKey, transportStateOf } from './transport-state-item';
 
 export interface DynamoTransportStateOptions {
   client: DynamoDBClient;
   tableName: string;
 }
-
-/** The attributes of the item that are the state; anything else on it (older fields) is left alone. */
-const FIELDS = [
-  'nextSlotAt',
-  'recentSends',
-  'day',
-  'dayCount',
-  'pause',
-  'probe',
-  'refusals',
-  'firstUnsentAt',
-  'stall',
-  'lastTestedAt',
-  'lastTestResult',
-  'lastAuthFailure',
-  'authRecoveredAt',
-] as const satisfies ReadonlyArray<keyof TransportState>;
 
 export class DynamoTransportState implements TransportStates {
   private readonly documents: DynamoDBDocumentClient;
@@ -38,15 +21,12 @@ export class DynamoTransportState implements TransportStates {
   }
 
   private key(institutionId: string) {
-    return { [PARTITION_KEY]: `transport#${institutionId}` };
+    return transportStateKey(institutionId);
   }
 
   public async read(institutionId: string): Promise<TransportState> {
     const output = await this.documents.send(new GetCommand({ TableName: this.options.tableName, Key: this.key(institutionId), ConsistentRead: true }));
-    const item = (output.Item ?? {}) as Record<string, unknown>;
-    const state: Record<string, unknown> = { version: typeof item.version === 'number' ? item.version : 0 };
-    for (const field of FIELDS) if (item[field] !== undefined) state[field] = item[field];
-    return state as unknown as TransportState;
+    return transportStateOf(output.Item as Record<string, unknown> | undefined);
   }
 
   public async write(institutionId: string, expectVersion: number, change: TransportChange): Promise<boolean> {

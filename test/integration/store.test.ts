@@ -1,4 +1,4 @@
-// DynamoNoticeStore, DynamoIdempotencyStore and DynamoTransportState with the real SDK against dynalite:
+// DynamoNoticeStore, DynamoIdempotencyStore, DynamoTransportState and DynamoBatchLookups with the real SDK against dynalite:
 // the ports' contracts (test/support/store-contract.ts), and what only DynamoDB has: indexes, TTL, marshalling.
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
@@ -8,6 +8,9 @@ import { afterAttempt, cancel, newNotice, takeLease } from '../../shared/lifecyc
 import { DynamoIdempotencyStore } from '../../shared/store/dynamo-idempotency-store';
 import { DynamoNoticeStore } from '../../shared/store/dynamo-notice-store';
 import { DynamoTransportState } from '../../shared/store/dynamo-transport-state';
+import { DynamoBatchLookups } from '../../shared/store/dynamo-batch-lookups';
+import { DynamoSuppressionStore } from '../../shared/store/dynamo-suppression-store';
+import { suppressionLookupKey } from '../../shared/store/batch-lookups';
 import { DUE_SHARDS } from '../../shared/store/table';
 import { aNoticeInput, settingsOf } from '../support/factories';
 import { startTestTable, type TestTable } from '../support/emulators';
@@ -190,5 +193,43 @@ describe('Class: DynamoTransportState', () => {
     // Assess
     expect(state).toEqual({ version: 4, nextSlotAt: 1_893_456_000_000 });
     expect(written).toBe(true);
+  });
+});
+
+describe('Class: DynamoBatchLookups', () => {
+  it('reads the transport states and the suppression entries in force in one request, as each store reads them', async () => {
+    // Prepare: a paused institution, one with nothing kept, an entry in force and one lapsed
+    const own = await startTestTable();
+    try {
+      const states = new DynamoTransportState({ client: own.client, tableName: own.tableName });
+      const suppressions = new DynamoSuppressionStore({ client: own.client, tableName: own.tableName, random: () => 0 });
+      await states.write('demo', 0, { set: { firstUnsentAt: '2030-01-01T00:00:00.000Z' } });
+      await suppressions.add({ institutionId: 'demo', address: 'gone@example.org', reason: 'bounce', createdAt: '2030-01-01T00:00:00.000Z', expiresAt: '2030-06-30T00:00:00.000Z' });
+      await suppressions.add({ institutionId: 'demo', address: 'lapsed@example.org', reason: 'manual', createdAt: '2029-01-01T00:00:00.000Z', expiresAt: '2029-06-30T00:00:00.000Z' });
+      const lookups = new DynamoBatchLookups({ client: own.client, tableName: own.tableName, random: () => 0 });
+      const commands: string[] = [];
+      own.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          commands.push(context.commandName as string);
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordForTest' },
+      );
+      const now = new Date('2030-01-02T00:00:00Z');
+      // Act
+      const found = await lookups.lookup({
+        institutionIds: ['demo', 'branch', 'demo'],
+        addresses: ['gone@example.org', 'lapsed@example.org', 'fine@example.org'].map((address) => ({ institutionId: 'demo', address })),
+        now,
+      });
+      own.client.middlewareStack.remove('recordForTest');
+      // Assess
+      expect(commands).toEqual(['BatchGetItemCommand']);
+      expect(found.transportStates).toEqual(new Map([['demo', await states.read('demo')], ['branch', { version: 0 }]]));
+      expect([...found.suppressions.keys()]).toEqual([suppressionLookupKey('demo', 'gone@example.org')]);
+      expect(found.suppressions.get(suppressionLookupKey('demo', 'gone@example.org'))).toEqual((await suppressions.findMany('demo', ['gone@example.org'], now)).get('gone@example.org'));
+    } finally {
+      await own.stop();
+    }
   });
 });

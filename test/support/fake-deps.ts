@@ -18,6 +18,7 @@ import {
   InMemoryKeyRateCounter,
   InMemoryNoticeStore,
   InMemorySuppressionStore,
+  InMemoryBatchLookups,
   InMemoryTransports,
   InMemoryTransportState,
   InMemoryWebhookQueue,
@@ -59,6 +60,7 @@ export const fakeDeps = (options: FakeDepsOptions = {}) => {
   const transportState = new InMemoryTransportState();
   const keyRates = new InMemoryKeyRateCounter();
   const suppressions = new InMemorySuppressionStore();
+  const batchLookups = new InMemoryBatchLookups(transportState, suppressions);
   const deliveries = new InMemoryWebhookStore();
   const webhookQueue = new InMemoryWebhookQueue();
   const slept: number[] = [];
@@ -94,9 +96,10 @@ export const fakeDeps = (options: FakeDepsOptions = {}) => {
     },
     transports: transportDeps,
     transportStates: transportState,
+    batchLookups,
     stalledAfterMinutes: config.alerts.stalledAfterMinutes,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     desk: makeDesk({ transports: transportDeps, records: transportState, clock, newId, log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
   };
-  return { deps, clock, store, idempotency, queue, transports, transportState, keyRates, suppressions, deliveries, webhookQueue, slept };
+  return { deps, clock, store, idempotency, queue, transports, transportState, batchLookups, keyRates, suppressions, deliveries, webhookQueue, slept };
 };

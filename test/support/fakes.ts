@@ -20,6 +20,7 @@ import { deliveryFailure } from '../../shared/transport/classify';
 import type { TransportChange, TransportState, TransportStates } from '../../shared/transport/records';
 import type { SendOptions, SendReceipt, Transport } from '../../shared/transport/transport';
 import type { WebhookMessage, WebhookQueue } from '../../shared/queue/webhook-queue';
+import { type BatchLookupRequest, type BatchLookupResult, type BatchLookups, suppressionLookupKey } from '../../shared/store/batch-lookups';
 import type { SuppressionEntry, SuppressionPage, SuppressionStore } from '../../shared/store/suppression-store';
 import type { WebhookDelivery, WebhookDeliveryPage, WebhookStore, WebhookTry } from '../../shared/store/webhook-store';
 
@@ -439,6 +440,12 @@ export class InMemorySuppressionStore extends Recorded<keyof SuppressionStore> i
     return this.entries.delete(`${institutionId}#${address}`);
   }
 
+  /** The entry in force for the address at `now`, without recording a call (for InMemoryBatchLookups, and Assess). */
+  public peek(institutionId: string, address: string, now: Date): SuppressionEntry | undefined {
+    const entry = this.entries.get(`${institutionId}#${address}`);
+    return entry && (!entry.expiresAt || new Date(entry.expiresAt) > now) ? stored(entry) : undefined;
+  }
+
   public async findMany(institutionId: string, addresses: string[], now: Date): Promise<Map<string, SuppressionEntry>> {
     this.enter('findMany', institutionId, addresses, now);
     const found = new Map<string, SuppressionEntry>();
@@ -461,6 +468,30 @@ export class InMemorySuppressionStore extends Recorded<keyof SuppressionStore> i
     const page = matching.slice(0, query.limit).map(stored);
     const last = page[page.length - 1];
     return matching.length > query.limit && last ? { suppressions: page, cursor: `in-memory:${sortKey(last)}` } : { suppressions: page };
+  }
+}
+
+/**
+ * BatchLookups in memory, over the in-memory transport states and suppression list it is given: what
+ * DynamoBatchLookups reads in one request, answered from the same stores the rest of a test sees.
+ */
+export class InMemoryBatchLookups extends Recorded<keyof BatchLookups> implements BatchLookups {
+  public constructor(
+    private readonly transportStates: InMemoryTransportState,
+    private readonly suppressions: InMemorySuppressionStore,
+  ) {
+    super();
+  }
+
+  public async lookup(request: BatchLookupRequest): Promise<BatchLookupResult> {
+    this.enter('lookup', request);
+    const transportStates = new Map([...new Set(request.institutionIds)].map((id) => [id, this.transportStates.peek(id)] as const));
+    const suppressions = new Map<string, SuppressionEntry>();
+    for (const { institutionId, address } of request.addresses) {
+      const entry = this.suppressions.peek(institutionId, address, request.now);
+      if (entry) suppressions.set(suppressionLookupKey(institutionId, address), entry);
+    }
+    return { transportStates, suppressions };
   }
 }
 

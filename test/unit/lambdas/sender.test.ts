@@ -1,3 +1,4 @@
+import type { BatchLookupRequest } from '../../../shared/store/batch-lookups';
 import type { Context } from 'aws-lambda';
 import { makeSenderHandler } from '../../../lambdas/sender/sender-handler';
 import { StaleNoticeError } from '../../../shared/errors';
@@ -133,9 +134,16 @@ describe('Handler: sender', () => {
     expect(logged).not.toContain('Please return it.');
   });
 
-  it("reads the institution's transport record once per batch", async () => {
+  it("reads the institution's transport record and the batch's suppression entries together, once per batch", async () => {
+    // Act
     await handler(sqsEvent(ids.map(doorbell)));
-    expect(fakes.transportState.argsOf('read')).toEqual([['branch']]);
+    // Assess: one lookup, nothing read on its own
+    const lookups = fakes.batchLookups.argsOf('lookup').map(([request]) => request as BatchLookupRequest);
+    expect(lookups).toHaveLength(1);
+    expect(new Set(lookups[0]?.institutionIds)).toEqual(new Set(['branch']));
+    expect(lookups[0]?.addresses).toHaveLength(ids.length);
+    expect(fakes.transportState.timesCalled('read')).toBe(0);
+    expect(fakes.suppressions.timesCalled('findMany')).toBe(0);
     expect(fakes.transportState.timesCalled('write')).toBe(0);
   });
 
