@@ -199,6 +199,8 @@ describe('Console: actions', () => {
   it('exports what needs attention as CSV a spreadsheet cannot run', async () => {
     // Prepare
     const { client } = await signedIn();
+    // An earlier test's refusal put the address on the suppression list: off it, so this notice is tried and fails.
+    await harness.pipeline.api('DELETE', `/v1/suppressions/${encodeURIComponent(UNKNOWN_PATRON)}`);
     const id = await harness.submit(aNoticeInput({ to: UNKNOWN_PATRON, subject: '=HYPERLINK("https://attacker.example","Click")', externalId: '+SUM(1)' }));
     await harness.pipeline.waitForStatus(id, ['failed']);
     // Act

@@ -327,6 +327,10 @@ describe('Intake API over HTTP', () => {
       await call('POST', '/v1/transport/test', { body: {} }),
       await call('GET', '/v1/health', { key: null }),
       await call('GET', '/v1/openapi.json', { key: null }),
+      await call('PUT', `/v1/suppressions/${encodeURIComponent('moved@example.org')}`, { body: { note: 'patron moved away' } }),
+      await call('GET', '/v1/suppressions'),
+      await call('DELETE', `/v1/suppressions/${encodeURIComponent('moved@example.org')}`),
+      await call('GET', '/v1/webhooks/deliveries'),
       await call('DELETE', `/v1/notices/${id}`),
     ];
     // Assess: every documented operation answered, and answered with success
@@ -339,6 +343,10 @@ describe('Intake API over HTTP', () => {
       ['POST /v1/transport/test', 200],
       ['GET /v1/health', 200],
       ['GET /v1/openapi.json', 200],
+      ['PUT /v1/suppressions/{address}', 200],
+      ['GET /v1/suppressions', 200],
+      ['DELETE /v1/suppressions/{address}', 200],
+      ['GET /v1/webhooks/deliveries', 200],
       ['DELETE /v1/notices/{id}', 200],
     ]);
   });

@@ -8,6 +8,17 @@ import type { SenderTimings } from '../../../shared/config/timing';
 /** Receives before a doorbell moves to the dead-letter queue; the notice itself stays in the store. */
 export const MAX_RECEIVE_COUNT = 5;
 
+/** An alarm as soon as any message waits in `deadLetterQueue`. */
+const deadLettersAlarm = (scope: Construct, deadLetterQueue: Queue, alarmDescription: string): Alarm =>
+  new Alarm(scope, 'DeadLetters', {
+    alarmDescription,
+    metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+    threshold: 0,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+
 export class DoorbellQueue extends Construct {
   public readonly queue: Queue;
   public readonly deadLetterQueue: Queue;
@@ -28,14 +39,11 @@ export class DoorbellQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
     this.alarms = [
-      new Alarm(this, 'DeadLetters', {
-        alarmDescription: 'Doorbells reached the dead-letter queue: the sender could not record outcomes (store unreachable?). The notices are safe in the table and the sweep rings them again.',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+      deadLettersAlarm(
+        this,
+        this.deadLetterQueue,
+        'Doorbells reached the dead-letter queue: the sender could not record outcomes (store unreachable?). The notices are safe in the table and the sweep rings them again.',
+      ),
       new Alarm(this, 'Backlog', {
         alarmDescription: 'The oldest doorbell has waited over an hour: the sender is failing or throttled.',
         metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5) }),
@@ -70,14 +78,7 @@ export class WebhookQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
     this.alarms = [
-      new Alarm(this, 'DeadLetters', {
-        alarmDescription: 'Webhook events reached the dead-letter queue: the webhook function could not record their tries (table unreachable?). Redrive them once it is back.',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+      deadLettersAlarm(this, this.deadLetterQueue, 'Webhook events reached the dead-letter queue: the webhook function could not record their tries (table unreachable?). Redrive them once it is back.'),
     ];
   }
 }
