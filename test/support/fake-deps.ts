@@ -95,6 +95,7 @@ export const fakeDeps = (options: FakeDepsOptions = {}) => {
     transports: transportDeps,
     transportStates: transportState,
     stalledAfterMinutes: config.alerts.stalledAfterMinutes,
+    reports: config.reports,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     desk: makeDesk({ transports: transportDeps, records: transportState, clock, newId, log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
   };
