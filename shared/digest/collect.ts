@@ -1,14 +1,17 @@
 // Which notices the digest lists: an institution's notices (never a report) that became failed,
 // discarded, bounced, complained or suppressed during the day, read from the byInstitution index (never a
-// scan). The index is keyed on creation, so the query reaches back as far as a notice can live before its
-// ending: retry.maxAgeSeconds, plus a margin for SES feedback that comes after the send.
+// scan). The index is keyed on creation, so the query reaches back as far as a notice usually lives before
+// its ending: retry.maxAgeSeconds, plus a week for a notice scheduled ahead (sendAt) and for SES feedback
+// that comes days after the send. Reading eleven days of an institution's notices once a day costs a few
+// thousand read units at 2,000 notices a day; what ends later than that (a notice scheduled more than a
+// week ahead that then fails) is in GET /v1/notices and the console, not the digest.
 import type { Notice, NoticeStatus } from '../notice/model';
 import type { NoticeStore } from '../store/notice-store';
 
 export const DIGEST_STATUSES: NoticeStatus[] = ['failed', 'discarded', 'bounced', 'complained', 'suppressed'];
 
-/** How long after a notice's last try SES feedback (a late bounce, a complaint) is still listed. */
-export const FEEDBACK_MARGIN_SECONDS = 2 * 86_400;
+/** How much later than retry.maxAgeSeconds after its creation a notice's ending is still listed. */
+export const LATE_ENDING_MARGIN_SECONDS = 7 * 86_400;
 
 const PAGE = 100;
 
@@ -25,7 +28,7 @@ export const endedAt = (notice: Notice): string => {
 
 /** The institution's notices that ended in [start, end), oldest ending first. */
 export const collectDigestNotices = async (store: NoticeStore, institutionId: string, window: { start: Date; end: Date }, maxAgeSeconds: number): Promise<Notice[]> => {
-  const since = new Date(window.start.getTime() - (maxAgeSeconds + FEEDBACK_MARGIN_SECONDS) * 1000).toISOString();
+  const since = new Date(window.start.getTime() - (maxAgeSeconds + LATE_ENDING_MARGIN_SECONDS) * 1000).toISOString();
   const [start, end] = [window.start.toISOString(), window.end.toISOString()];
   const found: Notice[] = [];
   let cursor: string | undefined;
