@@ -46,7 +46,7 @@ describe('Function: runDigests', () => {
     const content = store.peekContent(id)!;
     const message = await composeMessage(digest!, content, deps.institutions.get('demo')!, { now: deps.clock.now(), baseBoundary: 'test' });
     expect(message.raw.toString()).toBe(readFileSync(FIXTURE, 'utf8'));
-    expect(message.envelope).toEqual({ from: 'circulation@library.example.org', to: ['circulation@library.example.org'] });
+    expect(message.envelope).toEqual({ from: '', to: ['circulation@library.example.org'] });
     const parsed = await simpleParser(message.raw);
     expect(parsed.subject).toBe('Notices not delivered on 2030-03-10: 6 notices (Demo Public Library)');
     expect(parsed.attachments.map((attachment) => [attachment.filename, attachment.contentType])).toEqual([['undelivered-notices-2030-03-10.csv', 'text/csv']]);
