@@ -50,6 +50,7 @@ import { consoleWebhookDeliveries } from './webhooks/deliveries';
 import { OverviewReader } from './console/overview';
 import type { DnsDeps } from './console/dns';
 import type { Deployment } from './console/settings';
+import type { DigestDeps } from './digest/run';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -114,6 +115,7 @@ export const lifecycleSettings = (config: Config): LifecycleSettings => ({
   leaseSeconds: config.sender.leaseSeconds,
   retentionDays: config.retention.days,
   spreadSeconds: config.intake.spreadSeconds,
+  reportsMode: config.reports.mode,
 });
 
 /** Client options for an emulator endpoint (any credentials do), or none on AWS. */
@@ -364,6 +366,20 @@ export const createSweepDeps = (env: Env, overrides: DepsOverrides = {}): SweepF
   const tableName = requireEnv(env, 'NOTICE_RELAY_TABLE');
   const base = createBaseDeps(env, 'sweep', overrides, tableName);
   return { ...base, transportStates: new DynamoTransportState({ client: base.clients.dynamodb, tableName }), stalledAfterMinutes: base.config.alerts.stalledAfterMinutes };
+};
+
+/** The digest function's: the base and the reports' schedule (`reports`). */
+export type DigestFunctionDeps = BaseDeps & DigestDeps;
+
+/**
+ * Builds the daily digest's dependencies: the base (the digest is a notice in the table, rung on the
+ * queue; the sender sends it), so its bundle carries no SES, Secrets Manager or SMTP code.
+ * @example
+ * export const handler = makeDigestHandler(createDigestDeps(process.env));
+ */
+export const createDigestDeps = (env: Env, overrides: DepsOverrides = {}): DigestFunctionDeps => {
+  const base = createBaseDeps(env, 'digest', overrides);
+  return { ...base, reports: base.config.reports };
 };
 
 /**

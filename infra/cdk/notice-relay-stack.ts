@@ -23,6 +23,7 @@ import { NoticeApi } from './constructs/api';
 import { StaticEgress } from './constructs/egress';
 import { type HandlerName, NoticeRelayFunctions } from './constructs/functions';
 import { MailIdentities } from './constructs/mail';
+import { DigestSchedule } from './constructs/digest-schedule';
 import { DoorbellQueue, WebhookQueue } from './constructs/queue';
 import { SecretsForInstitutions } from './constructs/secrets';
 import { SmtpDoorService } from './constructs/smtp-door';
@@ -91,6 +92,7 @@ export class NoticeRelayStack extends Stack {
         // The console's Test Server answers within API Gateway's 29 s too.
         console: Duration.seconds(30),
         webhooks: Duration.seconds(WEBHOOK_FUNCTION_TIMEOUT_SECONDS),
+        digest: Duration.minutes(5),
       },
       // The transport and console functions send the Test Server's email, the sender everything else: all reach the relays.
       network: egress ? { vpc: egress.vpc, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, handlers: ['transport', 'sender', 'console'] } : undefined,
@@ -152,6 +154,7 @@ export class NoticeRelayStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(Math.max(1, Math.ceil(config.sweep.intervalSeconds / 60)))),
       targets: [new LambdaFunction(functions.functions.sweep, { retryAttempts: 0 })],
     });
+    const digest = new DigestSchedule(this, 'Digest', { functions, tableArn: table, queueArn: doorbells.queue.queueArn });
     mail.routeEventsTo(functions.functions.feedback);
     // A failed feedback invocation (the store unreachable) is tried again twice, a minute or two apart; an
     // event still unrecorded then is kept 14 days in a queue, with an alarm.
@@ -171,6 +174,7 @@ export class NoticeRelayStack extends Stack {
     for (const alarm of webhookQueue.alarms) alarm.addAlarmAction(new SnsAction(this.node.findChild('Alarms') as Topic));
     // The door's alarms go to the topic alarms() made.
     for (const alarm of smtpDoor?.alarms ?? []) alarm.addAlarmAction(new SnsAction(this.node.findChild('Alarms') as Topic));
+    digest.alarm.addAlarmAction(new SnsAction(this.node.findChild('Alarms') as Topic));
     this.outputs(config, api, mail, secrets, egress);
   }
 

@@ -2,9 +2,10 @@
 // and the bench: each function's dependencies built from the environment as on Lambda, its handler made,
 // and hosted as AWS hosts it: the API's functions behind the local gateway, the sender behind an SQS
 // poller as Lambda's event source mapping, the webhook function behind a poller of its own queue, the sweep
-// on EventBridge's schedule, TTL as an hourly delete.
+// and the daily digest on EventBridge's schedules, TTL as an hourly delete.
 import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
 import { makeConsoleHandler } from '../../lambdas/console/console-handler';
+import { makeDigestHandler } from '../../lambdas/digest/digest-handler';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeSenderHandler } from '../../lambdas/sender/sender-handler';
 import { makeSweepHandler } from '../../lambdas/sweep/sweep-handler';
@@ -13,9 +14,12 @@ import { makeWebhooksHandler } from '../../lambdas/webhooks/webhooks-handler';
 import type { Config } from '../../shared/config/schema';
 import { senderTimings } from '../../shared/config/timing';
 import type { SweepResult } from '../../shared/delivery/sweep';
+import { DIGEST_RUN_MINUTES, type DigestResult } from '../../shared/digest/run';
 import {
   type ConsoleFunctionDeps,
   createConsoleDeps,
+  createDigestDeps,
+  type DigestFunctionDeps,
   createIntakeDeps,
   createSenderDeps,
   createSweepDeps,
@@ -58,6 +62,8 @@ export interface Hosting {
   sweep?: boolean;
   /** The webhook function behind a poller of its own queue (needs `resources.webhookQueueUrl`). */
   webhooks?: boolean;
+  /** The daily digest's run every DIGEST_RUN_MINUTES, as EventBridge runs it. */
+  digest?: boolean;
   /** Deleting what DynamoDB's TTL would have deleted, hourly. */
   expiry?: boolean;
   /** The API's functions behind a local API Gateway. */
@@ -82,7 +88,7 @@ export interface LocalRuntimeOptions {
 
 /** The functions as Lambda would run them, each with the dependencies its builder made. */
 export interface LocalFunctions {
-  deps: { intake: IntakeFunctionDeps; transport: TransportFunctionDeps; console: ConsoleFunctionDeps; sender: SenderFunctionDeps; sweep: SweepFunctionDeps; webhooks?: WebhookFunctionDeps };
+  deps: { intake: IntakeFunctionDeps; transport: TransportFunctionDeps; console: ConsoleFunctionDeps; sender: SenderFunctionDeps; sweep: SweepFunctionDeps; webhooks?: WebhookFunctionDeps; digest: DigestFunctionDeps };
   handlers: {
     intake: ProxyHandler;
     transport: ProxyHandler;
@@ -92,6 +98,7 @@ export interface LocalFunctions {
     sender: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
     sweep: () => Promise<SweepResult>;
     webhooks?: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+    digest: () => Promise<DigestResult>;
   };
   /** How the sender is polled (Lambda's event source mapping, from the configuration), for a host of one's own. */
   senderPolling: SqsPollerOptions;
@@ -136,6 +143,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
     sender: createSenderDeps(env, overrides),
     sweep: createSweepDeps(env, overrides),
     ...(resources.webhookQueueUrl ? { webhooks: createWebhookDeps(env, overrides) } : {}),
+    digest: createDigestDeps(env, overrides),
   };
   const deps = { ...built, sender: options.decorate?.sender?.(built.sender) ?? built.sender, sweep: options.decorate?.sweep?.(built.sweep) ?? built.sweep };
   const closeClients = () => {
@@ -147,12 +155,13 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
   const sender = makeSenderHandler(deps.sender);
   const sweep = makeSweepHandler(deps.sweep);
   const webhooks = deps.webhooks ? makeWebhooksHandler(deps.webhooks) : undefined;
+  const digest = makeDigestHandler(deps.digest);
   const timings = senderTimings(config.sender);
   const report = (what: string) => (error: unknown) =>
     options.onError ? options.onError(what, error) : deps.sweep.log.error(what, { code: errorCode(error) });
   const functions: LocalFunctions = {
     deps,
-    handlers: { intake, transport, console: staffConsole, api: routeApi({ intake, transport, console: staffConsole }), sender, sweep: () => sweep(), webhooks },
+    handlers: { intake, transport, console: staffConsole, api: routeApi({ intake, transport, console: staffConsole }), sender, sweep: () => sweep(), webhooks, digest: () => digest() },
     senderPolling: {
       client: deps.sender.clients.sqs,
       queueUrl: resources.queueUrl,
@@ -192,6 +201,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<R
         : undefined;
     if (webhookPoller) hosted.push(webhookPoller);
     if (hosting.sweep) hosted.push(startSchedule(functions.handlers.sweep, config.sweep.intervalSeconds, report('sweep failed')));
+    if (hosting.digest) hosted.push(startSchedule(functions.handlers.digest, DIGEST_RUN_MINUTES * 60, report('daily digest failed')));
     if (hosting.expiry) {
       hosted.push(startSchedule(() => deleteExpired(deps.sweep.clients.dynamodb, resources.tableName, deps.sweep.clock.now()), EXPIRY_INTERVAL_SECONDS, report('expiry failed')));
     }

@@ -98,7 +98,7 @@ export const startLocal = async (env: Env): Promise<LocalRuntime> => {
       config,
       resources: { dynamodb: dynamo.url, sqs: sqs.url, ses: ses.url, tableName: TABLE_NAME, queueUrl, queueArn, webhookQueueUrl, webhookQueueArn },
       env,
-      hosting: { sender: true, sweep: true, webhooks: true, expiry: true, api: { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls } },
+      hosting: { sender: true, sweep: true, webhooks: true, digest: true, expiry: true, api: { port: portFrom(env, 'PORT') ?? DEFAULT_API_PORT, host: apiHost, tls } },
       beforeHosting: async ({ deps: { sweep } }) => {
         const left = await reindexDueNotices(sweep.clients.dynamodb, TABLE_NAME, sweep.clock.now());
         if (left.rewritten) sweep.log.info('due index brought up to date at start', { notices: left.rewritten });

@@ -231,6 +231,15 @@ const institution = z.strictObject({
     }
   });
 
+/** Whether the runtime knows `zone` as an IANA time zone (Intl throws a RangeError on any other). */
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone.length > 0;
+  } catch {
+    return false;
+  }
+};
 /**
  * Long enough that the doorbells of a batch spread over `intake.spreadSeconds` fill the sender's batches
  * (500 notices over 60 s come at about 8 a second), short enough that a lone notice, or the Test Server's
@@ -302,6 +311,23 @@ export const configSchema = z
     retention: z.strictObject({ days: z.number().int().min(1).max(3650).default(30) }).prefault({}),
     /** How long an address stays on an institution's suppression list; 0 keeps it until it is deleted. */
     suppression: z.strictObject({ days: z.number().int().min(0).max(3650).default(180) }).prefault({}),
+    /**
+     * How the circulation desk hears of notices that did not arrive: `each` (a return-to-sender report per
+     * notice), `daily` (one digest a day at `timeOfDay` in `timeZone`), or `both`.
+     */
+    reports: z
+      .strictObject({
+        mode: z.enum(['each', 'daily', 'both']).default('each'),
+        timeOfDay: z
+          .string()
+          .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be a 24-hour time like 07:30' })
+          .default('07:00'),
+        timeZone: z
+          .string()
+          .default('UTC')
+          .refine((zone) => isTimeZone(zone), { message: 'must be an IANA time zone like America/Chicago' }),
+      })
+      .prefault({}),
     /** When IT is told that an institution has sent nothing while notices were due; fractions for tests and demos. */
     alerts: z.strictObject({ stalledAfterMinutes: z.number().positive().max(10_080).default(30) }).prefault({}),
     /**
@@ -393,4 +419,5 @@ export type RetryConfig = Config['retry'];
 export type WebhookRetryConfig = RetryConfig['webhooks'];
 export type SenderConfig = Config['sender'];
 export type WebhookConfig = InstitutionConfig['webhooks'][number];
+export type ReportsConfig = Config['reports'];
 

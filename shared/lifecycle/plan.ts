@@ -12,10 +12,7 @@ export interface LifecycleSettings {
   leaseSeconds: number;
   retentionDays: number;
   spreadSeconds: number;
-  /**
-   * Whether a notice that did not arrive owes its own return-to-sender report (`daily`: no, a digest tells
-   * the desk instead). Absent: `each`, which is all this version offers.
-   */
+  /** `reports.mode`: whether a notice that did not arrive owes its own return-to-sender report. */
   reportsMode?: 'each' | 'daily' | 'both';
 }
 

@@ -58,9 +58,11 @@ export const composeMessage = async (notice: Notice, content: NoticeContent, ins
     noticeId: notice.id,
     messageId,
     from: institution.from.text,
-    // Bounces that relays send later go to the circulation desk, like the report of a failed send.
-    // A copy a relay already took, in an attempt that failed for the patron, is not sent again.
-    envelope: { from: institution.bounceTo, to: [content.to, ...(content.cc ?? []).filter((cc) => !notice.copiesSent?.includes(cc.toLowerCase()))] },
+    // Bounces that relays send later go to the circulation desk, like the report of a failed send; a
+    // report to the desk itself (the daily digest) goes with the null sender, as return-to-sender reports
+    // do, so that nothing bounces back to it. A copy a relay already took, in an attempt that failed for
+    // the patron, is not sent again.
+    envelope: { from: notice.kind === 'report' ? '' : institution.bounceTo, to: [content.to, ...(content.cc ?? []).filter((cc) => !notice.copiesSent?.includes(cc.toLowerCase()))] },
     raw,
   };
 };

@@ -149,6 +149,22 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('sweep'), 'Arn'] } })] });
   });
 
+  it('runs the daily digest every 15 minutes, with an alarm when it fails, and lets it read the byInstitution index, write the digest and ring its doorbell, and no more', () => {
+    // Prepare
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{ Properties: { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const digestStatements = policies.filter((policy) => policy.Properties.Roles.some((role) => role.Ref.startsWith('FunctionsdigestRole'))).flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    // Act
+    const actions = digestStatements.flatMap(actionsOf).sort();
+    const queried = JSON.stringify(digestStatements.filter((statement) => actionsOf(statement).includes('dynamodb:Query')).map((statement) => statement.Resource));
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('digest'), 'Arn'] } })] });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'Notice Relay digest', Timeout: 300 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Functionsdigest') } }], AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
+    expect(actions.filter((action) => !action.startsWith('logs:'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage']);
+    expect(queried).toMatch(/index\/byInstitution/);
+    expect(queried).not.toMatch(/index\/(due|byAddress|byExternalId)/);
+  });
+
   it('sets up SES with Easy DKIM, a MAIL FROM that rejects rather than falls back, and events to EventBridge', () => {
     template.hasResourceProperties('AWS::SES::EmailIdentity', {
       EmailIdentity: 'library.example.org',
@@ -270,7 +286,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(sending(actionsOfRole('sender'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
     // The console runs the Test Server (and reads the DKIM key for its DNS page).
     expect(sending(actionsOfRole('console'))).toEqual(['secretsmanager:GetSecretValue', 'ses:SendRawEmail']);
-    expect(sending([...actionsOfRole('sweep'), ...actionsOfRole('feedback')])).toEqual([]);
+    expect(sending([...actionsOfRole('sweep'), ...actionsOfRole('feedback'), ...actionsOfRole('digest')])).toEqual([]);
   });
 
   it('gives the console what its pages and actions use, and no more: never the due index, a scan or a table change', () => {
@@ -323,6 +339,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       [
         'Api5xx',
         'AuthFailureAlarmtransport',
+        'DigestErrors',
         'DoorbellsBacklog',
         'DoorbellsDeadLetters',
         'FeedbackUnrecorded',

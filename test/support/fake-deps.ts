@@ -98,6 +98,7 @@ export const fakeDeps = (options: FakeDepsOptions = {}) => {
     transportStates: transportState,
     batchLookups,
     stalledAfterMinutes: config.alerts.stalledAfterMinutes,
+    reports: config.reports,
     attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds,
     desk: makeDesk({ transports: transportDeps, records: transportState, clock, newId, log, attemptTimeoutSeconds: config.sender.attemptTimeoutSeconds, budgetSeconds: TEST_SERVER_BUDGET_SECONDS }),
   };

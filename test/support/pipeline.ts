@@ -4,6 +4,7 @@
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { type LocalRuntimeOptions, type RunningFunctions, startLocalRuntime } from '../../infra/local/runtime';
+import type { Clock } from '../../shared/clock';
 import type { ConfigInput } from '../../shared/config/schema';
 import { type Log, silentLog } from '../../shared/log';
 import type { Notice } from '../../shared/notice/model';
@@ -62,6 +63,8 @@ export interface PipelineOptions {
   env?: LocalRuntimeOptions['env'];
   /** A webhook queue on the same emulator, and the webhook function behind a poller of its own. */
   webhooks?: boolean;
+  /** The functions' clock instead of the system's (a test set on a given day). */
+  clock?: Clock;
 }
 
 export const startPipeline = async (config: ReturnType<typeof aConfig>, options: PipelineOptions = {}): Promise<Pipeline> => {
@@ -72,7 +75,7 @@ export const startPipeline = async (config: ReturnType<typeof aConfig>, options:
   const functions = await startLocalRuntime({
     config,
     resources: { dynamodb: table.url, sqs: queue.url, ses: options.sesEndpoint, tableName: table.tableName, queueUrl: queue.queueUrl, webhookQueueUrl },
-    overrides: { random: Math.random, log: options.log ?? silentLog },
+    overrides: { random: Math.random, log: options.log ?? silentLog, ...(options.clock ? { clock: options.clock } : {}) },
     decorate: options.decorate,
     env: options.env,
     hosting: { sender: true, sweep: true, webhooks: options.webhooks },

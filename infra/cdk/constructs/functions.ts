@@ -1,4 +1,4 @@
-// The seven Lambda functions, bundled with esbuild (only what each handler imports), on the latest
+// The Lambda functions, bundled with esbuild (only what each handler imports), on the latest
 // Node.js runtime Lambda offers, for arm64. Each carries the runtime configuration file in its bundle.
 import { type Duration, Validations } from 'aws-cdk-lib';
 import type { IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
@@ -14,9 +14,9 @@ import { dirname, join } from 'node:path';
 /** The repository root, from which handler entries and the lock file are found. */
 export const PROJECT_ROOT = join(__dirname, '..', '..', '..');
 
-export type HandlerName = 'intake' | 'transport' | 'sender' | 'sweep' | 'feedback' | 'console' | 'webhooks';
+export type HandlerName = 'intake' | 'transport' | 'sender' | 'sweep' | 'feedback' | 'console' | 'webhooks' | 'digest';
 
-export const HANDLER_NAMES: readonly HandlerName[] = ['intake', 'transport', 'sender', 'sweep', 'feedback', 'console', 'webhooks'];
+export const HANDLER_NAMES: readonly HandlerName[] = ['intake', 'transport', 'sender', 'sweep', 'feedback', 'console', 'webhooks', 'digest'];
 
 export interface FunctionsProps {
   /** The configuration the functions read at run time (no secrets in it). */
@@ -46,7 +46,7 @@ export const CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES = [
   '@aws-sdk/credential-provider-web-identity',
 ];
 
-const MEMORY_MB: Record<HandlerName, number> = { intake: 512, transport: 256, sender: 512, sweep: 256, feedback: 256, console: 512, webhooks: 256 };
+const MEMORY_MB: Record<HandlerName, number> = { intake: 512, transport: 256, sender: 512, sweep: 256, feedback: 256, console: 512, webhooks: 256, digest: 256 };
 
 export class NoticeRelayFunctions extends Construct {
   public readonly functions: Record<HandlerName, NodejsFunction>;

@@ -49,15 +49,16 @@ describe('Function: loadConfig', () => {
     expect(config.sender).toEqual({ attemptTimeoutSeconds: 60, leaseSeconds: 90, batchSize: 10, concurrency: 4, batchingWindowSeconds: 5 });
     expect(config.retention).toEqual({ days: 30 });
     expect(config.suppression).toEqual({ days: 180 });
+    expect(config.reports).toEqual({ mode: 'each', timeOfDay: '07:00', timeZone: 'UTC' });
     expect(config.institutions[0]?.webhooks).toEqual([]);
     expect(config.alerts).toEqual({ stalledAfterMinutes: 30 });
     expect(config.institutions[1]?.transport).toMatchObject({ kind: 'ses', existingIdentity: false });
     expect(config.institutions[0]?.from).toEqual({ name: 'Demo Public Library', address: 'notices@library.example.org', text: 'Demo Public Library <notices@library.example.org>' });
   });
 
-  it('refuses a webhook that is not https, or that names an event there is not', () => {
+  it('refuses a time zone that is not an IANA name, a time of day that is not one, and a webhook that is not https', () => {
     // Prepare
-    const input = aConfigInput();
+    const input = aConfigInput({ reports: { mode: 'daily', timeOfDay: '25:00', timeZone: 'Central Time' } });
     (input.institutions[0] as Record<string, unknown>).webhooks = [{ url: 'http://ils.library.example.org/events' }, { url: 'http://127.0.0.1:8080/events', events: ['notice.opened'] }];
     // Act
     const thrown = (() => {
@@ -70,9 +71,10 @@ describe('Function: loadConfig', () => {
     })();
     // Assess
     expect(thrown?.details.map((detail) => detail.path)).toEqual(
-      expect.arrayContaining(['institutions[0].webhooks[0].url', 'institutions[0].webhooks[1].events[0]']),
+      expect.arrayContaining(['reports.timeOfDay', 'reports.timeZone', 'institutions[0].webhooks[0].url', 'institutions[0].webhooks[1].events[0]']),
     );
-    expect(thrown?.details).toHaveLength(2);
+    expect(thrown?.details).toHaveLength(4);
+    expect(parseConfig(aConfigInput({ reports: { timeZone: 'America/Chicago' } })).reports.timeZone).toBe('America/Chicago');
   });
 
   it('lists every problem of a bad file by its JSON path', () => {

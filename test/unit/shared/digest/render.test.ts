@@ -1,0 +1,55 @@
+import { csvCell, groupByReason, lastReply, renderDigest } from '../../../../shared/digest/render';
+import { aNotice } from '../../../support/factories';
+import { DIGEST_DAY, DIGEST_ZONE, listedNotices } from '../../../support/digest-day';
+
+describe('Module: digest render', () => {
+  it.each([
+    ['plain', 'plain'],
+    ['', ''],
+    ['=SUM(A1:A9)', "'=SUM(A1:A9)"],
+    ['+1 555', "'+1 555"],
+    ['-2', "'-2"],
+    ['@cmd', "'@cmd"],
+    ['\tTAB', "'\tTAB"],
+    ['\rCR', `"'\rCR"`],
+    ['a, b', '"a, b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ['two\r\nlines', '"two\r\nlines"'],
+    ['=1,"x"', `"'=1,""x"""`],
+  ])('writes %j as the CSV cell %j (RFC 4180, never a formula)', (value, cell) => {
+    // Act & Assess
+    expect(csvCell(value)).toBe(cell);
+  });
+
+  it('groups the notices by the reason staff read, the largest group first', () => {
+    // Act
+    const groups = groupByReason(listedNotices());
+    // Assess
+    expect(groups.map((group) => [group.reason, group.rows.map((row) => row.noticeId)])).toEqual([
+      ["The patron's email address does not exist.", ['01JB00000000000000000000F1', '01JB00000000000000000000B1', '01JB00000000000000000000F2']],
+      [
+        'It could not be delivered in time, so Notice Relay gave up. Last problem: The mail server did not answer in time.',
+        ['01JB00000000000000000000D1'],
+      ],
+      ['Not sent: the address is on the suppression list, because mail to it bounced or was marked as spam before.', ['01JB00000000000000000000S1']],
+      ['The patron marked it as spam.', ['01JB00000000000000000000C1']],
+    ]);
+  });
+
+  it("takes the last reply from a feedback event when it came after the last try, and never a console action's words", () => {
+    // Prepare
+    const bounced = listedNotices()[2]!;
+    const resent = aNotice({ attempts: [{ at: '2030-03-10T10:00:00.000Z', outcome: 'permanent', status: 'failed', message: '550 no' }, { at: '2030-03-10T11:00:00.000Z', outcome: 'resent', status: 'failed', message: 'sent again as X' }] });
+    // Act & Assess
+    expect([lastReply(bounced), lastReply(resent), lastReply(aNotice())]).toEqual(['Permanent/NoEmail: smtp; 550 5.1.1 mailbox unavailable', '550 no', undefined]);
+  });
+
+  it('says how many it lists when a large day lists fewer than all', () => {
+    // Act
+    const rendered = renderDigest({ institutionName: 'Demo', date: DIGEST_DAY, timeZone: DIGEST_ZONE, groups: groupByReason(listedNotices()), limits: { bodyRows: 2, csvRows: 3 } });
+    // Assess
+    expect(rendered.text).toContain('This email lists 2 of them; the CSV file lists 3; GET /v1/notices or the staff console lists all of them.');
+    expect(rendered.csv.split('\r\n')).toHaveLength(1 + 3 + 1);
+    expect(rendered.text).toContain("The patron's email address does not exist. (3 notices)");
+  });
+});
