@@ -59,6 +59,7 @@ const handlerEnv = (bundlePath: string): Record<string, string> => ({
   NOTICE_RELAY_CONFIG: join(dirname(bundlePath), 'config.json'),
   NOTICE_RELAY_TABLE: 't',
   NOTICE_RELAY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/q',
+  NOTICE_RELAY_WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/w',
   NOTICE_RELAY_SECRET_ARNS: '{}',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'x',
