@@ -139,11 +139,17 @@ const lastOf = <T>(items: readonly T[], wanted: (item: T) => boolean): T | undef
 /** The last attempt that said something about the notice (not a hold-back or a console action). */
 const lastTry = (notice: Notice) => lastOf(notice.attempts, (entry) => ['transient', 'permanent', 'lease-expired'].includes(entry.outcome));
 
-const withLastProblem = (summary: string, notice: Notice, action?: string): Reason => {
+/**
+ * A notice given up on, with the last problem it met. It is tried no more, so a last problem that would
+ * have gone away by itself ("tried again later") says nothing of what to do now: the notice's own action
+ * stands instead.
+ */
+const withLastProblem = (summary: string, notice: Notice, action?: string, who: WhoActs = 'none'): Reason => {
   const last = lastTry(notice);
-  if (!last) return { summary, action, who: 'none' };
-  const problem = explainAttempt(last);
-  return { summary: `${summary} Last problem: ${problem.summary}`, action: problem.action ?? action, who: problem.who };
+  const problem = last ? explainAttempt(last) : undefined;
+  const full = problem ? `${summary} Last problem: ${problem.summary}` : summary;
+  if (!problem || problem.who === 'none') return { summary: full, ...(action ? { action } : {}), who };
+  return { summary: full, action: problem.action ?? action, who: problem.who };
 };
 
 /**
@@ -173,7 +179,7 @@ export const reasonFor = (notice: Notice): Reason => {
       const expired = notice.expiresAt !== undefined && notice.expiresAt <= notice.giveUpAt;
       return expired
         ? withLastProblem('It expired before it could be delivered (its pickup or due window ended).', notice)
-        : withLastProblem('It could not be delivered in time, so Notice Relay gave up.', notice, TELL_IT);
+        : withLastProblem('It could not be delivered in time, so Notice Relay gave up.', notice, TELL_IT, 'it');
     }
     case 'queued':
     case 'retrying':

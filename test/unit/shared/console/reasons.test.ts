@@ -31,6 +31,14 @@ describe('Function: reasonFor', () => {
     expect(expired.summary).toBe('It expired before it could be delivered (its pickup or due window ended).');
   });
 
+  it('never tells staff a notice given up on is "tried again later", whatever its last problem was', () => {
+    // Act: the last try timed out, which alone goes away by itself
+    const givenUp = reasonFor(aNotice({ status: 'discarded', attempts: [entry({ code: 'ETIMEDOUT' }), entry({ outcome: 'discarded', status: 'discarded' })] }));
+    // Assess
+    expect(givenUp.action).not.toMatch(/tried again/);
+    expect(givenUp).toMatchObject({ action: expect.stringMatching(/^Tell the library's IT/), who: 'it' });
+  });
+
   it('explains bounces and complaints from what Amazon SES reported', () => {
     expect(reasonFor(aNotice({ status: 'bounced', events: [{ at: 'x', type: 'bounce', detail: 'Permanent/NoEmail: smtp; 550 5.1.1 user unknown' }] })).summary).toBe("The patron's email address does not exist.");
     expect(reasonFor(aNotice({ status: 'bounced', events: [{ at: 'x', type: 'bounce', detail: 'Permanent/OnAccountSuppressionList' }] })).summary).toMatch(/account's suppression list/);
