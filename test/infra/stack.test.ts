@@ -62,8 +62,8 @@ describe('Stack: NoticeRelay from config/example.json', () => {
     expect(failure).toMatchObject({ name: 'ValidationFailed' });
   });
 
-  it('runs seven functions on Node.js 24 for arm64, each with its configuration in the bundle, and no SMTP door unless enabled', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 7);
+  it('runs eight functions (intake, transport, console, sender, sweep, feedback, webhooks, digest) on Node.js 24 for arm64, each with its configuration in the bundle, and no SMTP door unless enabled', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 8);
     template.resourceCountIs('AWS::ECS::Service', 0);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', Environment: { Variables: expect.objectContaining({ NOTICE_RELAY_CONFIG: '/var/task/config.json' }) } });
