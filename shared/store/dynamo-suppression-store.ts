@@ -4,7 +4,6 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Random } from '../clock';
-import { batchGetItems } from './batch-get';
 import { documentsOf } from './documents';
 import { suppressionEntryOf, suppressionInForce, suppressionPartition } from './suppression-item';
 import { pageByIndex } from './index-pages';
@@ -61,14 +60,6 @@ export class DynamoSuppressionStore implements SuppressionStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
-  }
-
-  public async findMany(institutionId: string, addresses: string[], now: Date): Promise<Map<string, SuppressionEntry>> {
-    if (addresses.length === 0) return new Map();
-    const found = await batchGetItems(this.documents, this.table, addresses.map((address) => keyOf(institutionId, address)), this.random);
-    const entries = new Map<string, SuppressionEntry>();
-    for (const item of found.values()) if (inForce(item, now)) entries.set(item.address as string, toEntry(item));
-    return entries;
   }
 
   public async list(institutionId: string, query: { limit: number; cursor?: string; now: Date }): Promise<SuppressionPage> {

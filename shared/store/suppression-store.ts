@@ -30,11 +30,6 @@ export interface SuppressionStore {
   add(entry: SuppressionEntry): Promise<void>;
   /** Removes the address; false when it was not on the list. */
   remove(institutionId: string, address: string): Promise<boolean>;
-  /**
-   * The entries in force at `now` for these addresses, by lower-case address: one read for a whole
-   * batch of notices, never one per notice.
-   */
-  findMany(institutionId: string, addresses: string[], now: Date): Promise<Map<string, SuppressionEntry>>;
   /** The institution's entries in force, newest first, paged like the notices. */
   list(institutionId: string, query: { limit: number; cursor?: string; now: Date }): Promise<SuppressionPage>;
 }

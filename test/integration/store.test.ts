@@ -227,7 +227,7 @@ describe('Class: DynamoBatchLookups', () => {
       expect(commands).toEqual(['BatchGetItemCommand']);
       expect(found.transportStates).toEqual(new Map([['demo', await states.read('demo')], ['branch', { version: 0 }]]));
       expect([...found.suppressions.keys()]).toEqual([suppressionLookupKey('demo', 'gone@example.org')]);
-      expect(found.suppressions.get(suppressionLookupKey('demo', 'gone@example.org'))).toEqual((await suppressions.findMany('demo', ['gone@example.org'], now)).get('gone@example.org'));
+      expect(found.suppressions.get(suppressionLookupKey('demo', 'gone@example.org'))).toEqual((await suppressions.list('demo', { limit: 10, now })).suppressions.find((entry) => entry.address === 'gone@example.org'));
     } finally {
       await own.stop();
     }

@@ -446,16 +446,6 @@ export class InMemorySuppressionStore extends Recorded<keyof SuppressionStore> i
     return entry && (!entry.expiresAt || new Date(entry.expiresAt) > now) ? stored(entry) : undefined;
   }
 
-  public async findMany(institutionId: string, addresses: string[], now: Date): Promise<Map<string, SuppressionEntry>> {
-    this.enter('findMany', institutionId, addresses, now);
-    const found = new Map<string, SuppressionEntry>();
-    for (const address of addresses) {
-      const entry = this.entries.get(`${institutionId}#${address}`);
-      if (entry && (!entry.expiresAt || new Date(entry.expiresAt) > now)) found.set(address, stored(entry));
-    }
-    return found;
-  }
-
   public async list(institutionId: string, query: { limit: number; cursor?: string; now: Date }): Promise<SuppressionPage> {
     this.enter('list', institutionId, query);
     const sortKey = (entry: SuppressionEntry) => `${entry.createdAt}#${entry.address}`;

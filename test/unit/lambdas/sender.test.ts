@@ -143,7 +143,6 @@ describe('Handler: sender', () => {
     expect(new Set(lookups[0]?.institutionIds)).toEqual(new Set(['branch']));
     expect(lookups[0]?.addresses).toHaveLength(ids.length);
     expect(fakes.transportState.timesCalled('read')).toBe(0);
-    expect(fakes.suppressions.timesCalled('findMany')).toBe(0);
     expect(fakes.transportState.timesCalled('write')).toBe(0);
   });
 
