@@ -1,7 +1,7 @@
 // A notice's timeline for the console (docs/staff/console.md): accepted, each try with its server and
 // reply, what Amazon SES reported, the return-to-sender report, a copy sent again, and the webhook
 // deliveries about it, in the order they happened, each in words.
-import type { FeedbackEvent, HistoryEntry, Notice } from '../notice/model';
+import { type FeedbackEvent, type HistoryEntry, isDigest, type Notice } from '../notice/model';
 import { explainAttempt, explainEvent, statusLabel } from './reasons';
 
 export type TimelineKind = 'accepted' | 'scheduled' | 'attempt' | 'held' | 'event' | 'status' | 'report' | 'resent' | 'webhook';
@@ -79,7 +79,9 @@ const EVENT_TITLES: Record<FeedbackEvent['type'], string> = {
 export const buildTimeline = (notice: Notice, related: { report?: Notice; webhooks?: WebhookDelivery[] } = {}): TimelineEntry[] => {
   const entries: TimelineEntry[] = [];
   const accepted: TimelineEntry =
-    notice.kind === 'report'
+    isDigest(notice)
+      ? { at: notice.createdAt, kind: 'accepted', title: 'Daily digest created', detail: `It lists for ${notice.to} the notices of a day that did not arrive.` }
+      : notice.kind === 'report'
       ? { at: notice.createdAt, kind: 'accepted', title: 'Return-to-sender report created', detail: `It tells ${notice.to} that a notice could not be delivered.`, link: notice.reportFor ? { noticeId: notice.reportFor, label: 'the notice it reports' } : undefined }
       : notice.resentFrom
         ? { at: notice.createdAt, kind: 'accepted', title: 'Created from the console', detail: 'A copy of an earlier notice, sent again by library staff.', link: { noticeId: notice.resentFrom, label: 'the original notice' } }

@@ -12,7 +12,7 @@ import { errorCode } from '../errors';
 import type { NoticeId } from '../ids';
 import type { Doorbell } from '../lifecycle/plan';
 import { contentRetention, queued } from '../lifecycle/scheduling';
-import type { NewNotice, Notice } from '../notice/model';
+import { DIGEST_TYPE, type NewNotice, type Notice } from '../notice/model';
 import { MAX_NOTICE_BYTES } from '../notice/validate';
 import { collectDigestNotices } from './collect';
 import { dueDigestDay, localDayWindow } from './day';
@@ -35,8 +35,7 @@ export interface DigestResult {
 /** How often the digest's runs look for digests that are due (EventBridge on AWS, a timer locally): a digest goes at most this late. */
 export const DIGEST_RUN_MINUTES = 15;
 
-/** The notice type the digest carries, for the ILS's and the console's lists. */
-export const DIGEST_TYPE = 'daily-digest';
+export { DIGEST_TYPE } from '../notice/model';
 
 /** The email's parts list at most this many notices; the CSV as many as fit a notice's size. */
 const BODY_ROWS = 200;

@@ -1,10 +1,10 @@
 // What the API answers about a notice (docs/integrator/api.md). Absent values are null, so every answer has
 // the same shape; internal bookkeeping (lease token, sweep time, version) never leaves the service.
-import type { FeedbackEvent, HistoryEntry, Notice, NoticeStatus } from './model';
+import { type FeedbackEvent, type HistoryEntry, isDigest, type Notice, type NoticeStatus } from './model';
 
 export interface NoticeSummary {
   id: string;
-  kind: 'notice' | 'return-to-sender';
+  kind: 'notice' | 'return-to-sender' | 'daily-digest';
   status: NoticeStatus;
   to: string;
   subject: string;
@@ -37,7 +37,7 @@ export interface NoticeDetail extends NoticeSummary {
 
 export const toSummary = (notice: Notice): NoticeSummary => ({
   id: notice.id,
-  kind: notice.kind === 'report' ? 'return-to-sender' : 'notice',
+  kind: isDigest(notice) ? 'daily-digest' : notice.kind === 'report' ? 'return-to-sender' : 'notice',
   status: notice.status,
   to: notice.to,
   subject: notice.subject,

@@ -2,7 +2,7 @@
 import type { ActivityQuery } from '../../../shared/console/activity';
 import { statusLabel } from '../../../shared/console/reasons';
 import type { ErrorDetail } from '../../../shared/errors';
-import { NOTICE_STATUSES, type Notice } from '../../../shared/notice/model';
+import { isDigest, NOTICE_STATUSES, type Notice } from '../../../shared/notice/model';
 import { attribute, html, type SafeHtml } from './html';
 import { csrfField, layout, noticeLink, type PageContext, scrollingTable, statusBadge, when } from './layout';
 
@@ -15,7 +15,7 @@ export const noticeRows = (ctx: PageContext, notices: Notice[], extra?: { header
   html`<table class="cards"><thead><tr><th scope="col">Accepted</th><th scope="col">Status</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Type</th><th scope="col">ILS id</th>${extra ? html`<th scope="col">${extra.header}</th>` : ''}</tr></thead>
 <tbody>${notices.map(
     (notice) =>
-      html`<tr><td data-label="Accepted">${when(notice.createdAt)}</td><td data-label="Status">${statusBadge(notice.status)}</td><td data-label="To" class="mono">${notice.to}</td><td data-label="Subject">${noticeLink(ctx, notice.id, notice.subject)}${notice.kind === 'report' ? html` <span class="small muted">(return-to-sender report)</span>` : ''}</td><td data-label="Type">${notice.type ?? ''}</td><td data-label="ILS id" class="mono">${notice.externalId ?? ''}</td>${extra ? html`<td data-label="${extra.header}">${extra.cell(notice)}</td>` : ''}</tr>`,
+      html`<tr><td data-label="Accepted">${when(notice.createdAt)}</td><td data-label="Status">${statusBadge(notice.status)}</td><td data-label="To" class="mono">${notice.to}</td><td data-label="Subject">${noticeLink(ctx, notice.id, notice.subject)}${notice.kind === 'report' ? html` <span class="small muted">(${isDigest(notice) ? 'daily digest' : 'return-to-sender report'})</span>` : ''}</td><td data-label="Type">${notice.type ?? ''}</td><td data-label="ILS id" class="mono">${notice.externalId ?? ''}</td>${extra ? html`<td data-label="${extra.header}">${extra.cell(notice)}</td>` : ''}</tr>`,
   )}</tbody></table>`;
 
 export const activityPage = (ctx: PageContext, view: { query: ActivityQuery; notices: Notice[]; cursor?: string; errors?: ErrorDetail[]; searched: boolean }): string => {

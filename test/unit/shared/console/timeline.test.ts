@@ -1,6 +1,8 @@
 import { parseActivityQuery } from '../../../../shared/console/activity';
 import { buildTimeline } from '../../../../shared/console/timeline';
 import { ValidationError } from '../../../../shared/errors';
+import { DIGEST_TYPE } from '../../../../shared/notice/model';
+import { toSummary } from '../../../../shared/notice/view';
 import { aNotice } from '../../../support/factories';
 
 describe('Function: buildTimeline', () => {
@@ -39,6 +41,20 @@ describe('Function: buildTimeline', () => {
     const copy = aNotice({ id: 'N1', resentFrom: original.id, attempts: [{ at: '2030-01-01T01:00:00.000Z', outcome: 'resent', status: 'queued', message: 'sent again from the console: a copy of X' }] });
     expect(buildTimeline(original).at(-1)).toMatchObject({ kind: 'resent', title: 'Sent again from the console', link: { noticeId: 'N1' } });
     expect(buildTimeline(copy)).toEqual([expect.objectContaining({ kind: 'accepted', title: 'Created from the console', link: { noticeId: original.id, label: 'the original notice' } })]);
+  });
+
+  it('tells the daily digest from a return-to-sender report, here and in the API', () => {
+    // Prepare: both are reports to the desk; only the return-to-sender report has a notice it reports
+    const digest = aNotice({ kind: 'report', type: DIGEST_TYPE, to: 'circulation@library.example.org' });
+    const report = aNotice({ kind: 'report', type: 'return-to-sender', reportFor: '01JB0000000000000000000009', to: 'circulation@library.example.org' });
+    // Act
+    const [digestAccepted] = buildTimeline(digest);
+    const [reportAccepted] = buildTimeline(report);
+    // Assess
+    expect(digestAccepted).toMatchObject({ kind: 'accepted', title: 'Daily digest created' });
+    expect(digestAccepted?.link).toBeUndefined();
+    expect(reportAccepted).toMatchObject({ kind: 'accepted', title: 'Return-to-sender report created', link: { noticeId: '01JB0000000000000000000009' } });
+    expect([toSummary(digest).kind, toSummary(report).kind, toSummary(aNotice()).kind]).toEqual(['daily-digest', 'return-to-sender', 'notice']);
   });
 });
 
