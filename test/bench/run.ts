@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { startDynamo } from '../../infra/local/emulators';
 import { startTestQueue } from '../support/emulators';
 import { measureBundles } from './bundles';
-import { type CostBreakdown, costPer1000, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, requestUnits } from './cost';
+import { type CostBreakdown, costPer1000, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, requestUnits, writeCostsPer1000 } from './cost';
 import { billedRequests, totalRequests } from './counting';
+import { type ContentCodecs, measureContentCodecs } from './content-codec';
 import { measureNaive } from './naive';
 import { type Emulators, type HappyPath, measureOurs } from './requests';
 import { startCountingSink } from './sink';
@@ -92,6 +93,22 @@ const describeUnits = (run: HappyPath) => {
   return `${round(run.counts.writeUnits / run.notices)} WRU table (reported) + ${round(run.counts.indexWriteUnits / run.notices)} WRU indexes (ESTIMATED) + ${round(units.read / run.notices)} RRU`;
 };
 
+/**
+ * `UpdateItem outcome 1 WRU + due 1 (607 B each) $0.00125, …`: the write units per notice by what writes
+ * them, with the BatchWriteItem's per-item estimates checked against what DynamoDB reported for it.
+ */
+const describeWrites = (run: HappyPath) => {
+  const kinds = writeCostsPer1000(run).map((write) => {
+    const indexes = Object.entries(write.indexUnits).map(([index, n]) => ` + ${index} ${round(n)}`).join('');
+    const size = write.bytesEach ? `, ${write.bytesEach.toFixed(0)} B each` : '';
+    return `${write.kind} ${round(write.tableUnits)}${indexes} (${round(write.itemsPerNotice)} a notice${size}) ${money(write.dollarsPer1000)}`;
+  });
+  const estimated = Object.entries(run.counts.writesBy)
+    .filter(([kind]) => kind.startsWith('BatchWriteItem '))
+    .reduce((sum, [, share]) => sum + share.tableUnits, 0);
+  return `${kinds.join('; ')} (BatchWriteItem's table units split by item size: ${round(estimated / run.notices)} a notice, against ${round(run.counts.batchWriteReportedUnits / run.notices)} reported)`;
+};
+
 const describeArrival = (run: HappyPath) => {
   const arrival = run.arrival;
   if (!arrival) return 'as the run had it';
@@ -152,18 +169,27 @@ const onlyPart = (value: string | undefined): (typeof BENCH_PARTS)[number] | und
 };
 
 /** The happy path of ours (as it arrives and in full batches) and the naive design's, on one dynalite and fauxqs. */
-const measureRequests = async (emulators: Emulators): Promise<{ ours: HappyPath; oursFull: HappyPath; naive: HappyPath }> => {
+interface RequestRuns {
+  ours: HappyPath;
+  oursFull: HappyPath;
+  naive: HappyPath;
+  /** The compression of the content items, measured beside them. */
+  codecs: ContentCodecs;
+}
+
+const measureRequests = async (emulators: Emulators): Promise<RequestRuns> => {
   progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices in full batches (one intake batch → sender → recorded)`);
   const oursFull = await measureOurs(emulators, HAPPY_PATH_NOTICES, FULL_BATCH_ARRIVAL, 'full');
   progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices as they arrive (the intake's default spread, the poller's batches)`);
   const ours = await measureOurs(emulators, HAPPY_PATH_NOTICES, REAL_ARRIVAL, 'arriving');
   progress(`requests: the naive design, ${HAPPY_PATH_NOTICES} notices`);
   const naive = await measureNaive(emulators, HAPPY_PATH_NOTICES);
-  return { ours, oursFull, naive };
+  progress('content items: raw DEFLATE and brotli on the notices\' text and HTML');
+  return { ours, oursFull, naive, codecs: measureContentCodecs() };
 };
 
 /** The figures of requests and cost. */
-const requestFigures = ({ ours, oursFull, naive }: { ours: HappyPath; oursFull: HappyPath; naive: HappyPath }): Figure[] => {
+const requestFigures = ({ ours, oursFull, naive }: RequestRuns): Figure[] => {
   const oursCost = costPer1000(ours);
   const oursFullCost = costPer1000(oursFull);
   const naiveCost = costPer1000(naive);
@@ -179,7 +205,7 @@ const requestFigures = ({ ours, oursFull, naive }: { ours: HappyPath; oursFull: 
 };
 
 /** The notes on where the requests and the money go. */
-const requestNotes = ({ ours, oursFull, naive }: { ours: HappyPath; oursFull: HappyPath; naive: HappyPath }): string[] => {
+const requestNotes = ({ ours, oursFull, naive, codecs }: RequestRuns): string[] => {
   const oursCost = costPer1000(ours);
   const oursFullCost = costPer1000(oursFull);
   const naiveCost = costPer1000(naive);
@@ -192,6 +218,9 @@ const requestNotes = ({ ours, oursFull, naive }: { ours: HappyPath; oursFull: Ha
     `requests per notice, naive: ${describeRequests(naive)}.`,
     `wire against middleware (requests, whole run): ${[ours, oursFull, naive].map((run, i) => `${['as they arrive', 'full batches', 'naive'][i]} ${wireCheck(run)}`).join('; ')}.`,
     `DynamoDB units per notice, ours as they arrive: ${describeUnits(ours)}; in full batches: ${describeUnits(oursFull)}; naive: ${round(naiveUnits.write / naive.notices)} WRU + ${round(naiveUnits.read / naive.notices)} RRU (no index).`,
+    `write units per notice by what writes them (table + indexes, per 1,000 notices in dollars), ours as they arrive: ${describeWrites(ours)}.`,
+    `the same in full batches: ${describeWrites(oursFull)}.`,
+    `content items: the text and HTML of the bench's notices, ${codecs.plainBytes.toFixed(0)} bytes as JSON, are stored as ${codecs.storedBytes.toFixed(0)} bytes (raw DEFLATE at zlib's default level), so the item takes one write unit, not two. CPU per notice, compressing once and decompressing at each read, against the bytes left (test/bench/content-codec.ts): ${codecs.codecs.map((run) => `${run.codec} ${run.bytes.toFixed(0)} B, ${run.compressMicros.toFixed(0)} + ${run.decompressMicros.toFixed(0)} µs`).join('; ')}.`,
     'index write units are ESTIMATED here (dynalite reports table capacity only): indexes are KEYS_ONLY, 1 unit per entry; a put writes one entry per index whose keys it carries (instKey always, extKey with an externalId, dueShard/dueAt with a sweepAt); an UpdateItem that SETs the due keys moves the entry (2), one that REMOVEs them deletes it (1). A Query that reports 0 units is billed 0.5.',
     `cost per 1,000, ours as they arrive: ${describeCost(oursCost)}.`,
     `cost per 1,000, ours in full batches: ${describeCost(oursFullCost)}.`,
@@ -344,7 +373,15 @@ const main = async () => {
         oursFullBatches: { perNotice: perNotice(oursFull), ...oursFull, counts: { ...oursFull.counts, waitMs: undefined } },
         naive: { perNotice: perNotice(naive), ...naive, counts: { ...naive.counts, waitMs: undefined } },
       },
-      cost: { prices: PRICES, platformLogBytesPerInvocation: PLATFORM_LOG_BYTES_PER_INVOCATION, ours: oursCost, oursFullBatches: oursFullCost, naive: naiveCost },
+      cost: {
+        prices: PRICES,
+        platformLogBytesPerInvocation: PLATFORM_LOG_BYTES_PER_INVOCATION,
+        ours: oursCost,
+        oursFullBatches: oursFullCost,
+        naive: naiveCost,
+        writesPerNotice: { ours: writeCostsPer1000(ours), oursFullBatches: writeCostsPer1000(oursFull), naive: writeCostsPer1000(naive) },
+        contentCodecs: runs.codecs,
+      },
       throughput,
       smtpDoor,
       sweep,
