@@ -123,6 +123,14 @@ export class StaleNoticeError extends NoticeRelayError {
   }
 }
 
+/** A stored notice's packed content this version cannot read: written by a later version, or damaged. */
+export class UnreadableContentError extends NoticeRelayError {
+  public constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UnreadableContentError';
+  }
+}
+
 /** The configuration file is unusable; `details` lists every problem by JSON path. */
 export class ConfigError extends NoticeRelayError {
   public readonly details: ErrorDetail[];

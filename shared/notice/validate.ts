@@ -6,6 +6,12 @@ import { emailAddress, formatPath, issuesToDetails, textOfAtMost } from '../vali
 import type { NoticeInput } from './model';
 
 export const MAX_BATCH_NOTICES = 500;
+/**
+ * A notice's JSON, attachments included. Its content item holds no more than this (the strings without
+ * their JSON escapes) plus its key and TTL, under DynamoDB's 400 KB item limit with room to spare; the
+ * store compresses the bulky fields only when that makes the item smaller (shared/store/content-item.ts),
+ * so the limit holds in either form. The state item holds only the short fields and the history.
+ */
 export const MAX_NOTICE_BYTES = 256 * 1024;
 export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** How far ahead a notice may be scheduled. */

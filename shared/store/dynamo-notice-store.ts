@@ -1,6 +1,6 @@
 // NoticeStore on DynamoDB. One table, items keyed by `pk`:
 //   notice#<id>   the state: small, rewritten on every transition (a write unit per KB written)
-//   content#<id>  what is mailed: written once, never rewritten
+//   content#<id>  what is mailed: written once, never rewritten; its bulky fields compressed (content-item.ts)
 // (Idempotency-Keys share the table, as `idem#…` items: see dynamo-idempotency-store.ts.)
 // Indexes (see table.ts) are KEYS_ONLY, so a status change costs no index write unless it moves the
 // notice in or out of the sweep's sparse `due` index.
@@ -24,6 +24,7 @@ import type { NewNotice, Notice, NoticeContent } from '../notice/model';
 import type { ListPage, ListQuery, NoticeLookups, NoticeStore, NoticeTally } from './notice-store';
 import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
 import { backoff, batchGetItems } from './batch-get';
+import { contentAttributes, contentOfItem } from './content-item';
 import { documentsOf } from './documents';
 
 export interface DynamoNoticeStoreOptions {
@@ -74,16 +75,18 @@ const toStateItem = (notice: Notice): Record<string, unknown> => ({
   ...(notice.retainUntil ? { [TTL_ATTRIBUTE]: epochSeconds(notice.retainUntil) } : {}),
 });
 
-/** A stored item as the domain sees it (a Notice or its NoticeContent): without what only the table uses. */
-const fromItem = <T extends Notice | NoticeContent>(item: Record<string, unknown>): T =>
+/** A stored state as the domain sees it: without what only the table uses. */
+const fromItem = <T extends Notice>(item: Record<string, unknown>): T =>
   Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as T;
 
+/** A stored content item as the domain sees it, in either of the forms content-item.ts writes and reads. */
+const fromContentItem = (item: Record<string, unknown>): NoticeContent => contentOfItem(Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))));
+
 const toContentItem = (record: NewNotice): Record<string, unknown> => ({
-  ...record.content,
+  ...contentAttributes(record.content),
   [PARTITION_KEY]: contentKey(record.notice.id),
   [TTL_ATTRIBUTE]: epochSeconds(record.retainContentUntil),
 });
-
 
 const encodeCursor = (sortKey: string) => Buffer.from(JSON.stringify({ s: sortKey })).toString('base64url');
 const decodeCursor = (cursor: string): string => {
@@ -159,7 +162,7 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
       const state = found.get(noticeKey(id));
       if (!state) continue;
       const content = found.get(contentKey(id));
-      result.set(id, { notice: fromItem<Notice>(state), content: content ? fromItem<NoticeContent>(content) : undefined });
+      result.set(id, { notice: fromItem<Notice>(state), content: content ? fromContentItem(content) : undefined });
     }
     return result;
   }

@@ -42,6 +42,37 @@ export const requestUnits = (counts: Counts): { write: number; read: number } =>
   read: counts.readUnits + counts.queryFloorUnits,
 });
 
+/** What one kind of write costs per notice (Counts.writesBy). */
+export interface WriteCost {
+  /** `<Command> <what>`: `BatchWriteItem state item`, `UpdateItem lease`… */
+  kind: string;
+  itemsPerNotice: number;
+  /** The table's write units per notice. */
+  tableUnits: number;
+  /** The indexes' write units per notice, by index (estimated). */
+  indexUnits: Record<string, number>;
+  /** Bytes of an item of this kind, on average (DynamoDB's count); 0 for updates. */
+  bytesEach: number;
+  dollarsPer1000: number;
+}
+
+/** The DynamoDB write units and dollars per 1,000 notices of each kind of write, costliest first. */
+export const writeCostsPer1000 = (run: HappyPath): WriteCost[] =>
+  Object.entries(run.counts.writesBy)
+    .map(([kind, share]) => {
+      const perNotice = (n: number) => n / run.notices;
+      const indexTotal = Object.values(share.indexUnits).reduce((sum, n) => sum + n, 0);
+      return {
+        kind,
+        itemsPerNotice: perNotice(share.items),
+        tableUnits: perNotice(share.tableUnits),
+        indexUnits: Object.fromEntries(Object.entries(share.indexUnits).map(([index, n]) => [index, perNotice(n)])),
+        bytesEach: share.bytes / share.items,
+        dollarsPer1000: perNotice(share.tableUnits + indexTotal) * PRICES.dynamoWriteRequestUnit * 1000,
+      };
+    })
+    .sort((a, b) => b.dollarsPer1000 - a.dollarsPer1000);
+
 /** Dollars per 1,000 delivered notices, by what they pay for. */
 export const costPer1000 = (run: HappyPath): CostBreakdown => {
   const per1000 = 1000 / run.notices;

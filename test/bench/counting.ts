@@ -4,9 +4,25 @@
 import type { InitializeHandlerArguments, InitializeHandlerOutput, MiddlewareStack } from '@smithy/types';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
-import { INDEXES } from '../../shared/store/table';
+import { INDEXES, PARTITION_KEY } from '../../shared/store/table';
 
 export type Service = 'DynamoDB' | 'SQS' | 'SES';
+
+/** The write units of one kind of write (`BatchWriteItem state item`, `UpdateItem lease`…). */
+export interface WriteShare {
+  /** Items written: puts of that kind, or UpdateItem requests. */
+  items: number;
+  /**
+   * Table write units: reported by DynamoDB for a single-item request; for an item of a BatchWriteItem,
+   * whose units DynamoDB reports for the whole request only, estimated from the item's size by DynamoDB's
+   * rules (see itemBytes), one unit per KB.
+   */
+  tableUnits: number;
+  /** Estimated index write units, by index (see indexEntriesOf, indexWritesOfUpdate). */
+  indexUnits: Record<string, number>;
+  /** The items' sizes as DynamoDB counts them (itemBytes), summed, for items written whole (puts); 0 for updates. */
+  bytes: number;
+}
 
 export interface Counts {
   /** Requests by `Service.Command`, e.g. `DynamoDB.BatchWriteItem`. */
@@ -22,6 +38,13 @@ export interface Counts {
    * capacity only. Every index is KEYS_ONLY, so an entry is well under 1 KB: one unit per entry written.
    */
   indexWriteUnits: number;
+  /**
+   * Write units by what wrote them: `<Command> <what>`, e.g. `BatchWriteItem state item`, `BatchWriteItem
+   * content item`, `UpdateItem lease`, `UpdateItem outcome` (see writeKindOf).
+   */
+  writesBy: Record<string, WriteShare>;
+  /** BatchWriteItem's table units as DynamoDB reported them, against which the per-item estimates are checked. */
+  batchWriteReportedUnits: number;
   /** Read units added because DynamoDB bills a Query at least 0.5 unit even when it returns nothing. */
   queryFloorUnits: number;
   /** Items returned by Query/Scan (`Items`), BatchGetItem (`Responses`) and GetItem (`Item`). */
@@ -43,6 +66,8 @@ const emptyCounts = (): Counts => ({
   readUnits: 0,
   writeUnits: 0,
   indexWriteUnits: 0,
+  writesBy: {},
+  batchWriteReportedUnits: 0,
   queryFloorUnits: 0,
   itemsRead: 0,
   scannedCount: 0,
@@ -67,9 +92,59 @@ const capacityOf = (consumed: unknown): number => {
  * have both its keys). instKey/instSort always, extKey when the notice has an externalId, dueShard/dueAt
  * when it has a sweepAt. Items of other tables (the naive baseline's) carry none of these keys.
  */
-const indexEntriesOf = (item: unknown): number => {
-  if (!item || typeof item !== 'object') return 0;
-  return Object.values(INDEXES).filter((index) => index.partitionKey in item && index.sortKey in item).length;
+const indexEntriesOf = (item: unknown): number => indexesOf(item).length;
+
+/** The names of the indexes an item has an entry in. */
+const indexesOf = (item: unknown): string[] => {
+  if (!item || typeof item !== 'object') return [];
+  return Object.entries(INDEXES)
+    .filter(([, index]) => index.partitionKey in item && index.sortKey in item)
+    .map(([name]) => name);
+};
+
+/**
+ * An item's size as DynamoDB counts it for capacity (developer guide, "Item sizes and formats"): each
+ * attribute's name and value; a string its UTF-8 bytes, a number about a byte per two digits and one
+ * more, a binary its bytes, a list or map 3 bytes plus a byte and the size of each element. Items here
+ * are as the DocumentClient takes them, before marshalling.
+ */
+export const itemBytes = (item: Record<string, unknown>): number => Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
+
+const valueBytes = (value: unknown): number => {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return 1 + Math.ceil(String(Math.abs(value)).replace(/[.-]|^0+/g, '').length / 2);
+  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
+  if (value instanceof Uint8Array) return value.length;
+  if (Array.isArray(value)) return 3 + value.reduce((sum: number, element) => sum + 1 + valueBytes(element), 0);
+  if (value instanceof Set) return [...value].reduce((sum: number, element) => sum + valueBytes(element), 0);
+  if (typeof value === 'object') return 3 + Object.entries(value).reduce((sum, [name, element]) => sum + 1 + Buffer.byteLength(name) + valueBytes(element), 0);
+  return 0;
+};
+
+/** The write units of writing an item of this size: one per KB, at least one. */
+const writeUnitsOfItem = (item: Record<string, unknown>): number => Math.max(1, Math.ceil(itemBytes(item) / 1024));
+
+/** What an item written whole is, by its key: a notice's state, its content, or another item of the table. */
+const itemKindOf = (item: Record<string, unknown>): string => {
+  const pk = String(item[PARTITION_KEY] ?? '');
+  if (pk.startsWith('notice#')) return 'state item';
+  if (pk.startsWith('content#')) return 'content item';
+  return 'other item';
+};
+
+/**
+ * What an UpdateItem does for a notice, by the attributes it sets: the sender's lease sets the lease's
+ * token (takeLease, shared/lifecycle/transitions.ts); an attempt's outcome counts the attempt (SET
+ * attemptCount) or, when it counts none (a deferral), gives the lease back (REMOVE leaseToken). No other
+ * transition touches the token.
+ */
+const updateKindOf = (input: Loose): string => {
+  const pk = String((input.Key as Loose | undefined)?.[PARTITION_KEY] ?? '');
+  if (!pk.startsWith('notice#')) return `${pk.slice(0, pk.indexOf('#') + 1) || 'other '}item`;
+  const { set, remove } = touchedBy(input);
+  if (set.has('leaseToken')) return 'lease';
+  if (set.has('attemptCount') || remove.has('leaseToken')) return 'outcome';
+  return 'other notice change';
 };
 
 /** The attribute names an update expression's SET and REMOVE clauses touch, with `#name` placeholders resolved. */
@@ -97,12 +172,14 @@ const touchedBy = (input: Loose): { set: Set<string>; remove: Set<string> } => {
  * a put: 2, or 1 when the item had none; 2 is counted, to be conservative); one that REMOVEs it deletes
  * the entry (1). Updates that touch no index key write no index (KEYS_ONLY projections).
  */
-const indexWritesOfUpdate = (input: Loose): number => {
+const indexWritesOfUpdate = (input: Loose): number => Object.values(indexWritesOfUpdateByIndex(input)).reduce((sum, n) => sum + n, 0);
+
+const indexWritesOfUpdateByIndex = (input: Loose): Record<string, number> => {
   const { set, remove } = touchedBy(input);
-  let units = 0;
-  for (const index of Object.values(INDEXES)) {
-    if (set.has(index.sortKey) || set.has(index.partitionKey)) units += 2;
-    else if (remove.has(index.sortKey) || remove.has(index.partitionKey)) units += 1;
+  const units: Record<string, number> = {};
+  for (const [name, index] of Object.entries(INDEXES)) {
+    if (set.has(index.sortKey) || set.has(index.partitionKey)) units[name] = 2;
+    else if (remove.has(index.sortKey) || remove.has(index.partitionKey)) units[name] = 1;
   }
   return units;
 };
@@ -164,13 +241,46 @@ export class RequestCounter {
     return new Promise((resolve) => (this.freezeAfterDeleted = { messages, resolve }));
   }
 
+  /** Adds a write of `kind` to the breakdown by what writes. */
+  private share(kind: string, tableUnits: number, indexUnits: Record<string, number>, bytes = 0): void {
+    const share = (this.counts.writesBy[kind] ??= { items: 0, tableUnits: 0, indexUnits: {}, bytes: 0 });
+    share.items += 1;
+    share.tableUnits += tableUnits;
+    share.bytes += bytes;
+    for (const [index, n] of Object.entries(indexUnits)) share.indexUnits[index] = (share.indexUnits[index] ?? 0) + n;
+  }
+
+  /** A write request's units, by what it wrote (Counts.writesBy). */
+  private shareWrites(command: string, input: Loose, reportedUnits: number): void {
+    const entries = (item: unknown) => Object.fromEntries(indexesOf(item).map((name) => [name, 1]));
+    if (command === 'PutItem') {
+      const item = (input.Item ?? {}) as Record<string, unknown>;
+      this.share(`PutItem ${itemKindOf(item)}`, reportedUnits, entries(item), itemBytes(item));
+    } else if (command === 'UpdateItem') {
+      this.share(`UpdateItem ${updateKindOf(input)}`, reportedUnits, indexWritesOfUpdateByIndex(input));
+    } else if (command === 'BatchWriteItem') {
+      this.counts.batchWriteReportedUnits += reportedUnits;
+      for (const requests of Object.values((input.RequestItems ?? {}) as Record<string, Loose[]>)) {
+        for (const request of requests) {
+          const item = (request.PutRequest as Loose | undefined)?.Item as Record<string, unknown> | undefined;
+          // A delete's units depend on the item deleted, which the request does not show: 1 is counted.
+          if (item) this.share(`BatchWriteItem ${itemKindOf(item)}`, writeUnitsOfItem(item), entries(item), itemBytes(item));
+          else this.share('BatchWriteItem delete', 1, {});
+        }
+      }
+    } else {
+      this.share(command, reportedUnits, {});
+    }
+  }
+
   /** Requests made outside the SDK clients (API Gateway). */
   public add(name: string, count = 1): void {
     if (!this.frozen) this.counts.requests[name] = (this.counts.requests[name] ?? 0) + count;
   }
 
   public snapshot(): Counts {
-    return { ...this.counts, requests: { ...this.counts.requests }, waitMs: { ...this.counts.waitMs }, wire: { ...this.counts.wire } };
+    const writesBy = Object.fromEntries(Object.entries(this.counts.writesBy).map(([kind, share]) => [kind, { ...share, indexUnits: { ...share.indexUnits } }]));
+    return { ...this.counts, requests: { ...this.counts.requests }, waitMs: { ...this.counts.waitMs }, wire: { ...this.counts.wire }, writesBy };
   }
 
   /**
@@ -229,6 +339,7 @@ export class RequestCounter {
               if (command === 'PutItem') this.counts.indexWriteUnits += indexEntriesOf(input.Item);
               if (command === 'BatchWriteItem') this.counts.indexWriteUnits += indexWritesOfBatch(input);
               if (command === 'UpdateItem') this.counts.indexWriteUnits += indexWritesOfUpdate(input);
+              this.shareWrites(command, input, units);
             }
           }
           if (service === 'SQS' && command === 'DeleteMessageBatch') {

@@ -16,10 +16,11 @@ import { join } from 'node:path';
 import { startDynamo } from '../../infra/local/emulators';
 import { startTestQueue } from '../support/emulators';
 import { measureBundles } from './bundles';
-import { type CostBreakdown, costPer1000, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, requestUnits } from './cost';
+import { type CostBreakdown, costPer1000, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, requestUnits, writeCostsPer1000 } from './cost';
 import { billedRequests, totalRequests } from './counting';
+import { type ContentCodecs, measureContentCodecs } from './content-codec';
 import { measureNaive } from './naive';
-import { type HappyPath, measureOurs } from './requests';
+import { type Emulators, type HappyPath, measureOurs } from './requests';
 import { startCountingSink } from './sink';
 import { measureSweepScaling } from './sweep-scaling';
 import { measureSmtpDoor, SMTP_DOOR_WARM_UP, type SmtpDoorRun } from './smtp-door';
@@ -92,6 +93,22 @@ const describeUnits = (run: HappyPath) => {
   return `${round(run.counts.writeUnits / run.notices)} WRU table (reported) + ${round(run.counts.indexWriteUnits / run.notices)} WRU indexes (ESTIMATED) + ${round(units.read / run.notices)} RRU`;
 };
 
+/**
+ * `UpdateItem outcome 1 WRU + due 1 (607 B each) $0.00125, …`: the write units per notice by what writes
+ * them, with the BatchWriteItem's per-item estimates checked against what DynamoDB reported for it.
+ */
+const describeWrites = (run: HappyPath) => {
+  const kinds = writeCostsPer1000(run).map((write) => {
+    const indexes = Object.entries(write.indexUnits).map(([index, n]) => ` + ${index} ${round(n)}`).join('');
+    const size = write.bytesEach ? `, ${write.bytesEach.toFixed(0)} B each` : '';
+    return `${write.kind} ${round(write.tableUnits)}${indexes} (${round(write.itemsPerNotice)} a notice${size}) ${money(write.dollarsPer1000)}`;
+  });
+  const estimated = Object.entries(run.counts.writesBy)
+    .filter(([kind]) => kind.startsWith('BatchWriteItem '))
+    .reduce((sum, [, share]) => sum + share.tableUnits, 0);
+  return `${kinds.join('; ')} (BatchWriteItem's table units split by item size: ${round(estimated / run.notices)} a notice, against ${round(run.counts.batchWriteReportedUnits / run.notices)} reported)`;
+};
+
 const describeArrival = (run: HappyPath) => {
   const arrival = run.arrival;
   if (!arrival) return 'as the run had it';
@@ -139,17 +156,89 @@ const printTable = (figures: Figure[]) => {
   for (const row of rows.slice(1)) console.log(line(row));
 };
 
+/**
+ * `NOTICE_RELAY_BENCH_ONLY=cost npm run bench`: only requestsPerNotice and awsCostPer1000 (about two
+ * minutes), printed and not written to bench/results.json, whose figures stay those of one whole run.
+ */
+const BENCH_PARTS = ['cost'] as const;
+const onlyPart = (value: string | undefined): (typeof BENCH_PARTS)[number] | undefined => {
+  if (value === undefined || value === '') return undefined;
+  const part = BENCH_PARTS.find((name) => name === value);
+  if (!part) throw new Error(`bench: NOTICE_RELAY_BENCH_ONLY must be one of ${BENCH_PARTS.join(', ')}, not "${value}"`);
+  return part;
+};
+
+/** The happy path of ours (as it arrives and in full batches) and the naive design's, on one dynalite and fauxqs. */
+interface RequestRuns {
+  ours: HappyPath;
+  oursFull: HappyPath;
+  naive: HappyPath;
+  /** The compression of the content items, measured beside them. */
+  codecs: ContentCodecs;
+}
+
+const measureRequests = async (emulators: Emulators): Promise<RequestRuns> => {
+  progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices in full batches (one intake batch → sender → recorded)`);
+  const oursFull = await measureOurs(emulators, HAPPY_PATH_NOTICES, FULL_BATCH_ARRIVAL, 'full');
+  progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices as they arrive (the intake's default spread, the poller's batches)`);
+  const ours = await measureOurs(emulators, HAPPY_PATH_NOTICES, REAL_ARRIVAL, 'arriving');
+  progress(`requests: the naive design, ${HAPPY_PATH_NOTICES} notices`);
+  const naive = await measureNaive(emulators, HAPPY_PATH_NOTICES);
+  progress('content items: raw DEFLATE and brotli on the notices\' text and HTML');
+  return { ours, oursFull, naive, codecs: measureContentCodecs() };
+};
+
+/** The figures of requests and cost. */
+const requestFigures = ({ ours, oursFull, naive }: RequestRuns): Figure[] => {
+  const oursCost = costPer1000(ours);
+  const oursFullCost = costPer1000(oursFull);
+  const naiveCost = costPer1000(naive);
+  const oursRequests = totalRequests(ours.counts) / ours.notices;
+  const oursFullRequests = totalRequests(oursFull.counts) / oursFull.notices;
+  const naiveRequests = totalRequests(naive.counts) / naive.notices;
+  return [
+    { figure: 'requestsPerNotice', ours: oursRequests, baseline: naiveRequests, ratio: oursRequests / naiveRequests, unit: '', baselineIs: 'naive', goal: `ours ≤ ${REQUESTS_GOAL.toFixed(1)}`, met: oursRequests <= REQUESTS_GOAL },
+    { figure: 'requestsPerNotice.fullBatches', ours: oursFullRequests, baseline: naiveRequests, ratio: oursFullRequests / naiveRequests, unit: '', baselineIs: 'naive', goal: 'not judged', met: true, judged: false },
+    { figure: 'awsCostPer1000', ours: oursCost.total, baseline: naiveCost.total, ratio: oursCost.total / naiveCost.total, unit: '$', baselineIs: 'naive', goal: `ours ≤ ${money(COST_GOAL_DOLLARS)}`, met: oursCost.total <= COST_GOAL_DOLLARS },
+    { figure: 'awsCostPer1000.fullBatches', ours: oursFullCost.total, baseline: naiveCost.total, ratio: oursFullCost.total / naiveCost.total, unit: '$', baselineIs: 'naive', goal: 'not judged', met: true, judged: false },
+  ];
+};
+
+/** The notes on where the requests and the money go. */
+const requestNotes = ({ ours, oursFull, naive, codecs }: RequestRuns): string[] => {
+  const oursCost = costPer1000(ours);
+  const oursFullCost = costPer1000(oursFull);
+  const naiveCost = costPer1000(naive);
+  const naiveUnits = requestUnits(naive.counts);
+  return [
+    `requests: counted by middleware on the handlers' real SDK clients (DynamoDB, SQS, SES) against dynalite and fauxqs, including the event source mapping's ReceiveMessage/DeleteMessageBatch (the poller is given the counted SQS client), and again on the wire: every HTTP request this process sent to dynalite and fauxqs, whichever client sent it, retries included (what AWS bills, and what the figures use); plus 1 API Gateway request per HTTP request. Counting stops at the ${HAPPY_PATH_NOTICES}th doorbell deleted, so idle polls after it are not counted.`,
+    `arrival, judged: ${describeArrival(ours)}; sender invocations by doorbells handed: ${describeBatches(ours)}. Full batches: ${describeArrival(oursFull)}; ${describeBatches(oursFull)}.`,
+    `requests per notice, ours as they arrive: ${describeRequests(ours)}.`,
+    `requests per notice, ours in full batches: ${describeRequests(oursFull)}.`,
+    `requests per notice, naive: ${describeRequests(naive)}.`,
+    `wire against middleware (requests, whole run): ${[ours, oursFull, naive].map((run, i) => `${['as they arrive', 'full batches', 'naive'][i]} ${wireCheck(run)}`).join('; ')}.`,
+    `DynamoDB units per notice, ours as they arrive: ${describeUnits(ours)}; in full batches: ${describeUnits(oursFull)}; naive: ${round(naiveUnits.write / naive.notices)} WRU + ${round(naiveUnits.read / naive.notices)} RRU (no index).`,
+    `write units per notice by what writes them (table + indexes, per 1,000 notices in dollars), ours as they arrive: ${describeWrites(ours)}.`,
+    `the same in full batches: ${describeWrites(oursFull)}.`,
+    `content items: the text and HTML of the bench's notices, ${codecs.plainBytes.toFixed(0)} bytes as JSON, are stored as ${codecs.storedBytes.toFixed(0)} bytes (raw DEFLATE at zlib's default level), so the item takes one write unit, not two. CPU per notice, compressing once and decompressing at each read, against the bytes left (test/bench/content-codec.ts): ${codecs.codecs.map((run) => `${run.codec} ${run.bytes.toFixed(0)} B, ${run.compressMicros.toFixed(0)} + ${run.decompressMicros.toFixed(0)} µs`).join('; ')}.`,
+    'index write units are ESTIMATED here (dynalite reports table capacity only): indexes are KEYS_ONLY, 1 unit per entry; a put writes one entry per index whose keys it carries (instKey always, extKey with an externalId, dueShard/dueAt with a sweepAt); an UpdateItem that SETs the due keys moves the entry (2), one that REMOVEs them deletes it (1). A Query that reports 0 units is billed 0.5.',
+    `cost per 1,000, ours as they arrive: ${describeCost(oursCost)}.`,
+    `cost per 1,000, ours in full batches: ${describeCost(oursFullCost)}.`,
+    `cost per 1,000, naive: ${describeCost(naiveCost)}.`,
+    `cost: prices us-east-1 on-demand (DynamoDB $${PRICES.dynamoWriteRequestUnit * 1e6}/M WRU, $${PRICES.dynamoReadRequestUnit * 1e6}/M RRU; SQS $${PRICES.sqsRequest * 1e6}/M; Lambda arm64 $${PRICES.lambdaGbSecondArm64}/GB-s, $${PRICES.lambdaRequest * 1e6}/M; API Gateway REST $${PRICES.apiGatewayRestRequest * 1e6}/M; Logs $${PRICES.logsIngestionPerGb}/GB), no free tier, SES's $0.10 left out. Lambda durations are each invocation's wall time here (against the emulators, rounded up to 1 ms; in full batches one at a time, as they arrive as many at once as the poller's lanes) × memory (as they arrive: intake 512 MB ${ours.functions.intake?.invocations} invocation(s) ${ours.functions.intake?.billedMs} ms, sender 512 MB ${ours.functions.sender?.invocations} invocations ${ours.functions.sender?.billedMs} ms; full batches: sender ${oursFull.functions.sender?.invocations} invocations ${oursFull.functions.sender?.billedMs} ms; naive sender ${naive.functions.sender?.invocations} invocations ${naive.functions.sender?.billedMs} ms). Logs: the Powertools lines written at INFO (${ours.logBytes} bytes for ${ours.notices} notices as they arrive) + an estimated ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation; the naive design logs nothing of its own. Not per notice, so left out: the sweep's schedule (one invocation a minute whatever the volume), cold-start init, idle polls of the event source mapping.`,
+  ];
+};
+
 const main = async () => {
   const startedAt = new Date();
   const started = performance.now();
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const only = onlyPart(process.env.NOTICE_RELAY_BENCH_ONLY);
 
   // 1. requestsPerNotice and awsCostPer1000: ours and the naive design, same emulators, same sink.
   progress('starting dynalite, fauxqs and the SMTP sink');
   const sink = await startCountingSink();
-  let ours: HappyPath;
-  let oursFull: HappyPath;
-  let naive: HappyPath;
+  let runs: Awaited<ReturnType<typeof measureRequests>>;
   let sweep: Awaited<ReturnType<typeof measureSweepScaling>>;
   const throughput: ThroughputRun[] = [];
   try {
@@ -157,15 +246,16 @@ const main = async () => {
     const queue = await startTestQueue('bench-setup');
     let dynamoStopped = false;
     try {
-      const emulators = { dynamodb: dynamo.url, sqs: queue.url, smtp: { host: sink.host, port: sink.port } };
-      progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices in full batches (one intake batch → sender → recorded)`);
-      oursFull = await measureOurs(emulators, HAPPY_PATH_NOTICES, FULL_BATCH_ARRIVAL, 'full');
-      progress(`requests: ours, ${HAPPY_PATH_NOTICES} notices as they arrive (the intake's default spread, the poller's batches)`);
-      ours = await measureOurs(emulators, HAPPY_PATH_NOTICES, REAL_ARRIVAL, 'arriving');
-      progress(`requests: the naive design, ${HAPPY_PATH_NOTICES} notices`);
-      naive = await measureNaive(emulators, HAPPY_PATH_NOTICES);
+      runs = await measureRequests({ dynamodb: dynamo.url, sqs: queue.url, smtp: { host: sink.host, port: sink.port } });
       await dynamo.stop();
       dynamoStopped = true;
+      if (only === 'cost') {
+        printTable(requestFigures(runs));
+        console.log('');
+        for (const note of requestNotes(runs)) console.log(`- ${note}`);
+        console.log(`\nOnly requests and cost (NOTICE_RELAY_BENCH_ONLY=cost), not written to bench/results.json; took ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+        return;
+      }
       // 2. sweepScaling, on a dynalite of its own.
       progress('sweep: 10 due notices among 1,000 kept');
       sweep = await measureSweepScaling(queue.url);
@@ -178,6 +268,7 @@ const main = async () => {
   } finally {
     await sink.stop();
   }
+  const { ours, oursFull, naive } = runs;
   const bestThroughput = throughput.reduce((best, run) => (run.ratio > best.ratio ? run : best));
 
   // 4. smtpDoorRatio, with nothing else running.
@@ -191,15 +282,9 @@ const main = async () => {
   const oursCost = costPer1000(ours);
   const oursFullCost = costPer1000(oursFull);
   const naiveCost = costPer1000(naive);
-  const oursRequests = totalRequests(ours.counts) / ours.notices;
-  const oursFullRequests = totalRequests(oursFull.counts) / oursFull.notices;
-  const naiveRequests = totalRequests(naive.counts) / naive.notices;
 
   const figures: Figure[] = [
-    { figure: 'requestsPerNotice', ours: oursRequests, baseline: naiveRequests, ratio: oursRequests / naiveRequests, unit: '', baselineIs: 'naive', goal: `ours ≤ ${REQUESTS_GOAL.toFixed(1)}`, met: oursRequests <= REQUESTS_GOAL },
-    { figure: 'requestsPerNotice.fullBatches', ours: oursFullRequests, baseline: naiveRequests, ratio: oursFullRequests / naiveRequests, unit: '', baselineIs: 'naive', goal: 'not judged', met: true, judged: false },
-    { figure: 'awsCostPer1000', ours: oursCost.total, baseline: naiveCost.total, ratio: oursCost.total / naiveCost.total, unit: '$', baselineIs: 'naive', goal: `ours ≤ ${money(COST_GOAL_DOLLARS)}`, met: oursCost.total <= COST_GOAL_DOLLARS },
-    { figure: 'awsCostPer1000.fullBatches', ours: oursFullCost.total, baseline: naiveCost.total, ratio: oursFullCost.total / naiveCost.total, unit: '$', baselineIs: 'naive', goal: 'not judged', met: true, judged: false },
+    ...requestFigures(runs),
     {
       figure: 'localThroughputRatio',
       ours: bestThroughput.pipeline.perSecond,
@@ -243,7 +328,6 @@ const main = async () => {
     })),
   ];
 
-  const naiveUnits = requestUnits(naive.counts);
   const sentRate = (run: ThroughputRun) => (run.pipeline.notices * 1000) / (run.pipeline.ms - run.pipeline.firstMessageMs);
   // The sender's own DynamoDB requests (the intake's are BatchWriteItem) against the time its lanes had.
   const senderDynamoShare = (run: ThroughputRun) => {
@@ -252,18 +336,7 @@ const main = async () => {
     return sender / (run.pipeline.ms * run.concurrency);
   };
   const notes = [
-    `requests: counted by middleware on the handlers' real SDK clients (DynamoDB, SQS, SES) against dynalite and fauxqs, including the event source mapping's ReceiveMessage/DeleteMessageBatch (the poller is given the counted SQS client), and again on the wire: every HTTP request this process sent to dynalite and fauxqs, whichever client sent it, retries included (what AWS bills, and what the figures use); plus 1 API Gateway request per HTTP request. Counting stops at the ${HAPPY_PATH_NOTICES}th doorbell deleted, so idle polls after it are not counted.`,
-    `arrival, judged: ${describeArrival(ours)}; sender invocations by doorbells handed: ${describeBatches(ours)}. Full batches: ${describeArrival(oursFull)}; ${describeBatches(oursFull)}.`,
-    `requests per notice, ours as they arrive: ${describeRequests(ours)}.`,
-    `requests per notice, ours in full batches: ${describeRequests(oursFull)}.`,
-    `requests per notice, naive: ${describeRequests(naive)}.`,
-    `wire against middleware (requests, whole run): ${[ours, oursFull, naive].map((run, i) => `${['as they arrive', 'full batches', 'naive'][i]} ${wireCheck(run)}`).join('; ')}.`,
-    `DynamoDB units per notice, ours as they arrive: ${describeUnits(ours)}; in full batches: ${describeUnits(oursFull)}; naive: ${round(naiveUnits.write / naive.notices)} WRU + ${round(naiveUnits.read / naive.notices)} RRU (no index).`,
-    'index write units are ESTIMATED here (dynalite reports table capacity only): indexes are KEYS_ONLY, 1 unit per entry; a put writes one entry per index whose keys it carries (instKey always, extKey with an externalId, dueShard/dueAt with a sweepAt); an UpdateItem that SETs the due keys moves the entry (2), one that REMOVEs them deletes it (1). A Query that reports 0 units is billed 0.5.',
-    `cost per 1,000, ours as they arrive: ${describeCost(oursCost)}.`,
-    `cost per 1,000, ours in full batches: ${describeCost(oursFullCost)}.`,
-    `cost per 1,000, naive: ${describeCost(naiveCost)}.`,
-    `cost: prices us-east-1 on-demand (DynamoDB $${PRICES.dynamoWriteRequestUnit * 1e6}/M WRU, $${PRICES.dynamoReadRequestUnit * 1e6}/M RRU; SQS $${PRICES.sqsRequest * 1e6}/M; Lambda arm64 $${PRICES.lambdaGbSecondArm64}/GB-s, $${PRICES.lambdaRequest * 1e6}/M; API Gateway REST $${PRICES.apiGatewayRestRequest * 1e6}/M; Logs $${PRICES.logsIngestionPerGb}/GB), no free tier, SES's $0.10 left out. Lambda durations are each invocation's wall time here (against the emulators, rounded up to 1 ms; in full batches one at a time, as they arrive as many at once as the poller's lanes) × memory (as they arrive: intake 512 MB ${ours.functions.intake?.invocations} invocation(s) ${ours.functions.intake?.billedMs} ms, sender 512 MB ${ours.functions.sender?.invocations} invocations ${ours.functions.sender?.billedMs} ms; full batches: sender ${oursFull.functions.sender?.invocations} invocations ${oursFull.functions.sender?.billedMs} ms; naive sender ${naive.functions.sender?.invocations} invocations ${naive.functions.sender?.billedMs} ms). Logs: the Powertools lines written at INFO (${ours.logBytes} bytes for ${ours.notices} notices as they arrive) + an estimated ${PLATFORM_LOG_BYTES_PER_INVOCATION} bytes of START/END/REPORT per invocation; the naive design logs nothing of its own. Not per notice, so left out: the sweep's schedule (one invocation a minute whatever the volume), cold-start init, idle polls of the event source mapping.`,
+    ...requestNotes(runs),
     `throughput: ${THROUGHPUT_NOTICES} notices POSTed as ${THROUGHPUT_NOTICES / THROUGHPUT_BATCH} batches of ${THROUGHPUT_BATCH} to startLocal's API, timed from the first POST to the last message at a counting SMTP sink; baseline nodemailer's pool with as many connections sending the same messages to the same sink; ${WARM_UP} warm-up messages each, not timed. Figure at sender concurrency ${bestThroughput.concurrency} (the better of ${THROUGHPUT_CONCURRENCIES.join(' and ')}).`,
     ...throughput.map(
       (run) =>
@@ -300,7 +373,15 @@ const main = async () => {
         oursFullBatches: { perNotice: perNotice(oursFull), ...oursFull, counts: { ...oursFull.counts, waitMs: undefined } },
         naive: { perNotice: perNotice(naive), ...naive, counts: { ...naive.counts, waitMs: undefined } },
       },
-      cost: { prices: PRICES, platformLogBytesPerInvocation: PLATFORM_LOG_BYTES_PER_INVOCATION, ours: oursCost, oursFullBatches: oursFullCost, naive: naiveCost },
+      cost: {
+        prices: PRICES,
+        platformLogBytesPerInvocation: PLATFORM_LOG_BYTES_PER_INVOCATION,
+        ours: oursCost,
+        oursFullBatches: oursFullCost,
+        naive: naiveCost,
+        writesPerNotice: { ours: writeCostsPer1000(ours), oursFullBatches: writeCostsPer1000(oursFull), naive: writeCostsPer1000(naive) },
+        contentCodecs: runs.codecs,
+      },
       throughput,
       smtpDoor,
       sweep,

@@ -12,6 +12,7 @@ import { DynamoBatchLookups } from '../../shared/store/dynamo-batch-lookups';
 import { DynamoSuppressionStore } from '../../shared/store/dynamo-suppression-store';
 import { suppressionLookupKey } from '../../shared/store/batch-lookups';
 import { DUE_SHARDS } from '../../shared/store/table';
+import type { NoticeInput } from '../../shared/notice/model';
 import { aNoticeInput, settingsOf } from '../support/factories';
 import { startTestTable, type TestTable } from '../support/emulators';
 import { idempotencyStoreContract, noticeStoreContract, transportStateContract } from '../support/store-contract';
@@ -231,5 +232,84 @@ describe('Class: DynamoBatchLookups', () => {
     } finally {
       await own.stop();
     }
+  });
+});
+
+describe('Class: DynamoNoticeStore, content items', () => {
+  const documents = () => documentsOf(table.client);
+  const contentItem = async (id: string) => (await documents().send(new GetCommand({ TableName: table.tableName, Key: { pk: `content#${id}` } }))).Item;
+  /** What DynamoDB bills to write `item` again, as it reports it (a unit per KB). */
+  const writeUnitsOf = async (item: Record<string, unknown>) =>
+    (await documents().send(new PutCommand({ TableName: table.tableName, Item: item, ReturnConsumedCapacity: 'TOTAL' }))).ConsumedCapacity?.CapacityUnits;
+  /** An overdue notice as an ILS writes one: about 2 KB of text and HTML listing the same items. */
+  const overdueLines = Array.from({ length: 12 }, (_, n) => `Title number ${n} of the list, due ${n + 1} March 2030, barcode 31000012${n}`);
+  const ordinary = {
+    text: ['Dear patron,', '', 'These items are overdue:', ...overdueLines.map((line) => `  - ${line}`), '', 'Please return or renew them.'].join('\n'),
+    html: `<html><body><p>Dear patron,</p><p>These items are overdue:</p><ul>${overdueLines.map((line) => `<li>${line}</li>`).join('')}</ul><p>Please return or renew them.</p></body></html>`,
+  };
+
+  it.each<[string, Partial<NoticeInput>]>([
+    ['text only', { text: ordinary.text, html: undefined }],
+    ['HTML only', { text: undefined, html: ordinary.html }],
+    ['text and HTML', ordinary],
+    ['non-ASCII text', { text: `Cher lecteur, « ${ordinary.text} » — 借りた本の返却期限が過ぎています 📚`.repeat(2), html: '<p>Ç’est déjà dû: 返却してください</p>' }],
+    ['attachments', { text: ordinary.text, attachments: [{ filename: 'fines.csv', contentType: 'text/csv', contentBase64: Buffer.from('barcode,fine\n'.repeat(200)).toString('base64') }, { filename: 'logo.png', contentType: 'image/png', contentBase64: 'iVBORw0KGgo=' }] }],
+    ['a few words', { text: 'Your hold is ready.', html: undefined }],
+  ])('reads back what it wrote, %s', async (_, body) => {
+    // Prepare
+    const made = make({ ...{ text: undefined, html: undefined }, ...body, cc: ['desk@example.org'], replyTo: 'circ@example.org' });
+    // Act
+    await store.createNotices([made]);
+    const read = (await store.getForDelivery([made.notice.id])).get(made.notice.id);
+    // Assess
+    expect(read?.content).toEqual(made.content);
+  });
+
+  it('stores the text and HTML of an ordinary notice compressed, in one write unit instead of two', async () => {
+    // Prepare
+    const made = make(ordinary);
+    // Act
+    await store.createNotices([made]);
+    // Assess: one Binary attribute instead of the text and the HTML; the addresses and subject as they were
+    const item = (await contentItem(made.notice.id)) as Record<string, unknown>;
+    expect(item).not.toHaveProperty('text');
+    expect(item).not.toHaveProperty('html');
+    expect(item.packed).toBeInstanceOf(Uint8Array);
+    expect(item).toMatchObject({ to: made.content.to, subject: made.content.subject });
+    const { packed: _packed, ...plain } = item;
+    expect([await writeUnitsOf(item), await writeUnitsOf({ ...plain, text: ordinary.text, html: ordinary.html })]).toEqual([1, 2]);
+  });
+
+  it('leaves a notice of a few words as it is, where compressing would not make it smaller', async () => {
+    // Prepare
+    const made = make({ text: 'Your hold is ready.' });
+    // Act
+    await store.createNotices([made]);
+    // Assess
+    expect(await contentItem(made.notice.id)).toMatchObject({ text: 'Your hold is ready.' });
+  });
+
+  it('reads a content item written before contents were compressed, every field as a plain attribute', async () => {
+    // Prepare: the notice's state as the store writes it, its content as the earlier version did
+    const made = make({ ...ordinary, attachments: [{ filename: 'fines.csv', contentType: 'text/csv', contentBase64: Buffer.from('barcode,fine\n').toString('base64') }] });
+    await store.createNotices([made]);
+    await documents().send(new PutCommand({ TableName: table.tableName, Item: { ...made.content, pk: `content#${made.notice.id}`, expireAt: 1_900_000_000 } }));
+    // Act
+    const read = (await store.getForDelivery([made.notice.id])).get(made.notice.id);
+    // Assess
+    expect(read?.content).toEqual(made.content);
+  });
+
+  it('reads a return-to-sender report\'s content, its attempts packed with the text', async () => {
+    // Prepare
+    const original = make(ordinary);
+    const report = { noticeId: original.notice.id, outcome: 'failed' as const, recipient: 'patron@example.org', subject: 'Overdue', createdAt: '2030-01-01T00:00:00.000Z', attempts: [{ at: '2030-01-01T00:01:00.000Z', outcome: 'permanent' as const, status: 'failed' as const, responseCode: 550, message: '5.1.1 no such user' }], reason: '550 5.1.1' };
+    const made = make({ ...ordinary, to: 'circulation@example.org' });
+    const record = { ...made, notice: { ...made.notice, kind: 'report' as const, reportFor: original.notice.id }, content: { ...made.content, report } };
+    // Act
+    await store.createReport(record);
+    // Assess
+    expect((await store.getForDelivery([record.notice.id])).get(record.notice.id)?.content).toEqual(record.content);
+    expect(await contentItem(record.notice.id)).not.toHaveProperty('report');
   });
 });

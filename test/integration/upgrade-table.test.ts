@@ -1,7 +1,7 @@
 // A data directory of an earlier version: its table lacks the address index, which dynalite cannot add to
 // a table. npm start copies the table aside, makes it again with every index, and copies it back.
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamo } from '../../infra/local/emulators';
 import { upgradeTable } from '../../infra/local/upgrade-table';
 import { newNotice } from '../../shared/lifecycle/transitions';
@@ -74,5 +74,19 @@ describe('Function: upgradeTable', () => {
     const store = new DynamoNoticeStore({ client, tableName: 'stopped-upgrade' });
     expect((await store.listNoticesTo('demo', 'reader@example.org', { limit: 10 })).notices.map((n) => n.id)).toEqual([record.notice.id]);
     expect((await client.send(new ListTablesCommand({}))).TableNames).not.toContain('stopped-upgrade-upgrade');
+  });
+
+  it('copies a content item stored compressed as it is, so it reads back the same', async () => {
+    // Prepare: a notice long enough to be stored compressed, in a table that still needs the upgrade
+    await client.send(new CreateTableCommand(earlierTable('compressed')));
+    const letter = 'The Hobbit, due 3 March 2030, barcode 31000012345, is overdue.\n'.repeat(30);
+    const { record } = newNotice(aNoticeInput({ text: letter, html: `<pre>${letter}</pre>` }), { id: '01JB0000000000000000000003', institutionId: 'demo', now: new Date('2030-01-01T00:00:00Z'), random: () => 0, settings: settingsOf() });
+    await new DynamoNoticeStore({ client, tableName: 'compressed' }).createNotices([record]);
+    // Act
+    await upgradeTable(client, 'compressed');
+    // Assess
+    const stored = await documentsOf(client).send(new GetCommand({ TableName: 'compressed', Key: { pk: `content#${record.notice.id}` } }));
+    expect(stored.Item?.packed).toBeInstanceOf(Uint8Array);
+    expect((await new DynamoNoticeStore({ client, tableName: 'compressed' }).getForDelivery([record.notice.id])).get(record.notice.id)?.content).toEqual(record.content);
   });
 });
