@@ -273,13 +273,15 @@ describe('Rate limits', () => {
   }, 150_000);
 
   it("pauses the institution when the relay answers 421 4.3.2, and shows the pause", async () => {
-    // Prepare
-    const relay = track(await startRelay({ onRcptTo: (_address, attempt) => (attempt === 1 ? { code: 421, message: '4.3.2 Too many connections, slow down' } : undefined) }));
+    // Prepare: the relay throttles until the test has seen the pause, so no probe can end it before it is read
+    let throttling = true;
+    const relay = track(await startRelay({ onRcptTo: () => (throttling ? { code: 421, message: '4.3.2 Too many connections, slow down' } : undefined) }));
     pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }, { retry: { ...FAST.retry!, shortDelaySeconds: [3, 3] } }));
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
     await firstEntry(pipeline, body.id);
     const transport = await pipeline.api('GET', '/v1/transport');
+    throttling = false;
     const sent = await pipeline.waitForStatus(body.id, ['sent']);
     // Assess: the throttled attempt held the notice without counting; the probe sent it
     expect(transport.body).toMatchObject({ state: 'paused', paused: { code: 'ETHROTTLED' }, pausedUntil: expect.any(String), pauseReason: `ETHROTTLED from 127.0.0.1:${relay.port}` });
