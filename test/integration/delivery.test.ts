@@ -159,7 +159,8 @@ describe('Delivery through an SMTP relay', () => {
     console.log(`relay down: ${attempts.length} attempts, discarded ${lateBy.toFixed(2)} s after giveUpAt`);
     // Never before its give-up time; how soon after is the sweep's interval on a machine that may be busy.
     expect(lateBy).toBeGreaterThanOrEqual(0);
-    expect(attempts.every((a) => a.at <= discarded.giveUpAt)).toBe(true);
+    // None began after the give-up time (one begun just before it may be recorded after it on a busy machine).
+    expect(attempts.every((a) => (a.startedAt ?? a.at) <= discarded.giveUpAt)).toBe(true);
     // Probes back off: each comes no sooner than the short retry delay (1 s) after the one before, the
     // wait doubling up to the long one (3 s).
     const [shortest] = FAST.retry!.shortDelaySeconds!;
