@@ -2,7 +2,8 @@
 // retries, the sweep and return-to-sender, hosted as `npm start` hosts them, in seconds not hours.
 import { freePort, startSes } from '../../infra/local/emulators';
 import { recordFeedback, type SesEventRecord } from '../../shared/delivery/feedback';
-import type { SweepFunctionDeps } from '../../shared/deps';
+import type { SenderFunctionDeps, SweepFunctionDeps } from '../../shared/deps';
+import type { Doorbell } from '../../shared/lifecycle/plan';
 import type { Notice } from '../../shared/notice/model';
 import { NOTICE_ID_TAG } from '../../shared/transport/transport';
 import { aNoticeInput, BRANCH_KEY, sqsEvent } from '../support/factories';
@@ -69,7 +70,14 @@ describe('Delivery through an SMTP relay', () => {
   it('retries after 451 twice, with gaps inside the configured range, and delivers once', async () => {
     // Prepare
     const greylisting = await relay({ onRcptTo: (_address, attempt) => (attempt <= 2 ? { code: 451, message: '4.7.1 Greylisted, try again later' } : undefined) });
-    pipeline = await start(fastConfig(smtp(greylisting.port)));
+    // The sender's doorbells, with the delay each retry was given: the range is checked there, where the
+    // sender decides it, and not on how soon a busy machine's poller got to it.
+    const rung: Doorbell[] = [];
+    const recordingDoorbells = (deps: SenderFunctionDeps): SenderFunctionDeps => ({
+      ...deps,
+      queue: { ring: (doorbells) => (rung.push(...doorbells), deps.queue.ring(doorbells)), ping: () => deps.queue.ping() },
+    });
+    pipeline = await start(fastConfig(smtp(greylisting.port)), { decorate: { sender: recordingDoorbells } });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
     const sent = await pipeline.waitForStatus(body.id, ['sent']);
@@ -81,14 +89,17 @@ describe('Delivery through an SMTP relay', () => {
       ['sent', 250],
     ]);
     const [min, max] = FAST.retry?.shortDelaySeconds as [number, number];
+    const delays = rung.filter((doorbell) => doorbell.id === body.id).map((doorbell) => doorbell.delaySeconds);
     const times = greylisting.rcptTimes.get(PATRON) as Date[];
     const gaps = times.slice(1).map((time, i) => seconds(times[i] as Date, time));
-    console.log(`451 retry gaps (configured ${min}–${max} s): ${gaps.map((g) => g.toFixed(2)).join(', ')} s`);
-    for (const gap of gaps) {
-      expect(gap).toBeGreaterThanOrEqual(min - 0.05);
-      // SQS delays are whole seconds and the poller takes what became visible: allow a second and a half.
-      expect(gap).toBeLessThanOrEqual(max + 1.5);
+    console.log(`451 retries (configured ${min}–${max} s): rung with ${delays.join(', ')} s, came ${gaps.map((g) => g.toFixed(2)).join(', ')} s apart`);
+    expect(delays).toHaveLength(2);
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(min);
+      expect(delay).toBeLessThanOrEqual(max);
     }
+    // No retry came before its delay; a busy machine may only make it later.
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(min - 0.05);
   }, 30_000);
 
   it('fails a notice refused with 550 at once, sends one return-to-sender report, and never retries', async () => {
@@ -146,9 +157,10 @@ describe('Delivery through an SMTP relay', () => {
     const discardEntry = discarded.attempts.find((a) => a.outcome === 'discarded') as Notice['attempts'][number];
     const lateBy = seconds(discarded.giveUpAt, discardEntry.at);
     console.log(`relay down: ${attempts.length} attempts, discarded ${lateBy.toFixed(2)} s after giveUpAt`);
+    // Never before its give-up time; how soon after is the sweep's interval on a machine that may be busy.
     expect(lateBy).toBeGreaterThanOrEqual(0);
-    expect(lateBy).toBeLessThanOrEqual(FAST.sweep!.intervalSeconds! + 1.5);
-    expect(attempts.every((a) => a.at <= discarded.giveUpAt)).toBe(true);
+    // None began after the give-up time (one begun just before it may be recorded after it on a busy machine).
+    expect(attempts.every((a) => (a.startedAt ?? a.at) <= discarded.giveUpAt)).toBe(true);
     // Probes back off: each comes no sooner than the short retry delay (1 s) after the one before, the
     // wait doubling up to the long one (3 s).
     const [shortest] = FAST.retry!.shortDelaySeconds!;
@@ -170,8 +182,9 @@ describe('Delivery through an SMTP relay', () => {
     const { body } = await pipeline.submit(aNoticeInput({ sendAt: new Date(sendAt).toISOString() }));
     // Act
     const cancelled = await pipeline.api('DELETE', `/v1/notices/${body.id}`);
-    // Past its sendAt and the intake's spread, when its doorbell rings; then three sweeps more.
-    await pipeline.waitFor(async () => Date.now() > sendAt + 4000 || undefined, 30_000, 'the notice to be long due');
+    // Its doorbell rung, at its sendAt and the intake's spread, and taken off the queue by the sender; then
+    // three sweeps more.
+    await pipeline.waitFor(async () => (pipeline!.functions.poller!.stats().messages >= 1 && (await pipeline!.queue.held()) === 0) || undefined, 30_000, 'the doorbell to be handled');
     await sweepsRun(3);
     // Assess
     expect(cancelled).toMatchObject({ status: 200, body: { status: 'cancelled' } });
@@ -337,14 +350,16 @@ describe('Delivery through an SMTP relay', () => {
     expect((await pipeline.notice(body.id)).attemptCount).toBe(1);
   });
 
-  /** A relay that holds each message half a second, and records an SES event on its notice meanwhile, as SES feedback can. */
+  /** A relay that holds each message until an SES event is recorded on its notice, as SES feedback can land mid-send. */
   const relayReportingMidSend = async (event: Omit<SesEventRecord, 'mail'>) => {
     const reported: Array<Promise<unknown>> = [];
     const mail = await relay({
-      dataDelayMs: 500,
-      onData: (raw) => {
+      onData: async (raw) => {
         const id = /^Message-ID: <([0-9A-Z]{26})@/im.exec(raw.toString('latin1'))?.[1] as string;
-        reported.push(recordFeedback(pipeline!.deps, { ...event, mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), tags: { [NOTICE_ID_TAG]: [id] } } }));
+        const recording = recordFeedback(pipeline!.deps, { ...event, mail: { messageId: 'ses-1', timestamp: new Date().toISOString(), tags: { [NOTICE_ID_TAG]: [id] } } });
+        reported.push(recording);
+        // Confirmed only once the event is recorded, however long that takes on a busy machine.
+        await recording.catch(() => undefined);
         return undefined;
       },
     });

@@ -13,8 +13,10 @@ import { sendTestCommand } from '../../infra/cli/send-test';
 import { createDeskDeps } from '../../shared/deps';
 import { silentLog } from '../../shared/log';
 import { makeDesk } from '../../shared/transport/desk';
+import type { Transport } from '../../shared/transport/transport';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ManualClock } from '../support/clock';
 import { aConfigInput, aNoticeInput } from '../support/factories';
 import { runCli } from '../support/local-runtime';
 import { FAST, fastConfig, type Pipeline, recordingLog, startPipeline } from '../support/pipeline';
@@ -26,7 +28,6 @@ const temporary = temporaryDirectories();
 afterAll(() => temporary.removeAll());
 
 const CLIENT = { clientId: 'notice-relay-client', clientSecret: 'client-secret-value', refreshToken: 'refresh-token-value' };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The first log line `wanted` matches, once it is written: a sender may log a moment after the state a test waited for. */
 const logLine = (log: ReturnType<typeof recordingLog>, wanted: (line: ReturnType<typeof recordingLog>['lines'][number]) => boolean) =>
   pipeline!.waitFor(async () => log.lines.find(wanted), 20_000, 'the log line');
@@ -61,25 +62,35 @@ const oauthServer = (relay: Relay, tokens: TokenEndpoint, auth: Record<string, u
 
 describe('OAuth2 (XOAUTH2)', () => {
   it('fetches a token once for many messages, and again only after it expires', async () => {
-    // Prepare: tokens live 65 s and are renewed 60 s early, so each is good for 5 s
+    // Prepare: tokens live an hour, as Google's do, and are renewed a minute early; the pipeline's clock
+    // moves only when the test moves it, so the hour passes without waiting for it
     const valid = new Set<string>();
-    const tokens = track(await startTokenEndpoint({ ...CLIENT, expiresIn: 65, issued: valid }));
+    const tokens = track(await startTokenEndpoint({ ...CLIENT, expiresIn: 3600, issued: valid }));
     const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: valid } }));
-    pipeline = await startPipeline(fastConfig(oauthServer(relay, tokens)));
-    // Act
-    const first = await pipeline.submit({ notices: [aNoticeInput({ to: 'a@example.org' }), aNoticeInput({ to: 'b@example.org' }), aNoticeInput({ to: 'c@example.org' })] });
-    await pipeline.waitFor(async () => relay.received.length >= 3 || undefined);
+    const clock = new ManualClock(new Date());
+    pipeline = await startPipeline(fastConfig(oauthServer(relay, tokens)), { clock });
+    const sendAndWait = async (to: string[]) => {
+      const wanted = relay.received.length + to.length;
+      const answer = await pipeline!.submit({ notices: to.map((address) => aNoticeInput({ to: address })) });
+      await pipeline!.waitFor(async () => relay.received.length >= wanted || undefined, 30_000, `${wanted} messages at the relay`);
+      return answer;
+    };
+    // Act: three messages at once, one more a second before the token is due for renewal, one more after
+    const first = await sendAndWait(['a@example.org', 'b@example.org', 'c@example.org']);
     const afterFirst = tokens.requests.length;
-    await sleep(6000);
-    await pipeline.submit(aNoticeInput({ to: 'd@example.org' }));
-    await pipeline.waitFor(async () => relay.received.length >= 4 || undefined);
+    clock.advanceSeconds(3600 - 60 - 1);
+    await sendAndWait(['d@example.org']);
+    const beforeRenewal = tokens.requests.length;
+    clock.advanceSeconds(2);
+    await sendAndWait(['e@example.org']);
     // Assess
     expect(first.status).toBe(202);
     expect(afterFirst).toBe(1);
+    expect(beforeRenewal).toBe(1);
     expect(tokens.requests).toHaveLength(2);
     expect(tokens.requests[0]).toEqual({ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, grant_type: 'refresh_token', refresh_token: CLIENT.refreshToken });
-    expect(relay.received.map((r) => r.user)).toEqual(Array(4).fill('notices@library.example.org'));
-  }, 40_000);
+    expect(relay.received.map((r) => r.user)).toEqual(Array(5).fill('notices@library.example.org'));
+  }, 60_000);
 
   it('uses the client-credentials grant of Microsoft 365 with the SMTP scope', async () => {
     // Prepare
@@ -118,18 +129,21 @@ describe('OAuth2 (XOAUTH2)', () => {
   });
 
   it("records a token endpoint that hangs as a failed attempt within the attempt's deadline, not a lapsed lease", async () => {
-    // Prepare: a token endpoint that takes the request and never answers; attempts have 2 s, leases 3 s
+    // Prepare: a token endpoint that takes the request and never answers. Attempts have 2 s, shorter than the
+    // endpoint's own 10 s, so only the attempt's deadline can end the wait; leases have 20 s, so a busy machine
+    // recording the outcome late is not mistaken for a lapsed lease.
     const hung = track(await startSilentServer());
     const relay = track(await startRelay({ oauth2: { user: 'notices@library.example.org', validTokens: new Set() } }));
     const log = recordingLog();
-    pipeline = await startPipeline(fastConfig(oauthServer(relay, { url: `http://127.0.0.1:${hung.port}/token` } as TokenEndpoint)), { log });
+    const leaseSeconds = 20;
+    pipeline = await startPipeline(fastConfig(oauthServer(relay, { url: `http://127.0.0.1:${hung.port}/token` } as TokenEndpoint), { sender: { ...FAST.sender, attemptTimeoutSeconds: 2, leaseSeconds } }), { log });
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
     const held = await firstEntry(pipeline, body.id);
     // Assess
     expect(held.attempts[0]).toMatchObject({ outcome: 'transient', code: 'EOAUTH2', message: expect.stringMatching(/the token endpoint did not answer before the attempt's deadline$/) });
     expect(held.attempts.some((entry) => entry.outcome === 'lease-expired')).toBe(false);
-    expect(seconds(held.attempts[0]!.startedAt!, held.attempts[0]!.at)).toBeLessThan(3);
+    expect(seconds(held.attempts[0]!.startedAt!, held.attempts[0]!.at)).toBeLessThan(leaseSeconds);
     expect(await logLine(log, (line) => line.message === 'transport paused')).toMatchObject({ level: 'error' });
   }, 60_000);
 
@@ -259,13 +273,15 @@ describe('Rate limits', () => {
   }, 150_000);
 
   it("pauses the institution when the relay answers 421 4.3.2, and shows the pause", async () => {
-    // Prepare
-    const relay = track(await startRelay({ onRcptTo: (_address, attempt) => (attempt === 1 ? { code: 421, message: '4.3.2 Too many connections, slow down' } : undefined) }));
+    // Prepare: the relay throttles until the test has seen the pause, so no probe can end it before it is read
+    let throttling = true;
+    const relay = track(await startRelay({ onRcptTo: () => (throttling ? { code: 421, message: '4.3.2 Too many connections, slow down' } : undefined) }));
     pipeline = await startPipeline(fastConfig({ kind: 'smtp', servers: [{ host: '127.0.0.1', port: relay.port, tls: 'none' }] }, { retry: { ...FAST.retry!, shortDelaySeconds: [3, 3] } }));
     // Act
     const { body } = await pipeline.submit(aNoticeInput());
     await firstEntry(pipeline, body.id);
     const transport = await pipeline.api('GET', '/v1/transport');
+    throttling = false;
     const sent = await pipeline.waitForStatus(body.id, ['sent']);
     // Assess: the throttled attempt held the notice without counting; the probe sent it
     expect(transport.body).toMatchObject({ state: 'paused', paused: { code: 'ETHROTTLED' }, pausedUntil: expect.any(String), pauseReason: `ETHROTTLED from 127.0.0.1:${relay.port}` });
@@ -310,18 +326,32 @@ describe('Test Server', () => {
   });
 
   it('shares its time among the servers, so a relay that stalls cannot make it outlive the request', async () => {
-    // Prepare: both relays greet, then hold every message for a minute
+    // Prepare: both relays greet, then hold every message for a minute. The desk's clock moves only when
+    // the test moves it: each server's try takes until the deadline it was given, as a stalled relay makes it.
     const stalling = [track(await startRelay({ dataDelayMs: 60_000 })), track(await startRelay({ dataDelayMs: 60_000 }))];
     const config = fastConfig({ kind: 'smtp', servers: stalling.map((relay) => ({ host: '127.0.0.1', port: relay.port, tls: 'none' as const })) }, { sender: { ...FAST.sender, attemptTimeoutSeconds: 60, leaseSeconds: 180 } });
-    const log = recordingLog();
-    const desk = makeDesk({ ...createDeskDeps({}, config, log), budgetSeconds: 6 });
-    const started = Date.now();
+    const clock = new ManualClock('2030-01-01T00:00:00Z');
+    const deadlines: string[] = [];
+    const givenUntilDeadline = (transport: Transport): Transport => ({
+      kind: transport.kind,
+      send: async (message, options) => {
+        deadlines.push(options.deadline.toISOString());
+        try {
+          return await transport.send(message, options);
+        } finally {
+          clock.set(options.deadline);
+        }
+      },
+      close: () => transport.close(),
+    });
+    const deskDeps = createDeskDeps({}, config, recordingLog());
+    track({ stop: async () => deskDeps.close() });
+    const desk = makeDesk({ ...deskDeps, clock, transports: { ...deskDeps.transports, clock, decorate: givenUntilDeadline }, budgetSeconds: 6 });
     // Act
-    const { lastTestResult: result } = await desk.test(config.institutions[0]!, 'it@library.example.org');
-    // Assess: each had about half of the 6 s, and the answer came well before a gateway's 29 s
-    const seconds = (Date.now() - started) / 1000;
-    expect(seconds).toBeGreaterThan(5);
-    expect(seconds).toBeLessThan(9);
+    const { lastTestedAt, lastTestResult: result } = await desk.test(config.institutions[0]!, 'it@library.example.org');
+    // Assess: each had half of the 6 s, and the answer came at the budget's end, well before a gateway's 29 s
+    expect(deadlines).toEqual(['2030-01-01T00:00:03.000Z', '2030-01-01T00:00:06.000Z']);
+    expect(lastTestedAt).toBe('2030-01-01T00:00:06.000Z');
     expect(result.ok).toBe(false);
     expect(result.servers).toEqual(stalling.map((relay) => ({ server: `127.0.0.1:${relay.port}`, ok: false, reply: expect.stringMatching(/deadline passed/) })));
   }, 30_000);

@@ -79,9 +79,8 @@ describe('Local SQS poller', () => {
     const seen = poll((event, call) => ({
       batchItemFailures: call === 1 ? event.Records.filter((r) => r.body === 'b').map((r) => ({ itemIdentifier: r.messageId })) : [],
     }));
-    await until(() => seen.filter((s) => s.body === 'b').length === 2);
-    // Let any wrongly kept doorbell come back too before looking
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Until the queue holds nothing: every doorbell deleted, so none wrongly kept can come back after looking
+    await until(async () => seen.filter((s) => s.body === 'b').length === 2 && (await queue.held(queueUrl)) === 0);
     // Assess
     expect(seen.map((s) => s.body).sort()).toEqual(['a', 'b', 'b', 'c']);
     expect(seen.filter((s) => s.body === 'b').map((s) => s.receiveCount)).toEqual(['1', '2']);
@@ -96,8 +95,7 @@ describe('Local SQS poller', () => {
       if (call === 1) throw new Error('the function crashed');
       return { batchItemFailures: [] };
     });
-    await until(() => seen.length >= 4);
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await until(async () => seen.length >= 4 && (await queue.held(queueUrl)) === 0);
     // Assess
     expect(seen.map((s) => s.body).sort()).toEqual(['x', 'x', 'y', 'y']);
     expect(await leftInQueue()).toEqual([]);

@@ -1,6 +1,6 @@
 // Emulators for integration tests, each on 127.0.0.1 on a free port, started and stopped by the test.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -39,8 +39,15 @@ export interface TestQueue {
   /** Receives what is visible now (and waits up to `waitSeconds` for the first message). */
   receive(waitSeconds?: number): Promise<Message[]>;
   purge(): Promise<void>;
+  /**
+   * How many messages `url` (this queue unless given) still holds: visible, taken and not yet deleted, or
+   * delayed. None means every message sent has been received and deleted, so none can come again.
+   */
+  held(url?: string): Promise<number>;
   stop(): Promise<void>;
 }
+
+const HELD = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
 
 /** fauxqs in a child process, with one queue. */
 export const startTestQueue = async (queueName = 'doorbells'): Promise<TestQueue> => {
@@ -76,6 +83,10 @@ export const startTestQueue = async (queueName = 'doorbells'): Promise<TestQueue
     },
     purge: async () => {
       await client.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+    },
+    held: async (url = queueUrl) => {
+      const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [...HELD] }));
+      return HELD.reduce((sum, name) => sum + Number(Attributes?.[name] ?? 0), 0);
     },
     stop: async () => {
       client.destroy();

@@ -43,8 +43,12 @@ export interface RelayOptions {
   refuseRelay?: boolean;
   /** Decides the reply to each RCPT TO; the default accepts. */
   onRcptTo?: (address: string, attempt: number) => Reply;
-  /** Decides the reply after DATA; the default accepts. 'drop': the message arrives and the connection goes, unconfirmed. */
-  onData?: (message: Buffer, attempt: number) => Reply;
+  /**
+   * Decides the reply after DATA; the default accepts. 'drop': the message arrives and the connection goes,
+   * unconfirmed. A promise holds the reply until it settles (something that must happen while the relay holds
+   * the message).
+   */
+  onData?: (message: Buffer, attempt: number) => Reply | Promise<Reply>;
   /** Delay before answering DATA, in milliseconds (a slow relay). */
   dataDelayMs?: number;
   /** Keep only the Message-ID and headers' text of what arrives, not a full parse (for thousands of messages). */
@@ -161,8 +165,9 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', async () => {
         const raw = Buffer.concat(chunks);
-        const reply = options.onData?.(raw, ++dataAttempts);
-        if (options.dataDelayMs) await new Promise((resolve) => setTimeout(resolve, options.dataDelayMs));
+        const reply = await options.onData?.(raw, ++dataAttempts);
+        // Unref'd: a relay holding a message for a long time does not keep the test process alive after it.
+        if (options.dataDelayMs) await new Promise((resolve) => setTimeout(resolve, options.dataDelayMs).unref());
         if (reply === 'drop') return (relay.droppedAfterData++, drop(session));
         if (reply === 'stall') return void relay.stalledAfterData++;
         if (reply) return callback(errorWith(reply));
