@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BundleSize } from '../../infra/cdk/bundle-sizes';
-import { CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES } from '../../infra/cdk/constructs/functions';
+import { SDK_PARTS_LAMBDA_NEVER_LOADS } from '../../infra/cdk/constructs/functions';
 import { BUNDLES_MARK } from './synth-bundles';
 import { progress } from './workload';
 
@@ -122,7 +122,7 @@ const buildAlone = (entry: string): string => {
     mainFields: ['module', 'main'],
     minify: true,
     outfile,
-    external: CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES,
+    external: SDK_PARTS_LAMBDA_NEVER_LOADS,
     logLevel: 'error',
   });
   return outfile;
