@@ -169,6 +169,15 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     expect(notInIntake.statusCode).toBe(404);
   });
 
+  it('runs the digest and the webhook functions from their bundles', async () => {
+    // Act
+    const digests = await run('digest', { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), detail: {} });
+    const webhooks = await invoke(bundles.get('webhooks')?.path as string, { ...env, NOTICE_RELAY_WEBHOOK_QUEUE_URL: queue.queueUrl }, { Records: [sqsRecord('not a webhook event', 'webhook-1')] });
+    // Assess
+    expect(digests).toEqual({ sent: expect.any(Number), empty: expect.any(Number), existing: expect.any(Number) });
+    expect(webhooks).toEqual({ batchItemFailures: [] });
+  });
+
   it('serves the OpenAPI document and refuses a bad request as the source does', async () => {
     // Act
     const document: APIGatewayProxyResult = await run('intake', apiEvent({ method: 'GET', path: '/v1/openapi.json', key: null }));
