@@ -6,6 +6,7 @@ import { dkimKeyProblem } from '../dns/dkim-key';
 import { networksOverlap, noLoginNetworkProblem, parseNetwork } from '../submission/networks';
 import { emailAddress, formatPath } from '../validation';
 import { domainOf } from './domains';
+import { providerOfHost } from './oauth-providers';
 import { hashApiKey } from './key-digest';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/events';
 
@@ -81,14 +82,6 @@ const oauth2Auth = z.strictObject({
   accessUrl: z.url().optional(),
   scope: z.string().min(1).optional(),
 });
-
-/** The OAuth2 provider a relay's host names: Google's and Microsoft's SMTP submission hosts. */
-export const providerOfHost = (host: string): 'google' | 'microsoft' | undefined => {
-  const name = host.toLowerCase();
-  if (/(^|\.)(office365\.com|outlook\.com)$/.test(name)) return 'microsoft';
-  if (/(^|\.)(gmail\.com|googlemail\.com)$/.test(name)) return 'google';
-  return undefined;
-};
 
 const smtpServerFields = z.strictObject({
   host: hostname,

@@ -5,11 +5,9 @@ import { type ErrorDetail, TooLargeError, ValidationError } from '../errors';
 import { emailAddress, formatPath, issuesToDetails, textOfAtMost } from '../validation';
 import type { NoticeInput } from './model';
 
-export const MAX_BATCH_NOTICES = 500;
-export const MAX_NOTICE_BYTES = 256 * 1024;
-export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
-/** How far ahead a notice may be scheduled. */
-export const MAX_SCHEDULE_DAYS = 366;
+import { MAX_BATCH_NOTICES, MAX_NOTICE_BYTES, MAX_REQUEST_BYTES, MAX_SCHEDULE_DAYS } from './limits';
+
+export { MAX_BATCH_NOTICES, MAX_NOTICE_BYTES, MAX_REQUEST_BYTES, MAX_SCHEDULE_DAYS };
 
 const LINE_BREAK = /[\r\n]/;
 // C0 controls other than TAB, and DEL: never meaningful in a header, and a way to confuse parsers.
