@@ -30,6 +30,12 @@ export interface Bundles {
   /** The floor under every handler: a bundle of only the DynamoDB and SQS clients, built and timed alike. */
   sdkOnly: Floor;
   /**
+   * The same clients with the SDK parts behind its dynamic imports bundled in (the instance-metadata and
+   * HTTP credential providers, the event-stream code), as the functions were built before: what leaving
+   * them out saves, measured in the same run.
+   */
+  sdkOnlyWithLazyParts: Floor;
+  /**
    * What the other heavy packages cost alone, built and timed alike: the SMTP stack (nodemailer) that the
    * functions which send or test a relay load, and zod, with which the API's functions check requests.
    */
@@ -110,7 +116,10 @@ const PACKAGE_FLOORS = [
   { name: 'zod', entry: `import * as z from 'zod';\nexport const schema = z.strictObject({ to: z.email(), subject: z.string().min(1) });` },
 ];
 
-const buildAlone = (entry: string): string => {
+/** The SDK parts the bundles once carried: each behind a dynamic import(), which makes esbuild wrap every module it reaches. */
+const LAZY_SDK_PARTS = ['@aws-sdk/credential-provider-http', '@smithy/credential-provider-imds', '@smithy/core/event-streams'];
+
+const buildAlone = (entry: string, external = SDK_PARTS_LAMBDA_NEVER_LOADS): string => {
   const outfile = join(mkdtempSync(join(tmpdir(), 'notice-relay-floor-')), 'index.js');
   // The options of infra/cdk/constructs/functions.ts.
   buildSync({
@@ -122,7 +131,7 @@ const buildAlone = (entry: string): string => {
     mainFields: ['module', 'main'],
     minify: true,
     outfile,
-    external: SDK_PARTS_LAMBDA_NEVER_LOADS,
+    external,
     logLevel: 'error',
   });
   return outfile;
@@ -157,6 +166,9 @@ export const measureBundles = (runs: number): Bundles => {
     const sdkOnlyPath = buildAlone(SDK_ONLY_ENTRY);
     const sdkOnlyBytes = statSync(sdkOnlyPath).size;
     const sdkOnly: number[] = [];
+    const sdkWithLazyPath = buildAlone(SDK_ONLY_ENTRY, SDK_PARTS_LAMBDA_NEVER_LOADS.filter((part) => !LAZY_SDK_PARTS.includes(part)));
+    const sdkWithLazyBytes = statSync(sdkWithLazyPath).size;
+    const sdkWithLazy: number[] = [];
     const floorPaths = PACKAGE_FLOORS.map((floor) => buildAlone(floor.entry));
     const floorBytes = floorPaths.map((path) => statSync(path).size);
     const floorTimes = PACKAGE_FLOORS.map((): number[] => []);
@@ -172,11 +184,13 @@ export const measureBundles = (runs: number): Bundles => {
         compiled.get(size.handler)?.push(timeNode(`new (require('node:vm').Script)(require('node:fs').readFileSync(${JSON.stringify(size.path)}, 'utf8'))`, bareEnv));
       }
       sdkOnly.push(timeNode(`require(${JSON.stringify(sdkOnlyPath)})`, handlerEnv(sdkOnlyPath)));
+      sdkWithLazy.push(timeNode(`require(${JSON.stringify(sdkWithLazyPath)})`, handlerEnv(sdkWithLazyPath)));
       floorPaths.forEach((path, i) => floorTimes[i]?.push(timeNode(`require(${JSON.stringify(path)})`, bareEnv)));
     }
     const bareNodeMs = median(bare);
     const sdkOnlyMs = median(sdkOnly);
-    for (const path of [sdkOnlyPath, ...floorPaths]) rmSync(dirname(path), { recursive: true, force: true });
+    const sdkWithLazyMs = median(sdkWithLazy);
+    for (const path of [sdkOnlyPath, sdkWithLazyPath, ...floorPaths]) rmSync(dirname(path), { recursive: true, force: true });
     const inputs = new Map(sizes.map((size) => [size.handler, largestInputs(size.path, Infinity)]));
     return {
       floors: PACKAGE_FLOORS.map((floor, i) => {
@@ -203,6 +217,7 @@ export const measureBundles = (runs: number): Bundles => {
       }),
       bareNodeMs,
       sdkOnly: { bytes: sdkOnlyBytes, initMs: sdkOnlyMs, ratio: sdkOnlyMs / bareNodeMs },
+      sdkOnlyWithLazyParts: { bytes: sdkWithLazyBytes, initMs: sdkWithLazyMs, ratio: sdkWithLazyMs / bareNodeMs },
       runs,
       synthMs,
     };
