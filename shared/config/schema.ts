@@ -197,7 +197,7 @@ const institution = z.strictObject({
   consoleKeyHashes: z.array(sha256Hex).optional(),
   from: mailbox,
   bounceTo: emailAddress,
-  testTo: emailAddress.optional(),
+  testTo: z.optional(emailAddress),
   transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
   /** The SMTP door: the networks whose connections may submit as this institution without a login. */
   smtpSubmission: z.strictObject({ allowFrom: z.array(noLoginNetwork).min(1, { message: 'needs at least one network, like 10.1.0.0/16' }) }).optional(),
