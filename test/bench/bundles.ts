@@ -18,6 +18,7 @@ export interface Bundle {
   initMs: number;
   /** Median ms of only reading and compiling the bundle (vm.Script), without running it. */
   compileMs: number;
+  /** Median of each load ÷ the bare node start just before it. */
   coldInitRatio: number;
   /** The packages that weigh most in the bundle (esbuild's metafile), bytes in the output. */
   largestInputs: Array<{ name: string; bytes: number }>;
@@ -91,8 +92,15 @@ const synthesize = (): BundleSize[] => {
 
 export interface Floor {
   bytes: number;
+  /** Median ms of loading it. */
   initMs: number;
-  /** initMs ÷ bare node. */
+  /** Median of each load ÷ the bare node start just before it. */
+  ratio: number;
+}
+
+/** One load, and its ratio to the bare node start just before it. */
+interface Timed {
+  ms: number;
   ratio: number;
 }
 
@@ -168,41 +176,45 @@ export const measureBundles = (runs: number): Bundles => {
     const bareEnv = { PATH: process.env.PATH ?? '' };
     const sdkOnlyPath = buildAlone(SDK_ONLY_ENTRY);
     const sdkOnlyBytes = statSync(sdkOnlyPath).size;
-    const sdkOnly: number[] = [];
     const sdkWithLazyPath = buildAlone(SDK_ONLY_ENTRY, SDK_PARTS_LAMBDA_NEVER_LOADS.filter((part) => !LAZY_SDK_PARTS.includes(part)));
     const sdkWithLazyBytes = statSync(sdkWithLazyPath).size;
-    const sdkWithLazy: number[] = [];
     const floorPaths = PACKAGE_FLOORS.map((floor) => buildAlone(floor.entry));
     const floorBytes = floorPaths.map((path) => statSync(path).size);
-    const floorTimes = PACKAGE_FLOORS.map((): number[] => []);
     const bare: number[] = [];
-    const loaded = new Map<string, number[]>(sizes.map((size) => [size.handler, []]));
+    /**
+     * Starts bare node, then loads: each load's ratio is to the bare start just before it, so a change in
+     * the machine's load between rounds (others' work on a shared machine) touches both sides alike.
+     */
+    const paired = (code: string, env: Record<string, string>): Timed => {
+      const bareMs = timeNode('', bareEnv);
+      bare.push(bareMs);
+      const ms = timeNode(code, env);
+      return { ms, ratio: ms / bareMs };
+    };
+    const sdkOnly: Timed[] = [];
+    const sdkWithLazy: Timed[] = [];
+    const floorTimes = PACKAGE_FLOORS.map((): Timed[] => []);
+    const loaded = new Map<string, Timed[]>(sizes.map((size) => [size.handler, []]));
     const compiled = new Map<string, number[]>(sizes.map((size) => [size.handler, []]));
-    // Each round runs bare node before each bundle, so drift in the machine's load touches both alike.
     for (let run = 0; run < runs; run++) {
       for (const size of sizes) {
-        bare.push(timeNode('', bareEnv));
-        loaded.get(size.handler)?.push(timeNode(`require(${JSON.stringify(size.path)})`, handlerEnv(size.path)));
+        loaded.get(size.handler)?.push(paired(`require(${JSON.stringify(size.path)})`, handlerEnv(size.path)));
         // What reading and compiling the bytes costs alone; the rest of initMs is running the module's top level.
         compiled.get(size.handler)?.push(timeNode(`new (require('node:vm').Script)(require('node:fs').readFileSync(${JSON.stringify(size.path)}, 'utf8'))`, bareEnv));
       }
-      sdkOnly.push(timeNode(`require(${JSON.stringify(sdkOnlyPath)})`, handlerEnv(sdkOnlyPath)));
-      sdkWithLazy.push(timeNode(`require(${JSON.stringify(sdkWithLazyPath)})`, handlerEnv(sdkWithLazyPath)));
-      floorPaths.forEach((path, i) => floorTimes[i]?.push(timeNode(`require(${JSON.stringify(path)})`, bareEnv)));
+      sdkOnly.push(paired(`require(${JSON.stringify(sdkOnlyPath)})`, handlerEnv(sdkOnlyPath)));
+      sdkWithLazy.push(paired(`require(${JSON.stringify(sdkWithLazyPath)})`, handlerEnv(sdkWithLazyPath)));
+      floorPaths.forEach((path, i) => floorTimes[i]?.push(paired(`require(${JSON.stringify(path)})`, bareEnv)));
     }
     const bareNodeMs = median(bare);
-    const sdkOnlyMs = median(sdkOnly);
-    const sdkWithLazyMs = median(sdkWithLazy);
+    const floorOf = (bytes: number, times: Timed[]): Floor => ({ bytes, initMs: median(times.map((t) => t.ms)), ratio: median(times.map((t) => t.ratio)) });
     for (const path of [sdkOnlyPath, sdkWithLazyPath, ...floorPaths]) rmSync(dirname(path), { recursive: true, force: true });
     const inputs = new Map(sizes.map((size) => [size.handler, largestInputs(size.path, Infinity)]));
     return {
       floors: PACKAGE_FLOORS.map((floor, i) => {
-        const initMs = median(floorTimes[i] ?? []);
         return {
           name: floor.name,
-          bytes: floorBytes[i] ?? 0,
-          initMs,
-          ratio: initMs / bareNodeMs,
+          ...floorOf(floorBytes[i] ?? 0, floorTimes[i] ?? []),
           // A bundle carries the package when more than a few KiB of it are in (some carry a helper or two);
           // the full API of zod, when more than its functional form would take.
           carriedBy:
@@ -214,19 +226,19 @@ export const measureBundles = (runs: number): Bundles => {
         };
       }),
       bundles: sizes.map((size) => {
-        const initMs = median(loaded.get(size.handler) ?? []);
+        const { initMs, ratio } = floorOf(size.bytes, loaded.get(size.handler) ?? []);
         return {
           handler: size.handler,
           bytes: size.bytes,
           initMs,
           compileMs: median(compiled.get(size.handler) ?? []),
-          coldInitRatio: initMs / bareNodeMs,
+          coldInitRatio: ratio,
           largestInputs: (inputs.get(size.handler) ?? []).slice(0, 6),
         };
       }),
       bareNodeMs,
-      sdkOnly: { bytes: sdkOnlyBytes, initMs: sdkOnlyMs, ratio: sdkOnlyMs / bareNodeMs },
-      sdkOnlyWithLazyParts: { bytes: sdkWithLazyBytes, initMs: sdkWithLazyMs, ratio: sdkWithLazyMs / bareNodeMs },
+      sdkOnly: floorOf(sdkOnlyBytes, sdkOnly),
+      sdkOnlyWithLazyParts: floorOf(sdkWithLazyBytes, sdkWithLazy),
       runs,
       synthMs,
     };

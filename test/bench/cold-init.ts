@@ -3,11 +3,11 @@
 // start without the whole bench's four minutes. `npm run bench` gives the figures that are kept.
 import { measureBundles } from './bundles';
 
-const RUNS = Number(process.env.COLD_INIT_RUNS ?? 12);
+const RUNS = Number(process.env.COLD_INIT_RUNS ?? 20);
 
 const bundles = measureBundles(RUNS);
 const ms = (value: number) => `${value.toFixed(1)} ms`;
-console.log(`bare node ${ms(bundles.bareNodeMs)}, median of ${bundles.runs} runs each, alternating`);
+console.log(`bare node ${ms(bundles.bareNodeMs)}; ratios are medians of ${bundles.runs} loads each, each divided by a bare start just before it`);
 for (const bundle of bundles.bundles) {
   console.log(
     `${bundle.handler.padEnd(10)} ${(bundle.bytes / 1024).toFixed(0).padStart(4)} KiB  load ${ms(bundle.initMs).padStart(9)}  ${bundle.coldInitRatio.toFixed(2)}×  (start + compile alone ${ms(bundle.compileMs)})`,
