@@ -2,8 +2,9 @@
 // and zod's issues as `{path, message}` details. Kept apart from the configuration's schema so the intake
 // does not build that whole schema at start-up only to check an address. The validators a function runs
 // on requests are written in zod's functional form (zod/mini), whose parts a bundle carries only when
-// used: the full API (zod) costs a cold start about twice the load (npm run bench). The configuration's
-// schema, checked at synth and by npm start, keeps the full API; both share zod's core and its issues.
+// used: the full API gives every schema every method, which a cold start loads whether used or not
+// (npm run bench times both). The configuration's schema, checked at synth and by npm start, keeps the
+// full API; both share zod's core, and so its checks and issues.
 import * as z from 'zod/mini';
 import type { ErrorDetail } from './errors';
 

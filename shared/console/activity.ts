@@ -25,10 +25,10 @@ export const ACTIVITY_PAGE_SIZE = 50;
 const day = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date (YYYY-MM-DD)' }));
 const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : typeof value === 'string' ? value.trim() : value);
 
-/** The search form's fields, as the browser posts them (empty fields mean "any"). */
 /** Runs `fn` on the value before `schema` checks it (the full API's z.preprocess, which zod/mini spells as a pipe). */
 const preprocess = <S extends z.ZodMiniType>(fn: (value: unknown) => unknown, schema: S) => z.pipe(z.transform(fn), schema);
 
+/** The search form's fields, as the browser posts them (empty fields mean "any"). */
 const activityForm = z.object({
   address: preprocess(blankToUndefined, z.optional(emailAddress)),
   externalId: preprocess(blankToUndefined, z.optional(z.string().check(z.maxLength(200)))),

@@ -40,8 +40,8 @@ export interface FunctionsProps {
  * (AWS_ACCESS_KEY_ID…); the protocols import their event-stream code only for an operation that streams
  * events, which none of DynamoDB, SQS, SES or Secrets Manager's operations we call does. Left in, each
  * such `import()` makes esbuild turn every module it reaches (most of `@smithy/core`) into a function run
- * at load, which costs the cold start its compiling twice: the bench measures the load 10–20 ms shorter
- * without them. Were one ever reached (AWS_PROFILE set on a function, say), the request would fail
+ * at load, which costs the cold start its compiling twice: the bench measures the SDK's load about 10 ms
+ * shorter without them. Were one ever reached (AWS_PROFILE set on a function, say), the request would fail
  * naming the package it could not load.
  */
 export const SDK_PARTS_LAMBDA_NEVER_LOADS = [
