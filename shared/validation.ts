@@ -1,7 +1,11 @@
 // What every validator shares (the configuration's, the notices', the API's queries): the address rule
 // and zod's issues as `{path, message}` details. Kept apart from the configuration's schema so the intake
-// does not build that whole schema at start-up only to check an address.
-import * as z from 'zod';
+// does not build that whole schema at start-up only to check an address. The validators a function runs
+// on requests are written in zod's functional form (zod/mini), whose parts a bundle carries only when
+// used: the full API gives every schema every method, which a cold start loads whether used or not
+// (npm run bench times both). The configuration's schema, checked at synth and by npm start, keeps the
+// full API; both share zod's core, and so its checks and issues.
+import * as z from 'zod/mini';
 import type { ErrorDetail } from './errors';
 
 // RFC 5322's dot-atom before the @ (so a&b@, o'neil@ and joe!@ are addresses), and a domain of at least
@@ -34,14 +38,16 @@ export const characterCount = (value: string): number => {
 
 /** A string of at most `max` characters (code points, as the OpenAPI document counts them). */
 export const textOfAtMost = (max: number) =>
-  z.string().refine((value) => value.length <= max || characterCount(value) <= max, { message: `must be at most ${max} characters` });
+  z.string().check(z.refine((value) => value.length <= max || characterCount(value) <= max, { message: `must be at most ${max} characters` }));
 
 /** An RFC 5321 mailbox as a plain address (`user@example.org`). */
-export const emailAddress = textOfAtMost(254).superRefine((value, ctx) => {
-  if (EMAIL_ADDRESS.test(value) && EMAIL_LOCAL_PART_LENGTH.test(value)) return;
-  const international = NON_ASCII.test(value.slice(value.lastIndexOf('@') + 1));
-  ctx.addIssue({ code: 'custom', message: `must be an email address like name@example.org${international ? '; write an international domain in its xn-- form' : ''}` });
-});
+export const emailAddress = textOfAtMost(254).check(
+  z.superRefine((value, ctx) => {
+    if (EMAIL_ADDRESS.test(value) && EMAIL_LOCAL_PART_LENGTH.test(value)) return;
+    const international = NON_ASCII.test(value.slice(value.lastIndexOf('@') + 1));
+    ctx.addIssue({ code: 'custom', message: `must be an email address like name@example.org${international ? '; write an international domain in its xn-- form' : ''}` });
+  }),
+);
 
 /** A count of things in words: `1 character`, `3 items`. */
 const counted = (count: unknown, one: string, many = `${one}s`): string => `${String(count)} ${Number(count) === 1 ? one : many}`;

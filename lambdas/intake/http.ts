@@ -16,7 +16,7 @@ import {
 } from '../../shared/errors';
 import { jsonMistake } from '../../shared/json-mistake';
 import type { Log } from '../../shared/log';
-import { MAX_REQUEST_BYTES } from '../../shared/notice/validate';
+import { MAX_REQUEST_BYTES } from '../../shared/notice/limits';
 import { formatPath } from '../../shared/validation';
 
 /** A path that exists but not for this method. */

@@ -1,7 +1,7 @@
 // API Gateway proxy event → intake, notices, suppressions, webhook deliveries, health (shared) → JSON response. Every path but the
 // Test Server's (lambdas/transport), which holds the mail credentials this function never sees.
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InvalidCursorError, ValidationError } from '../../shared/errors';
 import { acceptNotices, type IntakeDeps } from '../../shared/intake/accept-notices';
 import { cancelNotice, getNotice, health, type HealthDeps, listNotices, type ManageDeps } from '../../shared/intake/manage-notices';
@@ -21,35 +21,45 @@ export type IntakeHandlerDeps = IntakeDeps & ManageDeps & HealthDeps & AuthDeps 
 // Each filter as the OpenAPI document states it (GET /v1/notices): `status` a comma-separated list of
 // statuses, `since` a date-time as notices take it.
 const listQuery = z.strictObject({
-  status: z
-    .string()
-    .transform((value) => value.split(','))
-    .pipe(z.array(z.enum(NOTICE_STATUSES, { message: `must be one or more of ${NOTICE_STATUSES.join(', ')}, comma-separated` })))
-    .optional(),
-  type: textOfAtMost(64).min(1).optional(),
-  externalId: textOfAtMost(200).min(1).optional(),
-  since: z
-    .string()
-    // An offset's + left unencoded in a URL arrives as a space; nothing else can stand there.
-    .transform((value) => value.replace(/ (?=\d{2}:\d{2}$)/, '+'))
-    .pipe(z.string().regex(ISO_TIMESTAMP, { message: 'must be an ISO 8601 date-time with a time zone (in a URL, write + as %2B)' }))
-    .transform(utcTimestamp)
-    .optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, { message: 'must be a whole number from 1 to 200' })
-    .transform(Number)
-    .pipe(z.number().int().min(1, { message: 'must be a whole number from 1 to 200' }).max(200, { message: 'must be a whole number from 1 to 200' }))
-    .optional(),
-  cursor: textOfAtMost(2000).min(1).optional(),
+  status: z.optional(
+    z.pipe(
+      z.pipe(
+        z.string(),
+        z.transform((value: string) => value.split(',')),
+      ),
+      z.array(z.enum(NOTICE_STATUSES, { message: `must be one or more of ${NOTICE_STATUSES.join(', ')}, comma-separated` })),
+    ),
+  ),
+  type: z.optional(textOfAtMost(64).check(z.minLength(1))),
+  externalId: z.optional(textOfAtMost(200).check(z.minLength(1))),
+  since: z.optional(
+    z.pipe(
+      z.pipe(
+        z.pipe(
+          z.string(),
+          // An offset's + left unencoded in a URL arrives as a space; nothing else can stand there.
+          z.transform((value: string) => value.replace(/ (?=\d{2}:\d{2}$)/, '+')),
+        ),
+        z.string().check(z.regex(ISO_TIMESTAMP, { message: 'must be an ISO 8601 date-time with a time zone (in a URL, write + as %2B)' })),
+      ),
+      z.transform(utcTimestamp),
+    ),
+  ),
+  limit: z.optional(
+    z.pipe(
+      z.pipe(z.string().check(z.regex(/^\d+$/, { message: 'must be a whole number from 1 to 200' })), z.transform(Number)),
+      z.number().check(z.int(), z.gte(1, { message: 'must be a whole number from 1 to 200' }), z.lte(200, { message: 'must be a whole number from 1 to 200' })),
+    ),
+  ),
+  cursor: z.optional(textOfAtMost(2000).check(z.minLength(1))),
 });
 
 // The query of the other lists (GET /v1/suppressions, GET /v1/webhooks/deliveries): pages as the notices'.
-const pageQuery = listQuery.pick({ limit: true, cursor: true });
-const deliveriesQuery = pageQuery.extend({ noticeId: z.string().regex(/^[0-9A-Za-z]{26}$/, { message: 'must be a notice id' }).optional() });
+const pageQuery = z.pick(listQuery, { limit: true, cursor: true });
+const deliveriesQuery = z.extend(pageQuery, { noticeId: z.optional(z.string().check(z.regex(/^[0-9A-Za-z]{26}$/, { message: 'must be a notice id' }))) });
 
 /** A list's query, or a 400 naming each mistake (an unknown parameter, a limit out of range). */
-const parsePageQuery = <S extends z.ZodType<{ limit?: number }>>(schema: S, event: APIGatewayProxyEvent, list: string): z.output<S> & { limit: number } => {
+const parsePageQuery = <S extends z.ZodMiniType<{ limit?: number }>>(schema: S, event: APIGatewayProxyEvent, list: string): z.output<S> & { limit: number } => {
   const result = schema.safeParse(event.queryStringParameters ?? {});
   if (!result.success) {
     throw new ValidationError(
@@ -74,7 +84,7 @@ const withCursorCheck = async <T>(list: string, read: () => Promise<T>): Promise
 };
 
 /** PUT /v1/suppressions/{address}'s body: none, or `{"note": "…"}`. */
-const suppressionBody = z.strictObject({ note: textOfAtMost(200).optional() });
+const suppressionBody = z.strictObject({ note: z.optional(textOfAtMost(200)) });
 
 const parseListQuery = (event: APIGatewayProxyEvent) => {
   const result = listQuery.safeParse(event.queryStringParameters ?? {});

@@ -1,7 +1,7 @@
 // API Gateway proxy event → the Test Server and the transport's status (shared) → JSON response. A
 // function of its own, so that the one holding the relays' passwords and SES's send permission is not
 // the one that takes every notice in: the intake never loads them.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Log } from '../../shared/log';
 import { ValidationError } from '../../shared/errors';
 import type { TransportDesk } from '../../shared/transport/desk';
@@ -17,7 +17,7 @@ export const isTransportPath = (path: string): boolean => path === TRANSPORT_PAT
 
 export type TransportHandlerDeps = AuthDeps & { desk: TransportDesk; log: Log };
 
-const transportTestBody = z.strictObject({ to: emailAddress.optional() });
+const transportTestBody = z.strictObject({ to: z.optional(emailAddress) });
 
 const routes: Array<RouteTable<TransportHandlerDeps>> = [
   {

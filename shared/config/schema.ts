@@ -6,6 +6,7 @@ import { dkimKeyProblem } from '../dns/dkim-key';
 import { networksOverlap, noLoginNetworkProblem, parseNetwork } from '../submission/networks';
 import { emailAddress, formatPath } from '../validation';
 import { domainOf } from './domains';
+import { providerOfHost } from './oauth-providers';
 import { hashApiKey } from './key-digest';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/events';
 
@@ -81,14 +82,6 @@ const oauth2Auth = z.strictObject({
   accessUrl: z.url().optional(),
   scope: z.string().min(1).optional(),
 });
-
-/** The OAuth2 provider a relay's host names: Google's and Microsoft's SMTP submission hosts. */
-export const providerOfHost = (host: string): 'google' | 'microsoft' | undefined => {
-  const name = host.toLowerCase();
-  if (/(^|\.)(office365\.com|outlook\.com)$/.test(name)) return 'microsoft';
-  if (/(^|\.)(gmail\.com|googlemail\.com)$/.test(name)) return 'google';
-  return undefined;
-};
 
 const smtpServerFields = z.strictObject({
   host: hostname,
@@ -204,7 +197,7 @@ const institution = z.strictObject({
   consoleKeyHashes: z.array(sha256Hex).optional(),
   from: mailbox,
   bounceTo: emailAddress,
-  testTo: emailAddress.optional(),
+  testTo: z.optional(emailAddress),
   transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
   /** The SMTP door: the networks whose connections may submit as this institution without a login. */
   smtpSubmission: z.strictObject({ allowFrom: z.array(noLoginNetwork).min(1, { message: 'needs at least one network, like 10.1.0.0/16' }) }).optional(),

@@ -1,7 +1,7 @@
 // The console's Activity (docs/staff/console.md): search an institution's notices by patron address,
 // externalId, type, status and date, and a notice's page: its timeline, why it is where it is, and what
 // staff may do with it. Every read goes through an index or by key, never a scan.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { InstitutionConfig } from '../config/schema';
 import { ValidationError } from '../errors';
 import { findOwned } from '../intake/manage-notices';
@@ -22,23 +22,26 @@ export interface ActivityDeps {
 /** Rows on one page of results. */
 export const ACTIVITY_PAGE_SIZE = 50;
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date (YYYY-MM-DD)' });
+const day = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date (YYYY-MM-DD)' }));
 const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : typeof value === 'string' ? value.trim() : value);
+
+/** Runs `fn` on the value before `schema` checks it (the full API's z.preprocess, which zod/mini spells as a pipe). */
+const preprocess = <S extends z.ZodMiniType>(fn: (value: unknown) => unknown, schema: S) => z.pipe(z.transform(fn), schema);
 
 /** The search form's fields, as the browser posts them (empty fields mean "any"). */
 const activityForm = z.object({
-  address: z.preprocess(blankToUndefined, emailAddress.optional()),
-  externalId: z.preprocess(blankToUndefined, z.string().max(200).optional()),
-  type: z.preprocess(blankToUndefined, z.string().max(64).optional()),
-  status: z.preprocess(
+  address: preprocess(blankToUndefined, z.optional(emailAddress)),
+  externalId: preprocess(blankToUndefined, z.optional(z.string().check(z.maxLength(200)))),
+  type: preprocess(blankToUndefined, z.optional(z.string().check(z.maxLength(64)))),
+  status: preprocess(
     (value) => (value === undefined || value === '' ? undefined : [value].flat().filter((item) => item !== '')),
-    z.array(z.enum(NOTICE_STATUSES as unknown as [string, ...string[]], { message: 'is not a status' })).optional(),
+    z.optional(z.array(z.enum(NOTICE_STATUSES as unknown as [string, ...string[]], { message: 'is not a status' }))),
   ),
-  from: z.preprocess(blankToUndefined, day.optional()),
-  to: z.preprocess(blankToUndefined, day.optional()),
+  from: preprocess(blankToUndefined, z.optional(day)),
+  to: preprocess(blankToUndefined, z.optional(day)),
   /** The browser's offset from UTC in minutes (JavaScript's getTimezoneOffset, negated), when its script ran. */
-  tz: z.preprocess(blankToUndefined, z.coerce.number().int().min(-840).max(840).optional()),
-  cursor: z.preprocess(blankToUndefined, z.string().max(2000).optional()),
+  tz: preprocess(blankToUndefined, z.optional(z.coerce.number().check(z.int(), z.gte(-840), z.lte(840)))),
+  cursor: preprocess(blankToUndefined, z.optional(z.string().check(z.maxLength(2000)))),
 });
 
 export type ActivityQuery = z.output<typeof activityForm>;

@@ -3,7 +3,7 @@
 // with its last result. Read-only: each setting names the configuration key (or the secret's field) that
 // changes it. No password, client secret, token or key ever reaches the page: only where it is kept.
 import type { Config, InstitutionConfig, SmtpServerConfig } from '../config/schema';
-import { providerOfHost } from '../config/schema';
+import { providerOfHost } from '../config/oauth-providers';
 import type { TransportDesk, TransportStatus } from '../transport/desk';
 
 /** Where secrets are kept: the configuration file (npm start) or the institution's Secrets Manager secret (AWS). */

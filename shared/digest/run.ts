@@ -13,7 +13,7 @@ import type { NoticeId } from '../ids';
 import type { Doorbell } from '../lifecycle/plan';
 import { contentRetention, queued } from '../lifecycle/scheduling';
 import { DIGEST_TYPE, type NewNotice, type Notice } from '../notice/model';
-import { MAX_NOTICE_BYTES } from '../notice/validate';
+import { MAX_NOTICE_BYTES } from '../notice/limits';
 import { collectDigestNotices } from './collect';
 import { dueDigestDay, localDayWindow } from './day';
 import { type DigestLimits, groupByReason, renderDigest } from './render';

@@ -1,21 +1,13 @@
 // Validation of what the ILS submits (docs/integrator/api.md): one notice or a batch, checked whole, every
 // problem reported with its path (`notices[3].to`). Nothing here touches the store.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type ErrorDetail, TooLargeError, ValidationError } from '../errors';
 import { emailAddress, formatPath, issuesToDetails, textOfAtMost } from '../validation';
 import type { NoticeInput } from './model';
 
-export const MAX_BATCH_NOTICES = 500;
-/**
- * A notice's JSON, attachments included. Its content item holds no more than this (the strings without
- * their JSON escapes) plus its key and TTL, under DynamoDB's 400 KB item limit with room to spare; the
- * store compresses the bulky fields only when that makes the item smaller (shared/store/content-item.ts),
- * so the limit holds in either form. The state item holds only the short fields and the history.
- */
-export const MAX_NOTICE_BYTES = 256 * 1024;
-export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
-/** How far ahead a notice may be scheduled. */
-export const MAX_SCHEDULE_DAYS = 366;
+import { MAX_BATCH_NOTICES, MAX_NOTICE_BYTES, MAX_REQUEST_BYTES, MAX_SCHEDULE_DAYS } from './limits';
+
+export { MAX_BATCH_NOTICES, MAX_NOTICE_BYTES, MAX_REQUEST_BYTES, MAX_SCHEDULE_DAYS };
 
 const LINE_BREAK = /[\r\n]/;
 // C0 controls other than TAB, and DEL: never meaningful in a header, and a way to confuse parsers.
@@ -24,12 +16,14 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** A string that will become (part of) a mail header: CR or LF would let it inject headers of its own. */
 const headerText = (max: number) =>
-  textOfAtMost(max).superRefine((value, ctx) => {
-    if (LINE_BREAK.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain CR or LF: rejected as header injection' });
-    else if (CONTROL.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
-  });
+  textOfAtMost(max).check(
+    z.superRefine((value, ctx) => {
+      if (LINE_BREAK.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain CR or LF: rejected as header injection' });
+      else if (CONTROL.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
+    }),
+  );
 
-const address = headerText(254).pipe(emailAddress);
+const address = z.pipe(headerText(254), emailAddress);
 
 // An RFC 3339 date-time with seconds and a time zone (Z or ±hh:mm), whose date exists (29 February only
 // in a leap year). The OpenAPI document states this pattern (schema Timestamp).
@@ -50,47 +44,44 @@ const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
  */
 export const utcTimestamp = (value: string): string => new Date(Math.min(LATEST, Math.max(EARLIEST, Date.parse(value)))).toISOString();
 
-const isoTimestamp = headerText(40)
-  .pipe(z.string().regex(ISO_TIMESTAMP, { message: TIMESTAMP_MESSAGE }))
-  .transform(utcTimestamp);
+const isoTimestamp = z.pipe(z.pipe(headerText(40), z.string().check(z.regex(ISO_TIMESTAMP, { message: TIMESTAMP_MESSAGE }))), z.transform(utcTimestamp));
 
 /** Padded base64 without line breaks: whole groups of four, the last perhaps ending in = or ==. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 const attachment = z.strictObject({
-  filename: headerText(255)
-    .min(1)
-    .refine((name) => !/[/\\]/.test(name), { message: 'must be a file name without a path' }),
-  contentType: headerText(127).regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, { message: 'must be a MIME type like application/pdf' }),
-  contentBase64: z.string().min(1).regex(BASE64, { message: 'must be base64, padded with =, without line breaks' }),
+  filename: headerText(255).check(
+    z.minLength(1),
+    z.refine((name) => !/[/\\]/.test(name), { message: 'must be a file name without a path' }),
+  ),
+  contentType: headerText(127).check(z.regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, { message: 'must be a MIME type like application/pdf' })),
+  contentBase64: z.string().check(z.minLength(1), z.regex(BASE64, { message: 'must be base64, padded with =, without line breaks' })),
 });
 
 const noticeSchema = z
   .strictObject({
     to: address,
-    subject: headerText(998).min(1, { message: 'must not be empty' }),
-    text: z.string().min(1).optional(),
-    html: z.string().min(1).optional(),
-    replyTo: address.optional(),
-    cc: z
-      .union([address.transform((one) => [one]), z.array(address).max(10, { message: 'takes at most 10 addresses' })])
-      .optional(),
-    type: headerText(64)
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, { message: 'must be a word like overdue or hold-pickup' })
-      .optional(),
-    externalId: headerText(200).min(1).optional(),
-    sendAt: isoTimestamp.optional(),
-    expiresAt: isoTimestamp.optional(),
-    attachments: z.array(attachment).max(20, { message: 'takes at most 20 attachments' }).optional(),
+    subject: headerText(998).check(z.minLength(1, { message: 'must not be empty' })),
+    text: z.optional(z.string().check(z.minLength(1))),
+    html: z.optional(z.string().check(z.minLength(1))),
+    replyTo: z.optional(address),
+    cc: z.optional(z.union([z.pipe(address, z.transform((one: string) => [one])), z.array(address).check(z.maxLength(10, { message: 'takes at most 10 addresses' }))])),
+    type: z.optional(headerText(64).check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, { message: 'must be a word like overdue or hold-pickup' }))),
+    externalId: z.optional(headerText(200).check(z.minLength(1))),
+    sendAt: z.optional(isoTimestamp),
+    expiresAt: z.optional(isoTimestamp),
+    attachments: z.optional(z.array(attachment).check(z.maxLength(20, { message: 'takes at most 20 attachments' }))),
   })
-  .superRefine((notice, ctx) => {
-    if (notice.text === undefined && notice.html === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['text'], message: 'a notice needs text, html or both' });
-    }
-    if (notice.sendAt && notice.expiresAt && notice.expiresAt <= notice.sendAt) {
-      ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be later than sendAt' });
-    }
-  });
+  .check(
+    z.superRefine((notice, ctx) => {
+      if (notice.text === undefined && notice.html === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['text'], message: 'a notice needs text, html or both' });
+      }
+      if (notice.sendAt && notice.expiresAt && notice.expiresAt <= notice.sendAt) {
+        ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be later than sendAt' });
+      }
+    }),
+  );
 
 /** zod issues as details: one per unknown key so the path names it, and "is required" for a missing field. */
 const toDetails = (issues: ReadonlyArray<z.core.$ZodIssue>, prefix: PropertyKey[]): ErrorDetail[] =>

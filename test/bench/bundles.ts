@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BundleSize } from '../../infra/cdk/bundle-sizes';
-import { CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES } from '../../infra/cdk/constructs/functions';
+import { SDK_PARTS_LAMBDA_NEVER_LOADS } from '../../infra/cdk/constructs/functions';
 import { BUNDLES_MARK } from './synth-bundles';
 import { progress } from './workload';
 
@@ -18,6 +18,7 @@ export interface Bundle {
   initMs: number;
   /** Median ms of only reading and compiling the bundle (vm.Script), without running it. */
   compileMs: number;
+  /** Median of each load ÷ the bare node start just before it. */
   coldInitRatio: number;
   /** The packages that weigh most in the bundle (esbuild's metafile), bytes in the output. */
   largestInputs: Array<{ name: string; bytes: number }>;
@@ -29,6 +30,12 @@ export interface Bundles {
   bareNodeMs: number;
   /** The floor under every handler: a bundle of only the DynamoDB and SQS clients, built and timed alike. */
   sdkOnly: Floor;
+  /**
+   * The same clients with the SDK parts behind its dynamic imports bundled in (the instance-metadata and
+   * HTTP credential providers, the event-stream code), as the functions were built before: what leaving
+   * them out saves, measured in the same run.
+   */
+  sdkOnlyWithLazyParts: Floor;
   /**
    * What the other heavy packages cost alone, built and timed alike: the SMTP stack (nodemailer) that the
    * functions which send or test a relay load, and zod, with which the API's functions check requests.
@@ -85,8 +92,15 @@ const synthesize = (): BundleSize[] => {
 
 export interface Floor {
   bytes: number;
+  /** Median ms of loading it. */
   initMs: number;
-  /** initMs ÷ bare node. */
+  /** Median of each load ÷ the bare node start just before it. */
+  ratio: number;
+}
+
+/** One load, and its ratio to the bare node start just before it. */
+interface Timed {
+  ms: number;
   ratio: number;
 }
 
@@ -107,10 +121,16 @@ const PACKAGE_FLOORS = [
     entry: `import * as https from 'node:https';\nimport * as crypto from 'node:crypto';\nimport * as stream from 'node:stream';\nimport * as zlib from 'node:zlib';\nimport * as os from 'node:os';\nimport * as fs from 'node:fs/promises';\nexport const modules = [https, crypto, stream, zlib, os, fs];`,
   },
   { name: 'nodemailer', entry: `import nodemailer from 'nodemailer';\nexport const transport = nodemailer.createTransport({ host: '127.0.0.1', port: 25 });` },
-  { name: 'zod', entry: `import * as z from 'zod';\nexport const schema = z.strictObject({ to: z.email(), subject: z.string().min(1) });` },
+  // The request validators' form: zod's functional API, of which esbuild keeps only the parts used.
+  { name: 'zod/mini', package: 'zod', entry: `import * as z from 'zod/mini';\nexport const schema = z.strictObject({ to: z.email(), subject: z.string().check(z.minLength(1)) });` },
+  // The same schema in zod's full API, whose every schema type carries all its methods: what the validators would load in it.
+  { name: 'zod (full API)', package: 'zod', minBytes: 60_000, entry: `import * as z from 'zod';\nexport const schema = z.strictObject({ to: z.email(), subject: z.string().min(1) });` },
 ];
 
-const buildAlone = (entry: string): string => {
+/** The SDK parts the bundles once carried: each behind a dynamic import(), which makes esbuild wrap every module it reaches. */
+const LAZY_SDK_PARTS = ['@aws-sdk/credential-provider-http', '@smithy/credential-provider-imds', '@smithy/core/event-streams'];
+
+const buildAlone = (entry: string, external = SDK_PARTS_LAMBDA_NEVER_LOADS): string => {
   const outfile = join(mkdtempSync(join(tmpdir(), 'notice-relay-floor-')), 'index.js');
   // The options of infra/cdk/constructs/functions.ts.
   buildSync({
@@ -122,7 +142,7 @@ const buildAlone = (entry: string): string => {
     mainFields: ['module', 'main'],
     minify: true,
     outfile,
-    external: CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES,
+    external,
     logLevel: 'error',
   });
   return outfile;
@@ -156,53 +176,69 @@ export const measureBundles = (runs: number): Bundles => {
     const bareEnv = { PATH: process.env.PATH ?? '' };
     const sdkOnlyPath = buildAlone(SDK_ONLY_ENTRY);
     const sdkOnlyBytes = statSync(sdkOnlyPath).size;
-    const sdkOnly: number[] = [];
+    const sdkWithLazyPath = buildAlone(SDK_ONLY_ENTRY, SDK_PARTS_LAMBDA_NEVER_LOADS.filter((part) => !LAZY_SDK_PARTS.includes(part)));
+    const sdkWithLazyBytes = statSync(sdkWithLazyPath).size;
     const floorPaths = PACKAGE_FLOORS.map((floor) => buildAlone(floor.entry));
     const floorBytes = floorPaths.map((path) => statSync(path).size);
-    const floorTimes = PACKAGE_FLOORS.map((): number[] => []);
     const bare: number[] = [];
-    const loaded = new Map<string, number[]>(sizes.map((size) => [size.handler, []]));
+    /**
+     * Starts bare node, then loads: each load's ratio is to the bare start just before it, so a change in
+     * the machine's load between rounds (others' work on a shared machine) touches both sides alike.
+     */
+    const paired = (code: string, env: Record<string, string>): Timed => {
+      const bareMs = timeNode('', bareEnv);
+      bare.push(bareMs);
+      const ms = timeNode(code, env);
+      return { ms, ratio: ms / bareMs };
+    };
+    const sdkOnly: Timed[] = [];
+    const sdkWithLazy: Timed[] = [];
+    const floorTimes = PACKAGE_FLOORS.map((): Timed[] => []);
+    const loaded = new Map<string, Timed[]>(sizes.map((size) => [size.handler, []]));
     const compiled = new Map<string, number[]>(sizes.map((size) => [size.handler, []]));
-    // Each round runs bare node before each bundle, so drift in the machine's load touches both alike.
     for (let run = 0; run < runs; run++) {
       for (const size of sizes) {
-        bare.push(timeNode('', bareEnv));
-        loaded.get(size.handler)?.push(timeNode(`require(${JSON.stringify(size.path)})`, handlerEnv(size.path)));
+        loaded.get(size.handler)?.push(paired(`require(${JSON.stringify(size.path)})`, handlerEnv(size.path)));
         // What reading and compiling the bytes costs alone; the rest of initMs is running the module's top level.
         compiled.get(size.handler)?.push(timeNode(`new (require('node:vm').Script)(require('node:fs').readFileSync(${JSON.stringify(size.path)}, 'utf8'))`, bareEnv));
       }
-      sdkOnly.push(timeNode(`require(${JSON.stringify(sdkOnlyPath)})`, handlerEnv(sdkOnlyPath)));
-      floorPaths.forEach((path, i) => floorTimes[i]?.push(timeNode(`require(${JSON.stringify(path)})`, bareEnv)));
+      sdkOnly.push(paired(`require(${JSON.stringify(sdkOnlyPath)})`, handlerEnv(sdkOnlyPath)));
+      sdkWithLazy.push(paired(`require(${JSON.stringify(sdkWithLazyPath)})`, handlerEnv(sdkWithLazyPath)));
+      floorPaths.forEach((path, i) => floorTimes[i]?.push(paired(`require(${JSON.stringify(path)})`, bareEnv)));
     }
     const bareNodeMs = median(bare);
-    const sdkOnlyMs = median(sdkOnly);
-    for (const path of [sdkOnlyPath, ...floorPaths]) rmSync(dirname(path), { recursive: true, force: true });
+    const floorOf = (bytes: number, times: Timed[]): Floor => ({ bytes, initMs: median(times.map((t) => t.ms)), ratio: median(times.map((t) => t.ratio)) });
+    for (const path of [sdkOnlyPath, sdkWithLazyPath, ...floorPaths]) rmSync(dirname(path), { recursive: true, force: true });
     const inputs = new Map(sizes.map((size) => [size.handler, largestInputs(size.path, Infinity)]));
     return {
       floors: PACKAGE_FLOORS.map((floor, i) => {
-        const initMs = median(floorTimes[i] ?? []);
         return {
           name: floor.name,
-          bytes: floorBytes[i] ?? 0,
-          initMs,
-          ratio: initMs / bareNodeMs,
-          // A bundle carries the package when more than a few KiB of it are in (some carry a helper or two).
-          carriedBy: 'everyFunction' in floor ? sizes.map((size) => size.handler) : sizes.filter((size) => (inputs.get(size.handler) ?? []).some((input) => input.name === floor.name && input.bytes > 50_000)).map((size) => size.handler),
+          ...floorOf(floorBytes[i] ?? 0, floorTimes[i] ?? []),
+          // A bundle carries the package when more than a few KiB of it are in (some carry a helper or two);
+          // the full API of zod, when more than its functional form would take.
+          carriedBy:
+            'everyFunction' in floor
+              ? sizes.map((size) => size.handler)
+              : sizes
+                  .filter((size) => (inputs.get(size.handler) ?? []).some((input) => input.name === (floor.package ?? floor.name) && input.bytes > (floor.minBytes ?? 10_000)))
+                  .map((size) => size.handler),
         };
       }),
       bundles: sizes.map((size) => {
-        const initMs = median(loaded.get(size.handler) ?? []);
+        const { initMs, ratio } = floorOf(size.bytes, loaded.get(size.handler) ?? []);
         return {
           handler: size.handler,
           bytes: size.bytes,
           initMs,
           compileMs: median(compiled.get(size.handler) ?? []),
-          coldInitRatio: initMs / bareNodeMs,
+          coldInitRatio: ratio,
           largestInputs: (inputs.get(size.handler) ?? []).slice(0, 6),
         };
       }),
       bareNodeMs,
-      sdkOnly: { bytes: sdkOnlyBytes, initMs: sdkOnlyMs, ratio: sdkOnlyMs / bareNodeMs },
+      sdkOnly: floorOf(sdkOnlyBytes, sdkOnly),
+      sdkOnlyWithLazyParts: floorOf(sdkWithLazyBytes, sdkWithLazy),
       runs,
       synthMs,
     };

@@ -1,4 +1,4 @@
-// The six Lambda bundles exactly as `cdk synth` builds them (esbuild, minified, ES module builds of the
+// The Lambda bundles exactly as `cdk synth` builds them (esbuild, minified, ES module builds of the
 // packages first), each run in a Node process of its own as Lambda runs it: loaded with the function's
 // environment, handed its event, against dynalite, fauxqs and an SMTP relay on 127.0.0.1. What the other
 // tests prove of the TypeScript source is then also true of what is deployed.
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { APIGatewayProxyResult, SQSEvent } from 'aws-lambda';
 import { bundleSizes, type BundleSize } from '../../infra/cdk/bundle-sizes';
+import { SDK_PARTS_LAMBDA_NEVER_LOADS } from '../../infra/cdk/constructs/functions';
 import { apiEvent, aNoticeInput, sqsRecord } from '../support/factories';
 import { FAST, fastConfig } from '../support/pipeline';
 import { doorbellGraceSeconds } from '../../shared/lifecycle/scheduling';
@@ -119,7 +120,7 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     expect(JSON.parse(read.body)).toMatchObject({ id, status: 'delivered', attempts: expect.arrayContaining([expect.objectContaining({ outcome: 'sent' }), expect.objectContaining({ outcome: 'delivered' })]) });
   });
 
-  it('signs with the credentials Lambda puts in the environment, its other credential sources left out', async () => {
+  it('signs with the credentials Lambda puts in the environment, the SDK parts it never loads left out', async () => {
     // Prepare: the environment as Lambda gives it, the emulators reached by the SDK's own endpoint variables
     const { NOTICE_RELAY_DYNAMODB_ENDPOINT, NOTICE_RELAY_SQS_ENDPOINT, ...lambdaEnv } = env;
     const asOnLambda = {
@@ -132,12 +133,14 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     };
     // Act
     const swept = await invoke(bundles.get('sweep')?.path as string, asOnLambda, { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} });
-    // Assess: the chain stopped at the environment; the providers it never reached are not in the bundle
+    // Assess: the chain stopped at the environment; the providers it never reached, and the event-stream
+    // code no operation of ours needs, are not in the bundle, each left as the SDK's own import()
     expect(swept).toMatchObject({ examined: expect.any(Number) });
     for (const bundle of bundles.values()) {
       const code = readFileSync(bundle.path, 'utf8');
-      expect(code).toContain('import("@aws-sdk/credential-provider-sso")');
+      for (const part of SDK_PARTS_LAMBDA_NEVER_LOADS) expect(code).toContain(`import("${part}")`);
       expect(code).not.toContain('sso-oidc');
+      expect(code).not.toContain('/latest/meta-data/iam/security-credentials');
     }
   });
 
@@ -173,6 +176,15 @@ describe('Bundles: the synthesized Lambda code against the emulators', () => {
     expect([js.statusCode, js.headers?.['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
     expect([unsigned.statusCode, unsigned.headers?.location]).toEqual([303, '/console/sign-in']);
     expect(notInIntake.statusCode).toBe(404);
+  });
+
+  it('runs the digest and the webhook functions from their bundles', async () => {
+    // Act
+    const digests = await run('digest', { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), detail: {} });
+    const webhooks = await invoke(bundles.get('webhooks')?.path as string, { ...env, NOTICE_RELAY_WEBHOOK_QUEUE_URL: queue.queueUrl }, { Records: [sqsRecord('not a webhook event', 'webhook-1')] });
+    // Assess
+    expect(digests).toEqual({ sent: expect.any(Number), empty: expect.any(Number), existing: expect.any(Number) });
+    expect(webhooks).toEqual({ batchItemFailures: [] });
   });
 
   it('serves the OpenAPI document and refuses a bad request as the source does', async () => {

@@ -33,17 +33,25 @@ export interface FunctionsProps {
 }
 
 /**
- * The SDK's default credential chain imports these only when the environment holds no credentials, and
- * Lambda always puts the function role's there (AWS_ACCESS_KEY_ID…). Left out, the sweep's and the
- * feedback's bundles are a quarter smaller (the bench finds load time about the same: V8 only pre-parses
- * code that never runs). Were one ever reached (AWS_PROFILE set on a function, say), the request would
- * fail naming the package it could not load.
+ * Parts of the SDK a function on Lambda never loads, each behind a dynamic `import()` the SDK reaches only
+ * when it needs that part, left out of every bundle. The default credential chain imports its other
+ * providers (files, SSO, a process, web identity, the container and instance metadata endpoints) only
+ * when the environment holds no credentials, and Lambda always puts the function role's there
+ * (AWS_ACCESS_KEY_ID…); the protocols import their event-stream code only for an operation that streams
+ * events, which none of DynamoDB, SQS, SES or Secrets Manager's operations we call does. Left in, each
+ * such `import()` makes esbuild turn every module it reaches (most of `@smithy/core`) into a function run
+ * at load, which costs the cold start its compiling twice: the bench measures the SDK's load about 10 ms
+ * shorter without them. Were one ever reached (AWS_PROFILE set on a function, say), the request would fail
+ * naming the package it could not load.
  */
-export const CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES = [
+export const SDK_PARTS_LAMBDA_NEVER_LOADS = [
   '@aws-sdk/credential-provider-ini',
   '@aws-sdk/credential-provider-process',
   '@aws-sdk/credential-provider-sso',
   '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/credential-provider-http',
+  '@smithy/credential-provider-imds',
+  '@smithy/core/event-streams',
 ];
 
 const MEMORY_MB: Record<HandlerName, number> = { intake: 512, transport: 256, sender: 512, sweep: 256, feedback: 256, console: 512, webhooks: 256, digest: 256 };
@@ -90,7 +98,7 @@ export class NoticeRelayFunctions extends Construct {
           target: 'node24',
           format: OutputFormat.CJS,
           // The SDK is bundled too, so the versions tested are the versions run.
-          externalModules: CREDENTIAL_PROVIDERS_LAMBDA_NEVER_USES,
+          externalModules: SDK_PARTS_LAMBDA_NEVER_LOADS,
           metafile: props.bundleMetafile ?? false,
           // The packages' ES module builds first: esbuild drops what a handler never imports from them.
           mainFields: ['module', 'main'],
