@@ -1,6 +1,7 @@
 // NoticeStore on DynamoDB. One table, items keyed by `pk`:
 //   notice#<id>   the state: small, rewritten on every transition (a write unit per KB written)
 //   content#<id>  what is mailed: written once, never rewritten; its bulky fields compressed (content-item.ts)
+//   digest-empty#<id>  a daily digest's day that had nothing to say, under the id its digest would have
 // (Idempotency-Keys share the table, as `idem#…` items: see dynamo-idempotency-store.ts.)
 // Indexes (see table.ts) are KEYS_ONLY, so a status change costs no index write unless it moves the
 // notice in or out of the sweep's sparse `due` index.
@@ -21,7 +22,7 @@ import { InvalidCursorError, StaleNoticeError, UnavailableError } from '../error
 import type { NoticeId } from '../ids';
 import type { Transition } from '../lifecycle/plan';
 import type { NewNotice, Notice, NoticeContent } from '../notice/model';
-import type { ListPage, ListQuery, NoticeLookups, NoticeStore, NoticeTally } from './notice-store';
+import type { DigestDayMarker, ListPage, ListQuery, NoticeLookups, NoticeStore, NoticeTally } from './notice-store';
 import { DUE_SHARDS, INDEXES, PARTITION_KEY, TTL_ATTRIBUTE } from './table';
 import { backoff, batchGetItems } from './batch-get';
 import { contentAttributes, contentOfItem } from './content-item';
@@ -44,6 +45,7 @@ const MAX_EXAMINED_PER_PAGE = 1000;
 
 const noticeKey = (id: NoticeId) => `notice#${id}`;
 const contentKey = (id: NoticeId) => `content#${id}`;
+const emptyDigestDayKey = (id: NoticeId) => `digest-empty#${id}`;
 const idFromKey = (pk: string) => pk.slice(pk.indexOf('#') + 1);
 const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
 
@@ -382,6 +384,21 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  public async settledDigestDays(ids: NoticeId[]): Promise<{ made: Set<NoticeId>; empty: Set<NoticeId> }> {
+    // Digests and markers together in one BatchGetItem, only their keys read back.
+    const found = ids.length ? await this.batchGet([...ids.map(noticeKey), ...ids.map(emptyDigestDayKey)], { consistent: true, attributes: [] }) : new Map();
+    return { made: new Set(ids.filter((id) => found.has(noticeKey(id)))), empty: new Set(ids.filter((id) => found.has(emptyDigestDayKey(id)))) };
+  }
+
+  public async markDigestDayEmpty(marker: DigestDayMarker): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { [PARTITION_KEY]: emptyDigestDayKey(marker.id), institutionId: marker.institutionId, date: marker.date, [TTL_ATTRIBUTE]: epochSeconds(marker.retainUntil) },
+      }),
+    );
   }
 
   public async findDue(now: Date, limit: number): Promise<NoticeId[]> {

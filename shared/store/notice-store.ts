@@ -16,6 +16,17 @@ export interface ListQuery {
   cursor?: string;
 }
 
+/** A day whose digest was not made because nothing in it was to be told. */
+export interface DigestDayMarker {
+  /** The id the day's digest would have (digestId). */
+  id: NoticeId;
+  institutionId: string;
+  /** The local date, YYYY-MM-DD. */
+  date: string;
+  /** ISO 8601: when the marker may go (the table's TTL). */
+  retainUntil: string;
+}
+
 export interface ListPage {
   notices: Notice[];
   /** Pass back to get the next page; absent on the last one. */
@@ -47,6 +58,13 @@ export interface NoticeStore {
   clearOutbox(id: NoticeId, relayed: number): Promise<boolean>;
   /** Creates a return-to-sender report unless a report with its id exists; true when this call created it. */
   createReport(record: NewNotice): Promise<boolean>;
+  /**
+   * Which of these daily digests (by id) are settled, in one read: `made` when the digest exists, `empty`
+   * when its day was looked at and had nothing to say (see markDigestDayEmpty).
+   */
+  settledDigestDays(ids: NoticeId[]): Promise<{ made: Set<NoticeId>; empty: Set<NoticeId> }>;
+  /** Records that the day of digest `id` had nothing to say, so no later run reads that day again; kept until `retainUntil`. */
+  markDigestDayEmpty(marker: DigestDayMarker): Promise<void>;
   /** Ids of notices whose `sweepAt` has come, read from the sparse due index (never a scan). */
   findDue(now: Date, limit: number): Promise<NoticeId[]>;
   /** Answers when the store is reachable. */

@@ -165,6 +165,39 @@ describe('Class: DynamoNoticeStore', () => {
     expect(toSend.notice.retainUntil).toBeUndefined();
   });
 
+  it("reads which daily digests are made or their days marked empty in one BatchGetItem, the marker kept until its TTL", async () => {
+    // Prepare: a digest made, a day marked empty, a day neither
+    const own = await startTestTable();
+    try {
+      const ownStore = new DynamoNoticeStore({ client: own.client, tableName: own.tableName });
+      const digest = make();
+      const [made, empty, neither] = [digest.notice.id, nextId(), nextId()];
+      await ownStore.createReport(digest);
+      await ownStore.markDigestDayEmpty({ id: empty, institutionId: 'demo', date: '2030-03-16', retainUntil: '2030-04-17T14:00:00.000Z' });
+      const commands: string[] = [];
+      own.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          commands.push(context.commandName as string);
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordForTest' },
+      );
+      // Act
+      const settled = await ownStore.settledDigestDays([made, empty, neither]);
+      own.client.middlewareStack.remove('recordForTest');
+      // Assess
+      expect(commands).toEqual(['BatchGetItemCommand']);
+      expect(settled).toEqual({ made: new Set([made]), empty: new Set([empty]) });
+      const marker = (await documentsOf(own.client).send(new GetCommand({ TableName: own.tableName, Key: { pk: `digest-empty#${empty}` } }))).Item;
+      expect(marker).toEqual({ pk: `digest-empty#${empty}`, institutionId: 'demo', date: '2030-03-16', expireAt: Date.parse('2030-04-17T14:00:00.000Z') / 1000 });
+      // The marker goes with the table's TTL, as local runs delete expired items.
+      await deleteExpired(own.client, own.tableName, new Date('2030-04-18T00:00:00Z'));
+      expect((await ownStore.settledDigestDays([empty])).empty.size).toBe(0);
+    } finally {
+      await own.stop();
+    }
+  });
+
 
 });
 

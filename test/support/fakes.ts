@@ -15,7 +15,7 @@ import type { OutgoingMessage } from '../../shared/mime/compose';
 import type { NewNotice, Notice, NoticeContent } from '../../shared/notice/model';
 import type { DoorbellQueue } from '../../shared/queue/doorbell';
 import type { IdempotencyClaim, IdempotencyRequest, IdempotencyStore } from '../../shared/store/idempotency-store';
-import type { ListPage, ListQuery, NoticeStore } from '../../shared/store/notice-store';
+import type { DigestDayMarker, ListPage, ListQuery, NoticeStore } from '../../shared/store/notice-store';
 import { deliveryFailure } from '../../shared/transport/classify';
 import type { TransportChange, TransportState, TransportStates } from '../../shared/transport/records';
 import type { SendOptions, SendReceipt, Transport } from '../../shared/transport/transport';
@@ -82,6 +82,7 @@ type NoticeStoreMethod = keyof NoticeStore;
 export class InMemoryNoticeStore extends Recorded<NoticeStoreMethod> implements NoticeStore {
   private readonly states = new Map<NoticeId, Notice>();
   private readonly contents = new Map<NoticeId, NoticeContent>();
+  private readonly emptyDigestDays = new Map<NoticeId, DigestDayMarker>();
 
   /** Puts notices in the store as they would be after earlier writes (Prepare). */
   public seed(...entries: Array<{ notice: Notice; content?: NoticeContent }>): this {
@@ -208,6 +209,21 @@ export class InMemoryNoticeStore extends Recorded<NoticeStoreMethod> implements 
     if (this.states.has(record.notice.id)) return false;
     this.states.set(record.notice.id, stored(record.notice));
     return true;
+  }
+
+  public async settledDigestDays(ids: NoticeId[]): Promise<{ made: Set<NoticeId>; empty: Set<NoticeId> }> {
+    this.enter('settledDigestDays', ids);
+    return { made: new Set(ids.filter((id) => this.states.has(id))), empty: new Set(ids.filter((id) => this.emptyDigestDays.has(id))) };
+  }
+
+  public async markDigestDayEmpty(marker: DigestDayMarker): Promise<void> {
+    this.enter('markDigestDayEmpty', marker);
+    this.emptyDigestDays.set(marker.id, stored(marker));
+  }
+
+  /** The marker of a digest's empty day, or undefined (Assess). */
+  public peekEmptyDigestDay(id: NoticeId): DigestDayMarker | undefined {
+    return this.emptyDigestDays.get(id);
   }
 
   public async findDue(now: Date, limit: number): Promise<NoticeId[]> {
