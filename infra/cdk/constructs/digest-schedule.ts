@@ -22,7 +22,7 @@ export class DigestSchedule extends Construct {
   public constructor(scope: Construct, id: string, props: DigestScheduleProps) {
     super(scope, id);
     const { functions } = props;
-    // BatchGetItem: whether the day's digest exists; PutItem: the digest (conditional, so made once).
+    // BatchGetItem: which days' digests exist or were found empty; PutItem: the digest (conditional, so made once) and an empty day's marker.
     functions.allow(['digest'], ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], [props.tableArn]);
     functions.allow(['digest'], ['dynamodb:Query'], [`${props.tableArn}/index/byInstitution`]);
     functions.allow(['digest'], ['sqs:SendMessage'], [props.queueArn]);

@@ -13,7 +13,7 @@ describe('Handler: digest', () => {
     // Act
     const result = await makeDigestHandler(fakes.deps)();
     // Assess
-    expect(result).toEqual({ sent: 1, empty: 1, existing: 0 });
+    expect(result).toEqual({ sent: 1, empty: 1, existing: 0, caughtUp: 0 });
     expect(log.lines.map((line) => line.message)).toEqual(['daily digest created']);
     expect(JSON.stringify(log.lines)).not.toMatch(/@/);
   });
