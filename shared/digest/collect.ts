@@ -2,8 +2,8 @@
 // discarded, bounced, complained or suppressed during the day, read from the byInstitution index (never a
 // scan). The index is keyed on creation, so the query reaches back as far as a notice usually lives before
 // its ending: retry.maxAgeSeconds, plus a week for a notice scheduled ahead (sendAt) and for SES feedback
-// that comes days after the send. Reading twelve days of an institution's notices once a day costs a few
-// thousand read units at 2,000 notices a day; what ends later than that (a notice scheduled more than a
+// that comes days after the send. Reading twelve days of an institution's notices once a day (and once more
+// for each day a run catches up) costs a few thousand read units at 2,000 notices a day; what ends later than that (a notice scheduled more than a
 // week ahead that then fails) is in GET /v1/notices and the console, not the digest.
 import type { Notice, NoticeStatus } from '../notice/model';
 import type { NoticeStore } from '../store/notice-store';
