@@ -28,6 +28,27 @@ let sequence = 0;
 /** Ids that sort by creation, like ULIDs: a fixed prefix and a counter. */
 const nextId = () => `01JB${String(sequence++).padStart(22, '0')}`;
 
+/**
+ * Records the requests a client sends while `work` runs, by command and the index each names: what a store
+ * method asks of DynamoDB, whatever it returns.
+ */
+const recordRequests = (client: TestTable['client']) => {
+  const sent: Array<{ command: string; index?: string }> = [];
+  const recorder: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
+    sent.push({ command: context.commandName as string, index: (args.input as { IndexName?: string }).IndexName });
+    return next(args);
+  };
+  const during = async <T>(work: () => Promise<T>): Promise<T> => {
+    client.middlewareStack.add(recorder, { step: 'initialize', name: 'recordForTest' });
+    try {
+      return await work();
+    } finally {
+      client.middlewareStack.remove('recordForTest');
+    }
+  };
+  return { sent, during, commands: () => sent.map((request) => request.command) };
+};
+
 const make = (overrides: Parameters<typeof aNoticeInput>[0] = {}, institutionId = 'demo', now = new Date('2030-01-01T00:00:00Z')) =>
   newNotice(aNoticeInput(overrides), { id: nextId(), institutionId, now, random: () => 0, settings }).record;
 
@@ -63,19 +84,7 @@ describe('Class: DynamoNoticeStore', () => {
     const later = make({ sendAt: '2030-02-01T00:00:00Z' });
     await ownStore.createNotices([...due, later]);
     // Every request findDue makes, by command and index
-    const sent: Array<{ command: string; index?: string }> = [];
-    const recorder: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
-      sent.push({ command: context.commandName as string, index: (args.input as { IndexName?: string }).IndexName });
-      return next(args);
-    };
-    const record = async <T>(work: () => Promise<T>): Promise<T> => {
-      own.client.middlewareStack.add(recorder, { step: 'initialize', name: 'recordForTest' });
-      try {
-        return await work();
-      } finally {
-        own.client.middlewareStack.remove('recordForTest');
-      }
-    };
+    const { sent, during: record } = recordRequests(own.client);
     // Act
     const found = await record(() => ownStore.findDue(new Date('2030-01-01T01:00:00Z'), 100));
     await ownStore.apply({ id: due[0]!.notice.id, expectVersion: 1, set: { status: 'cancelled' }, remove: ['sweepAt'] });
@@ -174,19 +183,11 @@ describe('Class: DynamoNoticeStore', () => {
       const [made, empty, neither] = [digest.notice.id, nextId(), nextId()];
       await ownStore.createReport(digest);
       await ownStore.markDigestDayEmpty({ id: empty, institutionId: 'demo', date: '2030-03-16', retainUntil: '2030-04-17T14:00:00.000Z' });
-      const commands: string[] = [];
-      own.client.middlewareStack.add(
-        (next, context) => async (args) => {
-          commands.push(context.commandName as string);
-          return next(args);
-        },
-        { step: 'initialize', name: 'recordForTest' },
-      );
+      const requests = recordRequests(own.client);
       // Act
-      const settled = await ownStore.settledDigestDays([made, empty, neither]);
-      own.client.middlewareStack.remove('recordForTest');
+      const settled = await requests.during(() => ownStore.settledDigestDays([made, empty, neither]));
       // Assess
-      expect(commands).toEqual(['BatchGetItemCommand']);
+      expect(requests.commands()).toEqual(['BatchGetItemCommand']);
       expect(settled).toEqual({ made: new Set([made]), empty: new Set([empty]) });
       const marker = (await documentsOf(own.client).send(new GetCommand({ TableName: own.tableName, Key: { pk: `digest-empty#${empty}` } }))).Item;
       expect(marker).toEqual({ pk: `digest-empty#${empty}`, institutionId: 'demo', date: '2030-03-16', expireAt: Date.parse('2030-04-17T14:00:00.000Z') / 1000 });
@@ -241,24 +242,18 @@ describe('Class: DynamoBatchLookups', () => {
       await suppressions.add({ institutionId: 'demo', address: 'gone@example.org', reason: 'bounce', createdAt: '2030-01-01T00:00:00.000Z', expiresAt: '2030-06-30T00:00:00.000Z' });
       await suppressions.add({ institutionId: 'demo', address: 'lapsed@example.org', reason: 'manual', createdAt: '2029-01-01T00:00:00.000Z', expiresAt: '2029-06-30T00:00:00.000Z' });
       const lookups = new DynamoBatchLookups({ client: own.client, tableName: own.tableName, random: () => 0 });
-      const commands: string[] = [];
-      own.client.middlewareStack.add(
-        (next, context) => async (args) => {
-          commands.push(context.commandName as string);
-          return next(args);
-        },
-        { step: 'initialize', name: 'recordForTest' },
-      );
+      const requests = recordRequests(own.client);
       const now = new Date('2030-01-02T00:00:00Z');
       // Act
-      const found = await lookups.lookup({
-        institutionIds: ['demo', 'branch', 'demo'],
-        addresses: ['gone@example.org', 'lapsed@example.org', 'fine@example.org'].map((address) => ({ institutionId: 'demo', address })),
-        now,
-      });
-      own.client.middlewareStack.remove('recordForTest');
+      const found = await requests.during(() =>
+        lookups.lookup({
+          institutionIds: ['demo', 'branch', 'demo'],
+          addresses: ['gone@example.org', 'lapsed@example.org', 'fine@example.org'].map((address) => ({ institutionId: 'demo', address })),
+          now,
+        }),
+      );
       // Assess
-      expect(commands).toEqual(['BatchGetItemCommand']);
+      expect(requests.commands()).toEqual(['BatchGetItemCommand']);
       expect(found.transportStates).toEqual(new Map([['demo', await states.read('demo')], ['branch', { version: 0 }]]));
       expect([...found.suppressions.keys()]).toEqual([suppressionLookupKey('demo', 'gone@example.org')]);
       expect(found.suppressions.get(suppressionLookupKey('demo', 'gone@example.org'))).toEqual((await suppressions.list('demo', { limit: 10, now })).suppressions.find((entry) => entry.address === 'gone@example.org'));
