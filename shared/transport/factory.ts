@@ -11,8 +11,8 @@ import { deliveryFailure } from './classify';
 import type { InstitutionSecrets, SecretSource } from '../secrets';
 import { oauth2SecretForms, type OAuth2Tokens } from './oauth2';
 import { SesTransport } from './ses-transport';
-import { type SmtpAuth, type SmtpServer, SmtpTransport, serverName } from './smtp-transport';
-import type { Transport } from './transport';
+import type { SmtpAuth, SmtpServer } from './smtp-transport';
+import { serverName, type Transport } from './transport';
 
 export interface TransportDeps {
   clock: Clock;
@@ -26,6 +26,15 @@ export interface TransportDeps {
   /** Wraps every transport opened (fault injection in the reliability tests). */
   decorate?: (transport: Transport, institution: InstitutionConfig) => Transport;
 }
+
+/**
+ * The SMTP stack (Nodemailer's connection and DKIM signer) is loaded when an institution first sends
+ * through its own servers, not at a cold start: a function whose institutions all send through SES never
+ * runs it. A `require` rather than `import()`, so that esbuild keeps it in the bundle behind a lazy
+ * initialiser and Jest, which runs the modules as CommonJS, loads it alike.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadSmtpStack = (): typeof import('./smtp-transport') => require('./smtp-transport');
 
 const missingCredential = (institution: InstitutionConfig, server: string, what: string) =>
   deliveryFailure('ENOAUTH', `no ${what} for ${server}: set it in the configuration or in the secret of institution ${institution.id}`, { transport: 'smtp', server });
@@ -93,6 +102,7 @@ const openPlainTransport = async (institution: InstitutionConfig, deps: Transpor
       server: `DKIM selector ${transport.dkim.selector}`,
     });
   }
+  const { SmtpTransport } = loadSmtpStack();
   return new SmtpTransport({
     servers: serverIndex === undefined ? servers : servers.slice(serverIndex, serverIndex + 1),
     clientName: domainOf(institution.from.address),

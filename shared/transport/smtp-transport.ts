@@ -13,7 +13,7 @@ import type { SmtpServerConfig } from '../config/schema';
 import type { OutgoingMessage } from '../mime/compose';
 import { credentialForms, redactSecrets } from '../secrets';
 import { classifySmtpFailure, deliveryFailure, enhancedStatusOf, isConnectionFailure, isTlsUnavailable, replyCodeOf } from './classify';
-import type { SendOptions, SendReceipt, Transport } from './transport';
+import { type SendOptions, type SendReceipt, serverName, type Transport } from './transport';
 import type { DeliveryError } from '../errors';
 
 /** Credentials for a server's `auth`, resolved from the configuration or the institution's secret. */
@@ -78,7 +78,6 @@ interface Session {
   sent: number;
 }
 
-export const serverName = (config: Pick<SmtpServerConfig, 'host' | 'port'>): string => `${config.host}:${config.port}`;
 
 /** RFC 7628: the XOAUTH2 initial response. */
 const xoauth2Token = (user: string, accessToken: string): string => Buffer.from(`user=${user}\x01auth=Bearer ${accessToken}\x01\x01`).toString('base64');

@@ -1,8 +1,12 @@
 // A transport sends one composed message: a name and one send(), as Nodemailer's transports are.
+import type { SmtpServerConfig } from '../config/schema';
 import type { OutgoingMessage } from '../mime/compose';
 
 /** The SES message tag that ties SES's events back to the notice (SES passes tags into every event). */
 export const NOTICE_ID_TAG = 'notice-id';
+
+/** How a relay is named in receipts, replies and the transport's state: `host:port`. */
+export const serverName = (config: Pick<SmtpServerConfig, 'host' | 'port'>): string => `${config.host}:${config.port}`;
 
 /** What the transport reports when a message is accepted. */
 export interface SendReceipt {
