@@ -54,7 +54,7 @@ const run = (command: string, args: string[], input: unknown): Promise<ClientRes
   });
 
 const PYTHON = String.raw`
-import json, smtplib, ssl, sys, tempfile
+import json, os, smtplib, ssl, sys, tempfile
 from email.message import EmailMessage
 a = json.loads(sys.stdin.read())
 msg = EmailMessage()
@@ -69,6 +69,8 @@ if a.get('ca'):
     with tempfile.NamedTemporaryFile('w', suffix='.pem', delete=False) as f:
         f.write(a['ca'])
     context = ssl.create_default_context(cafile=f.name)
+    # The context holds the certificates once loaded; the file is not left behind.
+    os.unlink(f.name)
 step = 'connect'
 try:
     source = (a.get('source', '127.0.0.1'), 0)
@@ -118,7 +120,7 @@ use File::Temp qw(tempfile);
 my $a = decode_json(do { local $/; <STDIN> });
 my %ssl_options;
 if ($a->{ca}) {
-  my ($fh, $path) = tempfile(SUFFIX => '.pem');
+  my ($fh, $path) = tempfile(SUFFIX => '.pem', UNLINK => 1);
   print $fh $a->{ca}; close $fh;
   %ssl_options = (SSL_ca_file => $path, SSL_verifycn_name => '127.0.0.1');
 }
