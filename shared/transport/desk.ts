@@ -9,7 +9,7 @@ import type { InstitutionConfig } from '../config/schema';
 import { DeliveryError, errorCode } from '../errors';
 import type { IdSource } from '../ids';
 import { AUTH_FAILURE_LOG, type Log, TRANSPORT_RESUMED_LOG } from '../log';
-import { buildMail, type OutgoingMessage } from '../mime/compose';
+import type { OutgoingMessage } from '../mime/compose';
 import { outcomeOf } from './classify';
 import { openTransport, type TransportDeps } from './factory';
 import { afterTestSent, withoutAddresses } from './pause';
@@ -106,9 +106,17 @@ export const describeTransport = (institution: InstitutionConfig, record: Omit<T
 };
 
 /** The test email: plain text that says what it proves. */
+/**
+ * The MIME composer (Nodemailer's, with its table of media types) is loaded for the first test, not at a
+ * cold start: the console and the transport function mostly answer reads. A `require`, as the SMTP stack's
+ * (./factory.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadComposer = (): typeof import('../mime/compose') => require('../mime/compose');
+
 const testMessage = async (institution: InstitutionConfig, to: string, via: string, id: string, now: Date): Promise<OutgoingMessage> => {
   const messageId = `<test-${id}@${domainOf(institution.from.address)}>`;
-  const raw = await buildMail({
+  const raw = await loadComposer().buildMail({
     from: { name: institution.from.name ?? '', address: institution.from.address },
     to,
     subject: `Notice Relay test: ${institution.name ?? institution.id} through ${via}`,
