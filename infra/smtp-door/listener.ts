@@ -233,7 +233,7 @@ export const startSmtpDoor = async (deps: SmtpDoorDeps, options: SmtpDoorOptions
           .then((outcome) => {
             const attributes = { institution: submitter.institution.id, via: submitter.via, code: outcome.reply.code, reason: outcome.reason };
             if (outcome.reply.code === 250) {
-              deps.log.info('smtp message accepted', { ...attributes, notices: outcome.ids?.length, ids: outcome.ids && outcome.ids.length <= 10 ? outcome.ids : undefined });
+              deps.log.info('smtp message accepted', { ...attributes, notices: outcome.ids?.length, alreadyAccepted: outcome.alreadyAccepted || undefined, ids: outcome.ids && outcome.ids.length <= 10 ? outcome.ids : undefined });
               callback(null, outcome.reply.text);
             } else {
               // A message the client must fix is its business (info); one the door could not take is ours (warn).

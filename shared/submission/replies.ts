@@ -89,7 +89,7 @@ export const replyFor = (error: unknown): { reply: SmtpReply; reason: string } =
       const e = error as ConflictError;
       if (e.code === 'idempotency_key_reused') {
         return {
-          reply: reply(554, '5.6.0', 'This Message-ID was accepted earlier, to the same recipients, with other content: give a new message a new Message-ID. Nothing was accepted.'),
+          reply: reply(554, '5.6.0', 'This Message-ID was accepted earlier, for one of these recipients, with other content: give a new message a new Message-ID. Nothing was accepted.'),
           reason: e.code,
         };
       }

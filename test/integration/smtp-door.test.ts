@@ -302,6 +302,27 @@ describe('SMTP door: resending, and a store that does not answer', () => {
     expect(relay.received.filter((message) => message.envelope.to.includes('resend@example.org'))).toHaveLength(1);
   });
 
+  it('creates only the notices not created yet when a message is sent again to other recipients among the first: one notice, one email each', async () => {
+    // Prepare: an ILS that sends a message to two patrons, loses the 250, then sends it again with its list changed
+    const message = (to: string[]) => ({ from: 'circ@library.example.org', to, subject: 'Library closed Monday', text: 'The library is closed on Monday.', headers: { 'Message-ID': '<closing-1@ils.library.example.org>' } });
+    const login = { port: door.submissionPort, user: 'demo', password: DEMO_KEY };
+    // Act
+    const first = await sendWithPython(login, message(['overlap-1@example.org', 'overlap-2@example.org']));
+    const overlapping = await sendWithPython(login, message(['overlap-2@example.org', 'overlap-3@example.org']));
+    const everyone = await sendWithPython(login, message(['overlap-3@example.org', 'overlap-1@example.org', 'overlap-2@example.org']));
+    // Assess: one notice per recipient in the store, one email per recipient at the relay
+    const stored = await noticesWithExternalId('closing-1@ils.library.example.org');
+    expect(stored.map((notice) => notice.to).sort()).toEqual(['overlap-1@example.org', 'overlap-2@example.org', 'overlap-3@example.org']);
+    const idOf = (to: string) => stored.find((notice) => notice.to === to)!.id;
+    expect(first).toMatchObject({ ok: true, message: expect.stringMatching(/^2\.6\.0 Accepted: 2 notices/) });
+    expect(overlapping).toMatchObject({ ok: true, message: `2.6.0 Accepted: 1 notice (${idOf('overlap-3@example.org')}) queued; already accepted: 1 notice (${idOf('overlap-2@example.org')}).` });
+    expect(everyone).toMatchObject({ ok: true, message: expect.stringMatching(/^2\.6\.0 Already accepted: 3 notices \(.*\); nothing new was created\.$/) });
+    for (const notice of stored) await pipeline.waitForStatus(notice.id, ['sent']);
+    for (const to of ['overlap-1@example.org', 'overlap-2@example.org', 'overlap-3@example.org']) {
+      expect(relay.received.filter((received) => received.envelope.to.includes(to))).toHaveLength(1);
+    }
+  });
+
   it('answers 451 4.3.0 and keeps none of a message to two recipients when the store fails part-way; sent again, both are accepted', async () => {
     // Prepare: a store that writes the first notice of a message, then fails
     const store = pipeline.deps.store;

@@ -124,20 +124,25 @@ describe('Function: messageToNotices', () => {
     expect(refusalOf(() => messageToNotices(twoReplyTo, ['p@example.org'], demo))).toMatchObject({ code: 554, text: expect.stringContaining('Reply-To names 2 addresses') });
   });
 
-  it('gives the same message to the same envelope the same Idempotency-Key, whatever the order or case of the recipients', async () => {
+  it('gives each recipient of a message its own Idempotency-Key, the same whatever the other recipients, their order or case', async () => {
     // Prepare
     const parsed = await parseMessage(await aMessage());
     const again = await parseMessage(await aMessage({ date: new Date('2030-03-04T09:30:00Z') }));
+    const other = await parseMessage(await aMessage({ messageId: '<loan-81234.2@ils.library.example.org>' }));
     // Act
     const first = messageToNotices(parsed, ['a@example.org', 'B@example.org'], demo);
-    const resent = messageToNotices(again, ['b@example.org', 'a@example.org'], demo);
-    const otherEnvelope = messageToNotices(parsed, ['a@example.org'], demo);
-    // Assess
-    expect(resent.idempotencyKey).toBe(first.idempotencyKey);
-    expect(resent.idempotencyKey).toMatch(/^smtp-[0-9a-f]{64}$/);
-    expect(otherEnvelope.idempotencyKey).not.toBe(first.idempotencyKey);
-    // A local part keeps the case it was given.
+    const resent = messageToNotices(again, ['c@example.org', 'b@example.org', 'a@example.org'], demo);
+    const fewer = messageToNotices(parsed, ['a@example.org'], demo);
+    const anotherMessage = messageToNotices(other, ['a@example.org'], demo);
+    // Assess: a key per notice, in the order of the notices
     expect(first.body.notices.map((notice) => notice.to)).toEqual(['a@example.org', 'B@example.org']);
+    expect(resent.body.notices.map((notice) => notice.to)).toEqual(['a@example.org', 'b@example.org', 'c@example.org']);
+    expect(first.idempotencyKeys).toHaveLength(2);
+    for (const key of first.idempotencyKeys) expect(key).toMatch(/^smtp-[0-9a-f]{64}$/);
+    expect(resent.idempotencyKeys.slice(0, 2)).toEqual(first.idempotencyKeys);
+    expect(first.idempotencyKeys).not.toContain(resent.idempotencyKeys[2]);
+    expect(fewer.idempotencyKeys).toEqual([first.idempotencyKeys[0]]);
+    expect(anotherMessage.idempotencyKeys[0]).not.toBe(first.idempotencyKeys[0]);
   });
 
   it('knows a message without a Message-ID again by its content and envelope, not its bytes', async () => {
@@ -148,7 +153,7 @@ describe('Function: messageToNotices', () => {
     const copy2 = await parseMessage(await build('Due on Friday.', '2030-03-04T08:05:00Z'));
     const other = await parseMessage(await build('Due on Monday.', '2030-03-04T08:00:00Z'));
     // Act
-    const keys = [copy1, copy2, other].map((parsed) => messageToNotices(parsed, ['p@example.org'], demo).idempotencyKey);
+    const keys = [copy1, copy2, other].map((parsed) => messageToNotices(parsed, ['p@example.org'], demo).idempotencyKeys[0]);
     // Assess
     expect(keys[1]).toBe(keys[0]);
     expect(keys[2]).not.toBe(keys[0]);
