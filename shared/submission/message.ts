@@ -83,11 +83,18 @@ const inDomain = (domain: string, allowed: string): boolean => domain === allowe
 
 /**
  * The From must be in the institution's domain: the door sends as the institution, and a message that
- * claimed another domain would be an ILS set up wrongly, or someone else's mail. RFC 5322 asks for one.
+ * claimed another domain would be an ILS set up wrongly, or someone else's mail. RFC 5322 §3.6 requires
+ * one, so a message without it (or with no address in it) is refused as one with a foreign From is.
  */
-const checkFrom = (parsed: ParsedMail, institution: InstitutionConfig): string | undefined => {
+const checkFrom = (parsed: ParsedMail, institution: InstitutionConfig): string => {
   const allowed = domainOf(institution.from.address);
   const from = mailboxesOf(parsed.from?.value).map(asciiAddress);
+  if (from.length === 0) {
+    throw new SmtpRefusalError(
+      reply(550, '5.7.1', `The message has no From: a From in the institution's domain is required for ${institution.id}, an address @${allowed} (notices are sent as ${institution.from.address}).`),
+      'from_missing',
+    );
+  }
   const foreign = from.find((address) => !inDomain(domainOf(address), allowed));
   if (foreign !== undefined) {
     throw new SmtpRefusalError(
@@ -95,7 +102,7 @@ const checkFrom = (parsed: ParsedMail, institution: InstitutionConfig): string |
       'from_not_allowed',
     );
   }
-  return from[0];
+  return from[0] as string;
 };
 
 /** The unfolded value of each header line, by lower-case name. */
@@ -134,7 +141,7 @@ const withoutUndefined = (fields: Record<string, unknown>): Record<string, unkno
  * Message-ID with that recipient. A client that sends the message again after a lost 250, to the same
  * recipients or to some more or fewer, then creates only the notices not created yet (and a message
  * without a Message-ID is known again by its content).
- * @throws SmtpRefusalError for a From outside the institution's domain or a bad X-Notice-* header.
+ * @throws SmtpRefusalError for a missing From or one outside the institution's domain, or a bad X-Notice-* header.
  * @example
  * const { body, idempotencyKeys } = messageToNotices(await parseMessage(raw), ['patron@example.org'], institution);
  * await acceptNotices(deps, institution, body, idempotencyKeys);
@@ -155,7 +162,7 @@ export const messageToNotices = (parsed: ParsedMail, recipients: readonly string
     text: parsed.text?.trimEnd() || undefined,
     html: typeof parsed.html === 'string' ? parsed.html.trimEnd() || undefined : undefined,
     // The ILS's own From (a branch's circulation desk, say) answers the patron's reply, unless it named another.
-    replyTo: replyTo[0] ?? (from && from.toLowerCase() !== institution.from.address ? from : undefined),
+    replyTo: replyTo[0] ?? (from.toLowerCase() !== institution.from.address ? from : undefined),
     ...headers,
     externalId,
     attachments: parsed.attachments.length

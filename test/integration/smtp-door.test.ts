@@ -228,6 +228,19 @@ describe('SMTP door: refusals that say what to fix', () => {
     expect(await noticesWithExternalId('foreign-from')).toEqual([]);
   });
 
+  it("refuses a message without a From with 550 5.7.1, asking for one in the institution's domain, and stores nothing", async () => {
+    // Prepare: the message as an ILS's own code might write it, with no From line
+    const raw = ['To: patron@example.org', 'Subject: Overdue', 'Message-ID: <no-from-1@ils.library.example.org>', '', 'Due.'].join('\r\n');
+    const transport = nodemailerLogin();
+    // Act
+    const error = await failureOf(() => transport.sendMail({ envelope: { from: 'circ@library.example.org', to: ['patron@example.org'] }, raw }));
+    transport.close();
+    // Assess
+    expect(error).toMatchObject({ responseCode: 550, command: 'DATA' });
+    expect(error.response).toBe("550 5.7.1 The message has no From: a From in the institution's domain is required for demo, an address @library.example.org (notices are sent as notices@library.example.org).");
+    expect(await noticesWithExternalId('no-from-1@ils.library.example.org')).toEqual([]);
+  });
+
   it('refuses an address no notice can go to with 550 5.1.3, at RCPT TO, for that recipient alone', async () => {
     // Prepare
     const conversation = await converse(door.submissionPort);

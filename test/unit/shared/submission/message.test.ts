@@ -113,6 +113,21 @@ describe('Function: messageToNotices', () => {
     });
   });
 
+  it("refuses a message without a From, or whose From holds no address, with 550 5.7.1 asking for one in the institution's domain", async () => {
+    // Prepare
+    const withoutFrom = await parseMessage(Buffer.from((await aMessage()).toString().replace(/^From: .*\r\n/m, '')));
+    const emptyGroup = await parseMessage(Buffer.from((await aMessage()).toString().replace(/^From: .*\r\n/m, 'From: undisclosed-recipients:;\r\n')));
+    // Act, Assess
+    const expected = {
+      code: 550,
+      status: '5.7.1',
+      text: "The message has no From: a From in the institution's domain is required for demo, an address @library.example.org (notices are sent as notices@library.example.org).",
+      reason: 'from_missing',
+    };
+    expect(refusalOf(() => messageToNotices(withoutFrom, ['p@example.org'], demo))).toEqual(expected);
+    expect(refusalOf(() => messageToNotices(emptyGroup, ['p@example.org'], demo))).toEqual(expected);
+  });
+
   it('refuses an unknown or repeated X-Notice-* header, and a Reply-To of two addresses, with 554 5.6.0', async () => {
     // Prepare
     const typo = await parseMessage(await aMessage({ headers: { 'X-Notice-SendAt': '2030-03-05T09:00:00Z' } }));
