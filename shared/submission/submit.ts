@@ -8,7 +8,7 @@ import { RateLimitedError, UnauthorizedError, UnavailableError } from '../errors
 import { type Accepted, acceptNotices, type IntakeDeps } from '../intake/accept-notices';
 import { admitRequest, type KeyRateCounter } from '../intake/key-rate';
 import { messageToNotices, parseMessage } from './message';
-import { reply, replyFor, type SmtpReply, SmtpRefusalError } from './replies';
+import { type Fault, reply, replyFor, type SmtpReply, SmtpRefusalError } from './replies';
 
 /** Who sends the messages of a connection. */
 export interface Submitter {
@@ -32,6 +32,9 @@ export const RATE_REFUSALS_BEFORE_CLOSING = 3;
 export interface MessageOutcome {
   reply: SmtpReply;
   reason: string;
+  /** Whose a refusal is, and the error's code when it is the door's. */
+  fault?: Fault;
+  errorCode?: string;
   ids?: string[];
   replayed?: boolean;
   /** How many of `ids` an earlier copy of the message had already created. */
@@ -68,16 +71,16 @@ export const networkSubmitter = (institution: InstitutionConfig): Submitter => (
 /**
  * MAIL FROM: one more message within the key's rate, counted as the API counts a request
  * (`intake.requestsPerMinutePerKey`, across every door and intake instance).
- * @throws SmtpRefusalError 451 4.7.1 over the rate, 451 4.3.0 when the counter cannot be reached.
+ * @throws RateLimitedError over the rate, UnavailableError when the counter cannot be reached (replyFor
+ * answers them 451 4.7.1, the client's, and 451 4.3.0, the door's).
  */
 export const admitMessage = async (deps: SubmissionDeps, submitter: Submitter): Promise<void> => {
   try {
     await admitRequest(deps.keyRates, submitter.rateKey, deps.config.intake.requestsPerMinutePerKey, deps.clock.now());
   } catch (error) {
+    if (error instanceof RateLimitedError) throw error;
     // Anything but the rate itself means the counter, in the store, did not answer.
-    const known = error instanceof RateLimitedError ? error : new UnavailableError('The key rate counter did not answer.', 5, { cause: error });
-    const { reply: refusal, reason } = replyFor(known);
-    throw new SmtpRefusalError(refusal, reason, { cause: error });
+    throw new UnavailableError('The key rate counter did not answer.', 5, { cause: error });
   }
 };
 

@@ -365,7 +365,8 @@ describe('SMTP door: resending, and a store that does not answer', () => {
   it('answers 451 4.3.0 when the store does not answer at all, and 451 4.7.1 then 421 4.7.0 to a client over its key\'s rate', async () => {
     // Prepare: a door whose DynamoDB is a port nothing listens on; another allowed 2 messages a minute
     const deadPort = await freePort();
-    const unreachable = intakeDepsFor({ config: pipeline.deps.config, endpoints: { dynamodb: `http://127.0.0.1:${deadPort}`, sqs: pipeline.queue.url }, queueUrl: pipeline.queue.queueUrl });
+    const downLog = recordingLog();
+    const unreachable = intakeDepsFor({ config: pipeline.deps.config, endpoints: { dynamodb: `http://127.0.0.1:${deadPort}`, sqs: pipeline.queue.url }, queueUrl: pipeline.queue.queueUrl, log: downLog });
     const down = await startSmtpDoor(unreachable, { host: '127.0.0.1', submissionPort: 0, implicitTlsPort: 0, tls: certificate, name: 'localhost' });
     const fixedMinute = { now: () => new Date('2030-06-01T12:00:30Z') };
     const config = { ...pipeline.deps.config, intake: { ...pipeline.deps.config.intake, requestsPerMinutePerKey: 2 } };
@@ -385,6 +386,17 @@ describe('SMTP door: resending, and a store that does not answer', () => {
       conversation.close();
       // Assess
       expect(unanswered).toMatchObject({ ok: false, step: 'MAIL FROM', code: 451, message: expect.stringMatching(/^4\.3\.0 /) });
+      // The store not answering is the door's fault: an ERROR, which the SmtpDoorErrors alarm counts, with the
+      // error's code (ECONNREFUSED on Lambda's Node; jest's sandbox hands the SDK an error it wraps, code lost)
+      // and no address. Over its rate is the client's: a WARN.
+      expect(downLog.lines).toContainEqual({
+        level: 'error',
+        message: 'smtp message refused',
+        attributes: { institution: 'demo', via: 'login', code: 451, reason: 'unavailable', errorCode: expect.stringMatching(/^\w+$/) },
+      });
+      expect(JSON.stringify(downLog.lines)).not.toMatch(/@(library\.)?example\.org/);
+      const overRate = log.lines.filter((line) => line.message === 'smtp message refused' && line.attributes?.reason === 'rate_limited');
+      expect(overRate.map((line) => line.level)).toEqual(['warn', 'warn', 'warn']);
       expect(replies.slice(0, 2)).toEqual(['250 2.1.0 Accepted', '250 2.1.0 Accepted']);
       expect(replies[2]).toBe('451 4.7.1 Rate limit: This API key made 2 requests this minute, its limit. Retry after 30 s. Nothing was accepted.');
       expect(replies[3]).toBe(replies[2]);
