@@ -518,7 +518,19 @@ describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () =>
     // The task's environment names the secret; no secret value is in the template.
     const container = (Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as { Properties: { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: unknown }> }> } }).Properties.ContainerDefinitions[0]!;
     expect(container.Environment.map((variable) => variable.Name).sort()).toEqual(['NOTICE_RELAY_CONFIG_JSON', 'NOTICE_RELAY_QUEUE_URL', 'NOTICE_RELAY_SMTP_TLS_SECRET', 'NOTICE_RELAY_TABLE', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'notice-relay/NoticeRelay/smtp-door-tls', SecretString: '{}' });
+  });
+
+  it("names the certificate's secret with the suffix of this deployment, as the institutions' secrets, and keeps it when the stack goes", () => {
+    // A stack deleted and deployed again under the same name gets a new, empty secret instead of colliding
+    // with the one the old stack kept.
+    const [tlsSecret] = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith('SmtpDoorTlsSecret'));
+    expect(tlsSecret?.[1]).toMatchObject({
+      DeletionPolicy: 'RetainExceptOnCreate',
+      Properties: {
+        Name: { 'Fn::Join': ['', ['notice-relay/NoticeRelay/smtp-door-tls-', { 'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] }] }]] },
+        SecretString: '{}',
+      },
+    });
   });
 
   it('alarms on the door\'s errors and on fewer than two healthy tasks, to the alarm topic', () => {
