@@ -437,11 +437,10 @@ describe('Stack: NoticeRelay with static egress', () => {
 });
 
 describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () => {
-  // Prepare: the example with the door on, and the branch's ILS sending from its campus network without a login
+  // Prepare: the example with the door on; its branch's ILS sends without a login from the campus's public address
   const dir = temporary.make('config-');
   const input = JSON.parse(readFileSync('config/example.json', 'utf8'));
   input.smtpSubmission = { enabled: true, hostName: 'notices-smtp.library.example.org' };
-  input.institutions[1].smtpSubmission = { allowFrom: ['10.1.0.0/16'] };
   writeFileSync(join(dir, 'door.json'), JSON.stringify(input));
   const built = buildApp({ configPath: join(dir, 'door.json'), outdir: outdir(), env: {} });
   const template = Template.fromStack(built.stack);
@@ -500,7 +499,7 @@ describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () =>
     const balancer = Object.entries(groups).find(([id]) => id.startsWith('SmtpDoorBalancerSecurityGroup'))?.[1] as { Properties: { SecurityGroupIngress: Array<Record<string, unknown>> } };
     const ingress = balancer.Properties.SecurityGroupIngress.map((rule) => `${rule.CidrIp ?? rule.CidrIpv6} ${rule.FromPort}`).sort();
     // Assess
-    expect(ingress).toEqual(['0.0.0.0/0 465', '0.0.0.0/0 587', '10.1.0.0/16 465', '10.1.0.0/16 587', '::/0 465', '::/0 587']);
+    expect(ingress).toEqual(['0.0.0.0/0 465', '0.0.0.0/0 587', '203.0.113.25/32 465', '203.0.113.25/32 587', '::/0 465', '::/0 587']);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 2587, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SmtpDoorBalancerSecurityGroup'), 'GroupId'] } });
     const tasks = Object.entries(groups).find(([id]) => id.startsWith('SmtpDoorTaskSecurityGroup'))?.[1] as { Properties: { SecurityGroupIngress?: unknown[] } };
     expect(tasks.Properties.SecurityGroupIngress).toBeUndefined();
