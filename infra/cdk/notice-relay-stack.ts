@@ -165,7 +165,7 @@ export class NoticeRelayStack extends Stack {
     const api = new NoticeApi(this, 'Api', { intake: functions.functions.intake, transport: functions.functions.transport, console: functions.functions.console, rateLimit: props.apiRateLimit ?? 50, burstLimit: props.apiBurstLimit ?? 100 });
 
     const smtpDoor = config.smtpSubmission.enabled
-      ? new SmtpDoorService(this, 'SmtpDoor', { config, runtimeConfigJson: props.runtimeConfigJson, table: store.table, queue: doorbells.queue, secretNamePrefix: `notice-relay/${this.stackName}`, vpc: egress?.vpc })
+      ? new SmtpDoorService(this, 'SmtpDoor', { config, runtimeConfigJson: props.runtimeConfigJson, table: store.table, queue: doorbells.queue, secretNamePrefix: `notice-relay/${this.stackName}`, secretNameSuffix: deploymentSuffix, vpc: egress?.vpc })
       : undefined;
 
     this.alarms(config, functions, doorbells, unrecordedFeedback, api, mail, props.alarmEmail);

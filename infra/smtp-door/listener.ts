@@ -202,10 +202,13 @@ export const startSmtpDoor = async (deps: SmtpDoorDeps, options: SmtpDoorOptions
             callback();
           },
           (error: unknown) => {
-            const { reply: refusal, reason } = replyFor(error);
+            const { reply: refusal, reason, fault, errorCode: cause } = replyFor(error);
             if (reason === 'rate_limited') state.rateRefusals++;
             const closing = state.rateRefusals >= RATE_REFUSALS_BEFORE_CLOSING;
-            deps.log.warn('smtp message refused', { institution: submitter.institution.id, via: submitter.via, code: closing ? 421 : refusal.code, reason });
+            // Over its rate is the client's business (warn); a store that did not answer is ours (error, alarmed).
+            const attributes = { institution: submitter.institution.id, via: submitter.via, code: closing ? 421 : refusal.code, reason, errorCode: cause };
+            if (fault === 'door') deps.log.error('smtp message refused', attributes);
+            else deps.log.warn('smtp message refused', attributes);
             refuse(callback, closing ? reply(421, '4.7.0', `${refusal.text} This connection keeps sending over its rate; closing it.`) : refusal);
           },
         );
@@ -231,13 +234,15 @@ export const startSmtpDoor = async (deps: SmtpDoorDeps, options: SmtpDoorOptions
           })
           .catch((error: unknown): MessageOutcome => replyFor(error))
           .then((outcome) => {
-            const attributes = { institution: submitter.institution.id, via: submitter.via, code: outcome.reply.code, reason: outcome.reason };
+            const attributes = { institution: submitter.institution.id, via: submitter.via, code: outcome.reply.code, reason: outcome.reason, errorCode: outcome.errorCode };
             if (outcome.reply.code === 250) {
-              deps.log.info('smtp message accepted', { ...attributes, notices: outcome.ids?.length, ids: outcome.ids && outcome.ids.length <= 10 ? outcome.ids : undefined });
+              deps.log.info('smtp message accepted', { ...attributes, notices: outcome.ids?.length, alreadyAccepted: outcome.alreadyAccepted || undefined, ids: outcome.ids && outcome.ids.length <= 10 ? outcome.ids : undefined });
               callback(null, outcome.reply.text);
             } else {
-              // A message the client must fix is its business (info); one the door could not take is ours (warn).
-              if (outcome.reply.code >= 500) deps.log.info('smtp message refused', attributes);
+              // A message the client must fix is its business (info), as is one to send again later (warn); one
+              // the door could not take because its store or queue did not answer is ours (error, alarmed).
+              if (outcome.fault === 'door') deps.log.error('smtp message refused', attributes);
+              else if (outcome.reply.code >= 500) deps.log.info('smtp message refused', attributes);
               else deps.log.warn('smtp message refused', attributes);
               refuse(callback, outcome.reply);
             }

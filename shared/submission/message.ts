@@ -29,10 +29,11 @@ const HEADER_NAMES: Record<keyof typeof NOTICE_HEADERS, string> = {
 /** The API's limit on externalId: a Message-ID longer than this is not made the default. */
 const MAX_EXTERNAL_ID = 200;
 
-/** The body POST /v1/notices would have been given, and the Idempotency-Key of this message. */
+/** The body POST /v1/notices would have been given, and the Idempotency-Key of each of its notices. */
 export interface MessageSubmission {
   body: { notices: Array<Record<string, unknown>> };
-  idempotencyKey: string;
+  /** One per notice, in the order of `body.notices`: the message's Message-ID (or content) with that recipient. */
+  idempotencyKeys: string[];
   /** Log-safe facts: never an address, a subject or a body. */
   facts: { recipients: number; attachments: number; messageId: boolean };
 }
@@ -82,11 +83,18 @@ const inDomain = (domain: string, allowed: string): boolean => domain === allowe
 
 /**
  * The From must be in the institution's domain: the door sends as the institution, and a message that
- * claimed another domain would be an ILS set up wrongly, or someone else's mail. RFC 5322 asks for one.
+ * claimed another domain would be an ILS set up wrongly, or someone else's mail. RFC 5322 §3.6 requires
+ * one, so a message without it (or with no address in it) is refused as one with a foreign From is.
  */
-const checkFrom = (parsed: ParsedMail, institution: InstitutionConfig): string | undefined => {
+const checkFrom = (parsed: ParsedMail, institution: InstitutionConfig): string => {
   const allowed = domainOf(institution.from.address);
   const from = mailboxesOf(parsed.from?.value).map(asciiAddress);
+  if (from.length === 0) {
+    throw new SmtpRefusalError(
+      reply(550, '5.7.1', `The message has no From: a From in the institution's domain is required for ${institution.id}, an address @${allowed} (notices are sent as ${institution.from.address}).`),
+      'from_missing',
+    );
+  }
   const foreign = from.find((address) => !inDomain(domainOf(address), allowed));
   if (foreign !== undefined) {
     throw new SmtpRefusalError(
@@ -94,7 +102,7 @@ const checkFrom = (parsed: ParsedMail, institution: InstitutionConfig): string |
       'from_not_allowed',
     );
   }
-  return from[0];
+  return from[0] as string;
 };
 
 /** The unfolded value of each header line, by lower-case name. */
@@ -129,13 +137,14 @@ const noticeHeaders = (parsed: ParsedMail): Record<string, string> => {
 const withoutUndefined = (fields: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 
 /**
- * The message as notices, one per envelope recipient, and its Idempotency-Key: the Message-ID with the
- * recipients, so that a client sending the same message again after a lost 250 creates nothing new (and a
- * message without a Message-ID is known again by its content and recipients).
- * @throws SmtpRefusalError for a From outside the institution's domain or a bad X-Notice-* header.
+ * The message as notices, one per envelope recipient, each with an Idempotency-Key of its own: the
+ * Message-ID with that recipient. A client that sends the message again after a lost 250, to the same
+ * recipients or to some more or fewer, then creates only the notices not created yet (and a message
+ * without a Message-ID is known again by its content).
+ * @throws SmtpRefusalError for a missing From or one outside the institution's domain, or a bad X-Notice-* header.
  * @example
- * const { body, idempotencyKey } = messageToNotices(await parseMessage(raw), ['patron@example.org'], institution);
- * await acceptNotices(deps, institution, body, idempotencyKey);
+ * const { body, idempotencyKeys } = messageToNotices(await parseMessage(raw), ['patron@example.org'], institution);
+ * await acceptNotices(deps, institution, body, idempotencyKeys);
  */
 export const messageToNotices = (parsed: ParsedMail, recipients: readonly string[], institution: InstitutionConfig): MessageSubmission => {
   const from = checkFrom(parsed, institution);
@@ -153,7 +162,7 @@ export const messageToNotices = (parsed: ParsedMail, recipients: readonly string
     text: parsed.text?.trimEnd() || undefined,
     html: typeof parsed.html === 'string' ? parsed.html.trimEnd() || undefined : undefined,
     // The ILS's own From (a branch's circulation desk, say) answers the patron's reply, unless it named another.
-    replyTo: replyTo[0] ?? (from && from.toLowerCase() !== institution.from.address ? from : undefined),
+    replyTo: replyTo[0] ?? (from.toLowerCase() !== institution.from.address ? from : undefined),
     ...headers,
     externalId,
     attachments: parsed.attachments.length
@@ -164,15 +173,18 @@ export const messageToNotices = (parsed: ParsedMail, recipients: readonly string
         }))
       : undefined,
   });
-  // The same envelope in any order, in any case, is the same submission (a local part keeps its case).
+  // A recipient named twice, in any case, is one notice; its key ignores the case (the notice's `to` keeps it).
   const byKey = new Map<string, string>();
   for (const recipient of recipients) if (!byKey.has(recipient.toLowerCase())) byKey.set(recipient.toLowerCase(), recipient);
   const keys = [...byKey.keys()].sort();
   const notices = keys.map((key) => ({ to: byKey.get(key) as string, ...content }));
-  const keySource = messageId ? `message-id\n${messageId}\n${keys.join('\n')}` : `content\n${canonicalJson({ ...content, to: keys })}`;
+  const keyOf = (recipient: string) =>
+    `smtp-${createHash('sha256')
+      .update(messageId ? `message-id\n${messageId}\n${recipient}` : `content\n${canonicalJson({ ...content, to: recipient })}`)
+      .digest('hex')}`;
   return {
     body: { notices },
-    idempotencyKey: `smtp-${createHash('sha256').update(keySource).digest('hex')}`,
+    idempotencyKeys: keys.map(keyOf),
     facts: { recipients: keys.length, attachments: parsed.attachments.length, messageId: Boolean(messageId) },
   };
 };

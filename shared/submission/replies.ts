@@ -61,8 +61,29 @@ const describe = (details: ErrorDetail[]): string => [...new Set(details.map((de
 
 const isAboutRecipient = (detail: ErrorDetail): boolean => /^notices\[\d+\]\.to$/.test(detail.path);
 
+/**
+ * Whose a refusal is. `client`: what the client sent or did (the door logs it at INFO or WARN). `door`: the
+ * store or the queue did not answer, or something unforeseen failed; the door logs it at ERROR, which the
+ * SmtpDoorErrors alarm counts, since every ILS is being refused until it is fixed.
+ */
+export type Fault = 'client' | 'door';
+
+/** A refusal: the reply, a log-safe reason, whose fault it is and, for the door's, the error's code. */
+export interface Refusal {
+  reply: SmtpReply;
+  reason: string;
+  fault: Fault;
+  errorCode?: string;
+}
+
 /** The reply for a thrown error and a log-safe reason. Nothing was accepted when this is not a 2xx. */
-export const replyFor = (error: unknown): { reply: SmtpReply; reason: string } => {
+export const replyFor = (error: unknown): Refusal => {
+  const { reply: smtp, reason, errorCode: code } = clientOrDoor(error);
+  return code === undefined ? { reply: smtp, reason, fault: 'client' } : { reply: smtp, reason, fault: 'door', errorCode: code };
+};
+
+/** The map itself: an `errorCode` marks a refusal as the door's fault. */
+const clientOrDoor = (error: unknown): { reply: SmtpReply; reason: string; errorCode?: string } => {
   const name = error instanceof NoticeRelayError ? error.name : undefined;
   switch (name) {
     case 'SmtpRefusalError': {
@@ -89,7 +110,7 @@ export const replyFor = (error: unknown): { reply: SmtpReply; reason: string } =
       const e = error as ConflictError;
       if (e.code === 'idempotency_key_reused') {
         return {
-          reply: reply(554, '5.6.0', 'This Message-ID was accepted earlier, to the same recipients, with other content: give a new message a new Message-ID. Nothing was accepted.'),
+          reply: reply(554, '5.6.0', 'This Message-ID was accepted earlier, for one of these recipients, with other content: give a new message a new Message-ID. Nothing was accepted.'),
           reason: e.code,
         };
       }
@@ -99,10 +120,10 @@ export const replyFor = (error: unknown): { reply: SmtpReply; reason: string } =
       return { reply: reply(535, '5.7.8', "Authentication credentials invalid: the user name is the institution's id, the password one of its API keys."), reason: 'unauthorized' };
     case 'UnavailableError': {
       const cause = (error as Error).cause;
-      return { reply: reply(451, '4.3.0', 'The store did not answer; nothing was accepted. Send the message again later.'), reason: cause ? `unavailable: ${errorCode(cause)}` : 'unavailable' };
+      return { reply: reply(451, '4.3.0', 'The store did not answer; nothing was accepted. Send the message again later.'), reason: 'unavailable', errorCode: errorCode(cause ?? error) };
     }
     default:
       // RFC 5321 §4.2.3: 451, "local error in processing"; the client keeps the message and tries again.
-      return { reply: reply(451, '4.3.0', 'The notices could not be stored; nothing was accepted. Send the message again later.'), reason: errorCode(error) };
+      return { reply: reply(451, '4.3.0', 'The notices could not be stored; nothing was accepted. Send the message again later.'), reason: 'not_stored', errorCode: errorCode(error) };
   }
 };

@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import type { KeyRing } from '../auth';
 import type { Config, InstitutionConfig } from '../config/schema';
 import { RateLimitedError, UnauthorizedError, UnavailableError } from '../errors';
-import { acceptNotices, type IntakeDeps } from '../intake/accept-notices';
+import { type Accepted, acceptNotices, type IntakeDeps } from '../intake/accept-notices';
 import { admitRequest, type KeyRateCounter } from '../intake/key-rate';
 import { messageToNotices, parseMessage } from './message';
-import { reply, replyFor, type SmtpReply, SmtpRefusalError } from './replies';
+import { type Fault, reply, replyFor, type SmtpReply, SmtpRefusalError } from './replies';
 
 /** Who sends the messages of a connection. */
 export interface Submitter {
@@ -32,8 +32,13 @@ export const RATE_REFUSALS_BEFORE_CLOSING = 3;
 export interface MessageOutcome {
   reply: SmtpReply;
   reason: string;
+  /** Whose a refusal is, and the error's code when it is the door's. */
+  fault?: Fault;
+  errorCode?: string;
   ids?: string[];
   replayed?: boolean;
+  /** How many of `ids` an earlier copy of the message had already created. */
+  alreadyAccepted?: number;
   recipients?: number;
 }
 
@@ -66,39 +71,54 @@ export const networkSubmitter = (institution: InstitutionConfig): Submitter => (
 /**
  * MAIL FROM: one more message within the key's rate, counted as the API counts a request
  * (`intake.requestsPerMinutePerKey`, across every door and intake instance).
- * @throws SmtpRefusalError 451 4.7.1 over the rate, 451 4.3.0 when the counter cannot be reached.
+ * @throws RateLimitedError over the rate, UnavailableError when the counter cannot be reached (replyFor
+ * answers them 451 4.7.1, the client's, and 451 4.3.0, the door's).
  */
 export const admitMessage = async (deps: SubmissionDeps, submitter: Submitter): Promise<void> => {
   try {
     await admitRequest(deps.keyRates, submitter.rateKey, deps.config.intake.requestsPerMinutePerKey, deps.clock.now());
   } catch (error) {
+    if (error instanceof RateLimitedError) throw error;
     // Anything but the rate itself means the counter, in the store, did not answer.
-    const known = error instanceof RateLimitedError ? error : new UnavailableError('The key rate counter did not answer.', 5, { cause: error });
-    const { reply: refusal, reason } = replyFor(known);
-    throw new SmtpRefusalError(refusal, reason, { cause: error });
+    throw new UnavailableError('The key rate counter did not answer.', 5, { cause: error });
   }
 };
 
-const queuedText = (ids: string[], replayed: boolean): string => {
+/** `2 notices (01J…, 01J…)`, at most three ids named. */
+const noticesText = (ids: readonly string[]): string => {
   const listed = ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 2).join(', ')} and ${ids.length - 2} more`;
-  const what = `${ids.length} notice${ids.length === 1 ? '' : 's'} (${listed})`;
-  return replayed ? `Already accepted: ${what}; nothing new was created.` : `Accepted: ${what} queued.`;
+  return `${ids.length} notice${ids.length === 1 ? '' : 's'} (${listed})`;
+};
+
+const queuedText = (accepted: Accepted): string => {
+  const ids = accepted.notices.map((notice) => notice.id);
+  if (accepted.replayed) return `Already accepted: ${noticesText(ids)}; nothing new was created.`;
+  const earlier = new Set(accepted.alreadyAccepted);
+  const created = ids.filter((id) => !earlier.has(id));
+  return `Accepted: ${noticesText(created)} queued${earlier.size > 0 ? `; already accepted: ${noticesText(accepted.alreadyAccepted)}` : ''}.`;
 };
 
 /**
  * After DATA: the message becomes one notice per envelope recipient, all stored or none, or a refusal
  * that says what to fix. Never throws: every outcome is a reply.
- * Primary course: 1. read the message; 2. check its From and X-Notice-* headers; 3. accept the notices
- * with the Message-ID and recipients as Idempotency-Key; 4. answer 250 once they are durable.
+ * Primary course: 1. read the message; 2. check its From and X-Notice-* headers; 3. accept the notices,
+ * each with the Message-ID and its recipient as Idempotency-Key; 4. answer 250 once they are durable.
  * @example
  * const outcome = await acceptMessage(deps, submitter, session.envelope.rcptTo.map((r) => r.address), raw);
  */
 export const acceptMessage = async (deps: SubmissionDeps, submitter: Submitter, recipients: readonly string[], raw: Buffer): Promise<MessageOutcome> => {
   try {
     const submission = messageToNotices(await parseMessage(raw), recipients, submitter.institution);
-    const accepted = await acceptNotices(deps, submitter.institution, submission.body, submission.idempotencyKey, { wholeOrNothing: true });
+    const accepted = await acceptNotices(deps, submitter.institution, submission.body, submission.idempotencyKeys, { wholeOrNothing: true });
     const ids = accepted.notices.map((notice) => notice.id);
-    return { reply: reply(250, '2.6.0', queuedText(ids, accepted.replayed)), reason: accepted.replayed ? 'replayed' : 'accepted', ids, replayed: accepted.replayed, recipients: submission.facts.recipients };
+    return {
+      reply: reply(250, '2.6.0', queuedText(accepted)),
+      reason: accepted.replayed ? 'replayed' : 'accepted',
+      ids,
+      replayed: accepted.replayed,
+      alreadyAccepted: accepted.alreadyAccepted.length,
+      recipients: submission.facts.recipients,
+    };
   } catch (error) {
     return replyFor(error);
   }

@@ -437,11 +437,10 @@ describe('Stack: NoticeRelay with static egress', () => {
 });
 
 describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () => {
-  // Prepare: the example with the door on, and the branch's ILS sending from its campus network without a login
+  // Prepare: the example with the door on; its branch's ILS sends without a login from the campus's public address
   const dir = temporary.make('config-');
   const input = JSON.parse(readFileSync('config/example.json', 'utf8'));
   input.smtpSubmission = { enabled: true, hostName: 'notices-smtp.library.example.org' };
-  input.institutions[1].smtpSubmission = { allowFrom: ['10.1.0.0/16'] };
   writeFileSync(join(dir, 'door.json'), JSON.stringify(input));
   const built = buildApp({ configPath: join(dir, 'door.json'), outdir: outdir(), env: {} });
   const template = Template.fromStack(built.stack);
@@ -500,7 +499,7 @@ describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () =>
     const balancer = Object.entries(groups).find(([id]) => id.startsWith('SmtpDoorBalancerSecurityGroup'))?.[1] as { Properties: { SecurityGroupIngress: Array<Record<string, unknown>> } };
     const ingress = balancer.Properties.SecurityGroupIngress.map((rule) => `${rule.CidrIp ?? rule.CidrIpv6} ${rule.FromPort}`).sort();
     // Assess
-    expect(ingress).toEqual(['0.0.0.0/0 465', '0.0.0.0/0 587', '10.1.0.0/16 465', '10.1.0.0/16 587', '::/0 465', '::/0 587']);
+    expect(ingress).toEqual(['0.0.0.0/0 465', '0.0.0.0/0 587', '203.0.113.25/32 465', '203.0.113.25/32 587', '::/0 465', '::/0 587']);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 2587, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SmtpDoorBalancerSecurityGroup'), 'GroupId'] } });
     const tasks = Object.entries(groups).find(([id]) => id.startsWith('SmtpDoorTaskSecurityGroup'))?.[1] as { Properties: { SecurityGroupIngress?: unknown[] } };
     expect(tasks.Properties.SecurityGroupIngress).toBeUndefined();
@@ -518,7 +517,19 @@ describe('Stack: NoticeRelay with the SMTP door (smtpSubmission.enabled)', () =>
     // The task's environment names the secret; no secret value is in the template.
     const container = (Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as { Properties: { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: unknown }> }> } }).Properties.ContainerDefinitions[0]!;
     expect(container.Environment.map((variable) => variable.Name).sort()).toEqual(['NOTICE_RELAY_CONFIG_JSON', 'NOTICE_RELAY_QUEUE_URL', 'NOTICE_RELAY_SMTP_TLS_SECRET', 'NOTICE_RELAY_TABLE', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'notice-relay/NoticeRelay/smtp-door-tls', SecretString: '{}' });
+  });
+
+  it("names the certificate's secret with the suffix of this deployment, as the institutions' secrets, and keeps it when the stack goes", () => {
+    // A stack deleted and deployed again under the same name gets a new, empty secret instead of colliding
+    // with the one the old stack kept.
+    const [tlsSecret] = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith('SmtpDoorTlsSecret'));
+    expect(tlsSecret?.[1]).toMatchObject({
+      DeletionPolicy: 'RetainExceptOnCreate',
+      Properties: {
+        Name: { 'Fn::Join': ['', ['notice-relay/NoticeRelay/smtp-door-tls-', { 'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] }] }]] },
+        SecretString: '{}',
+      },
+    });
   });
 
   it('alarms on the door\'s errors and on fewer than two healthy tasks, to the alarm topic', () => {

@@ -228,6 +228,19 @@ describe('SMTP door: refusals that say what to fix', () => {
     expect(await noticesWithExternalId('foreign-from')).toEqual([]);
   });
 
+  it("refuses a message without a From with 550 5.7.1, asking for one in the institution's domain, and stores nothing", async () => {
+    // Prepare: the message as an ILS's own code might write it, with no From line
+    const raw = ['To: patron@example.org', 'Subject: Overdue', 'Message-ID: <no-from-1@ils.library.example.org>', '', 'Due.'].join('\r\n');
+    const transport = nodemailerLogin();
+    // Act
+    const error = await failureOf(() => transport.sendMail({ envelope: { from: 'circ@library.example.org', to: ['patron@example.org'] }, raw }));
+    transport.close();
+    // Assess
+    expect(error).toMatchObject({ responseCode: 550, command: 'DATA' });
+    expect(error.response).toBe("550 5.7.1 The message has no From: a From in the institution's domain is required for demo, an address @library.example.org (notices are sent as notices@library.example.org).");
+    expect(await noticesWithExternalId('no-from-1@ils.library.example.org')).toEqual([]);
+  });
+
   it('refuses an address no notice can go to with 550 5.1.3, at RCPT TO, for that recipient alone', async () => {
     // Prepare
     const conversation = await converse(door.submissionPort);
@@ -302,6 +315,27 @@ describe('SMTP door: resending, and a store that does not answer', () => {
     expect(relay.received.filter((message) => message.envelope.to.includes('resend@example.org'))).toHaveLength(1);
   });
 
+  it('creates only the notices not created yet when a message is sent again to other recipients among the first: one notice, one email each', async () => {
+    // Prepare: an ILS that sends a message to two patrons, loses the 250, then sends it again with its list changed
+    const message = (to: string[]) => ({ from: 'circ@library.example.org', to, subject: 'Library closed Monday', text: 'The library is closed on Monday.', headers: { 'Message-ID': '<closing-1@ils.library.example.org>' } });
+    const login = { port: door.submissionPort, user: 'demo', password: DEMO_KEY };
+    // Act
+    const first = await sendWithPython(login, message(['overlap-1@example.org', 'overlap-2@example.org']));
+    const overlapping = await sendWithPython(login, message(['overlap-2@example.org', 'overlap-3@example.org']));
+    const everyone = await sendWithPython(login, message(['overlap-3@example.org', 'overlap-1@example.org', 'overlap-2@example.org']));
+    // Assess: one notice per recipient in the store, one email per recipient at the relay
+    const stored = await noticesWithExternalId('closing-1@ils.library.example.org');
+    expect(stored.map((notice) => notice.to).sort()).toEqual(['overlap-1@example.org', 'overlap-2@example.org', 'overlap-3@example.org']);
+    const idOf = (to: string) => stored.find((notice) => notice.to === to)!.id;
+    expect(first).toMatchObject({ ok: true, message: expect.stringMatching(/^2\.6\.0 Accepted: 2 notices/) });
+    expect(overlapping).toMatchObject({ ok: true, message: `2.6.0 Accepted: 1 notice (${idOf('overlap-3@example.org')}) queued; already accepted: 1 notice (${idOf('overlap-2@example.org')}).` });
+    expect(everyone).toMatchObject({ ok: true, message: expect.stringMatching(/^2\.6\.0 Already accepted: 3 notices \(.*\); nothing new was created\.$/) });
+    for (const notice of stored) await pipeline.waitForStatus(notice.id, ['sent']);
+    for (const to of ['overlap-1@example.org', 'overlap-2@example.org', 'overlap-3@example.org']) {
+      expect(relay.received.filter((received) => received.envelope.to.includes(to))).toHaveLength(1);
+    }
+  });
+
   it('answers 451 4.3.0 and keeps none of a message to two recipients when the store fails part-way; sent again, both are accepted', async () => {
     // Prepare: a store that writes the first notice of a message, then fails
     const store = pipeline.deps.store;
@@ -331,7 +365,8 @@ describe('SMTP door: resending, and a store that does not answer', () => {
   it('answers 451 4.3.0 when the store does not answer at all, and 451 4.7.1 then 421 4.7.0 to a client over its key\'s rate', async () => {
     // Prepare: a door whose DynamoDB is a port nothing listens on; another allowed 2 messages a minute
     const deadPort = await freePort();
-    const unreachable = intakeDepsFor({ config: pipeline.deps.config, endpoints: { dynamodb: `http://127.0.0.1:${deadPort}`, sqs: pipeline.queue.url }, queueUrl: pipeline.queue.queueUrl });
+    const downLog = recordingLog();
+    const unreachable = intakeDepsFor({ config: pipeline.deps.config, endpoints: { dynamodb: `http://127.0.0.1:${deadPort}`, sqs: pipeline.queue.url }, queueUrl: pipeline.queue.queueUrl, log: downLog });
     const down = await startSmtpDoor(unreachable, { host: '127.0.0.1', submissionPort: 0, implicitTlsPort: 0, tls: certificate, name: 'localhost' });
     const fixedMinute = { now: () => new Date('2030-06-01T12:00:30Z') };
     const config = { ...pipeline.deps.config, intake: { ...pipeline.deps.config.intake, requestsPerMinutePerKey: 2 } };
@@ -351,6 +386,17 @@ describe('SMTP door: resending, and a store that does not answer', () => {
       conversation.close();
       // Assess
       expect(unanswered).toMatchObject({ ok: false, step: 'MAIL FROM', code: 451, message: expect.stringMatching(/^4\.3\.0 /) });
+      // The store not answering is the door's fault: an ERROR, which the SmtpDoorErrors alarm counts, with the
+      // error's code (ECONNREFUSED on Lambda's Node; jest's sandbox hands the SDK an error it wraps, code lost)
+      // and no address. Over its rate is the client's: a WARN.
+      expect(downLog.lines).toContainEqual({
+        level: 'error',
+        message: 'smtp message refused',
+        attributes: { institution: 'demo', via: 'login', code: 451, reason: 'unavailable', errorCode: expect.stringMatching(/^\w+$/) },
+      });
+      expect(JSON.stringify(downLog.lines)).not.toMatch(/@(library\.)?example\.org/);
+      const overRate = log.lines.filter((line) => line.message === 'smtp message refused' && line.attributes?.reason === 'rate_limited');
+      expect(overRate.map((line) => line.level)).toEqual(['warn', 'warn', 'warn']);
       expect(replies.slice(0, 2)).toEqual(['250 2.1.0 Accepted', '250 2.1.0 Accepted']);
       expect(replies[2]).toBe('451 4.7.1 Rate limit: This API key made 2 requests this minute, its limit. Retry after 30 s. Nothing was accepted.');
       expect(replies[3]).toBe(replies[2]);

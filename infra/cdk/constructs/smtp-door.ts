@@ -58,8 +58,13 @@ export interface SmtpDoorServiceProps {
   runtimeConfigJson: string;
   table: { tableName: string; tableArn: string };
   queue: { queueUrl: string; queueArn: string };
-  /** Where secrets are named: `<prefix>/smtp-door-tls`. */
+  /**
+   * How the certificate's secret is named, `<prefix>/smtp-door-tls-<suffix>`: the suffix is unique to the
+   * deployment, as the institutions' secrets' is (secrets.ts), so that a stack deleted and deployed again
+   * under the same name does not collide with the secret its predecessor kept.
+   */
   secretNamePrefix: string;
+  secretNameSuffix: string;
   /** A VPC to run in (static egress's); a small one of its own otherwise. */
   vpc?: IVpc;
 }
@@ -89,9 +94,10 @@ export class SmtpDoorService extends Construct {
 
     // The certificate and key IT puts in, read by the tasks at start and every five minutes after.
     this.tlsSecret = new Secret(this, 'TlsSecret', {
-      secretName: `${props.secretNamePrefix}/smtp-door-tls`,
+      secretName: `${props.secretNamePrefix}/smtp-door-tls-${props.secretNameSuffix}`,
       description: 'Notice Relay SMTP door: {"certificate": "<PEM, intermediates after it>", "privateKey": "<PEM>"} for the host name the ILS connects to',
-      // Never rewritten by a deploy: what IT put in stays (see secrets.ts).
+      // Never rewritten by a deploy: what IT put in stays (see secrets.ts). Kept when the stack is deleted,
+      // removed when a first deploy rolls back, so that its name is free for the next try.
       secretStringValue: SecretValue.unsafePlainText('{}'),
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
@@ -254,6 +260,10 @@ export class SmtpDoorService extends Construct {
     output('SmtpHost', host, 'the SMTP door: point the ILS at this host (or at SmtpCname), port 587 with STARTTLS or 465 with TLS');
     output('SmtpPorts', SMTP_DOOR_PORTS.map((port) => `${port.listener} (${port.what})`).join(', '), 'the SMTP door ports');
     output('SmtpCname', `${config.smtpSubmission.hostName ?? '<the host name your certificate names>'} CNAME ${host}.`, 'publish this record: the ILS connects to this name, which the certificate in SmtpTlsSecret must name');
-    output('SmtpTlsSecret', this.tlsSecret.secretArn, 'put the SMTP door certificate here: {"certificate": "<PEM, intermediates after it>", "privateKey": "<PEM>"}');
+    output(
+      'SmtpTlsSecret',
+      this.tlsSecret.secretArn,
+      'put the SMTP door certificate here (the secret notice-relay/<stack>/smtp-door-tls-<suffix of this deployment>): {"certificate": "<PEM, intermediates after it>", "privateKey": "<PEM>"}',
+    );
   }
 }

@@ -1,6 +1,7 @@
 // acceptNotices when the store fails part-way through a batch with an Idempotency-Key: what stays behind
-// for the retry, and what the SMTP door's wholeOrNothing removes.
-import { UnavailableError } from '../../../../shared/errors';
+// for the retry, and what the SMTP door's wholeOrNothing removes; and with a key per notice, as the door
+// gives each recipient of a message.
+import { ConflictError, UnavailableError } from '../../../../shared/errors';
 import { acceptNotices } from '../../../../shared/intake/accept-notices';
 import type { NewNotice } from '../../../../shared/notice/model';
 import { fakeDeps } from '../../../support/fake-deps';
@@ -54,5 +55,56 @@ describe('Function: acceptNotices, when the store fails part-way', () => {
     // Assess
     expect(store.all()).toHaveLength(1);
     expect(log.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'notices of a refused request left for its retry to complete' }));
+  });
+});
+
+describe('Function: acceptNotices, with a key per notice', () => {
+  const noticeTo = (to: string) => aNoticeInput({ to, externalId: 'msg-1' });
+
+  it('creates only the notices no earlier request created, and names those it found', async () => {
+    // Prepare: a and b accepted, then a request for b and c
+    const { deps, store } = fakeDeps();
+    const first = await acceptNotices(deps, institution, { notices: [noticeTo('a@example.org'), noticeTo('b@example.org')] }, ['key-a', 'key-b']);
+    // Act
+    const second = await acceptNotices(deps, institution, { notices: [noticeTo('b@example.org'), noticeTo('c@example.org')] }, ['key-b', 'key-c']);
+    // Assess
+    const idOfB = first.notices[1]!.id;
+    expect(second.notices[0]!.id).toBe(idOfB);
+    expect(second).toMatchObject({ replayed: false, alreadyAccepted: [idOfB] });
+    expect(store.all().map((notice) => notice.to).sort()).toEqual(['a@example.org', 'b@example.org', 'c@example.org']);
+  });
+
+  it('answers a replay when every notice was created before', async () => {
+    // Prepare
+    const { deps, store } = fakeDeps();
+    const first = await acceptNotices(deps, institution, { notices: [noticeTo('a@example.org'), noticeTo('b@example.org')] }, ['key-a', 'key-b']);
+    // Act
+    const fewer = await acceptNotices(deps, institution, { notices: [noticeTo('b@example.org')] }, ['key-b']);
+    // Assess
+    expect(fewer).toEqual({ batch: true, replayed: true, alreadyAccepted: [first.notices[1]!.id], notices: [{ id: first.notices[1]!.id, status: 'queued' }] });
+    expect(store.all()).toHaveLength(2);
+  });
+
+  it("refuses the whole request when one notice's key was used for other content, letting go of the keys it claimed", async () => {
+    // Prepare: key-b is claimed first (keys are claimed in order), then key-c is found used for another notice
+    const { deps, store, idempotency } = fakeDeps();
+    await acceptNotices(deps, institution, { notices: [noticeTo('c@example.org')] }, ['key-c']);
+    // Act
+    const run = acceptNotices(deps, institution, { notices: [aNoticeInput({ to: 'c@example.org', subject: 'Other' }), noticeTo('b@example.org')] }, ['key-c', 'key-b']);
+    // Assess
+    await expect(run).rejects.toThrow(ConflictError);
+    expect(store.all()).toHaveLength(1);
+    expect(idempotency.peek(institution.id, 'key-b')).toMatchObject({ state: 'in-progress', leaseUntil: 0 });
+  });
+
+  it('removes every notice it wrote and lets go of every key with wholeOrNothing, when the store fails part-way', async () => {
+    // Prepare
+    const { deps, store, idempotency } = halfWritingFakes(0);
+    // Act
+    const run = acceptNotices(deps, institution, batch, ['key-a', 'key-b'], { wholeOrNothing: true });
+    // Assess
+    await expect(run).rejects.toThrow('nothing was accepted');
+    expect(store.all()).toHaveLength(0);
+    expect(idempotency.timesCalled('release')).toBe(2);
   });
 });

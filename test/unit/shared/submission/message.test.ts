@@ -113,6 +113,21 @@ describe('Function: messageToNotices', () => {
     });
   });
 
+  it("refuses a message without a From, or whose From holds no address, with 550 5.7.1 asking for one in the institution's domain", async () => {
+    // Prepare
+    const withoutFrom = await parseMessage(Buffer.from((await aMessage()).toString().replace(/^From: .*\r\n/m, '')));
+    const emptyGroup = await parseMessage(Buffer.from((await aMessage()).toString().replace(/^From: .*\r\n/m, 'From: undisclosed-recipients:;\r\n')));
+    // Act, Assess
+    const expected = {
+      code: 550,
+      status: '5.7.1',
+      text: "The message has no From: a From in the institution's domain is required for demo, an address @library.example.org (notices are sent as notices@library.example.org).",
+      reason: 'from_missing',
+    };
+    expect(refusalOf(() => messageToNotices(withoutFrom, ['p@example.org'], demo))).toEqual(expected);
+    expect(refusalOf(() => messageToNotices(emptyGroup, ['p@example.org'], demo))).toEqual(expected);
+  });
+
   it('refuses an unknown or repeated X-Notice-* header, and a Reply-To of two addresses, with 554 5.6.0', async () => {
     // Prepare
     const typo = await parseMessage(await aMessage({ headers: { 'X-Notice-SendAt': '2030-03-05T09:00:00Z' } }));
@@ -124,20 +139,25 @@ describe('Function: messageToNotices', () => {
     expect(refusalOf(() => messageToNotices(twoReplyTo, ['p@example.org'], demo))).toMatchObject({ code: 554, text: expect.stringContaining('Reply-To names 2 addresses') });
   });
 
-  it('gives the same message to the same envelope the same Idempotency-Key, whatever the order or case of the recipients', async () => {
+  it('gives each recipient of a message its own Idempotency-Key, the same whatever the other recipients, their order or case', async () => {
     // Prepare
     const parsed = await parseMessage(await aMessage());
     const again = await parseMessage(await aMessage({ date: new Date('2030-03-04T09:30:00Z') }));
+    const other = await parseMessage(await aMessage({ messageId: '<loan-81234.2@ils.library.example.org>' }));
     // Act
     const first = messageToNotices(parsed, ['a@example.org', 'B@example.org'], demo);
-    const resent = messageToNotices(again, ['b@example.org', 'a@example.org'], demo);
-    const otherEnvelope = messageToNotices(parsed, ['a@example.org'], demo);
-    // Assess
-    expect(resent.idempotencyKey).toBe(first.idempotencyKey);
-    expect(resent.idempotencyKey).toMatch(/^smtp-[0-9a-f]{64}$/);
-    expect(otherEnvelope.idempotencyKey).not.toBe(first.idempotencyKey);
-    // A local part keeps the case it was given.
+    const resent = messageToNotices(again, ['c@example.org', 'b@example.org', 'a@example.org'], demo);
+    const fewer = messageToNotices(parsed, ['a@example.org'], demo);
+    const anotherMessage = messageToNotices(other, ['a@example.org'], demo);
+    // Assess: a key per notice, in the order of the notices
     expect(first.body.notices.map((notice) => notice.to)).toEqual(['a@example.org', 'B@example.org']);
+    expect(resent.body.notices.map((notice) => notice.to)).toEqual(['a@example.org', 'b@example.org', 'c@example.org']);
+    expect(first.idempotencyKeys).toHaveLength(2);
+    for (const key of first.idempotencyKeys) expect(key).toMatch(/^smtp-[0-9a-f]{64}$/);
+    expect(resent.idempotencyKeys.slice(0, 2)).toEqual(first.idempotencyKeys);
+    expect(first.idempotencyKeys).not.toContain(resent.idempotencyKeys[2]);
+    expect(fewer.idempotencyKeys).toEqual([first.idempotencyKeys[0]]);
+    expect(anotherMessage.idempotencyKeys[0]).not.toBe(first.idempotencyKeys[0]);
   });
 
   it('knows a message without a Message-ID again by its content and envelope, not its bytes', async () => {
@@ -148,7 +168,7 @@ describe('Function: messageToNotices', () => {
     const copy2 = await parseMessage(await build('Due on Friday.', '2030-03-04T08:05:00Z'));
     const other = await parseMessage(await build('Due on Monday.', '2030-03-04T08:00:00Z'));
     // Act
-    const keys = [copy1, copy2, other].map((parsed) => messageToNotices(parsed, ['p@example.org'], demo).idempotencyKey);
+    const keys = [copy1, copy2, other].map((parsed) => messageToNotices(parsed, ['p@example.org'], demo).idempotencyKeys[0]);
     // Assess
     expect(keys[1]).toBe(keys[0]);
     expect(keys[2]).not.toBe(keys[0]);

@@ -21,30 +21,37 @@ describe('Function: replyFor', () => {
         text: "The message cannot become a notice: X-Notice-Send-At must be an ISO 8601 date-time with a time zone, like 2030-01-31T09:00:00Z; Subject is required; attachment 2's filename must be a file name without a path. Nothing was accepted.",
       },
       reason: 'validation_failed',
+      fault: 'client',
     });
   });
 
-  it('answers size 552 5.3.4, the key rate 451 4.7.1, a store that did not answer 451 4.3.0', () => {
+  it("answers size 552 5.3.4, the key rate 451 4.7.1, a store that did not answer 451 4.3.0, that one the door's fault, with the error's code", () => {
     expect(replyFor(new TooLargeError('A notice is at most 256 KiB', 'notice_too_large', [{ path: 'notices[0]', message: 'is 300000 bytes' }])).reply).toMatchObject({ code: 552, status: '5.3.4' });
     expect(replyFor(new RateLimitedError('This API key made 600 requests this minute, its limit. Retry after 12 s.', 12)).reply).toEqual({
       code: 451,
       status: '4.7.1',
       text: 'Rate limit: This API key made 600 requests this minute, its limit. Retry after 12 s. Nothing was accepted.',
     });
-    expect(replyFor(new UnavailableError('x', 5, { cause: Object.assign(new Error('gone'), { code: 'ECONNREFUSED' }) }))).toMatchObject({ reply: { code: 451, status: '4.3.0' }, reason: 'unavailable: ECONNREFUSED' });
+    expect(replyFor(new RateLimitedError('x', 12))).toMatchObject({ fault: 'client' });
+    expect(replyFor(new UnavailableError('x', 5, { cause: Object.assign(new Error('gone'), { code: 'ECONNREFUSED' }) }))).toMatchObject({
+      reply: { code: 451, status: '4.3.0' },
+      reason: 'unavailable',
+      fault: 'door',
+      errorCode: 'ECONNREFUSED',
+    });
   });
 
   it('refuses for good a Message-ID used again for other content, and asks to wait when the same message is in progress', () => {
     expect(replyFor(new ConflictError('x', 'idempotency_key_reused')).reply).toMatchObject({ code: 554, status: '5.6.0' });
-    expect(replyFor(new ConflictError('x', 'idempotency_in_progress')).reply).toMatchObject({ code: 451, status: '4.3.0' });
+    expect(replyFor(new ConflictError('x', 'idempotency_in_progress'))).toMatchObject({ reply: { code: 451, status: '4.3.0' }, fault: 'client' });
   });
 
-  it("never repeats an unknown error's words: a fixed 451 4.3.0, the error's code as the reason", () => {
+  it("never repeats an unknown error's words: a fixed 451 4.3.0, the door's fault, with the error's code", () => {
     // Act
-    const { reply, reason } = replyFor(Object.assign(new Error('socket hang up near patron@example.org'), { code: 'ECONNRESET' }));
+    const { reply, reason, fault, errorCode } = replyFor(Object.assign(new Error('socket hang up near patron@example.org'), { code: 'ECONNRESET' }));
     // Assess
     expect(reply).toEqual({ code: 451, status: '4.3.0', text: 'The notices could not be stored; nothing was accepted. Send the message again later.' });
-    expect(reason).toBe('ECONNRESET');
+    expect({ reason, fault, errorCode }).toEqual({ reason: 'not_stored', fault: 'door', errorCode: 'ECONNRESET' });
   });
 
   it('keeps a reply within the 512 octets of an SMTP reply line', () => {
