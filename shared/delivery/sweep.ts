@@ -126,7 +126,7 @@ const handle = async (deps: SweepDeps, notice: Notice, action: Exclude<SweepActi
 };
 
 /**
- * Tells of every institution that has sent nothing while notices were due for alerts.stalledAfterMinutes,
+ * Tells of every institution whose notices have waited for alerts.stalledAfterMinutes with none getting through,
  * by a path that needs no transport: an ERROR line once when the stall begins, an INFO line once when it
  * ends (each written by the sweep whose compare-and-set recorded the change), and, every run while it
  * lasts, the line the stack's per-institution alarm counts (infra/cdk: TransportStalled).

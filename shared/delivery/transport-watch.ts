@@ -105,7 +105,7 @@ export class TransportWatch {
    * probe instead of failing or counting against it.
    */
   public async settle(institution: InstitutionConfig, notice: Notice, result: AttemptResult, probeToken?: string): Promise<AttemptResult> {
-    const outcome: AttemptOutcome = { error: result.ok ? undefined : result.error, recipientKey: recipientKey(notice.to), probeToken };
+    const outcome: AttemptOutcome = { error: result.ok ? undefined : result.error, recipientKey: recipientKey(notice.to), probeToken, noticeId: notice.id };
     if (!needsRecording(await this.state(institution.id).catch(() => ({ version: 0 })), outcome)) return result;
     const now = this.deps.clock.now();
     let verdict: Verdict;

@@ -14,6 +14,7 @@ export const TRANSPORT_STATE_FIELDS = [
   'probe',
   'refusals',
   'firstUnsentAt',
+  'firstUnsentBy',
   'stall',
   'lastTestedAt',
   'lastTestResult',

@@ -66,7 +66,7 @@ export interface RefusalRun {
   recipients: string[];
 }
 
-/** A stall the sweep has told of: nothing was sent while notices were due, since `since`. */
+/** A stall the sweep has told of: notices have waited and none got through, since `since`. */
 export interface Stall {
   since: string;
   noticedAt: string;
@@ -85,8 +85,13 @@ export interface TransportState {
   pause?: Pause;
   probe?: ProbeLock;
   refusals?: RefusalRun;
-  /** The first attempt since the last send that failed or was held for a reason other than one patron's address. */
+  /**
+   * The first attempt since the last send after which its notice was left waiting (held, or to be tried
+   * again) for a reason other than one patron's address: what a stall is counted from.
+   */
   firstUnsentAt?: string;
+  /** The notice whose attempt set `firstUnsentAt`. */
+  firstUnsentBy?: string;
   stall?: Stall;
   lastTestedAt?: string;
   lastTestResult?: TransportTestResult;

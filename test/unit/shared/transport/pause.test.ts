@@ -205,6 +205,42 @@ describe('Function: checkStall', () => {
     expect(ends).toMatchObject({ event: 'recovered', change: { remove: ['stall'] } });
   });
 
+  it('counts no stall after a message refused for good: nothing waits', () => {
+    // Prepare: one content refusal, and no other traffic
+    const refused = deliveryFailure('EMESSAGE', '554 5.6.0 Message content rejected', { transport: 'smtp', server: SERVER, responseCode: 554, enhancedStatus: '5.6.0' });
+    const state = applyChange(fresh, afterAttempt(fresh, { error: refused, recipientKey: 'ka', noticeId: 'N1' }, NOW, timing).change);
+    // Act
+    const later = checkStall(state, at('2030-01-01T00:31:00Z'), 30);
+    // Assess
+    expect(state.firstUnsentAt).toBeUndefined();
+    expect(later).toEqual({ stalledSince: undefined });
+  });
+
+  it('counts a stall from a notice left to be tried again, until that notice is refused for good', () => {
+    // Prepare
+    const timedOut = deliveryFailure('ETIMEDOUT', 'the relay did not answer in time', { transport: 'smtp', server: SERVER });
+    const refused = deliveryFailure('EMESSAGE', '554 5.6.0 Message content rejected', { transport: 'smtp', server: SERVER, responseCode: 554, enhancedStatus: '5.6.0' });
+    const waiting = applyChange(fresh, afterAttempt(fresh, { error: timedOut, recipientKey: 'ka', noticeId: 'N1' }, NOW, timing).change);
+    const another = applyChange(waiting, afterAttempt(waiting, { error: timedOut, recipientKey: 'kb', noticeId: 'N2' }, at('2030-01-01T00:01:00Z'), timing).change);
+    // Act: another notice refused for good leaves the count alone; the one it started with ends it
+    const otherRefused = applyChange(another, afterAttempt(another, { error: refused, recipientKey: 'kb', noticeId: 'N2' }, at('2030-01-01T00:05:00Z'), timing).change);
+    const firstRefused = applyChange(otherRefused, afterAttempt(otherRefused, { error: refused, recipientKey: 'ka', noticeId: 'N1' }, at('2030-01-01T00:06:00Z'), timing).change);
+    // Assess
+    expect(waiting).toMatchObject({ firstUnsentAt: NOW.toISOString(), firstUnsentBy: 'N1' });
+    expect(otherRefused).toMatchObject({ firstUnsentAt: NOW.toISOString(), firstUnsentBy: 'N1' });
+    expect(checkStall(otherRefused, at('2030-01-01T00:30:00Z'), 30).event).toBe('stalled');
+    expect(firstRefused.firstUnsentAt).toBeUndefined();
+    expect(firstRefused.firstUnsentBy).toBeUndefined();
+    expect(checkStall(firstRefused, at('2030-01-01T00:31:00Z'), 30)).toEqual({ stalledSince: undefined });
+  });
+
+  it('keeps counting a stall through a refusal for good while sending is paused: held notices still wait', () => {
+    const refused = deliveryFailure('EMESSAGE', '554 5.6.0 Message content rejected', { transport: 'smtp', server: SERVER, responseCode: 554, enhancedStatus: '5.6.0' });
+    const state: TransportState = { ...paused(), firstUnsentBy: 'N1' };
+    const after = applyChange(state, afterAttempt(state, { error: refused, recipientKey: 'ka', noticeId: 'N1' }, at('2030-01-01T00:01:00Z'), timing).change);
+    expect(checkStall(after, at('2030-01-01T00:30:00Z'), 30).event).toBe('stalled');
+  });
+
   it('counts a stall from the first attempt that failed for a reason other than one patron', () => {
     expect(checkStall({ version: 1, firstUnsentAt: '2030-01-01T00:00:00.000Z' }, at('2030-01-01T00:30:00Z'), 30).event).toBe('stalled');
     expect(checkStall({ version: 1 }, at('2030-01-01T05:00:00Z'), 30)).toEqual({ stalledSince: undefined });
