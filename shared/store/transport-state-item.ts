@@ -16,6 +16,7 @@ export const TRANSPORT_STATE_FIELDS = [
   'firstUnsentAt',
   'firstUnsentBy',
   'stall',
+  'resumed',
   'lastTestedAt',
   'lastTestResult',
   'lastAuthFailure',

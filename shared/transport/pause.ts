@@ -6,6 +6,9 @@
 //      │                                     ▼
 //      └──── the probe, or any send, works ── probing ── it fails again: backoff doubles, up to the long delay
 //
+// Sending that resumes before the probe time (a Test Server run that works, say) leaves `resumed` for the
+// sweep, which rings the notices held for that probe at once instead of at the time they were given.
+//
 // A relay that asked to slow down (throttling) or a spent quota is only waited out: at nextProbeAt every
 // sender may send again, and the first outcome decides as a probe's would.
 // While paused, no notice is sent but the probe: held notices keep their place and their give-up time and
@@ -19,7 +22,7 @@
 import { addSeconds } from '../clock';
 import type { DeliveryError } from '../errors';
 import { type Outcome, outcomeOf, refusalSignature, SAME_REFUSAL_LIMIT } from './classify';
-import type { Pause, TransportChange, TransportField, TransportState } from './records';
+import type { Pause, Resumption, TransportChange, TransportField, TransportState } from './records';
 
 /** The delays of the backoff, from the retry policy: its short and long retry delays' lower bounds. */
 export interface PauseTiming {
@@ -120,6 +123,18 @@ export interface Verdict {
   pause?: Pause;
 }
 
+/**
+ * What the sweep is to ring when the pause ends now: the notices held for its next probe, when that is
+ * still to come (after it, they come back within the intake's spread of their own accord). Merged with a
+ * resumption the sweep has not rung yet.
+ */
+const resumption = (state: TransportState, now: Date): { resumed: Resumption } | undefined => {
+  const { pause } = state;
+  if (!pause || now >= new Date(pause.nextProbeAt)) return undefined;
+  const heldUntil = state.resumed && state.resumed.heldUntil > pause.nextProbeAt ? state.resumed.heldUntil : pause.nextProbeAt;
+  return { resumed: { at: iso(now), heldUntil } };
+};
+
 /** A send worked: whatever kept sending from working is over. */
 const sent = (state: TransportState, now: Date): Verdict => {
   const remove: TransportField[] = [];
@@ -129,8 +144,9 @@ const sent = (state: TransportState, now: Date): Verdict => {
   if (state.firstUnsentAt) remove.push('firstUnsentAt');
   if (state.firstUnsentBy) remove.push('firstUnsentBy');
   const recovered = state.lastAuthFailure && !state.authRecoveredAt ? { authRecoveredAt: iso(now) } : undefined;
-  if (remove.length === 0 && !recovered) return {};
-  return { change: { set: recovered, remove }, event: state.pause ? 'resumed' : undefined };
+  const set = { ...recovered, ...resumption(state, now) };
+  if (remove.length === 0 && Object.keys(set).length === 0) return {};
+  return { change: { set: Object.keys(set).length ? set : undefined, remove }, event: state.pause ? 'resumed' : undefined };
 };
 
 /**
@@ -180,6 +196,7 @@ export const afterAttempt = (state: TransportState, outcome: AttemptOutcome, now
       remove.push('pause', 'probe');
       if (state.firstUnsentAt) remove.push('firstUnsentAt');
       if (state.firstUnsentBy) remove.push('firstUnsentBy');
+      Object.assign(set, resumption(state, now));
     } else if (error.scope === 'message' && error.verdict === 'transient' && !kind.local) {
       // The notice waits to be tried again: a stall's count starts, if it has not.
       if (!state.firstUnsentAt) Object.assign(set, startUnsent(now, outcome.noticeId));

@@ -66,6 +66,17 @@ export interface RefusalRun {
   recipients: string[];
 }
 
+/**
+ * Sending resumed before the pause's next probe, so notices held for that probe wait for a time that no
+ * longer means anything: the sweep rings them now, then removes this.
+ */
+export interface Resumption {
+  /** When sending resumed. */
+  at: string;
+  /** The latest probe time notices were held for (the pause's `nextProbeAt`). */
+  heldUntil: string;
+}
+
 /** A stall the sweep has told of: notices have waited and none got through, since `since`. */
 export interface Stall {
   since: string;
@@ -93,6 +104,8 @@ export interface TransportState {
   /** The notice whose attempt set `firstUnsentAt`. */
   firstUnsentBy?: string;
   stall?: Stall;
+  /** Held notices the sweep is to ring now: sending resumed before the probe they were held for. */
+  resumed?: Resumption;
   lastTestedAt?: string;
   lastTestResult?: TransportTestResult;
   lastAuthFailure?: AuthFailure;

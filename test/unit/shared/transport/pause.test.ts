@@ -89,6 +89,13 @@ describe('Function: afterAttempt', () => {
     expect(after.firstUnsentAt).toBeUndefined();
   });
 
+  it('leaves the held notices to the sweep to ring when a send works before the probe time', () => {
+    // A notice already being sent when the pause began gets through a minute later.
+    const after = applyChange(paused(), afterAttempt(paused(), {}, at('2030-01-01T00:01:00Z'), timing).change);
+    expect(after).toMatchObject({ resumed: { at: '2030-01-01T00:01:00.000Z', heldUntil: '2030-01-01T00:03:00.000Z' } });
+    expect(after.pause).toBeUndefined();
+  });
+
   it("resumes when the probe's relay takes the login and the envelope, whatever it says of the patron", () => {
     const state: TransportState = { ...paused(), probe: { token: 'p1', until: '2030-01-01T00:04:30.000Z' } };
     expect(afterAttempt(state, { error: greylisted, probeToken: 'p1' }, at('2030-01-01T00:03:05Z'), timing).event).toBe('resumed');
@@ -184,6 +191,20 @@ describe('Function: gate', () => {
 describe('Function: afterTestSent', () => {
   it('ends a pause when the Test Server gets a message through', () => {
     expect(afterTestSent(paused(), NOW)).toMatchObject({ event: 'resumed', change: { remove: ['pause', 'firstUnsentAt'] } });
+  });
+
+  it('leaves the notices held for the next probe to the sweep to ring now, when the probe is still to come', () => {
+    // Act
+    const before = applyChange(paused(), afterTestSent(paused(), at('2030-01-01T00:01:00Z')).change);
+    const after = applyChange(paused(), afterTestSent(paused(), at('2030-01-01T00:03:00Z')).change);
+    // Assess: after the probe time, held notices come back within the intake's spread of their own accord
+    expect(before.resumed).toEqual({ at: '2030-01-01T00:01:00.000Z', heldUntil: '2030-01-01T00:03:00.000Z' });
+    expect(after.resumed).toBeUndefined();
+  });
+
+  it('keeps the latest probe time of a resumption the sweep has not rung yet', () => {
+    const state: TransportState = { ...paused({ nextProbeAt: '2030-01-01T00:05:00.000Z' }), resumed: { at: '2030-01-01T00:00:30.000Z', heldUntil: '2030-01-01T01:00:00.000Z' } };
+    expect(applyChange(state, afterTestSent(state, at('2030-01-01T00:01:00Z')).change).resumed).toEqual({ at: '2030-01-01T00:01:00.000Z', heldUntil: '2030-01-01T01:00:00.000Z' });
   });
 });
 
