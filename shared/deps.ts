@@ -69,7 +69,7 @@ export interface BaseDeps extends CoreDeps {
 /** The sweep's: the base, and each institution's transport state, for the stall alert. */
 export interface SweepFunctionDeps extends BaseDeps {
   transportStates: TransportStates;
-  /** alerts.stalledAfterMinutes: the sweep tells of an institution that has sent nothing while notices were due that long. */
+  /** alerts.stalledAfterMinutes: the sweep tells of an institution whose notices have waited that long with none getting through. */
   stalledAfterMinutes: number;
 }
 

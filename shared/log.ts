@@ -23,7 +23,7 @@ export const TRANSPORT_PAUSED_LOG = 'transport paused';
 export const TRANSPORT_SLOWED_LOG = 'transport slowed down';
 /** The INFO line, once, when sending resumes after a pause. */
 export const TRANSPORT_RESUMED_LOG = 'transport resumed';
-/** The ERROR line, once, when an institution has sent nothing while notices were due for alerts.stalledAfterMinutes. */
+/** The ERROR line, once, when an institution's notices have waited for alerts.stalledAfterMinutes with none getting through. */
 export const TRANSPORT_STALLED_LOG = 'transport stalled';
 /** The line the sweep writes every run while an institution is stalled: the per-institution alarm's metric. */
 export const TRANSPORT_STALL_GAUGE_LOG = 'transport stall continues';

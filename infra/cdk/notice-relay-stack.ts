@@ -215,14 +215,14 @@ export class NoticeRelayStack extends Stack {
     const testLogins = fromLog('AuthFailures-transport', 'transport', 'TransportAuthenticationFailures', AUTH_FAILURE_LOG);
     alarms.push(above('AuthFailureAlarm-transport', testLogins.metric({ period: Duration.minutes(5), statistic: 'Sum' }), 'A Test Server run met a refused SMTP login or OAuth2 grant: see GET /v1/transport.'));
 
-    // A stall, per institution, from the sweep: it writes the line every run while the institution has sent
-    // nothing while notices were due for alerts.stalledAfterMinutes. The alarm's return to OK says the stall is over.
+    // A stall, per institution, from the sweep: it writes the line every run while the institution's notices
+    // have waited for alerts.stalledAfterMinutes with none getting through. The alarm's return to OK says the stall is over.
     const stalled = fromLog('TransportStalled-sweep', 'sweep', 'TransportStalled', TRANSPORT_STALL_GAUGE_LOG, { Institution: '$.institution' });
     for (const institution of config.institutions) {
       const alarm = above(
         `TransportStalled-${institution.id}`,
         stalled.metric({ dimensionsMap: { Institution: institution.id }, period: Duration.minutes(5), statistic: 'Maximum' }),
-        `${institution.id} has sent nothing for ${config.alerts.stalledAfterMinutes} minutes while notices were due: see GET /v1/transport (paused, stalledSince). This alarm returns to OK when it sends again.`,
+        `${institution.id}'s notices have waited ${config.alerts.stalledAfterMinutes} minutes, held or to be tried again, and none got through: see GET /v1/transport (paused, stalledSince). This alarm returns to OK when it sends again.`,
       );
       alarm.addOkAction(new SnsAction(topic));
       alarms.push(alarm);

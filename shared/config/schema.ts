@@ -321,7 +321,7 @@ export const configSchema = z
           .refine((zone) => isTimeZone(zone), { message: 'must be an IANA time zone like America/Chicago' }),
       })
       .prefault({}),
-    /** When IT is told that an institution has sent nothing while notices were due; fractions for tests and demos. */
+    /** When IT is told that an institution's notices have waited this long with none getting through; fractions for tests and demos. */
     alerts: z.strictObject({ stalledAfterMinutes: z.number().positive().max(10_080).default(30) }).prefault({}),
     /**
      * The SMTP door. `enabled` deploys it on AWS (npm start always opens it); `hostName` is the name the ILS

@@ -8,7 +8,7 @@ import type { NoticeId } from '../ids';
 import type { AttemptResult } from '../lifecycle/history';
 import type { Doorbell, Plan } from '../lifecycle/plan';
 import { waitFor } from '../lifecycle/scheduling';
-import { afterAttempt, defer, discard, onDoorbell, suppress, takeLease } from '../lifecycle/transitions';
+import { afterAttempt, defer, discard, heldForPause, onDoorbell, suppress, takeLease } from '../lifecycle/transitions';
 import { REPORT_UNDELIVERED_LOG } from '../log';
 import { type BatchLookups, suppressionLookupKey } from '../store/batch-lookups';
 import type { SuppressionEntry, SuppressionStore } from '../store/suppression-store';
@@ -119,7 +119,10 @@ export class DeliveryBatch {
     }
     this.loaded.delete(id); // a second doorbell for it in this batch must read it afresh
     const now = deps.clock.now();
-    const decision = onDoorbell(entry.notice, now);
+    // A notice held for the institution's paused sending goes as soon as the pause is over, whatever time
+    // it was held until (the sweep rings held notices when sending resumes before their time).
+    const pauseOver = heldForPause(entry.notice) && deps.institutions.has(entry.notice.institutionId) && !(await this.watch.paused(entry.notice.institutionId));
+    const decision = onDoorbell(entry.notice, now, pauseOver);
     switch (decision.action) {
       case 'skip':
         deps.log.debug('doorbell skipped', { noticeId: id, reason: decision.reason });

@@ -1,6 +1,7 @@
 // The sweep (docs/contributing/notice-flow.md): finds, from the sparse due index only, the notices whose sweepAt has come,
 // and for each rings its lost or long-delayed doorbell, releases its expired lease, discards it at its
 // give-up time, finishes its report, or relays the webhook events a stopped process left in its outbox. Every change is a compare-and-set, so overlapping sweeps are safe.
+// Then, per institution, it tells of a stall and rings the notices held for a pause that ended before its probe time (./held.ts).
 import type { Doorbell } from '../lifecycle/plan';
 import { type SweepAction, sweepAction } from '../lifecycle/transitions';
 import type { CoreDeps } from '../core-deps';
@@ -10,10 +11,11 @@ import { REPORT_UNDELIVERED_LOG, TRANSPORT_STALL_GAUGE_LOG, TRANSPORT_STALL_OVER
 import type { Notice } from '../notice/model';
 import { outcomeOf } from '../transport/classify';
 import { checkStall } from '../transport/pause';
-import { changeState, type TransportStates } from '../transport/records';
+import { changeState, type Resumption, type TransportState, type TransportStates } from '../transport/records';
 import { applyPlan, lifecycleContext } from './plan';
 import { relayOutbox } from '../webhooks/relay';
 import { createReport } from './report';
+import { ringHeldNotices } from './held';
 
 /** Doorbells SQS takes in one SendMessageBatch. */
 const SQS_BATCH = 10;
@@ -93,7 +95,7 @@ export const sweep = async (deps: SweepDeps, options: SweepOptions = {}): Promis
     if (acted === 0 || ids.length < batchSize || failed > failedBefore) break;
   }
   if (result.rung || result.discarded || result.leasesReleased || result.reportsCreated || result.eventsRelayed || result.raced) deps.log.info('sweep done', { ...result });
-  await checkStalls(deps);
+  await watchTransports(deps);
   // The run fails, for the alarm on the sweep's errors, once what it could do is done.
   if (failed > 0) throw new UnavailableError(`the sweep could not handle ${failed} notice(s); the next sweep tries them again`);
   return result;
@@ -126,31 +128,58 @@ const handle = async (deps: SweepDeps, notice: Notice, action: Exclude<SweepActi
 };
 
 /**
- * Tells of every institution that has sent nothing while notices were due for alerts.stalledAfterMinutes,
+ * Each institution's transport state, read once a run: a stall to tell of, and held notices to ring now
+ * that sending resumed.
+ */
+const watchTransports = async (deps: SweepDeps): Promise<void> => {
+  for (const institution of deps.institutions.values()) {
+    const state = await tellStall(deps, institution);
+    if (state?.resumed) await ringResumed(deps, institution, state.resumed);
+  }
+};
+
+/**
+ * Sending resumed before the probe the held notices were given the time of: rings them now, then takes
+ * the resumption off the state (unless a later one came meanwhile, which the next run rings).
+ */
+const ringResumed = async (deps: SweepDeps, institution: InstitutionConfig, resumed: Resumption): Promise<void> => {
+  try {
+    const rung = await ringHeldNotices(deps, institution.id, resumed);
+    deps.log.info('held notices rung', { institution: institution.id, count: rung, resumedAt: resumed.at });
+    await changeState(deps.transportStates, institution.id, (fresh) => ({ change: fresh.resumed?.at === resumed.at ? { remove: ['resumed'] } : undefined, result: undefined }));
+  } catch (error) {
+    // The held notices keep their own time meanwhile; the next run tries again.
+    deps.log.warn('held notices not rung', { institution: institution.id, code: errorCode(error) });
+  }
+};
+
+/**
+ * Tells of an institution whose notices have waited for alerts.stalledAfterMinutes with none getting through,
  * by a path that needs no transport: an ERROR line once when the stall begins, an INFO line once when it
  * ends (each written by the sweep whose compare-and-set recorded the change), and, every run while it
- * lasts, the line the stack's per-institution alarm counts (infra/cdk: TransportStalled).
+ * lasts, the line the stack's per-institution alarm counts (infra/cdk: TransportStalled). Returns the
+ * state as it left it; undefined when it could not be read or written.
  */
-const checkStalls = async (deps: SweepDeps): Promise<void> => {
+const tellStall = async (deps: SweepDeps, institution: InstitutionConfig): Promise<TransportState | undefined> => {
   const { transportStates, stalledAfterMinutes } = deps;
   const now = deps.clock.now();
-  for (const institution of deps.institutions.values()) {
-    try {
-      const { state, result: verdict } = await changeState(transportStates, institution.id, (fresh) => {
-        const decided = checkStall(fresh, now, stalledAfterMinutes);
-        return { change: decided.change, result: decided };
-      });
-      const cause = state.pause?.code;
-      const attributes = { institution: institution.id, code: cause, summary: cause ? outcomeOf(cause).summary : undefined };
-      if (verdict.event === 'stalled') {
-        deps.log.error(TRANSPORT_STALLED_LOG, { ...attributes, since: verdict.stalledSince?.toISOString(), minutes: stalledAfterMinutes });
-      } else if (verdict.event === 'recovered') {
-        deps.log.info(TRANSPORT_STALL_OVER_LOG, { institution: institution.id });
-      }
-      if (verdict.stalledSince) deps.log.info(TRANSPORT_STALL_GAUGE_LOG, { institution: institution.id, stalled: 1, since: verdict.stalledSince.toISOString() });
-    } catch (error) {
-      // The notices came first; the next run looks again.
-      deps.log.warn('stall not checked', { institution: institution.id, code: errorCode(error) });
+  try {
+    const { state, result: verdict } = await changeState(transportStates, institution.id, (fresh) => {
+      const decided = checkStall(fresh, now, stalledAfterMinutes);
+      return { change: decided.change, result: decided };
+    });
+    const cause = state.pause?.code;
+    const attributes = { institution: institution.id, code: cause, summary: cause ? outcomeOf(cause).summary : undefined };
+    if (verdict.event === 'stalled') {
+      deps.log.error(TRANSPORT_STALLED_LOG, { ...attributes, since: verdict.stalledSince?.toISOString(), minutes: stalledAfterMinutes });
+    } else if (verdict.event === 'recovered') {
+      deps.log.info(TRANSPORT_STALL_OVER_LOG, { institution: institution.id });
     }
+    if (verdict.stalledSince) deps.log.info(TRANSPORT_STALL_GAUGE_LOG, { institution: institution.id, stalled: 1, since: verdict.stalledSince.toISOString() });
+    return state;
+  } catch (error) {
+    // The notices came first; the next run looks again.
+    deps.log.warn('stall not checked', { institution: institution.id, code: errorCode(error) });
+    return undefined;
   }
 };

@@ -66,6 +66,16 @@ export class TransportWatch {
     return addSeconds(until, this.deps.random() * this.deps.settings.spreadSeconds);
   }
 
+  /** Whether the institution's sending is paused, as this batch last saw it. */
+  public async paused(institutionId: string): Promise<boolean> {
+    try {
+      return (await this.state(institutionId)).pause !== undefined;
+    } catch {
+      // Not known: a held notice keeps the time it was given.
+      return true;
+    }
+  }
+
   /** Whether `notice` may be sent now. While the institution is paused, only the probe is. */
   public async clear(institution: InstitutionConfig, notice: Notice): Promise<Clearance> {
     const seen = (await this.state(institution.id)).pause;
@@ -105,7 +115,7 @@ export class TransportWatch {
    * probe instead of failing or counting against it.
    */
   public async settle(institution: InstitutionConfig, notice: Notice, result: AttemptResult, probeToken?: string): Promise<AttemptResult> {
-    const outcome: AttemptOutcome = { error: result.ok ? undefined : result.error, recipientKey: recipientKey(notice.to), probeToken };
+    const outcome: AttemptOutcome = { error: result.ok ? undefined : result.error, recipientKey: recipientKey(notice.to), probeToken, noticeId: notice.id };
     if (!needsRecording(await this.state(institution.id).catch(() => ({ version: 0 })), outcome)) return result;
     const now = this.deps.clock.now();
     let verdict: Verdict;

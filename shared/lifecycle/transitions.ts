@@ -17,6 +17,7 @@ import type { NoticeId } from '../ids';
 import type { HistoryEntry, NewNotice, Notice, NoticeContent, NoticeInput, NoticeStatus } from '../notice/model';
 import { PENDING_STATUSES } from '../notice/model';
 import { firstAttemptTime, giveUpTime, nextAttempt } from '../retry/policy';
+import { knownOutcomeOf } from '../transport/classify';
 import { announce, announced } from './events';
 import { settleBySes } from './feedback';
 import { type AttemptResult, attemptEntry, discardEntry, leaseExpiredEntry } from './history';
@@ -68,15 +69,31 @@ export type DoorbellDecision =
   | { action: 'wait'; until: Date }
   | { action: 'give-up' };
 
-/** Decides what a doorbell for `notice` means at `now`: SQS delivers at least once, and sometimes early. */
-export const onDoorbell = (notice: Notice, now: Date): DoorbellDecision => {
+/**
+ * Whether the notice waits for its institution's paused sending rather than for a time of its own: its
+ * last history entry holds it for a refusal of the institution's setup (the attempt that met the refusal,
+ * or a deferral while sending was paused). The time it was given is the probe's, and means nothing once
+ * the pause is over.
+ */
+export const heldForPause = (notice: Notice): boolean => {
+  const last = notice.attempts.at(-1);
+  if (!PENDING_STATUSES.has(notice.status) || !last?.code || (last.outcome !== 'deferred' && last.outcome !== 'transient')) return false;
+  return knownOutcomeOf(last.code)?.scope === 'institution';
+};
+
+/**
+ * Decides what a doorbell for `notice` means at `now`: SQS delivers at least once, and sometimes early.
+ * `pauseOver`: the institution's sending is not paused now, so a notice held for a pause goes at once.
+ */
+export const onDoorbell = (notice: Notice, now: Date, pauseOver = false): DoorbellDecision => {
   if (notice.reportPending || isFinal(notice.status)) return { action: 'skip', reason: notice.reportPending ? 'report-pending' : 'final' };
   if (notice.status === 'sending' && notice.leaseExpiresAt && at(notice.leaseExpiresAt) > now) return { action: 'skip', reason: 'leased' };
   // Its sender died after SES took the message and reported on it: the sweep ends it, nobody sends it again.
   if (notice.reportedBySes) return { action: 'skip', reason: 'reported-by-ses' };
   if (now >= at(notice.giveUpAt)) return { action: 'give-up' };
   // SQS delays are whole seconds; a doorbell up to a second early is on time.
-  if (notice.nextAttemptAt && at(notice.nextAttemptAt).getTime() > now.getTime() + 1000) return { action: 'wait', until: at(notice.nextAttemptAt) };
+  const early = notice.nextAttemptAt !== undefined && at(notice.nextAttemptAt).getTime() > now.getTime() + 1000;
+  if (early && !(pauseOver && heldForPause(notice))) return { action: 'wait', until: at(notice.nextAttemptAt as string) };
   return { action: 'send' };
 };
 

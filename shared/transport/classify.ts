@@ -7,8 +7,9 @@
 //   pauses the institution's sending (shared/transport/pause.ts) and holds the notice without counting
 //   an attempt;
 // - a verdict: `transient` (try again later) or `permanent` (never).
-// Message text is read in two places only, where the provider documents no other signal: SES's daily
-// quota, and SES's "Email address is not verified".
+// Message text is read in three places only, where the server documents no other signal: SES's daily
+// quota, SES's "Email address is not verified", and a relay refusal deferred with 451 4.7.x at RCPT TO
+// (the same code greylisting uses).
 import { DeliveryError, type DeliveryFacts, type OutcomeKind } from '../errors';
 
 /** How an institution-scope outcome pauses the institution (shared/transport/pause.ts). */
@@ -105,7 +106,7 @@ const CATALOGUE = {
   ENOAUTH: institution('a password, OAuth2 secret or DKIM key is missing from the configuration and the secret', 'A password or key the mail server needs is not set up.', 'probe', true),
   ESECRET: institution("the institution's secret could not be read", "The mail server's password could not be read.", 'probe', true),
   EDKIMKEY: institution('the DKIM private key cannot sign', "The key that signs the library's mail (DKIM) cannot be used.", 'probe', true),
-  ERELAYDENIED: institution('the relay refuses to relay for this sender (5.7.1 at RCPT TO)', "The library's mail server will not pass Notice Relay's mail on (it wants a login or an allowed address)."),
+  ERELAYDENIED: institution('the relay refuses to relay for this sender (5.7.1 at RCPT TO, or 454 4.7.x when it defers instead)', "The library's mail server will not pass Notice Relay's mail on (it wants a login or an allowed address)."),
   ESENDER: institution('the relay refused the envelope sender or the From address', "The library's mail server refused the library's own sending address."),
   ETEMPFAIL: institution('the relay asked to try again later before any recipient was named', "The library's mail server asked to try again later."),
   EPROTOCOL: institution('the relay refused the conversation itself: its greeting of the client, or commands out of sequence', 'The mail server answered something unexpected.'),
@@ -269,6 +270,19 @@ export const isConnectionFailure = (error: unknown): boolean => {
 const isThrottling = (responseCode: number, enhanced: string | undefined, command: string | undefined): boolean =>
   (responseCode === 421 && enhanced === '4.3.2') || ((enhanced?.startsWith('4.7.') ?? false) && (responseCode === 421 || command !== 'RCPT TO')) || responseCode === 452;
 
+/** The words of a relay that will not relay: Postfix's "Relay access denied", Exim's "relay not permitted", Exchange's "Unable to relay". */
+const RELAY_REFUSED = /\b(relay(ing)? (access )?(denied|not permitted|not allowed|prohibited)|unable to relay)\b/i;
+
+/**
+ * A relay refusal deferred rather than refused at RCPT TO. Postfix answers `454 4.7.1 <…>: Relay access
+ * denied` by default (smtpd_relay_restrictions ends in defer_unauth_destination) and under soft_bounce,
+ * which turns its 554 5.7.1 into 454 4.7.1: a 454 4.7.x to a recipient is the relay's refusal of the
+ * sender, as 5.7.1 is. A 451 4.7.x is greylisting as often (milter-greylist's `451 4.7.1`), about that
+ * patron's mail server only; there only the reply's words tell the relay's refusal apart.
+ */
+const isDeferredRelayRefusal = (responseCode: number, enhanced: string | undefined, response: string | undefined): boolean =>
+  (enhanced?.startsWith('4.7.') ?? false) && (responseCode === 454 || (responseCode === 451 && RELAY_REFUSED.test(response ?? '')));
+
 /** A daily sending quota, not a momentary rate: Gmail's 550 5.4.5, Microsoft 365's 554 5.2.0. */
 const isQuota = (responseCode: number, enhanced: string | undefined): boolean => enhanced === '5.4.5' || (responseCode === 554 && enhanced === '5.2.0');
 
@@ -316,7 +330,7 @@ const smtpOutcome = (failure: NodemailerFailure, error: unknown): OutcomeCode =>
     case 'sender':
       return later ? 'ETEMPFAIL' : 'ESENDER';
     case 'recipient':
-      if (later) return 'ERECIPIENTLATER';
+      if (later) return isDeferredRelayRefusal(responseCode, enhanced, failure.response) ? 'ERELAYDENIED' : 'ERECIPIENTLATER';
       // 5.7.1 to a recipient of a submission relay: "Relay access denied", not the patron's address.
       return enhanced === '5.7.1' ? 'ERELAYDENIED' : 'ERECIPIENT';
     default:

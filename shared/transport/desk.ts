@@ -39,7 +39,7 @@ export interface TransportStatus {
   /** `paused` while the institution's own setup refuses mail (docs/it/mail-systems.md, When sending pauses). */
   state: 'sending' | 'paused';
   paused: { since: string; code: string; scope: 'institution'; summary: string; reply: string; server: string; nextProbeAt: string; probes: number } | null;
-  /** Since when nothing was sent while notices were due, once that has lasted alerts.stalledAfterMinutes. */
+  /** Since when notices have waited with none getting through, once that has lasted alerts.stalledAfterMinutes. */
   stalledSince: string | null;
   /** The next probe while paused (the name GET /v1/transport has always used for a pause's end). */
   pausedUntil: string | null;

@@ -6,18 +6,23 @@
 //      │                                     ▼
 //      └──── the probe, or any send, works ── probing ── it fails again: backoff doubles, up to the long delay
 //
+// Sending that resumes before the probe time (a Test Server run that works, say) leaves `resumed` for the
+// sweep, which rings the notices held for that probe at once instead of at the time they were given.
+//
 // A relay that asked to slow down (throttling) or a spent quota is only waited out: at nextProbeAt every
 // sender may send again, and the first outcome decides as a probe's would.
 // While paused, no notice is sent but the probe: held notices keep their place and their give-up time and
 // count no attempt, and an institution whose login was refused tries one login per probe. Any other
 // outcome of the probe (a patron's address refused, say) shows that the setup works again: sending resumes.
-// A stall (nothing sent while notices were due, for alerts.stalledAfterMinutes) is counted from
-// `firstUnsentAt`, which the first failure or hold for a reason other than one patron's address sets and
-// any send clears; the sweep tells of it once when it begins and once when it ends.
+// A stall (notices waiting and none getting through, for alerts.stalledAfterMinutes) is counted from
+// `firstUnsentAt`, which the first outcome that leaves a notice waiting (held by the pause, or to be tried
+// again for a reason other than one patron's address) sets, and any send clears. A refusal for good leaves
+// nothing waiting: it never starts the count, and it ends the count the same notice started. The sweep
+// tells of a stall once when it begins and once when it ends.
 import { addSeconds } from '../clock';
 import type { DeliveryError } from '../errors';
 import { type Outcome, outcomeOf, refusalSignature, SAME_REFUSAL_LIMIT } from './classify';
-import type { Pause, TransportChange, TransportField, TransportState } from './records';
+import type { Pause, Resumption, TransportChange, TransportField, TransportState } from './records';
 
 /** The delays of the backoff, from the retry policy: its short and long retry delays' lower bounds. */
 export interface PauseTiming {
@@ -48,6 +53,10 @@ export const withoutAddresses = (text: string): string =>
 
 const initialBackoff = (outcome: Outcome, timing: PauseTiming): number =>
   Math.max(MIN_BACKOFF_SECONDS, outcome.pause === 'quota' ? timing.longSeconds : timing.shortSeconds);
+
+/** The start of a stall's count: now, by this notice. */
+const startUnsent = (now: Date, noticeId: string | undefined): Pick<TransportState, 'firstUnsentAt' | 'firstUnsentBy'> =>
+  noticeId === undefined ? { firstUnsentAt: iso(now) } : { firstUnsentAt: iso(now), firstUnsentBy: noticeId };
 
 /** What the sender does with a notice before sending it. */
 export type Gate =
@@ -99,6 +108,8 @@ export interface AttemptOutcome {
   recipientKey?: string;
   /** The probe's token when this attempt was the probe. */
   probeToken?: string;
+  /** The notice the attempt was for: the one a stall's count started with, if it was that one. */
+  noticeId?: string;
 }
 
 export interface Verdict {
@@ -112,6 +123,18 @@ export interface Verdict {
   pause?: Pause;
 }
 
+/**
+ * What the sweep is to ring when the pause ends now: the notices held for its next probe, when that is
+ * still to come (after it, they come back within the intake's spread of their own accord). Merged with a
+ * resumption the sweep has not rung yet.
+ */
+const resumption = (state: TransportState, now: Date): { resumed: Resumption } | undefined => {
+  const { pause } = state;
+  if (!pause || now >= new Date(pause.nextProbeAt)) return undefined;
+  const heldUntil = state.resumed && state.resumed.heldUntil > pause.nextProbeAt ? state.resumed.heldUntil : pause.nextProbeAt;
+  return { resumed: { at: iso(now), heldUntil } };
+};
+
 /** A send worked: whatever kept sending from working is over. */
 const sent = (state: TransportState, now: Date): Verdict => {
   const remove: TransportField[] = [];
@@ -119,9 +142,11 @@ const sent = (state: TransportState, now: Date): Verdict => {
   if (state.probe) remove.push('probe');
   if (state.refusals) remove.push('refusals');
   if (state.firstUnsentAt) remove.push('firstUnsentAt');
+  if (state.firstUnsentBy) remove.push('firstUnsentBy');
   const recovered = state.lastAuthFailure && !state.authRecoveredAt ? { authRecoveredAt: iso(now) } : undefined;
-  if (remove.length === 0 && !recovered) return {};
-  return { change: { set: recovered, remove }, event: state.pause ? 'resumed' : undefined };
+  const set = { ...recovered, ...resumption(state, now) };
+  if (remove.length === 0 && Object.keys(set).length === 0) return {};
+  return { change: { set: Object.keys(set).length ? set : undefined, remove }, event: state.pause ? 'resumed' : undefined };
 };
 
 /**
@@ -170,8 +195,15 @@ export const afterAttempt = (state: TransportState, outcome: AttemptOutcome, now
     if (probing) {
       remove.push('pause', 'probe');
       if (state.firstUnsentAt) remove.push('firstUnsentAt');
-    } else if (error.scope === 'message' && !kind.local && !state.firstUnsentAt) {
-      set.firstUnsentAt = iso(now);
+      if (state.firstUnsentBy) remove.push('firstUnsentBy');
+      Object.assign(set, resumption(state, now));
+    } else if (error.scope === 'message' && error.verdict === 'transient' && !kind.local) {
+      // The notice waits to be tried again: a stall's count starts, if it has not.
+      if (!state.firstUnsentAt) Object.assign(set, startUnsent(now, outcome.noticeId));
+    } else if (error.verdict === 'permanent' && !state.pause && state.firstUnsentBy !== undefined && state.firstUnsentBy === outcome.noticeId) {
+      // The notice the count started with is refused for good: it no longer waits. Another that still does
+      // starts the count again at its next failure.
+      remove.push('firstUnsentAt', 'firstUnsentBy');
     }
     return { change: { set, remove }, event: probing && state.pause ? 'resumed' : undefined };
   }
@@ -182,7 +214,7 @@ export const afterAttempt = (state: TransportState, outcome: AttemptOutcome, now
     set.lastAuthFailure = { at: iso(now), server, code: kind.code, message: reply };
     remove.push('authRecoveredAt');
   }
-  if (!state.firstUnsentAt) set.firstUnsentAt = iso(now);
+  if (!state.firstUnsentAt) Object.assign(set, startUnsent(now, outcome.noticeId));
   if (state.pause && !probing) {
     // Sent while the pause began elsewhere: held with the others until the next probe.
     return { change: { set, remove }, escalated, heldUntil: new Date(state.pause.nextProbeAt), pause: state.pause };
@@ -216,11 +248,11 @@ export const afterTestSent = (state: TransportState, now: Date): Verdict => sent
 export interface StallVerdict {
   change?: TransportChange;
   event?: 'stalled' | 'recovered';
-  /** Since when nothing was sent while notices were due, while that lasts. */
+  /** Since when notices have waited with none getting through, while that lasts. */
   stalledSince?: Date;
 }
 
-/** Since when the institution has sent nothing while notices were due, if it has been `afterMinutes` or longer. */
+/** Since when the institution's notices have waited with none getting through, if it has been `afterMinutes` or longer. */
 export const stalledSince = (state: TransportState, now: Date, afterMinutes: number): Date | undefined => {
   const starts = [state.firstUnsentAt, state.pause?.since].filter((value): value is string => value !== undefined).map((value) => new Date(value).getTime());
   if (starts.length === 0) return undefined;

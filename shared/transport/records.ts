@@ -66,7 +66,18 @@ export interface RefusalRun {
   recipients: string[];
 }
 
-/** A stall the sweep has told of: nothing was sent while notices were due, since `since`. */
+/**
+ * Sending resumed before the pause's next probe, so notices held for that probe wait for a time that no
+ * longer means anything: the sweep rings them now, then removes this.
+ */
+export interface Resumption {
+  /** When sending resumed. */
+  at: string;
+  /** The latest probe time notices were held for (the pause's `nextProbeAt`). */
+  heldUntil: string;
+}
+
+/** A stall the sweep has told of: notices have waited and none got through, since `since`. */
 export interface Stall {
   since: string;
   noticedAt: string;
@@ -85,9 +96,16 @@ export interface TransportState {
   pause?: Pause;
   probe?: ProbeLock;
   refusals?: RefusalRun;
-  /** The first attempt since the last send that failed or was held for a reason other than one patron's address. */
+  /**
+   * The first attempt since the last send after which its notice was left waiting (held, or to be tried
+   * again) for a reason other than one patron's address: what a stall is counted from.
+   */
   firstUnsentAt?: string;
+  /** The notice whose attempt set `firstUnsentAt`. */
+  firstUnsentBy?: string;
   stall?: Stall;
+  /** Held notices the sweep is to ring now: sending resumed before the probe they were held for. */
+  resumed?: Resumption;
   lastTestedAt?: string;
   lastTestResult?: TransportTestResult;
   lastAuthFailure?: AuthFailure;

@@ -345,8 +345,9 @@ export class SmtpTransport implements Transport {
     try {
       const receipt = await this.sendOnce(server, message, true, options.deadline);
       options.tries?.push({ server: `${name} (plain)`, ok: true, reply: receipt.response });
-      // The history says so: the message crossed the network unencrypted, by the configuration's leave.
-      return { ...receipt, response: `${receipt.response} (sent without TLS under allowNonSecure: ${describe(tlsFailure)})` };
+      // The history says so: the message crossed the network unencrypted, by the configuration's leave. The
+      // note goes first and is short, so a long reply after it is what the history shortens, never the note.
+      return { ...receipt, response: `${plainNote(tlsFailure)} ${receipt.response}` };
     } catch (caught) {
       const error = this.withoutSecrets(server, caught);
       if (needsNewConnection(error)) this.forget(server);
@@ -387,6 +388,15 @@ export class SmtpTransport implements Transport {
 /** After these the connection is unusable; after a refused recipient or message it is fine (it was reset). */
 const needsNewConnection = (error: unknown): boolean =>
   isConnectionFailure(error) || ['EAUTH', 'EABORT', 'ETIMEDOUT', 'ESOCKET', 'ECONNECTION', 'EPROTOCOL', 'ETLS'].includes((error as { code?: string })?.code ?? '');
+
+/** The longest part of a TLS failure the plain-text note quotes: the note must fit well inside a history entry. */
+const MAX_NOTE_REASON = 120;
+
+/** What a message sent in plain under allowNonSecure says before the server's reply, and why TLS could not be made. */
+const plainNote = (tlsFailure: unknown): string => {
+  const reason = describe(tlsFailure);
+  return `(sent without TLS under allowNonSecure: ${reason.length > MAX_NOTE_REASON ? `${reason.slice(0, MAX_NOTE_REASON - 1)}…` : reason})`;
+};
 
 /** An error as one line for the Test Server: the server's reply when there is one. */
 const describe = (error: unknown): string => {

@@ -87,6 +87,39 @@ describe('Sending pauses when the setup refuses mail', () => {
     expect(relay.count('QUIT')).toBe(relay.connections);
   }, 120_000);
 
+  it.each([
+    ['in the queue (the probe within 15 minutes)', 600],
+    ['in the store (the probe further off)', 1800],
+  ])('sends the notices held %s as soon as a Test Server run shows relaying fixed, without waiting for the probe', async (_, probeSeconds) => {
+    // Prepare: relaying is denied, and the first probe is `probeSeconds` away
+    const options: RelayOptions = { refuseRelay: true, auth: { user: 'relay', pass: 'relay-password' } };
+    relay = await startRelay(options);
+    const log = recordingLog();
+    const retry = { shortRangeSeconds: 4, shortDelaySeconds: [probeSeconds, probeSeconds] as [number, number], longDelaySeconds: [3600, 3600] as [number, number], maxAgeSeconds: 7200 };
+    pipeline = await startPipeline(fastConfig(smtp(relay.port), { retry }), { log });
+    const ids = await submitted(4);
+    // Every notice met the refusal or was held for the probe (held in the queue, a notice is not written to)
+    const heldOrRefused = (id: string) => lines(log, 'notice held').some((line) => line.attributes?.noticeId === id);
+    await pipeline.waitFor(async () => ids.every(heldOrRefused), 60_000, 'every notice to be held');
+    const { paused } = await transport();
+    // Act: the relay's admin lets the library relay, and IT presses the Test Server
+    options.refuseRelay = false;
+    const test = await pipeline.api('POST', '/v1/transport/test', {});
+    const sent = await pipeline.waitFor(async () => {
+      const all = await states(ids);
+      return all.every((notice) => notice.status === 'sent') ? all : undefined;
+    }, 60_000, 'every held notice to be sent');
+    // Assess: sent long before the probe they were held for, each once, with no attempt counted for the refusal
+    expect(test.body.lastTestResult).toMatchObject({ ok: true });
+    expect(paused).toMatchObject({ code: 'ERELAYDENIED' });
+    expect(sent.filter((notice) => notice.sentAt! >= paused.nextProbeAt)).toEqual([]);
+    expect(sent.map(countedForTheSetup)).toEqual([0, 0, 0, 0]);
+    const patrons = relay.received.map((message) => message.envelope.to[0]).filter((to) => to !== BOUNCE_TO && !/^it@/.test(to ?? ''));
+    expect(patrons.sort()).toEqual(Array.from({ length: 4 }, (_, i) => `patron${i}@example.org`));
+    expect(lines(log, 'held notices rung')).toEqual([expect.objectContaining({ attributes: expect.objectContaining({ institution: 'demo' }) })]);
+    expect(lines(log, 'transport resumed')).toHaveLength(1);
+  }, 120_000);
+
   it('makes at most one login attempt per probe while the relay refuses the password, and sends everything once it is right', async () => {
     // Prepare: the relay takes another password than the one configured
     const options: RelayOptions = { auth: { user: 'relay', pass: 'the-new-password' } };

@@ -6,7 +6,8 @@ import { DeliveryError } from '../../shared/errors';
 import type { OutgoingMessage } from '../../shared/mime/compose';
 import { buildMail } from '../../shared/mime/compose';
 import { type SmtpServer, SmtpTransport } from '../../shared/transport/smtp-transport';
-import type { ServerTry } from '../../shared/transport/transport';
+import type { SendReceipt, ServerTry } from '../../shared/transport/transport';
+import { attemptEntry } from '../../shared/lifecycle/history';
 import { makePrivateCa, type PrivateCa } from '../support/tls';
 import { type Relay, startRelay, startSilentServer } from '../support/smtp-relay';
 
@@ -258,8 +259,20 @@ describe('Class: SmtpTransport', () => {
       expect(noTls.received[0]?.secure).toBe(false);
       expect(tries.map((t) => t.server)).toEqual([`127.0.0.1:${noTls.port} (TLS)`, `127.0.0.1:${noTls.port} (plain)`]);
       // The history says the message went in plain, and why.
-      expect((receipt as { response: string }).response).toMatch(/^250 .* \(sent without TLS under allowNonSecure: .*does not offer STARTTLS.*\)$/);
+      expect((receipt as { response: string }).response).toMatch(/^\(sent without TLS under allowNonSecure: .*does not offer STARTTLS.*\) 250 /);
       expect(noTls.count('STARTTLS')).toBe(0);
+    });
+
+    it('keeps the note that a message went in plain when the relay answers at length', async () => {
+      // Prepare: a relay whose 250 reply is longer than a history entry keeps
+      const noTls = await relay({ starttls: false, acceptedWords: `(${'accepted for delivery by a very talkative relay '.repeat(8).trim()})` });
+      // Act
+      const receipt = (await sendAndCatch(transport(server(noTls.port, { tls: 'starttls', allowNonSecure: true })))) as SendReceipt;
+      const entry = attemptEntry({ ok: true, ...receipt, startedAt: new Date() }, 'sent', new Date());
+      // Assess
+      expect(receipt.response!.length).toBeGreaterThan(300);
+      expect(entry.message).toMatch(/^\(sent without TLS under allowNonSecure: .*does not offer STARTTLS.*\) 250 2\.0\.0 Ok: queued as 1 .*…$/);
+      expect(entry).toMatchObject({ responseCode: 250, enhancedStatus: '2.0.0' });
     });
 
     it('delivers over STARTTLS to a relay whose certificate a private CA signed, given that CA', async () => {

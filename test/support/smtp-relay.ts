@@ -49,6 +49,8 @@ export interface RelayOptions {
    * the message).
    */
   onData?: (message: Buffer, attempt: number) => Reply | Promise<Reply>;
+  /** Words the relay adds to its 250 reply to a message (a long reply, as some relays give). */
+  acceptedWords?: string;
   /** Delay before answering DATA, in milliseconds (a slow relay). */
   dataDelayMs?: number;
   /** Keep only the Message-ID and headers' text of what arrives, not a full parse (for thousands of messages). */
@@ -180,7 +182,8 @@ export const startRelay = async (options: RelayOptions = {}): Promise<Relay> => 
           parsed: options.light ? lightParse(raw) : await simpleParser(raw),
         });
         const quoted = options.quoteAcceptedLogin ? `, authenticated as ${logins.get(session.id)}` : '';
-        callback(null, `2.0.0 Ok: queued as ${received.length}${quoted}`);
+        const words = options.acceptedWords ? ` ${options.acceptedWords}` : '';
+        callback(null, `2.0.0 Ok: queued as ${received.length}${quoted}${words}`);
       });
     },
   };

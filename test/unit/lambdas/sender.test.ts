@@ -213,6 +213,30 @@ describe('Handler: sender', () => {
     expect(log.lines.filter((line) => line.message === TRANSPORT_RESUMED_LOG)).toHaveLength(1);
   });
 
+  it('sends a notice held for the pause at its doorbell once the pause is over, though the probe time it was given is later', async () => {
+    // Prepare: held for a probe an hour away; the Test Server has ended the pause since
+    const heldEntry = { at: '2030-01-01T00:00:30.000Z', outcome: 'deferred' as const, status: 'queued' as const, code: 'ESESNOTVERIFIED', message: "held while the institution's sending is paused" };
+    fakes.store.seed({ notice: stored(ids[0]!, { nextAttemptAt: '2030-01-01T01:00:00.000Z', sweepAt: '2030-01-01T00:50:00.000Z', attempts: [heldEntry] }), content });
+    // Act
+    await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(fakes.transports.sent.map((sent) => sent.message.noticeId)).toEqual([ids[0]]);
+    expect(fakes.store.peek(ids[0]!)).toMatchObject({ status: 'sent', attemptCount: 1 });
+  });
+
+  it('leaves a notice held for the pause to its time while the pause lasts', async () => {
+    // Prepare
+    const heldEntry = { at: '2030-01-01T00:00:30.000Z', outcome: 'deferred' as const, status: 'queued' as const, code: 'ESESNOTVERIFIED', message: "held while the institution's sending is paused" };
+    fakes.transportState.seed('branch', { pause: { ...throttled, code: 'ESESNOTVERIFIED', nextProbeAt: '2030-01-01T00:05:00.000Z' } });
+    fakes.store.seed({ notice: stored(ids[0]!, { nextAttemptAt: '2030-01-01T00:05:00.000Z', attempts: [heldEntry] }), content });
+    // Act
+    await handler(sqsEvent([doorbell(ids[0]!)]));
+    // Assess
+    expect(fakes.transports.sent).toEqual([]);
+    expect(fakes.store.timesCalled('apply')).toBe(0);
+    expect(fakes.queue.rung).toEqual([{ id: ids[0], delaySeconds: 240 }]);
+  });
+
   it('says nothing was discarded when another actor ended the notice first', async () => {
     // Prepare: past its give-up time, and the sweep discards it between our read and our write
     fakes.store.seed({ notice: stored(ids[0]!, { giveUpAt: '2030-01-01T00:00:00.000Z' }), content });

@@ -78,6 +78,63 @@ describe('Handler: sweep', () => {
   });
 });
 
+describe('Handler: sweep, when sending resumes before the probe time', () => {
+  const held = (id: string, overrides: Partial<Notice> = {}) =>
+    aNotice({
+      id,
+      nextAttemptAt: '2030-01-01T01:00:30.000Z',
+      sweepAt: '2030-01-01T00:50:30.000Z',
+      attempts: [{ at: '2030-01-01T00:02:00.000Z', outcome: 'deferred', status: 'queued', code: 'ERELAYDENIED', message: "held while the institution's sending is paused" }],
+      ...overrides,
+    });
+  const heldIds = ['01JB0000000000000000000011', '01JB0000000000000000000012', '01JB0000000000000000000013'];
+  const otherIds = ['01JB0000000000000000000021', '01JB0000000000000000000022', '01JB0000000000000000000023'];
+
+  it('rings now, spread over the intake spread, the notices held for the probe, and only those, once', async () => {
+    // Prepare: the Test Server ended demo's pause at 00:09, before its probe at 01:00
+    const log = recordingLog();
+    fakes = fakeDeps({ now: NOW, log });
+    handler = makeSweepHandler(fakes.deps);
+    fakes.transportState.seed('demo', { resumed: { at: '2030-01-01T00:09:00.000Z', heldUntil: '2030-01-01T01:00:00.000Z' } });
+    seed(
+      // Held in the store for the probe; held by the attempt that met the refusal; held in the queue (due, unwritten)
+      held(heldIds[0]!),
+      held(heldIds[1]!, { status: 'retrying', attemptCount: 1, attempts: [{ at: '2030-01-01T00:01:00.000Z', outcome: 'transient', status: 'retrying', code: 'ERELAYDENIED', message: '454 4.7.1 <address>: Relay access denied' }] }),
+      aNotice({ id: heldIds[2], nextAttemptAt: '2030-01-01T00:05:00.000Z', sweepAt: '2030-01-01T00:11:00.000Z' }),
+      // Scheduled for later of its own accord; another institution's; held, but not for this resumption's probe
+      aNotice({ id: otherIds[0], sendAt: '2030-01-01T00:58:00.000Z', nextAttemptAt: '2030-01-01T00:58:00.000Z', sweepAt: '2030-01-01T00:48:00.000Z' }),
+      held(otherIds[1]!, { institutionId: 'branch' }),
+      held(otherIds[2]!, { nextAttemptAt: '2030-01-01T03:00:00.000Z', sweepAt: '2030-01-01T02:50:00.000Z' }),
+    );
+    // Act
+    await handler();
+    const first = [...fakes.queue.rung];
+    await handler();
+    // Assess: each rung once, with the intake's jitter (0 to 60 s; the fake random gives the middle), no attempt counted
+    expect(first.map((doorbell) => doorbell.id).sort()).toEqual([...heldIds].sort());
+    expect(first.every((doorbell) => doorbell.delaySeconds === 30)).toBe(true);
+    expect(fakes.queue.rung).toHaveLength(3);
+    expect(fakes.transportState.peek('demo').resumed).toBeUndefined();
+    expect(heldIds.map((id) => fakes.store.peek(id)?.attemptCount)).toEqual([0, 1, 0]);
+    expect(log.lines.filter((line) => line.message === 'held notices rung').map((line) => line.attributes)).toEqual([{ institution: 'demo', count: 3, resumedAt: '2030-01-01T00:09:00.000Z' }]);
+  });
+
+  it('keeps the resumption for the next run when the held notices cannot be read', async () => {
+    // Prepare
+    fakes.transportState.seed('demo', { resumed: { at: '2030-01-01T00:09:00.000Z', heldUntil: '2030-01-01T01:00:00.000Z' } });
+    seed(held(heldIds[0]!));
+    fakes.store.failNext('getNotices', Object.assign(new Error('down'), { name: 'InternalServerError' }));
+    // Act
+    await handler();
+    const kept = fakes.transportState.peek('demo').resumed;
+    await handler();
+    // Assess
+    expect(kept).toBeDefined();
+    expect(fakes.queue.rung.map((doorbell) => doorbell.id)).toEqual([heldIds[0]]);
+    expect(fakes.transportState.peek('demo').resumed).toBeUndefined();
+  });
+});
+
 describe('Handler: sweep, the stall alert', () => {
   const pause = { since: '2030-01-01T00:00:00.000Z', code: 'EAUTH', reply: '535 5.7.8 Authentication credentials invalid', server: 'relay.library.example.org:587', nextProbeAt: '2030-01-01T00:03:00.000Z', backoffSeconds: 180, probes: 0 };
 

@@ -4,7 +4,7 @@ import { onFeedback } from '../../../../shared/lifecycle/feedback';
 import type { LifecycleContext } from '../../../../shared/lifecycle/plan';
 import { newReport } from '../../../../shared/lifecycle/reports';
 import { doorbellAfterQueueLoss } from '../../../../shared/lifecycle/scheduling';
-import { afterAttempt, cancel, defer, markResent, newNotice, onDoorbell, resendOf, resendRefusal, sweepAction, takeLease } from '../../../../shared/lifecycle/transitions';
+import { afterAttempt, cancel, defer, heldForPause, markResent, newNotice, onDoorbell, resendOf, resendRefusal, sweepAction, takeLease } from '../../../../shared/lifecycle/transitions';
 import { aNotice, aNoticeInput, settingsOf } from '../../../support/factories';
 
 const at = (iso: string) => new Date(iso);
@@ -58,6 +58,30 @@ describe('Function: onDoorbell', () => {
     ['gives up at giveUpAt', aNotice({ status: 'retrying' }), '2030-01-05T04:00:00Z', { action: 'give-up' }],
   ])('%s', (_, notice, now, decision) => {
     expect(onDoorbell(notice, at(now))).toEqual(decision);
+  });
+
+  describe('a notice held for the institution\'s paused sending', () => {
+    const heldAt = '2030-01-01T00:01:00.000Z';
+    const probeTime = '2030-01-01T01:00:00.000Z';
+    const deferred = aNotice({ nextAttemptAt: probeTime, attempts: [{ at: heldAt, outcome: 'deferred', status: 'queued', code: 'ERELAYDENIED', message: 'held while the institution\'s sending is paused' }] });
+    const metTheRefusal = aNotice({ status: 'retrying', nextAttemptAt: probeTime, attempts: [{ at: heldAt, outcome: 'transient', status: 'retrying', code: 'EAUTH', message: '535 5.7.8 Authentication credentials invalid' }] });
+    const retrying = aNotice({ status: 'retrying', nextAttemptAt: probeTime, attempts: [{ at: heldAt, outcome: 'transient', status: 'retrying', code: 'ETIMEDOUT', message: 'the relay did not answer in time' }] });
+    const rateLimited = aNotice({ nextAttemptAt: probeTime, attempts: [{ at: heldAt, outcome: 'deferred', status: 'queued', message: 'held back by maxPerMinute (30)' }] });
+
+    it.each([
+      ['deferred while paused', deferred],
+      ['held by the attempt that met the refusal', metTheRefusal],
+    ])('goes at once, %s, when the pause is over; waits for the probe time while it lasts', (_, notice) => {
+      expect(onDoorbell(notice, at('2030-01-01T00:10:00Z'), true)).toEqual({ action: 'send' });
+      expect(onDoorbell(notice, at('2030-01-01T00:10:00Z'), false)).toEqual({ action: 'wait', until: at(probeTime) });
+    });
+
+    it('is no notice retried for its own failure, or held back by the rate limit: those keep their time', () => {
+      expect(heldForPause(retrying)).toBe(false);
+      expect(heldForPause(rateLimited)).toBe(false);
+      expect(onDoorbell(retrying, at('2030-01-01T00:10:00Z'), true)).toEqual({ action: 'wait', until: at(probeTime) });
+      expect(onDoorbell(rateLimited, at('2030-01-01T00:10:00Z'), true)).toEqual({ action: 'wait', until: at(probeTime) });
+    });
   });
 });
 

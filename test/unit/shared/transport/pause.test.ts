@@ -89,6 +89,13 @@ describe('Function: afterAttempt', () => {
     expect(after.firstUnsentAt).toBeUndefined();
   });
 
+  it('leaves the held notices to the sweep to ring when a send works before the probe time', () => {
+    // A notice already being sent when the pause began gets through a minute later.
+    const after = applyChange(paused(), afterAttempt(paused(), {}, at('2030-01-01T00:01:00Z'), timing).change);
+    expect(after).toMatchObject({ resumed: { at: '2030-01-01T00:01:00.000Z', heldUntil: '2030-01-01T00:03:00.000Z' } });
+    expect(after.pause).toBeUndefined();
+  });
+
   it("resumes when the probe's relay takes the login and the envelope, whatever it says of the patron", () => {
     const state: TransportState = { ...paused(), probe: { token: 'p1', until: '2030-01-01T00:04:30.000Z' } };
     expect(afterAttempt(state, { error: greylisted, probeToken: 'p1' }, at('2030-01-01T00:03:05Z'), timing).event).toBe('resumed');
@@ -185,6 +192,20 @@ describe('Function: afterTestSent', () => {
   it('ends a pause when the Test Server gets a message through', () => {
     expect(afterTestSent(paused(), NOW)).toMatchObject({ event: 'resumed', change: { remove: ['pause', 'firstUnsentAt'] } });
   });
+
+  it('leaves the notices held for the next probe to the sweep to ring now, when the probe is still to come', () => {
+    // Act
+    const before = applyChange(paused(), afterTestSent(paused(), at('2030-01-01T00:01:00Z')).change);
+    const after = applyChange(paused(), afterTestSent(paused(), at('2030-01-01T00:03:00Z')).change);
+    // Assess: after the probe time, held notices come back within the intake's spread of their own accord
+    expect(before.resumed).toEqual({ at: '2030-01-01T00:01:00.000Z', heldUntil: '2030-01-01T00:03:00.000Z' });
+    expect(after.resumed).toBeUndefined();
+  });
+
+  it('keeps the latest probe time of a resumption the sweep has not rung yet', () => {
+    const state: TransportState = { ...paused({ nextProbeAt: '2030-01-01T00:05:00.000Z' }), resumed: { at: '2030-01-01T00:00:30.000Z', heldUntil: '2030-01-01T01:00:00.000Z' } };
+    expect(applyChange(state, afterTestSent(state, at('2030-01-01T00:01:00Z')).change).resumed).toEqual({ at: '2030-01-01T00:01:00.000Z', heldUntil: '2030-01-01T01:00:00.000Z' });
+  });
 });
 
 describe('Function: checkStall', () => {
@@ -203,6 +224,42 @@ describe('Function: checkStall', () => {
     expect(begins).toMatchObject({ event: 'stalled', stalledSince: at('2030-01-01T00:00:00Z') });
     expect(lasts).toEqual({ stalledSince: at('2030-01-01T00:00:00Z') });
     expect(ends).toMatchObject({ event: 'recovered', change: { remove: ['stall'] } });
+  });
+
+  it('counts no stall after a message refused for good: nothing waits', () => {
+    // Prepare: one content refusal, and no other traffic
+    const refused = deliveryFailure('EMESSAGE', '554 5.6.0 Message content rejected', { transport: 'smtp', server: SERVER, responseCode: 554, enhancedStatus: '5.6.0' });
+    const state = applyChange(fresh, afterAttempt(fresh, { error: refused, recipientKey: 'ka', noticeId: 'N1' }, NOW, timing).change);
+    // Act
+    const later = checkStall(state, at('2030-01-01T00:31:00Z'), 30);
+    // Assess
+    expect(state.firstUnsentAt).toBeUndefined();
+    expect(later).toEqual({ stalledSince: undefined });
+  });
+
+  it('counts a stall from a notice left to be tried again, until that notice is refused for good', () => {
+    // Prepare
+    const timedOut = deliveryFailure('ETIMEDOUT', 'the relay did not answer in time', { transport: 'smtp', server: SERVER });
+    const refused = deliveryFailure('EMESSAGE', '554 5.6.0 Message content rejected', { transport: 'smtp', server: SERVER, responseCode: 554, enhancedStatus: '5.6.0' });
+    const waiting = applyChange(fresh, afterAttempt(fresh, { error: timedOut, recipientKey: 'ka', noticeId: 'N1' }, NOW, timing).change);
+    const another = applyChange(waiting, afterAttempt(waiting, { error: timedOut, recipientKey: 'kb', noticeId: 'N2' }, at('2030-01-01T00:01:00Z'), timing).change);
+    // Act: another notice refused for good leaves the count alone; the one it started with ends it
+    const otherRefused = applyChange(another, afterAttempt(another, { error: refused, recipientKey: 'kb', noticeId: 'N2' }, at('2030-01-01T00:05:00Z'), timing).change);
+    const firstRefused = applyChange(otherRefused, afterAttempt(otherRefused, { error: refused, recipientKey: 'ka', noticeId: 'N1' }, at('2030-01-01T00:06:00Z'), timing).change);
+    // Assess
+    expect(waiting).toMatchObject({ firstUnsentAt: NOW.toISOString(), firstUnsentBy: 'N1' });
+    expect(otherRefused).toMatchObject({ firstUnsentAt: NOW.toISOString(), firstUnsentBy: 'N1' });
+    expect(checkStall(otherRefused, at('2030-01-01T00:30:00Z'), 30).event).toBe('stalled');
+    expect(firstRefused.firstUnsentAt).toBeUndefined();
+    expect(firstRefused.firstUnsentBy).toBeUndefined();
+    expect(checkStall(firstRefused, at('2030-01-01T00:31:00Z'), 30)).toEqual({ stalledSince: undefined });
+  });
+
+  it('keeps counting a stall through a refusal for good while sending is paused: held notices still wait', () => {
+    const refused = deliveryFailure('EMESSAGE', '554 5.6.0 Message content rejected', { transport: 'smtp', server: SERVER, responseCode: 554, enhancedStatus: '5.6.0' });
+    const state: TransportState = { ...paused(), firstUnsentBy: 'N1' };
+    const after = applyChange(state, afterAttempt(state, { error: refused, recipientKey: 'ka', noticeId: 'N1' }, at('2030-01-01T00:01:00Z'), timing).change);
+    expect(checkStall(after, at('2030-01-01T00:30:00Z'), 30).event).toBe('stalled');
   });
 
   it('counts a stall from the first attempt that failed for a reason other than one patron', () => {
