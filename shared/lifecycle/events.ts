@@ -4,13 +4,14 @@
 // stays in the sweep's index until the event is handed on, so a crash loses none.
 import { addSeconds } from '../clock';
 import type { Notice } from '../notice/model';
+import { withoutAddresses } from '../privacy';
 import { isAnnounced, type NoticeEvent } from '../webhooks/events';
 import { at, dropUndefined, iso, type LifecycleContext, type LifecycleSettings, type Plan, type Subscriptions, type Transition } from './plan';
 import { doorbellGraceSeconds } from './scheduling';
 
 /**
  * The transition with the webhook event its change causes, if any: the event's id comes from `newId`, its
- * sequence follows the notice's last, its reply is the last history entry's message. The notice keeps (or
+ * sequence follows the notice's last, its reply is the last history entry's message without any email address. The notice keeps (or
  * gets) a `sweepAt` no later than a doorbell's grace, the sweep's backstop for relaying the event.
  * @example
  * const plan = announced(decide(notice, now, ctx), notice, now, ctx);
@@ -32,7 +33,8 @@ export const announce = (
     type,
     createdAt: transition.set.updatedAt ?? iso(now),
     sequence,
-    notice: dropUndefined({ id: notice.id, externalId: notice.externalId, type: notice.type, status, lastReply: last?.message }),
+    // The reply goes to the ILS and waits in queues on the way: a server's refusal and an SES diagnostic often name the patron.
+    notice: dropUndefined({ id: notice.id, externalId: notice.externalId, type: notice.type, status, lastReply: last?.message === undefined ? undefined : withoutAddresses(last.message, [notice.to]) }),
   };
   const backstop = addSeconds(now, doorbellGraceSeconds(ctx.settings));
   const planned = transition.set.sweepAt;
