@@ -64,7 +64,7 @@ const newDigest = (deps: DigestDeps, institution: InstitutionConfig, id: NoticeI
   const groups = groupByReason(notices);
   const attempt = (limits: DigestLimits) => {
     const rendered = renderDigest({ institutionName: institution.name ?? institution.id, date, timeZone: deps.reports.timeZone, groups, limits });
-    const attachment = { filename: rendered.filename, contentType: 'text/csv; charset=utf-8', contentBase64: Buffer.from(`\uFEFF${rendered.csv}`, 'utf8').toString('base64') };
+    const attachment = { filename: rendered.filename, contentType: 'text/csv; charset=utf-8', contentBase64: Buffer.from(rendered.csv, 'utf8').toString('base64') };
     const size = Buffer.byteLength(rendered.text) + Buffer.byteLength(rendered.html) + attachment.contentBase64.length;
     return { rendered, attachment, size };
   };

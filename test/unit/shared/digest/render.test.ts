@@ -1,24 +1,17 @@
-import { csvCell, groupByReason, lastReply, renderDigest } from '../../../../shared/digest/render';
+import { csvCell } from '../../../../shared/csv';
+import { groupByReason, lastReply, renderDigest } from '../../../../shared/digest/render';
 import { aNotice } from '../../../support/factories';
 import { DIGEST_DAY, DIGEST_ZONE, listedNotices } from '../../../support/digest-day';
 
 describe('Module: digest render', () => {
-  it.each([
-    ['plain', 'plain'],
-    ['', ''],
-    ['=SUM(A1:A9)', "'=SUM(A1:A9)"],
-    ['+1 555', "'+1 555"],
-    ['-2', "'-2"],
-    ['@cmd', "'@cmd"],
-    ['\tTAB', "'\tTAB"],
-    ['\rCR', `"'\rCR"`],
-    ['a, b', '"a, b"'],
-    ['say "hi"', '"say ""hi"""'],
-    ['two\r\nlines', '"two\r\nlines"'],
-    ['=1,"x"', `"'=1,""x"""`],
-  ])('writes %j as the CSV cell %j (RFC 4180, never a formula)', (value, cell) => {
-    // Act & Assess
-    expect(csvCell(value)).toBe(cell);
+  it('writes its CSV as the console writes its export: quoted cells, never a formula, after a byte order mark', () => {
+    // Act
+    const rendered = renderDigest({ institutionName: 'Demo', date: DIGEST_DAY, timeZone: DIGEST_ZONE, groups: groupByReason(listedNotices()) });
+    // Assess
+    const [header, first] = rendered.csv.split('\r\n');
+    expect(header).toBe(`\uFEFF${['date', 'status', 'reason', 'patron address', 'type', 'externalId', 'last reply', 'ended at (UTC)', 'notice id'].map((name) => csvCell(name)).join(',')}`);
+    expect(first).toContain(csvCell('=HYPERLINK("http://evil.example/",\'x\')'));
+    expect(first).toContain(`"'=HYPERLINK(""http://evil.example/"",'x')"`);
   });
 
   it('groups the notices by the reason staff read, the largest group first', () => {
