@@ -3,6 +3,7 @@
 // that a spreadsheet opens safely (shared/csv.ts, as the console's export).
 import { reasonFor, statusLabel } from '../console/reasons';
 import { toCsv } from '../csv';
+import { lastReply } from '../notice/last-reply';
 import type { Notice } from '../notice/model';
 import { endedAt } from './collect';
 
@@ -30,21 +31,13 @@ export interface RenderedDigest {
   filename: string;
 }
 
-/** What the patron's mail server, SES or Notice Relay said last about the notice. */
-export const lastReply = (notice: Notice): string | undefined => {
-  const entry = [...notice.attempts].reverse().find((seen) => seen.message !== undefined && seen.outcome !== 'deferred' && seen.outcome !== 'resent');
-  const event = [...notice.events].reverse().find((seen) => seen.detail !== undefined && seen.type !== 'delivery' && seen.type !== 'deliveryDelay');
-  if (event && (!entry || event.at >= entry.at)) return event.detail;
-  return entry?.message;
-};
-
 /** The notices grouped by the reason staff read for them, the largest group first. */
 export const groupByReason = (notices: Notice[]): DigestGroup[] => {
   const groups = new Map<string, DigestGroup>();
   for (const notice of notices) {
     const reason = reasonFor(notice);
     const group = groups.get(reason.summary) ?? { reason: reason.summary, ...(reason.action ? { action: reason.action } : {}), rows: [] };
-    group.rows.push({ noticeId: notice.id, status: notice.status, endedAt: endedAt(notice), to: notice.to, type: notice.type, externalId: notice.externalId, lastReply: lastReply(notice) });
+    group.rows.push({ noticeId: notice.id, status: notice.status, endedAt: endedAt(notice), to: notice.to, type: notice.type, externalId: notice.externalId, lastReply: lastReply(notice)?.message });
     groups.set(reason.summary, group);
   }
   return [...groups.values()].sort((a, b) => b.rows.length - a.rows.length || a.reason.localeCompare(b.reason));
