@@ -1,4 +1,4 @@
-// The digest's words (README: The daily digest): the day's undelivered notices grouped by why, in the
+// The digest's words (docs/staff/reports.md, The daily digest): the day's undelivered notices grouped by why, in the
 // staff console's words (shared/console/reasons.ts owns them), as a text part, an HTML part and a CSV file
 // that a spreadsheet opens safely (shared/csv.ts, as the console's export).
 import { reasonFor, statusLabel } from '../console/reasons';

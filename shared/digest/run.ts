@@ -1,4 +1,4 @@
-// Sends each institution's daily digest once its local time of day has come (README: The daily digest).
+// Sends each institution's daily digest once its local time of day has come (docs/staff/reports.md, The daily digest).
 // The digest is a notice of kind `report` to `bounceTo`, sent by the sender through the institution's own
 // transport like a return-to-sender report, with its retries. Its id is fixed by the institution and the
 // local date, and it is created conditionally: however many runs overlap or crash, one digest exists per
