@@ -12,8 +12,9 @@ import { doorbellGraceSeconds } from './scheduling';
 
 /**
  * The transition with the webhook event its change causes, if any: the event's id comes from `newId`, its
- * sequence follows the notice's last, its reply is the notice's last reply (shared/notice/last-reply.ts) without any email address. The notice keeps (or
- * gets) a `sweepAt` no later than a doorbell's grace, the sweep's backstop for relaying the event.
+ * sequence follows the notice's last, its reply is the notice's last reply (shared/notice/last-reply.ts)
+ * without any email address. The notice keeps (or gets) a `sweepAt` no later than a doorbell's grace, the
+ * sweep's backstop for relaying the event.
  * @example
  * const plan = announced(decide(notice, now, ctx), notice, now, ctx);
  */
