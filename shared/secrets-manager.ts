@@ -51,7 +51,7 @@ export const parseSecret = (text: string | undefined): InstitutionSecrets => {
   return {
     servers: Array.isArray(parsed.servers) ? parsed.servers.map((s) => (s && typeof s === 'object' ? { pass: str(s.pass), clientSecret: str(s.clientSecret), refreshToken: str(s.refreshToken) } : null)) : undefined,
     dkimPrivateKey: str(parsed.dkimPrivateKey),
-    webhooks: Array.isArray(parsed.webhooks) ? parsed.webhooks.map((w) => (w && typeof w === 'object' ? { secret: str(w.secret) } : null)) : undefined,
+    webhooks: Array.isArray(parsed.webhooks) ? parsed.webhooks.map((w) => (w && typeof w === 'object' ? { url: str(w.url), secret: str(w.secret) } : null)) : undefined,
   };
 };
 

@@ -2,9 +2,11 @@
 // client secrets and refresh tokens, DKIM private keys, webhook signing secrets. One secret per institution,
 // a JSON document:
 //   {"servers": [{"pass": "…"}, {"clientSecret": "…", "refreshToken": "…"}], "dkimPrivateKey": "-----BEGIN…",
-//    "webhooks": [{"secret": "…"}]}
-// `servers` and `webhooks` are in the order of the configuration's lists. A value in the file wins over the secret.
-import type { InstitutionConfig } from './config/schema';
+//    "webhooks": [{"url": "https://…", "secret": "…"}]}
+// `servers` are in the order of the configuration's list (a primary and its backup, which do not move);
+// each webhook's secret names its receiver's URL, so removing or reordering receivers never signs one
+// receiver's events with another's secret. A value in the file wins over the secret.
+import type { InstitutionConfig, WebhookConfig } from './config/schema';
 
 export interface ServerSecrets {
   pass?: string;
@@ -15,8 +17,11 @@ export interface ServerSecrets {
 export interface InstitutionSecrets {
   servers?: Array<ServerSecrets | null>;
   dkimPrivateKey?: string;
-  /** The signing secret of each webhook, in the order of the configuration's `webhooks`. */
-  webhooks?: Array<{ secret?: string } | null>;
+  /**
+   * The signing secret of each webhook, by its receiver's `url` as the configuration writes it. An entry
+   * without a url is of the older form, which went by position (see webhookSecretFor).
+   */
+  webhooks?: Array<{ url?: string; secret?: string } | null>;
 }
 
 /**
@@ -35,9 +40,32 @@ export const secretTemplate = (institution: InstitutionConfig): InstitutionSecre
   const needsServers = servers.some(Boolean);
   const dkim = transport.kind === 'smtp' && transport.dkim !== undefined;
   // Each webhook's signing secret: IT makes one (openssl rand -hex 32) and gives it to the ILS's receiver too.
-  const webhooks = institution.webhooks.map(() => ({ secret: '' }));
+  const webhooks = institution.webhooks.map((hook) => ({ url: hook.url, secret: '' }));
   if (!needsServers && !dkim && webhooks.length === 0) return undefined;
   return { ...(needsServers ? { servers } : {}), ...(dkim ? { dkimPrivateKey: '' } : {}), ...(webhooks.length ? { webhooks } : {}) };
+};
+
+/** The secret that signs a receiver's events, or why there is none to use. */
+export type WebhookSecret = { secret: string } | { missing: 'no-secret' | 'secret-by-position' };
+
+/**
+ * The secret that signs `hook`'s events: the configuration's own (`npm start`), else the entry of the
+ * institution's secret whose `url` is the receiver's. An entry without a url (the older form, which went
+ * by position) is used only where it cannot be anyone else's: the institution has one receiver and the
+ * secret one entry. With more, a receiver removed or moved would sign with another's secret, so they are
+ * refused (`secret-by-position`) until each entry names its url.
+ * @example
+ * webhookSecretFor(institution, hook, await secrets.forInstitution(institution.id))
+ */
+export const webhookSecretFor = (institution: Pick<InstitutionConfig, 'webhooks'>, hook: Pick<WebhookConfig, 'url' | 'secret'>, secrets: InstitutionSecrets): WebhookSecret => {
+  if (hook.secret) return { secret: hook.secret };
+  const entries = (secrets.webhooks ?? []).filter((entry): entry is { url?: string; secret?: string } => entry !== null);
+  const named = entries.find((entry) => entry.url === hook.url);
+  if (named) return named.secret ? { secret: named.secret } : { missing: 'no-secret' };
+  const unnamed = entries.filter((entry) => entry.url === undefined && entry.secret);
+  if (unnamed.length === 0) return { missing: 'no-secret' };
+  const only = unnamed[0] as { secret: string };
+  return institution.webhooks.length === 1 && entries.length === 1 ? { secret: only.secret } : { missing: 'secret-by-position' };
 };
 
 export interface SecretSource {

@@ -11,7 +11,7 @@ import type { WebhookStore } from '../../shared/store/webhook-store';
 import { deleteSuppression, listSuppressions, putSuppression } from '../../shared/suppression/manage';
 import type { SuppressionDeps } from '../../shared/suppression/suppress';
 import { listWebhookDeliveries } from '../../shared/webhooks/deliveries';
-import { formatPath, textOfAtMost } from '../../shared/validation';
+import { formatPath, issuesToDetails, textOfAtMost } from '../../shared/validation';
 import openapi from './openapi.json';
 import { header, json, jsonBody } from './http';
 import { type AuthDeps, authenticated, routeRequests, type RouteTable } from './router';
@@ -186,7 +186,8 @@ const routes: Array<RouteTable<IntakeHandlerDeps>> = [
         const institution = await authenticated(deps, event);
         const raw = event.body ? jsonBody(event) : {};
         const body = suppressionBody.safeParse(raw);
-        if (!body.success) throw new ValidationError('The body is invalid.', body.error.issues.map((issue) => ({ path: formatPath(issue.path) || 'body', message: issue.message })));
+        // Worded and placed as a notice's problems are: an unknown field is named by its own path.
+        if (!body.success) throw new ValidationError('The body is invalid.', issuesToDetails(body.error.issues));
         return json(200, await putSuppression(deps, institution, address as string, body.data.note));
       },
       DELETE: async (deps, event, [address]) => json(200, await deleteSuppression(deps, await authenticated(deps, event), address as string)),

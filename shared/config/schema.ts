@@ -154,8 +154,8 @@ const sesTransport = z.strictObject({
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /**
- * A receiver of the institution's events. `secret` signs them (`npm start`; on AWS it is in the
- * institution's secret, `{"webhooks": [{"secret": "…"}]}` in the order of this list).
+ * A receiver of the institution's events, known by its URL. `secret` signs them (`npm start`; on AWS it is
+ * in the institution's secret, `{"webhooks": [{"url": "…", "secret": "…"}]}`, found by this URL).
  */
 const webhook = z.strictObject({
   url: z
@@ -201,8 +201,20 @@ const institution = z.strictObject({
   transport: z.discriminatedUnion('kind', [sesTransport, smtpTransport]),
   /** The SMTP door: the networks whose connections may submit as this institution without a login. */
   smtpSubmission: z.strictObject({ allowFrom: z.array(noLoginNetwork).min(1, { message: 'needs at least one network, like 10.1.0.0/16' }) }).optional(),
-  /** Where the institution's notice events are posted, signed (docs/integrator/webhooks.md). */
-  webhooks: z.array(webhook).max(10).default([]),
+  /**
+   * Where the institution's notice events are posted, signed (docs/integrator/webhooks.md): one entry per
+   * URL, which names the receiver to its secret, its queue messages and its delivery records.
+   */
+  webhooks: z
+    .array(webhook)
+    .max(10)
+    .default([])
+    .superRefine((hooks, ctx) => {
+      hooks.forEach((hook, index) => {
+        const first = hooks.findIndex((other) => other.url === hook.url);
+        if (first < index) ctx.addIssue({ code: 'custom', path: [index, 'url'], message: `is webhooks[${first}]'s URL too: one entry per receiver, its events listing all it takes` });
+      });
+    }),
 })
   .superRefine(
     (inst, ctx) => {

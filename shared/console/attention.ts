@@ -6,7 +6,7 @@ import type { InstitutionConfig } from '../config/schema';
 import { NOTICE_STATUSES, type Notice, type NoticeStatus } from '../notice/model';
 import type { ListPage, NoticeStore } from '../store/notice-store';
 import type { TransportDesk, TransportStatus } from '../transport/desk';
-import { toCsv } from './csv';
+import { toCsv } from '../csv';
 import { reasonFor, statusLabel } from './reasons';
 
 /** Statuses that mean the patron did not get the notice. */

@@ -1,4 +1,4 @@
-// The digest's day (README: The daily digest): the local calendar day in the institution's time zone, as
+// The digest's day (docs/staff/reports.md, The daily digest): the local calendar day in the institution's time zone, as
 // an interval of UTC instants. A day of 23 or 25 hours (a DST change) is still one day and one digest.
 
 /** The UTC offset of `zone` at `instant`, in milliseconds (Intl names it as `GMT+05:30`). */

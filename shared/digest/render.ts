@@ -1,7 +1,9 @@
-// The digest's words (README: The daily digest): the day's undelivered notices grouped by why, in the
+// The digest's words (docs/staff/reports.md, The daily digest): the day's undelivered notices grouped by why, in the
 // staff console's words (shared/console/reasons.ts owns them), as a text part, an HTML part and a CSV file
-// (RFC 4180) that a spreadsheet opens safely.
+// that a spreadsheet opens safely (shared/csv.ts, as the console's export).
 import { reasonFor, statusLabel } from '../console/reasons';
+import { toCsv } from '../csv';
+import { lastReply } from '../notice/last-reply';
 import type { Notice } from '../notice/model';
 import { endedAt } from './collect';
 
@@ -29,31 +31,16 @@ export interface RenderedDigest {
   filename: string;
 }
 
-/** What the patron's mail server, SES or Notice Relay said last about the notice. */
-export const lastReply = (notice: Notice): string | undefined => {
-  const entry = [...notice.attempts].reverse().find((seen) => seen.message !== undefined && seen.outcome !== 'deferred' && seen.outcome !== 'resent');
-  const event = [...notice.events].reverse().find((seen) => seen.detail !== undefined && seen.type !== 'delivery' && seen.type !== 'deliveryDelay');
-  if (event && (!entry || event.at >= entry.at)) return event.detail;
-  return entry?.message;
-};
-
 /** The notices grouped by the reason staff read for them, the largest group first. */
 export const groupByReason = (notices: Notice[]): DigestGroup[] => {
   const groups = new Map<string, DigestGroup>();
   for (const notice of notices) {
     const reason = reasonFor(notice);
     const group = groups.get(reason.summary) ?? { reason: reason.summary, ...(reason.action ? { action: reason.action } : {}), rows: [] };
-    group.rows.push({ noticeId: notice.id, status: notice.status, endedAt: endedAt(notice), to: notice.to, type: notice.type, externalId: notice.externalId, lastReply: lastReply(notice) });
+    group.rows.push({ noticeId: notice.id, status: notice.status, endedAt: endedAt(notice), to: notice.to, type: notice.type, externalId: notice.externalId, lastReply: lastReply(notice)?.message });
     groups.set(reason.summary, group);
   }
   return [...groups.values()].sort((a, b) => b.rows.length - a.rows.length || a.reason.localeCompare(b.reason));
-};
-
-/** A CSV cell: quoted when it must be (RFC 4180), and never read as a formula by a spreadsheet (OWASP's CSV injection advice). */
-export const csvCell = (value: string | undefined): string => {
-  const text = value ?? '';
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) || safe !== safe.trim() ? `"${safe.replace(/"/g, '""')}"` : safe;
 };
 
 /** How many notices the email's parts list (a large day keeps the email within a notice's size). */
@@ -131,7 +118,6 @@ export const renderDigest = (input: { institutionName: string; date: string; tim
     '</body></html>',
     '',
   ].join('\n');
-  const lines = [CSV_HEADER, ...csvRows.map(({ row, reason }) => [date, row.status, reason, row.to, row.type, row.externalId, row.lastReply, row.endedAt, row.noticeId])];
-  const csv = lines.map((line) => line.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  const csv = toCsv(CSV_HEADER, csvRows.map(({ row, reason }) => [date, row.status, reason, row.to, row.type, row.externalId, row.lastReply, row.endedAt, row.noticeId]));
   return { subject, text, html, csv, filename: `undelivered-notices-${date}.csv` };
 };

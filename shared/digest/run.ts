@@ -1,4 +1,4 @@
-// Sends each institution's daily digest once its local time of day has come (README: The daily digest).
+// Sends each institution's daily digest once its local time of day has come (docs/staff/reports.md, The daily digest).
 // The digest is a notice of kind `report` to `bounceTo`, sent by the sender through the institution's own
 // transport like a return-to-sender report, with its retries. Its id is fixed by the institution and the
 // local date, and it is created conditionally: however many runs overlap or crash, one digest exists per
@@ -64,7 +64,7 @@ const newDigest = (deps: DigestDeps, institution: InstitutionConfig, id: NoticeI
   const groups = groupByReason(notices);
   const attempt = (limits: DigestLimits) => {
     const rendered = renderDigest({ institutionName: institution.name ?? institution.id, date, timeZone: deps.reports.timeZone, groups, limits });
-    const attachment = { filename: rendered.filename, contentType: 'text/csv; charset=utf-8', contentBase64: Buffer.from(`\uFEFF${rendered.csv}`, 'utf8').toString('base64') };
+    const attachment = { filename: rendered.filename, contentType: 'text/csv; charset=utf-8', contentBase64: Buffer.from(rendered.csv, 'utf8').toString('base64') };
     const size = Buffer.byteLength(rendered.text) + Buffer.byteLength(rendered.html) + attachment.contentBase64.length;
     return { rendered, attachment, size };
   };

@@ -1,4 +1,4 @@
-// The per-key request rate of the API (docs/integrator/api.md, 429 "over the key's rate"): a fixed one-minute
+// The per-key request rate of the API (docs/integrator/api.md, Errors: 429 `rate_limited`): a fixed one-minute
 // window per API key, counted in the store so that it holds across every intake instance.
 import { RateLimitedError } from '../errors';
 

@@ -3,15 +3,18 @@
 // so it is stored by the same write (an outbox) and exists exactly when the change does; the notice then
 // stays in the sweep's index until the event is handed on, so a crash loses none.
 import { addSeconds } from '../clock';
+import { lastReply } from '../notice/last-reply';
 import type { Notice } from '../notice/model';
+import { withoutAddresses } from '../privacy';
 import { isAnnounced, type NoticeEvent } from '../webhooks/events';
 import { at, dropUndefined, iso, type LifecycleContext, type LifecycleSettings, type Plan, type Subscriptions, type Transition } from './plan';
 import { doorbellGraceSeconds } from './scheduling';
 
 /**
  * The transition with the webhook event its change causes, if any: the event's id comes from `newId`, its
- * sequence follows the notice's last, its reply is the last history entry's message. The notice keeps (or
- * gets) a `sweepAt` no later than a doorbell's grace, the sweep's backstop for relaying the event.
+ * sequence follows the notice's last, its reply is the notice's last reply (shared/notice/last-reply.ts)
+ * without any email address. The notice keeps (or gets) a `sweepAt` no later than a doorbell's grace, the
+ * sweep's backstop for relaying the event.
  * @example
  * const plan = announced(decide(notice, now, ctx), notice, now, ctx);
  */
@@ -26,13 +29,14 @@ export const announce = (
   const type = `notice.${status}` as const;
   if (!ctx.subscriptions(notice.institutionId).has(type)) return transition;
   const sequence = (notice.eventSeq ?? 0) + 1;
-  const last = transition.append?.at(-1) ?? notice.attempts.at(-1);
+  const reply = lastReply({ attempts: [...notice.attempts, ...(transition.append ?? [])] });
   const event: NoticeEvent = {
     id: ctx.newId(),
     type,
     createdAt: transition.set.updatedAt ?? iso(now),
     sequence,
-    notice: dropUndefined({ id: notice.id, externalId: notice.externalId, type: notice.type, status, lastReply: last?.message }),
+    // The reply goes to the ILS and waits in queues on the way: a server's refusal and an SES diagnostic often name the patron.
+    notice: dropUndefined({ id: notice.id, externalId: notice.externalId, type: notice.type, status, lastReply: reply && withoutAddresses(reply.message, [notice.to]) }),
   };
   const backstop = addSeconds(now, doorbellGraceSeconds(ctx.settings));
   const planned = transition.set.sweepAt;

@@ -5,6 +5,7 @@ import { encodeWord, encodeWords } from 'nodemailer/lib/mime-funcs';
 import MimeNode from 'nodemailer/lib/mime-node';
 import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
+import { lastReply } from '../notice/last-reply';
 import type { HistoryEntry, Notice, ReturnToSenderReport } from '../notice/model';
 import { outcomeOf } from '../transport/classify';
 import { withCrlf } from './line-ends';
@@ -21,9 +22,6 @@ const OUTCOMES: Record<ReturnToSenderReport['outcome'], string> = {
   discarded: 'It could not be delivered before its give-up time and was discarded.',
   bounced: 'It was sent, and the recipient\'s mail system then returned it as undeliverable.',
 };
-
-const lastReply = (attempts: HistoryEntry[]): HistoryEntry | undefined =>
-  [...attempts].reverse().find((entry) => entry.outcome === 'transient' || entry.outcome === 'permanent' || entry.outcome === 'bounced');
 
 /**
  * What held the notice back when the institution's own setup is to blame: the last entry of its history
@@ -45,7 +43,7 @@ const maybeReceived = (report: ReturnToSenderReport): boolean => report.attempts
  * refusal, a 5.7.8 to a login say, is not the patron's), else 5.0.0.
  */
 const statusOf = (report: ReturnToSenderReport): string => {
-  const enhanced = lastReply(report.attempts)?.enhancedStatus;
+  const enhanced = lastReply(report)?.enhancedStatus;
   if (enhanced?.startsWith('5.') && !setupBlamed(report)) return enhanced;
   return report.outcome === 'discarded' ? '5.4.7' : '5.0.0';
 };
@@ -57,7 +55,7 @@ const describeAttempt = (entry: HistoryEntry, index: number): string => {
 };
 
 const humanPart = (report: ReturnToSenderReport, institution: InstitutionConfig): string => {
-  const reply = lastReply(report.attempts);
+  const reply = lastReply(report);
   const setup = setupBlamed(report);
   const unknown = maybeReceived(report);
   const why = setup
@@ -94,7 +92,7 @@ const humanPart = (report: ReturnToSenderReport, institution: InstitutionConfig)
 };
 
 const deliveryStatusPart = (report: ReturnToSenderReport, institution: InstitutionConfig): string => {
-  const reply = lastReply(report.attempts);
+  const reply = lastReply(report);
   const lastAttempt = [...report.attempts].reverse().find((entry) => entry.startedAt);
   const perMessage = [`Reporting-MTA: dns; ${domainOf(institution.from.address)}`, `X-Notice-Id: ${report.noticeId}`, `Arrival-Date: ${rfc5322(report.createdAt)}`];
   const perRecipient = [

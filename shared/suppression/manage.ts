@@ -12,9 +12,12 @@ export type SuppressionView = Omit<SuppressionEntry, 'institutionId'>;
 
 const view = ({ institutionId: _institution, ...rest }: SuppressionEntry): SuppressionView => rest;
 
-/** The address of a path, in the list's form; a 400 when it is not an address the API would mail. */
+/**
+ * The address of a path, in the list's form; a 400 when it is not an address the API would mail, as the
+ * OpenAPI document's Email says (a space or line break around it included, as in a notice's `to`).
+ */
 const addressOf = (raw: string): string => {
-  const parsed = emailAddress.safeParse(raw.trim());
+  const parsed = emailAddress.safeParse(raw);
   if (!parsed.success) throw new ValidationError('The address is not a valid email address.', [{ path: 'address', message: parsed.error.issues[0]?.message ?? 'is not a valid email address' }], 'invalid_address');
   return suppressionKey(parsed.data);
 };

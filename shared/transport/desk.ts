@@ -10,9 +10,10 @@ import { DeliveryError, errorCode } from '../errors';
 import type { IdSource } from '../ids';
 import { AUTH_FAILURE_LOG, type Log, TRANSPORT_RESUMED_LOG } from '../log';
 import type { OutgoingMessage } from '../mime/compose';
+import { withoutAddresses } from '../privacy';
 import { outcomeOf } from './classify';
 import { openTransport, type TransportDeps } from './factory';
-import { afterTestSent, withoutAddresses } from './pause';
+import { afterTestSent } from './pause';
 import { type AuthFailure, changeState, type TransportChange, type TransportState, type TransportStates, type TransportTest, type TransportTestResult } from './records';
 import type { ServerTry } from './transport';
 

@@ -21,6 +21,7 @@
 // tells of a stall once when it begins and once when it ends.
 import { addSeconds } from '../clock';
 import type { DeliveryError } from '../errors';
+import { withoutAddresses } from '../privacy';
 import { type Outcome, outcomeOf, refusalSignature, SAME_REFUSAL_LIMIT } from './classify';
 import type { Pause, Resumption, TransportChange, TransportField, TransportState } from './records';
 
@@ -37,19 +38,7 @@ export const pauseTiming = (retry: { shortDelaySeconds: readonly [number, number
 
 /** A probe is never retried sooner than this, whatever the configuration's shortest delay. */
 const MIN_BACKOFF_SECONDS = 1;
-/** Longest reply kept in the state: enough to read, and GET /v1/transport stays small. */
-const MAX_REPLY = 300;
-
 const iso = (date: Date): string => date.toISOString();
-
-/** A reply with any email address taken out: the transport's status is about the institution, not a patron. */
-export const withoutAddresses = (text: string): string =>
-  text
-    .replace(/<[^<>\s]*@[^<>\s]*>/g, '<address>')
-    .replace(/[^\s<>"'()[\],;:]+@[^\s<>"'()[\],;:]+/g, '<address>')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, MAX_REPLY);
 
 const initialBackoff = (outcome: Outcome, timing: PauseTiming): number =>
   Math.max(MIN_BACKOFF_SECONDS, outcome.pause === 'quota' ? timing.longSeconds : timing.shortSeconds);

@@ -1,5 +1,5 @@
 // What the service keeps about an institution's transport, shared by every sender, the sweep and the Test
-// Server (docs/integrator/api.md, GET /v1/transport): the rate limit's slots, the pause and its probe, the
+// Server (docs/integrator/api.md, The transport and its Test Server): the rate limit's slots, the pause and its probe, the
 // safety net's run of identical refusals, what a stall is counted from, the last Test Server run and the
 // last refused login. The store (shared/store/dynamo-transport-state.ts) only reads the state and writes
 // it with a compare-and-set; every decision on it is made here and in rate-gate.ts and pause.ts.

@@ -6,10 +6,10 @@
 // try:     1    2    3    4    5     6     7     8      9      10     11 …   (each wait between half and all of it)
 // after:   0    30s  1m   2m   4m    8m    16m   32m    64m    2h8m   4h16m, then every 6 h, up to 24 h
 import { addSeconds, type Clock, type Random, secondsUntil, toEpochSeconds } from '../clock';
-import type { InstitutionConfig, WebhookConfig, WebhookRetryConfig } from '../config/schema';
+import type { InstitutionConfig, WebhookRetryConfig } from '../config/schema';
 import type { Log } from '../log';
 import type { WebhookMessage, WebhookQueue } from '../queue/webhook-queue';
-import type { SecretSource } from '../secrets';
+import { type SecretSource, webhookSecretFor } from '../secrets';
 import type { WebhookStore, WebhookTry } from '../store/webhook-store';
 import { receiverId } from './receiver';
 import { SIGNATURE_HEADER, signatureHeader } from './signature';
@@ -17,7 +17,7 @@ import { SIGNATURE_HEADER, signatureHeader } from './signature';
 const SQS_MAX_DELAY_SECONDS = 900;
 
 /** The receiver's answer, or why there was none. */
-export type PostOutcome = { statusCode: number } | { error: 'timeout' | 'refused' | 'private-address' | 'network' | 'tls' | 'no-secret' };
+export type PostOutcome = { statusCode: number } | { error: 'timeout' | 'refused' | 'private-address' | 'network' | 'tls' | 'no-secret' | 'secret-by-position' };
 
 /** Posts a body to a URL within a deadline; never throws for the receiver's failures, only says what they were. */
 export interface WebhookPoster {
@@ -50,8 +50,12 @@ export const retryDelaySeconds = (tries: number, retry: WebhookRetryConfig, rand
 
 export type WebhookResult = 'delivered' | 'retrying' | 'failed' | 'waiting' | 'dropped';
 
-const secretOf = async (deps: WebhookDeliveryDeps, institution: InstitutionConfig, hook: WebhookConfig, index: number): Promise<string | undefined> =>
-  hook.secret ?? (await deps.secrets.forInstitution(institution.id)).webhooks?.[index]?.secret;
+/** What IT reads in the log when a receiver's events cannot be signed, and what to do. */
+const MISSING_SECRET_LOG = {
+  'no-secret': "webhook has no signing secret: add {\"url\": <the receiver's url>, \"secret\": …} to webhooks in the institution's secret (npx notice-relay secret-template)",
+  'secret-by-position':
+    "webhook signing secrets are listed by position in the institution's secret, which cannot say whose each is: give each entry its receiver's url, {\"webhooks\": [{\"url\": …, \"secret\": …}]} (npx notice-relay secret-template)",
+} as const;
 
 /**
  * Handles one message of the webhook queue: waits on if it came early, posts the event, records the try,
@@ -66,20 +70,20 @@ export const deliverWebhook = async (deps: WebhookDeliveryDeps, message: Webhook
     return 'waiting';
   }
   const institution = deps.institutions.get(message.institutionId);
-  const index = institution?.webhooks.findIndex((hook) => receiverId(hook.url) === message.receiver) ?? -1;
-  const hook = institution?.webhooks[index];
+  const hook = institution?.webhooks.find((each) => receiverId(each.url) === message.receiver);
   if (!institution || !hook || !hook.events.includes(message.event.type)) {
     // The receiver left the configuration (or stopped listening to this event) since the event was written.
     deps.log.info('webhook receiver no longer configured; event dropped', { eventId: message.event.id, noticeId: message.event.notice.id });
     return 'dropped';
   }
   const body = JSON.stringify(message.event);
-  const secret = await secretOf(deps, institution, hook, index);
+  const signing = webhookSecretFor(institution, hook, hook.secret ? {} : await deps.secrets.forInstitution(institution.id));
   let outcome: PostOutcome;
-  if (!secret) {
-    outcome = { error: 'no-secret' };
-    deps.log.error('webhook has no signing secret: fill it in the institution\'s secret', { institution: institution.id, eventId: message.event.id });
+  if ('missing' in signing) {
+    outcome = { error: signing.missing };
+    deps.log.error(MISSING_SECRET_LOG[signing.missing], { institution: institution.id, eventId: message.event.id, receiver: message.receiver });
   } else {
+    const { secret } = signing;
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'NoticeRelay-Webhooks/1',

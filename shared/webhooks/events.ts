@@ -28,7 +28,7 @@ export interface NoticeEvent {
     externalId?: string;
     type?: string;
     status: AnnouncedStatus;
-    /** The last server reply or reason, shortened as the history keeps it. */
+    /** The last reply of a mail server or SES (shared/notice/last-reply.ts), shortened as the history keeps it, with every email address taken out. */
     lastReply?: string;
   };
 }

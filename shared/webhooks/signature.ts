@@ -18,7 +18,7 @@ export const signatureHeader = (secret: string, timestamp: number, body: string)
 
 /**
  * Whether `header` signs `body` with `secret`, at a time within `toleranceSeconds` of `nowSeconds`: what a
- * receiver does (README shows it in a few lines). Any `v1` may match, so a secret can be rotated.
+ * receiver does (docs/integrator/webhooks.md, Verifying the signature: the same in a few lines). Any `v1` may match, so a secret can be rotated.
  */
 export const verifySignature = (secret: string, header: string, body: string, nowSeconds: number, toleranceSeconds = DEFAULT_TOLERANCE_SECONDS): boolean => {
   const parts = header.split(',').map((part) => part.trim().split('='));

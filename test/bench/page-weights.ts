@@ -37,7 +37,8 @@ const main = async () => {
     for (let i = 0; i < 25; i++) await harness.submit(aNoticeInput({ to: `waiting-reader-${i}@example.org`, subject: `Courtesy: due soon, a long title, part ${i}`, externalId: `loan-${300000 + i}`, sendAt: later }));
     const failed: string[] = [];
     for (let i = 0; i < 45; i++) failed.push(await harness.submit(aNoticeInput({ to: UNKNOWN_PATRON, subject: `Hold ready: another long title, part ${i}`, externalId: `hold-${200000 + i}` })));
-    for (const id of failed) await harness.pipeline.waitForStatus(id, ['failed']);
+    // The first refusal puts the address on the suppression list: the rest end suppressed, which Needs attention lists as well.
+    for (const id of failed) await harness.pipeline.waitForStatus(id, ['failed', 'suppressed']);
     const long = await harness.pipeline.waitForStatus(ids[0] as string, ['sent']);
     const tries: HistoryEntry[] = Array.from({ length: TRIES_OF_A_LONG_OUTAGE }, (_, i) => ({
       at: new Date(Date.parse(long.createdAt) + i * 75 * 60_000).toISOString(),

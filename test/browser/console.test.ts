@@ -4,7 +4,8 @@
 // without its CSRF token refused. Each page's screenshot is written under test-output/console for review.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page, Response } from 'playwright-core';
+import { SCRIPT, STYLESHEET } from '../../lambdas/console/assets';
 import { aNoticeInput } from '../support/factories';
 import { launchBrowser, TEST_OUTPUT } from '../support/browser';
 import { type ConsoleHarness, STAFF_KEY, startConsole, UNKNOWN_PATRON } from '../support/console';
@@ -26,17 +27,20 @@ const shoot = async (name: string) => {
   await page.screenshot({ path: join(TEST_OUTPUT, `${name}.png`), fullPage: true });
 };
 
-/** Loads a page with the cache off, so its weight counts the style sheet and the script too. */
+/**
+ * Loads a page with the cache off, so its weight counts the style sheet and the script too: the bytes of
+ * every response from the console (a redirect has none), each body awaited before the sum is taken.
+ */
 const visit = async (name: string, path: string) => {
-  let bytes = 0;
-  const count = (response: { request(): { url(): string }; body(): Promise<Buffer> }) => {
-    if (response.request().url().startsWith(harness.url)) void response.body().then((body) => (bytes += body.length)).catch(() => undefined);
+  const bodies: Array<Promise<number>> = [];
+  const count = (response: Response) => {
+    if (response.request().url().startsWith(harness.url) && !(response.status() >= 300 && response.status() < 400)) bodies.push(response.body().then((body) => body.length));
   };
   page.on('response', count);
   await page.goto(`${harness.url}${path}`, { waitUntil: 'load' });
   await page.waitForLoadState('networkidle');
   page.off('response', count);
-  weights[name] = bytes;
+  weights[name] = (await Promise.all(bodies)).reduce((sum, bytes) => sum + bytes, 0);
 };
 
 beforeAll(async () => {
@@ -226,9 +230,11 @@ describe('Console in a browser', () => {
     expect(overflow).toBeLessThanOrEqual(0);
   });
 
-  it('keeps every page under 100 KB with its style sheet and script', () => {
+  it('keeps every page under 100 KB with its style sheet and script, which each weight counts', () => {
+    // The page itself comes on top of the two files every page loads: a weight no larger than they would miss something.
+    const assets = Buffer.byteLength(STYLESHEET.body) + Buffer.byteLength(SCRIPT.body);
     expect(Object.keys(weights).sort()).toEqual(['activity', 'activity-phone', 'attention', 'dns', 'notice', 'overview', 'settings', 'sign-in']);
-    for (const [name, bytes] of Object.entries(weights)) expect([name, bytes < PAGE_BUDGET_BYTES]).toEqual([name, true]);
+    for (const [name, bytes] of Object.entries(weights)) expect([name, bytes > assets && bytes < PAGE_BUDGET_BYTES]).toEqual([name, true]);
   });
 
   it('signs out, after which the console asks to sign in again', async () => {

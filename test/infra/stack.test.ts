@@ -248,7 +248,7 @@ describe('Stack: NoticeRelay from config/example.json', () => {
       SecretString: '{}',
     });
     template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'RetainExceptOnCreate' });
-    expect(secretTemplate(example.institutions.find((inst) => inst.id === 'branch')!)).toEqual({ servers: [{ pass: '' }, null], dkimPrivateKey: '' });
+    expect(secretTemplate(example.institutions.find((inst) => inst.id === 'branch')!)).toEqual({ servers: [{ pass: '' }, null], dkimPrivateKey: '', webhooks: [{ url: 'https://ils.branch.example.edu/notice-relay/events', secret: '' }] });
   });
 
   it('leaves a refresh token field in the secret of every OAuth2 server, to stay empty for Microsoft 365 application access', () => {

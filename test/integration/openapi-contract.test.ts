@@ -1,8 +1,9 @@
 // The OpenAPI document as a contract, read at test time: inputs generated from its schemas (fast-check,
 // test/support/openapi-arbitraries.ts) go through the API's real handler functions against dynalite and
-// fauxqs. Every input the document allows is accepted (a notice stored as it was sent); every input that
-// breaks one of its constraints is refused with a 4xx naming where. Bounded in count; a failure prints
-// its seed, and CONTRACT_SEED=<seed> replays it.
+// fauxqs, for every operation that takes more than a notice's id (notices, the lists' queries, the
+// suppression list's addresses and bodies, the Test Server). Every input the document allows is accepted
+// (a notice stored as it was sent); every input that breaks one of its constraints is refused with a 4xx
+// naming where. Bounded in count; a failure prints its seed, and CONTRACT_SEED=<seed> replays it.
 import * as fc from 'fast-check';
 import { makeIntakeHandler } from '../../lambdas/intake/intake-handler';
 import { makeTransportHandler } from '../../lambdas/transport/transport-handler';
@@ -23,6 +24,11 @@ const NOTICES_BODY = operationPointer('post', '/v1/notices', 'requestBody', 'con
 const TEST_BODY = operationPointer('post', '/v1/transport/test', 'requestBody', 'content', 'application/json', 'schema');
 const IDEMPOTENCY_KEY = '#/components/parameters/IdempotencyKey/schema';
 const LIST_PARAMETERS = operationPointer('get', '/v1/notices', 'parameters');
+const SUPPRESSION_LIST_PARAMETERS = operationPointer('get', '/v1/suppressions', 'parameters');
+const DELIVERY_LIST_PARAMETERS = operationPointer('get', '/v1/webhooks/deliveries', 'parameters');
+const SUPPRESSION_BODY = operationPointer('put', '/v1/suppressions/{address}', 'requestBody', 'content', 'application/json', 'schema');
+/** The `{address}` of PUT and of DELETE /v1/suppressions/{address}. */
+const addressAt = (method: 'put' | 'delete') => operationPointer(method, '/v1/suppressions/{address}', 'parameters', '0', 'schema');
 
 type Json = Record<string, unknown>;
 type Answer = { statusCode: number; body: any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON as the API answers it
@@ -44,17 +50,22 @@ let queue: TestQueue;
 let deps: IntakeFunctionDeps;
 let intake: ReturnType<typeof makeIntakeHandler>;
 let transport: ReturnType<typeof makeTransportHandler>;
-/** A cursor of GET /v1/notices, the one value of `cursor` the API takes (the document: "the cursor of the previous page"). */
-let issuedCursor: string;
+/**
+ * A cursor of each list, the one value of its `cursor` the API takes (the document: "the cursor of the
+ * previous page"), by the list's path.
+ */
+const issuedCursors = new Map<string, string>();
 
 const parsed = (result: { statusCode: number; body: string }): Answer => ({ statusCode: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined });
 
-/** Posts a body as the deployed API hands it on (bytes, in base64), and checks the answer against the document. */
-const post = async (handler: typeof intake, path: string, bytes: Buffer | undefined, headers: Record<string, string> = {}): Promise<Answer> => {
-  const answer = parsed(await handler(apiEvent({ method: 'POST', path, bytes, headers })));
-  checkAgainstOpenApi('POST', path, answer.statusCode, answer.body);
+/** Sends a body as the deployed API hands it on (bytes, in base64), and checks the answer against the document. */
+const send = async (handler: typeof intake, method: string, path: string, bytes?: Buffer, headers: Record<string, string> = {}): Promise<Answer> => {
+  const answer = parsed(await handler(apiEvent({ method, path, bytes, headers })));
+  checkAgainstOpenApi(method, path, answer.statusCode, answer.body);
   return answer;
 };
+
+const post = (handler: typeof intake, path: string, bytes: Buffer | undefined, headers: Record<string, string> = {}): Promise<Answer> => send(handler, 'POST', path, bytes, headers);
 
 const utf8 = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
 
@@ -100,10 +111,20 @@ beforeAll(async () => {
   deps = intakeDepsFor({ config, clock: { now: () => NOW }, endpoints: { dynamodb: table.url, sqs: queue.url }, tableName: table.tableName, queueUrl: queue.queueUrl, random: Math.random });
   intake = makeIntakeHandler(deps);
   transport = makeTransportHandler({ ...deps, desk: answeringDesk });
-  // Two notices, so that a page of one has a cursor.
+  // Two of each listed thing, so that a page of one has a cursor.
   await post(intake, '/v1/notices', utf8({ notices: [aNoticeInput(), aNoticeInput()] }));
-  const page = parsed(await intake(apiEvent({ method: 'GET', path: '/v1/notices', query: { limit: '1' } })));
-  issuedCursor = page.body.cursor;
+  for (const address of ['first.listed@example.org', 'second.listed@example.org']) await send(intake, 'PUT', `/v1/suppressions/${address}`);
+  for (const eventId of ['01JB0000000000000000000EV1', '01JB0000000000000000000EV2']) {
+    const at = NOW.toISOString();
+    await deps.deliveries.recordTry(
+      { institutionId: 'demo', eventId, eventType: 'notice.sent', noticeId: '01JB00000000000000000000N1', url: 'https://ils.example.org/events', receiver: 'r1', status: 'delivered', createdAt: at, updatedAt: at },
+      { at, statusCode: 200, durationMs: 12 },
+    );
+  }
+  for (const path of ['/v1/notices', '/v1/suppressions', '/v1/webhooks/deliveries']) {
+    const page = parsed(await intake(apiEvent({ method: 'GET', path, query: { limit: '1' } })));
+    issuedCursors.set(path, page.body.cursor);
+  }
 }, 30_000);
 
 afterAll(async () => {
@@ -183,13 +204,17 @@ describe('Contract: the OpenAPI document says exactly what the API accepts', () 
     expect([...byKeyword.keys()]).toEqual(expect.arrayContaining(['pattern', 'maxLength', 'minLength', 'required', 'additionalProperties', 'type', 'maxItems', 'minItems', 'anyOf', 'x-max-json-bytes']));
   }, 120_000);
 
-  it('lists with every query the document allows, and refuses every parameter that breaks it, naming the parameter', async () => {
-    const parameters = schemaAt(LIST_PARAMETERS) as unknown as Array<{ name: string; explode?: boolean; schema: Json }>;
-    const at = (index: number) => `${LIST_PARAMETERS}/${index}/schema`;
+  it.each([
+    ['/v1/notices', LIST_PARAMETERS, 200],
+    ['/v1/suppressions', SUPPRESSION_LIST_PARAMETERS, 60],
+    ['/v1/webhooks/deliveries', DELIVERY_LIST_PARAMETERS, 100],
+  ])('lists GET %s with every query the document allows, and refuses every parameter that breaks it, naming the parameter', async (path, parametersAt, numRuns) => {
+    const parameters = schemaAt(parametersAt) as unknown as Array<{ name: string; explode?: boolean; schema: Json }>;
+    const at = (index: number) => `${parametersAt}/${index}/schema`;
     /** A query value as a URL carries it: a list comma-separated (style form, explode false), anything else as text. */
     const onTheWire = (value: unknown): string => (Array.isArray(value) ? value.join(',') : String(value));
     const allowed = fc.record(
-      Object.fromEntries(parameters.map((parameter, index) => [parameter.name, parameter.name === 'cursor' ? fc.constant(issuedCursor) : valid(at(index))])),
+      Object.fromEntries(parameters.map((parameter, index) => [parameter.name, parameter.name === 'cursor' ? fc.constant(issuedCursors.get(path) as string) : valid(at(index))])),
       { requiredKeys: [] },
     );
     const broken = fc.oneof(
@@ -206,9 +231,9 @@ describe('Contract: the OpenAPI document says exactly what the API accepts', () 
         // Prepare
         const values = Object.fromEntries(Object.entries({ ...query, ...(violation ? { [violation[0]]: violation[1].value } : {}) }).map(([name, value]) => [name, onTheWire(value)]));
         // Act
-        const answer = parsed(await intake(apiEvent({ method: 'GET', path: '/v1/notices', query: values })));
+        const answer = parsed(await intake(apiEvent({ method: 'GET', path, query: values })));
         // Assess
-        checkAgainstOpenApi('GET', '/v1/notices', answer.statusCode, answer.body);
+        checkAgainstOpenApi('GET', path, answer.statusCode, answer.body);
         if (!violation) {
           expect({ query: values, status: answer.statusCode }).toEqual({ query: values, status: 200 });
           return;
@@ -216,9 +241,56 @@ describe('Contract: the OpenAPI document says exactly what the API accepts', () 
         expect({ query: values, status: answer.statusCode, code: answer.body.error?.code }).toEqual({ query: values, status: 400, code: 'invalid_query' });
         expect(answer.body.error.details.map((detail: { path: string }) => detail.path)).toContain(violation[0]);
       }),
-      { numRuns: 200, seed: SEED, endOnFailure: true },
+      { numRuns, seed: SEED, endOnFailure: true },
     );
   }, 120_000);
+
+  it('puts every address the document allows on the suppression list, with any body it allows, and takes it off again', async () => {
+    await fc.assert(
+      fc.asyncProperty(valid(addressAt('put')) as fc.Arbitrary<string>, fc.option(valid(SUPPRESSION_BODY) as fc.Arbitrary<{ note?: string }>, { nil: undefined }), async (address, body) => {
+        // Prepare
+        const path = `/v1/suppressions/${encodeURIComponent(address)}`;
+        // Act
+        const put = await send(intake, 'PUT', path, body === undefined ? undefined : utf8(body));
+        const deleted = await send(intake, 'DELETE', path);
+        const again = await send(intake, 'DELETE', path);
+        // Assess: one entry, under the address in lower case
+        expect({ status: put.statusCode, error: put.body.error }).toEqual({ status: 200, error: undefined });
+        expect(put.body).toMatchObject({ address: address.toLowerCase(), reason: 'manual', ...(body?.note ? { detail: body.note } : {}) });
+        expect(deleted).toEqual({ statusCode: 200, body: { address: address.toLowerCase(), removed: true } });
+        expect(again.statusCode).toBe(404);
+      }),
+      { numRuns: 80, seed: SEED, endOnFailure: true },
+    );
+  }, 60_000);
+
+  it('refuses every address or suppression body that breaks the document, naming where, and changes nothing', async () => {
+    const request = fc.oneof(
+      fc.constantFrom('PUT', 'DELETE').chain((method) =>
+        violating(addressAt(method === 'PUT' ? 'put' : 'delete'), ['address'])
+          // A path segment is text: a "wrong type" of one cannot be sent, and an empty one is another path.
+          .filter((violation) => violation.keyword !== 'type' && violation.value !== '')
+          .map((violation) => ({ method, violation, bytes: undefined as Buffer | undefined })),
+      ),
+      violating(SUPPRESSION_BODY).map((violation) => ({ method: 'PUT', violation, bytes: utf8(violation.value) as Buffer | undefined })),
+    );
+    await fc.assert(
+      fc.asyncProperty(request, valid(addressAt('put')) as fc.Arbitrary<string>, async ({ method, violation, bytes }, goodAddress) => {
+        // Prepare
+        const added = jest.spyOn(deps.suppressions, 'add');
+        const removed = jest.spyOn(deps.suppressions, 'remove');
+        const address = bytes === undefined ? (violation.value as string) : goodAddress;
+        // Act
+        const answer = await send(intake, method, `/v1/suppressions/${encodeURIComponent(address)}`, bytes);
+        // Assess
+        expectRefused(answer, violation, [400]);
+        expect([added, removed].map((spy) => spy.mock.calls.length)).toEqual([0, 0]);
+        added.mockRestore();
+        removed.mockRestore();
+      }),
+      { numRuns: 120, seed: SEED, endOnFailure: true },
+    );
+  }, 60_000);
 
   it('takes every Test Server body the document allows, none at all too, and refuses every one that breaks it, naming where', async () => {
     await fc.assert(

@@ -7,7 +7,7 @@ import { NOTICE_ID_TAG } from '../../shared/transport/transport';
 import { verifySignature } from '../../shared/webhooks/signature';
 import { aNoticeInput } from '../support/factories';
 import { fastConfig, type Pipeline, startPipeline } from '../support/pipeline';
-import { receivedFor, type Relay, startRelay } from '../support/smtp-relay';
+import { receivedFor, type Relay, type RelayOptions, startRelay } from '../support/smtp-relay';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const SECRET = 'test-webhook-secret-0123456789abcdef';
@@ -28,19 +28,25 @@ afterEach(async () => {
 });
 
 /** A pipeline whose demo institution sends to a relay and posts every event to the receiver. */
-const start = async (options: { timeoutSeconds?: number } = {}) => {
-  relay = await startRelay();
+const start = async (options: { timeoutSeconds?: number; relay?: RelayOptions } = {}) => {
+  relay = await startRelay(options.relay);
   receiver = await startWebhookReceiver();
   const config = fastConfig(smtp(relay.port));
   config.retry.webhooks = { firstDelaySeconds: 1, longestDelaySeconds: 2, giveUpAfterSeconds: 60 };
   const demo = config.institutions[0]!;
-  config.institutions[0] = { ...demo, webhooks: [{ url: receiver.url, events: ['notice.sent', 'notice.suppressed', 'notice.bounced', 'notice.cancelled'], secret: SECRET, allowPrivateNetwork: false, timeoutSeconds: options.timeoutSeconds ?? 10 }] };
+  config.institutions[0] = { ...demo, webhooks: [{ url: receiver.url, events: ['notice.sent', 'notice.failed', 'notice.suppressed', 'notice.bounced', 'notice.cancelled'], secret: SECRET, allowPrivateNetwork: false, timeoutSeconds: options.timeoutSeconds ?? 10 }] };
   pipeline = await startPipeline(config, { webhooks: true });
   return { relay, receiver, pipeline };
 };
 
 const eventsOf = (hooks: WebhookReceiver, noticeId: string) =>
-  hooks.received.map((request) => ({ request, event: JSON.parse(request.body) as { id: string; type: string; sequence: number; notice: { id: string } } })).filter(({ event }) => event.notice.id === noticeId);
+  hooks.received
+    .map((request) => ({ request, event: JSON.parse(request.body) as { id: string; type: string; sequence: number; notice: { id: string; lastReply?: string } } }))
+    .filter(({ event }) => event.notice.id === noticeId);
+
+/** The first event of `type` the receiver got for the notice, once it has come. */
+const eventOf = (p: Pipeline, hooks: WebhookReceiver, noticeId: string, type: string) =>
+  p.waitFor(async () => eventsOf(hooks, noticeId).find(({ event }) => event.type === type), 30_000, type);
 
 describe('Webhooks', () => {
   it('posts a signed notice.sent that the receiver verifies, with the notice and never its body', async () => {
@@ -113,8 +119,10 @@ describe('Suppression list', () => {
     const first = (await p.submit(aNoticeInput())).body;
     await p.waitForStatus(first.id, ['sent']);
     const bounce = fixture('bounce-permanent.json').detail;
+    // The patron's mail server names the address in its reply, as Gmail's does.
+    const bouncedRecipients = bounce.bounce!.bouncedRecipients!.map((recipient) => ({ ...recipient, diagnosticCode: `smtp; 550-5.1.1 The email account that you tried to reach does not exist: ${PATRON}` }));
     // Act
-    await recordFeedback(p.deps, { ...bounce, mail: { ...bounce.mail, tags: { [NOTICE_ID_TAG]: [first.id] } } });
+    await recordFeedback(p.deps, { ...bounce, bounce: { ...bounce.bounce!, bouncedRecipients }, mail: { ...bounce.mail, tags: { [NOTICE_ID_TAG]: [first.id] } } });
     const second = (await p.submit(aNoticeInput({ to: 'Patron@EXAMPLE.org' }))).body;
     const suppressed = await p.waitForStatus(second.id, ['suppressed']);
     const listed = await p.api('GET', '/v1/suppressions');
@@ -129,23 +137,22 @@ describe('Suppression list', () => {
     expect(listed.body).toEqual({ suppressions: [expect.objectContaining({ address: PATRON, reason: 'bounce', noticeId: first.id, createdAt: expect.any(String), expiresAt: expect.any(String) })], cursor: null });
     expect(removed).toEqual({ status: 200, body: { address: PATRON, removed: true } });
     expect((await p.api('GET', '/v1/suppressions')).body.suppressions).toEqual([]);
-    await p.waitFor(async () => eventsOf(hooks, second.id).some(({ event }) => event.type === 'notice.suppressed'), 30_000, 'notice.suppressed');
+    await eventOf(p, hooks, second.id, 'notice.suppressed');
+    const bounced = await eventOf(p, hooks, first.id, 'notice.bounced');
+    expect(bounced.event.notice.lastReply).toBe('Permanent/General: smtp; 550-5.1.1 The email account that you tried to reach does not exist: <address>');
+    expect(hooks.received.filter(({ body }) => body.includes('@'))).toEqual([]);
   }, 120_000);
 
   it('suppresses an address the relay refused with 550 5.1.1: the next notice to it ends suppressed unsent, and after DELETE the next is sent', async () => {
     // Prepare
     let refusing = true;
     let refusals = 0;
-    relay = await startRelay({
-      onRcptTo: (address) => {
-        if (address !== 'gone@example.org' || !refusing) return undefined;
-        refusals++;
-        return { code: 550, message: '5.1.1 <gone@example.org>: Recipient address rejected: User unknown' };
-      },
-    });
-    const config = fastConfig(smtp(relay.port));
-    pipeline = await startPipeline(config);
-    const p = pipeline;
+    const onRcptTo = (address: string) => {
+      if (address !== 'gone@example.org' || !refusing) return undefined;
+      refusals++;
+      return { code: 550, message: '5.1.1 <gone@example.org>: Recipient address rejected: User unknown' };
+    };
+    const { receiver: hooks, pipeline: p } = await start({ relay: { onRcptTo } });
     // Act
     const first = (await p.submit(aNoticeInput({ to: 'gone@example.org' }))).body;
     await p.waitForStatus(first.id, ['failed']);
@@ -159,7 +166,11 @@ describe('Suppression list', () => {
     // Assess
     expect(suppressed.attempts).toEqual([expect.objectContaining({ outcome: 'suppressed', message: expect.stringMatching(/bounced: 550 5\.1\.1 from 127\.0\.0\.1:/) })]);
     expect(refusedBefore).toBe(1);
-    expect(receivedFor(relay, 'gone@example.org')).toHaveLength(1);
+    expect(receivedFor(relay!, 'gone@example.org')).toHaveLength(1);
+    // The relay's refusal names the patron; the event the ILS gets does not.
+    const failed = await eventOf(p, hooks, first.id, 'notice.failed');
+    expect(failed.event.notice.lastReply).toBe('550 5.1.1 <address>: Recipient address rejected: User unknown');
+    expect(hooks.received.filter(({ body }) => body.includes('@'))).toEqual([]);
   }, 120_000);
 
   it('puts an address on the list from the API, and refuses to delete one that is not there', async () => {

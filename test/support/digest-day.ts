@@ -48,7 +48,10 @@ export const listedNotices = (): Notice[] => [
     externalId: 'fine-77',
     createdAt: '2030-03-10T17:00:00.000Z',
     updatedAt: '2030-03-10T18:00:00.000Z',
-    attempts: [{ at: '2030-03-10T17:00:05.000Z', outcome: 'sent', status: 'sent', transport: 'ses', server: 'ses' }],
+    attempts: [
+      { at: '2030-03-10T17:00:05.000Z', outcome: 'sent', status: 'sent', transport: 'ses', server: 'ses' },
+      { at: '2030-03-10T18:00:00.000Z', outcome: 'bounced', status: 'bounced', transport: 'ses', server: 'ses', enhancedStatus: '5.1.1', code: 'EBOUNCED', message: 'Permanent/NoEmail: smtp; 550 5.1.1 mailbox unavailable' },
+    ],
     events: [{ at: '2030-03-10T18:00:00.000Z', type: 'bounce', detail: 'Permanent/NoEmail: smtp; 550 5.1.1 mailbox unavailable' }],
   }),
   aNotice({
@@ -58,7 +61,10 @@ export const listedNotices = (): Notice[] => [
     externalId: 'loan-90210',
     createdAt: '2030-03-10T19:00:00.000Z',
     updatedAt: '2030-03-10T20:00:00.000Z',
-    attempts: [{ at: '2030-03-10T19:00:05.000Z', outcome: 'sent', status: 'sent', transport: 'ses', server: 'ses' }],
+    attempts: [
+      { at: '2030-03-10T19:00:05.000Z', outcome: 'sent', status: 'sent', transport: 'ses', server: 'ses' },
+      { at: '2030-03-10T20:00:00.000Z', outcome: 'complained', status: 'complained', transport: 'ses', server: 'ses', message: 'abuse' },
+    ],
     events: [{ at: '2030-03-10T20:00:00.000Z', type: 'complaint', detail: 'abuse' }],
   }),
   failedAt('01JB00000000000000000000F2', '2030-03-10T21:00:00.000Z', { to: 'Ünïcode.Patron@example.org', type: 'overdue', externalId: 'loan-2, "second"' }),

@@ -1,4 +1,4 @@
-// The daily digest on AWS (README: The daily digest): its function run every 15 minutes by EventBridge
+// The daily digest on AWS (docs/staff/reports.md, The daily digest): its function run every 15 minutes by EventBridge
 // (each run makes the digests whose local time of day has come and that do not exist yet), allowed to
 // read the day's notices from the byInstitution index, write the digest and ring its doorbell, and no
 // more: the sender sends it, so the digest holds no secret and no SES permission. An alarm when it fails.

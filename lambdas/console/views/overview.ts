@@ -107,11 +107,14 @@ export const overviewPage = (ctx: PageContext, overview: Overview): string => {
     ctx,
     'Overview',
     html`${overview.complete ? '' : html`<p class="message">More notices were accepted in these days than one view counts; the oldest days are partial.</p>`}
+<p id="how-counted">How these figures are counted: each notice once, on the day it was accepted (UTC), by what has become of it so far. A notice accepted on Monday that bounced on Tuesday counts as bounced on Monday, and a day's figures still change while its notices are tried again.</p>
 <h2>Outcomes per day</h2>
 <ul class="legend">${SERIES.map(([series, label]) => html`<li><span class="${series}"></span>${label}</li>`)}</ul>
 ${barChart(overview)}
 <p class="small muted">Delivery reports come from Amazon SES; mail through the library's own servers ends at "sent".</p>
-<h2>Bounce rate</h2>${verdict(overview.bounceRate, SES_REVIEW_RATES.bounce, 'bounce')}${rateChart(overview, (day) => day.bounced, SES_REVIEW_RATES.bounce, 'Bounce rate', 'bounce-title')}
+<h2>Bounce rate</h2>
+<p id="whose-rates">These rates are this library's notices alone. Amazon SES reviews the whole AWS account, every library and anything else that sends from it, so the rates it acts on (its reputation metrics, in the SES console) can be higher or lower than these.</p>
+${verdict(overview.bounceRate, SES_REVIEW_RATES.bounce, 'bounce')}${rateChart(overview, (day) => day.bounced, SES_REVIEW_RATES.bounce, 'Bounce rate', 'bounce-title')}
 <h2>Complaint rate</h2>${verdict(overview.complaintRate, SES_REVIEW_RATES.complaint, 'complaint')}${rateChart(overview, (day) => day.complained, SES_REVIEW_RATES.complaint, 'Complaint rate', 'complaint-title')}
 <h2>Figures</h2>${scrollingTable('Figures per day', table)}
 <p class="small muted">Counted at ${overview.computedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} from each notice's status now; reloading within a minute shows the same count.</p>`,

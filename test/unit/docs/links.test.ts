@@ -60,21 +60,60 @@ describe('Links of the README and docs/', () => {
 });
 
 describe('Pages the code names', () => {
-  it('names in comments only pages that exist', () => {
-    // Prepare
-    const sources: string[] = [];
+  /** The files under `dirs` whose names match. */
+  const filesUnder = (dirs: string[], names: RegExp): string[] => {
+    const found: string[] = [];
     const walk = (dir: string) => {
       for (const name of readdirSync(join(ROOT, dir))) {
         const path = `${dir}/${name}`;
         if (statSync(join(ROOT, path)).isDirectory()) walk(path);
-        else if (/\.(ts|cjs)$/.test(name)) sources.push(path);
+        else if (names.test(name)) found.push(path);
       }
     };
-    ['infra', 'lambdas', 'shared', 'test'].forEach(walk);
+    dirs.forEach(walk);
+    return found;
+  };
+
+  it('names in comments only pages that exist', () => {
+    // Prepare
+    const sources = filesUnder(['infra', 'lambdas', 'shared', 'test'], /\.(ts|cjs)$/);
     // Act
     const named = sources.flatMap((path) => [...readFileSync(join(ROOT, path), 'utf8').matchAll(/\bdocs\/[\w/-]+\.md\b/g)].map((match) => ({ path, page: match[0] })));
     // Assess
     expect(named.length).toBeGreaterThan(20);
     expect(named.filter(({ page: named }) => !existsSync(join(ROOT, named)))).toEqual([]);
+  });
+
+  it('points only at sections that exist: a page and a section in parentheses name a heading of the page, or words on it', () => {
+    // Prepare
+    const sources = filesUnder(['infra', 'lambdas', 'shared', 'test'], /\.(ts|cjs|json)$/);
+    // Act: the section is what comes before a colon ("Errors: 429 …"), in quotes or not
+    const pointers = sources.flatMap((path) =>
+      [...readFileSync(join(ROOT, path), 'utf8').matchAll(/\((?:see )?(docs\/[\w/-]+\.md|README(?:\.md)?)[,:] ([^)]+)\)/g)].map((match) => ({
+        path,
+        page: match[1] === 'README' ? 'README.md' : (match[1] as string),
+        section: (match[2] as string).split(':')[0]!.trim(),
+      })),
+    );
+    const unresolved = pointers.filter(({ page: named, section }) => {
+      if (/^docs\/[\w/-]+\.md$/.test(section)) return !existsSync(join(ROOT, section));
+      if (!existsSync(join(ROOT, named))) return true;
+      const { text } = page(named);
+      return !anchorsOf(text).has(slugOf(section.replace(/^["'`]|["'`]$/g, ''))) && !text.includes(section);
+    });
+    // Assess
+    expect(pointers.length).toBeGreaterThan(15);
+    expect(unresolved).toEqual([]);
+  });
+
+  it('never points into the README from the code: the README is short, and its sections live under docs/', () => {
+    // Act
+    const mentions = filesUnder(['infra', 'lambdas', 'shared'], /\.(ts|cjs|json)$/).flatMap((path) =>
+      readFileSync(join(ROOT, path), 'utf8')
+        .split('\n')
+        .flatMap((line, index) => (/\bREADME\b(?!\.md)/.test(line) ? [`${path}:${index + 1}: ${line.trim()}`] : [])),
+    );
+    // Assess
+    expect(mentions).toEqual([]);
   });
 });

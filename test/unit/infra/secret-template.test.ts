@@ -2,10 +2,10 @@
 import { runCommand } from '../../support/cli';
 
 describe('Command: notice-relay secret-template', () => {
-  it("prints the institution's secret with every field empty, one entry per server in order", async () => {
+  it("prints the institution's secret with every field empty, one entry per server in order, one per webhook by its URL", async () => {
     const result = await runCommand(['secret-template', '--config', 'config/example.json', '--institution', 'branch']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.out)).toEqual({ servers: [{ pass: '' }, null], dkimPrivateKey: '' });
+    expect(JSON.parse(result.out)).toEqual({ servers: [{ pass: '' }, null], dkimPrivateKey: '', webhooks: [{ url: 'https://ils.branch.example.edu/notice-relay/events', secret: '' }] });
   });
 
   it.each([

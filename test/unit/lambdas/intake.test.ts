@@ -511,3 +511,23 @@ describe('Handler: intake, service endpoints', () => {
 });
 
 const hashOf = (value: unknown) => createHash('sha256').update(canonicalJson(value)).digest('hex');
+
+describe('Handler: intake, PUT and DELETE /v1/suppressions/{address}', () => {
+  it('names an unknown field of the body by its own path, as a notice’s is named', async () => {
+    // Act
+    const result = await handler(apiEvent({ method: 'PUT', path: '/v1/suppressions/moved%40example.org', body: { note: 'moved away', reason: 'bounce' } }));
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(body(result).error.details).toEqual([{ path: 'reason', message: 'is not a known field' }]);
+  });
+
+  it.each(['PUT', 'DELETE'])('%s refuses an address with a space or line break around it, as the OpenAPI document’s Email does', async (method) => {
+    // Act
+    const results = await Promise.all(['%20moved%40example.org', 'moved%40example.org%0D'].map((address) => handler(apiEvent({ method, path: `/v1/suppressions/${address}` }))));
+    // Assess
+    expect(results.map((result) => [result.statusCode, body(result).error.details[0].path])).toEqual([
+      [400, 'address'],
+      [400, 'address'],
+    ]);
+  });
+});

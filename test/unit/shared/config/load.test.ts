@@ -77,6 +77,15 @@ describe('Function: loadConfig', () => {
     expect(parseConfig(aConfigInput({ reports: { timeZone: 'America/Chicago' } })).reports.timeZone).toBe('America/Chicago');
   });
 
+  it('refuses two webhooks with one URL: the URL names the receiver to its secret', () => {
+    // Prepare
+    const input = aConfigInput();
+    const url = 'https://ils.library.example.org/notice-relay/events';
+    (input.institutions[0] as Record<string, unknown>).webhooks = [{ url, events: ['notice.sent'] }, { url: `${url}/other` }, { url, events: ['notice.failed'] }];
+    // Act & Assess
+    expect(() => parseConfig(input)).toThrow(expect.objectContaining({ details: [{ path: 'institutions[0].webhooks[2].url', message: "is webhooks[0]'s URL too: one entry per receiver, its events listing all it takes" }] }));
+  });
+
   it('lists every problem of a bad file by its JSON path', () => {
     // Prepare
     const input = aConfigInput({ sender: { attemptTimeoutSeconds: 60, leaseSeconds: 30 } }) as { institutions: Array<Record<string, unknown>> };

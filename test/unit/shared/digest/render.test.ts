@@ -1,24 +1,17 @@
-import { csvCell, groupByReason, lastReply, renderDigest } from '../../../../shared/digest/render';
-import { aNotice } from '../../../support/factories';
+import { csvCell } from '../../../../shared/csv';
+import { groupByReason, renderDigest } from '../../../../shared/digest/render';
+import { lastReply } from '../../../../shared/notice/last-reply';
 import { DIGEST_DAY, DIGEST_ZONE, listedNotices } from '../../../support/digest-day';
 
 describe('Module: digest render', () => {
-  it.each([
-    ['plain', 'plain'],
-    ['', ''],
-    ['=SUM(A1:A9)', "'=SUM(A1:A9)"],
-    ['+1 555', "'+1 555"],
-    ['-2', "'-2"],
-    ['@cmd', "'@cmd"],
-    ['\tTAB', "'\tTAB"],
-    ['\rCR', `"'\rCR"`],
-    ['a, b', '"a, b"'],
-    ['say "hi"', '"say ""hi"""'],
-    ['two\r\nlines', '"two\r\nlines"'],
-    ['=1,"x"', `"'=1,""x"""`],
-  ])('writes %j as the CSV cell %j (RFC 4180, never a formula)', (value, cell) => {
-    // Act & Assess
-    expect(csvCell(value)).toBe(cell);
+  it('writes its CSV as the console writes its export: quoted cells, never a formula, after a byte order mark', () => {
+    // Act
+    const rendered = renderDigest({ institutionName: 'Demo', date: DIGEST_DAY, timeZone: DIGEST_ZONE, groups: groupByReason(listedNotices()) });
+    // Assess
+    const [header, first] = rendered.csv.split('\r\n');
+    expect(header).toBe(`\uFEFF${['date', 'status', 'reason', 'patron address', 'type', 'externalId', 'last reply', 'ended at (UTC)', 'notice id'].map((name) => csvCell(name)).join(',')}`);
+    expect(first).toContain(csvCell('=HYPERLINK("http://evil.example/",\'x\')'));
+    expect(first).toContain(`"'=HYPERLINK(""http://evil.example/"",'x')"`);
   });
 
   it('groups the notices by the reason staff read, the largest group first', () => {
@@ -36,12 +29,12 @@ describe('Module: digest render', () => {
     ]);
   });
 
-  it("takes the last reply from a feedback event when it came after the last try, and never a console action's words", () => {
-    // Prepare
-    const bounced = listedNotices()[2]!;
-    const resent = aNotice({ attempts: [{ at: '2030-03-10T10:00:00.000Z', outcome: 'permanent', status: 'failed', message: '550 no' }, { at: '2030-03-10T11:00:00.000Z', outcome: 'resent', status: 'failed', message: 'sent again as X' }] });
-    // Act & Assess
-    expect([lastReply(bounced), lastReply(resent), lastReply(aNotice())]).toEqual(['Permanent/NoEmail: smtp; 550 5.1.1 mailbox unavailable', '550 no', undefined]);
+  it("lists each notice's last reply as the webhook and the report read it", () => {
+    // Act
+    const rows = groupByReason(listedNotices()).flatMap((group) => group.rows);
+    // Assess
+    expect(Object.fromEntries(rows.map((row) => [row.noticeId, row.lastReply]))).toEqual(Object.fromEntries(listedNotices().map((notice) => [notice.id, lastReply(notice)?.message])));
+    expect(rows.find((row) => row.noticeId === '01JB00000000000000000000B1')?.lastReply).toBe('Permanent/NoEmail: smtp; 550 5.1.1 mailbox unavailable');
   });
 
   it('says how many it lists when a large day lists fewer than all', () => {

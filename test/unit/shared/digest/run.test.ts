@@ -20,13 +20,13 @@ const aMixedDay = async (mode: 'each' | 'daily' | 'both' = 'daily') => {
 };
 
 const CSV = [
-  'date,status,reason,patron address,type,externalId,last reply,ended at (UTC),notice id',
-  `2030-03-10,failed,The patron's email address does not exist.,old.address@example.org,overdue,"'=HYPERLINK(""http://evil.example/"",'x')",550 5.1.1 <old.address@example.org>: Recipient address rejected: User unknown,2030-03-10T15:00:00.000Z,01JB00000000000000000000F1`,
-  "2030-03-10,bounced,The patron's email address does not exist.,gone@example.com,fine,fine-77,Permanent/NoEmail: smtp; 550 5.1.1 mailbox unavailable,2030-03-10T18:00:00.000Z,01JB00000000000000000000B1",
-  `2030-03-10,failed,The patron's email address does not exist.,Ünïcode.Patron@example.org,overdue,"loan-2, ""second""",550 5.1.1 <old.address@example.org>: Recipient address rejected: User unknown,2030-03-10T21:00:00.000Z,01JB00000000000000000000F2`,
-  '2030-03-10,discarded,"It could not be delivered in time, so Notice Relay gave up. Last problem: The mail server did not answer in time.",far.away@example.net,hold,hold-5501,given up after 100 hours,2030-03-10T12:00:00.000Z,01JB00000000000000000000D1',
-  '2030-03-10,suppressed,"Not sent: the address is on the suppression list, because mail to it bounced or was marked as spam before.",old.address@example.org,overdue,loan-81299,not sent: the address is on the suppression list since 2030-03-10T15:00:00.000Z (permanent bounce),2030-03-10T22:00:00.000Z,01JB00000000000000000000S1',
-  '2030-03-10,complained,The patron marked it as spam.,annoyed@example.com,overdue,loan-90210,abuse,2030-03-10T20:00:00.000Z,01JB00000000000000000000C1',
+  '"date","status","reason","patron address","type","externalId","last reply","ended at (UTC)","notice id"',
+  `"2030-03-10","failed","The patron's email address does not exist.","old.address@example.org","overdue","'=HYPERLINK(""http://evil.example/"",'x')","550 5.1.1 <old.address@example.org>: Recipient address rejected: User unknown","2030-03-10T15:00:00.000Z","01JB00000000000000000000F1"`,
+  `"2030-03-10","bounced","The patron's email address does not exist.","gone@example.com","fine","fine-77","Permanent/NoEmail: smtp; 550 5.1.1 mailbox unavailable","2030-03-10T18:00:00.000Z","01JB00000000000000000000B1"`,
+  `"2030-03-10","failed","The patron's email address does not exist.","Ünïcode.Patron@example.org","overdue","loan-2, ""second""","550 5.1.1 <old.address@example.org>: Recipient address rejected: User unknown","2030-03-10T21:00:00.000Z","01JB00000000000000000000F2"`,
+  '"2030-03-10","discarded","It could not be delivered in time, so Notice Relay gave up. Last problem: The mail server did not answer in time.","far.away@example.net","hold","hold-5501","Connection timed out","2030-03-10T12:00:00.000Z","01JB00000000000000000000D1"',
+  '"2030-03-10","suppressed","Not sent: the address is on the suppression list, because mail to it bounced or was marked as spam before.","old.address@example.org","overdue","loan-81299","","2030-03-10T22:00:00.000Z","01JB00000000000000000000S1"',
+  '"2030-03-10","complained","The patron marked it as spam.","annoyed@example.com","overdue","loan-90210","abuse","2030-03-10T20:00:00.000Z","01JB00000000000000000000C1"',
   '',
 ].join('\r\n');
 

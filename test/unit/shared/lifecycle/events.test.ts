@@ -1,6 +1,8 @@
 import { announce } from '../../../../shared/lifecycle/events';
+import { onFeedback } from '../../../../shared/lifecycle/feedback';
 import type { Transition } from '../../../../shared/lifecycle/plan';
-import { cancel } from '../../../../shared/lifecycle/transitions';
+import { afterAttempt, cancel } from '../../../../shared/lifecycle/transitions';
+import { deliveryFailure } from '../../../../shared/transport/classify';
 import { NOTICE_STATUSES } from '../../../../shared/notice/model';
 import { ANNOUNCED_STATUSES, type WebhookEventType } from '../../../../shared/webhooks/events';
 import { aNotice, settingsOf } from '../../../support/factories';
@@ -42,5 +44,38 @@ describe('Function: announce', () => {
     // Assess
     expect(transition?.appendOutbox).toEqual([expect.objectContaining({ type: 'notice.cancelled', sequence: 1 })]);
     expect(ANNOUNCED_STATUSES.every((status) => (NOTICE_STATUSES as readonly string[]).includes(status))).toBe(true);
+  });
+
+  describe('keeps the patron out of the event', () => {
+    const ctx = { settings: settingsOf(), random: () => 0, newId: () => 'E1', subscriptions: () => new Set(['notice.failed' as const, 'notice.bounced' as const]) };
+
+    it("takes the address out of a relay's 550 that names it, in whatever case it is written", () => {
+      // Prepare
+      const notice = aNotice({ to: "O'Neil@Example.org", status: 'sending', version: 2, leaseToken: 't', leaseExpiresAt: '2030-01-01T00:02:00.000Z' });
+      const refused = deliveryFailure('ERECIPIENT', "550 5.1.1 <o'neil@example.org>: Recipient address rejected: User unknown in virtual mailbox table (o'neil@example.org)", {
+        transport: 'smtp',
+        server: 'mail.example.org:587',
+        responseCode: 550,
+        enhancedStatus: '5.1.1',
+      });
+      // Act
+      const plan = afterAttempt(notice, { ok: false, error: refused, startedAt: NOW }, NOW, ctx);
+      // Assess
+      const [event] = plan.transition.appendOutbox ?? [];
+      expect(event?.notice).toMatchObject({ status: 'failed', lastReply: '550 5.1.1 <address>: Recipient address rejected: User unknown in virtual mailbox table (<address>)' });
+      expect(JSON.stringify(event).toLowerCase()).not.toContain('neil');
+    });
+
+    it("takes the address out of an SES bounce's diagnostic that names it", () => {
+      // Prepare
+      const notice = aNotice({ to: 'gone@example.org', status: 'sent', version: 3 });
+      const bounce = { event: { at: '2030-01-01T00:00:41.000Z', type: 'bounce' as const, detail: 'Permanent/General: smtp; 550-5.1.1 The email account that you tried to reach does not exist: gone@example.org' }, becomes: 'bounced' as const, enhancedStatus: '5.1.1' };
+      // Act
+      const plan = onFeedback(notice, bounce, NOW, ctx);
+      // Assess
+      const [event] = plan?.transition.appendOutbox ?? [];
+      expect(event?.notice).toMatchObject({ status: 'bounced', lastReply: 'Permanent/General: smtp; 550-5.1.1 The email account that you tried to reach does not exist: <address>' });
+      expect(JSON.stringify(event)).not.toContain('@');
+    });
   });
 });

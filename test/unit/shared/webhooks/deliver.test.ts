@@ -109,6 +109,40 @@ describe('Function: deliverWebhook', () => {
   });
 });
 
+describe("Function: deliverWebhook, with the secrets in the institution's secret (AWS)", () => {
+  const OTHER = 'https://crm.library.example.org/hooks';
+  /** Two receivers, and a SecretSource holding `webhooks` as given. */
+  const withSecrets = (webhooks: Array<{ url?: string; secret: string }>) => {
+    const setup = setUp([]);
+    const demo = setup.deps.institutions.get('demo')!;
+    const hooks = [OTHER, URL].map((url) => ({ url, events: ['notice.sent' as const], allowPrivateNetwork: false, timeoutSeconds: 10 }));
+    const deps: WebhookDeliveryDeps = { ...setup.deps, institutions: new Map([['demo', { ...demo, webhooks: hooks }]]), secrets: { forInstitution: async () => ({ webhooks }) } };
+    return { ...setup, deps };
+  };
+
+  it("signs with the secret of the receiver's URL, whatever the order of either list", async () => {
+    // Prepare
+    const { deps, posts, message } = withSecrets([{ url: URL, secret: SECRET }, { url: OTHER, secret: 'the-crm-receivers-own-secret-0123' }]);
+    // Act
+    const result = await deliverWebhook(deps, message);
+    // Assess
+    expect(result).toBe('delivered');
+    expect(posts.map((post) => post.url)).toEqual([URL]);
+    expect(verifySignature(SECRET, posts[0]!.headers['Notice-Relay-Signature']!, posts[0]!.body, 1893456000)).toBe(true);
+  });
+
+  it('posts nothing with secrets listed by position for two receivers, and records why', async () => {
+    // Prepare
+    const { deps, posts, deliveries, message } = withSecrets([{ secret: 'the-crm-receivers-own-secret-0123' }, { secret: SECRET }]);
+    // Act
+    const result = await deliverWebhook(deps, message);
+    // Assess
+    expect(result).toBe('retrying');
+    expect(posts).toEqual([]);
+    expect((await deliveries.get('demo', message.event.id, message.receiver))?.tries).toEqual([expect.objectContaining({ error: 'secret-by-position' })]);
+  });
+});
+
 describe('Function: retryDelaySeconds', () => {
   it('doubles from the first delay to the longest, each wait between half and all of it', () => {
     // Prepare

@@ -1,6 +1,6 @@
-import { csvCell, toCsv } from '../../../../shared/console/csv';
+import { csvCell, toCsv } from '../../../shared/csv';
 
-describe('Function: toCsv', () => {
+describe('Module: csv', () => {
   it.each([
     ['=HYPERLINK("http://example.org")', `"'=HYPERLINK(""http://example.org"")"`],
     ['+1-555', `"'+1-555"`],
@@ -10,6 +10,9 @@ describe('Function: toCsv', () => {
     ['\rcmd', `"'\rcmd"`],
     ['Overdue: The Hobbit', '"Overdue: The Hobbit"'],
     ['a "quoted", comma', '"a ""quoted"", comma"'],
+    ['two\r\nlines', '"two\r\nlines"'],
+    [' edge space ', '" edge space "'],
+    ['', '""'],
   ])('neutralises and quotes %j', (value, expected) => {
     expect(csvCell(value)).toBe(expected);
   });
