@@ -12,7 +12,6 @@ import { deleteSuppression, listSuppressions, putSuppression } from '../../share
 import type { SuppressionDeps } from '../../shared/suppression/suppress';
 import { listWebhookDeliveries } from '../../shared/webhooks/deliveries';
 import { formatPath, issuesToDetails, textOfAtMost } from '../../shared/validation';
-import openapi from './openapi.json';
 import { header, json, jsonBody } from './http';
 import { type AuthDeps, authenticated, routeRequests, type RouteTable } from './router';
 
@@ -111,6 +110,10 @@ const basePathOf = (event: APIGatewayProxyEvent): string | undefined => {
   return requested.endsWith(event.path) ? requested.slice(0, requested.length - event.path.length) : undefined;
 };
 
+/** The OpenAPI document (32 KB), read for the first GET /v1/openapi.json rather than at every cold start. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const openapiDocument = (): typeof import('./openapi.json') => require('./openapi.json');
+
 /**
  * The API's own base URL, as the client reached it: on AWS the stage (or a custom domain's base path)
  * comes before /v1, and a relative "/" would lose it. The document in the repo keeps "/".
@@ -118,7 +121,7 @@ const basePathOf = (event: APIGatewayProxyEvent): string | undefined => {
 const serversOf = (event: APIGatewayProxyEvent): Array<{ url: string; description: string }> => {
   const host = header(event, 'host') ?? event.requestContext.domainName;
   const basePath = basePathOf(event);
-  if (!host || basePath === undefined) return openapi.servers;
+  if (!host || basePath === undefined) return openapiDocument().servers;
   const scheme = header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
   return [{ url: `${scheme}://${host}${basePath}`, description: 'This deployment, as this request reached it' }];
 };
@@ -135,7 +138,7 @@ const routes: Array<RouteTable<IntakeHandlerDeps>> = [
   },
   {
     pattern: /^\/v1\/openapi\.json$/,
-    methods: { GET: async (_deps, event) => json(200, { ...openapi, servers: serversOf(event) }, { 'cache-control': 'public, max-age=300' }) },
+    methods: { GET: async (_deps, event) => json(200, { ...openapiDocument(), servers: serversOf(event) }, { 'cache-control': 'public, max-age=300' }) },
   },
   {
     pattern: /^\/v1\/notices$/,
