@@ -13,7 +13,7 @@ const SECRET_FIELDS: Record<string, string> = {
   clientSecret: 'put it in the institution\'s secret in Secrets Manager ({"servers": [{"clientSecret": "…"}]})',
   refreshToken: 'put it in the institution\'s secret in Secrets Manager ({"servers": [{"refreshToken": "…"}]})',
   privateKey: 'put it in the institution\'s secret in Secrets Manager ({"dkimPrivateKey": "-----BEGIN…"})',
-  secret: 'put it in the institution\'s secret in Secrets Manager ({"webhooks": [{"secret": "…"}]}, in the order of webhooks)',
+  secret: 'put it in the institution\'s secret in Secrets Manager ({"webhooks": [{"url": "<the webhook\'s url>", "secret": "…"}]})',
 };
 
 /** Every secret the file holds, by path. */

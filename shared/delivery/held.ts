@@ -18,8 +18,11 @@ import { type Notice, PENDING_STATUSES } from '../notice/model';
 import { randomSeconds } from '../retry/policy';
 import type { Resumption } from '../transport/records';
 
-/** Due-index entries read at most per shard for one resumption; notices beyond come back at their own time. */
-const HELD_LIMIT = 500;
+/**
+ * Due-index entries read at most for one resumption, the earliest first, of all institutions: a held
+ * notice beyond them comes back at its own time, and the log says some may have.
+ */
+export const HELD_LIMIT = 2000;
 
 /** The latest sweep time a notice held for the pause's last probe can have. */
 export const heldSweepBound = (resumed: Resumption, settings: Pick<LifecycleSettings, 'spreadSeconds' | 'leaseSeconds'>): Date => {
@@ -45,6 +48,7 @@ export const ringsOnResumption = (notice: Notice, institutionId: string, resumed
 export const ringHeldNotices = async (deps: CoreDeps, institutionId: string, resumed: Resumption): Promise<number> => {
   const ids = await deps.store.findDue(heldSweepBound(resumed, deps.settings), HELD_LIMIT);
   if (ids.length === 0) return 0;
+  if (ids.length >= HELD_LIMIT) deps.log.warn('held notices beyond the first read keep their own time', { institution: institutionId, read: ids.length });
   const notices = await deps.store.getNotices(ids);
   const resumedAt = new Date(resumed.at);
   // Spread as the intake spreads a night's batch, so the relay that just came back is not hit all at once.

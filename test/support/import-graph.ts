@@ -68,7 +68,10 @@ const namesOf = (clause: ts.ImportClause | undefined): string[] => {
   return names;
 };
 
-/** The imports of one module's text: static imports, re-exports, and dynamic import() calls. */
+/**
+ * The imports of one module's text: static imports, re-exports, dynamic import() calls, the `require` of
+ * a module loaded at its first use, and the `typeof import()` that types it.
+ */
 export const importsOf = (fileName: string, text: string): Array<{ specifier: string; typeOnly: boolean; names: string[] }> => {
   const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
   const found: Array<{ specifier: string; typeOnly: boolean; names: string[] }> = [];
@@ -78,8 +81,15 @@ export const importsOf = (fileName: string, text: string): Array<{ specifier: st
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const names = node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements.map((element) => (element.propertyName ?? element.name).text) : ['*'];
       found.push({ specifier: node.moduleSpecifier.text, typeOnly: node.isTypeOnly, names: node.isTypeOnly ? [] : names });
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require')) &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       found.push({ specifier: node.arguments[0].text, typeOnly: false, names: ['*'] });
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      found.push({ specifier: node.argument.literal.text, typeOnly: true, names: [] });
     }
     ts.forEachChild(node, visit);
   };

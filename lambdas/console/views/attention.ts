@@ -31,7 +31,7 @@ export const attentionPage = (ctx: PageContext, view: Attention): string => {
       ? html`<div class="message error" role="alert" id="sending-paused"><strong>Sending is paused</strong> since ${when(t.paused.since)}. ${why.summary} ${why.action ?? ''} The next check of the mail server is at ${when(t.paused.nextProbeAt)}; the first that works resumes sending at once.<div class="small">The mail server's reply: <span class="mono">${t.paused.reply}</span></div></div>`
       : '';
   const stalled = t.stalledSince
-    ? html`<div class="message error" role="alert"><strong>Nothing has been sent since ${when(t.stalledSince)}</strong> though notices are due. Tell the library's IT: see <a href="${ctx.base}/settings">Email settings</a>.</div>`
+    ? html`<div class="message error" role="alert"><strong>Notices have been waiting since ${when(t.stalledSince)}</strong> with none getting through. Tell the library's IT: see <a href="${ctx.base}/settings">Email settings</a>.</div>`
     : '';
   const auth = t.lastAuthFailure && !t.lastAuthFailure.recoveredAt
     ? html`<div class="message error" role="alert"><strong>The mail server refused Notice Relay's login</strong> (${t.lastAuthFailure.server}, ${when(t.lastAuthFailure.at)}). Notices wait until IT fixes it: see <a href="${ctx.base}/settings">Email settings</a>.</div>`

@@ -19,7 +19,7 @@ export const settingsPage = (ctx: PageContext, view: EmailSettings, typedTo?: st
 <dt>The mail server's reply</dt><dd><span class="mono">${paused.reply}</span> (${paused.server === 'ses' ? 'Amazon SES' : html`<span class="mono">${paused.server}</span>`}; code <code>${paused.code}</code>)</dd>
 <dt>Next check</dt><dd>${when(paused.nextProbeAt)}: one notice is tried; the first that works resumes sending at once${paused.probes ? html` (${paused.probes} ${paused.probes === 1 ? 'check' : 'checks'} so far)` : ''}</dd>`
     : html`<dt>Sending</dt><dd id="sending-state">not paused</dd>`;
-  const stalled = status.stalledSince ? html`<dt>Stalled</dt><dd><strong>nothing sent since ${when(status.stalledSince)}</strong> though notices are due</dd>` : '';
+  const stalled = status.stalledSince ? html`<dt>Stalled</dt><dd><strong>notices waiting since ${when(status.stalledSince)}</strong>, none getting through</dd>` : '';
   const state = html`<dl class="settings">
 ${sending}${stalled}
 <dt>Last refused login</dt><dd>${status.lastAuthFailure ? html`${when(status.lastAuthFailure.at)} by <span class="mono">${status.lastAuthFailure.server}</span> : ${pauseReason(status.lastAuthFailure.code, status.lastAuthFailure.server).summary} <span class="mono">${status.lastAuthFailure.message}</span>${status.lastAuthFailure.recoveredAt ? html` — sending worked again ${when(status.lastAuthFailure.recoveredAt)}` : html` — <strong>not recovered</strong>`}` : 'none'}</dd>
