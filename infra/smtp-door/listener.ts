@@ -7,10 +7,10 @@ import { createSecureContext } from 'node:tls';
 import type { Config } from '../../shared/config/schema';
 import type { TlsIdentity } from '../../shared/submission/certificate';
 import { errorCode } from '../../shared/errors';
-import type { Log } from '../../shared/log';
+import type { Log, LogAttributes } from '../../shared/log';
 import { checkRecipient } from '../../shared/submission/message';
 import { isLoopback, SubmissionNetworks } from '../../shared/submission/networks';
-import { reply, replyFor, type SmtpReply, SmtpRefusalError } from '../../shared/submission/replies';
+import { type Fault, reply, replyFor, type SmtpReply, SmtpRefusalError } from '../../shared/submission/replies';
 import {
   acceptMessage,
   admitMessage,
@@ -77,6 +77,17 @@ interface ConnectionState {
   loginFailures: number;
   rateRefusals: number;
 }
+
+/**
+ * A refused message, logged at the level of whose it is: one the client must fix is its business (INFO),
+ * as is one to send again later, over its rate say (WARN); one the door could not take because its store
+ * did not answer is ours (ERROR, which the SmtpDoorErrors alarm counts).
+ */
+const logRefusal = (log: Log, fault: Fault | undefined, attributes: LogAttributes & { code: number }): void => {
+  if (fault === 'door') log.error('smtp message refused', attributes);
+  else if (attributes.code >= 500) log.info('smtp message refused', attributes);
+  else log.warn('smtp message refused', attributes);
+};
 
 const smtpError = (smtp: SmtpReply): Error => Object.assign(new Error(`${smtp.status} ${smtp.text}`), { responseCode: smtp.code });
 
@@ -205,10 +216,7 @@ export const startSmtpDoor = async (deps: SmtpDoorDeps, options: SmtpDoorOptions
             const { reply: refusal, reason, fault, errorCode: cause } = replyFor(error);
             if (reason === 'rate_limited') state.rateRefusals++;
             const closing = state.rateRefusals >= RATE_REFUSALS_BEFORE_CLOSING;
-            // Over its rate is the client's business (warn); a store that did not answer is ours (error, alarmed).
-            const attributes = { institution: submitter.institution.id, via: submitter.via, code: closing ? 421 : refusal.code, reason, errorCode: cause };
-            if (fault === 'door') deps.log.error('smtp message refused', attributes);
-            else deps.log.warn('smtp message refused', attributes);
+            logRefusal(deps.log, fault, { institution: submitter.institution.id, via: submitter.via, code: closing ? 421 : refusal.code, reason, errorCode: cause });
             refuse(callback, closing ? reply(421, '4.7.0', `${refusal.text} This connection keeps sending over its rate; closing it.`) : refusal);
           },
         );
@@ -239,11 +247,7 @@ export const startSmtpDoor = async (deps: SmtpDoorDeps, options: SmtpDoorOptions
               deps.log.info('smtp message accepted', { ...attributes, notices: outcome.ids?.length, alreadyAccepted: outcome.alreadyAccepted || undefined, ids: outcome.ids && outcome.ids.length <= 10 ? outcome.ids : undefined });
               callback(null, outcome.reply.text);
             } else {
-              // A message the client must fix is its business (info), as is one to send again later (warn); one
-              // the door could not take because its store or queue did not answer is ours (error, alarmed).
-              if (outcome.fault === 'door') deps.log.error('smtp message refused', attributes);
-              else if (outcome.reply.code >= 500) deps.log.info('smtp message refused', attributes);
-              else deps.log.warn('smtp message refused', attributes);
+              logRefusal(deps.log, outcome.fault, attributes);
               refuse(callback, outcome.reply);
             }
           });

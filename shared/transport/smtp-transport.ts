@@ -78,7 +78,6 @@ interface Session {
   sent: number;
 }
 
-
 /** RFC 7628: the XOAUTH2 initial response. */
 const xoauth2Token = (user: string, accessToken: string): string => Buffer.from(`user=${user}\x01auth=Bearer ${accessToken}\x01\x01`).toString('base64');
 
