@@ -3,6 +3,7 @@
 // that a spreadsheet opens safely (shared/csv.ts, as the console's export).
 import { reasonFor, statusLabel } from '../console/reasons';
 import { toCsv } from '../csv';
+import { escapeHtml } from '../html-escape';
 import { lastReply } from '../notice/last-reply';
 import type { Notice } from '../notice/model';
 import { endedAt } from './collect';
@@ -61,9 +62,6 @@ const truncateGroups = (groups: DigestGroup[], rows: number): DigestGroup[] => {
 
 const CSV_HEADER = ['date', 'status', 'reason', 'patron address', 'type', 'externalId', 'last reply', 'ended at (UTC)', 'notice id'];
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escape = (text: string): string => text.replace(/[&<>"']/g, (character) => ENTITIES[character] as string);
-
 const sizeOf = (groups: DigestGroup[], reason: string): number => groups.find((group) => group.reason === reason)?.rows.length ?? 0;
 
 const countWords = (count: number): string => `${count} notice${count === 1 ? '' : 's'}`;
@@ -102,14 +100,14 @@ export const renderDigest = (input: { institutionName: string; date: string; tim
     'This digest is sent by Notice Relay once a day; reports.mode in its configuration chooses it.',
     '',
   ].join('\n');
-  const cell = (value: string | undefined) => `<td>${escape(value ?? '')}</td>`;
+  const cell = (value: string | undefined) => `<td>${escapeHtml(value ?? '')}</td>`;
   const html = [
     '<!DOCTYPE html>',
-    `<html lang="en"><head><meta charset="utf-8"><title>${escape(subject)}</title></head><body>`,
-    `<p>${escape(intro)}</p>`,
+    `<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>`,
+    `<p>${escapeHtml(intro)}</p>`,
     ...groups.flatMap((group) => [
-      `<h2>${escape(group.reason)} (${countWords(sizeOf(input.groups, group.reason))})</h2>`,
-      ...(group.action ? [`<p>What to do: ${escape(group.action)}</p>`] : []),
+      `<h2>${escapeHtml(group.reason)} (${countWords(sizeOf(input.groups, group.reason))})</h2>`,
+      ...(group.action ? [`<p>What to do: ${escapeHtml(group.action)}</p>`] : []),
       '<table border="1" cellpadding="4" cellspacing="0">',
       '<tr><th>Patron address</th><th>Status</th><th>Type</th><th>External id</th><th>Last reply</th><th>Notice</th></tr>',
       ...group.rows.map((row) => `<tr>${[row.to, statusLabel(row.status), row.type, row.externalId, row.lastReply, row.noticeId].map(cell).join('')}</tr>`),

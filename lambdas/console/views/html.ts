@@ -1,6 +1,8 @@
 // HTML for the console, escaped in one place: every value put into an `html` template is escaped unless
 // it is itself the output of `html`, so no page can forget to escape a subject, an address or a server's
 // reply. Values go only into text and quoted attributes; URLs are built from the console's own paths.
+import { escapeHtml } from '../../../shared/html-escape';
+
 export class SafeHtml {
   public constructor(public readonly text: string) {}
 
@@ -8,11 +10,6 @@ export class SafeHtml {
     return this.text;
   }
 }
-
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Text made safe for HTML text and quoted attribute values. */
-export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (character) => ENTITIES[character] as string);
 
 type Value = SafeHtml | string | number | boolean | null | undefined | readonly Value[];
 
