@@ -3,15 +3,12 @@
 // waits, with its next try; and whether the institution's sending is paused. Exported as CSV for the
 // circulation desk's follow-up.
 import type { InstitutionConfig } from '../config/schema';
-import { NOTICE_STATUSES, type Notice, type NoticeStatus } from '../notice/model';
+import { type Notice, type NoticeStatus, UNDELIVERED_STATUSES } from '../notice/model';
 import type { ListPage, NoticeStore } from '../store/notice-store';
 import type { TransportDesk, TransportStatus } from '../transport/desk';
 import { toCsv } from '../csv';
 import { reasonFor, statusLabel } from './reasons';
 
-/** Statuses that mean the patron did not get the notice. */
-const PROBLEM_STATUSES: readonly string[] = ['failed', 'discarded', 'bounced', 'complained', 'suppressed'];
-export const ATTENTION_STATUSES = NOTICE_STATUSES.filter((status) => PROBLEM_STATUSES.includes(status)) as NoticeStatus[];
 export const WAITING_STATUSES: NoticeStatus[] = ['queued', 'retrying', 'sending'];
 
 /** Rows of each list on one page: a full page of both stays under the console's 100 KB a page. */
@@ -34,7 +31,7 @@ export interface Attention {
 /** A page of problems (from `cursor`), the first page of what waits, and the transport's state. */
 export const needsAttention = async (deps: AttentionDeps, institution: InstitutionConfig, cursors: { problems?: string; waiting?: string } = {}): Promise<Attention> => {
   const [problems, waiting, transport] = await Promise.all([
-    deps.store.listNotices(institution.id, { status: ATTENTION_STATUSES, limit: ATTENTION_PAGE_SIZE, cursor: cursors.problems }),
+    deps.store.listNotices(institution.id, { status: UNDELIVERED_STATUSES, limit: ATTENTION_PAGE_SIZE, cursor: cursors.problems }),
     deps.store.listNotices(institution.id, { status: WAITING_STATUSES, limit: WAITING_PAGE_SIZE, cursor: cursors.waiting }),
     deps.desk.status(institution),
   ]);
@@ -56,7 +53,7 @@ export const attentionCsv = async (deps: Pick<AttentionDeps, 'store'>, instituti
   const rows: Notice[] = [];
   let cursor: string | undefined;
   do {
-    const page = await deps.store.listNotices(institution.id, { status: ATTENTION_STATUSES, limit: 200, cursor, since });
+    const page = await deps.store.listNotices(institution.id, { status: UNDELIVERED_STATUSES, limit: 200, cursor, since });
     rows.push(...page.notices);
     cursor = page.cursor;
   } while (cursor && rows.length < CSV_MAX_ROWS);

@@ -5,10 +5,8 @@
 // that comes days after the send. Reading twelve days of an institution's notices once a day (and once more
 // for each day a run catches up) costs a few thousand read units at 2,000 notices a day; what ends later than that (a notice scheduled more than a
 // week ahead that then fails) is in GET /v1/notices and the console, not the digest.
-import type { Notice, NoticeStatus } from '../notice/model';
+import { type Notice, UNDELIVERED_STATUSES } from '../notice/model';
 import type { NoticeStore } from '../store/notice-store';
-
-export const DIGEST_STATUSES: NoticeStatus[] = ['failed', 'discarded', 'bounced', 'complained', 'suppressed'];
 
 /** How much later than retry.maxAgeSeconds after its creation a notice's ending is still listed. */
 export const LATE_ENDING_MARGIN_SECONDS = 7 * 86_400;
@@ -33,7 +31,7 @@ export const collectDigestNotices = async (store: NoticeStore, institutionId: st
   const found: Notice[] = [];
   let cursor: string | undefined;
   do {
-    const page = await store.listNotices(institutionId, { status: DIGEST_STATUSES, since, before: end, limit: PAGE, cursor });
+    const page = await store.listNotices(institutionId, { status: UNDELIVERED_STATUSES, since, before: end, limit: PAGE, cursor });
     for (const notice of page.notices) {
       const at = endedAt(notice);
       if (notice.kind === 'notice' && at >= start && at < end) found.push(notice);

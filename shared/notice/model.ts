@@ -18,6 +18,9 @@ export const NOTICE_STATUSES = [
 ] as const;
 export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
 
+/** States that mean the patron did not get the notice: what the console's Needs attention and the daily digest list. */
+export const UNDELIVERED_STATUSES: readonly NoticeStatus[] = ['bounced', 'complained', 'failed', 'discarded', 'suppressed'];
+
 /** States in which the notice still waits for delivery. */
 export const PENDING_STATUSES: ReadonlySet<NoticeStatus> = new Set(['queued', 'retrying']);
 

@@ -5,7 +5,7 @@ import type { Transition } from '../lifecycle/plan';
 import type { NewNotice, Notice, NoticeContent, NoticeStatus } from '../notice/model';
 
 export interface ListQuery {
-  status?: NoticeStatus[];
+  status?: readonly NoticeStatus[];
   type?: string;
   externalId?: string;
   /** ISO 8601: only notices created at or after it. */
