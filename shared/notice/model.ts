@@ -117,7 +117,6 @@ export interface FeedbackEvent {
   detail?: string;
 }
 
-/** The stored state of a notice: everything but the content. */
 /**
  * The type of the daily digest, a notice of kind `report` to the desk that, unlike a return-to-sender
  * report, reports no one notice: the API, the console and the digest itself tell the two apart by it.
@@ -127,6 +126,7 @@ export const DIGEST_TYPE = 'daily-digest';
 /** A report to the desk that is the daily digest, not a return-to-sender report. */
 export const isDigest = (notice: Pick<Notice, 'kind' | 'type'>): boolean => notice.kind === 'report' && notice.type === DIGEST_TYPE;
 
+/** The stored state of a notice: everything but the content. */
 export interface Notice {
   id: NoticeId;
   institutionId: string;

@@ -77,12 +77,14 @@ const toStateItem = (notice: Notice): Record<string, unknown> => ({
   ...(notice.retainUntil ? { [TTL_ATTRIBUTE]: epochSeconds(notice.retainUntil) } : {}),
 });
 
-/** A stored state as the domain sees it: without what only the table uses. */
-const fromItem = <T extends Notice>(item: Record<string, unknown>): T =>
-  Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))) as unknown as T;
+/** An item without what only the table uses (its keys, the indexes' keys, the TTL). */
+const withoutDerived = (item: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key)));
+
+/** A stored state as the domain sees it. */
+const fromItem = (item: Record<string, unknown>): Notice => withoutDerived(item) as unknown as Notice;
 
 /** A stored content item as the domain sees it, in either of the forms content-item.ts writes and reads. */
-const fromContentItem = (item: Record<string, unknown>): NoticeContent => contentOfItem(Object.fromEntries(Object.entries(item).filter(([key]) => !DERIVED.has(key))));
+const fromContentItem = (item: Record<string, unknown>): NoticeContent => contentOfItem(withoutDerived(item));
 
 const toContentItem = (record: NewNotice): Record<string, unknown> => ({
   ...contentAttributes(record.content),
@@ -149,12 +151,12 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
 
   public async getNotice(id: NoticeId): Promise<Notice | undefined> {
     const output = await this.documents.send(new GetCommand({ TableName: this.table, Key: { [PARTITION_KEY]: noticeKey(id) }, ConsistentRead: true }));
-    return output.Item ? fromItem<Notice>(output.Item) : undefined;
+    return output.Item ? fromItem(output.Item) : undefined;
   }
 
   public async getNotices(ids: NoticeId[]): Promise<Map<NoticeId, Notice>> {
     const found = await this.batchGet(ids.map(noticeKey));
-    return new Map([...found.values()].map((item) => [idFromKey(item[PARTITION_KEY] as string), fromItem<Notice>(item)]));
+    return new Map([...found.values()].map((item) => [idFromKey(item[PARTITION_KEY] as string), fromItem(item)]));
   }
 
   public async getForDelivery(ids: NoticeId[]): Promise<Map<NoticeId, { notice: Notice; content?: NoticeContent }>> {
@@ -164,7 +166,7 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
       const state = found.get(noticeKey(id));
       if (!state) continue;
       const content = found.get(contentKey(id));
-      result.set(id, { notice: fromItem<Notice>(state), content: content ? fromContentItem(content) : undefined });
+      result.set(id, { notice: fromItem(state), content: content ? fromContentItem(content) : undefined });
     }
     return result;
   }
@@ -225,7 +227,7 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
       const states = await this.batchGet(keys.map((sortKey) => noticeKey(idOfSortKey(sortKey))));
       for (const sortKey of keys) {
         const state = states.get(noticeKey(idOfSortKey(sortKey)));
-        const notice = state && fromItem<Notice>(state);
+        const notice = state && fromItem(state);
         if (notice && matches(notice)) {
           if (notices.length === query.limit) return { notices, cursor: encodeCursor(lastOnPage as string) };
           notices.push(notice);
@@ -336,7 +338,7 @@ export class DynamoNoticeStore implements NoticeStore, NoticeLookups {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return fromItem<Notice>(output.Attributes as Record<string, unknown>);
+      return fromItem(output.Attributes as Record<string, unknown>);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new StaleNoticeError(`notice ${transition.id} changed since version ${transition.expectVersion} was read`, { cause: error });
