@@ -6,7 +6,7 @@ import type { InstitutionConfig } from '../config/schema';
 import { domainOf } from '../config/domains';
 import type { Notice, NoticeContent } from '../notice/model';
 import { withCrlf } from './line-ends';
-import type { ComposeOptions, OutgoingMessage } from './message';
+import { type ComposeOptions, envelopeSender, type OutgoingMessage } from './message';
 import { composeReturnToSender } from './return-to-sender';
 
 // Declared apart so the report's composer needs nothing of this one; the transports import them from here.
@@ -21,7 +21,8 @@ export const buildMail = (options: Mail.Options & { baseBoundary?: string }): Pr
   });
 
 /**
- * Composes a notice (or, for a notice of kind `report`, its return-to-sender report).
+ * Composes a notice (or, for a report that carries a return-to-sender report, that report; the daily
+ * digest, a report with content of its own, is composed as a notice is).
  * @example
  * const message = await composeMessage(notice, content, institution, { now: clock.now() });
  */
@@ -58,11 +59,8 @@ export const composeMessage = async (notice: Notice, content: NoticeContent, ins
     noticeId: notice.id,
     messageId,
     from: institution.from.text,
-    // Bounces that relays send later go to the circulation desk, like the report of a failed send; a
-    // report to the desk itself (the daily digest) goes with the null sender, as return-to-sender reports
-    // do, so that nothing bounces back to it. A copy a relay already took, in an attempt that failed for
-    // the patron, is not sent again.
-    envelope: { from: notice.kind === 'report' ? '' : institution.bounceTo, to: [content.to, ...(content.cc ?? []).filter((cc) => !notice.copiesSent?.includes(cc.toLowerCase()))] },
+    // A copy a relay already took, in an attempt that failed for the patron, is not sent again.
+    envelope: { from: envelopeSender(notice, institution), to: [content.to, ...(content.cc ?? []).filter((cc) => !notice.copiesSent?.includes(cc.toLowerCase()))] },
     raw,
   };
 };

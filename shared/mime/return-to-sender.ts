@@ -9,7 +9,7 @@ import { lastReply } from '../notice/last-reply';
 import type { HistoryEntry, Notice, ReturnToSenderReport } from '../notice/model';
 import { outcomeOf } from '../transport/classify';
 import { withCrlf } from './line-ends';
-import type { ComposeOptions, OutgoingMessage } from './message';
+import { type ComposeOptions, envelopeSender, type OutgoingMessage } from './message';
 
 /** RFC 5322 date-time, as DSN fields use it. */
 const rfc5322 = (iso: string): string => new Date(iso).toUTCString().replace('GMT', '+0000');
@@ -154,7 +154,5 @@ export const composeReturnToSender = async (notice: Notice, report: ReturnToSend
   root.createChild('message/delivery-status').setContent(deliveryStatusPart(report, institution));
   root.createChild('text/rfc822-headers').setContent(originalHeaders(report, institution));
   const raw = await new Promise<Buffer>((resolve, reject) => root.build((error, message) => (error ? reject(error) : resolve(withCrlf(message)))));
-  // A delivery report goes with the null envelope sender (RFC 3464 §2, RFC 5321 §4.5.5): nothing may
-  // bounce back to a report, so no loop can start between two systems reporting on each other.
-  return { noticeId: notice.id, messageId, from: institution.from.text, envelope: { from: '', to: [notice.to] }, raw };
+  return { noticeId: notice.id, messageId, from: institution.from.text, envelope: { from: envelopeSender(notice, institution), to: [notice.to] }, raw };
 };

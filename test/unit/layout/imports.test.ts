@@ -22,7 +22,7 @@ describe('Layout: the import graph of lambdas/, shared/ and infra/', () => {
 
   it('reads every module and its imports', () => {
     expect(graph.get('lambdas/sender/handler.ts')?.map((edge) => edge.to)).toEqual(expect.arrayContaining(['shared/deps.ts', 'lambdas/sender/sender-handler.ts']));
-    expect(graph.get('shared/mime/return-to-sender.ts')?.find((edge) => edge.to === 'shared/mime/message.ts')).toMatchObject({ typeOnly: true });
+    expect(graph.get('shared/transport/transport.ts')?.find((edge) => edge.to === 'shared/mime/compose.ts')).toMatchObject({ typeOnly: true });
     expect(graph.get('lambdas/intake/intake-handler.ts')?.map((edge) => edge.to)).toContain('lambdas/intake/openapi.json');
   });
 
