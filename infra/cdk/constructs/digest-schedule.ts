@@ -33,7 +33,7 @@ export class DigestSchedule extends Construct {
     });
     this.alarm = new Alarm(this, 'Errors', {
       alarmDescription: 'The daily digest failed for an institution (its log names which); the next run tries again.',
-      metric: functions.functions.digest.metricErrors({ period: Duration.minutes(15) }),
+      metric: functions.functions.digest.metricErrors({ period: Duration.minutes(DIGEST_RUN_MINUTES) }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
